@@ -1,0 +1,153 @@
+"""The command line: argument parsing, the passphrase, and the mapping of errors to exit codes.
+
+Exit codes: 0 success, 1 a failure explained on stderr, 2 a usage error, 130 interrupted.
+The commands themselves live in `desktop.commands`; they call the same storage functions as
+the GUI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from desktop import __version__
+from desktop.output import error
+from storage.errors import StorageError, ThrottledUnlock
+from storage.keyfile import FAST_INSECURE_KDF, STANDARD_KDF, KdfParams
+from storage.paths import default_workspace_dir
+from storage.workspace import Workspace, open_workspace
+
+PASSPHRASE_ENV = "VALISE_PASSPHRASE"  # noqa: S105 (a variable name, not a secret)
+NEW_PASSPHRASE_ENV = "VALISE_NEW_PASSPHRASE"  # noqa: S105
+KDF_PROFILE_ENV = "VALISE_KDF_PROFILE"
+MAX_THROTTLE_WAIT = 300.0
+
+
+class UsageError(Exception):
+    """The command line itself is wrong (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
+def read_passphrase(prompt: str = "Passphrase: ", env: str = PASSPHRASE_ENV) -> str:
+    """From the environment when set, else a no-echo prompt on the terminal."""
+    from_env = os.environ.get(env)
+    if from_env is not None:
+        return from_env
+    if not sys.stdin.isatty():
+        raise UsageError(f"no passphrase: set {env} or run valise in a terminal")
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        raise UsageError("no passphrase was entered") from None
+
+
+def read_new_passphrase(env: str) -> str:
+    """A new passphrase: from the environment, or typed twice."""
+    from_env = os.environ.get(env)
+    if from_env is not None:
+        return from_env
+    first = read_passphrase("New passphrase: ", env)
+    second = read_passphrase("Repeat the new passphrase: ", env)
+    if first != second:
+        raise UsageError("the two passphrases differ; nothing was changed")
+    return first
+
+
+def kdf_for_new_workspace() -> KdfParams:
+    """Standard Argon2id, unless the test suite asked for its fast, insecure profile."""
+    if os.environ.get(KDF_PROFILE_ENV) == "fast-insecure-test":
+        print(
+            f"valise: warning: {KDF_PROFILE_ENV}=fast-insecure-test makes the passphrase easy "
+            "to attack; use it only in tests",
+            file=sys.stderr,
+        )
+        return FAST_INSECURE_KDF
+    return STANDARD_KDF
+
+
+def workspace_dir(args: argparse.Namespace) -> Path:
+    """`--workspace`, else VALISE_WORKSPACE, else the platform's data folder."""
+    return Path(args.workspace) if args.workspace else default_workspace_dir()
+
+
+def unlock(args: argparse.Namespace) -> Workspace:
+    """Open the workspace, waiting out the delay that earlier failed attempts imposed."""
+    root = workspace_dir(args)
+    passphrase = read_passphrase()
+    try:
+        return open_workspace(root, passphrase)
+    except ThrottledUnlock as exc:
+        if exc.wait_seconds > MAX_THROTTLE_WAIT:
+            raise
+        print(
+            f"valise: waiting {exc.wait_seconds:.0f} s after earlier failed unlocks…",
+            file=sys.stderr,
+        )
+        time.sleep(exc.wait_seconds + 0.05)
+        return open_workspace(root, passphrase)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    from desktop.commands import register_all
+
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--workspace",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="workspace folder (default: $VALISE_WORKSPACE or the platform data folder)",
+    )
+    parser = _Parser(
+        prog="valise",
+        description="Valise: encrypted case and evidence keeping. Without a command, "
+        "the desktop application starts.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"valise {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    register_all(commands, common)
+    return parser
+
+
+def run_cli(argv: list[str]) -> int:
+    """Parse `argv`, run the command, and turn errors into messages and exit codes."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not hasattr(args, "workspace"):
+            args.workspace = None
+        handler: Callable[[argparse.Namespace], int | None] | None = getattr(args, "run", None)
+        if handler is None:
+            parser.print_help(sys.stderr)
+            return 2
+        return handler(args) or 0
+    except UsageError as exc:
+        error(str(exc))
+        return 2
+    except StorageError as exc:
+        error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        error("interrupted; nothing was changed by the unfinished step")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: say so without dumping data that may be secret
+        if os.environ.get("VALISE_DEBUG"):
+            raise
+        error(
+            f"internal error ({type(exc).__name__}); this is a bug. Run again with "
+            "VALISE_DEBUG=1 to see the details."
+        )
+        return 1

@@ -1,0 +1,14 @@
+"""The `valise` subcommands, one module per area."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from desktop.commands import evidence_cmds, history_cmds, record_cmds, workspace_cmds
+
+
+def register_all(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Add every subcommand to the parser."""
+    for module in (workspace_cmds, record_cmds, evidence_cmds, history_cmds):
+        module.register(commands, common)

@@ -1,0 +1,134 @@
+"""init, identity, passwd, backup, restore, self-test."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from desktop.cli import (
+    NEW_PASSPHRASE_ENV,
+    PASSPHRASE_ENV,
+    UsageError,
+    kdf_for_new_workspace,
+    read_new_passphrase,
+    read_passphrase,
+    unlock,
+    workspace_dir,
+)
+from desktop.output import print_fields, print_json
+from storage import backup
+from storage.workspace import create_workspace
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Add the workspace commands."""
+    p = commands.add_parser("init", parents=[common], help="create a new encrypted workspace")
+    p.add_argument("--office", required=True, help="the office's name, e.g. 'Kabora field office'")
+    p.add_argument("--code", help="short office code used in references (default: from the name)")
+    p.add_argument("--situation", default="", help="situation code used in references, e.g. VAR")
+    p.add_argument("--author", help="name recorded as author of changes (default: the office)")
+    p.set_defaults(run=cmd_init)
+
+    p = commands.add_parser("identity", parents=[common], help="show this office's identity")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_identity)
+
+    p = commands.add_parser("passwd", parents=[common], help="change the passphrase")
+    p.set_defaults(run=cmd_passwd)
+
+    p = commands.add_parser("backup", parents=[common], help="write an encrypted backup file")
+    p.add_argument("out", metavar="OUT", help="backup file to create")
+    p.set_defaults(run=cmd_backup)
+
+    p = commands.add_parser(
+        "restore", parents=[common], help="restore a backup into a new workspace folder"
+    )
+    p.add_argument("backup", metavar="BACKUP", help="backup file written by 'valise backup'")
+    p.set_defaults(run=cmd_restore)
+
+    p = commands.add_parser(
+        "self-test", parents=[common], help="check that this installation works (temp folder)"
+    )
+    p.set_defaults(run=cmd_self_test)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create a workspace; the passphrase is asked twice."""
+    root = workspace_dir(args)
+    passphrase = read_new_passphrase(PASSPHRASE_ENV)
+    with create_workspace(
+        root,
+        args.office,
+        passphrase,
+        office_code=args.code,
+        situation=args.situation,
+        author=args.author,
+        kdf=kdf_for_new_workspace(),
+    ) as ws:
+        print(f"Created the workspace of {ws.office_name} in {root}", file=sys.stderr)
+        print(f"Fingerprint: {ws.fingerprint}", file=sys.stderr)
+    return 0
+
+
+def cmd_identity(args: argparse.Namespace) -> int:
+    """Office name and the fingerprint people read aloud."""
+    with unlock(args) as ws:
+        info = {
+            "office": ws.office_name,
+            "office_code": ws.office_code,
+            "fingerprint": ws.fingerprint,
+            "origin": ws.origin,
+            "epoch": ws.epoch,
+        }
+    if args.json:
+        print_json(info)
+    else:
+        print_fields(info.items())
+    return 0
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    """Rewrap the database key under a new passphrase."""
+    with unlock(args) as ws:
+        new = read_new_passphrase(NEW_PASSPHRASE_ENV)
+        ws.change_passphrase(new)
+    print("The passphrase was changed.", file=sys.stderr)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Write a single encrypted backup file."""
+    out = Path(args.out)
+    with unlock(args) as ws:
+        summary = backup.write_backup(ws, out)
+    print(
+        f"Backup written to {out}: {summary.evidence_files} evidence files, "
+        f"{summary.bytes_written} bytes. It opens with the current passphrase.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Bring a backup back as a workspace in a folder that holds none."""
+    root = workspace_dir(args)
+    source = Path(args.backup)
+    passphrase = read_passphrase("Passphrase of the backup: ")
+    result = backup.restore_backup(source, root, passphrase)
+    print(
+        f"Restored {result.office} into {root} (new epoch {result.epoch}; "
+        f"{result.evidence_files} evidence files).",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_self_test(args: argparse.Namespace) -> int:
+    """Create a workspace in a temporary folder, use it, check it and remove it."""
+    from desktop.selftest import run_self_test
+
+    if args.workspace:
+        raise UsageError("self-test always works in a temporary folder")
+    return run_self_test()

@@ -1,0 +1,24 @@
+"""`valise`: with no arguments start the desktop application; with a subcommand, the CLI."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point."""
+    args = sys.argv[1:] if argv is None else argv
+    os.umask(0o077)  # workspace files, backups and exports are for this user only
+    if not args or args[0] in ("--gui", "gui"):
+        from desktop.gui import run_gui
+        from storage.paths import default_workspace_dir
+
+        return run_gui(default_workspace_dir())
+    from desktop.cli import run_cli
+
+    return run_cli(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

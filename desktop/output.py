@@ -1,0 +1,44 @@
+"""How the command line prints: JSON for scripts, aligned plain text for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+def print_json(value: Any) -> None:
+    """Stable, readable JSON on stdout."""
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Columns padded to their widest cell; long cells are cut with an ellipsis."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    if not cells:
+        print("(none)")
+        return
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _cell(value: object, limit: int = 60) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def print_fields(pairs: Iterable[tuple[str, object]]) -> None:
+    """`name: value` lines for one record."""
+    items = list(pairs)
+    width = max((len(k) for k, _ in items), default=0)
+    for key, value in items:
+        print(f"{key.ljust(width)}  {value}")
+
+
+def error(message: str) -> None:
+    """A message for a person, on stderr."""
+    print(f"valise: {message}", file=sys.stderr)

@@ -1,0 +1,161 @@
+"""The audit chain: an append-only, hash-linked record of who did what in this workspace.
+
+It records edits, evidence reads and exports, backups, passphrase changes and failed unlocks.
+Each entry's hash covers its content and the previous hash, so a changed, deleted or
+reordered entry breaks the chain at that point. The head (count and last hash) is also kept
+in `meta` and, outside the database, in an anchor file sealed with a key derived from the
+database key, so cutting entries off the end is noticed too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storage import canonical
+from storage.atomic import atomic_write_bytes
+from storage.connection import Connection
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit chain."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    subject: str
+    detail: str
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The result of walking the chain: ok with a count, or the first broken entry."""
+
+    ok: bool
+    count: int
+    broken_at: int | None = None
+    reason: str = ""
+
+
+def entry_hash(
+    prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str, detail: str
+) -> str:
+    """The hash linking one entry to the one before it."""
+    content = canonical.encode([prev_hash, seq, at, actor, action, subject, detail])
+    return hashlib.sha256(b"valise/audit/v1\n" + content).hexdigest()
+
+
+def head(conn: Connection) -> tuple[int, str]:
+    """The last entry's sequence number and hash (0 and the genesis hash when empty)."""
+    row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+
+
+def append(
+    conn: Connection, actor: str, action: str, subject: str = "", detail: object = ""
+) -> AuditEntry:
+    """Add an entry inside the caller's transaction; `detail` must hold no secret."""
+    detail_text = detail if isinstance(detail, str) else canonical.encode(detail).decode()
+    last_seq, last_hash = head(conn)
+    seq = last_seq + 1
+    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    digest = entry_hash(last_hash, seq, at, actor, action, subject, detail_text)
+    conn.execute(
+        "INSERT INTO audit(seq, at, actor, action, subject, detail, prev_hash, hash)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        (seq, at, actor, action, subject, detail_text, last_hash, digest),
+    )
+    conn.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES ('audit_head', ?)", (f"{seq}:{digest}",)
+    )
+    return AuditEntry(seq, at, actor, action, subject, detail_text, last_hash, digest)
+
+
+def entries(
+    conn: Connection, limit: int = 100, before: int | None = None, action: str | None = None
+) -> list[AuditEntry]:
+    """Newest entries first, optionally before a sequence number and of one action."""
+    sql = "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit WHERE 1=1"
+    params: list[object] = []
+    if before is not None:
+        sql += " AND seq < ?"
+        params.append(before)
+    if action:
+        sql += " AND action = ?"
+        params.append(action)
+    sql += " ORDER BY seq DESC LIMIT ?"
+    params.append(limit)
+    return [AuditEntry(*row) for row in conn.execute(sql, params)]
+
+
+def verify(conn: Connection, anchor: tuple[int, str] | None = None) -> AuditReport:
+    """Walk the whole chain; name the first entry that does not fit."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    cursor = conn.execute(
+        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq"
+    )
+    hashes: dict[int, str] = {}
+    for row in cursor:
+        entry = AuditEntry(*row)
+        if entry.seq != expected_seq:
+            return AuditReport(False, count, expected_seq, f"entry {expected_seq} is missing")
+        if entry.prev_hash != expected_prev:
+            return AuditReport(False, count, entry.seq, "it does not link to the entry before it")
+        recomputed = entry_hash(
+            entry.prev_hash,
+            entry.seq,
+            entry.at,
+            entry.actor,
+            entry.action,
+            entry.subject,
+            entry.detail,
+        )
+        if recomputed != entry.hash:
+            return AuditReport(False, count, entry.seq, "its content was changed")
+        if anchor and entry.seq == anchor[0]:
+            hashes[entry.seq] = entry.hash
+        expected_prev = entry.hash
+        expected_seq += 1
+        count += 1
+    stored_head = conn.execute("SELECT value FROM meta WHERE key = 'audit_head'").fetchone()
+    if stored_head and stored_head[0] != f"{count}:{expected_prev}":
+        return AuditReport(False, count, count + 1, "entries after it were removed")
+    if anchor and anchor[0] > 0:
+        if anchor[0] > count:
+            return AuditReport(False, count, count + 1, "entries after it were removed")
+        if hashes.get(anchor[0]) != anchor[1]:
+            return AuditReport(False, count, anchor[0], "it differs from the anchored copy")
+    return AuditReport(True, count)
+
+
+def write_anchor(path: Path, mac_key: bytes, seq: int, digest: str) -> None:
+    """Save the chain head outside the database, sealed so it cannot be edited unnoticed."""
+    mac = hmac.new(mac_key, f"{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
+    atomic_write_bytes(path, json.dumps({"seq": seq, "hash": digest, "mac": mac}).encode())
+
+
+def read_anchor(path: Path, mac_key: bytes) -> tuple[int, str] | None:
+    """The anchored head, or None when there is none; a forged anchor counts as broken."""
+    try:
+        doc = json.loads(path.read_bytes()[:4096])
+        seq, digest, mac = int(doc["seq"]), str(doc["hash"]), str(doc["mac"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        return (1 << 62, "damaged anchor")
+    expected = hmac.new(mac_key, f"{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, mac):
+        return (1 << 62, "forged anchor")
+    return (seq, digest)

@@ -1,0 +1,286 @@
+"""The evidence store: encrypted, content-addressed files beside the database.
+
+Each distinct content is one file under `blobs/`, named by a random id (the name says
+nothing about the content) and sealed with its own random AES-256-GCM key, which lives in
+the encrypted database. The file is a 16-byte header followed by 1 MiB chunks, each sealed
+with its index and a last-chunk flag as associated data, so a chunk cannot be swapped,
+reordered, dropped or cut off unnoticed (the STREAM construction).
+
+Files are written under a temporary name, fsynced and renamed; the database row is the
+commit point, and files no row refers to are collected as orphans. Reading and writing
+stream: memory use does not grow with the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import queue
+import secrets
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from storage.atomic import TEMP_SUFFIX, fsync_directory
+from storage.errors import EvidenceFileError, IntegrityError
+
+MAGIC = b"VALISEB1"
+CHUNK = 1 << 20
+TAG = 16
+HEADER = struct.Struct(">8sII")  # magic, chunk size, reserved
+
+Progress = Callable[[int, int], None]
+
+
+class Cancelled(Exception):
+    """The person cancelled a long operation; nothing was kept."""
+
+
+@dataclass(frozen=True)
+class StagedBlob:
+    """An encrypted file written under a temporary name, not yet part of the store."""
+
+    temp_path: Path
+    sha256: str
+    size: int
+    key: bytes
+
+
+def _nonce(index: int) -> bytes:
+    return index.to_bytes(12, "big")
+
+
+def _aad(header: bytes, index: int, final: bool) -> bytes:
+    return header + index.to_bytes(8, "big") + (b"\x01" if final else b"\x00")
+
+
+class BlobStore:
+    """Encrypted evidence files under one folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path_of(self, store_name: str) -> Path:
+        """Where the file for `store_name` lives (two-level fan-out)."""
+        if len(store_name) != 32 or not all(c in "0123456789abcdef" for c in store_name):
+            raise IntegrityError("A stored evidence name is malformed.")
+        return self.folder / store_name[:2] / store_name
+
+    def stage(
+        self,
+        source: Path,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> StagedBlob:
+        """Stream `source` in, hashing and encrypting on the way, into a temporary file."""
+        total = _source_size(source)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        key = AESGCM.generate_key(bit_length=256)
+        temp = self.folder / f".{secrets.token_hex(16)}{TEMP_SUFFIX}"
+        reader = _HashingReader(source)
+        try:
+            size = self._write_encrypted(temp, key, reader.chunks(), total, progress, cancel)
+            digest = reader.hexdigest()
+        except BaseException:
+            reader.stop()
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+            raise
+        if size == 0:
+            temp.unlink()
+            raise EvidenceFileError(
+                f"The file is empty (0 bytes); there is nothing to add: {source}"
+            )
+        return StagedBlob(temp, digest, size, key)
+
+    def _write_encrypted(
+        self,
+        temp: Path,
+        key: bytes,
+        chunks: Iterator[tuple[bytes, bool]],
+        total: int,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+    ) -> int:
+        sealer = AESGCM(key)
+        header = HEADER.pack(MAGIC, CHUNK, 0)
+        written = 0
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb", buffering=0) as out:
+            out.write(header)
+            for index, (plain, final) in enumerate(chunks):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled()
+                out.write(sealer.encrypt(_nonce(index), plain, _aad(header, index, final)))
+                written += len(plain)
+                if progress:
+                    progress(written, total)
+            os.fsync(out.fileno())
+        return written
+
+    def commit(self, staged: StagedBlob) -> str:
+        """Move a staged file to its final random name; returns that name."""
+        name = secrets.token_hex(16)
+        final = self.path_of(name)
+        final.parent.mkdir(exist_ok=True)
+        os.replace(staged.temp_path, final)
+        fsync_directory(final.parent)
+        return name
+
+    def discard(self, staged: StagedBlob) -> None:
+        """Drop a staged file (duplicate content, or the database refused the row)."""
+        with contextlib.suppress(FileNotFoundError):
+            staged.temp_path.unlink()
+
+    def read(self, store_name: str, key: bytes) -> Iterator[bytes]:
+        """Yield the plaintext chunk by chunk, each authenticated before it is yielded."""
+        path = self.path_of(store_name)
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            raise IntegrityError(
+                f"The stored file for an evidence item is missing: {path}"
+            ) from None
+        with handle:
+            header = handle.read(HEADER.size)
+            if len(header) != HEADER.size or HEADER.unpack(header)[0] != MAGIC:
+                raise IntegrityError(f"A stored evidence file is damaged (bad header): {path}")
+            chunk_size = HEADER.unpack(header)[1]
+            if not 1024 <= chunk_size <= 64 << 20:
+                raise IntegrityError(f"A stored evidence file is damaged (bad header): {path}")
+            opener = AESGCM(key)
+            sealed = handle.read(chunk_size + TAG)
+            index = 0
+            while sealed:
+                following = handle.read(chunk_size + TAG)
+                final = not following
+                try:
+                    yield opener.decrypt(_nonce(index), sealed, _aad(header, index, final))
+                except InvalidTag:
+                    raise IntegrityError(
+                        f"A stored evidence file is damaged or was altered (chunk {index}): {path}"
+                    ) from None
+                sealed = following
+                index += 1
+            if index == 0:
+                raise IntegrityError(f"A stored evidence file is empty: {path}")
+
+    def stored_names(self) -> Iterator[Path]:
+        """Every file in the store, finished or not."""
+        if not self.folder.exists():
+            return
+        for sub in self.folder.iterdir():
+            if sub.is_dir():
+                yield from sub.iterdir()
+            else:
+                yield sub
+
+    def collect_orphans(self, known: set[str]) -> int:
+        """Delete files no database row refers to (an interrupted add); returns how many."""
+        removed = 0
+        for path in list(self.stored_names()):
+            if path.name not in known:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                removed += 1
+        return removed
+
+
+def _source_size(source: Path) -> int:
+    """Check that `source` is a readable regular file; say plainly what is wrong if not."""
+    try:
+        info = source.stat()
+    except FileNotFoundError:
+        raise EvidenceFileError(f"No such file: {source}") from None
+    except PermissionError:
+        raise EvidenceFileError(f"The file cannot be read (permission denied): {source}") from None
+    except OSError as exc:
+        raise EvidenceFileError(f"The file cannot be read ({exc.strerror}): {source}") from None
+    if source.is_dir():
+        raise EvidenceFileError(f"This is a folder, not a file; add the files inside it: {source}")
+    if not source.is_file():
+        raise EvidenceFileError(f"This is not a regular file: {source}")
+    if not os.access(source, os.R_OK):
+        raise EvidenceFileError(f"The file cannot be read (permission denied): {source}")
+    if info.st_size == 0:
+        raise EvidenceFileError(f"The file is empty (0 bytes); there is nothing to add: {source}")
+    return info.st_size
+
+
+def _read_full(handle: BinaryIO, size: int) -> bytes:
+    """Read exactly `size` bytes unless the file ends first (raw reads may come up short)."""
+    data = handle.read(size)
+    if not data or len(data) == size:
+        return data or b""
+    parts = [data]
+    got = len(data)
+    while got < size:
+        more = handle.read(size - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+class _HashingReader:
+    """Reads a file in a second thread, hashing as it goes, so hashing overlaps encryption."""
+
+    def __init__(self, source: Path) -> None:
+        self._source = source
+        self._hash = hashlib.sha256()
+        self._queue: queue.Queue[tuple[bytes, bool] | BaseException | None] = queue.Queue(8)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="evidence-reader", daemon=True)
+
+    def _put(self, item: tuple[bytes, bool] | BaseException | None) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            with self._source.open("rb", buffering=0) as handle:
+                held = _read_full(handle, CHUNK)
+                while held:
+                    self._hash.update(held)
+                    following = _read_full(handle, CHUNK)
+                    if not self._put((held, not following)):
+                        return
+                    held = following
+            self._put(None)
+        except OSError as exc:
+            self._put(
+                EvidenceFileError(f"Reading the file failed ({exc.strerror}): {self._source}")
+            )
+
+    def chunks(self) -> Iterator[tuple[bytes, bool]]:
+        """Plaintext chunks with a flag on the last one."""
+        self._thread.start()
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def hexdigest(self) -> str:
+        """The SHA-256 of everything read (valid once `chunks` is exhausted)."""
+        self._thread.join()
+        return self._hash.hexdigest()
+
+    def stop(self) -> None:
+        """Abandon reading (cancel or error)."""
+        self._stopped.set()

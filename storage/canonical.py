@@ -1,0 +1,116 @@
+"""Canonical JSON: the exact bytes that are hashed and signed, and a strict parser for them.
+
+Signatures are made over these bytes, never over whatever a serializer happens to emit
+(python-tuf does the same). The parser refuses what `json` would quietly accept from a
+hostile source: duplicate keys, NaN and infinities, floats, deep nesting, huge input.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_DEPTH = 16
+MAX_BYTES = 16 * 1024 * 1024
+
+JSONValue = Any
+
+
+class CanonicalError(ValueError):
+    """The input is not canonical JSON of the shape we accept."""
+
+
+def _check(value: JSONValue, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise CanonicalError("nested too deeply")
+    if value is None or isinstance(value, bool | str):
+        return
+    if isinstance(value, int):
+        if abs(value) >= 2**63:
+            raise CanonicalError("integer out of range")
+        return
+    if isinstance(value, list):
+        for item in value:
+            _check(item, depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalError("object keys must be strings")
+            _check(item, depth + 1)
+        return
+    raise CanonicalError(f"type {type(value).__name__} is not allowed")
+
+
+def encode(value: JSONValue) -> bytes:
+    """Return the one canonical encoding of `value`: sorted keys, no spaces, UTF-8."""
+    _check(value, 0)
+    return json.dumps(
+        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
+
+
+def _no_duplicates(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValue]:
+    result: dict[str, JSONValue] = {}
+    for key, value in pairs:
+        if key in result:
+            raise CanonicalError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> JSONValue:
+    raise CanonicalError(f"{name} is not allowed")
+
+
+def _no_float(text: str) -> JSONValue:
+    raise CanonicalError("floating point numbers are not allowed")
+
+
+def decode(data: bytes, *, require_canonical: bool = True) -> JSONValue:
+    """Parse `data` strictly; with `require_canonical`, it must re-encode to the same bytes."""
+    if len(data) > MAX_BYTES:
+        raise CanonicalError("input too large")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CanonicalError("not UTF-8") from exc
+    _check_nesting(text)
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constant,
+            parse_float=_no_float,
+        )
+    except CanonicalError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise CanonicalError(f"malformed JSON: {exc.__class__.__name__}") from exc
+    _check(value, 0)
+    if require_canonical and encode(value) != data:
+        raise CanonicalError("not in canonical form")
+    return value
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse deep nesting before the recursive parser sees it."""
+    depth = 0
+    in_string = False
+    escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise CanonicalError("nested too deeply")
+        elif char in "]}":
+            depth -= 1

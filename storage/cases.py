@@ -1,0 +1,211 @@
+"""Recording cases and what belongs to them: persons, incidents, elements, links, notes.
+
+Every function here builds drafts and hands them to `Workspace.commit`, the one write path,
+so the GUI and the command line make exactly the same signed changesets.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from storage import queries
+from storage.errors import InvalidInput, NotFound
+from storage.records import (
+    Case,
+    CaseId,
+    Element,
+    ElementId,
+    Evidence,
+    Incident,
+    IncidentId,
+    LinkId,
+    NoteId,
+    Person,
+    PersonId,
+)
+from storage.workspace import Draft, Workspace, new_id
+
+
+def _drop_none(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def case_reference(ws: Workspace, year: int | None = None) -> str:
+    """The next case reference for this office: VAR-KAB-2027-0007 (situation, office, year, n)."""
+    year = year or datetime.now(UTC).year
+    number = ws.next_counter(f"case:{year}")
+    situation = ws.meta("situation", "")
+    parts = [situation] if situation else []
+    return "-".join([*parts, ws.office_code, str(year), f"{number:04d}"])
+
+
+def add_case(
+    ws: Workspace,
+    title: str,
+    summary: str = "",
+    *,
+    reference: str | None = None,
+    **fields: Any,
+) -> CaseId:
+    """Open a new case; returns its id."""
+    if not title.strip():
+        raise InvalidInput("A case needs a title.")
+    case_id = CaseId(new_id())
+    with ws.transaction():
+        values = {
+            "reference": reference or case_reference(ws),
+            "title": title.strip(),
+            "summary": summary,
+            "lead_office": ws.office_name,
+            "opened_on": datetime.now(UTC).date().isoformat(),
+        }
+        values.update(_drop_none(fields))
+        ws.commit(case_id, [Draft("case", case_id, "create", values)])
+    return case_id
+
+
+def update_case(ws: Workspace, case: str, **fields: Any) -> CaseId:
+    """Change some fields of a case (those given and not None)."""
+    changes = _drop_none(fields)
+    if not changes:
+        raise InvalidInput("Say what to change, for example --title or --summary.")
+    if "title" in changes and not str(changes["title"]).strip():
+        raise InvalidInput("A case needs a title.")
+    case_id = CaseId(queries.resolve(ws.conn, Case, case))
+    ws.commit(case_id, [Draft("case", case_id, "update", changes)])
+    return case_id
+
+
+def withdraw(ws: Workspace, record: type[Any], ident: str) -> str:
+    """Withdraw a shared record: it stays in the history but leaves every list."""
+    found = queries.get(ws.conn, record, ident)
+    name = queries.TABLES[record][0]
+    kind = {
+        "cases": "case",
+        "persons": "person",
+        "incidents": "incident",
+        "elements": "element",
+        "evidence": "evidence",
+        "links": "link",
+        "notes": "note",
+    }[name]
+    case_id = found.id if kind == "case" else found.case_id
+    ws.commit(case_id, [Draft(kind, found.id, "withdraw")], audit_action="withdraw")
+    return str(found.id)
+
+
+def add_person(
+    ws: Workspace,
+    case: str,
+    role: str,
+    *,
+    name: str = "",
+    protected: bool = False,
+    pseudonym: str | None = None,
+    protection: str | None = None,
+    **fields: Any,
+) -> PersonId:
+    """Add a person to a case. A protected person is known by pseudonym; the name is
+    kept in the protected identity part."""
+    case_id = CaseId(queries.resolve(ws.conn, Case, case))
+    person_id = PersonId(new_id())
+    level = protection or ("full" if protected else "none")
+    if level == "none" and protected:
+        raise InvalidInput("A protected person needs protection 'partial' or 'full'.")
+    with ws.transaction():
+        if level != "none" and not pseudonym:
+            pseudonym = f"W-{ws.next_counter('witness'):04d}"
+        if level == "none" and not (name or pseudonym):
+            raise InvalidInput("Give the person a name or a pseudonym.")
+        values = {
+            "case_id": case_id,
+            "role": role,
+            "protection": level,
+            "legal_name": name,
+            "pseudonym": pseudonym if pseudonym is not None else name,
+        }
+        values.update(_drop_none(fields))
+        ws.commit(case_id, [Draft("person", person_id, "create", values)])
+    return person_id
+
+
+def update_record(ws: Workspace, record: type[Any], ident: str, **fields: Any) -> str:
+    """Change fields of any mutable record kind."""
+    found = queries.get(ws.conn, record, ident)
+    changes = _drop_none(fields)
+    if not changes:
+        raise InvalidInput("Say what to change.")
+    kind = _kind_of(record)
+    case_id = found.id if kind == "case" else found.case_id
+    ws.commit(case_id, [Draft(kind, found.id, "update", changes)])
+    return str(found.id)
+
+
+def _kind_of(record: type[Any]) -> str:
+    return {
+        Case: "case",
+        Person: "person",
+        Incident: "incident",
+        Element: "element",
+        Evidence: "evidence",
+    }[record]
+
+
+def add_incident(ws: Workspace, case: str, title: str, **fields: Any) -> IncidentId:
+    """Record an incident (dates may be uncertain: 2027-03, before 2027-03-15)."""
+    case_id = CaseId(queries.resolve(ws.conn, Case, case))
+    incident_id = IncidentId(new_id())
+    values = {"case_id": case_id, "title": title, **_drop_none(fields)}
+    ws.commit(case_id, [Draft("incident", incident_id, "create", values)])
+    return incident_id
+
+
+def add_element(ws: Workspace, case: str, charge: str, element: str, **fields: Any) -> ElementId:
+    """Add a legal element of a charge to the case matrix."""
+    case_id = CaseId(queries.resolve(ws.conn, Case, case))
+    element_id = ElementId(new_id())
+    values = {"case_id": case_id, "charge": charge, "element": element, **_drop_none(fields)}
+    ws.commit(case_id, [Draft("element", element_id, "create", values)])
+    return element_id
+
+
+def add_link(
+    ws: Workspace, evidence: str, target: str, *, strength: str = "", status: str = ""
+) -> LinkId:
+    """Link an evidence item to an incident, a person or a legal element of its case."""
+    item = queries.get(ws.conn, Evidence, evidence)
+    target_kind, target_id = _find_target(ws, target)
+    link_id = LinkId(new_id())
+    values = {
+        "case_id": item.case_id,
+        "evidence_id": item.id,
+        "target_kind": target_kind,
+        "target_id": target_id,
+        "strength": strength,
+        "status": status,
+    }
+    ws.commit(item.case_id, [Draft("link", link_id, "create", values)])
+    return link_id
+
+
+def _find_target(ws: Workspace, target: str) -> tuple[str, str]:
+    for record, kind in ((Incident, "incident"), (Person, "person"), (Element, "element")):
+        try:
+            return kind, queries.resolve(ws.conn, record, target)
+        except NotFound:
+            continue
+    raise NotFound("incident, person or element", target)
+
+
+def add_note(
+    ws: Workspace, case: str, text: str, *, klass: str = "open", subject: str = ""
+) -> NoteId:
+    """Add a note to a case (or to a record in it) with its class."""
+    case_id = CaseId(queries.resolve(ws.conn, Case, case))
+    if not text.strip():
+        raise InvalidInput("A note needs some text.")
+    note_id = NoteId(new_id())
+    values = {"case_id": case_id, "text": text, "class": klass, "subject_id": subject}
+    ws.commit(case_id, [Draft("note", note_id, "create", values)])
+    return note_id

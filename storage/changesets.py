@@ -1,0 +1,160 @@
+"""Changesets: the signed unit of history and sync, and their canonical encoding.
+
+    changeset = {origin, epoch, seq, prev_hash, hlc, author, case_id, ops[]}   (+ sig)
+    op        = {entity, entity_id, kind, fields, prev}
+
+The body is canonical JSON; the signature covers it (domain-separated); the id is the
+SHA-256 of the body, recomputed from the bytes, never taken from anyone's word.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, NewType
+
+from storage import canonical
+from storage.entities import ENTITIES
+from storage.hlc import Stamp
+
+ChangesetId = NewType("ChangesetId", str)
+FORMAT = "valise.changeset"
+VERSION = 1
+OP_KINDS = ("create", "update", "withdraw")
+MAX_OPS = 10_000
+GENESIS = ""
+
+
+class MalformedChangeset(ValueError):
+    """The bytes are not a changeset of the shape this version understands."""
+
+
+@dataclass(frozen=True)
+class Op:
+    """One change to one record."""
+
+    entity: str
+    entity_id: str
+    kind: str
+    fields: dict[str, Any]
+    prev: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The op as a plain JSON object."""
+        return {
+            "entity": self.entity,
+            "entity_id": self.entity_id,
+            "kind": self.kind,
+            "fields": self.fields,
+            "prev": self.prev,
+        }
+
+
+@dataclass(frozen=True)
+class Changeset:
+    """The decoded body of a changeset (the signature travels beside it)."""
+
+    origin: str
+    epoch: int
+    seq: int
+    prev_hash: str
+    hlc: str
+    author: str
+    case_id: str
+    ops: tuple[Op, ...]
+
+    def encode(self) -> bytes:
+        """The canonical body bytes that are signed and hashed."""
+        return canonical.encode(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "origin": self.origin,
+                "epoch": self.epoch,
+                "seq": self.seq,
+                "prev_hash": self.prev_hash,
+                "hlc": self.hlc,
+                "author": self.author,
+                "case_id": self.case_id,
+                "ops": [op.to_json() for op in self.ops],
+            }
+        )
+
+
+def changeset_id(body: bytes) -> ChangesetId:
+    """The changeset id: SHA-256 of its exact body bytes."""
+    return ChangesetId(hashlib.sha256(body).hexdigest())
+
+
+def op_ref(cs_id: str, index: int) -> str:
+    """The stable name of one op, used in `prev`."""
+    return f"{cs_id}:{index}"
+
+
+def _expect(condition: bool, why: str) -> None:
+    if not condition:
+        raise MalformedChangeset(why)
+
+
+def _short_text(value: object, limit: int = 256) -> bool:
+    return isinstance(value, str) and len(value) <= limit
+
+
+def decode(body: bytes) -> Changeset:
+    """Parse and shape-check a changeset body from anywhere; raise MalformedChangeset."""
+    try:
+        doc = canonical.decode(body)
+    except canonical.CanonicalError as exc:
+        raise MalformedChangeset(str(exc)) from None
+    _expect(isinstance(doc, dict), "not an object")
+    expected_keys = {
+        "format",
+        "version",
+        "origin",
+        "epoch",
+        "seq",
+        "prev_hash",
+        "hlc",
+        "author",
+        "case_id",
+        "ops",
+    }
+    _expect(set(doc) == expected_keys, "unexpected or missing keys")
+    _expect(doc["format"] == FORMAT and doc["version"] == VERSION, "unknown format")
+    _expect(_short_text(doc["origin"], 64) and len(doc["origin"]) == 64, "bad origin")
+    for key in ("epoch", "seq"):
+        _expect(isinstance(doc[key], int) and not isinstance(doc[key], bool), f"bad {key}")
+    _expect(doc["epoch"] >= 0 and doc["seq"] >= 1, "bad epoch or sequence number")
+    _expect(_short_text(doc["prev_hash"], 64), "bad prev_hash")
+    _expect(_short_text(doc["author"]) and _short_text(doc["case_id"], 64), "bad author or case")
+    try:
+        Stamp.parse(doc["hlc"])
+    except (ValueError, AttributeError):
+        raise MalformedChangeset("bad hlc") from None
+    ops = doc["ops"]
+    _expect(isinstance(ops, list) and 1 <= len(ops) <= MAX_OPS, "bad ops list")
+    return Changeset(
+        origin=doc["origin"],
+        epoch=doc["epoch"],
+        seq=doc["seq"],
+        prev_hash=doc["prev_hash"],
+        hlc=doc["hlc"],
+        author=doc["author"],
+        case_id=doc["case_id"],
+        ops=tuple(_decode_op(op) for op in ops),
+    )
+
+
+def _decode_op(doc: object) -> Op:
+    _expect(isinstance(doc, dict), "op is not an object")
+    assert isinstance(doc, dict)
+    _expect(set(doc) == {"entity", "entity_id", "kind", "fields", "prev"}, "op keys")
+    _expect(doc["entity"] in ENTITIES, "unknown entity")
+    _expect(_short_text(doc["entity_id"], 64) and bool(doc["entity_id"]), "bad entity id")
+    _expect(doc["kind"] in OP_KINDS, "unknown op kind")
+    fields, prev = doc["fields"], doc["prev"]
+    _expect(isinstance(fields, dict) and isinstance(prev, dict), "fields or prev not objects")
+    known = ENTITIES[doc["entity"]].fields
+    _expect(all(name in known for name in fields), "unknown field")
+    _expect(all(name in known and _short_text(ref, 80) for name, ref in prev.items()), "bad prev")
+    return Op(doc["entity"], doc["entity_id"], doc["kind"], fields, prev)

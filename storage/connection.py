@@ -1,0 +1,100 @@
+"""Opening the SQLCipher database with a raw 256-bit key, and the pragmas it always needs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlcipher3.dbapi2 as sqlcipher
+
+from storage.errors import WorkspaceFileError
+
+if TYPE_CHECKING:  # sqlcipher3 ships no type hints; its API is that of sqlite3
+    from sqlite3 import Connection as Connection
+    from sqlite3 import DatabaseError as DatabaseError
+else:
+    Connection = sqlcipher.Connection
+    DatabaseError = sqlcipher.DatabaseError
+PAGE_SIZE = 4096
+
+_FOREIGN_OR_DAMAGED = (
+    "The database does not open with this workspace's key: it is damaged, truncated, "
+    "or belongs to another workspace. Restore it from a backup"
+)
+
+
+def _key_pragma(key: bytes) -> str:
+    if len(key) != 32:
+        raise ValueError("database keys are 32 bytes")
+    # Hex of our own random bytes only: never a passphrase, so nothing to escape.
+    return f"PRAGMA key = \"x'{key.hex()}'\""
+
+
+def open_database(path: Path, key: bytes, *, create: bool = False) -> Connection:
+    """Open (or create) the encrypted database at `path` and check that the key fits.
+
+    The key pragma is the very first statement; temp_store stays in memory because
+    SQLCipher writes temporary b-trees in clear when they go to files.
+    """
+    if not create:
+        _check_database_file(path)
+    conn: Connection = sqlcipher.connect(
+        str(path), isolation_level=None, check_same_thread=False, timeout=30.0
+    )
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        conn.execute(_key_pragma(key))
+        conn.execute("PRAGMA temp_store = MEMORY")
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except DatabaseError:
+            raise WorkspaceFileError(path, _FOREIGN_OR_DAMAGED) from None
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA cache_size = -65536")
+        if not create:
+            _check_not_truncated(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _check_database_file(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise WorkspaceFileError(path, "The database file is missing") from None
+    if path.is_dir():
+        raise WorkspaceFileError(path, "The database path is a folder, not a file")
+    if size == 0:
+        raise WorkspaceFileError(path, "The database file is empty (truncated)")
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise WorkspaceFileError(path, "The database file cannot be read and written")
+
+
+def _check_not_truncated(conn: Connection, path: Path) -> None:
+    """A database cut short still decrypts its first page; compare its page count with the file."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    size = path.stat().st_size
+    wal = path.with_name(path.name + "-wal")
+    if pages * PAGE_SIZE > size and not (wal.exists() and wal.stat().st_size > 0):
+        raise WorkspaceFileError(path, _FOREIGN_OR_DAMAGED)
+    try:
+        conn.execute("SELECT count(*) FROM meta").fetchone()
+    except DatabaseError:
+        raise WorkspaceFileError(path, _FOREIGN_OR_DAMAGED) from None
+
+
+def export_copy(conn: Connection, target: Path, key: bytes) -> None:
+    """Write an encrypted copy of the open database to `target` (which must not exist)."""
+    conn.execute(f"ATTACH DATABASE ? AS backup_copy KEY \"x'{key.hex()}'\"", (str(target),))
+    try:
+        conn.execute("SELECT sqlcipher_export('backup_copy')")
+        # sqlcipher_export copies tables but not the schema version; carry it over.
+        version = int(conn.execute("PRAGMA main.user_version").fetchone()[0])
+        conn.execute(f"PRAGMA backup_copy.user_version = {version}")
+    finally:
+        conn.execute("DETACH DATABASE backup_copy")

@@ -1,0 +1,390 @@
+"""The registry of replicated record kinds: their tables, fields, field classes and checks.
+
+Every op names an entity and fields from this registry; the apply path builds SQL only from
+these names, never from anything on the wire. Each field has a class that later decides
+redaction at export: `open`, `protected` (identity of protected persons) or `privileged`
+(work product that never leaves the office).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from storage.dates import normalize_timestamp, normalize_uncertain_date
+from storage.errors import InvalidInput
+
+OPEN = "open"
+PROTECTED = "protected"
+PRIVILEGED = "privileged"
+
+MAX_TEXT = 100_000
+MAX_SHORT = 1_000
+
+CASE_STATUSES = ("open", "under review", "closed")
+ROLES = (
+    "victim",
+    "witness",
+    "suspect",
+    "accused",
+    "insider",
+    "expert",
+    "intermediary",
+    "other",
+)
+PROTECTION_LEVELS = ("none", "partial", "full")
+ACT_TYPES = (
+    "killing",
+    "torture",
+    "sexual violence",
+    "enforced disappearance",
+    "pillage",
+    "destruction of property",
+    "attack on civilians",
+    "forced displacement",
+    "child recruitment",
+    "other",
+)
+INCIDENT_STATUSES = ("open", "corroborated", "unverified", "discarded")
+EVIDENCE_TYPES = (
+    "document",
+    "photo",
+    "video",
+    "audio",
+    "physical",
+    "digital extraction",
+    "web capture",
+    "statement",
+)
+COLLECTION_METHODS = (
+    "",
+    "handed over",
+    "field capture",
+    "forensic image",
+    "open-source download",
+    "imported from a capture app",
+)
+CLASSIFICATIONS = ("public", "confidential", "strictly confidential")
+SENSITIVITY_FLAGS = ("graphic", "sexual violence", "child", "identifies a witness")
+NOTE_CLASSES = (OPEN, PROTECTED, PRIVILEGED)
+LINK_TARGETS = ("incident", "person", "element")
+STRENGTHS = ("", "strong", "moderate", "weak")
+LINK_STATUSES = ("", "undisputed", "disputed", "prospective")
+CUSTODY_EVENTS = (
+    "collected",
+    "ingested",
+    "hashed",
+    "verified",
+    "sealed",
+    "examined",
+    "working copy made",
+    "copied",
+    "redacted",
+    "exported",
+    "sent in bundle",
+    "received in bundle",
+    "receipt acknowledged",
+    "transferred",
+    "returned",
+    "destroyed",
+)
+CUSTODY_MEDIA = ("", "usb", "network", "hand carried", "in office")
+
+Check = Callable[[str, object], object]
+
+
+def text(max_len: int = MAX_SHORT) -> Check:
+    """A free-text field up to `max_len` characters, without NUL."""
+
+    def check(name: str, value: object) -> object:
+        if not isinstance(value, str):
+            raise InvalidInput(f"{name} must be text.")
+        if len(value) > max_len:
+            raise InvalidInput(f"{name} is longer than {max_len} characters.")
+        if "\x00" in value:
+            raise InvalidInput(f"{name} contains a NUL character.")
+        return value
+
+    return check
+
+
+def choice(options: tuple[str, ...]) -> Check:
+    """One value from a fixed list (case-insensitive on input)."""
+
+    def check(name: str, value: object) -> object:
+        if not isinstance(value, str) or value.strip().lower() not in options:
+            shown = ", ".join(repr(o) for o in options if o)
+            raise InvalidInput(f"{name} must be one of {shown}; got {value!r}.")
+        return value.strip().lower()
+
+    return check
+
+
+def choices(options: tuple[str, ...]) -> Check:
+    """A comma-separated set of values from a fixed list, stored in the list's order."""
+
+    def check(name: str, value: object) -> object:
+        if not isinstance(value, str):
+            raise InvalidInput(f"{name} must be text.")
+        picked = {part.strip().lower() for part in value.split(",") if part.strip()}
+        unknown = picked - set(options)
+        if unknown:
+            shown = ", ".join(repr(o) for o in options)
+            raise InvalidInput(f"{name}: {sorted(unknown)!r} not among {shown}.")
+        return ", ".join(o for o in options if o in picked)
+
+    return check
+
+
+def uncertain_date(name: str, value: object) -> object:
+    """A date that may be partial or qualified (see storage.dates)."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text.")
+    return normalize_uncertain_date(value, name)
+
+
+def timestamp(name: str, value: object) -> object:
+    """An ISO timestamp with zone, or an uncertain date."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text.")
+    return normalize_timestamp(value, name)
+
+
+def sha256_hex(name: str, value: object) -> object:
+    """A lower-case hex SHA-256 digest (or empty where not known)."""
+    if not isinstance(value, str) or (
+        value and (len(value) != 64 or any(c not in "0123456789abcdef" for c in value))
+    ):
+        raise InvalidInput(f"{name} must be a SHA-256 digest in hex.")
+    return value
+
+
+def size(name: str, value: object) -> object:
+    """A byte count."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**53:
+        raise InvalidInput(f"{name} must be a byte count.")
+    return value
+
+
+def ident(name: str, value: object) -> object:
+    """The id of another record (checked for existence by the caller)."""
+    if not isinstance(value, str) or not value or len(value) > 64 or not value.isascii():
+        raise InvalidInput(f"{name} must be a record id.")
+    return value
+
+
+def flag(name: str, value: object) -> object:
+    """0 or 1."""
+    if value not in (0, 1) or isinstance(value, bool):
+        raise InvalidInput(f"{name} must be 0 or 1.")
+    return value
+
+
+@dataclass(frozen=True)
+class Field:
+    """One replicated field: its check, its class, and whether it may change after creation."""
+
+    check: Check
+    klass: str = OPEN
+    mutable: bool = True
+    default: object = ""
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A replicated record kind stored in `table`."""
+
+    name: str
+    table: str
+    fields: dict[str, Field]
+    search_title: tuple[str, ...] = ()
+    search_body: tuple[str, ...] = ()
+    append_only: bool = False
+    required: tuple[str, ...] = field(default=())
+
+
+WITHDRAWN = Field(flag, mutable=True, default=0)
+
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (
+        Entity(
+            "case",
+            "cases",
+            {
+                "reference": Field(text(64)),
+                "title": Field(text()),
+                "summary": Field(text(MAX_TEXT)),
+                "status": Field(choice(CASE_STATUSES), default="open"),
+                "categories": Field(choices(ACT_TYPES)),
+                "jurisdiction": Field(text()),
+                "location": Field(text()),
+                "opened_on": Field(uncertain_date),
+                "lead_office": Field(text()),
+                "withdrawn": WITHDRAWN,
+            },
+            search_title=("reference", "title"),
+            search_body=("summary", "location"),
+            required=("reference", "title"),
+        ),
+        Entity(
+            "person",
+            "persons",
+            {
+                "case_id": Field(ident, mutable=False),
+                "role": Field(choice(ROLES)),
+                "pseudonym": Field(text(128)),
+                "protection": Field(choice(PROTECTION_LEVELS), default="none"),
+                "languages": Field(text()),
+                "consent": Field(text()),
+                "legal_name": Field(text(), klass=PROTECTED),
+                "aliases": Field(text(), klass=PROTECTED),
+                "birth_date": Field(uncertain_date, klass=PROTECTED),
+                "contact": Field(text(), klass=PROTECTED),
+                "home_location": Field(text(), klass=PROTECTED),
+                "withdrawn": WITHDRAWN,
+            },
+            search_title=("pseudonym", "legal_name"),
+            search_body=("aliases", "role"),
+            required=("case_id", "role"),
+        ),
+        Entity(
+            "incident",
+            "incidents",
+            {
+                "case_id": Field(ident, mutable=False),
+                "title": Field(text()),
+                "description": Field(text(MAX_TEXT)),
+                "date_from": Field(uncertain_date),
+                "date_to": Field(uncertain_date),
+                "location": Field(text()),
+                "coordinates": Field(text(128)),
+                "act_types": Field(choices(ACT_TYPES)),
+                "status": Field(choice(INCIDENT_STATUSES), default="open"),
+                "withdrawn": WITHDRAWN,
+            },
+            search_title=("title",),
+            search_body=("description", "location"),
+            required=("case_id", "title"),
+        ),
+        Entity(
+            "element",
+            "elements",
+            {
+                "case_id": Field(ident, mutable=False),
+                "charge": Field(text()),
+                "article": Field(text(128)),
+                "element": Field(text(MAX_TEXT)),
+                "mode_of_liability": Field(text()),
+                "withdrawn": WITHDRAWN,
+            },
+            search_title=("charge",),
+            search_body=("element", "mode_of_liability"),
+            required=("case_id", "charge", "element"),
+        ),
+        Entity(
+            "evidence",
+            "evidence",
+            {
+                "case_id": Field(ident, mutable=False),
+                "ern": Field(text(64)),
+                "title": Field(text()),
+                "type": Field(choice(EVIDENCE_TYPES), default="document"),
+                "description": Field(text(MAX_TEXT)),
+                "created_at": Field(timestamp),
+                "collected_at": Field(timestamp),
+                "collected_by": Field(text()),
+                "collection_method": Field(choice(COLLECTION_METHODS)),
+                "collection_location": Field(text()),
+                "source": Field(text()),
+                "original_name": Field(text(), mutable=False),
+                "media_type": Field(text(128), mutable=False),
+                "size": Field(size, mutable=False, default=0),
+                "sha256": Field(sha256_hex, mutable=False),
+                "classification": Field(choice(CLASSIFICATIONS), default="confidential"),
+                "sensitivity": Field(choices(SENSITIVITY_FLAGS)),
+                "custody_status": Field(text(128), default="in custody"),
+                "current_holder": Field(text()),
+                "withdrawn": WITHDRAWN,
+            },
+            search_title=("ern", "title"),
+            search_body=("description", "original_name", "source"),
+            required=("case_id", "ern", "sha256", "size"),
+        ),
+        Entity(
+            "link",
+            "links",
+            {
+                "case_id": Field(ident, mutable=False),
+                "evidence_id": Field(ident, mutable=False),
+                "target_kind": Field(choice(LINK_TARGETS), mutable=False),
+                "target_id": Field(ident, mutable=False),
+                "strength": Field(choice(STRENGTHS)),
+                "status": Field(choice(LINK_STATUSES)),
+                "withdrawn": WITHDRAWN,
+            },
+            required=("case_id", "evidence_id", "target_kind", "target_id"),
+        ),
+        Entity(
+            "note",
+            "notes",
+            {
+                "case_id": Field(ident, mutable=False),
+                "subject_id": Field(text(64), mutable=False),
+                # The note's own class decides whether its text may leave the office.
+                "text": Field(text(MAX_TEXT), klass="by record"),
+                "class": Field(choice(NOTE_CLASSES), default=OPEN),
+                "withdrawn": WITHDRAWN,
+            },
+            search_body=("text",),
+            required=("case_id", "text"),
+        ),
+        Entity(
+            "custody",
+            "custody_events",
+            {
+                "case_id": Field(ident, mutable=False),
+                "evidence_id": Field(ident, mutable=False),
+                "event": Field(choice(CUSTODY_EVENTS), mutable=False),
+                "at": Field(timestamp, mutable=False),
+                "actor": Field(text(), mutable=False),
+                "office": Field(text(), mutable=False),
+                "location": Field(text(), mutable=False),
+                "from_holder": Field(text(), mutable=False),
+                "to_holder": Field(text(), mutable=False),
+                "medium": Field(choice(CUSTODY_MEDIA), mutable=False),
+                "note": Field(text(MAX_TEXT), mutable=False),
+                "hash_seen": Field(sha256_hex, mutable=False),
+                "hash_expected": Field(sha256_hex, mutable=False),
+                "result": Field(text(128), mutable=False),
+            },
+            append_only=True,
+            required=("case_id", "evidence_id", "event", "at"),
+        ),
+    )
+}
+
+
+def entity(name: str) -> Entity:
+    """Look up an entity kind, refusing names outside the registry."""
+    try:
+        return ENTITIES[name]
+    except KeyError:
+        raise InvalidInput(f"Unknown record kind {name!r}.") from None
+
+
+def clean_fields(kind: Entity, values: dict[str, object], *, creating: bool) -> dict[str, object]:
+    """Check and normalize field values for an op on `kind`; refuse unknown or frozen fields."""
+    cleaned: dict[str, object] = {}
+    for name, value in values.items():
+        spec = kind.fields.get(name)
+        if spec is None:
+            raise InvalidInput(f"A {kind.name} has no field {name!r}.")
+        if not creating and (not spec.mutable or kind.append_only):
+            raise InvalidInput(f"The {kind.name} field {name!r} cannot change once recorded.")
+        cleaned[name] = spec.check(name.replace("_", " "), value)
+    if creating:
+        missing = [name for name in kind.required if cleaned.get(name) in (None, "")]
+        if missing:
+            raise InvalidInput(f"A new {kind.name} needs {', '.join(missing)}.")
+    return cleaned

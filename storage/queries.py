@@ -1,0 +1,164 @@
+"""Reading current state: lists and single records, as frozen records, fetched by pages."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+from storage.connection import Connection
+from storage.errors import AmbiguousId, NotFound
+from storage.records import (
+    Case,
+    CaseId,
+    CustodyEvent,
+    Element,
+    Evidence,
+    Incident,
+    Link,
+    Note,
+    Person,
+)
+
+R = TypeVar("R")
+
+TABLES: dict[type[Any], tuple[str, str]] = {
+    Case: ("cases", "case"),
+    Person: ("persons", "person"),
+    Incident: ("incidents", "incident"),
+    Element: ("elements", "element"),
+    Evidence: ("evidence", "evidence item"),
+    Link: ("links", "link"),
+    Note: ("notes", "note"),
+    CustodyEvent: ("custody_events", "custody event"),
+}
+_RENAMED = {"klass": '"class"'}
+
+CASE_SORTS = {
+    "reference": "reference",
+    "title": "title COLLATE NOCASE",
+    "status": "status",
+    "updated": "updated_hlc",
+    "opened": "opened_on",
+}
+
+
+def _columns(record: type[Any]) -> str:
+    names = [f.name for f in dataclasses.fields(record)]
+    return ", ".join(f"{_RENAMED[n]} AS {n}" if n in _RENAMED else n for n in names)
+
+
+def _fetch(conn: Connection, record: type[R], where: str, params: tuple[Any, ...]) -> list[R]:
+    table = TABLES[record][0]
+    sql = f"SELECT {_columns(record)} FROM {table} WHERE {where}"
+    return [record(*row) for row in conn.execute(sql, params)]
+
+
+def resolve(conn: Connection, record: type[Any], text: str) -> str:
+    """Turn what a person typed (a full id, a unique id prefix, a case reference or an ERN)
+    into a record id."""
+    table, label = TABLES[record]
+    text = text.strip()
+    if not text or len(text) > 64:
+        raise NotFound(label, text)
+    row = conn.execute(f"SELECT id FROM {table} WHERE id = ?", (text,)).fetchone()
+    if row:
+        return str(row[0])
+    alternate = {"cases": "reference", "evidence": "ern"}.get(table)
+    if alternate:
+        rows = conn.execute(
+            f"SELECT id FROM {table} WHERE {alternate} = ? LIMIT 2", (text,)
+        ).fetchall()
+        if len(rows) == 1:
+            return str(rows[0][0])
+    if len(text) >= 4 and all(c in "0123456789abcdef" for c in text.lower()):
+        prefix = text.lower()
+        rows = conn.execute(
+            f"SELECT id FROM {table} WHERE id >= ? AND id < ? LIMIT 3", (prefix, prefix + "g")
+        ).fetchall()
+        if len(rows) == 1:
+            return str(rows[0][0])
+        if len(rows) > 1:
+            raise AmbiguousId(label, text, len(rows))
+    raise NotFound(label, text)
+
+
+def get(conn: Connection, record: type[R], ident: str) -> R:
+    """One record by id (or by what `resolve` accepts)."""
+    found = _fetch(conn, record, "id = ?", (resolve(conn, record, ident),))
+    return found[0]
+
+
+def count_cases(
+    conn: Connection, status: str | None = None, include_withdrawn: bool = False
+) -> int:
+    """How many cases a list would show."""
+    where, params = _case_filter(status, include_withdrawn)
+    return int(conn.execute(f"SELECT count(*) FROM cases WHERE {where}", params).fetchone()[0])
+
+
+def _case_filter(status: str | None, include_withdrawn: bool) -> tuple[str, tuple[Any, ...]]:
+    clauses, params = ["1=1"], []
+    if not include_withdrawn:
+        clauses.append("withdrawn = 0")
+    if status:
+        clauses.append("status = ?")
+        params.append(status)
+    return " AND ".join(clauses), tuple(params)
+
+
+def list_cases(
+    conn: Connection,
+    *,
+    status: str | None = None,
+    sort: str = "updated",
+    descending: bool = True,
+    offset: int = 0,
+    limit: int = 200,
+    include_withdrawn: bool = False,
+) -> list[Case]:
+    """A page of cases, sorted on an indexed column."""
+    order = CASE_SORTS.get(sort, "updated_hlc")
+    where, params = _case_filter(status, include_withdrawn)
+    direction = "DESC" if descending else "ASC"
+    return _fetch(
+        conn,
+        Case,
+        f"{where} ORDER BY {order} {direction}, id LIMIT ? OFFSET ?",
+        (*params, max(0, limit), max(0, offset)),
+    )
+
+
+def in_case(
+    conn: Connection, record: type[R], case_id: CaseId, include_withdrawn: bool = False
+) -> list[R]:
+    """Every record of one kind in a case, oldest first."""
+    where = "case_id = ?" + ("" if include_withdrawn else " AND withdrawn = 0")
+    return _fetch(conn, record, f"{where} ORDER BY created_hlc, id", (case_id,))
+
+
+def custody_of(conn: Connection, evidence_id: str) -> list[CustodyEvent]:
+    """An item's chain of custody in the order it was recorded."""
+    return _fetch(conn, CustodyEvent, "evidence_id = ? ORDER BY created_hlc, id", (evidence_id,))
+
+
+def links_of(conn: Connection, ident: str) -> list[Link]:
+    """Links from or to a record."""
+    return _fetch(
+        conn,
+        Link,
+        "(evidence_id = ? OR target_id = ?) AND withdrawn = 0 ORDER BY created_hlc",
+        (ident, ident),
+    )
+
+
+def case_counts(conn: Connection, case_id: CaseId) -> dict[str, int]:
+    """How many records of each kind a case holds."""
+    counts = {}
+    for record in (Person, Incident, Element, Evidence, Note):
+        table = TABLES[record][0]
+        counts[table] = int(
+            conn.execute(
+                f"SELECT count(*) FROM {table} WHERE case_id = ? AND withdrawn = 0", (case_id,)
+            ).fetchone()[0]
+        )
+    return counts

@@ -1,0 +1,471 @@
+"""A workspace: create, unlock, lock, change passphrase, and the one write path.
+
+`Workspace.commit` is the only way replicated data changes locally: it stamps the ops with
+the hybrid clock and per-field `prev`, signs the changeset, applies it through
+`storage.apply` and records it in the audit chain, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from storage import audit, keyfile, migrations, throttle
+from storage.apply import apply_changeset
+from storage.blobs import BlobStore
+from storage.changesets import Changeset, ChangesetId, Op, changeset_id
+from storage.connection import Connection, export_copy, open_database
+from storage.entities import clean_fields, entity
+from storage.errors import (
+    InvalidInput,
+    NotAWorkspace,
+    ThrottledUnlock,
+    WorkspaceBusy,
+    WorkspaceExists,
+    WorkspaceFileError,
+    WrongPassphrase,
+)
+from storage.hlc import HybridClock, Stamp, WallClock, system_clock_ms
+from storage.identity import NodeKeys, fingerprint, generate, sign_changeset
+from storage.keyfile import STANDARD_KDF, KdfParams
+from storage.passphrase import check_new_passphrase, encode_passphrase
+from storage.paths import WorkspacePaths
+
+LOCK_WAIT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An op before it is stamped: what the caller wants to change."""
+
+    entity: str
+    entity_id: str
+    kind: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def new_id() -> str:
+    """A random record id: 20 hex digits (80 bits), short enough to read, type or paste."""
+    return secrets.token_hex(10)
+
+
+def _acquire_lock(paths: WorkspacePaths) -> int:
+    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise WorkspaceBusy(paths.root) from None
+            time.sleep(0.05)
+
+
+def _release_lock(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+class Workspace:
+    """An unlocked workspace: the database connection, node keys and blob store."""
+
+    def __init__(
+        self,
+        paths: WorkspacePaths,
+        conn: Connection,
+        database_key: bytes,
+        kdf: KdfParams,
+        lock_fd: int,
+        wall: WallClock = system_clock_ms,
+    ) -> None:
+        self.paths = paths
+        self.conn = conn
+        self._key = database_key
+        self._kdf = kdf
+        self._lock_fd = lock_fd
+        self._write_lock = threading.RLock()
+        self.blobs = BlobStore(paths.blobs)
+        row = conn.execute(
+            "SELECT signing_private, encryption_private FROM node_identity WHERE id = 1"
+        ).fetchone()
+        self.keys = NodeKeys(bytes(row[0]), bytes(row[1]))
+        self.clock = HybridClock(Stamp.parse(self.meta("hlc")), wall)
+
+    # -- metadata -------------------------------------------------------------------------
+
+    def meta(self, key: str, default: str | None = None) -> str:
+        """A workspace setting from the `meta` table."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            if default is None:
+                raise KeyError(key)
+            return default
+        return str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Change a setting (inside the caller's transaction when there is one)."""
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    @property
+    def workspace_id(self) -> str:
+        """Random id binding the key file to the database."""
+        return self.meta("workspace_id")
+
+    @property
+    def office_name(self) -> str:
+        """The office this installation belongs to."""
+        return self.meta("office_name")
+
+    @property
+    def office_code(self) -> str:
+        """Short office code used in references (KAB)."""
+        return self.meta("office_code")
+
+    @property
+    def author(self) -> str:
+        """Who is named as author of local changesets."""
+        return os.environ.get("VALISE_AUTHOR") or self.meta("author")
+
+    @property
+    def epoch(self) -> int:
+        """Bumped on restore so sequence numbers are never reused."""
+        return int(self.meta("epoch"))
+
+    @property
+    def origin(self) -> str:
+        """This node's origin id."""
+        return self.keys.origin
+
+    @property
+    def fingerprint(self) -> str:
+        """Digits people compare aloud to confirm this node's keys."""
+        return fingerprint(self.keys.signing_public, self.keys.encryption_public)
+
+    # -- transactions and the write path ---------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction; nested use joins the outer one."""
+        with self._write_lock:
+            if self.conn.in_transaction:
+                yield self.conn
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+
+    def next_counter(self, name: str) -> int:
+        """Increment and return a named counter (case numbers, ERNs) in the transaction."""
+        value = int(self.meta(f"counter:{name}", "0")) + 1
+        self.set_meta(f"counter:{name}", str(value))
+        return value
+
+    def commit(
+        self,
+        case_id: str,
+        drafts: list[Draft],
+        *,
+        audit_action: str = "edit",
+        audit_detail: dict[str, Any] | None = None,
+    ) -> ChangesetId:
+        """Stamp, sign, apply and audit one changeset about `case_id`, all or nothing."""
+        if not drafts:
+            raise InvalidInput("Nothing to change.")
+        with self.transaction() as conn:
+            ops = tuple(self._stamp_op(conn, draft) for draft in drafts)
+            seq, prev_hash = self._next_sequence(conn)
+            stamp = self.clock.now()
+            changeset = Changeset(
+                origin=self.origin,
+                epoch=self.epoch,
+                seq=seq,
+                prev_hash=prev_hash,
+                hlc=str(stamp),
+                author=self.author,
+                case_id=case_id,
+                ops=ops,
+            )
+            body = changeset.encode()
+            cs_id = changeset_id(body)
+            apply_changeset(conn, changeset, cs_id, body, sign_changeset(self.keys, body))
+            self.set_meta("hlc", str(self.clock.last))
+            detail: dict[str, Any] = {"changeset": cs_id, "ops": len(ops)}
+            detail.update(audit_detail or {})
+            audit.append(conn, self.author, audit_action, case_id, detail)
+        return cs_id
+
+    def _stamp_op(self, conn: Connection, draft: Draft) -> Op:
+        kind = entity(draft.entity)
+        fields = {} if draft.kind == "withdraw" else draft.fields
+        cleaned = clean_fields(kind, fields, creating=draft.kind == "create")
+        prev: dict[str, str] = {}
+        if draft.kind != "create":
+            watched = [*cleaned, "withdrawn"] if "withdrawn" in kind.fields else list(cleaned)
+            for name in watched:
+                row = conn.execute(
+                    "SELECT op_ref FROM field_state WHERE entity=? AND entity_id=? AND field=?",
+                    (draft.entity, draft.entity_id, name),
+                ).fetchone()
+                if row:
+                    prev[name] = row[0]
+        return Op(draft.entity, draft.entity_id, draft.kind, cleaned, prev)
+
+    def _next_sequence(self, conn: Connection) -> tuple[int, str]:
+        row = conn.execute(
+            "SELECT seq, id FROM changesets WHERE origin = ? AND epoch = ?"
+            " ORDER BY seq DESC LIMIT 1",
+            (self.origin, self.epoch),
+        ).fetchone()
+        if row:
+            return int(row[0]) + 1, str(row[1])
+        return 1, self.meta("epoch_prev_hash", "")
+
+    def record(self, action: str, subject: str = "", detail: object = "") -> None:
+        """Add an audit entry on its own (a view, an export, a backup)."""
+        with self.transaction() as conn:
+            audit.append(conn, self.author, action, subject, detail)
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def change_passphrase(self, new_passphrase: str) -> None:
+        """Rewrap the database key under a new passphrase; the database is not rewritten."""
+        check_new_passphrase(new_passphrase)
+        sealed = keyfile.seal(
+            self._key, encode_passphrase(new_passphrase), self.workspace_id, self._kdf
+        )
+        keyfile.write(self.paths.keyfile, sealed)
+        with self.transaction():
+            self.set_meta("key_generation", sealed.generation)
+            audit.append(self.conn, self.author, "passphrase changed", "", "")
+
+    def anchor_key(self) -> bytes:
+        """Key for sealing the audit anchor, derived from the database key."""
+        import hashlib
+
+        return hashlib.sha256(b"valise/audit-anchor/v1\n" + self._key).digest()
+
+    def verify_audit(self) -> audit.AuditReport:
+        """Walk the audit chain and check it against the anchored head."""
+        return audit.verify(self.conn, audit.read_anchor(self.paths.anchor, self.anchor_key()))
+
+    def write_audit_anchor(self) -> None:
+        """Save the audit head outside the database."""
+        seq, digest = audit.head(self.conn)
+        audit.write_anchor(self.paths.anchor, self.anchor_key(), seq, digest)
+
+    def snapshot(self, target: Path) -> list[str]:
+        """Write an encrypted copy of the database (same key) to `target` and return the
+        evidence files it refers to; the writer is held so the two agree."""
+        with self._write_lock:
+            export_copy(self.conn, target, self._key)
+            return [row[0] for row in self.conn.execute("SELECT store_name FROM blobs")]
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Anchor the audit head, close the database and release the folder lock."""
+        if self._lock_fd < 0:
+            return
+        try:
+            with contextlib.suppress(OSError):
+                self.write_audit_anchor()
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.conn.close()
+        finally:
+            _release_lock(self._lock_fd)
+            self._lock_fd = -1
+            self._key = b""
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- creating and opening ------------------------------------------------------------------
+
+
+def _office_code(office_name: str) -> str:
+    letters = "".join(c for c in office_name.upper() if c.isalnum())
+    return (letters[:3] or "OFF").ljust(3, "X")
+
+
+def create_workspace(
+    root: Path,
+    office_name: str,
+    passphrase: str,
+    *,
+    office_code: str | None = None,
+    situation: str = "",
+    author: str | None = None,
+    kdf: KdfParams = STANDARD_KDF,
+    wall: WallClock = system_clock_ms,
+) -> Workspace:
+    """Create a new workspace in `root` (empty or absent) and return it unlocked."""
+    paths = WorkspacePaths(root)
+    office_name = office_name.strip()
+    if not office_name or len(office_name) > 200 or "\x00" in office_name:
+        raise InvalidInput("Give the office a name (1 to 200 characters).")
+    code = (office_code or _office_code(office_name)).strip().upper()
+    if not code.isalnum() or not 2 <= len(code) <= 8 or not code.isascii():
+        raise InvalidInput("The office code must be 2 to 8 letters or digits, such as KAB.")
+    situation = situation.strip().upper()
+    if situation and (not situation.isalnum() or len(situation) > 8 or not situation.isascii()):
+        raise InvalidInput("The situation code must be up to 8 letters or digits, such as VAR.")
+    check_new_passphrase(passphrase)
+    if root.exists() and not root.is_dir():
+        raise WorkspaceFileError(root, "This path is a file, not a folder")
+    if paths.looks_like_workspace():
+        raise WorkspaceExists(root)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock_fd = _acquire_lock(paths)
+    try:
+        database_key = os.urandom(32)
+        workspace_id = secrets.token_hex(16)
+        sealed = keyfile.seal(database_key, encode_passphrase(passphrase), workspace_id, kdf)
+        conn = open_database(paths.database, database_key, create=True)
+        try:
+            migrations.migrate(conn, backup=lambda _v: None)
+            _initialize(conn, workspace_id, office_name, code, situation, author, sealed, wall)
+        except BaseException:
+            conn.close()
+            raise
+        keyfile.write(paths.keyfile, sealed)
+    except BaseException:
+        _release_lock(lock_fd)
+        raise
+    return Workspace(paths, conn, database_key, kdf, lock_fd, wall)
+
+
+def _initialize(
+    conn: Connection,
+    workspace_id: str,
+    office_name: str,
+    code: str,
+    situation: str,
+    author: str | None,
+    sealed: keyfile.KeyFile,
+    wall: WallClock,
+) -> None:
+    keys = generate()
+    now = datetime.now(UTC).isoformat()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(
+        "INSERT INTO node_identity(id, signing_private, signing_public, encryption_private,"
+        " encryption_public, origin, created_at) VALUES (1,?,?,?,?,?,?)",
+        (
+            keys.signing_private,
+            keys.signing_public,
+            keys.encryption_private,
+            keys.encryption_public,
+            keys.origin,
+            now,
+        ),
+    )
+    conn.execute(
+        "INSERT INTO origins(origin, signing_public, office_name) VALUES (?,?,?)",
+        (keys.origin, keys.signing_public, office_name),
+    )
+    settings = {
+        "workspace_id": workspace_id,
+        "office_name": office_name,
+        "office_code": code,
+        "situation": situation,
+        "author": author or office_name,
+        "epoch": "0",
+        "created_at": now,
+        "hlc": str(Stamp(wall(), 0)),
+        "key_generation": sealed.generation,
+    }
+    conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", settings.items())
+    audit.append(conn, settings["author"], "workspace created", office_name, {"office": code})
+    conn.execute("COMMIT")
+
+
+def open_workspace(
+    root: Path,
+    passphrase: str,
+    *,
+    wall: WallClock = system_clock_ms,
+    now: Callable[[], float] = time.time,
+) -> Workspace:
+    """Unlock the workspace in `root`; wrong passphrases are counted and slowed down."""
+    paths = WorkspacePaths(root)
+    if not root.is_dir() or not paths.looks_like_workspace():
+        raise NotAWorkspace(root)
+    lock_fd = _acquire_lock(paths)
+    try:
+        sealed = keyfile.read(paths.keyfile)
+        attempts = throttle.load(paths.attempts)
+        wait = attempts.wait_seconds(now())
+        if wait > 0:
+            raise ThrottledUnlock(wait)
+        try:
+            database_key = keyfile.unseal(sealed, encode_passphrase(passphrase))
+        except WrongPassphrase:
+            failed = throttle.record_failure(paths.attempts, now)
+            raise WrongPassphrase(len(failed.failures)) from None
+        conn = open_database(paths.database, database_key)
+        try:
+            _check_belongs(conn, paths, sealed)
+            migrations.migrate(
+                conn, backup=lambda v: _pre_migration_backup(conn, paths, v, database_key)
+            )
+            workspace = Workspace(paths, conn, database_key, sealed.kdf, lock_fd, wall)
+        except BaseException:
+            conn.close()
+            raise
+    except BaseException:
+        _release_lock(lock_fd)
+        raise
+    _after_unlock(workspace, attempts, sealed)
+    return workspace
+
+
+def _check_belongs(conn: Connection, paths: WorkspacePaths, sealed: keyfile.KeyFile) -> None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'workspace_id'").fetchone()
+    if row is None or row[0] != sealed.workspace_id:
+        raise WorkspaceFileError(
+            paths.database, "The database belongs to another workspace than its key file"
+        )
+
+
+def _pre_migration_backup(
+    conn: Connection, paths: WorkspacePaths, version: int, key: bytes
+) -> None:
+    paths.backups.mkdir(exist_ok=True, mode=0o700)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    export_copy(conn, paths.backups / f"before-schema-{version + 1}-{stamp}.db", key)
+
+
+def _after_unlock(
+    workspace: Workspace, attempts: throttle.UnlockAttempts, sealed: keyfile.KeyFile
+) -> None:
+    """Carry failed attempts into the audit chain and tidy up after interrupted work."""
+    with workspace.transaction() as conn:
+        for failed_at in attempts.failures:
+            when = datetime.fromtimestamp(failed_at, UTC).isoformat(timespec="seconds")
+            audit.append(conn, "unknown", "unlock failed", "", {"at": when})
+        if workspace.meta("key_generation") != sealed.generation:
+            workspace.set_meta("key_generation", sealed.generation)
+            audit.append(conn, workspace.author, "passphrase changed", "", "noticed at unlock")
+        known = {row[0] for row in conn.execute("SELECT store_name FROM blobs")}
+    workspace.blobs.collect_orphans(known)
+    throttle.clear(workspace.paths.attempts)

@@ -1,0 +1,58 @@
+"""Suite-wide set-up: offscreen Qt before anything imports it, and fast workspaces.
+
+Key derivation uses deliberately weak Argon2id parameters here (and only here) so that the
+suite can create hundreds of workspaces; production code always uses the standard cost.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["VALISE_KDF_PROFILE"] = "fast-insecure-test"
+
+import pytest
+
+from storage.keyfile import FAST_INSECURE_KDF
+from storage.workspace import Workspace, create_workspace, open_workspace
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def template_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One empty workspace made once; tests copy it rather than creating their own."""
+    root = tmp_path_factory.mktemp("template") / "ws"
+    create_workspace(
+        root, "Kabora field office", PASSPHRASE, office_code="KAB", situation="VAR",
+        kdf=FAST_INSECURE_KDF,
+    ).close()
+    return root
+
+
+@pytest.fixture
+def workspace_dir(template_workspace: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the template workspace folder (locked, not open)."""
+    target = tmp_path / "ws"
+    shutil.copytree(template_workspace, target)
+    return target
+
+
+@pytest.fixture
+def ws(workspace_dir: Path) -> Iterator[Workspace]:
+    """An unlocked workspace, closed after the test."""
+    workspace = open_workspace(workspace_dir, PASSPHRASE)
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def cli_env(workspace_dir: Path) -> dict[str, str]:
+    """Environment for running the `valise` command line against `workspace_dir`."""
+    env = dict(os.environ)
+    env["VALISE_WORKSPACE"] = str(workspace_dir)
+    env["VALISE_PASSPHRASE"] = PASSPHRASE
+    return env
