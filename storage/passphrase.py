@@ -11,7 +11,15 @@ from storage.errors import WeakPassphrase
 MIN_LENGTH = 12
 MAX_BYTES = 1024
 
-_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890", "azertyuiop", "qwertzuiop")
+_KEYBOARD_ROWS = (
+    "`1234567890-=",
+    "qwertyuiop[]\\",
+    "asdfghjkl;'",
+    "zxcvbnm,./",
+    "azertyuiop",
+    "qwertzuiopü",
+    "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.0p;/",
+)
 
 
 @functools.cache
@@ -43,11 +51,11 @@ def weakness(passphrase: str) -> str | None:
     lowered = passphrase.lower()
     if lowered in _common_passwords():
         return "it is on lists of common passwords that attackers try first"
-    core = lowered.rstrip("0123456789!?.*#@$ ")
-    if core in _common_passwords() or (core and _is_run(core) and len(core) >= 4):
-        return "it is a common password with a few characters added"
     if _is_run(lowered):
-        return "it is a run of repeated or sequential characters"
+        return "it is a run of repeated, sequential or neighbouring keys"
+    core = lowered.rstrip("0123456789!?.*#@$ ")
+    if core in _common_passwords() or (len(core) >= 4 and _is_run(core)):
+        return "it is a common password with a few characters added"
     return None
 
 

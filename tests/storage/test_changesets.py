@@ -1,0 +1,218 @@
+"""The one write path: signed changesets, per-field prev, idempotent apply, strict decoding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from storage import canonical, cases, changesets, history, queries
+from storage.apply import ApplyError, ForkDetected, SequenceGap, apply_changeset
+from storage.digest import state_digest
+from storage.identity import verify_changeset
+from storage.records import Case
+from storage.workspace import Draft, Workspace, open_workspace
+from tests.conftest import PASSPHRASE
+
+
+def _history(ws: Workspace) -> list[tuple[str, bytes, bytes]]:
+    rows = ws.conn.execute("SELECT id, body, sig FROM changesets ORDER BY epoch, seq").fetchall()
+    return [(r[0], bytes(r[1]), bytes(r[2])) for r in rows]
+
+
+def _apply_all(ws: Workspace, items: list[tuple[str, bytes, bytes]]) -> None:
+    with ws.transaction() as conn:
+        for cs_id, body, sig in items:
+            apply_changeset(conn, changesets.decode(body), cs_id, body, sig)
+
+
+def test_every_change_is_a_signed_changeset_with_prev(ws: Workspace) -> None:
+    case_id = cases.add_case(ws, "First title")
+    cases.update_case(ws, case_id, title="Second title")
+    [first, second] = _history(ws)
+    decoded = changesets.decode(second[1])
+    assert decoded.seq == 2 and decoded.prev_hash == first[0]
+    assert decoded.ops[0].prev["title"] == changesets.op_ref(first[0], 0)
+    assert decoded.origin == ws.origin and decoded.case_id == case_id
+    assert changesets.changeset_id(second[1]) == second[0]
+    assert verify_changeset(ws.keys.signing_public, second[1], second[2])
+    assert all(entry.signature_ok for entry in history.log(ws.conn))
+
+
+def test_a_tampered_changeset_fails_its_signature(ws: Workspace) -> None:
+    cases.add_case(ws, "Signed")
+    _, body, sig = _history(ws)[0]
+    forged = body.replace(b"Signed", b"Forged")
+    assert not verify_changeset(ws.keys.signing_public, forged, sig)
+
+
+def test_a_failed_write_leaves_nothing_behind(ws: Workspace) -> None:
+    before = state_digest(ws.conn)
+    with pytest.raises(Exception, match="status"):
+        cases.add_case(ws, "Bad status", status="pending forever")
+    assert state_digest(ws.conn) == before
+    assert _history(ws) == []
+
+
+drafts = st.lists(
+    st.tuples(
+        st.sampled_from(["new case", "title", "summary", "status", "note", "withdraw"]),
+        st.integers(min_value=0, max_value=4),
+        st.text(min_size=1, max_size=20).filter(lambda t: "\x00" not in t and t.strip()),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=drafts)
+def test_applying_a_history_twice_changes_nothing(
+    steps: list[tuple[str, int, str]],
+    template_workspace: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Replaying every changeset (twice) into a fresh copy gives the same state, and a
+    second application of any changeset is a no-op."""
+    import shutil
+
+    base = tmp_path_factory.mktemp("idem")
+    shutil.copytree(template_workspace, base / "a")
+    shutil.copytree(template_workspace, base / "b")
+    with open_workspace(base / "a", PASSPHRASE) as source:
+        case_ids: list[str] = []
+        for action, pick, text in steps:
+            _step(source, case_ids, action, pick, text)
+        items = _history(source)
+        expected = state_digest(source.conn)
+        with source.transaction() as conn:
+            for cs_id, body, sig in items:
+                assert apply_changeset(conn, changesets.decode(body), cs_id, body, sig).duplicate
+        assert state_digest(source.conn) == expected
+    with open_workspace(base / "b", PASSPHRASE) as replica:
+        _apply_all(replica, items)
+        _apply_all(replica, items)
+        assert state_digest(replica.conn) == expected
+
+
+def _step(ws: Workspace, case_ids: list[str], action: str, pick: int, text: str) -> None:
+    if action == "new case" or not case_ids:
+        case_ids.append(cases.add_case(ws, text))
+        return
+    case_id = case_ids[pick % len(case_ids)]
+    if action in ("title", "summary"):
+        cases.update_case(ws, case_id, **{action: text})
+    elif action == "status":
+        cases.update_case(ws, case_id, status=["open", "under review", "closed"][pick % 3])
+    elif action == "note":
+        cases.add_note(ws, case_id, text)
+    else:
+        cases.withdraw(ws, Case, case_id)
+
+
+def test_a_gap_in_sequence_is_refused(ws: Workspace, tmp_path: Path) -> None:
+    for n in range(3):
+        cases.add_case(ws, f"Case {n}")
+    items = _history(ws)
+    for cs_id, _body, _sig in items[1:]:
+        ws.conn.execute("DELETE FROM changesets WHERE id = ?", (cs_id,))
+    with pytest.raises(SequenceGap):
+        _apply_all(ws, [items[2]])
+
+
+def test_two_changesets_with_the_same_sequence_are_a_fork(ws: Workspace) -> None:
+    case_id = cases.add_case(ws, "Original")
+    _cs_id, body, sig = _history(ws)[0]
+    other = changesets.decode(body)
+    forged = changesets.Changeset(
+        other.origin,
+        other.epoch,
+        other.seq,
+        other.prev_hash,
+        other.hlc,
+        "someone else",
+        case_id,
+        other.ops,
+    )
+    forged_body = forged.encode()
+    with pytest.raises(ForkDetected):
+        _apply_all(ws, [(changesets.changeset_id(forged_body), forged_body, sig)])
+
+
+def test_ops_outside_their_case_are_refused(ws: Workspace) -> None:
+    first = cases.add_case(ws, "First")
+    second = cases.add_case(ws, "Second")
+    with pytest.raises(ApplyError, match="other than its changeset"):
+        ws.commit(first, [Draft("note", "n" * 20, "create", {"case_id": second, "text": "x"})])
+
+
+def test_concurrent_edits_keep_both_values_and_pick_the_same_winner(ws: Workspace) -> None:
+    """Two edits made without seeing each other land in the conflict queue."""
+    case_id = cases.add_case(ws, "Base title")
+    [(create_id, _b, _s)] = _history(ws)
+    base_ref = changesets.op_ref(create_id, 0)
+    cases.update_case(ws, case_id, title="Edit A")
+    # An edit whose author saw only the base: concurrent with Edit A.
+    stale = changesets.Op("case", case_id, "update", {"title": "Edit B"}, {"title": base_ref})
+    with ws.transaction() as conn:
+        seq, prev_hash = ws._next_sequence(conn)
+        cs = changesets.Changeset(
+            ws.origin, ws.epoch, seq, prev_hash, str(ws.clock.now()), ws.author, case_id, (stale,)
+        )
+        body = cs.encode()
+        from storage.identity import sign_changeset
+
+        result = apply_changeset(
+            conn, cs, changesets.changeset_id(body), body, sign_changeset(ws.keys, body)
+        )
+    assert result.conflicts == 1
+    row = ws.conn.execute("SELECT shown_value, other_value FROM conflicts").fetchone()
+    assert sorted(row) == ['"Edit A"', '"Edit B"']
+    assert queries.get(ws.conn, Case, case_id).title == "Edit B"  # later hlc wins
+
+
+@given(st.binary(max_size=300))
+def test_decoding_arbitrary_bytes_never_crashes(data: bytes) -> None:
+    with pytest.raises(changesets.MalformedChangeset):
+        changesets.decode(data)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_canonical_encoding_round_trips_or_refuses(value: object) -> None:
+    try:
+        data = canonical.encode(value)
+    except canonical.CanonicalError:
+        return
+    assert canonical.decode(data) == value
+    with pytest.raises(changesets.MalformedChangeset):
+        changesets.decode(data)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        b'{"a":1,"a":2}',
+        b'{"a":NaN}',
+        b'{"a":1.5}',
+        b"[" * 100 + b"]" * 100,
+        b'{"a": 1}',
+        b"\xff\xfe",
+        b'{"a":' + b"9" * 30 + b"}",
+    ],
+)
+def test_canonical_decoder_refuses_hostile_json(hostile: bytes) -> None:
+    with pytest.raises(canonical.CanonicalError):
+        canonical.decode(hostile)
