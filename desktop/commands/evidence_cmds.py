@@ -9,7 +9,7 @@ from typing import Any
 
 from desktop.cli import unlock
 from desktop.output import print_fields, print_json, print_table
-from storage import evidence, queries
+from storage import cases, evidence, queries
 from storage.entities import (
     CLASSIFICATIONS,
     COLLECTION_METHODS,
@@ -62,6 +62,25 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--classification", choices=CLASSIFICATIONS)
     p.add_argument("--sensitivity", help="comma-separated: graphic, sexual violence, child, …")
     p.set_defaults(run=cmd_evidence_add)
+
+    p = ev.add_parser("update", parents=[common], help="change register fields of an item")
+    p.add_argument("evidence", metavar="ID")
+    p.add_argument("--title")
+    p.add_argument("--type", choices=EVIDENCE_TYPES)
+    p.add_argument("--description")
+    p.add_argument("--created-at", dest="created_at")
+    p.add_argument("--collected-at", dest="collected_at")
+    p.add_argument("--collected-by", dest="collected_by")
+    p.add_argument(
+        "--method", dest="collection_method", choices=[m for m in COLLECTION_METHODS if m]
+    )
+    p.add_argument("--location", dest="collection_location")
+    p.add_argument("--source")
+    p.add_argument("--classification", choices=CLASSIFICATIONS)
+    p.add_argument("--sensitivity")
+    p.add_argument("--holder", dest="current_holder")
+    p.add_argument("--custody-status", dest="custody_status")
+    p.set_defaults(run=cmd_evidence_update)
 
     p = ev.add_parser("list", parents=[common], help="the evidence register of a case")
     p.add_argument("case", metavar="CASE")
@@ -126,6 +145,33 @@ def cmd_evidence_add(args: argparse.Namespace) -> int:
             sensitivity=args.sensitivity,
         )
     print(evidence_id)
+    return 0
+
+
+_REGISTER_FIELDS = (
+    "title",
+    "type",
+    "description",
+    "created_at",
+    "collected_at",
+    "collected_by",
+    "collection_method",
+    "collection_location",
+    "source",
+    "classification",
+    "sensitivity",
+    "current_holder",
+    "custody_status",
+)
+
+
+def cmd_evidence_update(args: argparse.Namespace) -> int:
+    """Change register fields (the file itself, its hash and size never change)."""
+    with unlock(args) as ws:
+        changed = cases.update_record(
+            ws, Evidence, args.evidence, **{name: getattr(args, name) for name in _REGISTER_FIELDS}
+        )
+    print(changed)
     return 0
 
 

@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from storage import cases, evidence, keyfile, migrations, queries
 from storage.errors import (
@@ -238,3 +240,41 @@ def test_no_plaintext_reaches_the_workspace_folder(ws: Workspace, tmp_path: Path
             for needle in (secret_title, witness, "Statement by"):
                 assert needle.encode() not in data, f"{needle} in clear in {path.name}"
                 assert needle.encode("utf-16-le") not in data
+
+
+@given(st.binary(max_size=600))
+def test_key_file_parser_refuses_garbage_plainly(data: bytes) -> None:
+    """Whatever bytes sit in the key file, the answer is a WorkspaceFileError naming it."""
+    path = Path("/nonexistent/workspace.key")
+    try:
+        parsed = keyfile.parse(data, path)
+    except WorkspaceFileError as error:
+        assert str(path) in str(error)
+    else:  # only a well-formed key file parses
+        assert len(parsed.sealed_key) == 48
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "format",
+                "version",
+                "kdf",
+                "salt",
+                "nonce",
+                "sealed_key",
+                "workspace_id",
+                "generation",
+            ]
+        ),
+        st.none()
+        | st.integers()
+        | st.text(max_size=30)
+        | st.dictionaries(st.text(max_size=10), st.integers(-5, 10**9)),
+    )
+)
+def test_key_file_parser_refuses_wrong_shapes(document: dict[str, object]) -> None:
+    document.setdefault("format", "valise-keyfile")
+    with pytest.raises(WorkspaceFileError):
+        keyfile.parse(json.dumps(document).encode(), Path("workspace.key"))
