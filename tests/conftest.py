@@ -27,7 +27,11 @@ def template_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One empty workspace made once; tests copy it rather than creating their own."""
     root = tmp_path_factory.mktemp("template") / "ws"
     create_workspace(
-        root, "Kabora field office", PASSPHRASE, office_code="KAB", situation="VAR",
+        root,
+        "Kabora field office",
+        PASSPHRASE,
+        office_code="KAB",
+        situation="VAR",
         kdf=FAST_INSECURE_KDF,
     ).close()
     return root

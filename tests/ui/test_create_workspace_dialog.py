@@ -1,0 +1,133 @@
+"""First run: the create dialog refuses weak or mismatched passphrases, then creates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from storage.keyfile import FAST_INSECURE_KDF
+from storage.paths import WorkspacePaths
+from storage.workspace import Workspace, open_workspace
+from tests.conftest import PASSPHRASE
+from ui.dialogs._common import UNUSABLE_CHARACTER_MESSAGE
+from ui.dialogs.create_workspace import MISMATCH, CreateWorkspaceDialog, strength_feedback
+from ui.tasks import TaskRunner
+
+
+def make_dialog(qtbot, root: Path, runner: TaskRunner) -> CreateWorkspaceDialog:
+    dialog = CreateWorkspaceDialog(root, kdf=FAST_INSECURE_KDF, runner=runner)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def type_into(qtbot, field, text: str) -> None:
+    field.clear()
+    qtbot.keyClicks(field, text)
+
+
+def click_create(qtbot, dialog: CreateWorkspaceDialog) -> None:
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+
+
+def test_weak_then_mismatched_passphrases_are_refused_then_it_creates(qtbot, tmp_path, runner):
+    root = tmp_path / "office"
+    dialog = make_dialog(qtbot, root, runner)
+    type_into(qtbot, dialog.office_name_edit, "Kabora field office")
+
+    type_into(qtbot, dialog.passphrase_edit, "password1234")
+    assert dialog.strength_label.text() == (
+        "✗ Too weak: it is on lists of common passwords that attackers try first."
+    )
+    type_into(qtbot, dialog.repeat_edit, "password1234")
+    click_create(qtbot, dialog)
+    assert dialog.message() == (
+        "Choose a stronger passphrase: it is on lists of common passwords that attackers try first."
+    )
+    assert not WorkspacePaths(root).looks_like_workspace()
+
+    type_into(qtbot, dialog.passphrase_edit, PASSPHRASE)
+    assert dialog.strength_label.text().startswith("✓ Strong enough.")
+    type_into(qtbot, dialog.repeat_edit, PASSPHRASE + "!")
+    assert dialog.match_label.text() == f"✗ {MISMATCH}"
+    click_create(qtbot, dialog)
+    assert dialog.message() == MISMATCH
+    assert not WorkspacePaths(root).looks_like_workspace()
+
+    type_into(qtbot, dialog.repeat_edit, PASSPHRASE)
+    assert dialog.match_label.text() == "✓ The passphrases match."
+    with qtbot.waitSignals([dialog.created, dialog.accepted], timeout=10_000):
+        click_create(qtbot, dialog)
+    workspace = dialog.workspace
+    assert isinstance(workspace, Workspace)
+    assert workspace.office_name == "Kabora field office"
+    assert workspace.office_code == "KAB"
+    workspace.close()
+    open_workspace(root, PASSPHRASE).close()
+
+
+def test_a_short_passphrase_shows_why_while_typing(qtbot, tmp_path, runner):
+    dialog = make_dialog(qtbot, tmp_path / "office", runner)
+    assert dialog.strength_label.text() == ""
+    qtbot.keyClicks(dialog.passphrase_edit, "short")
+    assert dialog.strength_label.text() == "✗ Too weak: it is shorter than 12 characters."
+
+
+def test_the_office_needs_a_name(qtbot, tmp_path, runner):
+    dialog = make_dialog(qtbot, tmp_path / "office", runner)
+    type_into(qtbot, dialog.passphrase_edit, PASSPHRASE)
+    type_into(qtbot, dialog.repeat_edit, PASSPHRASE)
+    click_create(qtbot, dialog)
+    assert dialog.message().startswith("Give the office a name")
+    assert runner.active == 0
+
+
+def test_an_office_code_refused_by_storage_is_shown_as_its_sentence(qtbot, tmp_path, runner):
+    dialog = make_dialog(qtbot, tmp_path / "office", runner)
+    type_into(qtbot, dialog.office_name_edit, "Kabora field office")
+    type_into(qtbot, dialog.office_code_edit, "K")
+    type_into(qtbot, dialog.passphrase_edit, PASSPHRASE)
+    type_into(qtbot, dialog.repeat_edit, PASSPHRASE)
+    click_create(qtbot, dialog)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
+    assert dialog.message() == ("The office code must be 2 to 8 letters or digits, such as KAB.")
+    assert dialog.isVisible()
+    assert dialog.workspace is None
+
+
+def test_the_chosen_office_code_is_kept(qtbot, tmp_path, runner):
+    dialog = make_dialog(qtbot, tmp_path / "office", runner)
+    type_into(qtbot, dialog.office_name_edit, "Bureau de Kabora")
+    type_into(qtbot, dialog.office_code_edit, "kab2")
+    type_into(qtbot, dialog.passphrase_edit, PASSPHRASE)
+    type_into(qtbot, dialog.repeat_edit, PASSPHRASE)
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        click_create(qtbot, dialog)
+    assert dialog.workspace.office_code == "KAB2"
+    dialog.workspace.close()
+
+
+def test_an_existing_workspace_is_not_overwritten(qtbot, workspace_dir, runner):
+    dialog = make_dialog(qtbot, workspace_dir, runner)
+    type_into(qtbot, dialog.office_name_edit, "Another office")
+    type_into(qtbot, dialog.passphrase_edit, "another horse battery staple")
+    type_into(qtbot, dialog.repeat_edit, "another horse battery staple")
+    click_create(qtbot, dialog)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
+    assert "already exists" in dialog.message()
+    open_workspace(workspace_dir, PASSPHRASE).close()
+
+
+def test_broken_characters_in_a_new_passphrase_are_refused():
+    text = "correct horse \ud800 battery"
+    assert strength_feedback(text) == f"✗ {UNUSABLE_CHARACTER_MESSAGE}"
+
+
+def test_show_passphrase_toggles_both_fields(qtbot, tmp_path, runner):
+    dialog = make_dialog(qtbot, tmp_path / "office", runner)
+    dialog.show_check.setChecked(True)
+    assert dialog.passphrase_edit.echoMode() == dialog.passphrase_edit.EchoMode.Normal
+    assert dialog.repeat_edit.echoMode() == dialog.repeat_edit.EchoMode.Normal
+    dialog.show_check.setChecked(False)
+    assert dialog.passphrase_edit.echoMode() == dialog.passphrase_edit.EchoMode.Password

@@ -1,0 +1,145 @@
+"""The main window: title and status, New case through the prompt seam, Lock and Quit."""
+
+from __future__ import annotations
+
+import pytest
+import sqlcipher3.dbapi2 as sqlcipher
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+
+from storage.cases import add_case
+from storage.workspace import Workspace, open_workspace
+from tests.conftest import PASSPHRASE
+from ui.main_window import MainWindow
+from ui.models.case_table import CaseTableModel
+from ui.prompts import ScriptedPrompts
+from ui.tasks import TaskRunner
+
+
+@pytest.fixture
+def prompts() -> ScriptedPrompts:
+    return ScriptedPrompts()
+
+
+@pytest.fixture
+def window(qtbot, ws: Workspace, prompts: ScriptedPrompts, runner: TaskRunner) -> MainWindow:
+    main = MainWindow(ws, prompts=prompts, runner=runner)
+    qtbot.addWidget(main)
+    main.show()
+    return main
+
+
+def test_title_and_status_bar_name_the_office_and_fingerprint(window: MainWindow, ws):
+    assert window.windowTitle() == "Valise — Kabora field office"
+    assert window.office_label.text() == "Kabora field office"
+    assert window.fingerprint_label.text() == f"Fingerprint: {ws.fingerprint}"
+    assert window.count_label.text() == "0 cases"
+    assert window.table.model() is window.model
+
+
+def test_actions_have_the_documented_shortcuts(window: MainWindow):
+    assert window.new_case_action.shortcut() == QKeySequence("Ctrl+N")
+    assert window.lock_action.shortcut() == QKeySequence("Ctrl+L")
+    assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
+    file_menu = window.menuBar().actions()[0]
+    assert file_menu.text() == "&File"
+    assert [a.text() for a in file_menu.menu().actions() if a.text()] == [
+        "&New case…",
+        "&Lock",
+        "&Quit",
+    ]
+
+
+def test_new_case_asks_the_title_through_the_prompt_seam_and_adds_a_row(
+    window: MainWindow, prompts: ScriptedPrompts
+):
+    prompts.answers.append("Attack on the Kabora market")
+    window.new_case_action.trigger()
+    assert [(a.kind, a.title) for a in prompts.asked] == [("text", "New case")]
+    assert window.model.rowCount() == 1
+    assert window.model.index(0, CaseTableModel.TITLE).data() == "Attack on the Kabora market"
+    assert window.selected_case_id() == window.model.case_id(0)
+    assert window.count_label.text() == "1 case"
+
+
+def test_new_case_cancelled_or_blank_adds_nothing(window: MainWindow, prompts: ScriptedPrompts):
+    prompts.answers.extend([None, "   "])
+    window.new_case_action.trigger()
+    window.new_case_action.trigger()
+    assert window.model.rowCount() == 0
+    assert [a.kind for a in prompts.asked] == ["text", "text"]
+
+
+def test_a_new_case_refused_by_storage_is_explained(window, prompts: ScriptedPrompts):
+    prompts.answers.append("x" * 5000)  # longer than a title may be
+    window.new_case_action.trigger()
+    assert prompts.asked[-1].kind == "warn"
+    assert window.model.rowCount() == 0
+
+
+def test_existing_cases_are_listed(qtbot, ws: Workspace, prompts, runner):
+    add_case(ws, "Detention at the river camp")
+    main = MainWindow(ws, prompts=prompts, runner=runner)
+    qtbot.addWidget(main)
+    assert main.model.rowCount() == 1
+    assert main.count_label.text() == "1 case"
+
+
+def test_lock_closes_the_workspace_and_asks_for_the_passphrase_again(
+    qtbot, window: MainWindow, ws: Workspace, workspace_dir
+):
+    with qtbot.waitSignal(window.locked, timeout=1000):
+        window.lock_action.trigger()
+    assert window.workspace is None
+    assert window.model is None and window.table.model() is None
+    with pytest.raises(sqlcipher.ProgrammingError):
+        ws.conn.execute("SELECT 1")
+    # The folder lock is released: another process (here, this one) can open it at once.
+    open_workspace(workspace_dir, PASSPHRASE).close()
+    assert not window.new_case_action.isEnabled()
+    assert window.count_label.text() == "Locked"
+    assert window.fingerprint_label.text() == ""
+
+    dialog = window.unlock_dialog
+    assert dialog is not None and dialog.isVisible()
+    qtbot.keyClicks(dialog.passphrase_edit, PASSPHRASE)
+    with qtbot.waitSignal(window.unlocked, timeout=10_000):
+        qtbot.mouseClick(dialog.unlock_button, Qt.MouseButton.LeftButton)
+    assert isinstance(window.workspace, Workspace)
+    assert window.workspace is not ws
+    assert window.model is not None and window.table.model() is window.model
+    assert window.new_case_action.isEnabled()
+    window.close()
+    open_workspace(workspace_dir, PASSPHRASE).close()  # closing the window locked it
+
+
+def test_quitting_from_the_unlock_dialog_closes_the_window(qtbot, window: MainWindow):
+    window.lock_action.trigger()
+    dialog = window.unlock_dialog
+    qtbot.mouseClick(dialog.quit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=1000)
+
+
+def test_quit_closes_the_window_and_the_workspace(qtbot, window: MainWindow, ws, workspace_dir):
+    window.quit_action.trigger()
+    assert not window.isVisible()
+    assert window.workspace is None
+    open_workspace(workspace_dir, PASSPHRASE).close()
+
+
+def test_clicking_a_header_sorts_through_the_model(qtbot, window: MainWindow, prompts):
+    prompts.answers.extend(["beta", "Alpha", "gamma"])
+    for _ in range(3):
+        window.new_case_action.trigger()
+    window.table.sortByColumn(CaseTableModel.TITLE, Qt.SortOrder.AscendingOrder)
+    titles = [window.model.index(r, CaseTableModel.TITLE).data() for r in range(3)]
+    assert titles == ["Alpha", "beta", "gamma"]
+    # Lead office has no index to sort by: the header goes back to the title column.
+    window.table.horizontalHeader().setSortIndicator(
+        CaseTableModel.LEAD_OFFICE, Qt.SortOrder.DescendingOrder
+    )
+    header = window.table.horizontalHeader()
+    assert header.sortIndicatorSection() == CaseTableModel.TITLE
+    assert header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+    titles = [window.model.index(r, CaseTableModel.TITLE).data() for r in range(3)]
+    assert titles == ["Alpha", "beta", "gamma"]

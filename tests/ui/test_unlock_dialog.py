@@ -1,0 +1,165 @@
+"""The unlock dialog: wrong passphrases keep it open, the right one yields the workspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QLineEdit
+
+from storage.paths import WorkspacePaths
+from storage.workspace import Workspace, open_workspace
+from tests.conftest import PASSPHRASE
+from tests.ui.conftest import FakeClock
+from ui.dialogs._common import UNUSABLE_CHARACTER_MESSAGE
+from ui.dialogs.unlock import UnlockDialog
+from ui.tasks import TaskRunner
+
+
+def make_dialog(qtbot, root: Path, runner: TaskRunner, clock: FakeClock | None = None):
+    dialog = UnlockDialog(root, runner=runner, clock=clock or FakeClock())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def attempt(qtbot, dialog: UnlockDialog, passphrase: str) -> None:
+    dialog.passphrase_edit.clear()
+    qtbot.keyClicks(dialog.passphrase_edit, passphrase)
+    qtbot.mouseClick(dialog.unlock_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
+
+
+def test_controls_have_accessible_names_and_the_passphrase_is_hidden(qtbot, workspace_dir, runner):
+    dialog = make_dialog(qtbot, workspace_dir, runner)
+    assert dialog.passphrase_edit.echoMode() == QLineEdit.EchoMode.Password
+    assert dialog.passphrase_edit.accessibleName() == "Passphrase"
+    assert dialog.unlock_button.accessibleName() == "Unlock"
+    assert dialog.message_label.accessibleName() == "Unlock message"
+
+
+def test_wrong_passphrase_shows_the_message_and_keeps_the_dialog_open(qtbot, workspace_dir, runner):
+    dialog = make_dialog(qtbot, workspace_dir, runner)
+    attempt(qtbot, dialog, "not the passphrase at all")
+    assert dialog.message().startswith("Wrong passphrase.")
+    assert dialog.isVisible()
+    assert dialog.result() != QDialog.DialogCode.Accepted
+    assert dialog.workspace is None
+    assert dialog.unlock_button.isEnabled()  # one failure costs no wait yet
+
+
+def test_right_passphrase_gives_an_open_workspace(qtbot, workspace_dir, runner):
+    dialog = make_dialog(qtbot, workspace_dir, runner)
+    qtbot.keyClicks(dialog.passphrase_edit, PASSPHRASE)
+    with qtbot.waitSignals([dialog.unlocked, dialog.accepted], timeout=10_000):
+        qtbot.keyClick(dialog.passphrase_edit, Qt.Key.Key_Return)
+    workspace = dialog.workspace
+    assert isinstance(workspace, Workspace)
+    try:
+        assert workspace.office_name == "Kabora field office"
+        assert dialog.passphrase_edit.text() == ""  # not kept in the widget
+        assert not dialog.isVisible()
+    finally:
+        workspace.close()
+
+
+def test_the_unlock_runs_off_the_gui_thread(qtbot, workspace_dir, runner):
+    """While the key is derived, the dialog is busy but its event loop keeps running."""
+    dialog = make_dialog(qtbot, workspace_dir, runner)
+    qtbot.keyClicks(dialog.passphrase_edit, PASSPHRASE)
+    with qtbot.waitSignal(dialog.unlocked, timeout=10_000):
+        qtbot.mouseClick(dialog.unlock_button, Qt.MouseButton.LeftButton)
+        assert dialog.busy
+        assert not dialog.unlock_button.isEnabled()
+        assert dialog.workspace is None
+    dialog.workspace.close()
+
+
+def test_a_lone_surrogate_passphrase_gets_a_clear_message(qtbot, workspace_dir, runner):
+    """Broken text (an unpaired surrogate, as left by a bad paste) cannot reach the KDF."""
+    dialog = make_dialog(qtbot, workspace_dir, runner)
+    dialog.try_passphrase("horse\ud800battery")
+    assert dialog.message() == UNUSABLE_CHARACTER_MESSAGE
+    assert not dialog.busy
+    assert dialog.isVisible()
+    assert runner.active == 0
+
+
+def test_a_non_utf8_escaped_passphrase_is_just_a_wrong_passphrase(qtbot, workspace_dir, runner):
+    """U+DC80..U+DCFF stand for bytes that were not UTF-8; they are usable, only wrong here."""
+    dialog = make_dialog(qtbot, workspace_dir, runner)
+    dialog.try_passphrase("caf\udce9 \udcff\udcfe battery")
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
+    assert dialog.message().startswith("Wrong passphrase.")
+
+
+def test_an_empty_passphrase_is_not_tried(qtbot, workspace_dir, runner):
+    dialog = make_dialog(qtbot, workspace_dir, runner)
+    qtbot.mouseClick(dialog.unlock_button, Qt.MouseButton.LeftButton)
+    assert "Type the passphrase" in dialog.message()
+    assert runner.active == 0
+
+
+def test_repeated_failures_disable_the_button_with_a_countdown(qtbot, workspace_dir, runner, clock):
+    dialog = make_dialog(qtbot, workspace_dir, runner, clock)
+    attempt(qtbot, dialog, "not the passphrase at all")
+    assert dialog.unlock_button.isEnabled()
+    attempt(qtbot, dialog, "still not the passphrase")  # from the second failure: 1 s, 2 s...
+    assert dialog.message().startswith("Wrong passphrase.")
+    assert dialog.message().endswith("You can try again in 1 second.")
+    assert not dialog.unlock_button.isEnabled()
+    dialog.try_passphrase(PASSPHRASE)  # ignored while waiting
+    assert not dialog.busy
+    clock.advance(1.5)
+    qtbot.waitUntil(dialog.unlock_button.isEnabled, timeout=5000)
+    assert dialog.message().endswith("You can try again now.")
+    attempt(qtbot, dialog, "wrong for the third time")
+    assert dialog.message().endswith("You can try again in 2 seconds.")
+    assert not dialog.unlock_button.isEnabled()
+
+
+def test_a_throttled_unlock_shows_the_wait_from_storage(qtbot, workspace_dir, runner, clock):
+    dialog = make_dialog(qtbot, workspace_dir, runner, clock)
+    assert dialog.unlock_button.isEnabled()
+    # Failures recorded meanwhile (another window, a restart): storage refuses to try.
+    attempts = WorkspacePaths(workspace_dir).attempts
+    attempts.write_text(json.dumps({"failures": [clock.now] * 5}))
+    attempt(qtbot, dialog, PASSPHRASE)
+    assert dialog.workspace is None
+    assert "Too many failed attempts. You can try again in 8 seconds." in dialog.message()
+    assert not dialog.unlock_button.isEnabled()
+    clock.advance(3)
+    qtbot.waitUntil(lambda: "in 5 seconds" in dialog.message(), timeout=5000)
+    clock.advance(6)
+    qtbot.waitUntil(dialog.unlock_button.isEnabled, timeout=5000)
+    attempt(qtbot, dialog, PASSPHRASE)
+    assert dialog.workspace is not None
+    dialog.workspace.close()
+
+
+def test_a_wait_already_due_shows_when_the_dialog_opens(qtbot, workspace_dir, runner, clock):
+    WorkspacePaths(workspace_dir).attempts.write_text(json.dumps({"failures": [clock.now] * 4}))
+    dialog = make_dialog(qtbot, workspace_dir, runner, clock)
+    assert not dialog.unlock_button.isEnabled()
+    assert "You can try again in 4 seconds." in dialog.message()
+
+
+def test_a_folder_without_a_workspace_is_explained(qtbot, tmp_path, runner):
+    dialog = make_dialog(qtbot, tmp_path / "nothing-here", runner)
+    attempt(qtbot, dialog, PASSPHRASE)
+    assert "not a Valise workspace" in dialog.message()
+    assert dialog.isVisible()
+
+
+def test_closing_during_the_check_leaves_the_workspace_closed(qtbot, workspace_dir, runner):
+    dialog = make_dialog(qtbot, workspace_dir, runner)
+    qtbot.keyClicks(dialog.passphrase_edit, PASSPHRASE)
+    qtbot.mouseClick(dialog.unlock_button, Qt.MouseButton.LeftButton)
+    task = dialog._task
+    assert task is not None
+    with qtbot.waitSignal(task.cancelled, timeout=10_000):
+        dialog.reject()
+    assert dialog.workspace is None
+    # The folder lock was released: the workspace opens again at once.
+    open_workspace(workspace_dir, PASSPHRASE).close()

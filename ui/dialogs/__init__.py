@@ -1,0 +1,1 @@
+"""Dialogs: each one owns a single question (unlock, create a workspace) and its answer."""

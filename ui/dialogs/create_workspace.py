@@ -1,0 +1,263 @@
+"""First run: name the office, choose a passphrase, and create the encrypted workspace.
+
+The passphrase is judged as it is typed with the same rule the storage layer enforces
+(`storage.passphrase.weakness`), so the reason for a refusal is visible before pressing
+Create. Creating derives the key with Argon2id, so it runs on a worker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from storage.errors import StorageError
+from storage.keyfile import STANDARD_KDF, KdfParams
+from storage.passphrase import weakness
+from storage.workspace import Workspace, create_workspace
+from ui.dialogs._common import UNUSABLE_CHARACTER_MESSAGE, message_label, passphrase_is_encodable
+from ui.prompts import Prompts
+from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
+
+MISMATCH = "The two passphrases differ. Type the same passphrase in both fields."
+
+
+def strength_feedback(passphrase: str) -> str:
+    """The live verdict under the passphrase field (empty while nothing is typed)."""
+    if not passphrase:
+        return ""
+    if not passphrase_is_encodable(passphrase):
+        return f"✗ {UNUSABLE_CHARACTER_MESSAGE}"
+    reason = weakness(passphrase)
+    if reason:
+        return f"✗ Too weak: {reason}."
+    return "✓ Strong enough. Write it down and keep it safe: it cannot be recovered."
+
+
+def _with_feedback(field: QLineEdit, feedback: QWidget) -> QWidget:
+    """A field with its live feedback line right under it, as one form row."""
+    box = QWidget(field.parentWidget())
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(2)
+    column.addWidget(field)
+    column.addWidget(feedback)
+    return box
+
+
+class CreateWorkspaceDialog(QDialog):
+    """Creates a workspace in `workspace_dir`; after `accepted`, `workspace` is open.
+
+    The caller owns the returned workspace and must close it. `kdf` is the Argon2id cost;
+    only tests pass anything but the standard one.
+    """
+
+    created = Signal(object)
+
+    def __init__(
+        self,
+        workspace_dir: Path,
+        parent: QWidget | None = None,
+        *,
+        kdf: KdfParams = STANDARD_KDF,
+        runner: TaskRunner | None = None,
+        prompts: Prompts | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.workspace_dir = Path(workspace_dir)
+        self.workspace: Workspace | None = None
+        self._kdf = kdf
+        self._runner = runner or shared_runner()
+        self._prompts = prompts or Prompts()
+        self._task: Task | None = None
+
+        self.setWindowTitle("Create a workspace — Valise")
+        self.setAccessibleName("Create a workspace")
+        self.setMinimumWidth(520)
+
+        intro = message_label("About this dialog", self)
+        intro.setText(
+            "Valise keeps this office's cases in an encrypted workspace in\n"
+            f"{self.workspace_dir}\n"
+            "Nobody can open it without the passphrase you choose now, not even support: "
+            "if it is lost, the workspace is lost."
+        )
+        self.office_name_edit = QLineEdit(self)
+        self.office_name_edit.setAccessibleName("Office name")
+        self.office_name_edit.setPlaceholderText("e.g. Kabora field office")
+        self.office_name_edit.setMaxLength(200)
+        self.office_code_edit = QLineEdit(self)
+        self.office_code_edit.setAccessibleName("Office code (optional)")
+        self.office_code_edit.setPlaceholderText("optional, 2 to 8 letters or digits, e.g. KAB")
+        self.office_code_edit.setMaxLength(8)
+        self.office_code_edit.setValidator(
+            QRegularExpressionValidator(r"[A-Za-z0-9]{0,8}", self.office_code_edit)
+        )
+        self.passphrase_edit = QLineEdit(self)
+        self.passphrase_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase_edit.setAccessibleName("Passphrase")
+        self.strength_label = message_label("Passphrase strength", self)
+        self.repeat_edit = QLineEdit(self)
+        self.repeat_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.repeat_edit.setAccessibleName("Repeat the passphrase")
+        self.match_label = message_label("Passphrase match", self)
+        self.show_check = QCheckBox("Show the passphrase", self)
+        self.show_check.setAccessibleName("Show the passphrase")
+        self.error_label = message_label("Create message", self)
+        bold = self.error_label.font()
+        bold.setBold(True)
+        self.error_label.setFont(bold)
+
+        buttons = QDialogButtonBox(self)
+        self.create_button = QPushButton("Create", self)
+        self.create_button.setAccessibleName("Create workspace")
+        self.create_button.setDefault(True)
+        self.cancel_button = QPushButton("Quit", self)
+        self.cancel_button.setAccessibleName("Quit")
+        buttons.addButton(self.create_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+
+        form = QFormLayout()
+        form.addRow("Office &name:", self.office_name_edit)
+        form.addRow("Office &code:", self.office_code_edit)
+        form.addRow("&Passphrase:", _with_feedback(self.passphrase_edit, self.strength_label))
+        form.addRow("&Repeat it:", _with_feedback(self.repeat_edit, self.match_label))
+        form.addRow("", self.show_check)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addSpacing(8)
+        layout.addLayout(form)
+        layout.addSpacing(8)
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+        layout.addWidget(buttons)
+
+        self.passphrase_edit.textChanged.connect(self._on_passphrase_changed)
+        self.repeat_edit.textChanged.connect(self._on_passphrase_changed)
+        self.show_check.toggled.connect(self._on_show_toggled)
+        self.create_button.clicked.connect(self.try_create)
+        self.cancel_button.clicked.connect(self.reject)
+
+    # -- live feedback -------------------------------------------------------------------
+
+    @Slot()
+    def _on_passphrase_changed(self) -> None:
+        first, second = self.passphrase_edit.text(), self.repeat_edit.text()
+        self.strength_label.setText(strength_feedback(first))
+        if not second:
+            self.match_label.setText("")
+        elif first == second:
+            self.match_label.setText("✓ The passphrases match.")
+        else:
+            self.match_label.setText(f"✗ {MISMATCH}")
+
+    @Slot(bool)
+    def _on_show_toggled(self, shown: bool) -> None:
+        mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
+        self.passphrase_edit.setEchoMode(mode)
+        self.repeat_edit.setEchoMode(mode)
+
+    def problem(self) -> tuple[str, QLineEdit] | None:
+        """The first reason not to create yet, with the field to fix; None when all is well."""
+        passphrase = self.passphrase_edit.text()
+        if not self.office_name_edit.text().strip():
+            return "Give the office a name, as it should appear on reports.", self.office_name_edit
+        if not passphrase_is_encodable(passphrase):
+            return UNUSABLE_CHARACTER_MESSAGE, self.passphrase_edit
+        reason = weakness(passphrase)
+        if reason:
+            return f"Choose a stronger passphrase: {reason}.", self.passphrase_edit
+        if passphrase != self.repeat_edit.text():
+            return MISMATCH, self.repeat_edit
+        return None
+
+    def message(self) -> str:
+        """The refusal or error now shown (for tests and screen readers)."""
+        return self.error_label.text()
+
+    # -- creating ------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """True while the workspace is being created."""
+        return self._task is not None
+
+    @Slot()
+    def try_create(self) -> None:
+        """Refuse with the first problem, or create the workspace on a worker."""
+        if self.busy:
+            return
+        found = self.problem()
+        if found:
+            text, field = found
+            self.error_label.setText(text)
+            field.setFocus()
+            field.selectAll()
+            return
+        root, kdf = self.workspace_dir, self._kdf
+        office = self.office_name_edit.text().strip()
+        code = self.office_code_edit.text().strip() or None
+        passphrase = self.passphrase_edit.text()
+
+        def work(_token: CancelToken, _progress: ProgressSink) -> Workspace:
+            return create_workspace(root, office, passphrase, office_code=code, kdf=kdf)
+
+        self.error_label.setText("Creating the workspace…")
+        self._task = self._runner.start(work, discard=Workspace.close)
+        self._task.finished.connect(self._on_created)
+        self._task.failed.connect(self._on_failed)
+        self._task.done.connect(self._on_done)
+        self._set_enabled(False)
+
+    def _set_enabled(self, enabled: bool) -> None:
+        for widget in (
+            self.office_name_edit,
+            self.office_code_edit,
+            self.passphrase_edit,
+            self.repeat_edit,
+            self.create_button,
+        ):
+            widget.setEnabled(enabled)
+
+    @Slot()
+    def _on_done(self) -> None:
+        self._task = None
+        self._set_enabled(True)
+
+    @Slot(object)
+    def _on_created(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.passphrase_edit.clear()
+        self.repeat_edit.clear()
+        self.error_label.setText("")
+        self.created.emit(workspace)
+        self.accept()
+
+    @Slot(object)
+    def _on_failed(self, error: BaseException) -> None:
+        if isinstance(error, StorageError):
+            self.error_label.setText(str(error))
+        elif isinstance(error, UnicodeError):
+            self.error_label.setText(UNUSABLE_CHARACTER_MESSAGE)
+        else:
+            self.error_label.setText("The workspace could not be created (an error in Valise).")
+            self._prompts.report_bug(self, "Creating the workspace failed", error)
+
+    def reject(self) -> None:
+        """Closing while creating cancels; a workspace created meanwhile is closed again."""
+        if self._task is not None:
+            self._task.cancel()
+        self.passphrase_edit.clear()
+        self.repeat_edit.clear()
+        super().reject()

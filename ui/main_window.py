@@ -1,0 +1,270 @@
+"""The main window: an assembler of menus, actions and the case table, nothing more.
+
+Until the desktop issue it shows one view, the case list. Locking closes the workspace
+(database, key and folder lock), drops the model so no case text stays on screen, and asks
+for the passphrase again.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QTableView,
+    QToolBar,
+    QWidget,
+)
+
+from storage.cases import add_case
+from storage.errors import StorageError
+from storage.workspace import Workspace
+from ui.dialogs.unlock import UnlockDialog
+from ui.models.case_table import CaseIdRole, CaseTableModel
+from ui.prompts import Prompts
+from ui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Valise"
+
+
+class MainWindow(QMainWindow):
+    """Shows the open workspace's cases; owns the workspace until it is locked or closed."""
+
+    locked = Signal()
+    unlocked = Signal()
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        parent: QWidget | None = None,
+        *,
+        prompts: Prompts | None = None,
+        runner: TaskRunner | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.workspace: Workspace | None = None
+        self.workspace_dir: Path = workspace.paths.root
+        self.model: CaseTableModel | None = None
+        self.unlock_dialog: UnlockDialog | None = None
+        self._prompts = prompts or Prompts()
+        self._runner = runner
+        self.resize(1000, 640)
+
+        self.table = QTableView(self)
+        self.table.setAccessibleName("Cases")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        rows = self.table.verticalHeader()
+        rows.hide()
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 10)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSortIndicator(-1, Qt.SortOrder.DescendingOrder)  # default: recently changed
+        self.table.setSortingEnabled(True)
+        header.sortIndicatorChanged.connect(self._on_sort_requested)
+        self.setCentralWidget(self.table)
+
+        self.office_label = QLabel(self)
+        self.office_label.setAccessibleName("Office")
+        self.count_label = QLabel(self)
+        self.count_label.setAccessibleName("Number of cases")
+        self.fingerprint_label = QLabel(self)
+        self.fingerprint_label.setAccessibleName("Fingerprint")
+        self.fingerprint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        for label in (self.office_label, self.count_label, self.fingerprint_label):
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setContentsMargins(6, 0, 12, 0)
+        self.statusBar().addWidget(self.office_label)
+        self.statusBar().addWidget(self.count_label)
+        self.statusBar().addPermanentWidget(self.fingerprint_label)
+
+        self._build_actions()
+        self.set_workspace(workspace)
+
+    # -- actions and menus ---------------------------------------------------------------
+
+    def _action(self, text: str, shortcut: str, tip: str, slot: object) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(f"{tip} ({shortcut})")
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        self.new_case_action = self._action(
+            "&New case…", "Ctrl+N", "Open a new case", self.new_case
+        )
+        self.lock_action = self._action(
+            "&Lock", "Ctrl+L", "Close the workspace until the passphrase is typed again", self.lock
+        )
+        self.quit_action = self._action("&Quit", "Ctrl+Q", "Lock and quit Valise", self.close)
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.new_case_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.lock_action)
+        file_menu.addAction(self.quit_action)
+        toolbar = QToolBar("Main", self)
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addAction(self.new_case_action)
+        toolbar.addAction(self.lock_action)
+        self.addToolBar(toolbar)
+
+    def _update_actions(self) -> None:
+        open_ = self.workspace is not None
+        self.new_case_action.setEnabled(open_)
+        self.lock_action.setEnabled(open_)
+
+    # -- workspace -----------------------------------------------------------------------
+
+    @Slot(object)
+    def set_workspace(self, workspace: Workspace) -> None:
+        """Show `workspace` (just unlocked); the window now owns it and will close it."""
+        self.workspace = workspace
+        self.workspace_dir = workspace.paths.root
+        self.model = CaseTableModel(workspace.conn, self)
+        self.model.modelReset.connect(self._update_count)
+        self.model.rowsInserted.connect(self._update_count)
+        self.table.setModel(self.model)
+        header = self.table.horizontalHeader()
+        self.table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        self._size_columns()
+        office = workspace.office_name
+        self.setWindowTitle(f"{APP_NAME} — {office}")
+        self.office_label.setText(office)
+        self.fingerprint_label.setText(f"Fingerprint: {workspace.fingerprint}")
+        self._update_count()
+        self._update_actions()
+        self.table.setFocus()
+        self.unlocked.emit()
+
+    def _size_columns(self) -> None:
+        header = self.table.horizontalHeader()
+        widths = {
+            CaseTableModel.REFERENCE: 190,
+            CaseTableModel.STATUS: 110,
+            CaseTableModel.OPENED: 110,
+            CaseTableModel.LEAD_OFFICE: 200,
+        }
+        for column, width in widths.items():
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(CaseTableModel.TITLE, QHeaderView.ResizeMode.Stretch)
+
+    @Slot()
+    def _update_count(self) -> None:
+        if self.model is None:
+            self.count_label.setText("Locked")
+            return
+        total = self.model.total
+        self.count_label.setText(f"{total} case" if total == 1 else f"{total} cases")
+
+    def _close_workspace(self) -> None:
+        """Drop the model first (it holds the connection), then close the workspace."""
+        model, self.model = self.model, None
+        self.table.setModel(None)
+        if model is not None:
+            model.deleteLater()
+        workspace, self.workspace = self.workspace, None
+        if workspace is not None:
+            workspace.close()
+        self._update_count()
+        self._update_actions()
+
+    @Slot()
+    def lock(self) -> None:
+        """Close the workspace and ask for the passphrase again (non-blocking)."""
+        if self.workspace is None:
+            return
+        self._close_workspace()
+        self.fingerprint_label.setText("")
+        self.locked.emit()
+        dialog = UnlockDialog(self.workspace_dir, self, runner=self._runner, prompts=self._prompts)
+        dialog.unlocked.connect(self.set_workspace)
+        dialog.rejected.connect(self.close)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self._forget_unlock_dialog)
+        self.unlock_dialog = dialog
+        dialog.open()
+
+    @Slot()
+    def _forget_unlock_dialog(self) -> None:
+        self.unlock_dialog = None
+
+    # -- cases ---------------------------------------------------------------------------
+
+    @Slot()
+    def new_case(self) -> None:
+        """Ask a title, record the case through the write path, then show and select it."""
+        if self.workspace is None or self.model is None:
+            return
+        title = self._prompts.ask_text(self, "New case", "Title of the new case:")
+        if title is None or not title.strip():
+            return
+        try:
+            case_id = add_case(self.workspace, title)
+        except StorageError as exc:
+            self._prompts.warn(self, "New case", str(exc))
+            return
+        except Exception as exc:  # a bug: logged and shown with copyable details
+            self._prompts.report_bug(self, "New case", exc)
+            return
+        self.model.refresh()
+        self.select_case(case_id)
+        self.statusBar().showMessage(f"Case {title.strip()} opened.", 5000)
+
+    def select_case(self, case_id: str) -> bool:
+        """Select and scroll to a loaded case; False when it is not among the loaded rows."""
+        if self.model is None:
+            return False
+        row = self.model.row_of(case_id)
+        if row < 0:
+            return False
+        index = self.model.index(row, CaseTableModel.TITLE)
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index)
+        return True
+
+    def selected_case_id(self) -> str | None:
+        """The id of the selected case, if any."""
+        index = self.table.currentIndex()
+        return index.data(CaseIdRole) if index.isValid() else None
+
+    # -- sorting and closing -------------------------------------------------------------
+
+    @Slot(int, Qt.SortOrder)
+    def _on_sort_requested(self, column: int, _order: Qt.SortOrder) -> None:
+        """Put the indicator back when a column cannot be sorted by the database."""
+        if self.model is not None and not self.model.is_sortable(column):
+            self.table.horizontalHeader().setSortIndicator(
+                self.model.sort_column, self.model.sort_order
+            )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Quitting locks: the audit head is anchored and the folder lock released."""
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Close the workspace and any unlock dialog; safe to call more than once."""
+        if self.unlock_dialog is not None:
+            dialog, self.unlock_dialog = self.unlock_dialog, None
+            dialog.rejected.disconnect(self.close)
+            dialog.reject()
+        try:
+            self._close_workspace()
+        except Exception:
+            log.exception("closing the workspace failed")

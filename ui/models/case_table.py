@@ -1,0 +1,217 @@
+"""The case list as a lazily fetched table model.
+
+Only the rows a view has scrolled to are read: the first page at once, further pages of
+`PAGE_SIZE` when the view asks (`canFetchMore`/`fetchMore`). Sorting is done by the database
+on indexed columns (`storage.queries.list_cases`), never by a proxy over loaded rows, so a
+sorted list of 100,000 cases still starts with one page.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QByteArray,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+
+from storage.connection import Connection
+from storage.queries import count_cases, list_cases
+from storage.records import Case, CaseId
+
+PAGE_SIZE = 200
+CaseIdRole = Qt.ItemDataRole.UserRole + 1
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class CaseTableModel(QAbstractTableModel):
+    """Cases of one open workspace: Reference, Title, Status, Opened, Lead office.
+
+    `Qt.DisplayRole` gives the text, `CaseIdRole` the case's id (what views hand to other
+    parts of the program). Columns without an indexed sort key ignore `sort`.
+    """
+
+    REFERENCE, TITLE, STATUS, OPENED, LEAD_OFFICE = range(5)
+    HEADERS: ClassVar[tuple[str, ...]] = ("Reference", "Title", "Status", "Opened", "Lead office")
+    SORT_KEYS: ClassVar[dict[int, str]] = {
+        REFERENCE: "reference",
+        TITLE: "title",
+        STATUS: "status",
+        OPENED: "opened",
+    }
+    DEFAULT_SORT = ("updated", True)  # most recently changed first
+
+    def __init__(self, conn: Connection, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._conn = conn
+        self._rows: list[Case] = []
+        self._total = 0
+        self._sort_key, self._descending = self.DEFAULT_SORT
+        self._sort_column = -1
+        self._resetting = False
+        self._load(PAGE_SIZE)
+
+    # -- loading -------------------------------------------------------------------------
+
+    def _page(self, offset: int, limit: int) -> list[Case]:
+        return list_cases(
+            self._conn,
+            sort=self._sort_key,
+            descending=self._descending,
+            offset=offset,
+            limit=limit,
+        )
+
+    def _load(self, rows: int) -> None:
+        """Reread the count and the first `rows` rows (no model signals: callers reset)."""
+        self._total = count_cases(self._conn)
+        self._rows = self._page(0, max(rows, PAGE_SIZE))
+
+    def _reset(self, rows: int) -> None:
+        """Reload inside a reset; no rows are fetched while the reset is being signalled.
+
+        Listeners (views, proxies, Qt's model tester) may ask for more rows from their
+        `modelReset` slot; inserting rows then would nest an insert inside the reset before
+        the other listeners have seen the reset. Views ask again when they lay out.
+        """
+        self._resetting = True
+        try:
+            self.beginResetModel()
+            self._load(rows)
+            self.endResetModel()
+        finally:
+            self._resetting = False
+
+    def refresh(self) -> None:
+        """Reload after a change, keeping as many rows loaded as before."""
+        self._reset(len(self._rows))
+
+    @property
+    def total(self) -> int:
+        """How many cases the list holds, loaded or not."""
+        return self._total
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        """More rows wait in the database (top level only: this is a flat table)."""
+        return not parent.isValid() and not self._resetting and len(self._rows) < self._total
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        """Append the next page."""
+        if not self.canFetchMore(parent):
+            return
+        page = self._page(len(self._rows), PAGE_SIZE)
+        if not page:  # cases withdrawn since the count: stop asking
+            self._total = len(self._rows)
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)  # last is inclusive
+        self._rows.extend(page)
+        self.endInsertRows()
+
+    # -- shape and data ------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """Loaded rows; children of a row: none."""
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """The five columns; children of a row: none."""
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        """Rows are selectable, not editable: edits go through the write path, not a view."""
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return (
+            Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Text for DisplayRole and ToolTipRole, the id for CaseIdRole; None otherwise."""
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        case = self._rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self._text(case, index.column())
+        if role == CaseIdRole:
+            return case.id
+        return None
+
+    @staticmethod
+    def _text(case: Case, column: int) -> str | None:
+        if column == CaseTableModel.REFERENCE:
+            return case.reference
+        if column == CaseTableModel.TITLE:
+            return case.title
+        if column == CaseTableModel.STATUS:
+            return case.status.capitalize()
+        if column == CaseTableModel.OPENED:
+            return case.opened_on
+        if column == CaseTableModel.LEAD_OFFICE:
+            return case.lead_office
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        """Column titles; rows have no header text."""
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(self.HEADERS)
+        ):
+            return self.HEADERS[section]
+        return None
+
+    def roleNames(self) -> dict[int, QByteArray]:
+        """Role names, so the roles are explicit to QML and to accessibility tools too."""
+        names = dict(super().roleNames())
+        names[CaseIdRole] = QByteArray(b"caseId")
+        return names
+
+    # -- ids and sorting -----------------------------------------------------------------
+
+    def case_id(self, row: int) -> CaseId | None:
+        """The id of a loaded row."""
+        return self._rows[row].id if 0 <= row < len(self._rows) else None
+
+    def row_of(self, case_id: str) -> int:
+        """The row of a loaded case, or -1."""
+        for row, case in enumerate(self._rows):
+            if case.id == case_id:
+                return row
+        return -1
+
+    def is_sortable(self, column: int) -> bool:
+        """True when the database can sort on this column (-1: the default order)."""
+        return column < 0 or column in self.SORT_KEYS
+
+    @property
+    def sort_column(self) -> int:
+        """The column the rows are sorted by; -1 for the default (most recently changed)."""
+        return self._sort_column
+
+    @property
+    def sort_order(self) -> Qt.SortOrder:
+        """The direction of the current order."""
+        return Qt.SortOrder.DescendingOrder if self._descending else Qt.SortOrder.AscendingOrder
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Reload the first page in the new order; unsortable columns are ignored."""
+        if not self.is_sortable(column):
+            return
+        if column < 0:
+            key, descending = self.DEFAULT_SORT
+        else:
+            key, descending = self.SORT_KEYS[column], order == Qt.SortOrder.DescendingOrder
+        if (column, key, descending) == (self._sort_column, self._sort_key, self._descending):
+            return
+        self._sort_column, self._sort_key, self._descending = column, key, descending
+        self._reset(PAGE_SIZE)
