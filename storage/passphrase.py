@@ -67,5 +67,13 @@ def check_new_passphrase(passphrase: str) -> None:
 
 
 def encode_passphrase(passphrase: str) -> bytes:
-    """The bytes fed to the KDF. Lone surrogates (from non-UTF-8 input) are kept, not lost."""
-    return passphrase.encode("utf-8", "surrogateescape")
+    """The bytes fed to the KDF, for any text a keyboard, a terminal or a variable can give.
+
+    Non-UTF-8 bytes from a terminal or the environment arrive as escaped surrogates and go
+    back to the same bytes; any other lone surrogate (pasted from a broken source) is kept
+    as its UTF-8-style encoding rather than refused, so the same text always gives the same key.
+    """
+    try:
+        return passphrase.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return passphrase.encode("utf-8", "surrogatepass")

@@ -39,6 +39,7 @@ CASE_SORTS = {
     "status": "status",
     "updated": "updated_hlc",
     "opened": "opened_on",
+    "lead_office": "lead_office",
 }
 
 

@@ -23,10 +23,10 @@ def message_label(accessible_name: str, parent: QWidget | None = None) -> QLabel
 
 
 def passphrase_is_encodable(text: str) -> bool:
-    """False for lone surrogates the key derivation cannot turn into bytes.
+    """False for text holding a lone surrogate (a broken character).
 
-    Storage encodes with `surrogateescape`, which keeps U+DC80..U+DCFF (bytes that were not
-    UTF-8) but raises on any other unpaired surrogate.
+    Storage accepts any text, but in a dialog a broken character is almost always a paste
+    accident; refusing it avoids a passphrase nobody can type again.
     """
     try:
         text.encode("utf-8", "surrogateescape")

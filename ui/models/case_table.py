@@ -43,6 +43,7 @@ class CaseTableModel(QAbstractTableModel):
         TITLE: "title",
         STATUS: "status",
         OPENED: "opened",
+        LEAD_OFFICE: "lead_office",
     }
     DEFAULT_SORT = ("updated", True)  # most recently changed first
 
