@@ -15,7 +15,7 @@ from storage.workspace import create_workspace
 from ui.fonts import load_fonts
 from ui.main_window import MainWindow
 
-out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/valise-main.png"
+out = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).with_name("main-window.png"))
 root = Path(tempfile.mkdtemp()) / "ws"
 ws = create_workspace(
     root,
@@ -58,7 +58,7 @@ titles = [
     "Deportation across the southern border",
     "Attack on the Lusa cultural centre",
 ]
-rng = random.Random(4)
+rng = random.Random(4)  # noqa: S311 (made-up demo dates)
 with ws.transaction():
     for n, title in enumerate(titles):
         status = rng.choice(["open"] * 5 + ["under review"] * 2 + ["closed"])
