@@ -38,15 +38,43 @@ def _qt_offscreen() -> None:
     app = QApplication.instance() or QApplication(["valise-self-test"])
     from ui.fonts import load_fonts
 
-    load_fonts()
+    if load_fonts() is None:
+        raise RuntimeError("the bundled fonts did not load; text would show as empty boxes")
     label = QLabel("Valise")
     label.show()
     app.processEvents()
     label.close()
 
 
+def _bundled_files() -> None:
+    """The files a build must carry beside the code: migrations, password list, fonts."""
+    from importlib import resources
+
+    from storage.migrations import available
+    from ui.fonts import FONT_FILES, font_dirs
+
+    if not available():
+        raise RuntimeError("no schema migrations found")
+    words = resources.files("storage").joinpath("data/common-passwords.txt")
+    if not words.is_file():
+        raise RuntimeError("the common-password list is missing")
+    if not any(all((d / name).is_file() for name in FONT_FILES) for d in font_dirs()):
+        raise RuntimeError(f"fonts missing: looked in {', '.join(map(str, font_dirs()))}")
+
+
+def _gui_modules() -> None:
+    """The desktop interface and every Qt module it uses load (a build may leave one out)."""
+    import importlib
+
+    importlib.import_module("desktop.gui")
+
+
 def run_self_test() -> int:
     """Run every step; 0 when all pass."""
+    from desktop import __version__
+
+    kind = "packaged build" if getattr(sys, "frozen", False) else "Python installation"
+    print(f"valise {__version__} self-test ({kind}, Python {sys.version.split()[0]})")
     folder = Path(tempfile.mkdtemp(prefix="valise-self-test-"))
     try:
         root = folder / "workspace"
@@ -72,9 +100,11 @@ def run_self_test() -> int:
                 assert search.search(ws.conn, "self-test"), "search found nothing"
 
         steps = [
+            ("bundled files: migrations, password list, fonts", _bundled_files),
             ("create a workspace, add a case and evidence", create),
             ("unlock, verify evidence, export, history, audit, search", verify),
             ("start Qt offscreen", _qt_offscreen),
+            ("load the desktop interface", _gui_modules),
         ]
         passed = all([_check(label, step) for label, step in steps])
     finally:
