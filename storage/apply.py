@@ -23,6 +23,9 @@ from storage.errors import InvalidInput, StorageError
 from storage.search import reindex
 
 MAX_ANCESTRY_WALK = 10_000
+# The field_state row of a record's creating op. Every field starts from it, so a new record
+# costs one bookkeeping row instead of one per field; fields get their own row when set.
+CREATED = "*"
 
 
 class ApplyError(StorageError):
@@ -120,8 +123,7 @@ def _apply_op(conn: Connection, cs: Changeset, ref: str, op: Op) -> int:
     if creating:
         _check_case_scope(conn, kind, values, cs.case_id, op.entity_id)
         _insert_row(conn, kind, op.entity_id, values, cs.hlc)
-        for name in values:
-            _record_field(conn, op, ref, name, cs)
+        _record_field(conn, op, ref, CREATED, cs)
         return 0
     if not exists:
         raise ApplyError(f"The {op.entity} {op.entity_id} is not known here.")
@@ -178,6 +180,8 @@ def _record_field(conn: Connection, op: Op, ref: str, name: str, cs: Changeset) 
         " VALUES (?,?,?,?,?,?)",
         (op.entity, op.entity_id, name, ref, cs.hlc, cs.origin),
     )
+    if name == CREATED:
+        return  # a creating op is where every field's history starts: nothing before it
     conn.execute(
         "INSERT OR IGNORE INTO field_history(op_ref, field, entity, entity_id, prev_ref)"
         " VALUES (?,?,?,?,?)",
@@ -185,12 +189,21 @@ def _record_field(conn: Connection, op: Op, ref: str, name: str, cs: Changeset) 
     )
 
 
-def _current(conn: Connection, op: Op, name: str) -> tuple[str, str, str] | None:
+def current_op(
+    conn: Connection, entity: str, entity_id: str, name: str
+) -> tuple[str, str, str] | None:
+    """The op whose value field `name` holds now (op_ref, hlc, origin): the last op that set
+    it, else the op that created the record."""
     row = conn.execute(
-        "SELECT op_ref, hlc, origin FROM field_state WHERE entity=? AND entity_id=? AND field=?",
-        (op.entity, op.entity_id, name),
+        "SELECT op_ref, hlc, origin FROM field_state WHERE entity = ? AND entity_id = ?"
+        " AND field IN (?, ?) ORDER BY field = ? LIMIT 1",
+        (entity, entity_id, name, CREATED, CREATED),
     ).fetchone()
     return (row[0], row[1], row[2]) if row else None
+
+
+def _current(conn: Connection, op: Op, name: str) -> tuple[str, str, str] | None:
+    return current_op(conn, op.entity, op.entity_id, name)
 
 
 def _is_ancestor(conn: Connection, candidate: str, start: str, name: str) -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path
 from storage import canonical
 from storage.atomic import atomic_write_bytes
 from storage.connection import Connection
+from storage.entities import is_utf8
 
 GENESIS_HASH = "0" * 64
 
@@ -91,6 +92,8 @@ def entries(
         sql += " AND seq < ?"
         params.append(before)
     if action:
+        if not is_utf8(action):
+            return []  # no entry's action holds bytes that are not UTF-8
         sql += " AND action = ?"
         params.append(action)
     sql += " ORDER BY seq DESC LIMIT ?"
@@ -144,6 +147,23 @@ def write_anchor(path: Path, mac_key: bytes, seq: int, digest: str) -> None:
     """Save the chain head outside the database, sealed so it cannot be edited unnoticed."""
     mac = hmac.new(mac_key, f"{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
     atomic_write_bytes(path, json.dumps({"seq": seq, "hash": digest, "mac": mac}).encode())
+
+
+def anchor_key_for(database_key: bytes) -> bytes:
+    """The key sealing the anchor: derived from, never equal to, the database key."""
+    return hashlib.sha256(b"valise/audit-anchor/v1\n" + database_key).digest()
+
+
+def anchor_matches(path: Path, mac_key: bytes) -> bool | None:
+    """True when the anchor verifies under `mac_key`, False when it does not, None when
+    there is no readable anchor to judge by."""
+    try:
+        doc = json.loads(path.read_bytes()[:4096])
+        seq, digest, mac = int(doc["seq"]), str(doc["hash"]), str(doc["mac"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    expected = hmac.new(mac_key, f"{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, mac)
 
 
 def read_anchor(path: Path, mac_key: bytes) -> tuple[int, str] | None:

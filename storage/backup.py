@@ -28,7 +28,7 @@ from storage.atomic import fsync_directory, temp_name_beside
 from storage.connection import open_database
 from storage.errors import InvalidInput, WorkspaceExists, WorkspaceFileError
 from storage.passphrase import encode_passphrase
-from storage.paths import WorkspacePaths
+from storage.paths import WorkspacePaths, display_name
 from storage.workspace import Workspace
 
 FORMAT = "valise-backup"
@@ -117,7 +117,8 @@ def write_backup(ws: Workspace, out: Path) -> BackupSummary:
         export.unlink(missing_ok=True)
         temp.unlink(missing_ok=True)
     size = out.stat().st_size
-    ws.record("backup written", "", {"file": out.name, "bytes": size, "evidence": len(names)})
+    detail = {"file": display_name(out), "bytes": size, "evidence": len(names)}
+    ws.record("backup written", "", detail)
     return BackupSummary(len(names), size)
 
 

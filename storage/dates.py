@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from storage.errors import InvalidInput
 
@@ -33,8 +33,8 @@ def _check_partial(text: str, field: str) -> str:
             "2027-03, 2027-03-15, or with 'before', 'after' or 'about' in front."
         )
     year, month, day = (int(g) if g else None for g in match.groups())
-    try:
-        date(year or 1, month or 1, day or 1)
+    try:  # a written 00 month or day is an error, not a missing part
+        date(year or 1, 1 if month is None else month, 1 if day is None else day)
     except ValueError:
         raise InvalidInput(f"The {field} {text!r} does not exist in the calendar.") from None
     if year is not None and not 1800 <= year <= 2200:
@@ -46,6 +46,12 @@ def normalize_timestamp(text: str, field: str = "time") -> str:
     """Accept an ISO 8601 timestamp with a zone, or an uncertain date; refuse anything else."""
     text = text.strip()
     if _TIMESTAMP.match(text):
+        try:  # the shape is right; the month, day, hour and zone must exist too
+            datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput(
+                f"The {field} {text!r} does not exist in the calendar or on the clock."
+            ) from None
         return text
     try:
         return normalize_uncertain_date(text, field)

@@ -93,6 +93,16 @@ CUSTODY_MEDIA = ("", "usb", "network", "hand carried", "in office")
 Check = Callable[[str, object], object]
 
 
+def is_utf8(value: str) -> bool:
+    """False for text holding lone surrogates: bytes that were not UTF-8 where they came
+    from (command-line arguments, file names), which the database cannot store."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def text(max_len: int = MAX_SHORT) -> Check:
     """A free-text field up to `max_len` characters, without NUL."""
 
@@ -103,6 +113,8 @@ def text(max_len: int = MAX_SHORT) -> Check:
             raise InvalidInput(f"{name} is longer than {max_len} characters.")
         if "\x00" in value:
             raise InvalidInput(f"{name} contains a NUL character.")
+        if not is_utf8(value):
+            raise InvalidInput(f"{name} holds bytes that are not UTF-8 text.")
         return value
 
     return check

@@ -25,6 +25,7 @@ from storage import queries
 from storage.atomic import fsync_directory, temp_name_beside
 from storage.blobs import Cancelled, Progress
 from storage.errors import EvidenceFileError, IntegrityError, InvalidInput
+from storage.paths import display_name
 from storage.records import Case, CaseId, CustodyEvent, CustodyEventId, Evidence, EvidenceId
 from storage.workspace import Draft, Workspace, new_id
 
@@ -76,7 +77,8 @@ def add_evidence(
         ws.blobs.discard(staged)
         raise Cancelled()
     evidence_id = EvidenceId(new_id())
-    media_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    name = display_name(file)
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     committed_name: str | None = None
     try:
         with ws.transaction() as conn:
@@ -95,9 +97,9 @@ def add_evidence(
             values: dict[str, Any] = {
                 "case_id": case_id,
                 "ern": next_ern(ws, case_id),
-                "title": file.name,
+                "title": name,
                 "type": _guess_type(media_type),
-                "original_name": file.name,
+                "original_name": name,
                 "media_type": media_type,
                 "size": staged.size,
                 "sha256": staged.sha256,
@@ -199,7 +201,7 @@ def export_evidence(
         ws,
         item.id,
         "exported",
-        note=f"plain copy written to {out.name}",
+        note=f"plain copy written to {display_name(out)}",
         hash_seen=digest.hexdigest(),
         hash_expected=item.sha256,
         result="match",

@@ -24,6 +24,12 @@ def default_workspace_dir() -> Path:
     return base / "valise" / "workspace"
 
 
+def display_name(path: Path) -> str:
+    """The file's name as storable text: bytes that are not UTF-8 (an old camera's Latin-1
+    name, say) become U+FFFD instead of lone surrogates the database cannot hold."""
+    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 @dataclass(frozen=True)
 class WorkspacePaths:
     """The files of one workspace folder."""

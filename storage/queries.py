@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any, TypeVar
 
 from storage.connection import Connection
+from storage.entities import is_utf8
 from storage.errors import AmbiguousId, NotFound
 from storage.records import (
     Case,
@@ -59,7 +60,7 @@ def resolve(conn: Connection, record: type[Any], text: str) -> str:
     into a record id."""
     table, label = TABLES[record]
     text = text.strip()
-    if not text or len(text) > 64:
+    if not text or len(text) > 64 or not is_utf8(text):
         raise NotFound(label, text)
     row = conn.execute(f"SELECT id FROM {table} WHERE id = ?", (text,)).fetchone()
     if row:

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from storage import audit, keyfile, migrations, throttle
-from storage.apply import apply_changeset
+from storage.apply import apply_changeset, current_op
+from storage.atomic import TEMP_SUFFIX
 from storage.blobs import BlobStore
 from storage.changesets import Changeset, ChangesetId, Op, changeset_id
 from storage.connection import Connection, export_copy, open_database
-from storage.entities import clean_fields, entity
+from storage.entities import clean_fields, entity, is_utf8
 from storage.errors import (
     InvalidInput,
     NotAWorkspace,
@@ -218,12 +219,9 @@ class Workspace:
         if draft.kind != "create":
             watched = [*cleaned, "withdrawn"] if "withdrawn" in kind.fields else list(cleaned)
             for name in watched:
-                row = conn.execute(
-                    "SELECT op_ref FROM field_state WHERE entity=? AND entity_id=? AND field=?",
-                    (draft.entity, draft.entity_id, name),
-                ).fetchone()
-                if row:
-                    prev[name] = row[0]
+                current = current_op(conn, draft.entity, draft.entity_id, name)
+                if current:
+                    prev[name] = current[0]
         return Op(draft.entity, draft.entity_id, draft.kind, cleaned, prev)
 
     def _next_sequence(self, conn: Connection) -> tuple[int, str]:
@@ -256,9 +254,7 @@ class Workspace:
 
     def anchor_key(self) -> bytes:
         """Key for sealing the audit anchor, derived from the database key."""
-        import hashlib
-
-        return hashlib.sha256(b"valise/audit-anchor/v1\n" + self._key).digest()
+        return audit.anchor_key_for(self._key)
 
     def verify_audit(self) -> audit.AuditReport:
         """Walk the audit chain and check it against the anchored head."""
@@ -321,8 +317,15 @@ def create_workspace(
     """Create a new workspace in `root` (empty or absent) and return it unlocked."""
     paths = WorkspacePaths(root)
     office_name = office_name.strip()
-    if not office_name or len(office_name) > 200 or "\x00" in office_name:
-        raise InvalidInput("Give the office a name (1 to 200 characters).")
+    if (
+        not office_name
+        or len(office_name) > 200
+        or "\x00" in office_name
+        or not is_utf8(office_name)
+    ):
+        raise InvalidInput("Give the office a name (1 to 200 characters of UTF-8 text).")
+    if author is not None and (len(author) > 200 or "\x00" in author or not is_utf8(author)):
+        raise InvalidInput("The author's name must be up to 200 characters of UTF-8 text.")
     code = (office_code or _office_code(office_name)).strip().upper()
     if not code.isalnum() or not 2 <= len(code) <= 8 or not code.isascii():
         raise InvalidInput("The office code must be 2 to 8 letters or digits, such as KAB.")
@@ -337,6 +340,8 @@ def create_workspace(
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock_fd = _acquire_lock(paths)
     try:
+        if paths.looks_like_workspace():  # made by another process since the check above
+            raise WorkspaceExists(root)
         database_key = os.urandom(32)
         workspace_id = secrets.token_hex(16)
         sealed = keyfile.seal(database_key, encode_passphrase(passphrase), workspace_id, kdf)
@@ -344,10 +349,14 @@ def create_workspace(
         try:
             migrations.migrate(conn, backup=lambda _v: None)
             _initialize(conn, workspace_id, office_name, code, situation, author, sealed, wall)
+            keyfile.write(paths.keyfile, sealed)
         except BaseException:
             conn.close()
+            # No key file was written, so this half-made database could never open; it
+            # would only block a corrected retry ("a workspace already exists").
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{paths.database}{suffix}").unlink(missing_ok=True)
             raise
-        keyfile.write(paths.keyfile, sealed)
     except BaseException:
         _release_lock(lock_fd)
         raise
@@ -422,7 +431,11 @@ def open_workspace(
         except WrongPassphrase:
             failed = throttle.record_failure(paths.attempts, now)
             raise WrongPassphrase(len(failed.failures)) from None
-        conn = open_database(paths.database, database_key)
+        try:
+            conn = open_database(paths.database, database_key)
+        except WorkspaceFileError:
+            _blame_key_file_if_foreign(paths, database_key)
+            raise
         try:
             _check_belongs(conn, paths, sealed)
             migrations.migrate(
@@ -437,6 +450,29 @@ def open_workspace(
         raise
     _after_unlock(workspace, attempts, sealed)
     return workspace
+
+
+def _blame_key_file_if_foreign(paths: WorkspacePaths, database_key: bytes) -> None:
+    """When the database will not open, tell a foreign key file from a damaged database.
+
+    The audit anchor beside the database is sealed with a key derived from the database key:
+    if it is there and does not verify under the key we unwrapped, the key file is the
+    stranger (copied from another workspace), not the database.
+    """
+    verdict = audit.anchor_matches(paths.anchor, audit.anchor_key_for(database_key))
+    if verdict is False:
+        raise WorkspaceFileError(
+            paths.keyfile,
+            "The key file does not belong to this workspace (it opens, but holds another "
+            "workspace's key). Put back this workspace's own workspace.key, or restore a backup",
+        )
+    if verdict is None:
+        raise WorkspaceFileError(
+            paths.database,
+            "The database does not open with the key in workspace.key: either that key file "
+            "belongs to another workspace, or the database is damaged or truncated. Put back "
+            "the right key file, or restore from a backup",
+        )
 
 
 def _check_belongs(conn: Connection, paths: WorkspacePaths, sealed: keyfile.KeyFile) -> None:
@@ -468,4 +504,15 @@ def _after_unlock(
             audit.append(conn, workspace.author, "passphrase changed", "", "noticed at unlock")
         known = {row[0] for row in conn.execute("SELECT store_name FROM blobs")}
     workspace.blobs.collect_orphans(known)
+    _collect_stray_temp_files(workspace.paths)
     throttle.clear(workspace.paths.attempts)
+
+
+def _collect_stray_temp_files(paths: WorkspacePaths) -> None:
+    """Remove what a crash left in the workspace folder: temp names of atomic writes (key
+    file, audit anchor, unlock record) and a backup's database export. Every one is written
+    while the folder lock is held, and the caller holds it now, so none is in use."""
+    for pattern in (f".*{TEMP_SUFFIX}", ".backup-*.db*"):
+        for stray in paths.root.glob(pattern):
+            with contextlib.suppress(OSError):
+                stray.unlink()

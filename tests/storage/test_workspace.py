@@ -278,3 +278,18 @@ def test_key_file_parser_refuses_wrong_shapes(document: dict[str, object]) -> No
     document.setdefault("format", "valise-keyfile")
     with pytest.raises(WorkspaceFileError):
         keyfile.parse(json.dumps(document).encode(), Path("workspace.key"))
+
+
+def test_a_key_file_from_another_workspace_is_blamed_not_the_database(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    create_workspace(other, "Other office", PASSPHRASE, kdf=FAST_INSECURE_KDF).close()
+    shutil.copy(other / "workspace.key", workspace_dir / "workspace.key")
+    # The template was closed properly, so its sealed audit anchor tells the key is foreign.
+    with pytest.raises(WorkspaceFileError, match="does not belong to this workspace") as error:
+        open_workspace(workspace_dir, PASSPHRASE)
+    assert str(workspace_dir / "workspace.key") in str(error.value)
+    (workspace_dir / "audit.anchor").unlink()
+    with pytest.raises(WorkspaceFileError, match="either that key file") as error:
+        open_workspace(workspace_dir, PASSPHRASE)
