@@ -42,3 +42,16 @@ def print_fields(pairs: Iterable[tuple[str, object]]) -> None:
 def error(message: str) -> None:
     """A message for a person, on stderr."""
     print(f"valise: {message}", file=sys.stderr)
+
+
+def positive_count(text: str) -> int:
+    """argparse type for --limit: a whole number of at least 1."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value

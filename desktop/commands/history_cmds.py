@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from desktop.cli import unlock
-from desktop.output import print_json, print_table
+from desktop.output import positive_count, print_json, print_table
 from storage import audit, history, queries, search
 from storage.errors import IntegrityError
 from storage.records import Case
@@ -16,13 +16,13 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add search, log and audit."""
     p = commands.add_parser("search", parents=[common], help="full-text search, ranked")
     p.add_argument("text", metavar="TEXT")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=positive_count, default=20)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_search)
 
     p = commands.add_parser("log", parents=[common], help="the signed history, newest first")
     p.add_argument("--case", help="only this case")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=positive_count, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_log)
 
@@ -32,7 +32,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p = au.add_parser("verify", parents=[common], help="check the whole chain")
     p.set_defaults(run=cmd_audit_verify)
     p = au.add_parser("list", parents=[common], help="recent audit entries")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=positive_count, default=50)
     p.add_argument("--action", dest="only_action")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_audit_list)

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from desktop.cli import unlock
-from desktop.output import print_fields, print_json, print_table
+from desktop.output import positive_count, print_fields, print_json, print_table
 from storage import cases, queries
 from storage.entities import (
     CASE_STATUSES,
@@ -54,7 +54,7 @@ def _register_case(commands: Any, common: argparse.ArgumentParser) -> None:
     p = case.add_parser("list", parents=[common], help="list cases")
     p.add_argument("--status", choices=CASE_STATUSES)
     p.add_argument("--sort", choices=sorted(queries.CASE_SORTS), default="updated")
-    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--limit", type=positive_count, default=1000)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_case_list)
     p = case.add_parser("show", parents=[common], help="show one case")

@@ -163,3 +163,9 @@ def test_usage_errors_exit_2(cli_env: dict[str, str], args: list[str]) -> None:
 
 def test_version(cli_env: dict[str, str]) -> None:
     assert valise(cli_env, "--version").stdout.startswith("valise ")
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "many"])
+def test_limits_must_be_positive(cli_env: dict[str, str], limit: str) -> None:
+    result = valise(cli_env, "log", "--limit", limit, check=False)
+    assert result.returncode == 2 and "--limit" in result.stderr
