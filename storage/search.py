@@ -2,7 +2,8 @@
 
 The index holds one row per searchable record; `search_docs` maps its rowid to the record and
 its case. Queries are typed by people, so they are turned into FTS5 phrases and never parsed
-as FTS5 syntax; ranking is limited so a word in half the notes still answers quickly.
+as FTS5 syntax. Ranking is bounded so that a word found in half the notes still answers in
+milliseconds: see `search_results`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,56 @@ from storage.entities import Entity
 from storage.errors import InvalidInput
 
 MAX_QUERY_CHARS = 500
+MAX_WORDS = 32
+RANK_LIMIT = 1000  # matches beyond this are shown newest first instead of ranked
+MIN_PREFIX = 3  # a last word this long also matches longer words it starts
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+FUNCTION_WORDS = frozenset(
+    # English and French function words: in almost every note, never what is looked for.
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "were",
+        "with",
+        "au",
+        "aux",
+        "d",
+        "de",
+        "des",
+        "du",
+        "en",
+        "et",
+        "l",
+        "la",
+        "le",
+        "les",
+        "un",
+        "une",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -62,26 +112,89 @@ def reindex(conn: Connection, kind: Entity, entity_id: str) -> None:
     )
 
 
-def to_fts_query(text: str) -> str:
-    """Turn what a person typed into an FTS5 query: every word must match, as a prefix."""
+def _words(text: str) -> list[str]:
+    """The words to look for: function words ('of', 'the', 'de') are left out when other
+    words remain, since they match nearly every record and only slow the search down."""
     if len(text) > MAX_QUERY_CHARS:
         raise InvalidInput(f"The search text is longer than {MAX_QUERY_CHARS} characters.")
     words = _TOKEN.findall(text)
     if not words:
         raise InvalidInput("Type at least one word or number to search for.")
-    return " ".join(f'"{word}"*' for word in words[:32])
+    meaningful = [word for word in words if word.lower() not in FUNCTION_WORDS]
+    return (meaningful or words)[:MAX_WORDS]
+
+
+def to_fts_query(text: str, *, prefix_last: bool = False) -> str:
+    """Turn what a person typed into an FTS5 query: every word must match; with
+    `prefix_last`, the last word may be the start of a longer one."""
+    words = _words(text)
+    terms = [f'"{word}"' for word in words]
+    if prefix_last:
+        terms[-1] += "*"
+    return " ".join(terms)
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """Hits for a query, and whether they are ranked by relevance or are the newest of many."""
+
+    hits: list[SearchHit]
+    ranked: bool
+    matches: int  # exact up to RANK_LIMIT; above it, "more than RANK_LIMIT"
+
+    @property
+    def many(self) -> bool:
+        """True when there were too many matches to rank them all quickly."""
+        return self.matches > RANK_LIMIT
 
 
 def search(conn: Connection, text: str, limit: int = 50) -> list[SearchHit]:
-    """Ranked hits (best first) for `text`, each with its case."""
-    query = to_fts_query(text)
+    """Best hits first for `text`, each with its case (see `search_results`)."""
+    return search_results(conn, text, limit).hits
+
+
+def search_results(conn: Connection, text: str, limit: int = 50) -> SearchResults:
+    """Hits for `text`: whole words first, then the last word as a prefix to fill up.
+
+    Ranking (bm25) must score every match, which for a word found in half a million notes
+    takes seconds. So up to RANK_LIMIT matches are ranked by relevance; beyond that the most
+    recently changed records come first, and the caller can say so and suggest more words.
+    """
+    limit = max(1, min(limit, 500))
+    exact = to_fts_query(text)
+    results = _ranked_or_recent(conn, exact, limit)
+    last_word = _words(text)[-1]
+    if len(results.hits) < limit and len(last_word) >= MIN_PREFIX:
+        more = _ranked_or_recent(conn, to_fts_query(text, prefix_last=True), limit)
+        seen = {hit.entity_id for hit in results.hits}
+        extra = [hit for hit in more.hits if hit.entity_id not in seen]
+        results = SearchResults(
+            results.hits + extra[: limit - len(results.hits)],
+            results.ranked and more.ranked,
+            max(results.matches, more.matches),
+        )
+    return results
+
+
+def _ranked_or_recent(conn: Connection, query: str, limit: int) -> SearchResults:
+    matches = int(
+        conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM search_index WHERE search_index MATCH ? LIMIT ?)",
+            (query, RANK_LIMIT + 1),
+        ).fetchone()[0]
+    )
+    if matches == 0:
+        return SearchResults([], True, 0)
+    ranked = matches <= RANK_LIMIT
+    order = "rank" if ranked else "search_index.rowid DESC"
     rows = conn.execute(
         "SELECT d.entity, d.entity_id, d.case_id, coalesce(c.reference, ''), search_index.title,"
         " snippet(search_index, -1, '[', ']', '…', 12), rank"
         " FROM search_index"
         " JOIN search_docs d ON d.rowid = search_index.rowid"
         " LEFT JOIN cases c ON c.id = d.case_id"
-        " WHERE search_index MATCH ? ORDER BY rank LIMIT ?",
-        (query, max(1, min(limit, 500))),
+        f" WHERE search_index MATCH ? ORDER BY {order} LIMIT ?",
+        (query, limit),
     ).fetchall()
-    return [SearchHit(r[0], r[1], r[2], r[3], r[4], r[5], float(r[6])) for r in rows]
+    hits = [SearchHit(r[0], r[1], r[2], r[3], r[4], r[5], float(r[6])) for r in rows]
+    return SearchResults(hits, ranked, matches)

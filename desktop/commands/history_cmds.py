@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from desktop.cli import unlock
@@ -41,7 +42,14 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 def cmd_search(args: argparse.Namespace) -> int:
     """Ranked hits with their case."""
     with unlock(args) as ws:
-        hits = search.search(ws.conn, args.text, limit=args.limit)
+        results = search.search_results(ws.conn, args.text, limit=args.limit)
+    hits = results.hits
+    if results.many:
+        print(
+            f"valise: more than {search.RANK_LIMIT:,} records match; showing the most recently "
+            "changed first. Add words to narrow the search.",
+            file=sys.stderr,
+        )
     if args.json:
         print_json([hit.__dict__ for hit in hits])
     else:

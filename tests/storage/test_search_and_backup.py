@@ -126,3 +126,29 @@ def test_restore_refuses_damaged_or_hostile_backups(
     assert not (tmp_path / "restored").exists()
     assert not (tmp_path / "escaped").exists()
     assert not [p for p in tmp_path.iterdir() if "restore" in p.name]
+
+
+def test_function_words_are_left_out_unless_nothing_else_remains(ws: Workspace) -> None:
+    case_id = cases.add_case(ws, "Siege of the hospital")
+    assert [h.entity_id for h in search.search(ws.conn, "the hospital")] == [case_id]
+    assert [h.entity_id for h in search.search(ws.conn, "of the")] == [case_id]
+
+
+def test_too_many_matches_come_newest_first_and_say_so(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "RANK_LIMIT", 3)
+    case_id = cases.add_case(ws, "Convoy case")
+    notes = [cases.add_note(ws, case_id, f"convoy sighting number {n}") for n in range(5)]
+    results = search.search_results(ws.conn, "convoy", limit=2)
+    assert results.many and not results.ranked
+    assert [h.entity_id for h in results.hits] == [notes[4], notes[3]]
+    few = search.search_results(ws.conn, "number", limit=10)
+    assert few.many  # five notes match, above the (patched) limit of three
+
+
+def test_a_word_start_fills_up_after_whole_words(ws: Workspace) -> None:
+    case_id = cases.add_case(ws, "Kabora")
+    longer = cases.add_note(ws, case_id, "Kaboranese militia")
+    hits = [h.entity_id for h in search.search(ws.conn, "kabora")]
+    assert hits == [case_id, longer]
