@@ -20,52 +20,14 @@ MAX_WORDS = 32
 RANK_LIMIT = 1000  # matches beyond this are shown newest first instead of ranked
 MIN_PREFIX = 3  # a last word this long also matches longer words it starts
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-FUNCTION_WORDS = frozenset(
-    # English and French function words: in almost every note, never what is looked for.
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "were",
-        "with",
-        "au",
-        "aux",
-        "d",
-        "de",
-        "des",
-        "du",
-        "en",
-        "et",
-        "l",
-        "la",
-        "le",
-        "les",
-        "un",
-        "une",
-    ]
-)
+# English and French function words: in almost every note, never what is looked for.
+# fmt: off
+FUNCTION_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in",
+    "into", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were",
+    "with", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "un", "une",
+})
+# fmt: on
 
 
 @dataclass(frozen=True)
