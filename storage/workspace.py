@@ -102,6 +102,8 @@ class Workspace:
             "SELECT signing_private, encryption_private FROM node_identity WHERE id = 1"
         ).fetchone()
         self.keys = NodeKeys(bytes(row[0]), bytes(row[1]))
+        self._signer = self.keys.signer()  # rebuilt per changeset it cost more than signing
+        self._origin = self.keys.origin
         self.clock = HybridClock(Stamp.parse(self.meta("hlc")), wall)
 
     # -- metadata -------------------------------------------------------------------------
@@ -147,7 +149,7 @@ class Workspace:
     @property
     def origin(self) -> str:
         """This node's origin id."""
-        return self.keys.origin
+        return self._origin
 
     @property
     def fingerprint(self) -> str:
@@ -204,7 +206,7 @@ class Workspace:
             )
             body = changeset.encode()
             cs_id = changeset_id(body)
-            apply_changeset(conn, changeset, cs_id, body, sign_changeset(self.keys, body))
+            apply_changeset(conn, changeset, cs_id, body, sign_changeset(self._signer, body))
             self.set_meta("hlc", str(self.clock.last))
             detail: dict[str, Any] = {"changeset": cs_id, "ops": len(ops)}
             detail.update(audit_detail or {})
