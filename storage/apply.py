@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from storage import canonical
-from storage.changesets import Changeset, Op, op_ref
+from storage.changesets import Changeset, Op, decode, op_ref
 from storage.connection import Connection
-from storage.entities import ENTITIES, Entity, clean_fields
+from storage.entities import ENTITIES, TRUST, Entity, clean_fields
 from storage.errors import InvalidInput, StorageError
+from storage.identity import origin_of
+from storage.sealing import Reveal
 from storage.search import reindex
 
 MAX_ANCESTRY_WALK = 10_000
@@ -30,6 +32,10 @@ CREATED = "*"
 
 class ApplyError(StorageError):
     """A changeset cannot be applied to this workspace as it stands."""
+
+
+class MissingRecord(ApplyError):
+    """An op needs a record that has not arrived yet (its changeset can wait for it)."""
 
 
 class SequenceGap(ApplyError):
@@ -49,13 +55,34 @@ class ApplyResult:
     touched: set[tuple[str, str]] = field(default_factory=set)
 
 
+Reveals = dict[tuple[int, str], Reveal]
+
+
 def apply_changeset(
-    conn: Connection, cs: Changeset, cs_id: str, body: bytes, sig: bytes
+    conn: Connection,
+    cs: Changeset,
+    cs_id: str,
+    body: bytes,
+    sig: bytes,
+    reveals: Reveals | None = None,
+    *,
+    own: bool = False,
 ) -> ApplyResult:
-    """Record a verified changeset and apply its ops. The caller holds the transaction."""
+    """Record a verified changeset and apply its ops. The caller holds the transaction.
+
+    `reveals` holds the values of sealed fields that we may see, keyed by (op index,
+    field); a sealed field without one is stored withheld (its default). Our own
+    changesets (`own`) must follow our last one exactly; another origin's may arrive with
+    gaps, because a peer receives only the cases shared with it, but never two different
+    changesets in one (origin, epoch, seq) slot.
+    """
     if conn.execute("SELECT 1 FROM changesets WHERE id = ?", (cs_id,)).fetchone():
         return ApplyResult(duplicate=True)
-    _check_sequence(conn, cs, cs_id)
+    reveals = reveals or {}
+    _check_reveals(cs, reveals)
+    _check_fork(conn, cs)
+    if own:
+        _check_sequence(conn, cs)
     conn.execute(
         "INSERT INTO changesets(id, origin, epoch, seq, prev_hash, hlc, author, case_id, body,"
         " sig, applied_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -75,14 +102,42 @@ def apply_changeset(
     )
     result = ApplyResult()
     for index, op in enumerate(cs.ops):
-        result.conflicts += _apply_op(conn, cs, op_ref(cs_id, index), op)
+        revealed = {
+            name: reveals[(index, name)].value for name in op.sealed if (index, name) in reveals
+        }
+        result.conflicts += _apply_op(conn, cs, op_ref(cs_id, index), op, revealed)
         result.touched.add((op.entity, op.entity_id))
+    _store_reveals(conn, cs_id, reveals)
     for entity_name, entity_id in result.touched:
         reindex(conn, ENTITIES[entity_name], entity_id)
     return result
 
 
-def _check_sequence(conn: Connection, cs: Changeset, cs_id: str) -> None:
+def _check_reveals(cs: Changeset, reveals: Reveals) -> None:
+    """Every reveal must answer a sealed field of this changeset and match its commitment."""
+    for (index, name), reveal in reveals.items():
+        if not 0 <= index < len(cs.ops) or name not in cs.ops[index].sealed:
+            raise ApplyError("A revealed value answers no sealed field of its changeset.")
+        if reveal.commitment() != cs.ops[index].sealed[name]:
+            raise ApplyError(
+                f"A revealed value of {cs.ops[index].entity} field {name!r} does not match "
+                "what its author signed."
+            )
+
+
+def _store_reveals(conn: Connection, cs_id: str, reveals: Reveals) -> None:
+    """Keep reveals so the values can be passed on to peers allowed to see them."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO sealed_values(changeset_id, op_index, field, salt, value)"
+        " VALUES (?,?,?,?,?)",
+        [
+            (cs_id, index, name, reveal.salt, canonical.encode(reveal.value).decode())
+            for (index, name), reveal in reveals.items()
+        ],
+    )
+
+
+def _check_fork(conn: Connection, cs: Changeset) -> None:
     same_slot = conn.execute(
         "SELECT id FROM changesets WHERE origin = ? AND epoch = ? AND seq = ?",
         (cs.origin, cs.epoch, cs.seq),
@@ -92,6 +147,9 @@ def _check_sequence(conn: Connection, cs: Changeset, cs_id: str) -> None:
             f"Two different changesets claim sequence {cs.seq} of origin {cs.origin[:12]}; "
             "the second was refused."
         )
+
+
+def _check_sequence(conn: Connection, cs: Changeset) -> None:
     last = conn.execute(
         "SELECT seq, id FROM changesets WHERE origin = ? AND epoch = ? ORDER BY seq DESC LIMIT 1",
         (cs.origin, cs.epoch),
@@ -109,24 +167,30 @@ def _check_sequence(conn: Connection, cs: Changeset, cs_id: str) -> None:
         )
 
 
-def _apply_op(conn: Connection, cs: Changeset, ref: str, op: Op) -> int:
+def _apply_op(
+    conn: Connection, cs: Changeset, ref: str, op: Op, revealed: dict[str, object]
+) -> int:
     kind = ENTITIES[op.entity]
     exists = _row_exists(conn, kind, op.entity_id)
-    fields = dict(op.fields)
+    # A sealed field we may not see is stored withheld: its default value.
+    fields = {name: revealed.get(name, kind.fields[name].default) for name in op.sealed}
+    fields.update(op.fields)
     if op.kind == "withdraw":
         fields = {"withdrawn": 1}
     creating = op.kind == "create" and not exists
     try:
-        values = clean_fields(kind, fields, creating=creating)
+        values = clean_fields(kind, fields, creating=creating, present=set(op.sealed))
     except InvalidInput as exc:
         raise ApplyError(f"An op on {op.entity} {op.entity_id} is invalid: {exc}") from None
     if creating:
         _check_case_scope(conn, kind, values, cs.case_id, op.entity_id)
         _insert_row(conn, kind, op.entity_id, values, cs.hlc)
         _record_field(conn, op, ref, CREATED, cs)
+        if kind.name == TRUST:
+            _apply_trust(conn, op.entity_id, values, cs)
         return 0
     if not exists:
-        raise ApplyError(f"The {op.entity} {op.entity_id} is not known here.")
+        raise MissingRecord(f"The {op.entity} {op.entity_id} is not known here.")
     if kind.append_only:
         return 0  # the same event recorded again: nothing to change
     conflicts = _check_withdrawal(conn, op, ref, cs)
@@ -139,6 +203,45 @@ def _apply_op(conn: Connection, cs: Changeset, ref: str, op: Op) -> int:
     return conflicts
 
 
+def _apply_trust(
+    conn: Connection, statement_id: str, values: dict[str, object], cs: Changeset
+) -> None:
+    """Record what a key statement means: a revocation point, or a rotation (the old key
+    retired after the statement, the new key known as an origin)."""
+    subject = str(values["subject"])
+    if values["statement"] == "rotate":
+        if subject != cs.origin:
+            raise ApplyError("Only a key's own holder can announce its replacement.")
+        new_signing = bytes.fromhex(str(values.get("new_signing_public") or ""))
+        if len(new_signing) != 32 or not values.get("new_encryption_public"):
+            raise ApplyError("A key rotation must name the new keys.")
+        conn.execute(
+            "INSERT OR IGNORE INTO origins(origin, signing_public, office_name) VALUES (?,?,?)",
+            (origin_of(new_signing), new_signing, str(values.get("office_name") or "")),
+        )
+        reason = "key replaced by a new one"
+    else:
+        reason = str(values.get("reason") or "key revoked")
+    epoch, after = int(str(values.get("epoch") or 0)), int(str(values.get("after_seq") or 0))
+    known = conn.execute(
+        "SELECT epoch, after_seq FROM revocations WHERE origin = ?", (subject,)
+    ).fetchone()
+    if known is None or (epoch, after) < (int(known[0]), int(known[1])):
+        conn.execute(
+            "INSERT OR REPLACE INTO revocations(origin, epoch, after_seq, reason, statement_id)"
+            " VALUES (?,?,?,?,?)",
+            (subject, epoch, after, reason, statement_id),
+        )
+
+
+def revoked_after(conn: Connection, origin: str) -> tuple[int, int, str] | None:
+    """(epoch, seq, reason) after which changesets of `origin` are refused, if revoked."""
+    row = conn.execute(
+        "SELECT epoch, after_seq, reason FROM revocations WHERE origin = ?", (origin,)
+    ).fetchone()
+    return (int(row[0]), int(row[1]), str(row[2])) if row else None
+
+
 def _row_exists(conn: Connection, kind: Entity, entity_id: str) -> bool:
     row = conn.execute(f"SELECT 1 FROM {kind.table} WHERE id = ?", (entity_id,)).fetchone()
     return row is not None
@@ -147,17 +250,29 @@ def _row_exists(conn: Connection, kind: Entity, entity_id: str) -> bool:
 def _check_case_scope(
     conn: Connection, kind: Entity, values: dict[str, object], case_id: str, entity_id: str
 ) -> None:
-    """Every record belongs to the changeset's case, and points at records of that case."""
+    """Every record belongs to the changeset's case, and points at records of that case;
+    trust statements belong to no case."""
+    if (kind.name == TRUST) != (case_id == ""):
+        raise ApplyError("Statements about keys travel alone, outside any case.")
+    if kind.name == TRUST:
+        return
     owner = entity_id if kind.name == "case" else values.get("case_id")
     if owner != case_id:
         raise ApplyError(f"A {kind.name} op names a case other than its changeset's.")
+    if (
+        kind.name != "case"
+        and not conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone()
+    ):
+        raise MissingRecord(f"A {kind.name} belongs to a case that is not known here.")
     for ref_field, table in (("evidence_id", "evidence"), ("target_id", None)):
         target = values.get(ref_field)
         if target is None:
             continue
         target_table = table or ENTITIES[str(values["target_kind"])].table
         row = conn.execute(f"SELECT case_id FROM {target_table} WHERE id = ?", (target,)).fetchone()
-        if row is None or row[0] != case_id:
+        if row is None:
+            raise MissingRecord(f"A {kind.name} points at a record that is not known here.")
+        if row[0] != case_id:
             raise ApplyError(f"A {kind.name} points at a record that is not in its case.")
 
 
@@ -202,61 +317,166 @@ def current_op(
     return (row[0], row[1], row[2]) if row else None
 
 
+def waiting_ops(conn: Connection, entity: str, entity_id: str, name: str) -> list[str]:
+    """Ops whose values for a field wait in the conflict queue beside the shown one."""
+    rows = conn.execute(
+        "SELECT other_op FROM conflicts WHERE status = 'open' AND entity = ?"
+        " AND entity_id = ? AND field = ?",
+        (entity, entity_id, name),
+    )
+    return [str(row[0]) for row in rows]
+
+
 def _current(conn: Connection, op: Op, name: str) -> tuple[str, str, str] | None:
     return current_op(conn, op.entity, op.entity_id, name)
 
 
+def prev_refs(prev: str | None) -> list[str]:
+    """The ops a `prev` entry names: usually one, several when a resolution saw them all."""
+    return prev.split() if prev else []
+
+
 def _is_ancestor(conn: Connection, candidate: str, start: str, name: str) -> bool:
-    """True when `candidate` lies on the prev-chain of `start` for this field."""
-    ref: str | None = start
-    for _ in range(MAX_ANCESTRY_WALK):
-        if ref is None:
-            return False
+    """True when `candidate` is `start` (one ref or several) or lies behind it on the
+    field's history, which branches where a resolution merged concurrent values."""
+    frontier = prev_refs(start)
+    visited: set[str] = set()
+    while frontier and len(visited) < MAX_ANCESTRY_WALK:
+        ref = frontier.pop()
         if ref == candidate:
             return True
+        if ref in visited:
+            continue
+        visited.add(ref)
         row = conn.execute(
             "SELECT prev_ref FROM field_history WHERE op_ref = ? AND field = ?", (ref, name)
         ).fetchone()
-        ref = row[0] if row else None
+        if row:
+            frontier.extend(prev_refs(row[0]))
     return False
+
+
+@dataclass(frozen=True)
+class _Head:
+    """One op whose value for a field no later op has overwritten."""
+
+    ref: str
+    hlc: str
+    origin: str
+    value: object
+    conflict_id: int | None = None  # its row in the conflict queue, when it is not shown
+
+    @property
+    def rank(self) -> tuple[str, str]:
+        return (self.hlc, self.origin)
+
+
+def _heads(conn: Connection, kind: Entity, op: Op, name: str) -> list[_Head]:
+    """The shown op of a field and the concurrent ops waiting beside it in the queue."""
+    current = _current(conn, op, name)
+    if current is None:
+        return []
+    shown_value = conn.execute(
+        f"SELECT {name} FROM {kind.table} WHERE id = ?", (op.entity_id,)
+    ).fetchone()[0]
+    heads = [_Head(current[0], current[1], current[2], shown_value)]
+    rows = conn.execute(
+        "SELECT id, other_op, other_value, other_hlc, other_origin FROM conflicts"
+        " WHERE status = 'open' AND entity = ? AND entity_id = ? AND field = ?"
+        " ORDER BY id",
+        (op.entity, op.entity_id, name),
+    )
+    for conflict_id, ref, value, hlc, origin in rows:
+        decoded = canonical.decode(str(value).encode()) if value is not None else None
+        heads.append(_Head(str(ref), str(hlc), str(origin), decoded, int(conflict_id)))
+    return heads
 
 
 def _apply_field(
     conn: Connection, kind: Entity, op: Op, ref: str, name: str, value: object, cs: Changeset
 ) -> int:
-    current = _current(conn, op, name)
-    if current is None or current[0] == op.prev.get(name):
+    """Merge one field as a multi-value register: the heads are the ops no other op has
+    overwritten; the one with the highest (hlc, origin) is shown and the others wait in the
+    conflict queue. The result does not depend on the order ops arrive in."""
+    heads = _heads(conn, kind, op, name)
+    if not heads:
         _set_value(conn, kind, op.entity_id, name, value)
         _record_field(conn, op, ref, name, cs)
         return 0
-    if _is_ancestor(conn, ref, current[0], name):
+    if any(_is_ancestor(conn, ref, head.ref, name) for head in heads):
+        return 0  # already overwritten by something we hold: history only
+    seen = op.prev.get(name)
+    superseded = [head for head in heads if seen and _is_ancestor(conn, head.ref, seen, name)]
+    remaining = [head for head in heads if head not in superseded]
+    incoming = _Head(ref, cs.hlc, cs.origin, value)
+    winner = max([*remaining, incoming], key=lambda head: head.rank)
+    _set_value(conn, kind, op.entity_id, name, winner.value)
+    conn.execute(
+        "INSERT OR IGNORE INTO field_history(op_ref, field, entity, entity_id, prev_ref)"
+        " VALUES (?,?,?,?,?)",
+        (ref, name, op.entity, op.entity_id, seen),
+    )
+    conn.execute(
+        "INSERT OR REPLACE INTO field_state(entity, entity_id, field, op_ref, hlc, origin)"
+        " VALUES (?,?,?,?,?,?)",
+        (op.entity, op.entity_id, name, winner.ref, winner.hlc, winner.origin),
+    )
+    return _requeue(conn, op, name, winner, superseded, remaining, incoming, cs)
+
+
+def _requeue(
+    conn: Connection,
+    op: Op,
+    name: str,
+    winner: _Head,
+    superseded: list[_Head],
+    remaining: list[_Head],
+    incoming: _Head,
+    cs: Changeset,
+) -> int:
+    """Bring the conflict queue of a field in line with its heads; returns new conflicts."""
+    for head in superseded:
+        if head.conflict_id is not None:
+            conn.execute(
+                "UPDATE conflicts SET status = 'resolved', resolved_by = ? WHERE id = ?",
+                (incoming.ref, head.conflict_id),
+            )
+        if name == "withdrawn":  # a restore or a new withdrawal that saw the old one
+            conn.execute(
+                "UPDATE conflicts SET status = 'resolved', resolved_by = ? WHERE status = 'open'"
+                " AND entity = ? AND entity_id = ? AND field = ? AND shown_op = ?",
+                (incoming.ref, op.entity, op.entity_id, WITHDRAWAL, head.ref),
+            )
+    created = 0
+    for head in [*remaining, incoming]:
+        if head is winner:
+            if head.conflict_id is not None:
+                conn.execute("DELETE FROM conflicts WHERE id = ?", (head.conflict_id,))
+            continue
+        if head.conflict_id is None:
+            _record_conflict(conn, op, name, (winner.ref, winner.value), head, cs)
+            created += 1
+        else:
+            conn.execute(
+                "UPDATE conflicts SET shown_op = ?, shown_value = ? WHERE id = ?",
+                (winner.ref, canonical.encode(winner.value).decode(), head.conflict_id),
+            )
+    if not remaining:
+        # The incoming op overwrote every value it competed with: a plain edit.
         return 0
-    # Concurrent edits: keep both, show the deterministic winner.
-    current_value = conn.execute(
-        f"SELECT {name} FROM {kind.table} WHERE id = ?", (op.entity_id,)
-    ).fetchone()[0]
-    incoming_wins = (cs.hlc, cs.origin) > (current[1], current[2])
-    if incoming_wins:
-        _set_value(conn, kind, op.entity_id, name, value)
-        _record_field(conn, op, ref, name, cs)
-        shown, other = (ref, value), (current[0], current_value)
-    else:
-        conn.execute(
-            "INSERT OR IGNORE INTO field_history(op_ref, field, entity, entity_id, prev_ref)"
-            " VALUES (?,?,?,?,?)",
-            (ref, name, op.entity, op.entity_id, op.prev.get(name)),
-        )
-        shown, other = (current[0], current_value), (ref, value)
-    _record_conflict(conn, op, name, shown, other, cs)
-    return 1
+    return created
+
+
+WITHDRAWAL = "(withdrawal)"  # the conflict queue's field name for an edit vs a withdrawal
 
 
 def _check_withdrawal(conn: Connection, op: Op, ref: str, cs: Changeset) -> int:
-    """An edit made without seeing a withdrawal of the same record is a conflict."""
+    """An edit made without seeing a withdrawal of the same record is a conflict, whichever
+    of the two arrives first."""
     if op.kind == "withdraw":
-        return 0
+        return _edits_unseen_by_withdrawal(conn, op, ref, cs)
     current = _current(conn, op, "withdrawn")
-    if current is None or current[0] == op.prev.get("withdrawn"):
+    if current is None or current[0] in prev_refs(op.prev.get("withdrawn")):
         return 0
     kind = ENTITIES[op.entity]
     withdrawn = conn.execute(
@@ -264,8 +484,33 @@ def _check_withdrawal(conn: Connection, op: Op, ref: str, cs: Changeset) -> int:
     ).fetchone()[0]
     if not withdrawn or _is_ancestor(conn, current[0], op.prev.get("withdrawn") or "", "withdrawn"):
         return 0
-    _record_conflict(conn, op, "withdrawn", (current[0], 1), (ref, op.fields), cs)
+    _record_conflict(
+        conn, op, WITHDRAWAL, (current[0], 1), _Head(ref, cs.hlc, cs.origin, op.fields), cs
+    )
     return 1
+
+
+def _edits_unseen_by_withdrawal(conn: Connection, op: Op, ref: str, cs: Changeset) -> int:
+    """Edits we hold that the author of an incoming withdrawal had not seen."""
+    kind = ENTITIES[op.entity]
+    unseen: set[str] = set()
+    for name in kind.fields:
+        current = _current(conn, op, name)
+        if name == "withdrawn" or current is None or current[0] in prev_refs(op.prev.get(name)):
+            continue
+        if not _is_ancestor(conn, current[0], op.prev.get(name) or "", name):
+            unseen.add(current[0])
+    for edit_ref in sorted(unseen):
+        row = conn.execute(
+            "SELECT c.body, c.hlc, c.origin FROM changesets c WHERE c.id = ?",
+            (edit_ref.split(":", 1)[0],),
+        ).fetchone()
+        if row is None:
+            continue
+        edit = decode(bytes(row[0])).ops[int(edit_ref.split(":", 1)[1])]
+        head = _Head(edit_ref, str(row[1]), str(row[2]), edit.fields)
+        _record_conflict(conn, op, WITHDRAWAL, (ref, 1), head, cs)
+    return len(unseen)
 
 
 def _set_value(conn: Connection, kind: Entity, entity_id: str, name: str, value: object) -> None:
@@ -279,12 +524,13 @@ def _record_conflict(
     op: Op,
     name: str,
     shown: tuple[str, object],
-    other: tuple[str, object],
+    other: _Head,
     cs: Changeset,
 ) -> None:
     conn.execute(
         "INSERT INTO conflicts(case_id, entity, entity_id, field, shown_op, shown_value,"
-        " other_op, other_value, created_hlc) VALUES (?,?,?,?,?,?,?,?,?)",
+        " other_op, other_value, other_hlc, other_origin, created_hlc)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (
             cs.case_id,
             op.entity,
@@ -292,8 +538,10 @@ def _record_conflict(
             name,
             shown[0],
             canonical.encode(shown[1]).decode(),
-            other[0],
-            canonical.encode(other[1]).decode(),
+            other.ref,
+            canonical.encode(other.value).decode(),
+            other.hlc,
+            other.origin,
             cs.hlc,
         ),
     )

@@ -125,6 +125,11 @@ class BlobStore:
             os.fsync(out.fileno())
         return written
 
+    def writer(self) -> BlobWriter:
+        """A staged file written piece by piece, for evidence that arrives in a bundle."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return BlobWriter(self.folder / f".{secrets.token_hex(16)}{TEMP_SUFFIX}")
+
     def commit(self, staged: StagedBlob) -> str:
         """Move a staged file to its final random name; returns that name."""
         name = secrets.token_hex(16)
@@ -191,6 +196,60 @@ class BlobStore:
                     path.unlink()
                 removed += 1
         return removed
+
+
+class BlobWriter:
+    """Encrypts bytes pushed into it into a staged store file, hashing them on the way.
+
+    The last chunk is flagged as last, so a chunk is only sealed once the next byte after it
+    is known to exist; at most one chunk (1 MiB) is held in memory.
+    """
+
+    def __init__(self, temp_path: Path) -> None:
+        self.temp_path = temp_path
+        self._key = AESGCM.generate_key(bit_length=256)
+        self._sealer = AESGCM(self._key)
+        self._header = HEADER.pack(MAGIC, CHUNK, 0)
+        self._hash = hashlib.sha256()
+        self._pending = bytearray()
+        self._index = 0
+        self._size = 0
+        fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._out: BinaryIO = os.fdopen(fd, "wb")
+        self._out.write(self._header)
+
+    def write(self, data: bytes) -> None:
+        """Add the next plaintext bytes."""
+        self._hash.update(data)
+        self._size += len(data)
+        self._pending += data
+        while len(self._pending) > CHUNK:
+            self._seal(bytes(self._pending[:CHUNK]), final=False)
+            del self._pending[:CHUNK]
+
+    def _seal(self, plain: bytes, *, final: bool) -> None:
+        aad = _aad(self._header, self._index, final)
+        self._out.write(self._sealer.encrypt(_nonce(self._index), plain, aad))
+        self._index += 1
+
+    def finish(self) -> StagedBlob:
+        """Seal the last chunk, fsync, and return the staged file (not yet in the store)."""
+        if self._size == 0:
+            self.abort()
+            raise EvidenceFileError("An evidence file with no bytes cannot be stored.")
+        self._seal(bytes(self._pending), final=True)
+        self._pending.clear()
+        self._out.flush()
+        os.fsync(self._out.fileno())
+        self._out.close()
+        return StagedBlob(self.temp_path, self._hash.hexdigest(), self._size, self._key)
+
+    def abort(self) -> None:
+        """Drop the staged file."""
+        with contextlib.suppress(OSError):
+            self._out.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.temp_path.unlink()
 
 
 def _source_size(source: Path) -> int:

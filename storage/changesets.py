@@ -10,12 +10,13 @@ SHA-256 of the body, recomputed from the bytes, never taken from anyone's word.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NewType
 
 from storage import canonical
 from storage.entities import ENTITIES
 from storage.hlc import Stamp
+from storage.sealing import sealable
 
 ChangesetId = NewType("ChangesetId", str)
 FORMAT = "valise.changeset"
@@ -23,6 +24,8 @@ VERSION = 1
 OP_KINDS = ("create", "update", "withdraw")
 MAX_OPS = 10_000
 GENESIS = ""
+MAX_PREV_REFS = 16
+_OP_KEYS = {"entity", "entity_id", "kind", "fields", "prev"}
 
 
 class MalformedChangeset(ValueError):
@@ -31,23 +34,29 @@ class MalformedChangeset(ValueError):
 
 @dataclass(frozen=True)
 class Op:
-    """One change to one record."""
+    """One change to one record. `sealed` maps protected or privileged fields to the
+    commitment that stands for their value (storage.sealing); it is left out of the
+    encoding when empty, so ops without sealed fields encode as they always have."""
 
     entity: str
     entity_id: str
     kind: str
     fields: dict[str, Any]
     prev: dict[str, str]
+    sealed: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The op as a plain JSON object."""
-        return {
+        doc = {
             "entity": self.entity,
             "entity_id": self.entity_id,
             "kind": self.kind,
             "fields": self.fields,
             "prev": self.prev,
         }
+        if self.sealed:
+            doc["sealed"] = self.sealed
+        return doc
 
 
 @dataclass(frozen=True)
@@ -148,7 +157,8 @@ def decode(body: bytes) -> Changeset:
 def _decode_op(doc: object) -> Op:
     _expect(isinstance(doc, dict), "op is not an object")
     assert isinstance(doc, dict)
-    _expect(set(doc) == {"entity", "entity_id", "kind", "fields", "prev"}, "op keys")
+    keys = set(doc)
+    _expect(keys in (_OP_KEYS, _OP_KEYS | {"sealed"}), "op keys")
     _expect(doc["entity"] in ENTITIES, "unknown entity")
     _expect(_short_text(doc["entity_id"], 64) and bool(doc["entity_id"]), "bad entity id")
     _expect(doc["kind"] in OP_KINDS, "unknown op kind")
@@ -156,5 +166,27 @@ def _decode_op(doc: object) -> Op:
     _expect(isinstance(fields, dict) and isinstance(prev, dict), "fields or prev not objects")
     known = ENTITIES[doc["entity"]].fields
     _expect(all(name in known for name in fields), "unknown field")
-    _expect(all(name in known and _short_text(ref, 80) for name, ref in prev.items()), "bad prev")
-    return Op(doc["entity"], doc["entity_id"], doc["kind"], fields, prev)
+    _expect(all(name in known and _good_prev(ref) for name, ref in prev.items()), "bad prev")
+    sealed = doc.get("sealed", {})
+    _expect(isinstance(sealed, dict) and (bool(sealed) or "sealed" not in doc), "bad sealed")
+    kind = ENTITIES[doc["entity"]]
+    for name, digest in sealed.items():
+        _expect(sealable(kind, name) and name not in fields, "bad sealed field")
+        _expect(_is_hex_digest(digest), "bad commitment")
+    return Op(doc["entity"], doc["entity_id"], doc["kind"], fields, prev, sealed)
+
+
+def _good_prev(value: object) -> bool:
+    """One op reference, or up to MAX_PREV_REFS separated by spaces (a resolution)."""
+    if not isinstance(value, str) or len(value) > 81 * MAX_PREV_REFS:
+        return False
+    if not value:
+        return True
+    refs = value.split(" ")
+    return len(refs) <= MAX_PREV_REFS and all(0 < len(ref) <= 80 for ref in refs)
+
+
+def _is_hex_digest(value: object) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )

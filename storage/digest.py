@@ -20,9 +20,15 @@ _REPLICATED = (
     ("links", "id"),
     ("notes", "id"),
     ("custody_events", "id"),
+    ("trust_statements", "id"),
     ("field_state", "entity, entity_id, field"),
     ("changesets", "id"),
 )
+
+
+# Values that by design never leave the office that wrote them: the text of privileged
+# notes. Workspaces that hold the same history agree on everything else.
+_OWN_ONLY = {("notes", "text"): "CASE WHEN class = 'privileged' THEN '' ELSE text END"}
 
 
 def state_digest(conn: Connection) -> str:
@@ -30,15 +36,21 @@ def state_digest(conn: Connection) -> str:
     digest = hashlib.sha256()
     for table, order in _REPLICATED:
         columns = [
-            row[1] for row in conn.execute(f"PRAGMA table_info({table})") if row[1] != "applied_at"
+            _OWN_ONLY.get((table, str(row[1])), str(row[1]))
+            for row in conn.execute(f"PRAGMA table_info({table})")
+            if row[1] != "applied_at"
         ]
         digest.update(f"\x00{table}\x00".encode())
         for row in conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"):
             digest.update(
                 repr(tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)).encode()
             )
+    # The open conflicts between field values (a multi-value register) are the same
+    # whatever the order ops arrived in; settled ones and edit-versus-withdrawal entries can
+    # differ in their bookkeeping between nodes, so they are left out.
     conflicts = conn.execute(
-        "SELECT entity, entity_id, field, shown_op, other_op, status FROM conflicts"
+        "SELECT entity, entity_id, field, shown_op, other_op FROM conflicts"
+        " WHERE status = 'open' AND field != '(withdrawal)'"
         " ORDER BY entity, entity_id, field, shown_op, other_op"
     )
     for row in conflicts:

@@ -8,7 +8,7 @@ redaction at export: `open`, `protected` (identity of protected persons) or `pri
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from storage.dates import normalize_timestamp, normalize_uncertain_date
@@ -88,6 +88,7 @@ CUSTODY_EVENTS = (
     "returned",
     "destroyed",
 )
+TRUST_STATEMENTS = ("revoke", "rotate")
 CUSTODY_MEDIA = ("", "usb", "network", "hand carried", "in office")
 
 Check = Callable[[str, object], object]
@@ -373,8 +374,29 @@ ENTITIES: dict[str, Entity] = {
             append_only=True,
             required=("case_id", "evidence_id", "event", "at"),
         ),
+        # Statements about keys, not about a case: a peer's key revoked after a sequence
+        # number (a lost laptop), or our own key replaced by a new one announced under the
+        # old. Their changesets carry the empty case id and go to every peer.
+        Entity(
+            "trust",
+            "trust_statements",
+            {
+                "statement": Field(choice(TRUST_STATEMENTS), mutable=False),
+                "subject": Field(sha256_hex, mutable=False),
+                "epoch": Field(size, mutable=False, default=0),
+                "after_seq": Field(size, mutable=False, default=0),
+                "new_signing_public": Field(sha256_hex, mutable=False),
+                "new_encryption_public": Field(sha256_hex, mutable=False),
+                "office_name": Field(text(), mutable=False),
+                "reason": Field(text(), mutable=False),
+                "at": Field(timestamp, mutable=False),
+            },
+            append_only=True,
+            required=("statement", "subject", "at"),
+        ),
     )
 }
+TRUST = "trust"
 
 
 def entity(name: str) -> Entity:
@@ -385,8 +407,15 @@ def entity(name: str) -> Entity:
         raise InvalidInput(f"Unknown record kind {name!r}.") from None
 
 
-def clean_fields(kind: Entity, values: dict[str, object], *, creating: bool) -> dict[str, object]:
-    """Check and normalize field values for an op on `kind`; refuse unknown or frozen fields."""
+def clean_fields(
+    kind: Entity,
+    values: dict[str, object],
+    *,
+    creating: bool,
+    present: Collection[str] = (),
+) -> dict[str, object]:
+    """Check and normalize field values for an op on `kind`; refuse unknown or frozen fields.
+    `present` names fields known to be given although their value is withheld (sealed)."""
     cleaned: dict[str, object] = {}
     for name, value in values.items():
         spec = kind.fields.get(name)
@@ -396,7 +425,11 @@ def clean_fields(kind: Entity, values: dict[str, object], *, creating: bool) -> 
             raise InvalidInput(f"The {kind.name} field {name!r} cannot change once recorded.")
         cleaned[name] = spec.check(name.replace("_", " "), value)
     if creating:
-        missing = [name for name in kind.required if cleaned.get(name) in (None, "")]
+        missing = [
+            name
+            for name in kind.required
+            if cleaned.get(name) in (None, "") and name not in present
+        ]
         if missing:
             raise InvalidInput(f"A new {kind.name} needs {', '.join(missing)}.")
     return cleaned

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from storage import audit, keyfile, migrations, throttle
-from storage.apply import apply_changeset, current_op
+from storage.apply import apply_changeset, current_op, waiting_ops
 from storage.atomic import TEMP_SUFFIX
 from storage.blobs import BlobStore
 from storage.changesets import Changeset, ChangesetId, Op, changeset_id
 from storage.connection import Connection, export_copy, open_database
-from storage.entities import clean_fields, entity, is_utf8
+from storage.entities import OPEN, clean_fields, entity, is_utf8
 from storage.errors import (
     InvalidInput,
     NotAWorkspace,
@@ -40,6 +40,7 @@ from storage.identity import NodeKeys, fingerprint, generate, sign_changeset
 from storage.keyfile import STANDARD_KDF, KdfParams
 from storage.passphrase import check_new_passphrase, encode_passphrase
 from storage.paths import WorkspacePaths
+from storage.sealing import Reveal, field_class, new_reveal, sealable
 
 LOCK_WAIT_SECONDS = 10.0
 
@@ -52,6 +53,9 @@ class Draft:
     entity_id: str
     kind: str
     fields: dict[str, Any] = field(default_factory=dict)
+    # A resolution: the author saw every value waiting in the conflict queue for these
+    # fields, so the op names them all in `prev` and settles them on every node.
+    resolves: bool = False
 
 
 def new_id() -> str:
@@ -191,7 +195,13 @@ class Workspace:
         if not drafts:
             raise InvalidInput("Nothing to change.")
         with self.transaction() as conn:
-            ops = tuple(self._stamp_op(conn, draft) for draft in drafts)
+            stamped = [self._stamp_op(conn, draft) for draft in drafts]
+            ops = tuple(op for op, _ in stamped)
+            reveals = {
+                (index, name): reveal
+                for index, (_, op_reveals) in enumerate(stamped)
+                for name, reveal in op_reveals.items()
+            }
             seq, prev_hash = self._next_sequence(conn)
             stamp = self.clock.now()
             changeset = Changeset(
@@ -206,25 +216,57 @@ class Workspace:
             )
             body = changeset.encode()
             cs_id = changeset_id(body)
-            apply_changeset(conn, changeset, cs_id, body, sign_changeset(self._signer, body))
+            signature = sign_changeset(self._signer, body)
+            apply_changeset(conn, changeset, cs_id, body, signature, reveals, own=True)
             self.set_meta("hlc", str(self.clock.last))
             detail: dict[str, Any] = {"changeset": cs_id, "ops": len(ops)}
             detail.update(audit_detail or {})
             audit.append(conn, self.author, audit_action, case_id, detail)
         return cs_id
 
-    def _stamp_op(self, conn: Connection, draft: Draft) -> Op:
+    def _stamp_op(self, conn: Connection, draft: Draft) -> tuple[Op, dict[str, Reveal]]:
+        """The op for a draft, with protected and privileged values sealed (storage.sealing)
+        and their reveals returned beside it."""
         kind = entity(draft.entity)
         fields = {} if draft.kind == "withdraw" else draft.fields
         cleaned = clean_fields(kind, fields, creating=draft.kind == "create")
         prev: dict[str, str] = {}
         if draft.kind != "create":
-            watched = [*cleaned, "withdrawn"] if "withdrawn" in kind.fields else list(cleaned)
+            if draft.kind == "withdraw":  # what the withdrawer saw of every field
+                watched = list(kind.fields)
+            else:
+                watched = [*cleaned, "withdrawn"] if "withdrawn" in kind.fields else list(cleaned)
             for name in watched:
                 current = current_op(conn, draft.entity, draft.entity_id, name)
                 if current:
                     prev[name] = current[0]
-        return Op(draft.entity, draft.entity_id, draft.kind, cleaned, prev)
+            if draft.resolves:
+                for name in cleaned:
+                    prev[name] = " ".join(
+                        sorted(
+                            {prev[name], *waiting_ops(conn, draft.entity, draft.entity_id, name)}
+                        )
+                    )
+        record_class = self._record_class(conn, draft, cleaned)
+        reveals = {
+            name: new_reveal(value)
+            for name, value in cleaned.items()
+            if sealable(kind, name) and field_class(kind, name, record_class) != OPEN
+        }
+        open_fields = {name: value for name, value in cleaned.items() if name not in reveals}
+        sealed = {name: reveal.commitment() for name, reveal in reveals.items()}
+        return Op(draft.entity, draft.entity_id, draft.kind, open_fields, prev, sealed), reveals
+
+    @staticmethod
+    def _record_class(conn: Connection, draft: Draft, cleaned: dict[str, Any]) -> str | None:
+        """A note's class (which decides whether its text is sealed): the one being set,
+        else the one it has."""
+        if draft.entity != "note":
+            return None
+        if "class" in cleaned:
+            return str(cleaned["class"])
+        row = conn.execute("SELECT class FROM notes WHERE id = ?", (draft.entity_id,)).fetchone()
+        return str(row[0]) if row else OPEN
 
     def _next_sequence(self, conn: Connection) -> tuple[int, str]:
         row = conn.execute(
@@ -253,6 +295,31 @@ class Workspace:
         with self.transaction():
             self.set_meta("key_generation", sealed.generation)
             audit.append(self.conn, self.author, "passphrase changed", "", "")
+
+    def replace_keys(self, keys: NodeKeys) -> None:
+        """Make `keys` this installation's identity (a rotation; sync.trust). Inside the
+        caller's transaction; later changesets carry the new origin from sequence 1."""
+        now = datetime.now(UTC).isoformat()
+        self.conn.execute(
+            "UPDATE node_identity SET signing_private = ?, signing_public = ?,"
+            " encryption_private = ?, encryption_public = ?, origin = ?, created_at = ?"
+            " WHERE id = 1",
+            (
+                keys.signing_private,
+                keys.signing_public,
+                keys.encryption_private,
+                keys.encryption_public,
+                keys.origin,
+                now,
+            ),
+        )
+        self.conn.execute(
+            "INSERT OR IGNORE INTO origins(origin, signing_public, office_name) VALUES (?,?,?)",
+            (keys.origin, keys.signing_public, self.office_name),
+        )
+        self.keys = keys
+        self._signer = keys.signer()
+        self._origin = keys.origin
 
     def anchor_key(self) -> bytes:
         """Key for sealing the audit anchor, derived from the database key."""
