@@ -1,0 +1,166 @@
+"""The conflict queue: concurrent edits that both survived, waiting for a person.
+
+Merging never drops what a person typed: when two offices change the same field without
+seeing each other's edit, the value with the higher (hlc, origin) is shown everywhere and
+the other waits here. Resolving is an ordinary edit made after seeing the shown value; it
+travels like any other change and settles the conflict on every node it reaches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from storage import canonical
+from storage.apply import WITHDRAWAL
+from storage.entities import ENTITIES
+from storage.errors import InvalidInput, NotFound
+from storage.workspace import Draft, Workspace
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two values of one field (or an edit against a withdrawal) and who wrote each."""
+
+    id: int
+    case_id: str
+    entity: str
+    entity_id: str
+    field: str
+    shown_op: str
+    shown_value: Any
+    shown_by: str
+    shown_at: str
+    other_op: str
+    other_value: Any
+    other_by: str
+    other_at: str
+    status: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Both values, their authors and times, for --json."""
+        return dict(self.__dict__)
+
+
+def _decode(text: object) -> Any:
+    return None if text is None else canonical.decode(str(text).encode())
+
+
+def _author(ws: Workspace, op_ref: str) -> tuple[str, str]:
+    row = ws.conn.execute(
+        "SELECT c.author, o.office_name, c.hlc FROM changesets c"
+        " LEFT JOIN origins o ON o.origin = c.origin WHERE c.id = ?",
+        (op_ref.split(":", 1)[0],),
+    ).fetchone()
+    if row is None:
+        return "", ""
+    author, office, hlc = (str(v or "") for v in row)
+    who = f"{author} ({office})" if office and author != office else office or author
+    return who, hlc
+
+
+def list_conflicts(ws: Workspace, *, include_settled: bool = False) -> list[Conflict]:
+    """Open conflicts (or all), oldest first."""
+    where = "" if include_settled else " WHERE status = 'open'"
+    rows = ws.conn.execute(
+        "SELECT id, case_id, entity, entity_id, field, shown_op, shown_value, other_op,"
+        f" other_value, status FROM conflicts{where} ORDER BY id"
+    ).fetchall()
+    out = []
+    for cid, case_id, entity, entity_id, name, shown_op, shown, other_op, other, status in rows:
+        shown_by, shown_at = _author(ws, str(shown_op))
+        other_by, other_at = _author(ws, str(other_op))
+        out.append(
+            Conflict(
+                int(cid),
+                str(case_id),
+                str(entity),
+                str(entity_id),
+                str(name),
+                str(shown_op),
+                _decode(shown),
+                shown_by,
+                shown_at,
+                str(other_op),
+                _decode(other),
+                other_by,
+                other_at,
+                str(status),
+            )
+        )
+    return out
+
+
+def get_conflict(ws: Workspace, conflict_id: int) -> Conflict:
+    """One conflict by its number."""
+    for conflict in list_conflicts(ws, include_settled=True):
+        if conflict.id == conflict_id:
+            return conflict
+    raise NotFound("conflict", str(conflict_id))
+
+
+def resolve(
+    ws: Workspace, conflict_id: int, *, keep: str | None = None, value: str | None = None
+) -> str:
+    """Settle a conflict by keeping one of its two values (`keep` is "shown", "other", or
+    the value itself) or by writing a new one; returns the changeset id."""
+    conflict = get_conflict(ws, conflict_id)
+    if conflict.status != "open":
+        raise InvalidInput(f"Conflict {conflict_id} is already settled.")
+    if (keep is None) == (value is None):
+        raise InvalidInput("Say which value to keep (--keep) or give a new one (--value).")
+    if conflict.field == WITHDRAWAL:
+        return _resolve_withdrawal(ws, conflict, keep, value)
+    if value is not None:
+        chosen: object = value
+    else:
+        chosen = _pick(conflict, str(keep))
+    kind = ENTITIES[conflict.entity]
+    if conflict.field not in kind.fields:
+        raise InvalidInput(f"A {conflict.entity} has no field {conflict.field!r}.")
+    return ws.commit(
+        conflict.case_id,
+        [
+            Draft(
+                conflict.entity,
+                conflict.entity_id,
+                "update",
+                {conflict.field: chosen},
+                resolves=True,
+            )
+        ],
+        audit_action="conflict resolved",
+        audit_detail={"conflict": conflict_id},
+    )
+
+
+def _pick(conflict: Conflict, keep: str) -> object:
+    if keep == "shown":
+        return conflict.shown_value
+    if keep == "other":
+        return conflict.other_value
+    matches = [v for v in (conflict.shown_value, conflict.other_value) if str(v) == keep]
+    if not matches:
+        raise InvalidInput(
+            f"{keep!r} is neither of the two values; use --keep shown, --keep other, or"
+            " --value TEXT."
+        )
+    return matches[0]
+
+
+def _resolve_withdrawal(
+    ws: Workspace, conflict: Conflict, keep: str | None, value: str | None
+) -> str:
+    """Keep the record withdrawn, or restore it (the edit's values stay in it either way)."""
+    if value is not None or keep not in ("shown", "other", "withdrawn", "restored"):
+        raise InvalidInput(
+            "An edit made against a withdrawal is settled with --keep withdrawn (or shown)"
+            " or --keep restored (or other)."
+        )
+    withdrawn = 1 if keep in ("shown", "withdrawn") else 0
+    return ws.commit(
+        conflict.case_id,
+        [Draft(conflict.entity, conflict.entity_id, "update", {"withdrawn": withdrawn})],
+        audit_action="conflict resolved",
+        audit_detail={"conflict": conflict.id},
+    )

@@ -1,0 +1,37 @@
+"""Errors of sync, each worded for the person who will read it."""
+
+from __future__ import annotations
+
+from storage.errors import StorageError
+
+
+class SyncError(StorageError):
+    """Base of every sync failure; its message is a sentence for a person."""
+
+
+class BadCard(SyncError):
+    """A contact card is damaged, forged or not a card at all."""
+
+
+class UnknownPeer(SyncError):
+    """No peer matches the id given."""
+
+
+class BundleRefused(SyncError):
+    """A bundle failed verification; nothing of it was applied. `reason` is a short code."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class NotForUs(SyncError):
+    """A bundle is addressed to other installations (we keep it for forwarding)."""
+
+
+class OurOwn(SyncError):
+    """A bundle this installation wrote (we are among its recipients so we can inspect it)."""
+
+
+class BundleParked(SyncError):
+    """A bundle cannot be read yet (its sender's card is missing); it was kept."""

@@ -1,0 +1,476 @@
+"""Writing a bundle for one or more peers onto a stick (or any folder).
+
+What goes in: the changesets of the cases shared with every recipient that some recipient
+does not yet hold (by the holdings its last bundle reported), in the order we applied them,
+each with the reveals its recipients may see (sync.redaction); then the evidence files
+those changesets register. Parts are written and fsynced first and the head last, so a
+stick pulled out mid-write leaves no head and nothing that imports as whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pyrage
+from pyrage import x25519
+
+from storage import audit, canonical
+from storage.atomic import fsync_directory
+from storage.blobs import Cancelled
+from storage.changesets import decode
+from storage.workspace import Draft, Workspace, new_id
+from sync.agekeys import age_recipient
+from sync.bundle_format import (
+    BUNDLE_FOLDER,
+    HEAD_SUFFIX,
+    MANIFEST_DOMAIN,
+    MANIFEST_FORMAT,
+    MANIFEST_VERSION,
+    MAX_PART_BYTES,
+    PART_SUFFIX,
+    blob_frame_header,
+    changeset_frame,
+    encode_head,
+)
+from sync.errors import SyncError
+from sync.holdings import HoldingsIndex, held_here
+from sync.peers import Peer
+from sync.redaction import releasable_reveals
+from sync.trust import own_endorsement
+
+Progress = Callable[[int, int], None]
+AGE_CHUNK = 64 * 1024
+AGE_TAG = 16
+BLOB_READ = 1 << 20
+
+
+@dataclass
+class ExportResult:
+    """What a bundle holds and where it was written."""
+
+    bundle_id: str
+    head: Path
+    parts: list[Path]
+    recipients: list[Peer]
+    changesets: int = 0
+    evidence: int = 0
+    evidence_bytes: int = 0
+    bytes_written: int = 0
+    cases: set[str] = field(default_factory=set)
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file of the bundle, head last."""
+        return [*self.parts, self.head]
+
+
+@dataclass
+class _Plan:
+    changesets: list[tuple[str, str]]  # (changeset id, case_prev) in applied order
+    blobs: list[tuple[str, int]]  # (sha256, size)
+    evidence_sent: list[tuple[str, str, str]]  # (case id, evidence id, sha256)
+    introductions: dict[str, tuple[str, bytes]]
+    cases: set[str]
+    blob_bytes: int = 0
+
+
+def _shared_cases(ws: Workspace, peers: Sequence[Peer]) -> set[str]:
+    shared: set[str] | None = None
+    for peer in peers:
+        rows = ws.conn.execute(
+            "SELECT case_id FROM case_shares WHERE peer_origin = ?", (peer.origin,)
+        )
+        cases = {str(r[0]) for r in rows}
+        shared = cases if shared is None else shared & cases
+    return shared or set()
+
+
+def _holdings_of(ws: Workspace, peer: Peer) -> HoldingsIndex:
+    row = ws.conn.execute("SELECT holdings FROM peers WHERE origin = ?", (peer.origin,)).fetchone()
+    return HoldingsIndex(json.loads(row[0]) if row else {})
+
+
+def _plan(ws: Workspace, peers: Sequence[Peer]) -> _Plan:
+    """Choose what goes in, in one pass over the history of the shared cases."""
+    cases = _shared_cases(ws, peers)
+    indexes = [(peer, _holdings_of(ws, peer)) for peer in peers]
+    plan = _Plan([], [], [], {}, set())
+    last_in_case: dict[tuple[str, str], str] = {}
+    seen_blobs: set[str] = set()
+    rows = ws.conn.execute(
+        "SELECT c.id, c.origin, c.epoch, c.seq, c.case_id, c.body, o.office_name,"
+        " o.signing_public FROM changesets c JOIN origins o ON o.origin = c.origin"
+        " ORDER BY c.rowid"
+    )
+    for cs_id, origin, epoch, seq, case_id, body, office, signing in rows:
+        if case_id not in cases and case_id != "":  # "": key statements go to everyone
+            continue
+        case_prev = last_in_case.get((origin, case_id), "")
+        last_in_case[(origin, case_id)] = cs_id
+        lacking = [
+            peer
+            for peer, index in indexes
+            if peer.origin != origin and not index.holds(origin, epoch, seq)
+        ]
+        if not lacking:
+            continue
+        plan.changesets.append((cs_id, case_prev))
+        plan.cases.add(case_id)
+        if origin != ws.origin:
+            plan.introductions[origin] = (str(office), bytes(signing))
+        for op in decode(bytes(body)).ops:
+            if op.entity == "evidence" and op.kind == "create" and "sha256" in op.fields:
+                sha = str(op.fields["sha256"])
+                plan.evidence_sent.append((case_id, op.entity_id, sha))
+                if sha not in seen_blobs:
+                    seen_blobs.add(sha)
+                    size_row = ws.conn.execute(
+                        "SELECT size FROM blobs WHERE sha256 = ?", (sha,)
+                    ).fetchone()
+                    if size_row:
+                        plan.blobs.append((sha, int(size_row[0])))
+                        plan.blob_bytes += int(size_row[0])
+    return plan
+
+
+def has_news_for(ws: Workspace, peer: Peer) -> bool:
+    """True when a bundle for `peer` would carry changesets it lacks or receipts."""
+    receipts = ws.conn.execute(
+        "SELECT 1 FROM receipts_due WHERE peer_origin = ? LIMIT 1", (peer.origin,)
+    ).fetchone()
+    return bool(receipts) or bool(_plan(ws, [peer]).changesets)
+
+
+def _payload(
+    ws: Workspace, plan: _Plan, roles: list[str], cancel: threading.Event | None
+) -> Iterator[bytes]:
+    """The payload's bytes, frame by frame, evidence streamed from the store."""
+    for cs_id, case_prev in plan.changesets:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        body, sig = ws.conn.execute(
+            "SELECT body, sig FROM changesets WHERE id = ?", (cs_id,)
+        ).fetchone()
+        body = bytes(body)
+        reveals = releasable_reveals(ws.conn, cs_id, decode(body).ops, roles)
+        yield changeset_frame(body, bytes(sig), case_prev, reveals)
+    for sha, size in plan.blobs:
+        store_name, key = ws.conn.execute(
+            "SELECT store_name, blob_key FROM blobs WHERE sha256 = ?", (sha,)
+        ).fetchone()
+        yield blob_frame_header(size, sha)
+        for chunk in ws.blobs.read(str(store_name), bytes(key)):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            yield chunk
+
+
+class _PartReader:
+    """Feeds pyrage the payload, at most `budget` bytes per part, hashing all of it."""
+
+    def __init__(self, chunks: Iterator[bytes], progress: Progress | None, total: int) -> None:
+        self._chunks = chunks
+        self._pending = b""
+        self._budget = 0
+        self._done = False
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self._progress = progress
+        self._total = total
+
+    def start_part(self, budget: int) -> None:
+        self._budget = budget
+
+    @property
+    def exhausted(self) -> bool:
+        if self._pending:
+            return False
+        if self._done:
+            return True
+        try:
+            self._pending = next(self._chunks)
+        except StopIteration:
+            self._done = True
+        return not self._pending and self._done
+
+    def read(self, n: int = -1) -> bytes:
+        if self._budget <= 0:
+            return b""
+        while not self._pending and not self._done:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                self._done = True
+        size = min(n if n >= 0 else len(self._pending), self._budget, len(self._pending))
+        out, self._pending = self._pending[:size], self._pending[size:]
+        self._budget -= len(out)
+        self.digest.update(out)
+        self.size += len(out)
+        if self._progress and out:
+            self._progress(self.size, self._total)
+        return out
+
+
+class _HashingFile:
+    """The part file as pyrage writes it: hashed and counted on the way."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._handle.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self._handle.flush()
+
+
+def plaintext_budget(part_size: int, recipients: int) -> int:
+    """Payload bytes that fit in one part once age's header (a stanza per recipient) and
+    its 16-byte tag per 64 KiB chunk are added."""
+    header = 512 + 160 * recipients
+    room = part_size - header
+    if room < 4 * 1024:
+        raise SyncError("The part size is too small to hold a bundle part.")
+    return room * AGE_CHUNK // (AGE_CHUNK + AGE_TAG) - AGE_TAG
+
+
+def _write_file(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_part(
+    path: Path, reader: _PartReader, recipients: list[x25519.Recipient]
+) -> _HashingFile:
+    """Encrypt the next slice of the payload into a new part file, fsynced."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        out = _HashingFile(handle)
+        pyrage.encrypt_io(reader, out, recipients)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return out
+
+
+def _sign(ws: Workspace, manifest: dict[str, Any]) -> bytes:
+    manifest_bytes = canonical.encode(manifest)
+    signature = ws.keys.signer().sign(MANIFEST_DOMAIN + manifest_bytes)
+    return encode_head(manifest_bytes, signature)
+
+
+def _receipts_for(ws: Workspace, peers: Sequence[Peer]) -> list[dict[str, Any]]:
+    receipts: list[dict[str, Any]] = []
+    for peer in peers:
+        rows = ws.conn.execute(
+            "SELECT receipt FROM receipts_due WHERE peer_origin = ? ORDER BY bundle_id",
+            (peer.origin,),
+        )
+        receipts.extend(canonical.decode(str(r[0]).encode()) for r in rows)
+    return receipts
+
+
+def export_bundle(
+    ws: Workspace,
+    peers: Sequence[Peer],
+    out_dir: Path,
+    *,
+    part_size: int = MAX_PART_BYTES,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> ExportResult:
+    """Write one bundle for `peers` under `out_dir/Valise/` and record that it was sent."""
+    if not peers:
+        raise SyncError("Name at least one peer to write a bundle for.")
+    if len({p.origin for p in peers}) != len(peers):
+        raise SyncError("A peer is named twice.")
+    folder = out_dir / BUNDLE_FOLDER
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SyncError(f"Cannot write to {out_dir}: {exc.strerror}.") from None
+    plan = _plan(ws, peers)
+    roles = [peer.role for peer in peers]
+    recipients = [x25519.Recipient.from_str(age_recipient(p.encryption_public)) for p in peers]
+    recipients.append(x25519.Recipient.from_str(age_recipient(ws.keys.encryption_public)))
+    result = ExportResult(secrets.token_hex(16), folder / "", [], list(peers))
+    reader = _PartReader(_payload(ws, plan, roles, cancel), progress, plan.blob_bytes)
+    budget = plaintext_budget(part_size, len(recipients))
+    part_entries: list[dict[str, Any]] = []
+    try:
+        while not reader.exhausted or not part_entries:
+            name = secrets.token_hex(16)
+            path = folder / f"{name}{PART_SUFFIX}"
+            result.parts.append(path)
+            reader.start_part(budget)
+            written = _write_part(path, reader, recipients)
+            part_entries.append(
+                {"name": name, "size": written.size, "sha256": written.digest.hexdigest()}
+            )
+            result.bytes_written += written.size
+        manifest = _manifest(ws, result.bundle_id, peers, plan, part_entries, reader)
+        head_plain = _sign(ws, manifest)
+        head_name = secrets.token_hex(16)
+        temp = folder / f".{head_name}.writing"
+        result.head = folder / f"{head_name}{HEAD_SUFFIX}"
+
+        def write_head(handle: BinaryIO) -> None:
+            handle.write(pyrage.encrypt(head_plain, recipients))
+
+        _write_file(temp, write_head)
+        os.replace(temp, result.head)
+        fsync_directory(folder)
+    except BaseException as exc:
+        for path in [*result.parts, folder / f".{result.head.name}.writing"]:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        if isinstance(exc, OSError):
+            raise SyncError(
+                f"Writing the bundle to {out_dir} failed ({exc.strerror}); nothing was"
+                " written there and the workspace is unchanged."
+            ) from None
+        raise
+    result.changesets = len(plan.changesets)
+    result.evidence = len(plan.blobs)
+    result.evidence_bytes = plan.blob_bytes
+    result.cases = plan.cases
+    result.bytes_written += result.head.stat().st_size
+    _record_export(ws, result, plan)
+    return result
+
+
+def _manifest(
+    ws: Workspace,
+    bundle_id: str,
+    peers: Sequence[Peer],
+    plan: _Plan,
+    parts: list[dict[str, Any]],
+    reader: _PartReader,
+) -> dict[str, Any]:
+    return {
+        "format": MANIFEST_FORMAT,
+        "version": MANIFEST_VERSION,
+        "bundle_id": bundle_id,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "sender": {
+            "origin": ws.origin,
+            "office_name": ws.office_name,
+            "signing_public": ws.keys.signing_public.hex(),
+            "encryption_public": ws.keys.encryption_public.hex(),
+        },
+        "recipients": [
+            {
+                "origin": p.origin,
+                "office_name": p.office_name,
+                "encryption_public": p.encryption_public.hex(),
+            }
+            for p in peers
+        ],
+        "holdings": held_here(ws.conn),
+        "receipts": _receipts_for(ws, peers),
+        "introductions": [
+            {"origin": origin, "office_name": office, "signing_public": signing.hex()}
+            for origin, (office, signing) in sorted(plan.introductions.items())
+        ],
+        "endorsement": own_endorsement(ws),
+        "parts": parts,
+        "payload": {
+            "size": reader.size,
+            "sha256": reader.digest.hexdigest(),
+            "changesets": len(plan.changesets),
+            "blobs": len(plan.blobs),
+            "blob_bytes": plan.blob_bytes,
+        },
+    }
+
+
+def _record_export(ws: Workspace, result: ExportResult, plan: _Plan) -> None:
+    """Bookkeeping after the bundle is safely written: the export, receipts sent, and a
+    custody event for each evidence item whose bytes left in it."""
+    offices = ", ".join(p.office_name for p in result.recipients)
+    summary = {
+        "changesets": result.changesets,
+        "evidence": result.evidence,
+        "bytes": result.bytes_written,
+        "cases": len(result.cases),
+    }
+    sent_blobs = {sha for sha, _ in plan.blobs}
+    with ws.transaction() as conn:
+        conn.execute(
+            "INSERT INTO bundles_out(bundle_id, recipients, created, summary) VALUES (?,?,?,?)",
+            (
+                result.bundle_id,
+                json.dumps([p.peer_id for p in result.recipients]),
+                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                json.dumps(summary),
+            ),
+        )
+        for peer in result.recipients:
+            conn.execute("DELETE FROM receipts_due WHERE peer_origin = ?", (peer.origin,))
+        record_handoff(
+            ws,
+            [item for item in plan.evidence_sent if item[2] in sent_blobs],
+            "sent in bundle",
+            offices,
+        )
+        audit.append(
+            conn,
+            ws.author,
+            "bundle exported",
+            result.bundle_id,
+            {**summary, "recipients": [p.peer_id for p in result.recipients]},
+        )
+
+
+def record_handoff(
+    ws: Workspace, evidence: Sequence[tuple[str, str, str]], event: str, other_office: str
+) -> None:
+    """One custody event per evidence item (case id, evidence id, sha256) that changed
+    hands in a bundle, one changeset per case; inside the caller's transaction."""
+    by_case: dict[str, list[Draft]] = {}
+    for case_id, evidence_id, sha in evidence:
+        draft = _custody_draft(ws, case_id, evidence_id, sha, event, other_office)
+        by_case.setdefault(case_id, []).append(draft)
+    for case_id, drafts in by_case.items():
+        ws.commit(case_id, drafts, audit_action="custody")
+
+
+def _custody_draft(
+    ws: Workspace, case_id: str, evidence_id: str, sha: str, event: str, other: str
+) -> Draft:
+    sent = event == "sent in bundle"
+    return Draft(
+        "custody",
+        new_id(),
+        "create",
+        {
+            "case_id": case_id,
+            "evidence_id": evidence_id,
+            "event": event,
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "actor": ws.author,
+            "office": ws.office_name,
+            "from_holder": ws.office_name if sent else other,
+            "to_holder": other if sent else ws.office_name,
+            "medium": "usb",
+            "hash_seen": sha,
+            "result": "encrypted bundle" if sent else "verified on import",
+        },
+    )

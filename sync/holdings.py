@@ -1,0 +1,72 @@
+"""What an installation holds, as ranges of sequence numbers per origin and epoch.
+
+A peer sees only the cases shared with it, so what it holds of an origin has gaps; ranges
+keep that small. Every bundle carries its sender's holdings, which doubles as the
+acknowledgement of everything the sender has received: we stop sending what it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from storage.connection import Connection
+from sync.errors import BundleRefused
+
+Holdings = dict[str, list[list[int]]]  # origin -> [[epoch, first seq, last seq], ...]
+MAX_RANGES = 1_000_000
+
+
+def compress(slots: Iterable[tuple[str, int, int]]) -> Holdings:
+    """Ranges from (origin, epoch, seq) triples sorted by origin, epoch, seq."""
+    out: Holdings = {}
+    for origin, epoch, seq in slots:
+        ranges = out.setdefault(origin, [])
+        if ranges and ranges[-1][0] == epoch and ranges[-1][2] + 1 == seq:
+            ranges[-1][2] = seq
+        elif not (ranges and ranges[-1][0] == epoch and ranges[-1][1] <= seq <= ranges[-1][2]):
+            ranges.append([epoch, seq, seq])
+    return out
+
+
+def held_here(conn: Connection) -> Holdings:
+    """Every changeset this workspace holds (applied or parked)."""
+    rows = conn.execute(
+        "SELECT origin, epoch, seq FROM changesets ORDER BY origin, epoch, seq"
+    ).fetchall()
+    return compress((str(r[0]), int(r[1]), int(r[2])) for r in rows)
+
+
+class HoldingsIndex:
+    """Fast membership tests against a peer's holdings."""
+
+    def __init__(self, holdings: Holdings) -> None:
+        self._by_slot: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        for origin, ranges in holdings.items():
+            for epoch, first, last in ranges:
+                self._by_slot.setdefault((origin, epoch), []).append((first, last))
+
+    def holds(self, origin: str, epoch: int, seq: int) -> bool:
+        """True when the peer said it holds this changeset."""
+        return any(a <= seq <= b for a, b in self._by_slot.get((origin, epoch), ()))
+
+
+def check(value: object) -> Holdings:
+    """Shape-check holdings that arrived in a bundle."""
+    if not isinstance(value, dict):
+        raise BundleRefused("malformed", "The bundle's record of what its sender holds is damaged.")
+    count = 0
+    for origin, ranges in value.items():
+        good_origin = len(origin) == 64 and all(c in "0123456789abcdef" for c in origin)
+        if not good_origin or not isinstance(ranges, list):
+            raise BundleRefused("malformed", "The bundle names an origin that is not valid.")
+        for item in ranges:
+            count += 1
+            ok = (
+                isinstance(item, list)
+                and len(item) == 3
+                and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in item)
+                and item[1] <= item[2]
+            )
+            if not ok or count > MAX_RANGES:
+                raise BundleRefused("malformed", "The bundle's holdings are malformed.")
+    return value

@@ -1,0 +1,858 @@
+"""Taking bundles in: find them, verify everything into staging, then apply in one transaction.
+
+Nothing from a bundle touches the workspace until its head's signature, its recipients,
+every part's digest, every changeset's signature and every evidence file's SHA-256 have
+been checked. Evidence is staged encrypted in the store (never in clear) and becomes part
+of it only when the database transaction that applies the changesets commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pyrage
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pyrage import x25519
+
+from storage import audit, canonical
+from storage.apply import ApplyError, MissingRecord, apply_changeset, prev_refs, revoked_after
+from storage.blobs import BlobWriter, Cancelled, StagedBlob
+from storage.changesets import Changeset, MalformedChangeset, changeset_id, decode
+from storage.identity import origin_of, verify_changeset
+from storage.sealing import Reveal
+from storage.workspace import Workspace
+from sync.agekeys import age_identity
+from sync.bundle_format import (
+    BUNDLE_FOLDER,
+    HEAD_SUFFIX,
+    MANIFEST_DOMAIN,
+    MAX_HEAD_BYTES,
+    PART_SUFFIX,
+    ChangesetFrame,
+    PayloadParser,
+    decode_manifest,
+    refuse,
+    split_head,
+)
+from sync.errors import BundleParked, BundleRefused, NotForUs, OurOwn, SyncError
+from sync.export import record_handoff
+from sync.holdings import check as check_holdings
+from sync.peers import Peer, peer_by_origin
+from sync.trust import adopt_rotated_peer, endorsed_peer, our_keys
+
+Progress = Callable[[int, int], None]
+PARKED_BUNDLES = "parked-bundles"
+READ_CHUNK = 1 << 20
+
+
+@dataclass
+class ImportReport:
+    """What one bundle did, in words and numbers."""
+
+    head: Path
+    status: str  # imported, already imported, not for us, parked, refused
+    message: str = ""
+    reason: str = ""
+    bundle_id: str = ""
+    sender: str = ""
+    sender_id: str = ""
+    created: str = ""
+    changesets: int = 0
+    duplicates: int = 0
+    unparked: int = 0
+    parked: int = 0
+    parked_reasons: list[str] = field(default_factory=list)
+    quarantined: int = 0
+    quarantine_reasons: list[str] = field(default_factory=list)
+    evidence: int = 0
+    conflicts: int = 0
+    cases: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain summary for --json output."""
+        return {
+            "file": str(self.head),
+            "status": self.status,
+            "message": self.message,
+            "reason": self.reason,
+            "bundle_id": self.bundle_id,
+            "sender": self.sender,
+            "sender_id": self.sender_id,
+            "created": self.created,
+            "changesets": self.changesets,
+            "duplicates": self.duplicates,
+            "unparked": self.unparked,
+            "parked": self.parked,
+            "parked_reasons": self.parked_reasons,
+            "quarantined": self.quarantined,
+            "quarantine_reasons": self.quarantine_reasons,
+            "evidence": self.evidence,
+            "conflicts": self.conflicts,
+            "cases": sorted(self.cases),
+        }
+
+
+@dataclass
+class OpenHead:
+    """A decrypted head whose signature and addressing have been checked."""
+
+    path: Path
+    manifest: dict[str, Any]
+    sender: Peer
+    endorsed_from: str = ""  # the sender's old origin, when its new keys are endorsed
+
+    @property
+    def bundle_id(self) -> str:
+        """The bundle's id from the signed manifest."""
+        return str(self.manifest["bundle_id"])
+
+
+@dataclass
+class StagedChangeset:
+    """A verified changeset waiting for the apply transaction."""
+
+    cs_id: str
+    changeset: Changeset
+    body: bytes
+    sig: bytes
+    case_prev: str
+    reveals: dict[tuple[int, str], Reveal]
+
+
+@dataclass
+class Staged:
+    """Everything of a bundle, verified, not yet applied."""
+
+    head: OpenHead
+    changesets: list[StagedChangeset] = field(default_factory=list)
+    blobs: list[StagedBlob] = field(default_factory=list)
+
+    def discard(self, ws: Workspace) -> None:
+        """Drop the staged evidence files."""
+        for blob in self.blobs:
+            ws.blobs.discard(blob)
+
+
+# -- finding bundles -----------------------------------------------------------------------
+
+
+def find_heads(paths: Iterable[Path]) -> list[Path]:
+    """Bundle heads under each path: a head file itself, a stick (its `Valise/` folder) or
+    the `Valise/` folder. Raises SyncError for paths that hold no bundle at all."""
+    heads: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob(f"*{HEAD_SUFFIX}")) + sorted(
+                (path / BUNDLE_FOLDER).glob(f"*{HEAD_SUFFIX}")
+            )
+            heads.extend(found)
+        elif path.name.endswith(PART_SUFFIX):
+            raise SyncError(
+                f"{path} is one part of a bundle; give its {HEAD_SUFFIX} file or the folder."
+            )
+        elif path.exists():
+            heads.append(path)
+        else:
+            raise SyncError(f"There is no file or folder at {path}.")
+    return heads
+
+
+# -- the head ------------------------------------------------------------------------------
+
+
+def _identities(ws: Workspace) -> list[x25519.Identity]:
+    """Our bundle key, and keys replaced by a rotation (bundles written before a peer
+    learnt of it are still addressed to them)."""
+    return [x25519.Identity.from_str(age_identity(private)) for _, private in our_keys(ws)]
+
+
+def _public_hex(encryption_private: bytes) -> str:
+    key = X25519PrivateKey.from_private_bytes(encryption_private).public_key()
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+
+def _read_head_file(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_HEAD_BYTES + 1)
+    except IsADirectoryError:
+        raise SyncError(f"{path} is a folder, not a bundle.") from None
+    except OSError as exc:
+        raise SyncError(f"Cannot read {path}: {exc.strerror}.") from None
+    if len(data) > MAX_HEAD_BYTES:
+        raise refuse("limits", f"{path.name} is too large to be a bundle head.")
+    return data
+
+
+def read_own_manifest(ws: Workspace, path: Path) -> dict[str, Any] | None:
+    """The manifest of a bundle we wrote ourselves (signature checked), else None."""
+    try:
+        plain = pyrage.decrypt(_read_head_file(path), _identities(ws))
+        manifest_bytes, signature = split_head(plain)
+        manifest = decode_manifest(manifest_bytes)
+        ws.keys.signer().public_key().verify(signature, MANIFEST_DOMAIN + manifest_bytes)
+    except (SyncError, pyrage.DecryptError, OSError, ValueError, InvalidSignature):
+        return None
+    return manifest if manifest["sender"]["origin"] in dict(our_keys(ws)) else None
+
+
+def open_head(ws: Workspace, path: Path) -> OpenHead:
+    """Decrypt and check a head: for us, signed by a peer we know, addressed to us."""
+    data = _read_head_file(path)
+    if not data.startswith(b"age-encryption.org/v1\n"):
+        raise refuse("not a bundle", f"{path.name} is not an encrypted Valise bundle.")
+    try:
+        plain = pyrage.decrypt(data, _identities(ws))
+    except pyrage.DecryptError as exc:
+        if "No matching keys" in str(exc):
+            raise NotForUs(f"{path.name} is addressed to other installations.") from None
+        raise refuse("damaged", f"{path.name} is damaged and cannot be decrypted.") from None
+    except (OSError, ValueError):
+        raise refuse("damaged", f"{path.name} is damaged or cut short.") from None
+    manifest_bytes, signature = split_head(plain)
+    manifest = decode_manifest(manifest_bytes)
+    sender = manifest["sender"]
+    signing = bytes.fromhex(sender["signing_public"])
+    if origin_of(signing) != sender["origin"]:
+        raise refuse("signature", "The bundle's sender does not match its own key.")
+    ours_now = dict(our_keys(ws))
+    if sender["origin"] in ours_now:
+        raise OurOwn(f"{path.name} is a bundle this installation wrote.")
+    peer = peer_by_origin(ws, sender["origin"])
+    endorsed_from = ""
+    if peer is None:
+        peer = endorsed_peer(ws, sender, manifest["endorsement"])
+        endorsed_from = str(manifest["endorsement"].get("old_origin", "")) if peer else ""
+    if peer is None:
+        raise BundleParked(
+            f"The bundle comes from {sender['office_name']!r}, whose contact card has not been"
+            " added; it is kept and will be read once `valise peer add` knows the sender."
+        )
+    try:
+        Ed25519PublicKey.from_public_bytes(peer.signing_public).verify(
+            signature, MANIFEST_DOMAIN + manifest_bytes
+        )
+    except (InvalidSignature, ValueError):
+        raise refuse(
+            "signature",
+            f"The bundle claims to come from {peer.office_name} but its signature does not"
+            " verify: it was altered or forged.",
+        ) from None
+    ours = [r for r in manifest["recipients"] if r["origin"] in ours_now]
+    if not ours or ours[0]["encryption_public"] != _public_hex(ours_now[ours[0]["origin"]]):
+        raise refuse(
+            "not addressed to us",
+            f"{peer.office_name} did not address this bundle to us; it was re-encrypted by"
+            " someone else and is refused.",
+        )
+    return OpenHead(path, manifest, peer, endorsed_from)
+
+
+# -- staging -------------------------------------------------------------------------------
+
+
+class _HashingReader:
+    """A part file as pyrage reads it, hashed and counted on the way."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._handle.read(n)
+        self.digest.update(data)
+        self.size += len(data)
+        return data
+
+
+class _StagingSink:
+    """An incoming evidence file, encrypted into the store's staging as it arrives."""
+
+    def __init__(self, staged: Staged, writer: BlobWriter, cancel: threading.Event | None) -> None:
+        self._staged = staged
+        self._writer = writer
+        self._cancel = cancel
+
+    def write(self, data: bytes) -> None:
+        if self._cancel is not None and self._cancel.is_set():
+            raise Cancelled()
+        self._writer.write(data)
+
+    def finish(self) -> str:
+        blob = self._writer.finish()
+        self._staged.blobs.append(blob)
+        return blob.sha256
+
+
+class _Verifier:
+    """Checks each changeset as the parser hands it over."""
+
+    def __init__(self, ws: Workspace, head: OpenHead, staged: Staged) -> None:
+        self._ws = ws
+        self._staged = staged
+        self._limit = int(head.manifest["payload"]["changesets"])
+        self._keys: dict[str, bytes] = {
+            str(r[0]): bytes(r[1])
+            for r in ws.conn.execute("SELECT origin, signing_public FROM origins")
+        }
+        # The sender signed the manifest, so its own key is known; other origins' keys
+        # come from our records or from the sender's introductions.
+        self._keys.setdefault(head.sender.origin, head.sender.signing_public)
+        for intro in head.manifest["introductions"]:
+            key = bytes.fromhex(intro["signing_public"])
+            if origin_of(key) != intro["origin"]:
+                raise refuse("signature", "The bundle introduces an origin with a wrong key.")
+            self._keys.setdefault(intro["origin"], key)
+
+    def __call__(self, frame: ChangesetFrame) -> None:
+        if len(self._staged.changesets) >= self._limit:
+            raise refuse("malformed", "The bundle holds more changesets than its manifest says.")
+        try:
+            cs = decode(frame.body)
+        except MalformedChangeset as exc:
+            raise refuse("malformed", f"A changeset in the bundle is malformed ({exc}).") from None
+        cs_id = changeset_id(frame.body)
+        key = self._keys.get(cs.origin)
+        if key is None:
+            raise refuse(
+                "unknown signer", "The bundle holds changesets from an office nobody introduced."
+            )
+        if not verify_changeset(key, frame.body, frame.sig):
+            raise refuse(
+                "signature", f"Changeset {cs_id[:12]} has a signature that does not verify."
+            )
+        reveals = self._reveals(cs, cs_id, frame.reveals)
+        self._staged.changesets.append(
+            StagedChangeset(cs_id, cs, frame.body, frame.sig, frame.case_prev, reveals)
+        )
+
+    @staticmethod
+    def _reveals(
+        cs: Changeset, cs_id: str, items: list[list[Any]]
+    ) -> dict[tuple[int, str], Reveal]:
+        reveals: dict[tuple[int, str], Reveal] = {}
+        for index, name, salt_hex, value in items:
+            if index >= len(cs.ops) or name not in cs.ops[index].sealed:
+                raise refuse(
+                    "malformed", f"Changeset {cs_id[:12]} reveals a field it never sealed."
+                )
+            reveal = Reveal(bytes.fromhex(salt_hex), value)
+            if reveal.commitment() != cs.ops[index].sealed[name]:
+                raise refuse("digest", f"A withheld value in changeset {cs_id[:12]} was altered.")
+            reveals[(index, name)] = reveal
+        return reveals
+
+
+def stage(
+    ws: Workspace,
+    head: OpenHead,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> Staged:
+    """Decrypt and verify every part against the signed manifest; nothing is applied."""
+    staged = Staged(head)
+    parser = PayloadParser(
+        _Verifier(ws, head, staged),
+        lambda size, sha: _StagingSink(staged, ws.blobs.writer(), cancel),
+    )
+    manifest = head.manifest
+    total = sum(int(p["size"]) for p in manifest["parts"])
+    done = 0
+    try:
+        for number, part in enumerate(manifest["parts"], start=1):
+            done += _stage_part(ws, head, number, part, parser, cancel)
+            if progress:
+                progress(done, total)
+        parser.finish()
+        payload = manifest["payload"]
+        complete = (
+            parser.size == payload["size"]
+            and parser.digest.hexdigest() == payload["sha256"]
+            and parser.changesets == payload["changesets"]
+            and parser.blobs == payload["blobs"]
+        )
+        if not complete:
+            raise refuse("digest", "The bundle's contents do not match its signed manifest.")
+    except BaseException:
+        staged.discard(ws)
+        raise
+    return staged
+
+
+def _stage_part(
+    ws: Workspace,
+    head: OpenHead,
+    number: int,
+    part: dict[str, Any],
+    parser: PayloadParser,
+    cancel: threading.Event | None,
+) -> int:
+    path = head.path.parent / f"{part['name']}{PART_SUFFIX}"
+    count = len(head.manifest["parts"])
+    try:
+        handle = path.open("rb")
+    except OSError:
+        raise refuse(
+            "missing part", f"Part {number} of {count} of the bundle is missing ({path.name})."
+        ) from None
+    with handle:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        reader = _HashingReader(handle)
+        try:
+            pyrage.decrypt_io(reader, parser, _identities(ws))
+        except BundleRefused:
+            raise
+        except (pyrage.DecryptError, OSError, ValueError):
+            raise refuse(
+                "damaged", f"Part {number} of {count} of the bundle is damaged or cut short."
+            ) from None
+        trailing = handle.read(1)
+    if trailing or reader.size != part["size"] or reader.digest.hexdigest() != part["sha256"]:
+        raise refuse(
+            "digest",
+            f"Part {number} of {count} does not match the bundle's signed manifest"
+            " (altered, or a part of another bundle).",
+        )
+    return reader.size
+
+
+# -- applying ------------------------------------------------------------------------------
+
+
+def _needs(conn: Any, item: StagedChangeset) -> list[str]:
+    """Changesets this one builds on that are not here yet."""
+    wanted = {item.case_prev} if item.case_prev else set()
+    for op in item.changeset.ops:
+        for refs in op.prev.values():
+            wanted.update(ref.split(":", 1)[0] for ref in prev_refs(refs))
+    return [
+        cs_id
+        for cs_id in sorted(wanted)
+        if not conn.execute("SELECT 1 FROM changesets WHERE id = ?", (cs_id,)).fetchone()
+    ]
+
+
+def _parked_items(ws: Workspace) -> list[StagedChangeset]:
+    """Changesets parked by earlier imports, to try again."""
+    items = []
+    rows = ws.conn.execute(
+        "SELECT id, body, sig, reveals, needs FROM parked_changesets ORDER BY parked_at, id"
+    )
+    for cs_id, body, sig, reveals, needs in rows:
+        parsed = {
+            (int(index), str(name)): Reveal(bytes.fromhex(salt), value)
+            for index, name, salt, value in canonical.decode(str(reveals).encode())
+        }
+        body = bytes(body)
+        case_prev = str(json.loads(needs)["case_prev"])
+        items.append(StagedChangeset(str(cs_id), decode(body), body, bytes(sig), case_prev, parsed))
+    return items
+
+
+@dataclass
+class _Outcome:
+    applied: list[StagedChangeset] = field(default_factory=list)
+    duplicates: int = 0
+    conflicts: int = 0
+    waiting: dict[str, tuple[StagedChangeset, str, list[str]]] = field(default_factory=dict)
+    quarantined: list[tuple[StagedChangeset, str]] = field(default_factory=list)
+
+
+def _apply_all(ws: Workspace, items: Sequence[StagedChangeset]) -> _Outcome:
+    """Apply in order, setting aside what waits for a predecessor and retrying it as others
+    land; each changeset in its own savepoint so a bad one cannot spoil the rest."""
+    conn = ws.conn
+    outcome = _Outcome()
+    # Statements about keys first: a revocation in this bundle covers the rest of it.
+    pending = sorted(items, key=lambda item: item.changeset.case_id != "")
+    while pending:
+        progressed = False
+        still: list[StagedChangeset] = []
+        for item in pending:
+            if conn.execute("SELECT 1 FROM changesets WHERE id = ?", (item.cs_id,)).fetchone():
+                outcome.duplicates += 1
+                outcome.waiting.pop(item.cs_id, None)
+                continue
+            revoked = revoked_after(conn, item.changeset.origin)
+            if revoked and (item.changeset.epoch, item.changeset.seq) > revoked[:2]:
+                outcome.waiting.pop(item.cs_id, None)
+                outcome.quarantined.append(
+                    (
+                        item,
+                        f"signed with a key revoked after its changeset {revoked[1]}"
+                        f" ({revoked[2]})",
+                    )
+                )
+                continue
+            needs = _needs(conn, item)
+            if needs:
+                outcome.waiting[item.cs_id] = (item, "waits for earlier changesets", needs)
+                still.append(item)
+                continue
+            conn.execute("SAVEPOINT change")
+            try:
+                result = apply_changeset(
+                    conn, item.changeset, item.cs_id, item.body, item.sig, item.reveals
+                )
+            except MissingRecord as exc:
+                conn.execute("ROLLBACK TO change")
+                conn.execute("RELEASE change")
+                outcome.waiting[item.cs_id] = (item, str(exc), [])
+                still.append(item)
+                continue
+            except ApplyError as exc:
+                conn.execute("ROLLBACK TO change")
+                conn.execute("RELEASE change")
+                outcome.waiting.pop(item.cs_id, None)
+                outcome.quarantined.append((item, str(exc)))
+                continue
+            conn.execute("RELEASE change")
+            outcome.waiting.pop(item.cs_id, None)
+            outcome.applied.append(item)
+            outcome.conflicts += result.conflicts
+            progressed = True
+        if not progressed:
+            break
+        pending = still
+    return outcome
+
+
+def _commit_blobs(ws: Workspace, staged: Staged, created: list[Path]) -> None:
+    now = dt.datetime.now(dt.UTC).isoformat()
+    for blob in staged.blobs:
+        known = ws.conn.execute("SELECT 1 FROM blobs WHERE sha256 = ?", (blob.sha256,)).fetchone()
+        if known:
+            ws.blobs.discard(blob)
+            continue
+        name = ws.blobs.commit(blob)
+        created.append(ws.blobs.path_of(name))
+        ws.conn.execute(
+            "INSERT INTO blobs(sha256, size, store_name, blob_key, stored_at) VALUES (?,?,?,?,?)",
+            (blob.sha256, blob.size, name, blob.key, now),
+        )
+
+
+def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
+    """Apply a verified bundle in one transaction: all of it or none of it."""
+    head = staged.head
+    report = _report_for(head, "imported")
+    created: list[Path] = []
+    try:
+        with ws.transaction() as conn:
+            if head.endorsed_from:
+                adopt_rotated_peer(ws, head.endorsed_from, head.sender)
+            conn.execute(
+                "INSERT OR IGNORE INTO origins(origin, signing_public, office_name)"
+                " VALUES (?,?,?)",
+                (head.sender.origin, head.sender.signing_public, head.sender.office_name),
+            )
+            for intro in head.manifest["introductions"]:
+                conn.execute(
+                    "INSERT OR IGNORE INTO origins(origin, signing_public, office_name)"
+                    " VALUES (?,?,?)",
+                    (intro["origin"], bytes.fromhex(intro["signing_public"]), intro["office_name"]),
+                )
+            _commit_blobs(ws, staged, created)
+            parked_before = _parked_items(ws)
+            outcome = _apply_all(ws, [*staged.changesets, *parked_before])
+            _record_outcome(ws, staged, outcome, parked_before, report)
+    except BaseException:
+        for path in created:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        staged.discard(ws)
+        raise
+    return report
+
+
+def _record_outcome(
+    ws: Workspace,
+    staged: Staged,
+    outcome: _Outcome,
+    parked_before: list[StagedChangeset],
+    report: ImportReport,
+) -> None:
+    conn = ws.conn
+    head = staged.head
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    earlier = {item.cs_id for item in parked_before}
+    for item in outcome.applied:
+        conn.execute("DELETE FROM parked_changesets WHERE id = ?", (item.cs_id,))
+    for item, reason in outcome.quarantined:
+        conn.execute("DELETE FROM parked_changesets WHERE id = ?", (item.cs_id,))
+        conn.execute(
+            "INSERT OR REPLACE INTO quarantine(id, origin, body, sig, reason, bundle_id, at)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (item.cs_id, item.changeset.origin, item.body, item.sig, reason, head.bundle_id, now),
+        )
+    for cs_id, (item, reason, needs) in outcome.waiting.items():
+        reveals = [
+            [index, name, reveal.salt.hex(), reveal.value]
+            for (index, name), reveal in sorted(item.reveals.items())
+        ]
+        conn.execute(
+            "INSERT OR IGNORE INTO parked_changesets(id, body, sig, reveals, needs, reason,"
+            " bundle_id, parked_at) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                cs_id,
+                item.body,
+                item.sig,
+                canonical.encode(reveals).decode(),
+                json.dumps({"case_prev": item.case_prev, "changesets": needs}),
+                reason,
+                head.bundle_id,
+                now,
+            ),
+        )
+    arrived = {blob.sha256 for blob in staged.blobs}
+    received = [
+        (item.changeset.case_id, op.entity_id, str(op.fields["sha256"]))
+        for item in outcome.applied
+        for op in item.changeset.ops
+        if op.entity == "evidence" and op.kind == "create" and op.fields.get("sha256") in arrived
+    ]
+    record_handoff(ws, received, "received in bundle", head.sender.office_name)
+    _adopt_rotations(ws, outcome.applied)
+    # What a peer sends us it already holds; our own work on those cases goes back to it.
+    conn.executemany(
+        "INSERT OR IGNORE INTO case_shares(case_id, peer_origin, shared_at) VALUES (?,?,?)",
+        [(item.changeset.case_id, head.sender.origin, now) for item in staged.changesets],
+    )
+    report.changesets = sum(1 for item in outcome.applied if item.cs_id not in earlier)
+    report.unparked = sum(1 for item in outcome.applied if item.cs_id in earlier)
+    report.duplicates = outcome.duplicates
+    report.conflicts = outcome.conflicts
+    report.evidence = len(received)
+    report.cases = {item.changeset.case_id for item in outcome.applied}
+    report.parked = len(outcome.waiting)
+    report.parked_reasons = sorted({reason for _, reason, _ in outcome.waiting.values()})
+    report.quarantined = len(outcome.quarantined)
+    report.quarantine_reasons = sorted({reason for _, reason in outcome.quarantined})
+    summary = report.to_json()
+    del summary["file"], summary["message"]
+    conn.execute(
+        "INSERT INTO bundles_in(bundle_id, sender, created, imported_at, summary)"
+        " VALUES (?,?,?,?,?)",
+        (head.bundle_id, head.sender.origin, head.manifest["created"], now, json.dumps(summary)),
+    )
+    conn.execute(
+        "UPDATE peers SET holdings = ?, holdings_at = ? WHERE origin = ?",
+        (
+            json.dumps(check_holdings(head.manifest["holdings"])),
+            head.manifest["created"],
+            head.sender.origin,
+        ),
+    )
+    receipt = {
+        "bundle_id": head.bundle_id,
+        "imported_at": now,
+        "changesets": report.changesets,
+        "duplicates": report.duplicates,
+        "evidence": report.evidence,
+        "parked": report.parked,
+        "quarantined": report.quarantined,
+    }
+    if head.manifest["payload"]["changesets"]:
+        # Only bundles that carried changes are answered: answering a bare receipt with
+        # another would keep two offices writing empty bundles for each other forever.
+        conn.execute(
+            "INSERT OR REPLACE INTO receipts_due(bundle_id, peer_origin, receipt) VALUES (?,?,?)",
+            (head.bundle_id, head.sender.origin, canonical.encode(receipt).decode()),
+        )
+    for incoming in head.manifest["receipts"]:
+        audit.append(conn, ws.author, "receipt received", incoming["bundle_id"], incoming)
+    audit.append(conn, ws.author, "bundle imported", head.bundle_id, summary)
+
+
+def _adopt_rotations(ws: Workspace, applied: list[StagedChangeset]) -> None:
+    """A peer that replaced its keys stays the same peer under its new keys."""
+    for item in applied:
+        for op in item.changeset.ops:
+            if op.entity != "trust" or op.fields.get("statement") != "rotate":
+                continue
+            old = peer_by_origin(ws, str(op.fields["subject"]))
+            if old is None:
+                continue
+            signing = bytes.fromhex(str(op.fields["new_signing_public"]))
+            new = Peer(
+                origin_of(signing)[:16],
+                origin_of(signing),
+                str(op.fields.get("office_name") or old.office_name),
+                old.role,
+                signing,
+                bytes.fromhex(str(op.fields["new_encryption_public"])),
+                "",
+                old.verified_at,
+            )
+            adopt_rotated_peer(ws, old.origin, new)
+
+
+def _report_for(head: OpenHead, status: str) -> ImportReport:
+    return ImportReport(
+        head.path,
+        status,
+        bundle_id=head.bundle_id,
+        sender=head.sender.office_name,
+        sender_id=head.sender.peer_id,
+        created=str(head.manifest["created"]),
+    )
+
+
+# -- the whole import ----------------------------------------------------------------------
+
+
+def import_bundle(
+    ws: Workspace,
+    path: Path,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> ImportReport:
+    """Import one bundle; every outcome (refusals included) comes back as a report, and a
+    refused bundle leaves the workspace exactly as it was."""
+    try:
+        head = open_head(ws, path)
+    except NotForUs as exc:
+        return ImportReport(path, "not for us", str(exc))
+    except OurOwn as exc:
+        return ImportReport(path, "ours", str(exc))
+    except BundleParked as exc:
+        _park_bundle(ws, path)
+        return ImportReport(path, "parked", str(exc), reason="unknown signer")
+    except BundleRefused as exc:
+        _audit_refusal(ws, path, exc)
+        return ImportReport(path, "refused", str(exc), reason=exc.reason)
+    if ws.conn.execute(
+        "SELECT 1 FROM bundles_in WHERE bundle_id = ?", (head.bundle_id,)
+    ).fetchone():
+        report = _report_for(head, "already imported")
+        report.message = "This bundle was imported before; nothing changed."
+        return report
+    try:
+        staged = stage(ws, head, progress, cancel)
+    except BundleRefused as exc:
+        _audit_refusal(ws, path, exc)
+        report = _report_for(head, "refused")
+        report.message, report.reason = str(exc), exc.reason
+        return report
+    return apply_staged(ws, staged)
+
+
+def _audit_refusal(ws: Workspace, path: Path, exc: BundleRefused) -> None:
+    ws.record("bundle refused", path.name, {"reason": exc.reason, "message": str(exc)})
+
+
+def _park_bundle(ws: Workspace, head: Path) -> None:
+    """Keep a copy (ciphertext only) of a bundle from an unknown sender until its card comes.
+    The head lists its parts only inside the encryption we cannot check yet, so every part
+    file beside it is kept with it."""
+    target = ws.paths.root / PARKED_BUNDLES / head.name.removesuffix(HEAD_SUFFIX)
+    if target.exists():
+        return
+    target.mkdir(parents=True)
+    shutil.copy2(head, target / head.name)
+    for part in head.parent.glob(f"*{PART_SUFFIX}"):
+        shutil.copy2(part, target / part.name)
+
+
+def parked_bundle_heads(ws: Workspace) -> list[Path]:
+    """Heads of bundles kept because their sender was unknown."""
+    folder = ws.paths.root / PARKED_BUNDLES
+    return sorted(folder.glob(f"*/*{HEAD_SUFFIX}")) if folder.exists() else []
+
+
+def import_paths(
+    ws: Workspace,
+    paths: Sequence[Path],
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> list[ImportReport]:
+    """Import every bundle found under `paths`, then retry bundles parked earlier."""
+    reports = [import_bundle(ws, head, progress, cancel) for head in find_heads(paths)]
+    for head in parked_bundle_heads(ws):
+        if peer_by_origin_known(ws, head):
+            report = import_bundle(ws, head, progress, cancel)
+            reports.append(report)
+            if report.status != "parked":
+                shutil.rmtree(head.parent, ignore_errors=True)
+    return reports
+
+
+def peer_by_origin_known(ws: Workspace, head: Path) -> bool:
+    """True when a parked bundle can now be opened (its sender's card was added)."""
+    try:
+        open_head(ws, head)
+    except BundleParked:
+        return False
+    except SyncError:
+        return True
+    return True
+
+
+# -- looking without applying --------------------------------------------------------------
+
+
+def inspect_bundle(ws: Workspace, path: Path) -> dict[str, Any]:
+    """Sender, recipients, time, counts and the verification result of a bundle, found by
+    decrypting and checking all of it; nothing is applied and staged evidence is dropped."""
+    info: dict[str, Any] = {"file": str(path)}
+    try:
+        head = open_head(ws, path)
+    except OurOwn:
+        info["verification"] = "written by this installation"
+        return info
+    except NotForUs as exc:
+        info["verification"] = "not for us"
+        info["detail"] = str(exc)
+        return info
+    except BundleParked as exc:
+        info["verification"] = "unknown sender"
+        info["detail"] = str(exc)
+        return info
+    except BundleRefused as exc:
+        info["verification"] = f"refused ({exc.reason})"
+        info["detail"] = str(exc)
+        return info
+    manifest = head.manifest
+    payload = manifest["payload"]
+    info.update(
+        {
+            "bundle_id": head.bundle_id,
+            "sender": f"{head.sender.office_name} ({head.sender.peer_id})",
+            "sender_verified": head.sender.verified,
+            "recipients": ", ".join(r["office_name"] for r in manifest["recipients"]),
+            "created": manifest["created"],
+            "changesets": payload["changesets"],
+            "evidence_files": payload["blobs"],
+            "evidence_bytes": payload["blob_bytes"],
+            "parts": len(manifest["parts"]),
+            "bytes": sum(int(p["size"]) for p in manifest["parts"]) + path.stat().st_size,
+        }
+    )
+    if ws.conn.execute(
+        "SELECT 1 FROM bundles_in WHERE bundle_id = ?", (head.bundle_id,)
+    ).fetchone():
+        info["verification"] = "already imported"
+        return info
+    try:
+        staged = stage(ws, head)
+    except BundleRefused as exc:
+        info["verification"] = f"refused ({exc.reason})"
+        info["detail"] = str(exc)
+        return info
+    staged.discard(ws)
+    info["verification"] = "verified"
+    return info
