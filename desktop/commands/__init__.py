@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from desktop.commands import evidence_cmds, history_cmds, record_cmds, workspace_cmds
+from desktop.commands import (
+    evidence_cmds,
+    history_cmds,
+    record_cmds,
+    sync_cmds,
+    workspace_cmds,
+)
 
 
 def register_all(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add every subcommand to the parser."""
-    for module in (workspace_cmds, record_cmds, evidence_cmds, history_cmds):
+    for module in (workspace_cmds, record_cmds, evidence_cmds, history_cmds, sync_cmds):
         module.register(commands, common)

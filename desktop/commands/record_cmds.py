@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from desktop.cli import unlock
+from desktop.commands import sync_cmds
 from desktop.output import positive_count, print_fields, print_json, print_table
 from storage import cases, queries
 from storage.entities import (
@@ -68,6 +69,7 @@ def _register_case(commands: Any, common: argparse.ArgumentParser) -> None:
     p = case.add_parser("withdraw", parents=[common], help="withdraw a case")
     p.add_argument("case", metavar="ID")
     p.set_defaults(run=lambda a: _withdraw(a, Case, a.case))
+    sync_cmds.register_case_sharing(case, common)
 
 
 def _register_person(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -17,6 +17,7 @@ from desktop.cli import (
     unlock,
     workspace_dir,
 )
+from desktop.commands import sync_cmds
 from desktop.output import print_fields, print_json
 from storage import backup
 from storage.workspace import create_workspace
@@ -34,6 +35,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("identity", parents=[common], help="show this office's identity")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_identity)
+    sync_cmds.register_identity_files(p, common)
 
     p = commands.add_parser("passwd", parents=[common], help="change the passphrase")
     p.set_defaults(run=cmd_passwd)
