@@ -1,0 +1,104 @@
+"""Several real workspaces that know each other, for sync tests.
+
+Each installation has its own keys, so each is created once per session and copied per
+test. `Network` opens the copies, adds every installation as every other's peer (with the
+role it has) and offers the steps tests repeat: share, export, import, exchange.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from storage.keyfile import FAST_INSECURE_KDF
+from storage.workspace import Workspace, create_workspace, open_workspace
+from sync import peers
+from sync.cards import parse_card
+from sync.export import ExportResult, export_bundle
+from sync.importer import ImportReport, import_paths
+from tests.conftest import PASSPHRASE
+
+# name -> (office name, the role others give it)
+INSTALLATIONS = {
+    "kabora": ("Kabora field office", "office"),
+    "dressa": ("Dressa field office", "office"),
+    "liaison": ("Tribunal liaison", "liaison"),
+    "ngo": ("Varosa Documentation Project", "ngo"),
+}
+
+
+@pytest.fixture(scope="session")
+def installation_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One closed workspace per installation, made once."""
+    base = tmp_path_factory.mktemp("installations")
+    roots = {}
+    for name, (office, role) in INSTALLATIONS.items():
+        root = base / name
+        ws = create_workspace(root, office, PASSPHRASE, kdf=FAST_INSECURE_KDF)
+        ws.set_meta("role", role)
+        ws.close()
+        roots[name] = root
+    return roots
+
+
+@dataclass
+class Network:
+    """Open workspaces that are each other's peers."""
+
+    base: Path
+    ws: dict[str, Workspace] = field(default_factory=dict)
+    sticks: int = 0
+
+    def peer(self, holder: str, other: str) -> peers.Peer:
+        """`other` as `holder` knows it."""
+        return peers.get_peer(self.ws[holder], self.ws[other].origin)
+
+    def share(self, holder: str, case_id: str, *others: str) -> None:
+        """Share a case of `holder` with the other installations."""
+        for other in others:
+            peers.share_case(self.ws[holder], case_id, self.peer(holder, other))
+
+    def new_stick(self) -> Path:
+        """An empty folder standing for a USB stick."""
+        self.sticks += 1
+        stick = self.base / f"stick-{self.sticks}"
+        stick.mkdir()
+        return stick
+
+    def export(self, sender: str, *recipients: str, stick: Path | None = None) -> ExportResult:
+        """A bundle from `sender` for `recipients` on a stick (a new one by default)."""
+        target = stick or self.new_stick()
+        return export_bundle(self.ws[sender], [self.peer(sender, r) for r in recipients], target)
+
+    def receive(self, receiver: str, *paths: Path) -> list[ImportReport]:
+        """Import bundles from files or sticks."""
+        return import_paths(self.ws[receiver], list(paths))
+
+    def send(self, sender: str, receiver: str) -> ImportReport:
+        """Export for one peer and import at it; returns the import's report."""
+        result = self.export(sender, receiver)
+        reports = self.receive(receiver, result.head)
+        assert len(reports) == 1, reports
+        return reports[0]
+
+
+@pytest.fixture
+def network(installation_templates: dict[str, Path], tmp_path: Path) -> Iterator[Network]:
+    """Every installation open, each knowing the others as peers."""
+    net = Network(tmp_path)
+    for name, template in installation_templates.items():
+        root = tmp_path / name
+        shutil.copytree(template, root)
+        net.ws[name] = open_workspace(root, PASSPHRASE)
+    cards = {name: parse_card(peers.card_bytes(ws)) for name, ws in net.ws.items()}
+    for holder, ws in net.ws.items():
+        for other, card in cards.items():
+            if other != holder:
+                peers.add_peer(ws, card, INSTALLATIONS[other][1])
+    yield net
+    for ws in net.ws.values():
+        ws.close()
