@@ -29,6 +29,11 @@ class NotForUs(SyncError):
     """A bundle is addressed to other installations (we keep it for forwarding)."""
 
 
+class TransferFailed(SyncError):
+    """Reading from the stick or writing to the workspace failed part-way (a stick pulled
+    out, a full disk); nothing was applied, and the bundle itself may be fine."""
+
+
 class OurOwn(SyncError):
     """A bundle this installation wrote (we are among its recipients so we can inspect it)."""
 

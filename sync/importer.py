@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pyrage
+import sqlcipher3.dbapi2 as sqlcipher
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -46,7 +47,7 @@ from sync.bundle_format import (
     refuse,
     split_head,
 )
-from sync.errors import BundleParked, BundleRefused, NotForUs, OurOwn, SyncError
+from sync.errors import BundleParked, BundleRefused, NotForUs, OurOwn, SyncError, TransferFailed
 from sync.export import record_handoff
 from sync.holdings import check as check_holdings
 from sync.peers import Peer, peer_by_origin
@@ -62,7 +63,7 @@ class ImportReport:
     """What one bundle did, in words and numbers."""
 
     head: Path
-    status: str  # imported, already imported, not for us, parked, refused
+    status: str  # imported, already imported, not for us, ours, parked, refused, failed
     message: str = ""
     reason: str = ""
     bundle_id: str = ""
@@ -138,9 +139,12 @@ class Staged:
     head: OpenHead
     changesets: list[StagedChangeset] = field(default_factory=list)
     blobs: list[StagedBlob] = field(default_factory=list)
+    writers: list[BlobWriter] = field(default_factory=list)  # evidence still arriving
 
     def discard(self, ws: Workspace) -> None:
-        """Drop the staged evidence files."""
+        """Drop the staged evidence files, finished or not."""
+        for writer in self.writers:
+            writer.abort()
         for blob in self.blobs:
             ws.blobs.discard(blob)
 
@@ -266,13 +270,20 @@ def open_head(ws: Workspace, path: Path) -> OpenHead:
 class _HashingReader:
     """A part file as pyrage reads it, hashed and counted on the way."""
 
-    def __init__(self, handle: BinaryIO) -> None:
+    def __init__(self, handle: BinaryIO, path: Path) -> None:
         self._handle = handle
+        self._path = path
         self.digest = hashlib.sha256()
         self.size = 0
 
     def read(self, n: int = -1) -> bytes:
-        data = self._handle.read(n)
+        try:
+            data = self._handle.read(n)
+        except OSError as exc:
+            raise TransferFailed(
+                f"Reading {self._path} failed ({exc.strerror or exc}); was the stick removed?"
+                " Nothing was imported; import again once it is back."
+            ) from None
         self.digest.update(data)
         self.size += len(data)
         return data
@@ -289,12 +300,26 @@ class _StagingSink:
     def write(self, data: bytes) -> None:
         if self._cancel is not None and self._cancel.is_set():
             raise Cancelled()
-        self._writer.write(data)
+        try:
+            self._writer.write(data)
+        except OSError as exc:
+            raise _disk_failed(exc) from None
 
     def finish(self) -> str:
-        blob = self._writer.finish()
+        try:
+            blob = self._writer.finish()
+        except OSError as exc:
+            raise _disk_failed(exc) from None
+        self._staged.writers.remove(self._writer)
         self._staged.blobs.append(blob)
         return blob.sha256
+
+
+def _disk_failed(exc: OSError) -> TransferFailed:
+    return TransferFailed(
+        f"Storing the bundle's evidence in the workspace failed ({exc.strerror or exc}): is its"
+        " disk full? Nothing was imported; free some space and import again."
+    )
 
 
 class _Verifier:
@@ -364,10 +389,16 @@ def stage(
 ) -> Staged:
     """Decrypt and verify every part against the signed manifest; nothing is applied."""
     staged = Staged(head)
-    parser = PayloadParser(
-        _Verifier(ws, head, staged),
-        lambda size, sha: _StagingSink(staged, ws.blobs.writer(), cancel),
-    )
+
+    def open_blob(size: int, sha: str) -> _StagingSink:
+        try:
+            writer = ws.blobs.writer()
+        except OSError as exc:
+            raise _disk_failed(exc) from None
+        staged.writers.append(writer)
+        return _StagingSink(staged, writer, cancel)
+
+    parser = PayloadParser(_Verifier(ws, head, staged), open_blob)
     manifest = head.manifest
     total = sum(int(p["size"]) for p in manifest["parts"])
     done = 0
@@ -411,10 +442,10 @@ def _stage_part(
     with handle:
         if cancel is not None and cancel.is_set():
             raise Cancelled()
-        reader = _HashingReader(handle)
+        reader = _HashingReader(handle, path)
         try:
             pyrage.decrypt_io(reader, parser, _identities(ws))
-        except BundleRefused:
+        except (SyncError, Cancelled):
             raise
         except (pyrage.DecryptError, OSError, ValueError):
             raise refuse(
@@ -556,8 +587,7 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
             if head.endorsed_from:
                 adopt_rotated_peer(ws, head.endorsed_from, head.sender)
             conn.execute(
-                "INSERT OR IGNORE INTO origins(origin, signing_public, office_name)"
-                " VALUES (?,?,?)",
+                "INSERT OR IGNORE INTO origins(origin, signing_public, office_name) VALUES (?,?,?)",
                 (head.sender.origin, head.sender.signing_public, head.sender.office_name),
             )
             for intro in head.manifest["introductions"]:
@@ -748,7 +778,19 @@ def import_bundle(
         report = _report_for(head, "refused")
         report.message, report.reason = str(exc), exc.reason
         return report
-    return apply_staged(ws, staged)
+    except TransferFailed as exc:
+        report = _report_for(head, "failed")
+        report.message = str(exc)
+        return report
+    try:
+        return apply_staged(ws, staged)
+    except sqlcipher.DatabaseError as exc:
+        report = _report_for(head, "failed")
+        report.message = (
+            f"The workspace could not record the import ({exc}); is its disk full? Nothing"
+            " was imported; free some space and import again."
+        )
+        return report
 
 
 def _audit_refusal(ws: Workspace, path: Path, exc: BundleRefused) -> None:

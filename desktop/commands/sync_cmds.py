@@ -362,9 +362,9 @@ def _print_reports(reports: list[ImportReport], as_json: bool) -> int:
     for report in reports:
         if not as_json:
             print(describe(report))
-        if report.status == "refused":
-            print(f"valise: refused {report.head}: {report.message}", file=sys.stderr)
-    return 1 if any(r.status == "refused" for r in reports) else 0
+        if report.status in ("refused", "failed"):
+            print(f"valise: {report.status} {report.head}: {report.message}", file=sys.stderr)
+    return 1 if any(r.status in ("refused", "failed") for r in reports) else 0
 
 
 def cmd_bundle_import(args: argparse.Namespace) -> int:

@@ -1,0 +1,154 @@
+"""A stick pulled out and a full disk, on either side: never half a bundle, never a change.
+
+A full disk is a real one (a small tmpfs, when this process may mount; skipped otherwise);
+a pulled stick is an I/O error injected where the bytes are read or written.
+"""
+
+from __future__ import annotations
+
+import errno
+import random
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storage import cases, evidence
+from storage.digest import state_digest
+from storage.workspace import open_workspace
+from sync import export as export_module
+from sync import importer as importer_module
+from sync.bundle_format import BUNDLE_FOLDER
+from sync.errors import SyncError
+from tests.conftest import PASSPHRASE
+from tests.sync.conftest import Network
+
+
+def _case_with_evidence(network: Network, tmp_path: Path, megabytes: int) -> str:
+    kabora = network.ws["kabora"]
+    case_id = cases.add_case(kabora, "Case with evidence")
+    for n in range(3):
+        cases.add_note(kabora, case_id, f"note {n}")
+    path = tmp_path / "evidence.bin"
+    path.write_bytes(random.Random(7).randbytes(megabytes * 1_000_000))
+    evidence.add_evidence(kabora, case_id, path)
+    network.share("kabora", case_id, "liaison")
+    return case_id
+
+
+def _snapshot(network: Network, name: str) -> tuple[str, int]:
+    ws = network.ws[name]
+    outgoing = ws.conn.execute("SELECT count(*) FROM bundles_out").fetchone()[0]
+    return state_digest(ws.conn), int(outgoing)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB tmpfs; skipped where this process may not mount one."""
+    target = tmp_path / "small-disk"
+    target.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(target)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def test_a_full_stick_leaves_nothing_and_changes_nothing(
+    network: Network, tmp_path: Path, small_disk: Path
+) -> None:
+    _case_with_evidence(network, tmp_path, 4)
+    before = _snapshot(network, "kabora")
+    with pytest.raises(SyncError, match="No space left on device"):
+        network.export("kabora", "liaison", stick=small_disk)
+    assert list((small_disk / BUNDLE_FOLDER).iterdir()) == []
+    assert _snapshot(network, "kabora") == before
+
+
+def test_a_stick_pulled_out_mid_export_leaves_no_bundle(
+    network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _case_with_evidence(network, tmp_path, 3)
+    before = _snapshot(network, "kabora")
+    real_write_part = export_module._write_part
+    calls = {"n": 0}
+
+    def failing_write_part(*args: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(errno.EIO, "Input/output error")
+        return real_write_part(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(export_module, "_write_part", failing_write_part)
+    stick = network.new_stick()
+    with pytest.raises(SyncError, match="Input/output error"):
+        export_module.export_bundle(
+            network.ws["kabora"], [network.peer("kabora", "liaison")], stick, part_size=1 << 20
+        )
+    assert list((stick / BUNDLE_FOLDER).iterdir()) == []
+    assert _snapshot(network, "kabora") == before
+
+
+def test_parts_without_their_head_import_as_nothing(network: Network, tmp_path: Path) -> None:
+    _case_with_evidence(network, tmp_path, 1)
+    result = network.export("kabora", "liaison")
+    result.head.unlink()  # the stick was pulled before the head was written
+    before = state_digest(network.ws["liaison"].conn)
+    assert network.receive("liaison", result.head.parent.parent) == []
+    assert state_digest(network.ws["liaison"].conn) == before
+
+
+def test_a_stick_pulled_out_mid_import_changes_nothing(
+    network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _case_with_evidence(network, tmp_path, 3)
+    result = network.export("kabora", "liaison")
+    liaison = network.ws["liaison"]
+    before = state_digest(liaison.conn)
+    real_read = importer_module._HashingReader.read
+
+    def failing_read(self: importer_module._HashingReader, n: int = -1) -> bytes:
+        if self.size > 1_500_000:
+            self._handle = _Broken()
+        return real_read(self, n)
+
+    monkeypatch.setattr(importer_module._HashingReader, "read", failing_read)
+    report = network.receive("liaison", result.head)[0]
+    assert report.status == "failed"
+    assert "was the stick removed?" in report.message
+    assert state_digest(liaison.conn) == before
+    assert [p for p in liaison.blobs.stored_names() if p.name.endswith(".partial")] == []
+    monkeypatch.undo()
+    assert network.receive("liaison", result.head)[0].status == "imported"
+
+
+class _Broken:
+    def read(self, n: int = -1) -> bytes:
+        raise OSError(errno.EIO, "Input/output error")
+
+
+def test_a_full_workspace_disk_mid_import_changes_nothing(
+    network: Network, tmp_path: Path, small_disk: Path
+) -> None:
+    _case_with_evidence(network, tmp_path, 3)
+    result = network.export("kabora", "liaison")
+    liaison = network.ws["liaison"]
+    liaison.close()
+    # The liaison's workspace moves onto the small disk (it fits; the evidence will not).
+    root = small_disk / "liaison"
+    shutil.copytree(liaison.paths.root, root)
+    with open_workspace(root, PASSPHRASE) as ws:
+        before = state_digest(ws.conn)
+        report = importer_module.import_bundle(ws, result.head)
+        assert report.status == "failed", report.message
+        assert "disk full" in report.message
+        assert state_digest(ws.conn) == before
+        assert [p.name for p in ws.blobs.stored_names()] == []
