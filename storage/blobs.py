@@ -218,16 +218,17 @@ class BlobWriter:
         self._out: BinaryIO = os.fdopen(fd, "wb")
         self._out.write(self._header)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         """Add the next plaintext bytes."""
-        self._hash.update(data)
         self._size += len(data)
         self._pending += data
         while len(self._pending) > CHUNK:
-            self._seal(bytes(self._pending[:CHUNK]), final=False)
+            with memoryview(self._pending) as whole, whole[:CHUNK] as chunk:
+                self._seal(chunk, final=False)
             del self._pending[:CHUNK]
 
-    def _seal(self, plain: bytes, *, final: bool) -> None:
+    def _seal(self, plain: bytes | memoryview, *, final: bool) -> None:
+        self._hash.update(plain)
         aad = _aad(self._header, self._index, final)
         self._out.write(self._sealer.encrypt(_nonce(self._index), plain, aad))
         self._index += 1

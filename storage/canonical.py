@@ -8,6 +8,7 @@ hostile source: duplicate keys, NaN and infinities, floats, deep nesting, huge i
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 MAX_DEPTH = 16
@@ -45,9 +46,7 @@ def _check(value: JSONValue, depth: int) -> None:
 def encode(value: JSONValue) -> bytes:
     """Return the one canonical encoding of `value`: sorted keys, no spaces, UTF-8."""
     _check(value, 0)
-    return json.dumps(
-        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-    ).encode("utf-8")
+    return _dumps(value)
 
 
 def _no_duplicates(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValue]:
@@ -67,50 +66,61 @@ def _no_float(text: str) -> JSONValue:
     raise CanonicalError("floating point numbers are not allowed")
 
 
+def _dumps(value: JSONValue) -> bytes:
+    return json.dumps(
+        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
+
+
+def _int_in_range(text: str) -> int:
+    value = int(text)
+    if abs(value) >= 2**63:
+        raise CanonicalError("integer out of range")
+    return value
+
+
 def decode(data: bytes, *, require_canonical: bool = True) -> JSONValue:
-    """Parse `data` strictly; with `require_canonical`, it must re-encode to the same bytes."""
+    """Parse `data` strictly; with `require_canonical`, it must re-encode to the same bytes.
+
+    The parser's hooks refuse duplicate keys, NaN, floats and out-of-range integers as they
+    are met, and nesting is measured before parsing, so no second walk is needed."""
     if len(data) > MAX_BYTES:
         raise CanonicalError("input too large")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CanonicalError("not UTF-8") from exc
-    _check_nesting(text)
+    if text.count("[") + text.count("{") > MAX_DEPTH:  # else it cannot nest too deeply
+        _check_nesting(text)
     try:
         value = json.loads(
             text,
             object_pairs_hook=_no_duplicates,
             parse_constant=_no_constant,
             parse_float=_no_float,
+            parse_int=_int_in_range,
         )
     except CanonicalError:
         raise
     except (ValueError, RecursionError) as exc:
         raise CanonicalError(f"malformed JSON: {exc.__class__.__name__}") from exc
-    _check(value, 0)
-    if require_canonical and encode(value) != data:
+    if require_canonical and _dumps(value) != data:
         raise CanonicalError("not in canonical form")
     return value
+
+
+# A JSON string (with its escapes) or one bracket: strings are skipped whole, in C.
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def _check_nesting(text: str) -> None:
     """Refuse deep nesting before the recursive parser sees it."""
     depth = 0
-    in_string = False
-    escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
+    for match in _STRUCTURE.finditer(text):
+        found = match.group()
+        if found in "[{":
             depth += 1
             if depth > MAX_DEPTH:
                 raise CanonicalError("nested too deeply")
-        elif char in "]}":
+        elif found in "]}":
             depth -= 1

@@ -4,9 +4,12 @@
     Valise/<random>.head.age   age-encrypted head, written last: magic, signed manifest
 
 The manifest (canonical JSON, signed by the sender) names the sender and the recipients,
-the bundle id, the time, the sender's holdings and receipts, every part (name, size and
-SHA-256 of its ciphertext) and the payload's size and SHA-256. The payload is a sequence of
-frames:
+the bundle id, the time, the sender's holdings and receipts, every part (name and size)
+and the payload's size and digest. The digest is the SHA-256 of every payload byte except
+evidence contents, which stand in by their own SHA-256 (in each evidence frame's header,
+checked as the bytes arrive); so the signature binds every byte without hashing evidence
+twice. Each part is a whole age file: age authenticates it chunk by chunk and detects a cut
+end. The payload is a sequence of frames:
 
     b"C" u32 length, then: u32 body length, body, 64-byte signature, canonical JSON
          {"case_prev": id, "reveals": [[op index, field, salt hex, value], ...]}
@@ -19,6 +22,7 @@ bundle is applied until the whole payload has matched the signed manifest.
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -157,10 +161,9 @@ def _check_manifest_shapes(doc: dict[str, Any]) -> None:
     parts = doc["parts"]
     _require(isinstance(parts, list) and 0 < len(parts) <= MAX_PARTS, "bad part list")
     for part in parts:
-        _require(isinstance(part, dict) and set(part) == {"name", "size", "sha256"}, "part keys")
+        _require(isinstance(part, dict) and set(part) == {"name", "size"}, "part keys")
         _require(_is_hex(part["name"], 32), "a part name is malformed")
         _require(_is_count(part["size"], MAX_PART_BYTES), "a part size is out of range")
-        _require(_is_hex(part["sha256"], 64), "a part digest is malformed")
     payload = doc["payload"]
     _require(
         isinstance(payload, dict)
@@ -200,9 +203,24 @@ class ChangesetFrame:
 class BlobSink(Protocol):
     """Where the bytes of one incoming evidence file go (encrypted staging)."""
 
-    def write(self, data: bytes) -> None: ...
+    def write(self, data: bytes | memoryview) -> None: ...
 
     def finish(self) -> str: ...
+
+
+class ParserStream(io.RawIOBase):
+    """A PayloadParser as a raw stream, so pyrage's small writes reach it through a large
+    buffer (io.BufferedWriter) instead of one Python call per 8 KiB."""
+
+    def __init__(self, parser: PayloadParser) -> None:
+        super().__init__()
+        self._parser = parser
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return self._parser.write(data)
 
 
 def parse_changeset_content(content: bytes) -> ChangesetFrame:
@@ -258,15 +276,14 @@ class PayloadParser:
         self.blobs = 0
         self.blob_bytes = 0
 
-    def write(self, data: bytes) -> int:
-        """Accept the next decrypted bytes (the file-like API pyrage writes to)."""
-        self.digest.update(data)
-        self.size += len(data)
+    def write(self, data: bytes | memoryview) -> int:
+        """Accept the next decrypted bytes."""
         view = memoryview(data)
+        self.size += len(view)
         while view:
             if self._blob is not None:
                 take = min(self._blob_left, len(view))
-                self._blob.write(bytes(view[:take]))
+                self._blob.write(view[:take])
                 self._blob_left -= take
                 view = view[take:]
                 if self._blob_left == 0:
@@ -274,6 +291,7 @@ class PayloadParser:
                 continue
             state, need = self._need
             take = min(need - len(self._buffer), len(view))
+            self.digest.update(view[:take])
             self._buffer += view[:take]
             view = view[take:]
             if len(self._buffer) == need:

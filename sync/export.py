@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import secrets
@@ -152,9 +153,15 @@ def has_news_for(ws: Workspace, peer: Peer) -> bool:
 
 
 def _payload(
-    ws: Workspace, plan: _Plan, roles: list[str], cancel: threading.Event | None
+    ws: Workspace,
+    plan: _Plan,
+    roles: list[str],
+    digest: Any,
+    cancel: threading.Event | None,
 ) -> Iterator[bytes]:
-    """The payload's bytes, frame by frame, evidence streamed from the store."""
+    """The payload's bytes, frame by frame, evidence streamed from the store. `digest`
+    takes every byte except evidence contents, which their own SHA-256 (in the frame
+    header, so in the digest) already binds."""
     for cs_id, case_prev in plan.changesets:
         if cancel is not None and cancel.is_set():
             raise Cancelled()
@@ -163,80 +170,72 @@ def _payload(
         ).fetchone()
         body = bytes(body)
         reveals = releasable_reveals(ws.conn, cs_id, decode(body).ops, roles)
-        yield changeset_frame(body, bytes(sig), case_prev, reveals)
+        frame = changeset_frame(body, bytes(sig), case_prev, reveals)
+        digest.update(frame)
+        yield frame
     for sha, size in plan.blobs:
         store_name, key = ws.conn.execute(
             "SELECT store_name, blob_key FROM blobs WHERE sha256 = ?", (sha,)
         ).fetchone()
-        yield blob_frame_header(size, sha)
+        header = blob_frame_header(size, sha)
+        digest.update(header)
+        yield header
         for chunk in ws.blobs.read(str(store_name), bytes(key)):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             yield chunk
 
 
-class _PartReader:
-    """Feeds pyrage the payload, at most `budget` bytes per part, hashing all of it."""
+class _PartSource(io.RawIOBase):
+    """The payload as a raw stream that ends after `budget` bytes, so each part's pyrage
+    call sees its own end; pyrage reads it through a buffer, in large slices."""
 
     def __init__(self, chunks: Iterator[bytes], progress: Progress | None, total: int) -> None:
+        super().__init__()
         self._chunks = chunks
-        self._pending = b""
+        self._pending = memoryview(b"")
         self._budget = 0
         self._done = False
-        self.digest = hashlib.sha256()
         self.size = 0
         self._progress = progress
         self._total = total
 
-    def start_part(self, budget: int) -> None:
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """Stay open: each part's buffered reader closes its raw stream when it is done,
+        and the payload goes on into the next part."""
+
+    def start_part(self, budget: int) -> io.BufferedReader:
+        """A reader for the next part, ending after `budget` bytes."""
         self._budget = budget
+        return io.BufferedReader(self, buffer_size=1 << 20)
+
+    def _refill(self) -> bool:
+        while not self._pending and not self._done:
+            try:
+                self._pending = memoryview(next(self._chunks))
+            except StopIteration:
+                self._done = True
+        return bool(self._pending)
 
     @property
     def exhausted(self) -> bool:
-        if self._pending:
-            return False
-        if self._done:
-            return True
-        try:
-            self._pending = next(self._chunks)
-        except StopIteration:
-            self._done = True
-        return not self._pending and self._done
+        """True when every payload byte has been handed out."""
+        return not self._refill()
 
-    def read(self, n: int = -1) -> bytes:
-        if self._budget <= 0:
-            return b""
-        while not self._pending and not self._done:
-            try:
-                self._pending = next(self._chunks)
-            except StopIteration:
-                self._done = True
-        size = min(n if n >= 0 else len(self._pending), self._budget, len(self._pending))
-        out, self._pending = self._pending[:size], self._pending[size:]
-        self._budget -= len(out)
-        self.digest.update(out)
-        self.size += len(out)
-        if self._progress and out:
+    def readinto(self, buffer: Any) -> int:
+        if self._budget <= 0 or not self._refill():
+            return 0
+        size = min(len(buffer), self._budget, len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        self._budget -= size
+        self.size += size
+        if self._progress:
             self._progress(self.size, self._total)
-        return out
-
-
-class _HashingFile:
-    """The part file as pyrage writes it: hashed and counted on the way."""
-
-    def __init__(self, handle: BinaryIO) -> None:
-        self._handle = handle
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self._handle.write(data)
-        self.digest.update(data)
-        self.size += len(data)
-        return len(data)
-
-    def flush(self) -> None:
-        self._handle.flush()
+        return size
 
 
 def plaintext_budget(part_size: int, recipients: int) -> int:
@@ -257,17 +256,14 @@ def _write_file(path: Path, write: Callable[[BinaryIO], None]) -> None:
         os.fsync(handle.fileno())
 
 
-def _write_part(
-    path: Path, reader: _PartReader, recipients: list[x25519.Recipient]
-) -> _HashingFile:
-    """Encrypt the next slice of the payload into a new part file, fsynced."""
+def _write_part(path: Path, source: io.BufferedReader, recipients: list[x25519.Recipient]) -> int:
+    """Encrypt the next slice of the payload into a new part file, fsynced; its size."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        out = _HashingFile(handle)
-        pyrage.encrypt_io(reader, out, recipients)
+    with os.fdopen(fd, "wb", buffering=1 << 20) as handle:
+        pyrage.encrypt_io(source, handle, recipients)
         handle.flush()
         os.fsync(handle.fileno())
-    return out
+        return handle.tell()
 
 
 def _sign(ws: Workspace, manifest: dict[str, Any]) -> bytes:
@@ -311,21 +307,19 @@ def export_bundle(
     recipients = [x25519.Recipient.from_str(age_recipient(p.encryption_public)) for p in peers]
     recipients.append(x25519.Recipient.from_str(age_recipient(ws.keys.encryption_public)))
     result = ExportResult(secrets.token_hex(16), folder / "", [], list(peers))
-    reader = _PartReader(_payload(ws, plan, roles, cancel), progress, plan.blob_bytes)
+    digest = hashlib.sha256()
+    source = _PartSource(_payload(ws, plan, roles, digest, cancel), progress, plan.blob_bytes)
     budget = plaintext_budget(part_size, len(recipients))
     part_entries: list[dict[str, Any]] = []
     try:
-        while not reader.exhausted or not part_entries:
+        while not source.exhausted or not part_entries:
             name = secrets.token_hex(16)
             path = folder / f"{name}{PART_SUFFIX}"
             result.parts.append(path)
-            reader.start_part(budget)
-            written = _write_part(path, reader, recipients)
-            part_entries.append(
-                {"name": name, "size": written.size, "sha256": written.digest.hexdigest()}
-            )
-            result.bytes_written += written.size
-        manifest = _manifest(ws, result.bundle_id, peers, plan, part_entries, reader)
+            size = _write_part(path, source.start_part(budget), recipients)
+            part_entries.append({"name": name, "size": size})
+            result.bytes_written += size
+        manifest = _manifest(ws, result.bundle_id, peers, plan, part_entries, source.size, digest)
         head_plain = _sign(ws, manifest)
         head_name = secrets.token_hex(16)
         temp = folder / f".{head_name}.writing"
@@ -362,7 +356,8 @@ def _manifest(
     peers: Sequence[Peer],
     plan: _Plan,
     parts: list[dict[str, Any]],
-    reader: _PartReader,
+    payload_size: int,
+    digest: Any,
 ) -> dict[str, Any]:
     return {
         "format": MANIFEST_FORMAT,
@@ -392,8 +387,8 @@ def _manifest(
         "endorsement": own_endorsement(ws),
         "parts": parts,
         "payload": {
-            "size": reader.size,
-            "sha256": reader.digest.hexdigest(),
+            "size": payload_size,
+            "sha256": digest.hexdigest(),
             "changesets": len(plan.changesets),
             "blobs": len(plan.blobs),
             "blob_bytes": plan.blob_bytes,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
+import io
 import json
+import os
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -42,6 +43,7 @@ from sync.bundle_format import (
     MAX_HEAD_BYTES,
     PART_SUFFIX,
     ChangesetFrame,
+    ParserStream,
     PayloadParser,
     decode_manifest,
     refuse,
@@ -267,28 +269,6 @@ def open_head(ws: Workspace, path: Path) -> OpenHead:
 # -- staging -------------------------------------------------------------------------------
 
 
-class _HashingReader:
-    """A part file as pyrage reads it, hashed and counted on the way."""
-
-    def __init__(self, handle: BinaryIO, path: Path) -> None:
-        self._handle = handle
-        self._path = path
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def read(self, n: int = -1) -> bytes:
-        try:
-            data = self._handle.read(n)
-        except OSError as exc:
-            raise TransferFailed(
-                f"Reading {self._path} failed ({exc.strerror or exc}); was the stick removed?"
-                " Nothing was imported; import again once it is back."
-            ) from None
-        self.digest.update(data)
-        self.size += len(data)
-        return data
-
-
 class _StagingSink:
     """An incoming evidence file, encrypted into the store's staging as it arrives."""
 
@@ -297,7 +277,7 @@ class _StagingSink:
         self._writer = writer
         self._cancel = cancel
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         if self._cancel is not None and self._cancel.is_set():
             raise Cancelled()
         try:
@@ -423,6 +403,11 @@ def stage(
     return staged
 
 
+def _open_part(path: Path) -> BinaryIO:
+    """A part file, read in large slices."""
+    return path.open("rb", buffering=1 << 20)
+
+
 def _stage_part(
     ws: Workspace,
     head: OpenHead,
@@ -434,47 +419,72 @@ def _stage_part(
     path = head.path.parent / f"{part['name']}{PART_SUFFIX}"
     count = len(head.manifest["parts"])
     try:
-        handle = path.open("rb")
+        handle = _open_part(path)
+        size = os.fstat(handle.fileno()).st_size
     except OSError:
         raise refuse(
             "missing part", f"Part {number} of {count} of the bundle is missing ({path.name})."
         ) from None
     with handle:
+        if size != part["size"]:
+            raise refuse(
+                "digest",
+                f"Part {number} of {count} is {size:,} bytes where the signed manifest says"
+                f" {part['size']:,} (cut short, padded, or a part of another bundle).",
+            )
         if cancel is not None and cancel.is_set():
             raise Cancelled()
-        reader = _HashingReader(handle, path)
+        sink = io.BufferedWriter(ParserStream(parser), buffer_size=1 << 20)
         try:
-            pyrage.decrypt_io(reader, parser, _identities(ws))
+            pyrage.decrypt_io(handle, sink, _identities(ws))
+            sink.flush()
         except (SyncError, Cancelled):
             raise
-        except (pyrage.DecryptError, OSError, ValueError):
-            raise refuse(
-                "damaged", f"Part {number} of {count} of the bundle is damaged or cut short."
-            ) from None
-        trailing = handle.read(1)
-    if trailing or reader.size != part["size"] or reader.digest.hexdigest() != part["sha256"]:
-        raise refuse(
-            "digest",
-            f"Part {number} of {count} does not match the bundle's signed manifest"
-            " (altered, or a part of another bundle).",
-        )
-    return reader.size
+        except OSError as exc:
+            if exc.errno is not None:  # the device, not the data: a stick pulled out
+                raise TransferFailed(
+                    f"Reading {path} failed ({exc.strerror}); was the stick removed? Nothing"
+                    " was imported; import again once it is back."
+                ) from None
+            raise _damaged(number, count) from None
+        except (pyrage.DecryptError, ValueError):
+            raise _damaged(number, count) from None
+    return size
+
+
+def _damaged(number: int, count: int) -> BundleRefused:
+    return refuse("damaged", f"Part {number} of {count} of the bundle is damaged or cut short.")
 
 
 # -- applying ------------------------------------------------------------------------------
 
 
-def _needs(conn: Any, item: StagedChangeset) -> list[str]:
+class _Present:
+    """Which changesets are here: asked of the database once each, then remembered."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._known: set[str] = set()
+
+    def add(self, cs_id: str) -> None:
+        self._known.add(cs_id)
+
+    def __contains__(self, cs_id: object) -> bool:
+        if cs_id in self._known:
+            return True
+        row = self._conn.execute("SELECT 1 FROM changesets WHERE id = ?", (cs_id,)).fetchone()
+        if row:
+            self._known.add(str(cs_id))
+        return row is not None
+
+
+def _needs(present: _Present, item: StagedChangeset) -> list[str]:
     """Changesets this one builds on that are not here yet."""
     wanted = {item.case_prev} if item.case_prev else set()
     for op in item.changeset.ops:
         for refs in op.prev.values():
             wanted.update(ref.split(":", 1)[0] for ref in prev_refs(refs))
-    return [
-        cs_id
-        for cs_id in sorted(wanted)
-        if not conn.execute("SELECT 1 FROM changesets WHERE id = ?", (cs_id,)).fetchone()
-    ]
+    return [cs_id for cs_id in sorted(wanted) if cs_id not in present]
 
 
 def _parked_items(ws: Workspace) -> list[StagedChangeset]:
@@ -508,17 +518,22 @@ def _apply_all(ws: Workspace, items: Sequence[StagedChangeset]) -> _Outcome:
     land; each changeset in its own savepoint so a bad one cannot spoil the rest."""
     conn = ws.conn
     outcome = _Outcome()
+    present = _Present(conn)
+    revocations: dict[str, tuple[int, int, str] | None] = {}
     # Statements about keys first: a revocation in this bundle covers the rest of it.
     pending = sorted(items, key=lambda item: item.changeset.case_id != "")
     while pending:
         progressed = False
         still: list[StagedChangeset] = []
         for item in pending:
-            if conn.execute("SELECT 1 FROM changesets WHERE id = ?", (item.cs_id,)).fetchone():
+            if item.cs_id in present:
                 outcome.duplicates += 1
                 outcome.waiting.pop(item.cs_id, None)
                 continue
-            revoked = revoked_after(conn, item.changeset.origin)
+            origin = item.changeset.origin
+            if origin not in revocations:
+                revocations[origin] = revoked_after(conn, origin)
+            revoked = revocations[origin]
             if revoked and (item.changeset.epoch, item.changeset.seq) > revoked[:2]:
                 outcome.waiting.pop(item.cs_id, None)
                 outcome.quarantined.append(
@@ -529,7 +544,7 @@ def _apply_all(ws: Workspace, items: Sequence[StagedChangeset]) -> _Outcome:
                     )
                 )
                 continue
-            needs = _needs(conn, item)
+            needs = _needs(present, item)
             if needs:
                 outcome.waiting[item.cs_id] = (item, "waits for earlier changesets", needs)
                 still.append(item)
@@ -552,6 +567,9 @@ def _apply_all(ws: Workspace, items: Sequence[StagedChangeset]) -> _Outcome:
                 outcome.quarantined.append((item, str(exc)))
                 continue
             conn.execute("RELEASE change")
+            present.add(item.cs_id)
+            if item.changeset.case_id == "":  # a key statement: revocations may have changed
+                revocations.clear()
             outcome.waiting.pop(item.cs_id, None)
             outcome.applied.append(item)
             outcome.conflicts += result.conflicts

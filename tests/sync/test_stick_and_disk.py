@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,14 +114,12 @@ def test_a_stick_pulled_out_mid_import_changes_nothing(
     result = network.export("kabora", "liaison")
     liaison = network.ws["liaison"]
     before = state_digest(liaison.conn)
-    real_read = importer_module._HashingReader.read
+    real_open = importer_module._open_part
 
-    def failing_read(self: importer_module._HashingReader, n: int = -1) -> bytes:
-        if self.size > 1_500_000:
-            self._handle = _Broken()
-        return real_read(self, n)
+    def failing_open(path: Path) -> object:
+        return _FailsAfter(real_open(path), 1_500_000)
 
-    monkeypatch.setattr(importer_module._HashingReader, "read", failing_read)
+    monkeypatch.setattr(importer_module, "_open_part", failing_open)
     report = network.receive("liaison", result.head)[0]
     assert report.status == "failed"
     assert "was the stick removed?" in report.message
@@ -130,9 +129,28 @@ def test_a_stick_pulled_out_mid_import_changes_nothing(
     assert network.receive("liaison", result.head)[0].status == "imported"
 
 
-class _Broken:
+class _FailsAfter:
+    """A part file whose device goes away after `limit` bytes."""
+
+    def __init__(self, handle: Any, limit: int) -> None:
+        self._handle = handle
+        self._left = limit
+
     def read(self, n: int = -1) -> bytes:
-        raise OSError(errno.EIO, "Input/output error")
+        if self._left <= 0:
+            raise OSError(errno.EIO, "Input/output error")
+        data = self._handle.read(n if n >= 0 else self._left)
+        self._left -= len(data)
+        return bytes(data)
+
+    def fileno(self) -> int:
+        return int(self._handle.fileno())
+
+    def __enter__(self) -> _FailsAfter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.close()
 
 
 def test_a_full_workspace_disk_mid_import_changes_nothing(
