@@ -69,6 +69,27 @@ def _gui_modules() -> None:
     importlib.import_module("desktop.gui")
 
 
+def _bundle_round_trip(root: Path, folder: Path, case_id: str, expected: str) -> None:
+    """age encryption, signatures, staging and apply, as a real exchange does them."""
+    from sync import peers
+    from sync.cards import parse_card
+    from sync.export import export_bundle
+    from sync.importer import import_paths
+
+    with (
+        open_workspace(root, PASSPHRASE) as sender,
+        create_workspace(folder / "receiver", "Self-test liaison", PASSPHRASE) as receiver,
+    ):
+        peer = peers.add_peer(sender, parse_card(peers.card_bytes(receiver)), "liaison")
+        peers.add_peer(receiver, parse_card(peers.card_bytes(sender)), "office")
+        peers.share_case(sender, case_id, peer)
+        export_bundle(sender, [peer], folder / "stick")
+        reports = import_paths(receiver, [folder / "stick"])
+        assert [r.status for r in reports] == ["imported"], reports[0].message
+        shas = [r[0] for r in receiver.conn.execute("SELECT sha256 FROM evidence")]
+        assert shas == [expected], "the evidence did not arrive intact"
+
+
 def run_self_test() -> int:
     """Run every step; 0 when all pass."""
     from desktop import __version__
@@ -99,10 +120,14 @@ def run_self_test() -> int:
                 assert ws.verify_audit().ok, "audit chain broken"
                 assert search.search(ws.conn, "self-test"), "search found nothing"
 
+        def bundle() -> None:
+            _bundle_round_trip(root, folder, state["case"], expected)
+
         steps = [
             ("bundled files: migrations, password list, fonts", _bundled_files),
             ("create a workspace, add a case and evidence", create),
             ("unlock, verify evidence, export, history, audit, search", verify),
+            ("send the case in a bundle to a second workspace", bundle),
             ("start Qt offscreen", _qt_offscreen),
             ("load the desktop interface", _gui_modules),
         ]
