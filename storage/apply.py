@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from storage import canonical
 from storage.changesets import Changeset, Op, decode, op_ref
 from storage.connection import Connection
-from storage.entities import ENTITIES, TRUST, Entity, clean_fields
+from storage.entities import ENTITIES, PROTECTED, TRUST, Entity, clean_fields
 from storage.errors import InvalidInput, StorageError
 from storage.identity import origin_of
-from storage.sealing import Reveal
+from storage.sealing import Reveal, field_class, strictest
 from storage.search import reindex
 
 MAX_ANCESTRY_WALK = 10_000
@@ -107,7 +107,7 @@ def apply_changeset(
         }
         result.conflicts += _apply_op(conn, cs, op_ref(cs_id, index), op, revealed)
         result.touched.add((op.entity, op.entity_id))
-    _store_reveals(conn, cs_id, reveals)
+    _store_reveals(conn, cs, cs_id, reveals)
     for entity_name, entity_id in result.touched:
         reindex(conn, ENTITIES[entity_name], entity_id)
     return result
@@ -125,16 +125,31 @@ def _check_reveals(cs: Changeset, reveals: Reveals) -> None:
             )
 
 
-def _store_reveals(conn: Connection, cs_id: str, reveals: Reveals) -> None:
-    """Keep reveals so the values can be passed on to peers allowed to see them."""
+def _store_reveals(conn: Connection, cs: Changeset, cs_id: str, reveals: Reveals) -> None:
+    """Keep reveals so the values can be passed on to peers allowed to see them, with the
+    field's class as it is now: a later change of a note's class (by anyone) cannot make a
+    value sealed as privileged travel."""
+    rows = []
+    for (index, name), reveal in reveals.items():
+        op = cs.ops[index]
+        klass = sealed_class(conn, op.entity, op.entity_id, name)
+        value = canonical.encode(reveal.value).decode()
+        rows.append((cs_id, index, name, reveal.salt, value, klass))
     conn.executemany(
-        "INSERT OR IGNORE INTO sealed_values(changeset_id, op_index, field, salt, value)"
-        " VALUES (?,?,?,?,?)",
-        [
-            (cs_id, index, name, reveal.salt, canonical.encode(reveal.value).decode())
-            for (index, name), reveal in reveals.items()
-        ],
+        "INSERT OR IGNORE INTO sealed_values(changeset_id, op_index, field, salt, value, klass)"
+        " VALUES (?,?,?,?,?,?)",
+        rows,
     )
+
+
+def sealed_class(conn: Connection, entity: str, entity_id: str, name: str) -> str:
+    """The class of a sealed field of a record now: protected at least (it was sealed)."""
+    kind = ENTITIES[entity]
+    record_class = None
+    if entity == "note":
+        row = conn.execute("SELECT class FROM notes WHERE id = ?", (entity_id,)).fetchone()
+        record_class = str(row[0]) if row else None
+    return strictest(PROTECTED, field_class(kind, name, record_class))
 
 
 def _check_fork(conn: Connection, cs: Changeset) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,24 @@ def open_database(path: Path, key: bytes, *, create: bool = False) -> Connection
         conn.execute("PRAGMA cache_size = -65536")
         if not create:
             _check_not_truncated(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_scratch_database(path: Path) -> Connection:
+    """A new encrypted scratch database under a random key that is never stored, for data
+    that must leave memory without being readable on disk (a large import's staging). Not
+    durable: a crash leaves only ciphertext that nobody can open, collected at next unlock."""
+    conn: Connection = sqlcipher.connect(str(path), isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        conn.execute(_key_pragma(secrets.token_bytes(32)))
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("PRAGMA cache_size = -8192")
     except BaseException:
         conn.close()
         raise

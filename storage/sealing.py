@@ -53,6 +53,14 @@ def field_class(kind: Entity, name: str, record_class: str | None) -> str:
     return klass
 
 
+_STRICTNESS = {OPEN: 0, PROTECTED: 1, PRIVILEGED: 2}
+
+
+def strictest(*classes: str) -> str:
+    """The most restrictive of some classes (an unknown class counts as privileged)."""
+    return max(classes, key=lambda klass: _STRICTNESS.get(klass, 2))
+
+
 def sealable(kind: Entity, name: str) -> bool:
     """True for fields that may be sealed (everything but plain open fields)."""
     spec = kind.fields.get(name)

@@ -29,6 +29,7 @@ from storage import audit, canonical
 from storage.atomic import fsync_directory
 from storage.blobs import Cancelled
 from storage.changesets import decode
+from storage.entities import PROTECTED
 from storage.workspace import Draft, Workspace, new_id
 from sync.agekeys import age_recipient
 from sync.bundle_format import (
@@ -46,7 +47,7 @@ from sync.bundle_format import (
 from sync.errors import SyncError
 from sync.holdings import HoldingsIndex, held_here
 from sync.peers import Peer
-from sync.redaction import releasable_reveals
+from sync.redaction import may_receive, releasable_reveals
 from sync.trust import own_endorsement
 
 Progress = Callable[[int, int], None]
@@ -297,6 +298,15 @@ def export_bundle(
         raise SyncError("Name at least one peer to write a bundle for.")
     if len({p.origin for p in peers}) != len(peers):
         raise SyncError("A peer is named twice.")
+    if len({may_receive(p.role, PROTECTED) for p in peers}) > 1:
+        # One bundle is redacted for its strictest reader; a trusted reader in it would be
+        # counted as holding values it never received.
+        trusted = ", ".join(p.office_name for p in peers if may_receive(p.role, PROTECTED))
+        restricted = ", ".join(p.office_name for p in peers if not may_receive(p.role, PROTECTED))
+        raise SyncError(
+            f"{trusted} may see protected identities and {restricted} may not: write them"
+            " separate bundles."
+        )
     folder = out_dir / BUNDLE_FOLDER
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ from pyrage import x25519
 from storage import audit, canonical
 from storage.apply import ApplyError, MissingRecord, apply_changeset, prev_refs, revoked_after
 from storage.blobs import BlobWriter, Cancelled, StagedBlob
-from storage.changesets import Changeset, MalformedChangeset, changeset_id, decode
+from storage.changesets import Changeset, MalformedChangeset, Op, changeset_id, decode
 from storage.identity import origin_of, verify_changeset
 from storage.sealing import Reveal
 from storage.workspace import Workspace
@@ -53,6 +53,12 @@ from sync.errors import BundleParked, BundleRefused, NotForUs, OurOwn, SyncError
 from sync.export import record_handoff
 from sync.holdings import check as check_holdings
 from sync.peers import Peer, peer_by_origin
+from sync.spool import (
+    ChangesetSpool,
+    StagedChangeset,
+    decode_reveals,
+    first_key_statements,
+)
 from sync.trust import adopt_rotated_peer, endorsed_peer, our_keys
 
 Progress = Callable[[int, int], None]
@@ -123,28 +129,17 @@ class OpenHead:
 
 
 @dataclass
-class StagedChangeset:
-    """A verified changeset waiting for the apply transaction."""
-
-    cs_id: str
-    changeset: Changeset
-    body: bytes
-    sig: bytes
-    case_prev: str
-    reveals: dict[tuple[int, str], Reveal]
-
-
-@dataclass
 class Staged:
     """Everything of a bundle, verified, not yet applied."""
 
     head: OpenHead
-    changesets: list[StagedChangeset] = field(default_factory=list)
+    spool: ChangesetSpool
     blobs: list[StagedBlob] = field(default_factory=list)
     writers: list[BlobWriter] = field(default_factory=list)  # evidence still arriving
 
     def discard(self, ws: Workspace) -> None:
-        """Drop the staged evidence files, finished or not."""
+        """Drop the staged changesets and evidence files, finished or not."""
+        self.spool.close()
         for writer in self.writers:
             writer.abort()
         for blob in self.blobs:
@@ -323,7 +318,7 @@ class _Verifier:
             self._keys.setdefault(intro["origin"], key)
 
     def __call__(self, frame: ChangesetFrame) -> None:
-        if len(self._staged.changesets) >= self._limit:
+        if self._staged.spool.count >= self._limit:
             raise refuse("malformed", "The bundle holds more changesets than its manifest says.")
         try:
             cs = decode(frame.body)
@@ -340,7 +335,7 @@ class _Verifier:
                 "signature", f"Changeset {cs_id[:12]} has a signature that does not verify."
             )
         reveals = self._reveals(cs, cs_id, frame.reveals)
-        self._staged.changesets.append(
+        self._staged.spool.add(
             StagedChangeset(cs_id, cs, frame.body, frame.sig, frame.case_prev, reveals)
         )
 
@@ -368,7 +363,7 @@ def stage(
     cancel: threading.Event | None = None,
 ) -> Staged:
     """Decrypt and verify every part against the signed manifest; nothing is applied."""
-    staged = Staged(head)
+    staged = Staged(head, ChangesetSpool(ws.paths.root))
 
     def open_blob(size: int, sha: str) -> _StagingSink:
         try:
@@ -494,90 +489,118 @@ def _parked_items(ws: Workspace) -> list[StagedChangeset]:
         "SELECT id, body, sig, reveals, needs FROM parked_changesets ORDER BY parked_at, id"
     )
     for cs_id, body, sig, reveals, needs in rows:
-        parsed = {
-            (int(index), str(name)): Reveal(bytes.fromhex(salt), value)
-            for index, name, salt, value in canonical.decode(str(reveals).encode())
-        }
         body = bytes(body)
         case_prev = str(json.loads(needs)["case_prev"])
-        items.append(StagedChangeset(str(cs_id), decode(body), body, bytes(sig), case_prev, parsed))
+        items.append(
+            StagedChangeset(
+                str(cs_id), decode(body), body, bytes(sig), case_prev, decode_reveals(reveals)
+            )
+        )
     return items
 
 
 @dataclass
 class _Outcome:
-    applied: list[StagedChangeset] = field(default_factory=list)
+    """What applying did, kept small: counts and the few items later steps need."""
+
+    applied: int = 0
+    unparked: list[str] = field(default_factory=list)  # ids of earlier parked, now applied
+    cases: set[str] = field(default_factory=set)
+    evidence_created: list[tuple[str, str, str]] = field(default_factory=list)
+    rotations: list[Op] = field(default_factory=list)
     duplicates: int = 0
     conflicts: int = 0
     waiting: dict[str, tuple[StagedChangeset, str, list[str]]] = field(default_factory=dict)
     quarantined: list[tuple[StagedChangeset, str]] = field(default_factory=list)
 
+    def note_applied(self, item: StagedChangeset, parked: set[str]) -> None:
+        self.applied += 1
+        if item.cs_id in parked:
+            self.unparked.append(item.cs_id)
+        self.cases.add(item.changeset.case_id)
+        for op in item.changeset.ops:
+            if op.entity == "evidence" and op.kind == "create" and "sha256" in op.fields:
+                evidence = (item.changeset.case_id, op.entity_id, str(op.fields["sha256"]))
+                self.evidence_created.append(evidence)
+            if op.entity == "trust" and op.fields.get("statement") == "rotate":
+                self.rotations.append(op)
 
-def _apply_all(ws: Workspace, items: Sequence[StagedChangeset]) -> _Outcome:
-    """Apply in order, setting aside what waits for a predecessor and retrying it as others
-    land; each changeset in its own savepoint so a bad one cannot spoil the rest."""
-    conn = ws.conn
-    outcome = _Outcome()
-    present = _Present(conn)
-    revocations: dict[str, tuple[int, int, str] | None] = {}
-    # Statements about keys first: a revocation in this bundle covers the rest of it.
-    pending = sorted(items, key=lambda item: item.changeset.case_id != "")
-    while pending:
-        progressed = False
-        still: list[StagedChangeset] = []
-        for item in pending:
-            if item.cs_id in present:
-                outcome.duplicates += 1
-                outcome.waiting.pop(item.cs_id, None)
-                continue
-            origin = item.changeset.origin
-            if origin not in revocations:
-                revocations[origin] = revoked_after(conn, origin)
-            revoked = revocations[origin]
-            if revoked and (item.changeset.epoch, item.changeset.seq) > revoked[:2]:
-                outcome.waiting.pop(item.cs_id, None)
-                outcome.quarantined.append(
-                    (
-                        item,
-                        f"signed with a key revoked after its changeset {revoked[1]}"
-                        f" ({revoked[2]})",
-                    )
-                )
-                continue
-            needs = _needs(present, item)
-            if needs:
-                outcome.waiting[item.cs_id] = (item, "waits for earlier changesets", needs)
-                still.append(item)
-                continue
-            conn.execute("SAVEPOINT change")
-            try:
-                result = apply_changeset(
-                    conn, item.changeset, item.cs_id, item.body, item.sig, item.reveals
-                )
-            except MissingRecord as exc:
-                conn.execute("ROLLBACK TO change")
-                conn.execute("RELEASE change")
-                outcome.waiting[item.cs_id] = (item, str(exc), [])
-                still.append(item)
-                continue
-            except ApplyError as exc:
-                conn.execute("ROLLBACK TO change")
-                conn.execute("RELEASE change")
-                outcome.waiting.pop(item.cs_id, None)
-                outcome.quarantined.append((item, str(exc)))
-                continue
-            conn.execute("RELEASE change")
-            present.add(item.cs_id)
-            if item.changeset.case_id == "":  # a key statement: revocations may have changed
-                revocations.clear()
+
+class _Applier:
+    """Applies changesets one by one, each in its own savepoint so a bad one cannot spoil
+    the rest; what waits for a predecessor is set aside and retried as others land."""
+
+    def __init__(self, ws: Workspace, parked: set[str]) -> None:
+        self._conn = ws.conn
+        self._parked = parked
+        self._present = _Present(ws.conn)
+        self._revocations: dict[str, tuple[int, int, str] | None] = {}
+        self.outcome = _Outcome()
+
+    def _revoked(self, item: StagedChangeset) -> str | None:
+        origin = item.changeset.origin
+        if origin not in self._revocations:
+            self._revocations[origin] = revoked_after(self._conn, origin)
+        revoked = self._revocations[origin]
+        if revoked and (item.changeset.epoch, item.changeset.seq) > revoked[:2]:
+            return f"signed with a key revoked after its changeset {revoked[1]} ({revoked[2]})"
+        return None
+
+    def offer(self, item: StagedChangeset) -> bool:
+        """Apply `item` if it can be; False when it must wait."""
+        outcome, conn = self.outcome, self._conn
+        if item.cs_id in self._present:
+            outcome.duplicates += 1
             outcome.waiting.pop(item.cs_id, None)
-            outcome.applied.append(item)
-            outcome.conflicts += result.conflicts
-            progressed = True
-        if not progressed:
+            return True
+        reason = self._revoked(item)
+        if reason:
+            outcome.waiting.pop(item.cs_id, None)
+            outcome.quarantined.append((item, reason))
+            return True
+        needs = _needs(self._present, item)
+        if needs:
+            outcome.waiting[item.cs_id] = (item, "waits for earlier changesets", needs)
+            return False
+        conn.execute("SAVEPOINT change")
+        try:
+            result = apply_changeset(
+                conn, item.changeset, item.cs_id, item.body, item.sig, item.reveals
+            )
+        except MissingRecord as exc:
+            conn.execute("ROLLBACK TO change")
+            conn.execute("RELEASE change")
+            outcome.waiting[item.cs_id] = (item, str(exc), [])
+            return False
+        except ApplyError as exc:
+            conn.execute("ROLLBACK TO change")
+            conn.execute("RELEASE change")
+            outcome.waiting.pop(item.cs_id, None)
+            outcome.quarantined.append((item, str(exc)))
+            return True
+        conn.execute("RELEASE change")
+        self._present.add(item.cs_id)
+        if item.changeset.case_id == "":  # a key statement: revocations may have changed
+            self._revocations.clear()
+        outcome.waiting.pop(item.cs_id, None)
+        outcome.note_applied(item, self._parked)
+        outcome.conflicts += result.conflicts
+        return True
+
+
+def _apply_all(
+    ws: Workspace, items: Iterable[StagedChangeset], parked: set[str] | None = None
+) -> _Outcome:
+    """Apply `items` in order (streamed), then retry what had to wait until nothing more
+    lands."""
+    applier = _Applier(ws, parked or set())
+    still = [item for item in items if not applier.offer(item)]
+    while still:
+        before = len(still)
+        still = [item for item in still if not applier.offer(item)]
+        if len(still) == before:
             break
-        pending = still
-    return outcome
+    return applier.outcome
 
 
 def _commit_blobs(ws: Workspace, staged: Staged, created: list[Path]) -> None:
@@ -616,30 +639,28 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
                 )
             _commit_blobs(ws, staged, created)
             parked_before = _parked_items(ws)
-            outcome = _apply_all(ws, [*staged.changesets, *parked_before])
-            _record_outcome(ws, staged, outcome, parked_before, report)
+            outcome = _apply_all(
+                ws,
+                first_key_statements(staged.spool, parked_before),
+                {item.cs_id for item in parked_before},
+            )
+            _record_outcome(ws, staged, outcome, report)
     except BaseException:
         for path in created:
             with contextlib.suppress(OSError):
                 path.unlink()
         staged.discard(ws)
         raise
+    staged.spool.close()
     return report
 
 
-def _record_outcome(
-    ws: Workspace,
-    staged: Staged,
-    outcome: _Outcome,
-    parked_before: list[StagedChangeset],
-    report: ImportReport,
-) -> None:
+def _record_outcome(ws: Workspace, staged: Staged, outcome: _Outcome, report: ImportReport) -> None:
     conn = ws.conn
     head = staged.head
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    earlier = {item.cs_id for item in parked_before}
-    for item in outcome.applied:
-        conn.execute("DELETE FROM parked_changesets WHERE id = ?", (item.cs_id,))
+    for cs_id in outcome.unparked:
+        conn.execute("DELETE FROM parked_changesets WHERE id = ?", (cs_id,))
     for item, reason in outcome.quarantined:
         conn.execute("DELETE FROM parked_changesets WHERE id = ?", (item.cs_id,))
         conn.execute(
@@ -648,10 +669,6 @@ def _record_outcome(
             (item.cs_id, item.changeset.origin, item.body, item.sig, reason, head.bundle_id, now),
         )
     for cs_id, (item, reason, needs) in outcome.waiting.items():
-        reveals = [
-            [index, name, reveal.salt.hex(), reveal.value]
-            for (index, name), reveal in sorted(item.reveals.items())
-        ]
         conn.execute(
             "INSERT OR IGNORE INTO parked_changesets(id, body, sig, reveals, needs, reason,"
             " bundle_id, parked_at) VALUES (?,?,?,?,?,?,?,?)",
@@ -659,7 +676,7 @@ def _record_outcome(
                 cs_id,
                 item.body,
                 item.sig,
-                canonical.encode(reveals).decode(),
+                item.reveals_json(),
                 json.dumps({"case_prev": item.case_prev, "changesets": needs}),
                 reason,
                 head.bundle_id,
@@ -667,25 +684,20 @@ def _record_outcome(
             ),
         )
     arrived = {blob.sha256 for blob in staged.blobs}
-    received = [
-        (item.changeset.case_id, op.entity_id, str(op.fields["sha256"]))
-        for item in outcome.applied
-        for op in item.changeset.ops
-        if op.entity == "evidence" and op.kind == "create" and op.fields.get("sha256") in arrived
-    ]
+    received = [item for item in outcome.evidence_created if item[2] in arrived]
     record_handoff(ws, received, "received in bundle", head.sender.office_name)
-    _adopt_rotations(ws, outcome.applied)
+    _adopt_rotations(ws, outcome.rotations)
     # What a peer sends us it already holds; our own work on those cases goes back to it.
     conn.executemany(
         "INSERT OR IGNORE INTO case_shares(case_id, peer_origin, shared_at) VALUES (?,?,?)",
-        [(item.changeset.case_id, head.sender.origin, now) for item in staged.changesets],
+        [(case_id, head.sender.origin, now) for case_id in staged.spool.case_ids()],
     )
-    report.changesets = sum(1 for item in outcome.applied if item.cs_id not in earlier)
-    report.unparked = sum(1 for item in outcome.applied if item.cs_id in earlier)
+    report.changesets = outcome.applied - len(outcome.unparked)
+    report.unparked = len(outcome.unparked)
     report.duplicates = outcome.duplicates
     report.conflicts = outcome.conflicts
     report.evidence = len(received)
-    report.cases = {item.changeset.case_id for item in outcome.applied}
+    report.cases = outcome.cases - {""}
     report.parked = len(outcome.waiting)
     report.parked_reasons = sorted({reason for _, reason, _ in outcome.waiting.values()})
     report.quarantined = len(outcome.quarantined)
@@ -726,27 +738,24 @@ def _record_outcome(
     audit.append(conn, ws.author, "bundle imported", head.bundle_id, summary)
 
 
-def _adopt_rotations(ws: Workspace, applied: list[StagedChangeset]) -> None:
+def _adopt_rotations(ws: Workspace, rotations: list[Op]) -> None:
     """A peer that replaced its keys stays the same peer under its new keys."""
-    for item in applied:
-        for op in item.changeset.ops:
-            if op.entity != "trust" or op.fields.get("statement") != "rotate":
-                continue
-            old = peer_by_origin(ws, str(op.fields["subject"]))
-            if old is None:
-                continue
-            signing = bytes.fromhex(str(op.fields["new_signing_public"]))
-            new = Peer(
-                origin_of(signing)[:16],
-                origin_of(signing),
-                str(op.fields.get("office_name") or old.office_name),
-                old.role,
-                signing,
-                bytes.fromhex(str(op.fields["new_encryption_public"])),
-                "",
-                old.verified_at,
-            )
-            adopt_rotated_peer(ws, old.origin, new)
+    for op in rotations:
+        old = peer_by_origin(ws, str(op.fields["subject"]))
+        if old is None:
+            continue
+        signing = bytes.fromhex(str(op.fields["new_signing_public"]))
+        new = Peer(
+            origin_of(signing)[:16],
+            origin_of(signing),
+            str(op.fields.get("office_name") or old.office_name),
+            old.role,
+            signing,
+            bytes.fromhex(str(op.fields["new_encryption_public"])),
+            "",
+            old.verified_at,
+        )
+        adopt_rotated_peer(ws, old.origin, new)
 
 
 def _report_for(head: OpenHead, status: str) -> ImportReport:
@@ -872,6 +881,21 @@ def inspect_bundle(ws: Workspace, path: Path) -> dict[str, Any]:
     try:
         head = open_head(ws, path)
     except OurOwn:
+        manifest = read_own_manifest(ws, path) or {}
+        if manifest:
+            payload = manifest["payload"]
+            info.update(
+                {
+                    "bundle_id": manifest["bundle_id"],
+                    "sender": f"{ws.office_name} (this installation)",
+                    "recipients": ", ".join(r["office_name"] for r in manifest["recipients"]),
+                    "created": manifest["created"],
+                    "changesets": payload["changesets"],
+                    "evidence_files": payload["blobs"],
+                    "evidence_bytes": payload["blob_bytes"],
+                    "parts": len(manifest["parts"]),
+                }
+            )
         info["verification"] = "written by this installation"
         return info
     except NotForUs as exc:

@@ -17,7 +17,7 @@ from storage import canonical
 from storage.changesets import Op
 from storage.connection import Connection
 from storage.entities import ENTITIES, OPEN, PROTECTED
-from storage.sealing import field_class
+from storage.sealing import field_class, strictest
 
 FULL_TRUST_ROLES = ("office", "liaison")
 
@@ -40,20 +40,22 @@ def releasable_reveals(
     conn: Connection, cs_id: str, ops: Sequence[Op], roles: Sequence[str]
 ) -> list[list[Any]]:
     """The reveals of changeset `cs_id` that every recipient (by role) may receive, as
-    [op index, field, salt hex, value]. A note's text follows the note's current class."""
+    [op index, field, salt hex, value]. A note's text follows the stricter of its class
+    when the text was written and its class now."""
     if not any(op.sealed for op in ops):
         return []
     rows = conn.execute(
-        "SELECT op_index, field, salt, value FROM sealed_values WHERE changeset_id = ?"
+        "SELECT op_index, field, salt, value, klass FROM sealed_values WHERE changeset_id = ?"
         " ORDER BY op_index, field",
         (cs_id,),
     ).fetchall()
     released: list[list[Any]] = []
-    for index, name, salt, value in rows:
+    for index, name, salt, value, stored_class in rows:
         op = ops[index]
         kind = ENTITIES[op.entity]
         record_class = _note_class(conn, op.entity_id) if op.entity == "note" else None
-        klass = field_class(kind, name, record_class)
+        # The stricter of the class then and now: nobody can declassify by editing.
+        klass = strictest(str(stored_class), field_class(kind, name, record_class))
         if all(may_receive(role, klass) for role in roles):
             released.append([index, name, bytes(salt).hex(), canonical.decode(value.encode())])
     return released

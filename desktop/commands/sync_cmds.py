@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli import unlock
-from desktop.output import print_fields, print_json, print_table
+from desktop.output import error, print_fields, print_json, print_table
 from sync import conflicts, peers, trust
 from sync.agekeys import age_identity, age_recipient
 from sync.cards import PEER_ROLES, read_card
@@ -382,7 +382,10 @@ def cmd_bundle_inspect(args: argparse.Namespace) -> int:
         print_json(info)
     else:
         print_fields(info.items())
-    return 0 if info["verification"] in ("verified", "already imported") else 1
+    if info["verification"] in ("verified", "already imported", "written by this installation"):
+        return 0
+    error(f"{args.file}: {info.get('detail') or info['verification']}")
+    return 1
 
 
 def cmd_sync_usb(args: argparse.Namespace) -> int:

@@ -8,6 +8,8 @@ CREATE TABLE sealed_values (
     field TEXT NOT NULL,
     salt BLOB NOT NULL,
     value TEXT NOT NULL,
+    -- The class when the value arrived or was written; only ever made stricter.
+    klass TEXT NOT NULL,
     PRIMARY KEY (changeset_id, op_index, field)
 ) WITHOUT ROWID;
 
