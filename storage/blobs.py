@@ -201,9 +201,13 @@ class BlobStore:
 class BlobWriter:
     """Encrypts bytes pushed into it into a staged store file, hashing them on the way.
 
-    The last chunk is flagged as last, so a chunk is only sealed once the next byte after it
-    is known to exist; at most one chunk (1 MiB) is held in memory.
+    Hashing, sealing and writing run in a worker thread (hashlib, AES-GCM and file writes
+    release the GIL), so they overlap with whatever produces the bytes, such as decrypting
+    a bundle. The last chunk is flagged as last, so a chunk is only sealed once the next byte
+    after it is known to exist; a few chunks (1 MiB each) are in flight at most.
     """
+
+    _QUEUE_CHUNKS = 4
 
     def __init__(self, temp_path: Path) -> None:
         self.temp_path = temp_path
@@ -212,34 +216,59 @@ class BlobWriter:
         self._header = HEADER.pack(MAGIC, CHUNK, 0)
         self._hash = hashlib.sha256()
         self._pending = bytearray()
-        self._index = 0
         self._size = 0
         fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._out: BinaryIO = os.fdopen(fd, "wb")
         self._out.write(self._header)
+        self._queue: queue.Queue[tuple[bytes, bool] | None] = queue.Queue(self._QUEUE_CHUNKS)
+        self._error: BaseException | None = None
+        self._worker = threading.Thread(target=self._run, name="blob-writer", daemon=True)
+        self._worker.start()
+
+    def _run(self) -> None:
+        index = 0
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is not None:
+                continue  # drain after a failure; the producer learns of it
+            plain, final = item
+            try:
+                self._hash.update(plain)
+                aad = _aad(self._header, index, final)
+                self._out.write(self._sealer.encrypt(_nonce(index), plain, aad))
+            except BaseException as exc:  # reported to the producer, not lost in a thread
+                self._error = exc
+            index += 1
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
 
     def write(self, data: bytes | memoryview) -> None:
         """Add the next plaintext bytes."""
+        self._check()
         self._size += len(data)
         self._pending += data
         while len(self._pending) > CHUNK:
-            with memoryview(self._pending) as whole, whole[:CHUNK] as chunk:
-                self._seal(chunk, final=False)
+            self._queue.put((bytes(self._pending[:CHUNK]), False))
             del self._pending[:CHUNK]
 
-    def _seal(self, plain: bytes | memoryview, *, final: bool) -> None:
-        self._hash.update(plain)
-        aad = _aad(self._header, self._index, final)
-        self._out.write(self._sealer.encrypt(_nonce(self._index), plain, aad))
-        self._index += 1
+    def _stop(self) -> None:
+        if self._worker.is_alive():
+            self._queue.put(None)
+            self._worker.join()
 
     def finish(self) -> StagedBlob:
         """Seal the last chunk, fsync, and return the staged file (not yet in the store)."""
         if self._size == 0:
             self.abort()
             raise EvidenceFileError("An evidence file with no bytes cannot be stored.")
-        self._seal(bytes(self._pending), final=True)
+        self._queue.put((bytes(self._pending), True))
         self._pending.clear()
+        self._stop()
+        self._check()
         self._out.flush()
         os.fsync(self._out.fileno())
         self._out.close()
@@ -247,6 +276,8 @@ class BlobWriter:
 
     def abort(self) -> None:
         """Drop the staged file."""
+        self._error = self._error or Cancelled()
+        self._stop()
         with contextlib.suppress(OSError):
             self._out.close()
         with contextlib.suppress(FileNotFoundError):

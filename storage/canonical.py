@@ -104,8 +104,13 @@ def decode(data: bytes, *, require_canonical: bool = True) -> JSONValue:
         raise
     except (ValueError, RecursionError) as exc:
         raise CanonicalError(f"malformed JSON: {exc.__class__.__name__}") from exc
-    if require_canonical and _dumps(value) != data:
-        raise CanonicalError("not in canonical form")
+    if require_canonical or "\\u" in text:  # an escape may hide a lone surrogate
+        try:
+            encoded = _dumps(value)
+        except UnicodeEncodeError:
+            raise CanonicalError("text holds a lone surrogate (not Unicode)") from None
+        if require_canonical and encoded != data:
+            raise CanonicalError("not in canonical form")
     return value
 
 

@@ -186,7 +186,7 @@ def _decode_op(doc: object) -> Op:
     assert isinstance(doc, dict)
     keys = set(doc)
     _expect(keys in (_OP_KEYS, _OP_KEYS | {"sealed"}), "op keys")
-    _expect(doc["entity"] in ENTITIES, "unknown entity")
+    _expect(isinstance(doc["entity"], str) and doc["entity"] in ENTITIES, "unknown entity")
     _expect(_short_text(doc["entity_id"], 64) and bool(doc["entity_id"]), "bad entity id")
     _expect(doc["kind"] in OP_KINDS, "unknown op kind")
     fields, prev = doc["fields"], doc["prev"]

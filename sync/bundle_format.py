@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from storage import canonical
 from storage.changesets import MalformedChangeset
 from sync.errors import BundleRefused
+from sync.holdings import check as check_holdings
 
 HEAD_MAGIC = b"VALISE-BUNDLE-HEAD/1\n"
 MANIFEST_FORMAT = "valise.bundle"
@@ -127,7 +128,7 @@ def _check_party(party: object, keys: set[str]) -> None:
     assert isinstance(party, dict)
     _require(_is_hex(party["origin"], 64), "an origin is malformed")
     for key in keys - {"origin", "office_name"}:
-        _require(_is_hex(party[key], 64), f"a {key.replace('_', ' ')} is malformed")
+        _require(_is_hex(party[key], 64), f"the {key.replace('_', ' ')} key is malformed")
     if "office_name" in keys:
         name = party["office_name"]
         _require(isinstance(name, str) and 0 < len(name) <= 200, "an office name is malformed")
@@ -148,6 +149,7 @@ def _check_manifest_shapes(doc: dict[str, Any]) -> None:
     _require(isinstance(doc["receipts"], list) and len(doc["receipts"]) <= 100_000, "receipts")
     for receipt in doc["receipts"]:
         _require(isinstance(receipt, dict) and _is_hex(receipt.get("bundle_id"), 32), "receipt")
+    check_holdings(doc["holdings"])
     endorsement = doc["endorsement"]
     _require(isinstance(endorsement, dict), "bad endorsement")
     if endorsement:
@@ -215,11 +217,18 @@ class ParserStream(io.RawIOBase):
     def __init__(self, parser: PayloadParser) -> None:
         super().__init__()
         self._parser = parser
+        self._abandoned = False
 
     def writable(self) -> bool:
         return True
 
+    def abandon(self) -> None:
+        """After a failure: whatever the buffer still holds goes nowhere."""
+        self._abandoned = True
+
     def write(self, data: Any) -> int:
+        if self._abandoned:
+            return len(data)
         return self._parser.write(data)
 
 

@@ -322,7 +322,7 @@ class _Verifier:
             raise refuse("malformed", "The bundle holds more changesets than its manifest says.")
         try:
             cs = decode(frame.body)
-        except MalformedChangeset as exc:
+        except (MalformedChangeset, TypeError, ValueError) as exc:
             raise refuse("malformed", f"A changeset in the bundle is malformed ({exc}).") from None
         cs_id = changeset_id(frame.body)
         key = self._keys.get(cs.origin)
@@ -429,22 +429,36 @@ def _stage_part(
             )
         if cancel is not None and cancel.is_set():
             raise Cancelled()
-        sink = io.BufferedWriter(ParserStream(parser), buffer_size=1 << 20)
+        stream = ParserStream(parser)
+        sink = io.BufferedWriter(stream, buffer_size=1 << 20)
         try:
-            pyrage.decrypt_io(handle, sink, _identities(ws))
-            sink.flush()
-        except (SyncError, Cancelled):
+            _decrypt_part(ws, handle, sink, path, number, count)
+        except BaseException:
+            stream.abandon()  # what the buffer still holds must not reach the parser
             raise
-        except OSError as exc:
-            if exc.errno is not None:  # the device, not the data: a stick pulled out
-                raise TransferFailed(
-                    f"Reading {path} failed ({exc.strerror}); was the stick removed? Nothing"
-                    " was imported; import again once it is back."
-                ) from None
-            raise _damaged(number, count) from None
-        except (pyrage.DecryptError, ValueError):
-            raise _damaged(number, count) from None
+        finally:
+            sink.close()
     return size
+
+
+def _decrypt_part(
+    ws: Workspace, handle: BinaryIO, sink: BinaryIO, path: Path, number: int, count: int
+) -> None:
+    """Decrypt one part into the parser, turning failures into plain refusals."""
+    try:
+        pyrage.decrypt_io(handle, sink, _identities(ws))
+        sink.flush()
+    except (SyncError, Cancelled):
+        raise
+    except OSError as exc:
+        if exc.errno is not None:  # the device, not the data: a stick pulled out
+            raise TransferFailed(
+                f"Reading {path} failed ({exc.strerror}); was the stick removed? Nothing"
+                " was imported; import again once it is back."
+            ) from None
+        raise _damaged(number, count) from None
+    except (pyrage.DecryptError, ValueError):
+        raise _damaged(number, count) from None
 
 
 def _damaged(number: int, count: int) -> BundleRefused:
@@ -811,6 +825,11 @@ def import_bundle(
         return report
     try:
         return apply_staged(ws, staged)
+    except BundleRefused as exc:
+        _audit_refusal(ws, path, exc)
+        report = _report_for(head, "refused")
+        report.message, report.reason = str(exc), exc.reason
+        return report
     except sqlcipher.DatabaseError as exc:
         report = _report_for(head, "failed")
         report.message = (
