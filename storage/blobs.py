@@ -216,6 +216,7 @@ class BlobWriter:
         self._header = HEADER.pack(MAGIC, CHUNK, 0)
         self._hash = hashlib.sha256()
         self._pending = bytearray()
+        self._full: bytes | None = None  # a whole chunk, sealed once we know what follows
         self._size = 0
         fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._out: BinaryIO = os.fdopen(fd, "wb")
@@ -247,13 +248,22 @@ class BlobWriter:
             raise self._error
 
     def write(self, data: bytes | memoryview) -> None:
-        """Add the next plaintext bytes."""
+        """Add the next plaintext bytes (copied once when they arrive chunk-aligned)."""
         self._check()
-        self._size += len(data)
-        self._pending += data
-        while len(self._pending) > CHUNK:
-            self._queue.put((bytes(self._pending[:CHUNK]), False))
-            del self._pending[:CHUNK]
+        view = memoryview(data)
+        self._size += len(view)
+        while view:
+            if self._full is not None:  # more bytes follow it, so it is not the last
+                self._queue.put((self._full, False))
+                self._full = None
+            take = min(CHUNK - len(self._pending), len(view))
+            if not self._pending and take == CHUNK:
+                self._full = bytes(view[:CHUNK])
+            else:
+                self._pending += view[:take]
+                if len(self._pending) == CHUNK:
+                    self._full, self._pending = bytes(self._pending), bytearray()
+            view = view[take:]
 
     def _stop(self) -> None:
         if self._worker.is_alive():
@@ -265,8 +275,14 @@ class BlobWriter:
         if self._size == 0:
             self.abort()
             raise EvidenceFileError("An evidence file with no bytes cannot be stored.")
-        self._queue.put((bytes(self._pending), True))
-        self._pending.clear()
+        if self._full is not None and self._pending:
+            self._queue.put((self._full, False))
+            self._queue.put((bytes(self._pending), True))
+        elif self._full is not None:
+            self._queue.put((self._full, True))
+        else:
+            self._queue.put((bytes(self._pending), True))
+        self._full, self._pending = None, bytearray()
         self._stop()
         self._check()
         self._out.flush()
