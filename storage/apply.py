@@ -76,11 +76,19 @@ def apply_changeset(
     gaps, because a peer receives only the cases shared with it, but never two different
     changesets in one (origin, epoch, seq) slot.
     """
-    if conn.execute("SELECT 1 FROM changesets WHERE id = ?", (cs_id,)).fetchone():
-        return ApplyResult(duplicate=True)
+    holder = conn.execute(
+        "SELECT id FROM changesets WHERE origin = ? AND epoch = ? AND seq = ?",
+        (cs.origin, cs.epoch, cs.seq),
+    ).fetchone()
+    if holder is not None:
+        if holder[0] == cs_id:
+            return ApplyResult(duplicate=True)
+        raise ForkDetected(
+            f"Two different changesets claim sequence {cs.seq} of origin {cs.origin[:12]}; "
+            "the second was refused."
+        )
     reveals = reveals or {}
     _check_reveals(cs, reveals)
-    _check_fork(conn, cs)
     if own:
         _check_sequence(conn, cs)
     conn.execute(
@@ -101,15 +109,17 @@ def apply_changeset(
         ),
     )
     result = ApplyResult()
+    created: set[tuple[str, str]] = set()
     for index, op in enumerate(cs.ops):
         revealed = {
             name: reveals[(index, name)].value for name in op.sealed if (index, name) in reveals
         }
-        result.conflicts += _apply_op(conn, cs, op_ref(cs_id, index), op, revealed)
+        result.conflicts += _apply_op(conn, cs, op_ref(cs_id, index), op, revealed, created)
         result.touched.add((op.entity, op.entity_id))
     _store_reveals(conn, cs, cs_id, reveals)
     for entity_name, entity_id in result.touched:
-        reindex(conn, ENTITIES[entity_name], entity_id)
+        new = (entity_name, entity_id) in created
+        reindex(conn, ENTITIES[entity_name], entity_id, new=new)
     return result
 
 
@@ -129,6 +139,8 @@ def _store_reveals(conn: Connection, cs: Changeset, cs_id: str, reveals: Reveals
     """Keep reveals so the values can be passed on to peers allowed to see them, with the
     field's class as it is now: a later change of a note's class (by anyone) cannot make a
     value sealed as privileged travel."""
+    if not reveals:
+        return
     rows = []
     for (index, name), reveal in reveals.items():
         op = cs.ops[index]
@@ -152,18 +164,6 @@ def sealed_class(conn: Connection, entity: str, entity_id: str, name: str) -> st
     return strictest(PROTECTED, field_class(kind, name, record_class))
 
 
-def _check_fork(conn: Connection, cs: Changeset) -> None:
-    same_slot = conn.execute(
-        "SELECT id FROM changesets WHERE origin = ? AND epoch = ? AND seq = ?",
-        (cs.origin, cs.epoch, cs.seq),
-    ).fetchone()
-    if same_slot:
-        raise ForkDetected(
-            f"Two different changesets claim sequence {cs.seq} of origin {cs.origin[:12]}; "
-            "the second was refused."
-        )
-
-
 def _check_sequence(conn: Connection, cs: Changeset) -> None:
     last = conn.execute(
         "SELECT seq, id FROM changesets WHERE origin = ? AND epoch = ? ORDER BY seq DESC LIMIT 1",
@@ -183,8 +183,14 @@ def _check_sequence(conn: Connection, cs: Changeset) -> None:
 
 
 def _apply_op(
-    conn: Connection, cs: Changeset, ref: str, op: Op, revealed: dict[str, object]
+    conn: Connection,
+    cs: Changeset,
+    ref: str,
+    op: Op,
+    revealed: dict[str, object],
+    created: set[tuple[str, str]],
 ) -> int:
+    """Apply one op; records it creates are added to `created`. Returns new conflicts."""
     kind = ENTITIES[op.entity]
     exists = _row_exists(conn, kind, op.entity_id)
     # A sealed field we may not see is stored withheld: its default value.
@@ -200,6 +206,7 @@ def _apply_op(
     if creating:
         _check_case_scope(conn, kind, values, cs.case_id, op.entity_id)
         _insert_row(conn, kind, op.entity_id, values, cs.hlc)
+        created.add((op.entity, op.entity_id))
         _record_field(conn, op, ref, CREATED, cs)
         if kind.name == TRUST:
             _apply_trust(conn, op.entity_id, values, cs)

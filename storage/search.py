@@ -43,8 +43,9 @@ class SearchHit:
     rank: float
 
 
-def reindex(conn: Connection, kind: Entity, entity_id: str) -> None:
-    """Bring the index row of one record up to date (or remove it when withdrawn)."""
+def reindex(conn: Connection, kind: Entity, entity_id: str, *, new: bool = False) -> None:
+    """Bring the index row of one record up to date (or remove it when withdrawn); `new`
+    says the record was just created, so it has no row yet."""
     if not (kind.search_title or kind.search_body):
         return
     wanted = (*kind.search_title, *kind.search_body)
@@ -53,9 +54,13 @@ def reindex(conn: Connection, kind: Entity, entity_id: str) -> None:
         f"SELECT {case_column}, withdrawn, {', '.join(wanted)} FROM {kind.table} WHERE id = ?",
         (entity_id,),
     ).fetchone()
-    existing = conn.execute(
-        "SELECT rowid FROM search_docs WHERE entity_id = ?", (entity_id,)
-    ).fetchone()
+    existing = (
+        None
+        if new
+        else conn.execute(
+            "SELECT rowid FROM search_docs WHERE entity_id = ?", (entity_id,)
+        ).fetchone()
+    )
     if existing:
         conn.execute("DELETE FROM search_index WHERE rowid = ?", (existing[0],))
         conn.execute("DELETE FROM search_docs WHERE rowid = ?", (existing[0],))

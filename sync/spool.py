@@ -42,12 +42,16 @@ class StagedChangeset:
 
 def encode_reveals(reveals: Reveals) -> str:
     """Reveals as canonical JSON text."""
+    if not reveals:
+        return "[]"
     items = [[i, name, r.salt.hex(), r.value] for (i, name), r in sorted(reveals.items())]
     return canonical.encode(items).decode()
 
 
 def decode_reveals(text: str) -> Reveals:
     """Reveals from their canonical JSON text (written by us)."""
+    if text == "[]":
+        return {}
     return {
         (int(index), str(name)): Reveal(bytes.fromhex(salt), value)
         for index, name, salt, value in canonical.decode(text.encode())
