@@ -7,9 +7,13 @@ file only imports the real entry point and exits with its code.
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 
 from desktop.main import main
 
 if __name__ == "__main__":
+    # Large bundle imports verify signatures in a worker process (sync.verify_pool); a
+    # frozen program must let such a worker start instead of running the application.
+    multiprocessing.freeze_support()
     sys.exit(main())

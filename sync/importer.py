@@ -32,7 +32,7 @@ from storage import audit, canonical
 from storage.apply import ApplyError, MissingRecord, apply_changeset, prev_refs, revoked_after
 from storage.blobs import BlobWriter, Cancelled, StagedBlob
 from storage.changesets import Changeset, MalformedChangeset, Op, changeset_id, decode
-from storage.identity import origin_of, verify_changeset
+from storage.identity import origin_of
 from storage.sealing import Reveal
 from storage.workspace import Workspace
 from sync.agekeys import age_identity
@@ -60,6 +60,7 @@ from sync.spool import (
     first_key_statements,
 )
 from sync.trust import adopt_rotated_peer, endorsed_peer, our_keys
+from sync.verify_pool import SignatureChecker
 
 Progress = Callable[[int, int], None]
 PARKED_BUNDLES = "parked-bundles"
@@ -304,6 +305,7 @@ class _Verifier:
         self._ws = ws
         self._staged = staged
         self._limit = int(head.manifest["payload"]["changesets"])
+        self.signatures = SignatureChecker(self._limit)
         self._keys: dict[str, bytes] = {
             str(r[0]): bytes(r[1])
             for r in ws.conn.execute("SELECT origin, signing_public FROM origins")
@@ -330,10 +332,7 @@ class _Verifier:
             raise refuse(
                 "unknown signer", "The bundle holds changesets from an office nobody introduced."
             )
-        if not verify_changeset(key, frame.body, frame.sig):
-            raise refuse(
-                "signature", f"Changeset {cs_id[:12]} has a signature that does not verify."
-            )
+        self.signatures.add(cs_id, key, frame.body, frame.sig)
         reveals = self._reveals(cs, cs_id, frame.reveals)
         self._staged.spool.add(
             StagedChangeset(cs_id, cs, frame.body, frame.sig, frame.case_prev, reveals)
@@ -373,16 +372,22 @@ def stage(
         staged.writers.append(writer)
         return _StagingSink(staged, writer, cancel)
 
-    parser = PayloadParser(_Verifier(ws, head, staged), open_blob)
     manifest = head.manifest
     total = sum(int(p["size"]) for p in manifest["parts"])
     done = 0
+    verifier: _Verifier | None = None
     try:
+        verifier = _Verifier(ws, head, staged)
+        parser = PayloadParser(verifier, open_blob)
         for number, part in enumerate(manifest["parts"], start=1):
             done += _stage_part(ws, head, number, part, parser, cancel)
             if progress:
                 progress(done, total)
         parser.finish()
+        failed = verifier.signatures.finish()
+        if failed:
+            message = f"Changeset {failed[0][:12]} has a signature that does not verify."
+            raise refuse("signature", message)
         payload = manifest["payload"]
         complete = (
             parser.size == payload["size"]
@@ -393,6 +398,8 @@ def stage(
         if not complete:
             raise refuse("digest", "The bundle's contents do not match its signed manifest.")
     except BaseException:
+        if verifier is not None:
+            verifier.signatures.close()
         staged.discard(ws)
         raise
     return staged
