@@ -518,10 +518,13 @@ def _edits_unseen_by_withdrawal(conn: Connection, op: Op, ref: str, cs: Changese
     unseen: set[str] = set()
     for name in kind.fields:
         current = _current(conn, op, name)
-        if name == "withdrawn" or current is None or current[0] in prev_refs(op.prev.get(name)):
+        if name == "withdrawn" or current is None:
             continue
-        if not _is_ancestor(conn, current[0], op.prev.get(name) or "", name):
-            unseen.add(current[0])
+        # The shown value and any waiting beside it in the conflict queue: an edit that lost
+        # a value race is still an edit the withdrawer may not have seen.
+        heads = [current[0], *waiting_ops(conn, op.entity, op.entity_id, name)]
+        seen = op.prev.get(name) or ""
+        unseen.update(ref for ref in heads if not _is_ancestor(conn, ref, seen, name))
     for edit_ref in sorted(unseen):
         row = conn.execute(
             "SELECT c.body, c.hlc, c.origin FROM changesets c WHERE c.id = ?",
@@ -530,8 +533,8 @@ def _edits_unseen_by_withdrawal(conn: Connection, op: Op, ref: str, cs: Changese
         if row is None:
             continue
         edit = decode(bytes(row[0])).ops[int(edit_ref.split(":", 1)[1])]
-        head = _Head(edit_ref, str(row[1]), str(row[2]), edit.fields)
-        _record_conflict(conn, op, WITHDRAWAL, (ref, 1), head, cs)
+        edit_head = _Head(edit_ref, str(row[1]), str(row[2]), edit.fields)
+        _record_conflict(conn, op, WITHDRAWAL, (ref, 1), edit_head, cs)
     return len(unseen)
 
 

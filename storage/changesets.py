@@ -25,7 +25,7 @@ VERSION = 1
 OP_KINDS = ("create", "update", "withdraw")
 MAX_OPS = 10_000
 GENESIS = ""
-MAX_PREV_REFS = 16
+MAX_PREV_REFS = 1_000  # a resolution names every value it settles
 _OP_KEYS = {"entity", "entity_id", "kind", "fields", "prev"}
 
 
