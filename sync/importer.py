@@ -32,6 +32,7 @@ from storage import audit, canonical
 from storage.apply import ApplyError, MissingRecord, apply_changeset, prev_refs, revoked_after
 from storage.blobs import BlobWriter, Cancelled, StagedBlob
 from storage.changesets import Changeset, MalformedChangeset, Op, changeset_id, decode
+from storage.hlc import Stamp
 from storage.identity import origin_of
 from storage.sealing import Reveal
 from storage.workspace import Workspace
@@ -552,6 +553,7 @@ class _Applier:
     the rest; what waits for a predecessor is set aside and retried as others land."""
 
     def __init__(self, ws: Workspace, parked: set[str]) -> None:
+        self._ws = ws
         self._conn = ws.conn
         self._parked = parked
         self._present = _Present(ws.conn)
@@ -600,6 +602,8 @@ class _Applier:
             outcome.quarantined.append((item, str(exc)))
             return True
         conn.execute("RELEASE change")
+        # Our next edit must rank after what we have now seen (far-future clocks clamped).
+        self._ws.clock.observe(Stamp.parse(item.changeset.hlc))
         self._present.add(item.cs_id)
         if item.changeset.case_id == "":  # a key statement: revocations may have changed
             self._revocations.clear()
@@ -666,6 +670,7 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
                 {item.cs_id for item in parked_before},
             )
             _record_outcome(ws, staged, outcome, report)
+            ws.set_meta("hlc", str(ws.clock.last))
     except BaseException:
         for path in created:
             with contextlib.suppress(OSError):
