@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from storage import canonical
-from storage.changesets import Changeset, Op, decode, op_ref
+from storage.changesets import Changeset, Op, decode_verified, op_ref
 from storage.connection import Connection
 from storage.entities import ENTITIES, PROTECTED, TRUST, Entity, clean_fields
 from storage.errors import InvalidInput, StorageError
@@ -493,49 +493,120 @@ WITHDRAWAL = "(withdrawal)"  # the conflict queue's field name for an edit vs a 
 
 
 def _check_withdrawal(conn: Connection, op: Op, ref: str, cs: Changeset) -> int:
-    """An edit made without seeing a withdrawal of the same record is a conflict, whichever
-    of the two arrives first."""
+    """An edit made without seeing a withdrawal of the same record, by someone who saw the
+    record in use, is flagged against that withdrawal, whichever of the two arrives first:
+
+        flag(E, W)  when  W is a withdrawal, E an edit, E's author had not seen W nor any
+                          other withdrawal standing, and W's author had not seen E.
+
+    A later decision about the withdrawal (a restore, or keeping it withdrawn) settles the
+    flags against the withdrawals it saw."""
     if op.kind == "withdraw":
         return _edits_unseen_by_withdrawal(conn, op, ref, cs)
-    current = _current(conn, op, "withdrawn")
-    if current is None or current[0] in prev_refs(op.prev.get("withdrawn")):
+    if "withdrawn" not in ENTITIES[op.entity].fields or _saw_withdrawn(conn, op):
         return 0
-    kind = ENTITIES[op.entity]
-    withdrawn = conn.execute(
-        f"SELECT withdrawn FROM {kind.table} WHERE id = ?", (op.entity_id,)
-    ).fetchone()[0]
-    if not withdrawn or _is_ancestor(conn, current[0], op.prev.get("withdrawn") or "", "withdrawn"):
-        return 0
-    _record_conflict(
-        conn, op, WITHDRAWAL, (current[0], 1), _Head(ref, cs.hlc, cs.origin, op.fields), cs
+    seen = op.prev.get("withdrawn") or ""
+    edit = _Head(ref, cs.hlc, cs.origin, op.fields)
+    flagged = 0
+    heads = _withdrawn_heads(conn, op.entity, op.entity_id)
+    for head in heads:
+        if _is_ancestor(conn, head, seen, "withdrawn"):
+            continue
+        withdrawal = _op_at(conn, head)
+        if withdrawal is None or withdrawal.kind != "withdraw":
+            continue
+        if _withdrawal_saw(conn, withdrawal, ref, [*op.fields, *op.sealed]):
+            continue
+        flagged += _flag(conn, op, head, edit, cs)
+    return flagged
+
+
+def _withdrawn_heads(conn: Connection, entity: str, entity_id: str) -> list[str]:
+    current = current_op(conn, entity, entity_id, "withdrawn")
+    if current is None:
+        return []
+    return [current[0], *waiting_ops(conn, entity, entity_id, "withdrawn")]
+
+
+def _op_at(conn: Connection, ref: str) -> Op | None:
+    """The op a reference names, from the exact stored changeset."""
+    cs_id, _, index = ref.partition(":")
+    row = conn.execute("SELECT body FROM changesets WHERE id = ?", (cs_id,)).fetchone()
+    if row is None or not index.isdigit():
+        return None
+    ops = decode_verified(bytes(row[0])).ops
+    return ops[int(index)] if int(index) < len(ops) else None
+
+
+def _saw_withdrawn(conn: Connection, op: Op) -> bool:
+    """True when the op's author edited a record they saw withdrawn (knowingly)."""
+    for seen in prev_refs(op.prev.get("withdrawn")):
+        earlier = _op_at(conn, seen)
+        if earlier is not None and (
+            earlier.kind == "withdraw" or earlier.fields.get("withdrawn") == 1
+        ):
+            return True
+    return False
+
+
+def _withdrawal_saw(conn: Connection, withdrawal: Op, edit_ref: str, fields: list[str]) -> bool:
+    """True when the withdrawal's author had seen the edit (it names it in its `prev`)."""
+    return any(
+        _is_ancestor(conn, edit_ref, withdrawal.prev.get(name) or "", name)
+        for name in fields
+        if name != "withdrawn"
     )
+
+
+def _flag(conn: Connection, op: Op, withdrawal_ref: str, edit: _Head, cs: Changeset) -> int:
+    """Queue flag(edit, withdrawal) once."""
+    known = conn.execute(
+        "SELECT 1 FROM conflicts WHERE entity = ? AND entity_id = ? AND field = ?"
+        " AND shown_op = ? AND other_op = ?",
+        (op.entity, op.entity_id, WITHDRAWAL, withdrawal_ref, edit.ref),
+    ).fetchone()
+    if known:
+        return 0
+    _record_conflict(conn, op, WITHDRAWAL, (withdrawal_ref, 1), edit, cs)
     return 1
 
 
 def _edits_unseen_by_withdrawal(conn: Connection, op: Op, ref: str, cs: Changeset) -> int:
-    """Edits we hold that the author of an incoming withdrawal had not seen."""
+    """Edits we hold that the author of an incoming withdrawal had not seen: every op in a
+    field's history that its `prev` does not cover, not only the values standing now."""
     kind = ENTITIES[op.entity]
     unseen: set[str] = set()
     for name in kind.fields:
+        if name == "withdrawn":
+            continue
         current = _current(conn, op, name)
-        if name == "withdrawn" or current is None:
+        if current is None:
             continue
-        # The shown value and any waiting beside it in the conflict queue: an edit that lost
-        # a value race is still an edit the withdrawer may not have seen.
-        heads = [current[0], *waiting_ops(conn, op.entity, op.entity_id, name)]
         seen = op.prev.get(name) or ""
-        unseen.update(ref for ref in heads if not _is_ancestor(conn, ref, seen, name))
+        frontier = [current[0], *waiting_ops(conn, op.entity, op.entity_id, name)]
+        visited: set[str] = set()
+        while frontier and len(visited) < MAX_ANCESTRY_WALK:
+            edit_ref = frontier.pop()
+            if edit_ref in visited or _is_ancestor(conn, edit_ref, seen, name):
+                continue
+            visited.add(edit_ref)
+            unseen.add(edit_ref)
+            row = conn.execute(
+                "SELECT prev_ref FROM field_history WHERE op_ref = ? AND field = ?",
+                (edit_ref, name),
+            ).fetchone()
+            if row:
+                frontier.extend(prev_refs(row[0]))
+    flagged = 0
     for edit_ref in sorted(unseen):
-        row = conn.execute(
-            "SELECT c.body, c.hlc, c.origin FROM changesets c WHERE c.id = ?",
-            (edit_ref.split(":", 1)[0],),
-        ).fetchone()
-        if row is None:
+        edit = _op_at(conn, edit_ref)
+        if edit is None or edit.kind == "withdraw" or _saw_withdrawn(conn, edit):
             continue
-        edit = decode(bytes(row[0])).ops[int(edit_ref.split(":", 1)[1])]
-        edit_head = _Head(edit_ref, str(row[1]), str(row[2]), edit.fields)
-        _record_conflict(conn, op, WITHDRAWAL, (ref, 1), edit_head, cs)
-    return len(unseen)
+        row = conn.execute(
+            "SELECT hlc, origin FROM changesets WHERE id = ?", (edit_ref.split(":", 1)[0],)
+        ).fetchone()
+        flagged += _flag(conn, op, ref, _Head(edit_ref, str(row[0]), str(row[1]), edit.fields), cs)
+    return flagged
 
 
 def _set_value(conn: Connection, kind: Entity, entity_id: str, name: str, value: object) -> None:

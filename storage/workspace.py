@@ -240,6 +240,11 @@ class Workspace:
                 current = current_op(conn, draft.entity, draft.entity_id, name)
                 if current:
                     prev[name] = current[0]
+            if draft.kind == "withdraw":  # the withdrawer saw every value standing
+                for name in watched:
+                    waiting = waiting_ops(conn, draft.entity, draft.entity_id, name)
+                    if name in prev and waiting:
+                        prev[name] = " ".join(sorted({prev[name], *waiting}))
             if draft.resolves:
                 for name in cleaned:
                     prev[name] = " ".join(

@@ -160,7 +160,15 @@ def _resolve_withdrawal(
     withdrawn = 1 if keep in ("shown", "withdrawn") else 0
     return ws.commit(
         conflict.case_id,
-        [Draft(conflict.entity, conflict.entity_id, "update", {"withdrawn": withdrawn})],
+        [
+            Draft(
+                conflict.entity,
+                conflict.entity_id,
+                "update",
+                {"withdrawn": withdrawn},
+                resolves=True,
+            )
+        ],
         audit_action="conflict resolved",
         audit_detail={"conflict": conflict.id},
     )

@@ -16,13 +16,12 @@ interleavings (`ConvergenceMachine`) and checks what every office must agree on:
 
 The ngo is left out on purpose: it receives redacted data, so its digest legitimately
 differs. Deterministic tests at the end pin the interleavings people asked about, and the
-minimal reproductions (strict xfail) of the bugs the machine found.
+minimal reproductions of the bugs the machine found, kept as regression tests.
 
 Environment, for hunting: `VALISE_CONVERGENCE_EXAMPLES=200` (default 20) and
 `VALISE_CONVERGENCE_STEPS` (default 30) run more; `VALISE_CONVERGENCE_SHRINK=1` shrinks a
-failure to a minimal one (minutes). The check that edits flagged against withdrawals agree
-between offices is off by default (its open bugs are reproduced below);
-`VALISE_CONVERGENCE_IGNORE=` turns it on.
+failure to a minimal one (minutes); `VALISE_CONVERGENCE_IGNORE=withdrawal-flags` skips the
+check that edits flagged against withdrawals agree between offices.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 from hypothesis import HealthCheck, Phase, event, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -70,13 +68,7 @@ EXAMPLES = int(os.environ.get("VALISE_CONVERGENCE_EXAMPLES", "20"))
 STEPS = int(os.environ.get("VALISE_CONVERGENCE_STEPS", "30"))
 SHRINK = os.environ.get("VALISE_CONVERGENCE_SHRINK", "") == "1"
 # For bug hunting only: checks to skip (comma-separated names), to look past a known bug.
-# Which edits are flagged against a concurrent withdrawal still depends on arrival order in
-# the cases reproduced (strict xfail) at the end of this file; until they are fixed the
-# property test leaves that one check out, so CI stays deterministic.
-# VALISE_CONVERGENCE_IGNORE= (empty) puts it back.
-IGNORED = set(
-    filter(None, os.environ.get("VALISE_CONVERGENCE_IGNORE", "withdrawal-flags").split(","))
-)
+IGNORED = set(filter(None, os.environ.get("VALISE_CONVERGENCE_IGNORE", "").split(",")))
 
 # The fields whose every write the model tracks, per record kind.
 TRACKED: dict[str, tuple[str, ...]] = {
@@ -1166,12 +1158,6 @@ def _two_withdrawals_and_an_edit(network: Network) -> tuple[str, str, str, str]:
     return case_id, by_kabora, by_liaison, edit
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage.apply._check_withdrawal compares an arriving edit only with the shown"
-    " withdrawn op: with two concurrent withdrawals, an office that had both before the edit"
-    " flags it against one, offices that had the edit first flag it against both",
-)
 def test_an_edit_concurrent_with_two_withdrawals_is_flagged_alike_everywhere(
     network: Network,
 ) -> None:
@@ -1191,12 +1177,6 @@ def test_an_edit_concurrent_with_two_withdrawals_is_flagged_alike_everywhere(
     assert against["kabora"] == against["dressa"] == against["liaison"], against
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync.conflicts._resolve_withdrawal writes withdrawn with `prev` = the shown"
-    " withdrawn op only, and storage.apply settles only flags against the ops it supersedes:"
-    " settling a flag raised against the other, waiting, withdrawal leaves it open",
-)
 def test_settling_a_flag_against_the_waiting_withdrawal_settles_it(network: Network) -> None:
     kabora = network.ws["kabora"]
     case_id, by_kabora, by_liaison, _ = _two_withdrawals_and_an_edit(network)
@@ -1214,12 +1194,6 @@ def test_settling_a_flag_against_the_waiting_withdrawal_settles_it(network: Netw
     assert conflicts.get_conflict(kabora, flag.id).status != "open"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a withdraw op names in `prev` only each field's shown op, and storage.apply now"
-    " flags every other head it does not name: a withdrawal made after seeing both values of"
-    " a field flags the waiting one, on every office, as an edit made without seeing it",
-)
 def test_a_withdrawal_that_saw_every_value_flags_no_edit(network: Network) -> None:
     case_id = _shared_case(network)
     cases.update_case(network.ws["kabora"], case_id, title="Kabora's title")
@@ -1232,14 +1206,6 @@ def test_a_withdrawal_that_saw_every_value_flags_no_edit(network: Network) -> No
         assert not _withdrawal_flags(network.ws[name], case_id), name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage.apply._check_withdrawal flags an edit against any withdrawn-field op it did"
-    " not see, also a 'keep withdrawn' resolution (an update to withdrawn=1) made after the"
-    " withdrawal its author had seen; and only where the edit arrives after that resolution:"
-    " the reverse order flags nothing, since the check for unseen edits runs only for ops of"
-    " kind 'withdraw'",
-)
 def test_an_edit_made_after_seeing_the_withdrawal_is_flagged_nowhere(network: Network) -> None:
     kabora, dressa, liaison = (network.ws[n] for n in NODES)
     case_id = _shared_case(network)
