@@ -486,6 +486,10 @@ class _Present:
     def add(self, cs_id: str) -> None:
         self._known.add(cs_id)
 
+    def remembers(self, cs_id: str) -> bool:
+        """Known to be here without asking the database."""
+        return cs_id in self._known
+
     def __contains__(self, cs_id: object) -> bool:
         if cs_id in self._known:
             return True
@@ -572,11 +576,13 @@ class _Applier:
     def offer(self, item: StagedChangeset) -> bool:
         """Apply `item` if it can be; False when it must wait."""
         outcome, conn = self.outcome, self._conn
-        if item.cs_id in self._present:
+        if self._present.remembers(item.cs_id):  # the database is asked by apply itself
             outcome.duplicates += 1
             outcome.waiting.pop(item.cs_id, None)
             return True
         reason = self._revoked(item)
+        if reason and item.cs_id in self._present:
+            reason = None  # held from before the revocation: a plain duplicate
         if reason:
             outcome.waiting.pop(item.cs_id, None)
             outcome.quarantined.append((item, reason))
@@ -602,6 +608,11 @@ class _Applier:
             outcome.quarantined.append((item, str(exc)))
             return True
         conn.execute("RELEASE change")
+        if result.duplicate:
+            self._present.add(item.cs_id)
+            outcome.duplicates += 1
+            outcome.waiting.pop(item.cs_id, None)
+            return True
         # Our next edit must rank after what we have now seen (far-future clocks clamped).
         self._ws.clock.observe(Stamp.parse(item.changeset.hlc))
         self._present.add(item.cs_id)
