@@ -582,6 +582,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
             record,
             {"withdrawn": 1},
             lambda: cases.withdraw(ws, klass, record.id),
+            resolution=True,  # a withdrawal names every value standing: it saw them all
             what="withdraw",
         )
 
@@ -611,6 +612,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
                 record,
                 {"withdrawn": 1 if keep == "withdrawn" else 0},
                 lambda: conflicts.resolve(ws, conflict.id, keep=keep),
+                resolution=True,
                 what=f"resolve #{conflict.id} ({WITHDRAWAL}) keeping {keep}:",
             )
             return
