@@ -208,6 +208,7 @@ class BlobWriter:
     """
 
     _QUEUE_CHUNKS = 4
+    _SYNC_EVERY = 64  # chunks (64 MiB)
 
     def __init__(self, temp_path: Path) -> None:
         self.temp_path = temp_path
@@ -239,6 +240,11 @@ class BlobWriter:
                 self._hash.update(plain)
                 aad = _aad(self._header, index, final)
                 self._out.write(self._sealer.encrypt(_nonce(index), plain, aad))
+                if index % self._SYNC_EVERY == self._SYNC_EVERY - 1:
+                    # Push the written data to disk while the producer goes on, so the
+                    # final fsync has little left to wait for.
+                    self._out.flush()
+                    os.fdatasync(self._out.fileno())
             except BaseException as exc:  # reported to the producer, not lost in a thread
                 self._error = exc
             index += 1
