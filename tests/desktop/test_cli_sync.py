@@ -422,6 +422,7 @@ PEER_COMMANDS = [
     ["case", "share", "{case}", "{peer}"],
     ["case", "unshare", "{case}", "{peer}"],
     ["bundle", "export", "--to", "{peer}", "--out", "{out}"],
+    ["peer", "revoke", "{peer}", "--after", "3"],
 ]
 
 
@@ -479,6 +480,26 @@ def test_peer_verify_with_a_wrong_fingerprint_changes_nothing(kab: Kabora) -> No
     kab.unchanged.check()
     listed = json.loads(assert_ok(kab.run("peer", "list", "--json")))
     assert [p["verified"] for p in listed] == [False]
+
+
+def test_peer_revoke_needs_a_sequence_number(kab: Kabora) -> None:
+    peer = kab.pair.dressa_id
+    for after in ("three", "-1", "", "1.5"):
+        assert_refused(kab.run("peer", "revoke", peer, "--after", after), 2, "--after")
+    assert_refused(kab.run("peer", "revoke", peer), 2, "--after")
+    kab.unchanged.check()
+
+
+def test_peer_revoke_and_identity_rotate_are_recorded(kab: Kabora) -> None:
+    before = json.loads(assert_ok(kab.run("identity", "--json")))
+    kab.office.ok("peer", "revoke", kab.pair.dressa_id, "--after", "2", "--reason", "lost")
+    listed = json.loads(assert_ok(kab.run("peer", "list", "--json")))
+    assert [p["revoked_after"] for p in listed] == [2]
+    kab.office.ok("identity", "rotate")
+    after = json.loads(assert_ok(kab.run("identity", "--json")))
+    assert after["origin"] != before["origin"]
+    assert after["fingerprint"] != before["fingerprint"]
+    assert assert_ok(kab.run("audit", "verify")).startswith("ok ")
 
 
 def test_case_share_of_an_unknown_case_is_refused(kab: Kabora) -> None:
