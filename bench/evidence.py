@@ -59,7 +59,7 @@ def warm(path: Path) -> float:
     return time.perf_counter() - t0
 
 
-def _fsync(path: Path) -> float:
+def fsync_file(path: Path) -> float:
     t0 = time.perf_counter()
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -69,7 +69,7 @@ def _fsync(path: Path) -> float:
     return time.perf_counter() - t0
 
 
-def _run(cmd: list[str]) -> float:
+def run_timed(cmd: list[str]) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t0
@@ -143,18 +143,20 @@ def measure(source: Path, work: Path, repeat: int, log: Any) -> dict[str, Any]:
     for rep in range(repeat):
         log(f"  evidence round {rep + 1}/{repeat}")
         copy.unlink(missing_ok=True)
-        times["cp"].append(_run(["cp", str(source), str(copy)]))
-        times["cp_fsync"].append(times["cp"][-1] + _fsync(copy))
+        times["cp"].append(run_timed(["cp", str(source), str(copy)]))
+        times["cp_fsync"].append(times["cp"][-1] + fsync_file(copy))
         copy.unlink()
-        times["sha256sum"].append(_run(["sha256sum", str(source)]))
+        times["sha256sum"].append(run_timed(["sha256sum", str(source)]))
         sealed.unlink(missing_ok=True)
-        times["age_encrypt"].append(_run(["age", "-r", recipient, "-o", str(sealed), str(source)]))
-        times["age_encrypt_fsync"].append(times["age_encrypt"][-1] + _fsync(sealed))
+        times["age_encrypt"].append(
+            run_timed(["age", "-r", recipient, "-o", str(sealed), str(source)])
+        )
+        times["age_encrypt_fsync"].append(times["age_encrypt"][-1] + fsync_file(sealed))
         opened.unlink(missing_ok=True)
         times["age_decrypt"].append(
-            _run(["age", "-d", "-i", str(key), "-o", str(opened), str(sealed)])
+            run_timed(["age", "-d", "-i", str(key), "-o", str(opened), str(sealed)])
         )
-        times["age_decrypt_fsync"].append(times["age_decrypt"][-1] + _fsync(opened))
+        times["age_decrypt_fsync"].append(times["age_decrypt"][-1] + fsync_file(opened))
         opened.unlink()
         valise.append(run_valise(source, work))
     for leftover in (sealed, opened, copy):

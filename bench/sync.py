@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.evidence import ensure_file, warm
+from bench.evidence import ensure_file, fsync_file, run_timed, warm
 from bench.machine import describe
 from bench.stats import heading, mbps, median, row, secs, verdict
 
@@ -169,12 +169,6 @@ def _child(step: str, spec: dict[str, Any]) -> dict[str, Any]:
 # -- the runs ------------------------------------------------------------------------------
 
 
-def _run(cmd: list[str]) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
-
-
 def _fresh(name: str) -> dict[str, Any]:
     base = OUT / name
     shutil.rmtree(base, ignore_errors=True)
@@ -184,16 +178,6 @@ def _fresh(name: str) -> dict[str, Any]:
         "receiver": str(base / "receiver"),
         "stick": str(base / "stick"),
     }
-
-
-def _fsync_file(path: Path) -> float:
-    t0 = time.perf_counter()
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return time.perf_counter() - t0
 
 
 def _baselines(source: Path, work: Path) -> dict[str, float]:
@@ -208,13 +192,13 @@ def _baselines(source: Path, work: Path) -> dict[str, float]:
         if line.startswith("# public key")
     )
     out, plain = work / "baseline.out", work / "plain.out"
-    times = {"cp": _run(["cp", str(source), str(out)])}
-    times["cp + fsync"] = times["cp"] + _fsync_file(out)
+    times = {"cp": run_timed(["cp", str(source), str(out)])}
+    times["cp + fsync"] = times["cp"] + fsync_file(out)
     out.unlink()
-    times["age -r"] = _run(["age", "-r", recipient, "-o", str(out), str(source)])
-    times["age -r + fsync"] = times["age -r"] + _fsync_file(out)
-    times["age -d"] = _run(["age", "-d", "-i", str(key), "-o", str(plain), str(out)])
-    times["age -d + fsync"] = times["age -d"] + _fsync_file(plain)
+    times["age -r"] = run_timed(["age", "-r", recipient, "-o", str(out), str(source)])
+    times["age -r + fsync"] = times["age -r"] + fsync_file(out)
+    times["age -d"] = run_timed(["age", "-d", "-i", str(key), "-o", str(plain), str(out)])
+    times["age -d + fsync"] = times["age -d"] + fsync_file(plain)
     out.unlink()
     plain.unlink()
     return times
