@@ -143,22 +143,28 @@ def decode(body: bytes) -> Changeset:
         raise MalformedChangeset("bad hlc") from None
     ops = doc["ops"]
     _expect(isinstance(ops, list) and 1 <= len(ops) <= MAX_OPS, "bad ops list")
-    return Changeset(
-        origin=doc["origin"],
-        epoch=doc["epoch"],
-        seq=doc["seq"],
-        prev_hash=doc["prev_hash"],
-        hlc=doc["hlc"],
-        author=doc["author"],
-        case_id=doc["case_id"],
-        ops=tuple(_decode_op(op) for op in ops),
-    )
+    return _changeset(doc, tuple(_decode_op(op) for op in ops))
 
 
 def decode_verified(body: bytes) -> Changeset:
     """Rebuild a changeset that `decode` already checked (kept by us since, in encrypted
     storage): the same result without checking the shape a second time."""
     doc = json.loads(body)
+    ops = tuple(
+        Op(
+            op["entity"],
+            op["entity_id"],
+            op["kind"],
+            op["fields"],
+            op["prev"],
+            op.get("sealed", {}),
+        )
+        for op in doc["ops"]
+    )
+    return _changeset(doc, ops)
+
+
+def _changeset(doc: dict[str, Any], ops: tuple[Op, ...]) -> Changeset:
     return Changeset(
         origin=doc["origin"],
         epoch=doc["epoch"],
@@ -167,17 +173,7 @@ def decode_verified(body: bytes) -> Changeset:
         hlc=doc["hlc"],
         author=doc["author"],
         case_id=doc["case_id"],
-        ops=tuple(
-            Op(
-                op["entity"],
-                op["entity_id"],
-                op["kind"],
-                op["fields"],
-                op["prev"],
-                op.get("sealed", {}),
-            )
-            for op in doc["ops"]
-        ),
+        ops=ops,
     )
 
 

@@ -304,24 +304,7 @@ class Workspace:
     def replace_keys(self, keys: NodeKeys) -> None:
         """Make `keys` this installation's identity (a rotation; sync.trust). Inside the
         caller's transaction; later changesets carry the new origin from sequence 1."""
-        now = datetime.now(UTC).isoformat()
-        self.conn.execute(
-            "UPDATE node_identity SET signing_private = ?, signing_public = ?,"
-            " encryption_private = ?, encryption_public = ?, origin = ?, created_at = ?"
-            " WHERE id = 1",
-            (
-                keys.signing_private,
-                keys.signing_public,
-                keys.encryption_private,
-                keys.encryption_public,
-                keys.origin,
-                now,
-            ),
-        )
-        self.conn.execute(
-            "INSERT OR IGNORE INTO origins(origin, signing_public, office_name) VALUES (?,?,?)",
-            (keys.origin, keys.signing_public, self.office_name),
-        )
+        _store_identity(self.conn, keys, self.office_name)
         self.keys = keys
         self._signer = keys.signer()
         self._origin = keys.origin
@@ -370,6 +353,27 @@ class Workspace:
 
 
 # -- creating and opening ------------------------------------------------------------------
+
+
+def _store_identity(conn: Connection, keys: NodeKeys, office_name: str) -> None:
+    """Make `keys` this installation's identity (at creation, and after a rotation) and
+    know its origin; inside the caller's transaction."""
+    conn.execute(
+        "INSERT OR REPLACE INTO node_identity(id, signing_private, signing_public,"
+        " encryption_private, encryption_public, origin, created_at) VALUES (1,?,?,?,?,?,?)",
+        (
+            keys.signing_private,
+            keys.signing_public,
+            keys.encryption_private,
+            keys.encryption_public,
+            keys.origin,
+            datetime.now(UTC).isoformat(),
+        ),
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO origins(origin, signing_public, office_name) VALUES (?,?,?)",
+        (keys.origin, keys.signing_public, office_name),
+    )
 
 
 def _office_code(office_name: str) -> str:
@@ -450,22 +454,7 @@ def _initialize(
     keys = generate()
     now = datetime.now(UTC).isoformat()
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute(
-        "INSERT INTO node_identity(id, signing_private, signing_public, encryption_private,"
-        " encryption_public, origin, created_at) VALUES (1,?,?,?,?,?,?)",
-        (
-            keys.signing_private,
-            keys.signing_public,
-            keys.encryption_private,
-            keys.encryption_public,
-            keys.origin,
-            now,
-        ),
-    )
-    conn.execute(
-        "INSERT INTO origins(origin, signing_public, office_name) VALUES (?,?,?)",
-        (keys.origin, keys.signing_public, office_name),
-    )
+    _store_identity(conn, keys, office_name)
     settings = {
         "workspace_id": workspace_id,
         "office_name": office_name,

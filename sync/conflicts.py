@@ -110,27 +110,21 @@ def resolve(
     if (keep is None) == (value is None):
         raise InvalidInput("Say which value to keep (--keep) or give a new one (--value).")
     if conflict.field == WITHDRAWAL:
-        return _resolve_withdrawal(ws, conflict, keep, value)
-    if value is not None:
-        chosen: object = value
-    else:
-        chosen = _pick(conflict, str(keep))
-    kind = ENTITIES[conflict.entity]
-    if conflict.field not in kind.fields:
+        return _settle(ws, conflict, "withdrawn", _withdrawal_choice(keep, value))
+    chosen = value if value is not None else _pick(conflict, str(keep))
+    if conflict.field not in ENTITIES[conflict.entity].fields:
         raise InvalidInput(f"A {conflict.entity} has no field {conflict.field!r}.")
+    return _settle(ws, conflict, conflict.field, chosen)
+
+
+def _settle(ws: Workspace, conflict: Conflict, name: str, chosen: object) -> str:
+    """The resolution: an ordinary edit that names every waiting value in `prev`."""
+    draft = Draft(conflict.entity, conflict.entity_id, "update", {name: chosen}, resolves=True)
     return ws.commit(
         conflict.case_id,
-        [
-            Draft(
-                conflict.entity,
-                conflict.entity_id,
-                "update",
-                {conflict.field: chosen},
-                resolves=True,
-            )
-        ],
+        [draft],
         audit_action="conflict resolved",
-        audit_detail={"conflict": conflict_id},
+        audit_detail={"conflict": conflict.id},
     )
 
 
@@ -148,27 +142,11 @@ def _pick(conflict: Conflict, keep: str) -> object:
     return matches[0]
 
 
-def _resolve_withdrawal(
-    ws: Workspace, conflict: Conflict, keep: str | None, value: str | None
-) -> str:
-    """Keep the record withdrawn, or restore it (the edit's values stay in it either way)."""
+def _withdrawal_choice(keep: str | None, value: str | None) -> int:
+    """Keep the record withdrawn (1) or restore it (0); the edit's values stay either way."""
     if value is not None or keep not in ("shown", "other", "withdrawn", "restored"):
         raise InvalidInput(
             "An edit made against a withdrawal is settled with --keep withdrawn (or shown)"
             " or --keep restored (or other)."
         )
-    withdrawn = 1 if keep in ("shown", "withdrawn") else 0
-    return ws.commit(
-        conflict.case_id,
-        [
-            Draft(
-                conflict.entity,
-                conflict.entity_id,
-                "update",
-                {"withdrawn": withdrawn},
-                resolves=True,
-            )
-        ],
-        audit_action="conflict resolved",
-        audit_detail={"conflict": conflict.id},
-    )
+    return 1 if keep in ("shown", "withdrawn") else 0

@@ -14,7 +14,7 @@ from storage import audit, queries
 from storage.errors import InvalidInput
 from storage.records import Case
 from storage.workspace import Workspace
-from sync.cards import PEER_ROLES, ContactCard, encode_card, own_card, parse_card
+from sync.cards import PEER_ROLES, ContactCard, encode_card, own_card
 from sync.errors import UnknownPeer
 
 PEER_ID_LENGTH = 16
@@ -138,11 +138,6 @@ def encode_card_for_storage(card: ContactCard) -> bytes:
     ).encode()
 
 
-def add_peer_from_bytes(ws: Workspace, data: bytes, role: str) -> Peer:
-    """Parse a card from outside and record the peer."""
-    return add_peer(ws, parse_card(data), role)
-
-
 def list_peers(ws: Workspace) -> list[Peer]:
     """Every peer, by office name."""
     rows = ws.conn.execute(f"SELECT {_COLUMNS} FROM peers ORDER BY office_name, peer_id")
@@ -203,13 +198,3 @@ def unshare_case(ws: Workspace, case: str, peer: Peer) -> str:
         )
         audit.append(conn, ws.author, "case unshared", case_id, {"peer": peer.peer_id})
     return case_id
-
-
-def shared_with(ws: Workspace, case_id: str) -> list[Peer]:
-    """The peers a case is shared with."""
-    rows = ws.conn.execute(
-        f"SELECT {_COLUMNS} FROM peers JOIN case_shares s ON s.peer_origin = peers.origin"
-        " WHERE s.case_id = ? ORDER BY peers.office_name",
-        (case_id,),
-    )
-    return [_peer(row) for row in rows]
