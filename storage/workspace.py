@@ -240,11 +240,13 @@ class Workspace:
                 current = current_op(conn, draft.entity, draft.entity_id, name)
                 if current:
                     prev[name] = current[0]
-            if draft.kind == "withdraw":  # the withdrawer saw every value standing
-                for name in watched:
-                    waiting = waiting_ops(conn, draft.entity, draft.entity_id, name)
-                    if name in prev and waiting:
-                        prev[name] = " ".join(sorted({prev[name], *waiting}))
+            # The withdrawer saw every value standing; an editor saw every withdrawal
+            # standing (a withdrawal waiting in the queue is one it knew of).
+            seen_all = list(watched) if draft.kind == "withdraw" else ["withdrawn"]
+            for name in seen_all:
+                waiting = waiting_ops(conn, draft.entity, draft.entity_id, name)
+                if name in prev and waiting:
+                    prev[name] = " ".join(sorted({prev[name], *waiting}))
             if draft.resolves:
                 for name in cleaned:
                     prev[name] = " ".join(

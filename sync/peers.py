@@ -53,7 +53,9 @@ class Peer:
 
 
 _COLUMNS = (
-    "peer_id, origin, office_name, role, signing_public, encryption_public, added_at,"
+    f"substr(origin, 1, {PEER_ID_LENGTH}), origin, office_name, role, signing_public,"
+    " encryption_public,"
+    " added_at,"
     " verified_at, (SELECT after_seq FROM revocations r WHERE r.origin = peers.origin)"
 )
 
@@ -97,11 +99,10 @@ def add_peer(ws: Workspace, card: ContactCard, role: str) -> Peer:
             )
         else:
             conn.execute(
-                "INSERT INTO peers(origin, peer_id, office_name, role, signing_public,"
-                " encryption_public, card, added_at) VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO peers(origin, office_name, role, signing_public,"
+                " encryption_public, card, added_at) VALUES (?,?,?,?,?,?,?)",
                 (
                     card.origin,
-                    card.origin[:PEER_ID_LENGTH],
                     card.office_name,
                     role,
                     card.signing_public,
@@ -140,7 +141,7 @@ def encode_card_for_storage(card: ContactCard) -> bytes:
 
 def list_peers(ws: Workspace) -> list[Peer]:
     """Every peer, by office name."""
-    rows = ws.conn.execute(f"SELECT {_COLUMNS} FROM peers ORDER BY office_name, peer_id")
+    rows = ws.conn.execute(f"SELECT {_COLUMNS} FROM peers ORDER BY office_name, origin")
     return [_peer(row) for row in rows]
 
 

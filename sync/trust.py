@@ -162,11 +162,10 @@ def adopt_rotated_peer(ws: Workspace, old_origin: str, new: Peer) -> None:
     ):
         return
     conn.execute(
-        "INSERT INTO peers(origin, peer_id, office_name, role, signing_public, encryption_public,"
-        " card, added_at, verified_at, holdings, holdings_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO peers(origin, office_name, role, signing_public, encryption_public,"
+        " card, added_at, verified_at, holdings, holdings_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (
             new.origin,
-            new.peer_id,
             new.office_name,
             old[0],
             new.signing_public,

@@ -16,7 +16,6 @@ CREATE TABLE sealed_values (
 -- Other installations we exchange bundles with, from their contact cards.
 CREATE TABLE peers (
     origin TEXT PRIMARY KEY,
-    peer_id TEXT NOT NULL UNIQUE,
     office_name TEXT NOT NULL,
     role TEXT NOT NULL,
     signing_public BLOB NOT NULL,

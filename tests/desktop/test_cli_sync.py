@@ -459,10 +459,10 @@ def test_every_command_naming_a_peer_refuses_an_ambiguous_id(kab: Kabora, tmp_pa
         dressa = peers.get_peer(ws, kab.pair.dressa_id)
         twin = dressa.origin[:10] + ("0" if dressa.origin[10] != "0" else "1") * 54
         conn.execute(
-            "INSERT INTO peers(origin, peer_id, office_name, role, signing_public,"
-            " encryption_public, card, added_at) SELECT ?, ?, 'Twin office', role,"
+            "INSERT INTO peers(origin, office_name, role, signing_public,"
+            " encryption_public, card, added_at) SELECT ?, 'Twin office', role,"
             " signing_public, encryption_public, card, added_at FROM peers WHERE origin = ?",
-            (twin, twin[:16], dressa.origin),
+            (twin, dressa.origin),
         )
     unchanged = Unchanged(kab.office.root)
     out = tmp_path / "stick"
