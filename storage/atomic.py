@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -52,3 +53,48 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Replace `path` with `data` so a crash leaves the old or the new content whole."""
     with atomic_writer(path, mode) as handle:
         handle.write(data)
+
+
+class BackgroundFlush:
+    """Pushes a file that is being written to disk from a helper thread, every `every`
+    bytes, so the writer never waits for the disk meanwhile and the closing fsync has
+    little left to do. A failed flush is raised to the writer at its next call, so an I/O
+    error reported to the helper is never lost (Linux reports it only once).
+    """
+
+    def __init__(self, fd: int, every: int = 64 << 20) -> None:
+        self._fd = fd
+        self._every = every
+        self._unflushed = 0
+        self._thread: threading.Thread | None = None
+        self._error: OSError | None = None
+
+    def _flush(self) -> None:
+        try:
+            os.fdatasync(self._fd)
+        except OSError as exc:
+            self._error = exc
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def wrote(self, count: int) -> None:
+        """Note `count` more bytes handed to the OS; start a flush when enough wait."""
+        self._raise_error()
+        self._unflushed += count
+        if self._unflushed < self._every:
+            return
+        if self._thread is not None and self._thread.is_alive():
+            return  # the disk is still busy with the previous flush
+        self._unflushed = 0
+        self._thread = threading.Thread(target=self._flush, name="flush", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Wait for a flush under way (before the file is closed); raise its error."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._raise_error()

@@ -28,7 +28,7 @@ from typing import BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from storage.atomic import TEMP_SUFFIX, fsync_directory
+from storage.atomic import TEMP_SUFFIX, BackgroundFlush, fsync_directory
 from storage.errors import EvidenceFileError, IntegrityError
 
 MAGIC = b"VALISEB1"
@@ -146,36 +146,44 @@ class BlobStore:
 
     def read(self, store_name: str, key: bytes) -> Iterator[bytes]:
         """Yield the plaintext chunk by chunk, each authenticated before it is yielded."""
+        return self.read_range(store_name, key, 0, None)
+
+    def read_range(
+        self, store_name: str, key: bytes, start: int, end: int | None
+    ) -> Iterator[bytes]:
+        """Yield plaintext bytes `start` to `end` (None: to the last), reading only the
+        chunks that hold them; each chunk is authenticated before any of it is yielded.
+        Evidence workers use it to encrypt different stretches of one file side by side."""
         path = self.path_of(store_name)
         try:
-            handle = path.open("rb")
+            handle = path.open("rb", buffering=0)
         except FileNotFoundError:
             raise IntegrityError(
                 f"The stored file for an evidence item is missing: {path}"
             ) from None
         with handle:
-            header = handle.read(HEADER.size)
-            if len(header) != HEADER.size or HEADER.unpack(header)[0] != MAGIC:
-                raise IntegrityError(f"A stored evidence file is damaged (bad header): {path}")
-            chunk_size = HEADER.unpack(header)[1]
-            if not 1024 <= chunk_size <= 64 << 20:
-                raise IntegrityError(f"A stored evidence file is damaged (bad header): {path}")
+            header, chunk_size = _read_header(handle, path)
+            sealed_size = chunk_size + TAG
+            chunks = -(-(os.fstat(handle.fileno()).st_size - HEADER.size) // sealed_size)
+            if chunks <= 0:
+                raise IntegrityError(f"A stored evidence file is empty: {path}")
             opener = AESGCM(key)
-            sealed = handle.read(chunk_size + TAG)
-            index = 0
-            while sealed:
-                following = handle.read(chunk_size + TAG)
-                final = not following
+            index = start // chunk_size
+            handle.seek(HEADER.size + index * sealed_size)
+            while index < chunks and (end is None or index * chunk_size < end):
+                sealed = handle.read(sealed_size)
                 try:
-                    yield opener.decrypt(_nonce(index), sealed, _aad(header, index, final))
+                    plain = opener.decrypt(
+                        _nonce(index), sealed, _aad(header, index, index == chunks - 1)
+                    )
                 except InvalidTag:
                     raise IntegrityError(
                         f"A stored evidence file is damaged or was altered (chunk {index}): {path}"
                     ) from None
-                sealed = following
+                first = max(start - index * chunk_size, 0)
+                last = len(plain) if end is None else min(end - index * chunk_size, len(plain))
+                yield plain if first == 0 and last == len(plain) else plain[first:last]
                 index += 1
-            if index == 0:
-                raise IntegrityError(f"A stored evidence file is empty: {path}")
 
     def stored_names(self) -> Iterator[Path]:
         """Every file in the store, finished or not."""
@@ -207,8 +215,7 @@ class BlobWriter:
     after it is known to exist; a few chunks (1 MiB each) are in flight at most.
     """
 
-    _QUEUE_CHUNKS = 4
-    _SYNC_EVERY = 64  # chunks (64 MiB)
+    _QUEUE_CHUNKS = 8
 
     def __init__(self, temp_path: Path) -> None:
         self.temp_path = temp_path
@@ -222,6 +229,7 @@ class BlobWriter:
         fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._out: BinaryIO = os.fdopen(fd, "wb")
         self._out.write(self._header)
+        self._flusher = BackgroundFlush(self._out.fileno())
         self._queue: queue.Queue[tuple[bytes, bool] | None] = queue.Queue(self._QUEUE_CHUNKS)
         self._error: BaseException | None = None
         self._worker = threading.Thread(target=self._run, name="blob-writer", daemon=True)
@@ -239,12 +247,9 @@ class BlobWriter:
             try:
                 self._hash.update(plain)
                 aad = _aad(self._header, index, final)
-                self._out.write(self._sealer.encrypt(_nonce(index), plain, aad))
-                if index % self._SYNC_EVERY == self._SYNC_EVERY - 1:
-                    # Push the written data to disk while the producer goes on, so the
-                    # final fsync has little left to wait for.
-                    self._out.flush()
-                    os.fdatasync(self._out.fileno())
+                sealed = self._sealer.encrypt(_nonce(index), plain, aad)
+                self._out.write(sealed)
+                self._flusher.wrote(len(sealed))
             except BaseException as exc:  # reported to the producer, not lost in a thread
                 self._error = exc
             index += 1
@@ -292,6 +297,7 @@ class BlobWriter:
         self._stop()
         self._check()
         self._out.flush()
+        self._flusher.close()
         os.fsync(self._out.fileno())
         self._out.close()
         return StagedBlob(self.temp_path, self._hash.hexdigest(), self._size, self._key)
@@ -301,9 +307,22 @@ class BlobWriter:
         self._error = self._error or Cancelled()
         self._stop()
         with contextlib.suppress(OSError):
+            self._flusher.close()
+        with contextlib.suppress(OSError):
             self._out.close()
         with contextlib.suppress(FileNotFoundError):
             self.temp_path.unlink()
+
+
+def _read_header(handle: BinaryIO, path: Path) -> tuple[bytes, int]:
+    """A stored file's header and chunk size, checked."""
+    header = handle.read(HEADER.size)
+    if len(header) != HEADER.size or HEADER.unpack(header)[0] != MAGIC:
+        raise IntegrityError(f"A stored evidence file is damaged (bad header): {path}")
+    chunk_size = int(HEADER.unpack(header)[1])
+    if not 1024 <= chunk_size <= 64 << 20:
+        raise IntegrityError(f"A stored evidence file is damaged (bad header): {path}")
+    return header, chunk_size
 
 
 def _source_size(source: Path) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import secrets
@@ -45,15 +44,20 @@ from sync.bundle_format import (
     encode_head,
 )
 from sync.errors import SyncError
+from sync.evidence_parts import (
+    EvidenceWorkers,
+    PartJob,
+    StoredBlob,
+    cut_into_parts,
+    part_bytes,
+)
 from sync.holdings import HoldingsIndex, held_here
+from sync.parts import PayloadSource, plaintext_budget, write_part
 from sync.peers import Peer
 from sync.redaction import may_receive, releasable_reveals
 from sync.trust import own_endorsement
 
 Progress = Callable[[int, int], None]
-AGE_CHUNK = 64 * 1024
-AGE_TAG = 16
-BLOB_READ = 1 << 20
 
 
 @dataclass
@@ -69,6 +73,7 @@ class ExportResult:
     evidence_bytes: int = 0
     bytes_written: int = 0
     cases: set[str] = field(default_factory=set)
+    workers: int = 0  # processes that encrypted evidence parts beside this one
 
     @property
     def files(self) -> list[Path]:
@@ -153,16 +158,29 @@ def has_news_for(ws: Workspace, peer: Peer) -> bool:
     return bool(receipts) or bool(_plan(ws, [peer]).changesets)
 
 
+def _stored_blobs(ws: Workspace, plan: _Plan) -> list[StoredBlob]:
+    """The evidence files of the payload, in order, with their frame headers."""
+    blobs: list[StoredBlob] = []
+    for sha, size in plan.blobs:
+        store_name, key = ws.conn.execute(
+            "SELECT store_name, blob_key FROM blobs WHERE sha256 = ?", (sha,)
+        ).fetchone()
+        blobs.append(StoredBlob(blob_frame_header(size, sha), str(store_name), bytes(key), size))
+    return blobs
+
+
 def _payload(
     ws: Workspace,
     plan: _Plan,
     roles: list[str],
+    blobs: list[StoredBlob],
     digest: Any,
     cancel: threading.Event | None,
 ) -> Iterator[bytes]:
-    """The payload's bytes, frame by frame, evidence streamed from the store. `digest`
-    takes every byte except evidence contents, which their own SHA-256 (in the frame
-    header, so in the digest) already binds."""
+    """The payload's bytes, frame by frame: the changesets, then `blobs` streamed from the
+    store (none when workers write the evidence parts). `digest` takes every byte except
+    evidence contents, which their own SHA-256 (in the frame header, so in the digest)
+    already binds."""
     for cs_id, case_prev in plan.changesets:
         if cancel is not None and cancel.is_set():
             raise Cancelled()
@@ -174,79 +192,13 @@ def _payload(
         frame = changeset_frame(body, bytes(sig), case_prev, reveals)
         digest.update(frame)
         yield frame
-    for sha, size in plan.blobs:
-        store_name, key = ws.conn.execute(
-            "SELECT store_name, blob_key FROM blobs WHERE sha256 = ?", (sha,)
-        ).fetchone()
-        header = blob_frame_header(size, sha)
-        digest.update(header)
-        yield header
-        for chunk in ws.blobs.read(str(store_name), bytes(key)):
+    for blob in blobs:
+        digest.update(blob.header)
+        yield blob.header
+        for chunk in ws.blobs.read(blob.store_name, blob.key):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             yield chunk
-
-
-class _PartSource(io.RawIOBase):
-    """The payload as a raw stream that ends after `budget` bytes, so each part's pyrage
-    call sees its own end; pyrage reads it through a buffer, in large slices."""
-
-    def __init__(self, chunks: Iterator[bytes], progress: Progress | None, total: int) -> None:
-        super().__init__()
-        self._chunks = chunks
-        self._pending = memoryview(b"")
-        self._budget = 0
-        self._done = False
-        self.size = 0
-        self._progress = progress
-        self._total = total
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        """Stay open: each part's buffered reader closes its raw stream when it is done,
-        and the payload goes on into the next part."""
-
-    def start_part(self, budget: int) -> io.BufferedReader:
-        """A reader for the next part, ending after `budget` bytes."""
-        self._budget = budget
-        return io.BufferedReader(self, buffer_size=1 << 20)
-
-    def _refill(self) -> bool:
-        while not self._pending and not self._done:
-            try:
-                self._pending = memoryview(next(self._chunks))
-            except StopIteration:
-                self._done = True
-        return bool(self._pending)
-
-    @property
-    def exhausted(self) -> bool:
-        """True when every payload byte has been handed out."""
-        return not self._refill()
-
-    def readinto(self, buffer: Any) -> int:
-        if self._budget <= 0 or not self._refill():
-            return 0
-        size = min(len(buffer), self._budget, len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        self._budget -= size
-        self.size += size
-        if self._progress:
-            self._progress(self.size, self._total)
-        return size
-
-
-def plaintext_budget(part_size: int, recipients: int) -> int:
-    """Payload bytes that fit in one part once age's header (a stanza per recipient) and
-    its 16-byte tag per 64 KiB chunk are added."""
-    header = 512 + 160 * recipients
-    room = part_size - header
-    if room < 4 * 1024:
-        raise SyncError("The part size is too small to hold a bundle part.")
-    return room * AGE_CHUNK // (AGE_CHUNK + AGE_TAG) - AGE_TAG
 
 
 def _write_file(path: Path, write: Callable[[BinaryIO], None]) -> None:
@@ -255,16 +207,6 @@ def _write_file(path: Path, write: Callable[[BinaryIO], None]) -> None:
         write(handle)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _write_part(path: Path, source: io.BufferedReader, recipients: list[x25519.Recipient]) -> int:
-    """Encrypt the next slice of the payload into a new part file, fsynced; its size."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb", buffering=1 << 20) as handle:
-        pyrage.encrypt_io(source, handle, recipients)
-        handle.flush()
-        os.fsync(handle.fileno())
-        return handle.tell()
 
 
 def _sign(ws: Workspace, manifest: dict[str, Any]) -> bytes:
@@ -282,6 +224,23 @@ def _receipts_for(ws: Workspace, peers: Sequence[Peer]) -> list[dict[str, Any]]:
         )
         receipts.extend(canonical.decode(str(r[0]).encode()) for r in rows)
     return receipts
+
+
+def _overall_progress(
+    progress: Progress | None, workers: EvidenceWorkers | None
+) -> Progress | None:
+    """Progress of the main process's parts plus what the workers have done meanwhile."""
+    if progress is None or workers is None:
+        return progress
+    return lambda done, total: progress(done + workers.done_bytes(), total)
+
+
+def _worker_progress(
+    progress: Progress | None, own: int, total: int
+) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    return lambda workers_done: progress(own + workers_done, total)
 
 
 def export_bundle(
@@ -314,22 +273,53 @@ def export_bundle(
         raise SyncError(f"Cannot write to {out_dir}: {exc.strerror}.") from None
     plan = _plan(ws, peers)
     roles = [peer.role for peer in peers]
-    recipients = [x25519.Recipient.from_str(age_recipient(p.encryption_public)) for p in peers]
-    recipients.append(x25519.Recipient.from_str(age_recipient(ws.keys.encryption_public)))
+    recipient_texts = [age_recipient(p.encryption_public) for p in peers]
+    recipient_texts.append(age_recipient(ws.keys.encryption_public))
+    recipients = [x25519.Recipient.from_str(text) for text in recipient_texts]
     result = ExportResult(secrets.token_hex(16), folder / "", [], list(peers))
     digest = hashlib.sha256()
-    source = _PartSource(_payload(ws, plan, roles, digest, cancel), progress, plan.blob_bytes)
     budget = plaintext_budget(part_size, len(recipients))
-    part_entries: list[dict[str, Any]] = []
+    blobs = _stored_blobs(ws, plan)
+    workers = EvidenceWorkers.start(plan.blob_bytes)
+    jobs: list[PartJob] = []
     try:
+        if workers is not None:
+            per_part = part_bytes(blobs, workers.count, budget)
+            jobs = [
+                PartJob(
+                    folder / f"{secrets.token_hex(16)}{PART_SUFFIX}",
+                    ws.blobs.folder,
+                    recipient_texts,
+                    stretches,
+                )
+                for stretches in cut_into_parts(blobs, per_part)
+            ]
+            workers.submit(jobs)
+            result.workers = workers.count
+        in_process = [] if workers is not None else blobs
+        source = PayloadSource(
+            _payload(ws, plan, roles, in_process, digest, cancel),
+            _overall_progress(progress, workers),
+            plan.blob_bytes,
+        )
+        part_entries: list[dict[str, Any]] = []
         while not source.exhausted or not part_entries:
             name = secrets.token_hex(16)
             path = folder / f"{name}{PART_SUFFIX}"
             result.parts.append(path)
-            size = _write_part(path, source.start_part(budget), recipients)
+            size = write_part(path, source, budget, recipients)
             part_entries.append({"name": name, "size": size})
-            result.bytes_written += size
-        manifest = _manifest(ws, result.bundle_id, peers, plan, part_entries, source.size, digest)
+        payload_size = source.size
+        if workers is not None:
+            for blob in blobs:
+                digest.update(blob.header)
+            sizes = workers.wait(_worker_progress(progress, source.size, plan.blob_bytes), cancel)
+            for job, size in zip(jobs, sizes, strict=True):
+                result.parts.append(job.path)
+                part_entries.append({"name": job.path.name.removesuffix(PART_SUFFIX), "size": size})
+                payload_size += job.size
+        result.bytes_written = sum(int(entry["size"]) for entry in part_entries)
+        manifest = _manifest(ws, result.bundle_id, peers, plan, part_entries, payload_size, digest)
         head_plain = _sign(ws, manifest)
         head_name = secrets.token_hex(16)
         temp = folder / f".{head_name}.writing"
@@ -342,7 +332,13 @@ def export_bundle(
         os.replace(temp, result.head)
         fsync_directory(folder)
     except BaseException as exc:
-        for path in [*result.parts, folder / f".{result.head.name}.writing"]:
+        if workers is not None:
+            workers.close()  # no worker may still be writing a part we delete
+        for path in [
+            *result.parts,
+            *(job.path for job in jobs),
+            folder / f".{result.head.name}.writing",
+        ]:
             with contextlib.suppress(OSError):
                 path.unlink()
         if isinstance(exc, OSError):
@@ -351,6 +347,8 @@ def export_bundle(
                 " written there and the workspace is unchanged."
             ) from None
         raise
+    if workers is not None:
+        workers.close()
     result.changesets = len(plan.changesets)
     result.evidence = len(plan.blobs)
     result.evidence_bytes = plan.blob_bytes

@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from storage import cases, evidence, queries
 from storage.blobs import CHUNK, Cancelled
@@ -200,3 +202,48 @@ def test_reading_streams_without_plaintext_on_disk(
     for path in ws.paths.root.rglob("*"):
         if path.is_file():
             assert marker not in path.read_bytes()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    start=st.integers(min_value=0, max_value=3 * CHUNK + 200),
+    length=st.integers(min_value=0, max_value=2 * CHUNK + 50),
+)
+def test_a_stretch_of_a_stored_file_reads_as_that_stretch_of_its_bytes(
+    ws: Workspace, stored_three_chunks: tuple[str, bytes, bytes], start: int, length: int
+) -> None:
+    """Evidence workers each encrypt a stretch of one file; together they must be the file."""
+    store_name, key, plain = stored_three_chunks
+    end = start + length
+    got = b"".join(ws.blobs.read_range(store_name, key, start, end))
+    assert got == plain[start:end]
+    assert b"".join(ws.blobs.read_range(store_name, key, start, None)) == plain[start:]
+
+
+def test_a_stretch_of_a_damaged_file_is_refused(
+    ws: Workspace, stored_three_chunks: tuple[str, bytes, bytes]
+) -> None:
+    store_name, key, _plain = stored_three_chunks
+    path = ws.blobs.path_of(store_name)
+    data = bytearray(path.read_bytes())
+    data[16 + CHUNK + 16 + 5] ^= 0x01  # inside the second chunk
+    path.write_bytes(bytes(data))
+    assert b"".join(ws.blobs.read_range(store_name, key, 0, CHUNK)) != b""
+    with pytest.raises(IntegrityError, match="chunk 1"):
+        b"".join(ws.blobs.read_range(store_name, key, CHUNK + 10, CHUNK + 20))
+    truncated = bytes(data[: 16 + 2 * (CHUNK + 16) + 40])
+    path.write_bytes(truncated)
+    with pytest.raises(IntegrityError):
+        b"".join(ws.blobs.read_range(store_name, key, 2 * CHUNK, None))
+
+
+@pytest.fixture
+def stored_three_chunks(ws: Workspace, case_id: str, tmp_path: Path) -> tuple[str, bytes, bytes]:
+    source = _file(tmp_path, "three.bin", 3 * CHUNK + 123, seed=4)
+    item = queries.get(ws.conn, Evidence, evidence.add_evidence(ws, case_id, source))
+    name, key = ws.conn.execute(
+        "SELECT store_name, blob_key FROM blobs WHERE sha256 = ?", (item.sha256,)
+    ).fetchone()
+    return str(name), bytes(key), source.read_bytes()

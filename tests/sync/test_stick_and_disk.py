@@ -79,7 +79,7 @@ def test_a_stick_pulled_out_mid_export_leaves_no_bundle(
 ) -> None:
     _case_with_evidence(network, tmp_path, 3)
     before = _snapshot(network, "kabora")
-    real_write_part = export_module._write_part
+    real_write_part = export_module.write_part
     calls = {"n": 0}
 
     def failing_write_part(*args: object) -> object:
@@ -88,7 +88,7 @@ def test_a_stick_pulled_out_mid_export_leaves_no_bundle(
             raise OSError(errno.EIO, "Input/output error")
         return real_write_part(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(export_module, "_write_part", failing_write_part)
+    monkeypatch.setattr(export_module, "write_part", failing_write_part)
     stick = network.new_stick()
     with pytest.raises(SyncError, match="Input/output error"):
         export_module.export_bundle(
