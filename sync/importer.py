@@ -29,7 +29,14 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyrage import x25519
 
 from storage import audit, canonical
-from storage.apply import ApplyError, MissingRecord, apply_changeset, prev_refs, revoked_after
+from storage.apply import (
+    ApplyError,
+    ApplyResult,
+    MissingRecord,
+    apply_changeset,
+    prev_refs,
+    revoked_after,
+)
 from storage.blobs import BlobWriter, Cancelled, StagedBlob
 from storage.changesets import Changeset, MalformedChangeset, Op, changeset_id, decode
 from storage.hlc import Stamp
@@ -477,13 +484,17 @@ def _damaged(number: int, count: int) -> BundleRefused:
 
 
 class _Present:
-    """Which changesets are here: asked of the database once each, then remembered."""
+    """Which changesets are here: asked of the database once each, then remembered.
+    Within a batch, what is added is journalled so that a rolled-back batch is forgotten."""
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
         self._known: set[str] = set()
+        self._journal: list[str] | None = None
 
     def add(self, cs_id: str) -> None:
+        if self._journal is not None and cs_id not in self._known:
+            self._journal.append(cs_id)
         self._known.add(cs_id)
 
     def remembers(self, cs_id: str) -> bool:
@@ -495,8 +506,18 @@ class _Present:
             return True
         row = self._conn.execute("SELECT 1 FROM changesets WHERE id = ?", (cs_id,)).fetchone()
         if row:
-            self._known.add(str(cs_id))
+            self.add(str(cs_id))
         return row is not None
+
+    def begin(self) -> None:
+        """Start remembering additions, to forget them if the batch is rolled back."""
+        self._journal = []
+
+    def end(self, *, keep: bool) -> None:
+        """Keep or forget what the batch added."""
+        if not keep and self._journal is not None:
+            self._known.difference_update(self._journal)
+        self._journal = None
 
 
 def _needs(present: _Present, item: StagedChangeset) -> list[str]:
@@ -538,6 +559,27 @@ class _Outcome:
     conflicts: int = 0
     waiting: dict[str, tuple[StagedChangeset, str, list[str]]] = field(default_factory=dict)
     quarantined: list[tuple[StagedChangeset, str]] = field(default_factory=list)
+    settled: set[str] = field(default_factory=set)  # ids no longer waiting
+
+    def settle(self, cs_id: str) -> None:
+        """`cs_id` landed, or was refused: it no longer waits."""
+        self.waiting.pop(cs_id, None)
+        self.settled.add(cs_id)
+
+    def merge(self, batch: _Outcome) -> None:
+        """Add what a batch did (each changeset appears in a batch once)."""
+        self.applied += batch.applied
+        self.unparked.extend(batch.unparked)
+        self.cases |= batch.cases
+        self.evidence_created.extend(batch.evidence_created)
+        self.rotations.extend(batch.rotations)
+        self.duplicates += batch.duplicates
+        self.conflicts += batch.conflicts
+        for cs_id in batch.settled:
+            self.waiting.pop(cs_id, None)
+        self.waiting.update(batch.waiting)
+        self.quarantined.extend(batch.quarantined)
+        self.settled |= batch.settled
 
     def note_applied(self, item: StagedChangeset, parked: set[str]) -> None:
         self.applied += 1
@@ -552,9 +594,18 @@ class _Outcome:
                 self.rotations.append(op)
 
 
+class _BatchSpoiled(Exception):
+    """A changeset failed half-way inside a batch: the batch is replayed one by one."""
+
+
 class _Applier:
-    """Applies changesets one by one, each in its own savepoint so a bad one cannot spoil
-    the rest; what waits for a predecessor is set aside and retried as others land."""
+    """Applies changesets in batches, each in one savepoint; when a changeset in a batch
+    fails, the batch is rolled back and replayed one changeset per savepoint, so a bad one
+    cannot spoil the rest. What waits for a predecessor is set aside and retried as others
+    land. (A savepoint per changeset would also make the search index write a segment per
+    changeset.)"""
+
+    BATCH = 500
 
     def __init__(self, ws: Workspace, parked: set[str]) -> None:
         self._ws = ws
@@ -563,6 +614,37 @@ class _Applier:
         self._present = _Present(ws.conn)
         self._revocations: dict[str, tuple[int, int, str] | None] = {}
         self.outcome = _Outcome()
+
+    def offer_all(self, items: Iterable[StagedChangeset]) -> list[StagedChangeset]:
+        """Apply what can be applied of `items`, in order; those that must wait."""
+        waiting: list[StagedChangeset] = []
+        batch: list[StagedChangeset] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) >= self.BATCH:
+                waiting.extend(self._offer_batch(batch))
+                batch = []
+        waiting.extend(self._offer_batch(batch))
+        return waiting
+
+    def _offer_batch(self, batch: list[StagedChangeset]) -> list[StagedChangeset]:
+        if not batch:
+            return []
+        whole = _Outcome()
+        self._present.begin()
+        self._conn.execute("SAVEPOINT batch")
+        try:
+            waiting = [item for item in batch if not self._offer(item, whole, alone=False)]
+        except _BatchSpoiled:
+            self._conn.execute("ROLLBACK TO batch")
+            self._conn.execute("RELEASE batch")
+            self._present.end(keep=False)
+            self._revocations.clear()
+            return [item for item in batch if not self._offer(item, self.outcome, alone=True)]
+        self._conn.execute("RELEASE batch")
+        self._present.end(keep=True)
+        self.outcome.merge(whole)
+        return waiting
 
     def _revoked(self, item: StagedChangeset) -> str | None:
         origin = item.changeset.origin
@@ -573,55 +655,66 @@ class _Applier:
             return f"signed with a key revoked after its changeset {revoked[1]} ({revoked[2]})"
         return None
 
-    def offer(self, item: StagedChangeset) -> bool:
-        """Apply `item` if it can be; False when it must wait."""
-        outcome, conn = self.outcome, self._conn
+    def _offer(self, item: StagedChangeset, outcome: _Outcome, *, alone: bool) -> bool:
+        """Apply `item` if it can be; False when it must wait. Alone, it has its own
+        savepoint; in a batch, a failure spoils the batch (`_BatchSpoiled`)."""
         if self._present.remembers(item.cs_id):  # the database is asked by apply itself
             outcome.duplicates += 1
-            outcome.waiting.pop(item.cs_id, None)
+            outcome.settle(item.cs_id)
             return True
         reason = self._revoked(item)
         if reason and item.cs_id in self._present:
             reason = None  # held from before the revocation: a plain duplicate
         if reason:
-            outcome.waiting.pop(item.cs_id, None)
+            outcome.settle(item.cs_id)
             outcome.quarantined.append((item, reason))
             return True
         needs = _needs(self._present, item)
         if needs:
             outcome.waiting[item.cs_id] = (item, "waits for earlier changesets", needs)
             return False
-        conn.execute("SAVEPOINT change")
         try:
-            result = apply_changeset(
-                conn, item.changeset, item.cs_id, item.body, item.sig, item.reveals
-            )
+            result = self._apply(item, alone)
         except MissingRecord as exc:
-            conn.execute("ROLLBACK TO change")
-            conn.execute("RELEASE change")
             outcome.waiting[item.cs_id] = (item, str(exc), [])
             return False
         except ApplyError as exc:
-            conn.execute("ROLLBACK TO change")
-            conn.execute("RELEASE change")
-            outcome.waiting.pop(item.cs_id, None)
+            outcome.settle(item.cs_id)
             outcome.quarantined.append((item, str(exc)))
             return True
-        conn.execute("RELEASE change")
         if result.duplicate:
             self._present.add(item.cs_id)
             outcome.duplicates += 1
-            outcome.waiting.pop(item.cs_id, None)
+            outcome.settle(item.cs_id)
             return True
         # Our next edit must rank after what we have now seen (far-future clocks clamped).
         self._ws.clock.observe(Stamp.parse(item.changeset.hlc))
         self._present.add(item.cs_id)
         if item.changeset.case_id == "":  # a key statement: revocations may have changed
             self._revocations.clear()
-        outcome.waiting.pop(item.cs_id, None)
+        outcome.settle(item.cs_id)
         outcome.note_applied(item, self._parked)
         outcome.conflicts += result.conflicts
         return True
+
+    def _apply(self, item: StagedChangeset, alone: bool) -> ApplyResult:
+        """Apply one changeset; a refusal leaves the database as it was (alone), or spoils
+        the batch."""
+        args = (self._conn, item.changeset, item.cs_id, item.body, item.sig, item.reveals)
+        if not alone:
+            try:
+                return apply_changeset(*args)
+            except ApplyError:
+                raise _BatchSpoiled() from None
+        self._conn.execute("SAVEPOINT change")
+        try:
+            result = apply_changeset(*args)
+        except ApplyError:
+            self._conn.execute("ROLLBACK TO change")
+            self._conn.execute("RELEASE change")
+            raise
+        self._conn.execute("RELEASE change")
+        return result
 
 
 def _apply_all(
@@ -630,10 +723,10 @@ def _apply_all(
     """Apply `items` in order (streamed), then retry what had to wait until nothing more
     lands."""
     applier = _Applier(ws, parked or set())
-    still = [item for item in items if not applier.offer(item)]
+    still = applier.offer_all(items)
     while still:
         before = len(still)
-        still = [item for item in still if not applier.offer(item)]
+        still = applier.offer_all(still)
         if len(still) == before:
             break
     return applier.outcome

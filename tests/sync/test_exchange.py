@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from storage import cases, evidence, queries
+from storage.apply import ApplyError, apply_changeset
 from storage.digest import state_digest
-from storage.records import Case, Evidence
-from sync import peers
+from storage.records import Case, Evidence, Note
+from sync import importer, peers
 from sync.bundle_format import BUNDLE_FOLDER, HEAD_SUFFIX, PART_SUFFIX
 from sync.cards import parse_card
 from sync.holdings import held_here
@@ -177,3 +181,35 @@ def test_a_liaison_forwards_an_office_case_with_its_signatures(network: Network)
     ).fetchone()[0]
     assert created_by == kabora.origin
     assert liaison.origin != kabora.origin
+
+
+def test_a_refused_changeset_inside_a_batch_spoils_only_itself(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changesets apply in batches under one savepoint; one refused mid-batch makes the batch
+    replay one by one, and nothing is counted twice. The notes after it build on it (each
+    changeset names its predecessor in the case), so they wait."""
+    monkeypatch.setattr(importer._Applier, "BATCH", 4)
+    kabora = network.ws["kabora"]
+    case_id = cases.add_case(kabora, "Batched case")
+    notes = [cases.add_note(kabora, case_id, f"note {n}") for n in range(9)]
+    network.share("kabora", case_id, "liaison")
+    refused_note = notes[5]
+    real_apply = apply_changeset
+
+    def refuse_one(conn: Any, cs: Any, *args: Any, **kwargs: Any) -> Any:
+        if any(op.entity_id == refused_note for op in cs.ops):
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('half-done', 'x')")
+            raise ApplyError("refused for the test")
+        return real_apply(conn, cs, *args, **kwargs)
+
+    monkeypatch.setattr(importer, "apply_changeset", refuse_one)
+    result = network.export("kabora", "liaison")
+    [report] = network.receive("liaison", result.head)
+    assert report.status == "imported"
+    assert report.quarantined == 1 and report.quarantine_reasons == ["refused for the test"]
+    assert result.changesets == 10  # the case and nine notes
+    assert (report.changesets, report.parked, report.duplicates) == (6, 3, 0)
+    liaison = network.ws["liaison"].conn
+    assert {n.id for n in queries.in_case(liaison, Note, case_id)} == set(notes[:5])
+    assert liaison.execute("SELECT 1 FROM meta WHERE key = 'half-done'").fetchone() is None
