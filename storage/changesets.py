@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
@@ -209,7 +210,8 @@ def _good_prev(value: object) -> bool:
     return len(refs) <= MAX_PREV_REFS and all(0 < len(ref) <= 80 for ref in refs)
 
 
+_LOWER_HEX = re.compile(r"[0-9a-f]{64}")
+
+
 def _is_hex_digest(value: object) -> bool:
-    return (
-        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
-    )
+    return isinstance(value, str) and _LOWER_HEX.fullmatch(value) is not None

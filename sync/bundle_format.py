@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,11 +107,12 @@ def decode_manifest(manifest_bytes: bytes) -> dict[str, Any]:
     return doc
 
 
+_LOWER_HEX = re.compile(r"[0-9a-f]*")
+
+
 def _is_hex(value: object, length: int) -> bool:
     return (
-        isinstance(value, str)
-        and len(value) == length
-        and all(c in "0123456789abcdef" for c in value)
+        isinstance(value, str) and len(value) == length and _LOWER_HEX.fullmatch(value) is not None
     )
 
 
@@ -232,6 +234,10 @@ class ParserStream(io.RawIOBase):
         return self._parser.write(data)
 
 
+# The sidecar of a changeset without reveals, exactly as `changeset_frame` encodes it.
+_PLAIN_SIDECAR = re.compile(rb'\{"case_prev":"((?:[0-9a-f]{64})?)","reveals":\[\]\}')
+
+
 def parse_changeset_content(content: bytes) -> ChangesetFrame:
     """Split a changeset frame's content; refuse malformed shapes."""
     if len(content) < 4:
@@ -241,8 +247,12 @@ def parse_changeset_content(content: bytes) -> ChangesetFrame:
         raise MalformedChangeset("declared body length exceeds the frame")
     body = content[4 : 4 + body_len]
     sig = content[4 + body_len : 4 + body_len + SIGNATURE_BYTES]
+    sidecar = content[4 + body_len + SIGNATURE_BYTES :]
+    plain = _PLAIN_SIDECAR.fullmatch(sidecar)
+    if plain is not None:  # the usual sidecar, byte for byte canonical: no JSON parse needed
+        return ChangesetFrame(body, sig, plain.group(1).decode("ascii"), [])
     try:
-        meta = canonical.decode(content[4 + body_len + SIGNATURE_BYTES :])
+        meta = canonical.decode(sidecar)
     except canonical.CanonicalError as exc:
         raise MalformedChangeset(f"sidecar: {exc}") from None
     if not isinstance(meta, dict) or set(meta) != {"case_prev", "reveals"}:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 from collections import deque
+from concurrent.futures.process import BrokenProcessPool
 
 from storage.identity import verify_changeset
 
@@ -27,6 +28,13 @@ def failed_in(batch: list[Item]) -> list[str]:
     return [cs_id for cs_id, key, body, sig in batch if not verify_changeset(key, body, sig)]
 
 
+def _broken() -> concurrent.futures.Future[list[str]]:
+    """A result that says the worker is gone, so the batch is checked here."""
+    future: concurrent.futures.Future[list[str]] = concurrent.futures.Future()
+    future.set_exception(BrokenProcessPool("the signature worker stopped"))
+    return future
+
+
 class SignatureChecker:
     """Collects (id, key, body, signature) and reports the ids that fail to verify."""
 
@@ -39,7 +47,7 @@ class SignatureChecker:
             except (OSError, ValueError, RuntimeError):
                 self._pool = None
         self._batch: list[Item] = []
-        self._pending: deque[concurrent.futures.Future[list[str]]] = deque()
+        self._pending: deque[tuple[concurrent.futures.Future[list[str]], list[Item]]] = deque()
         self.failed: list[str] = []
 
     def add(self, cs_id: str, key: bytes, body: bytes, sig: bytes) -> None:
@@ -55,10 +63,22 @@ class SignatureChecker:
     def _submit(self) -> None:
         assert self._pool is not None
         if self._batch:
-            self._pending.append(self._pool.submit(failed_in, self._batch))
+            try:
+                self._pending.append((self._pool.submit(failed_in, self._batch), self._batch))
+            except BrokenProcessPool:
+                self._pending.append((_broken(), self._batch))
             self._batch = []
         while len(self._pending) > IN_FLIGHT:
-            self.failed.extend(self._pending.popleft().result())
+            self._collect()
+
+    def _collect(self) -> None:
+        """The oldest batch's result; if the worker died (out of memory, killed), that
+        batch is checked here instead, and so is every later one."""
+        future, batch = self._pending.popleft()
+        try:
+            self.failed.extend(future.result())
+        except BrokenProcessPool:
+            self.failed.extend(failed_in(batch))
 
     def finish(self) -> list[str]:
         """Wait for every batch; the ids that failed."""
@@ -66,7 +86,7 @@ class SignatureChecker:
             try:
                 self._submit()
                 while self._pending:
-                    self.failed.extend(self._pending.popleft().result())
+                    self._collect()
             finally:
                 self.close()
         return self.failed

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -49,3 +52,25 @@ def test_a_large_bundle_imports_through_the_worker(
     network.share("kabora", case_id, "liaison")
     report = network.send("kabora", "liaison")
     assert report.status == "imported" and report.changesets == 41
+
+
+_REAL_FAILED_IN = verify_pool.failed_in
+
+
+def _dies_in_the_worker(batch: list[tuple[str, bytes, bytes, bytes]]) -> list[str]:
+    if multiprocessing.parent_process() is not None:
+        os._exit(9)  # the worker is killed (out of memory, say)
+    return _REAL_FAILED_IN(batch)
+
+
+def test_a_dead_worker_leaves_the_checking_to_the_main_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(verify_pool, "POOL_THRESHOLD", 1)
+    monkeypatch.setattr(verify_pool, "BATCH", 7)
+    monkeypatch.setattr(verify_pool, "failed_in", _dies_in_the_worker)
+    items = _signed(60, bad={0, 20, 59})
+    checker = verify_pool.SignatureChecker(expected=len(items))
+    for item in items:
+        checker.add(*item)
+    assert checker.finish() == [items[0][0], items[20][0], items[59][0]]
