@@ -199,8 +199,10 @@ def _baselines(source: Path, work: Path) -> dict[str, float]:
     times = {"cp": run_timed(["cp", str(source), str(out)])}
     times["cp + fsync"] = times["cp"] + fsync_file(out)
     out.unlink()
+    os.sync()
     times["age -r"] = run_timed(["age", "-r", recipient, "-o", str(out), str(source)])
     times["age -r + fsync"] = times["age -r"] + fsync_file(out)
+    os.sync()
     times["age -d"] = run_timed(["age", "-d", "-i", str(key), "-o", str(plain), str(out)])
     times["age -d + fsync"] = times["age -d"] + fsync_file(plain)
     out.unlink()
@@ -223,7 +225,9 @@ def bundle_throughput(source: Path, repeat: int, log: Any) -> dict[str, Any]:
         log(f"round {number}/{repeat}: cp, age -r, age -d")
         timings = _baselines(source, OUT / "throughput")
         log(f"round {number}/{repeat}: export, import")
+        os.sync()  # each step starts, as the tools did, with nothing left to write back
         exported = _child("export", spec)
+        os.sync()
         imported = _child("import", spec)
         timings["Valise export"] = exported["seconds"]
         timings["Valise import"] = imported["seconds"]
@@ -258,6 +262,7 @@ def many_changesets(count: int, log: Any) -> dict[str, Any]:
     log("export")
     exported = _child("export", spec)
     log("import")
+    os.sync()
     imported = _child("import", spec)
     shutil.rmtree(OUT / "changesets", ignore_errors=True)
     return {"export": exported, "import": imported}
@@ -312,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         "  the evidence it stores; cp and age do not, so each is also shown with an fsync of\n"
         "  its output added. Export = export_bundle (read the encrypted store, age-encrypt,\n"
         "  parts, signed head); import = import_paths (age-decrypt, verify, store encrypted,\n"
-        "  apply). Each Valise step runs in its own process."
+        "  apply). Each Valise step runs in its own process, after an os.sync() so that it\n"
+        "  does not wait on the previous step's write-back; so does each tool."
     )
     names = list(result["rounds"][0]["timings"])
     best = {n: min(r["timings"][n] for r in result["rounds"]) for n in names}
