@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evidence-mb", type=int, default=1024)
     parser.add_argument("--big-mb", type=int, default=2048)
     parser.add_argument("--changesets", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of the 1 GB comparison")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of the 1 GB comparison")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

@@ -7,13 +7,15 @@ and removes everything. IT staff run it after installing a build.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from storage import cases, evidence, history, search
 from storage.workspace import create_workspace, open_workspace
@@ -69,25 +71,57 @@ def _gui_modules() -> None:
     importlib.import_module("desktop.gui")
 
 
-def _bundle_round_trip(root: Path, folder: Path, case_id: str, expected: str) -> None:
-    """age encryption, signatures, staging and apply, as a real exchange does them."""
-    from sync import peers
+def _bundle_round_trip(
+    root: Path, folder: Path, case_id: str, expected: str, *, workers: bool
+) -> None:
+    """age encryption, signatures, staging and apply, as a real exchange does them; with
+    `workers`, through the worker processes large bundles use (a build must let them start)."""
+    from sync import evidence_parts, peers, verify_pool
     from sync.cards import parse_card
     from sync.export import export_bundle
     from sync.importer import import_paths
 
+    name = "workers" if workers else "main"
     with (
         open_workspace(root, PASSPHRASE) as sender,
-        create_workspace(folder / "receiver", "Self-test liaison", PASSPHRASE) as receiver,
+        create_workspace(folder / f"receiver-{name}", "Self-test liaison", PASSPHRASE) as receiver,
+        _small_bundles_use_workers(evidence_parts, verify_pool, workers),
     ):
         peer = peers.add_peer(sender, parse_card(peers.card_bytes(receiver)), "liaison")
         peers.add_peer(receiver, parse_card(peers.card_bytes(sender)), "office")
         peers.share_case(sender, case_id, peer)
-        export_bundle(sender, [peer], folder / "stick")
-        reports = import_paths(receiver, [folder / "stick"])
+        result = export_bundle(sender, [peer], folder / f"stick-{name}")
+        if workers and len(os.sched_getaffinity(0)) > 1:
+            assert result.workers > 0, "the evidence workers did not start"
+        reports = import_paths(receiver, [folder / f"stick-{name}"])
         assert [r.status for r in reports] == ["imported"], reports[0].message
         shas = [r[0] for r in receiver.conn.execute("SELECT sha256 FROM evidence")]
         assert shas == [expected], "the evidence did not arrive intact"
+
+
+@contextlib.contextmanager
+def _small_bundles_use_workers(
+    evidence_parts: Any, verify_pool: Any, enabled: bool
+) -> Iterator[None]:
+    """Lower the sizes at which bundles use worker processes, for this check only."""
+    if not enabled:
+        yield
+        return
+    saved = (
+        evidence_parts.PARALLEL_MIN_BYTES,
+        evidence_parts.MIN_PART_BYTES,
+        verify_pool.POOL_THRESHOLD,
+    )
+    evidence_parts.PARALLEL_MIN_BYTES, evidence_parts.MIN_PART_BYTES = 1, 1 << 20
+    verify_pool.POOL_THRESHOLD = 1
+    try:
+        yield
+    finally:
+        (
+            evidence_parts.PARALLEL_MIN_BYTES,
+            evidence_parts.MIN_PART_BYTES,
+            verify_pool.POOL_THRESHOLD,
+        ) = saved
 
 
 def run_self_test() -> int:
@@ -121,13 +155,17 @@ def run_self_test() -> int:
                 assert search.search(ws.conn, "self-test"), "search found nothing"
 
         def bundle() -> None:
-            _bundle_round_trip(root, folder, state["case"], expected)
+            _bundle_round_trip(root, folder, state["case"], expected, workers=False)
+
+        def bundle_with_workers() -> None:
+            _bundle_round_trip(root, folder, state["case"], expected, workers=True)
 
         steps = [
             ("bundled files: migrations, password list, fonts", _bundled_files),
             ("create a workspace, add a case and evidence", create),
             ("unlock, verify evidence, export, history, audit, search", verify),
             ("send the case in a bundle to a second workspace", bundle),
+            ("send it again through the worker processes", bundle_with_workers),
             ("start Qt offscreen", _qt_offscreen),
             ("load the desktop interface", _gui_modules),
         ]

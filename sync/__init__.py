@@ -1,6 +1,8 @@
 """Moving signed changesets between offices: bundles, peers and trust, merge, transports.
 
-Nothing lives here yet: the signed changesets it will carry are made by the one write path
-in `storage` (storage/workspace.py, storage/apply.py). Bundles, peers and merge come with
-the sync issue. Like `storage`, this package must never import Qt.
+Bundles are written by `export` (parts by `parts`, evidence parts by `evidence_parts`'
+workers) and read by `importer` (staging, verification, one apply transaction); `peers`,
+`cards` and `trust` keep who is who; `redaction` decides what each role may receive. The
+signed changesets themselves are made by the one write path in `storage`. Like
+`storage`, this package must never import Qt.
 """
