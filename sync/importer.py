@@ -43,6 +43,7 @@ from storage.hlc import Stamp
 from storage.identity import origin_of
 from storage.sealing import Reveal
 from storage.workspace import Workspace
+from sync import age_reader
 from sync.agekeys import age_identity
 from sync.bundle_format import (
     BUNDLE_FOLDER,
@@ -461,7 +462,7 @@ def _decrypt_part(
 ) -> None:
     """Decrypt one part into the parser, turning failures into plain refusals."""
     try:
-        pyrage.decrypt_io(handle, sink, _identities(ws))
+        age_reader.decrypt(handle, sink, [private for _, private in our_keys(ws)])
         sink.flush()
     except (SyncError, Cancelled):
         raise
