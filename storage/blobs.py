@@ -209,10 +209,11 @@ class BlobStore:
 class BlobWriter:
     """Encrypts bytes pushed into it into a staged store file, hashing them on the way.
 
-    Hashing, sealing and writing run in a worker thread (hashlib, AES-GCM and file writes
-    release the GIL), so they overlap with whatever produces the bytes, such as decrypting
-    a bundle. The last chunk is flagged as last, so a chunk is only sealed once the next byte
-    after it is known to exist; a few chunks (1 MiB each) are in flight at most.
+    Hashing runs in one worker thread, sealing and writing in another (hashlib, file
+    writes and mostly AES-GCM release the GIL), so both overlap with each other and with
+    whatever produces the bytes, such as decrypting a bundle. The last chunk is flagged as
+    last, so a chunk is only sealed once the next byte after it is known to exist; a few
+    chunks (1 MiB each) are in flight at most.
     """
 
     _QUEUE_CHUNKS = 8
@@ -231,9 +232,12 @@ class BlobWriter:
         self._out.write(self._header)
         self._flusher = BackgroundFlush(self._out.fileno())
         self._queue: queue.Queue[tuple[bytes, bool] | None] = queue.Queue(self._QUEUE_CHUNKS)
+        self._hash_queue: queue.Queue[bytes | None] = queue.Queue(self._QUEUE_CHUNKS)
         self._error: BaseException | None = None
         self._worker = threading.Thread(target=self._run, name="blob-writer", daemon=True)
+        self._hasher = threading.Thread(target=self._run_hash, name="blob-hasher", daemon=True)
         self._worker.start()
+        self._hasher.start()
 
     def _run(self) -> None:
         index = 0
@@ -245,7 +249,6 @@ class BlobWriter:
                 continue  # drain after a failure; the producer learns of it
             plain, final = item
             try:
-                self._hash.update(plain)
                 aad = _aad(self._header, index, final)
                 sealed = self._sealer.encrypt(_nonce(index), plain, aad)
                 self._out.write(sealed)
@@ -253,6 +256,14 @@ class BlobWriter:
             except BaseException as exc:  # reported to the producer, not lost in a thread
                 self._error = exc
             index += 1
+
+    def _run_hash(self) -> None:
+        while (plain := self._hash_queue.get()) is not None:
+            self._hash.update(plain)
+
+    def _push(self, plain: bytes, final: bool) -> None:
+        self._hash_queue.put(plain)
+        self._queue.put((plain, final))
 
     def _check(self) -> None:
         if self._error is not None:
@@ -265,7 +276,7 @@ class BlobWriter:
         self._size += len(view)
         while view:
             if self._full is not None:  # more bytes follow it, so it is not the last
-                self._queue.put((self._full, False))
+                self._push(self._full, False)
                 self._full = None
             take = min(CHUNK - len(self._pending), len(view))
             if not self._pending and take == CHUNK:
@@ -280,6 +291,9 @@ class BlobWriter:
         if self._worker.is_alive():
             self._queue.put(None)
             self._worker.join()
+        if self._hasher.is_alive():
+            self._hash_queue.put(None)
+            self._hasher.join()
 
     def finish(self) -> StagedBlob:
         """Seal the last chunk, fsync, and return the staged file (not yet in the store)."""
@@ -287,12 +301,12 @@ class BlobWriter:
             self.abort()
             raise EvidenceFileError("An evidence file with no bytes cannot be stored.")
         if self._full is not None and self._pending:
-            self._queue.put((self._full, False))
-            self._queue.put((bytes(self._pending), True))
+            self._push(self._full, False)
+            self._push(bytes(self._pending), True)
         elif self._full is not None:
-            self._queue.put((self._full, True))
+            self._push(self._full, True)
         else:
-            self._queue.put((bytes(self._pending), True))
+            self._push(bytes(self._pending), True)
         self._full, self._pending = None, bytearray()
         self._stop()
         self._check()
