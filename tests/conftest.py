@@ -60,3 +60,15 @@ def cli_env(workspace_dir: Path) -> dict[str, str]:
     env["VALISE_WORKSPACE"] = str(workspace_dir)
     env["VALISE_PASSPHRASE"] = PASSPHRASE
     return env
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_qt_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Qt settings written or read by any test live in a temporary folder, never in the
+    developer's own configuration (a default `QSettings()` would use ~/.config)."""
+    from PySide6.QtCore import QSettings
+
+    folder = str(tmp_path_factory.mktemp("qt-settings"))
+    for kind in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(kind, QSettings.Scope.UserScope, folder)
+        QSettings.setPath(kind, QSettings.Scope.SystemScope, folder)

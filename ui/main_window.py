@@ -1,8 +1,10 @@
 """The main window: an assembler of menus, actions and the case table, nothing more.
 
 Until the desktop issue it shows one view, the case list. Locking closes the workspace
-(database, key and folder lock), drops the model so no case text stays on screen, and asks
-for the passphrase again.
+(database, key and folder lock), drops the model so no case text stays on screen, closes
+any dialog still open over the window, and asks for the passphrase again. It happens on
+Ctrl+L or when the idle watcher reports that nobody used Valise for the limit set in
+Settings (default 10 minutes).
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
+    QDockWidget,
     QHeaderView,
     QLabel,
     QMainWindow,
@@ -25,9 +30,14 @@ from PySide6.QtWidgets import (
 from storage.cases import add_case
 from storage.errors import StorageError
 from storage.workspace import Workspace
+from ui.conflicts_view import ConflictsView
+from ui.dialogs.settings import SettingsDialog
 from ui.dialogs.unlock import UnlockDialog
+from ui.idle import IdleWatcher
 from ui.models.case_table import CaseIdRole, CaseTableModel
+from ui.peers_view import PeersView
 from ui.prompts import Prompts
+from ui.settings import Settings
 from ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -48,14 +58,23 @@ class MainWindow(QMainWindow):
         *,
         prompts: Prompts | None = None,
         runner: TaskRunner | None = None,
+        settings: Settings | None = None,
+        idle_watcher: IdleWatcher | None = None,
     ) -> None:
         super().__init__(parent)
         self.workspace: Workspace | None = None
         self.workspace_dir: Path = workspace.paths.root
         self.model: CaseTableModel | None = None
         self.unlock_dialog: UnlockDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self._docks: dict[str, QDockWidget] = {}
         self._prompts = prompts or Prompts()
         self._runner = runner
+        self.settings = settings if settings is not None else Settings()
+        self.idle_watcher = idle_watcher if idle_watcher is not None else IdleWatcher(self)
+        if self.idle_watcher.parent() is None:
+            self.idle_watcher.setParent(self)
+        self.idle_watcher.idle.connect(self._lock_after_idle)
         self.resize(1000, 640)
 
         self.table = QTableView(self)
@@ -111,11 +130,29 @@ class MainWindow(QMainWindow):
             "&Lock", "Ctrl+L", "Close the workspace until the passphrase is typed again", self.lock
         )
         self.quit_action = self._action("&Quit", "Ctrl+Q", "Lock and quit Valise", self.close)
+        self.settings_action = self._settings_action()
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.new_case_action)
         file_menu.addSeparator()
         file_menu.addAction(self.lock_action)
         file_menu.addAction(self.quit_action)
+        self.peers_action = self._action(
+            "&Peers…",
+            "Ctrl+Shift+P",
+            "Offices and liaisons we exchange bundles with",
+            self.show_peers,
+        )
+        self.conflicts_action = self._action(
+            "&Conflicts…",
+            "Ctrl+Shift+K",
+            "Values two offices changed at the same time, to settle",
+            self.show_conflicts,
+        )
+        sync_menu = self.menuBar().addMenu("&Sync")
+        sync_menu.addAction(self.peers_action)
+        sync_menu.addAction(self.conflicts_action)
+        tools_menu = self.menuBar().addMenu("&Tools")
+        tools_menu.addAction(self.settings_action)
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
@@ -124,10 +161,29 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.lock_action)
         self.addToolBar(toolbar)
 
+    def _settings_action(self) -> QAction:
+        """Settings…, on the platform's Preferences shortcut (Ctrl+, where it has none)."""
+        action = QAction("&Settings…", self)
+        action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        shortcuts = QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences)
+        if not shortcuts:
+            shortcuts = [QKeySequence("Ctrl+,")]
+        action.setShortcuts(shortcuts)
+        tip = "Change how long Valise may stay unused before it locks"
+        action.setStatusTip(tip)
+        shortcut = shortcuts[0].toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip} ({shortcut})")
+        action.triggered.connect(self.show_settings)
+        return action
+
     def _update_actions(self) -> None:
         open_ = self.workspace is not None
         self.new_case_action.setEnabled(open_)
         self.lock_action.setEnabled(open_)
+        # Only someone who unlocked the workspace may change when it locks itself.
+        self.settings_action.setEnabled(open_)
+        self.peers_action.setEnabled(open_)
+        self.conflicts_action.setEnabled(open_)
 
     # -- workspace -----------------------------------------------------------------------
 
@@ -150,6 +206,9 @@ class MainWindow(QMainWindow):
         self._update_count()
         self._update_actions()
         self.table.setFocus()
+        self.statusBar().clearMessage()
+        self.idle_watcher.set_limit(self.settings.idle_lock_minutes * 60)
+        self.idle_watcher.start()
         self.unlocked.emit()
 
     def _size_columns(self) -> None:
@@ -173,7 +232,10 @@ class MainWindow(QMainWindow):
         self.count_label.setText(f"{total} case" if total == 1 else f"{total} cases")
 
     def _close_workspace(self) -> None:
-        """Drop the model first (it holds the connection), then close the workspace."""
+        """Drop the views and the model first (they hold the connection), then close the
+        workspace."""
+        self.idle_watcher.stop()
+        self._close_docks()
         model, self.model = self.model, None
         self.table.setModel(None)
         if model is not None:
@@ -189,6 +251,7 @@ class MainWindow(QMainWindow):
         """Close the workspace and ask for the passphrase again (non-blocking)."""
         if self.workspace is None:
             return
+        self._close_open_dialogs()
         self._close_workspace()
         self.fingerprint_label.setText("")
         self.locked.emit()
@@ -204,6 +267,106 @@ class MainWindow(QMainWindow):
     def _forget_unlock_dialog(self) -> None:
         self.unlock_dialog = None
 
+    def _close_open_dialogs(self) -> None:
+        """Cancel every dialog open over the window: none may outlive the lock.
+
+        A modal prompt's `exec()` returns as cancelled, so the code that asked carries on
+        and finds the workspace gone.
+        """
+        for dialog in self.findChildren(QDialog):
+            if dialog.isVisible():
+                dialog.reject()
+
+    @Slot()
+    def _lock_after_idle(self) -> None:
+        """The idle watcher fired: lock, and say why on the status bar until unlocked."""
+        if self.workspace is None:
+            return
+        minutes = round(self.idle_watcher.limit_seconds / 60)
+        self.lock()
+        unit = "minute" if minutes == 1 else "minutes"
+        self.statusBar().showMessage(f"Locked after {minutes} {unit} without use.")
+
+    # -- settings ------------------------------------------------------------------------
+
+    @Slot()
+    def show_settings(self) -> None:
+        """Open the settings dialog (non-blocking); OK applies the new idle limit at once."""
+        if self.workspace is None or self.settings_dialog is not None:
+            return
+        dialog = SettingsDialog(self.settings, self)
+        dialog.accepted.connect(self._apply_settings)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self._forget_settings_dialog)
+        self.settings_dialog = dialog
+        dialog.open()
+
+    @Slot()
+    def _forget_settings_dialog(self) -> None:
+        self.settings_dialog = None
+
+    @Slot()
+    def _apply_settings(self) -> None:
+        minutes = self.settings.idle_lock_minutes
+        self.idle_watcher.set_limit(minutes * 60)
+        if minutes:
+            unit = "minute" if minutes == 1 else "minutes"
+            text = f"Valise will lock after {minutes} {unit} without use."
+        else:
+            text = "Valise will not lock by itself; use File > Lock (Ctrl+L)."
+        self.statusBar().showMessage(text, 5000)
+
+    # -- peers and conflicts -------------------------------------------------------------
+
+    def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
+        """Show `widget` docked on the right; it is closed and dropped on lock."""
+        old = self._docks.pop(name, None)
+        if old is not None and shiboken6.isValid(old):
+            old.close()
+            old.deleteLater()
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{name}-dock")
+        dock.setAccessibleName(title)
+        dock.setWidget(widget)
+        dock.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self._docks[name] = dock
+        dock.show()
+        dock.raise_()
+        widget.setFocus()
+        return dock
+
+    def _close_docks(self) -> None:
+        """Close every docked view (a person may already have closed some, which deleted
+        them)."""
+        for dock in self._docks.values():
+            if shiboken6.isValid(dock):
+                dock.close()
+                dock.deleteLater()
+        self._docks.clear()
+
+    @Slot()
+    def show_peers(self) -> None:
+        """The peers list, with adding a contact card, verifying and revoking."""
+        if self.workspace is None:
+            return
+        view = PeersView(self.workspace, prompts=self._prompts)
+        self._dock("peers", "Peers", view)
+
+    @Slot()
+    def show_conflicts(self) -> None:
+        """The conflict queue; settling one may change what the case list shows."""
+        if self.workspace is None:
+            return
+        view = ConflictsView(self.workspace, prompts=self._prompts)
+        view.resolved.connect(self._refresh_cases)
+        self._dock("conflicts", "Conflicts", view)
+
+    @Slot()
+    def _refresh_cases(self) -> None:
+        if self.model is not None:
+            self.model.refresh()
+
     # -- cases ---------------------------------------------------------------------------
 
     @Slot()
@@ -212,8 +375,8 @@ class MainWindow(QMainWindow):
         if self.workspace is None or self.model is None:
             return
         title = self._prompts.ask_text(self, "New case", "Title of the new case:")
-        if title is None or not title.strip():
-            return
+        if title is None or not title.strip() or self.workspace is None:
+            return  # cancelled, blank, or locked while the question was open
         try:
             case_id = add_case(self.workspace, title)
         except StorageError as exc:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import sqlcipher3.dbapi2 as sqlcipher
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QDockWidget
 
 from storage.cases import add_case
 from storage.workspace import Workspace, open_workspace
@@ -142,3 +143,25 @@ def test_clicking_a_header_sorts_through_the_model(qtbot, window: MainWindow, pr
     assert window.model.sort_column == CaseTableModel.LEAD_OFFICE
     titles = [window.model.index(r, CaseTableModel.TITLE).data() for r in range(3)]
     assert sorted(titles) == ["Alpha", "beta", "gamma"]
+
+
+def test_the_sync_menu_docks_peers_and_conflicts_and_locking_closes_them(qtbot, window: MainWindow):
+    sync_menu = window.menuBar().actions()[1]
+    assert sync_menu.text() == "&Sync"
+    assert [a.text() for a in sync_menu.menu().actions()] == ["&Peers…", "&Conflicts…"]
+    assert window.peers_action.shortcut() == QKeySequence("Ctrl+Shift+P")
+    assert window.conflicts_action.shortcut() == QKeySequence("Ctrl+Shift+K")
+    window.peers_action.trigger()
+    window.conflicts_action.trigger()
+    window.conflicts_action.trigger()  # a second time replaces, does not stack
+    qtbot.waitUntil(lambda: len(window.findChildren(QDockWidget)) == 2)
+    docks = window.findChildren(QDockWidget)
+    assert sorted(d.windowTitle() for d in docks) == ["Conflicts", "Peers"]
+    assert all(d.isVisible() for d in docks)
+    next(d for d in docks if d.windowTitle() == "Peers").close()  # closed by hand: deleted
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    window.lock()
+    assert not any(d.isVisible() for d in window.findChildren(QDockWidget))
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # as the loop would
+    assert not window.findChildren(QDockWidget)
+    assert not window.peers_action.isEnabled() and not window.conflicts_action.isEnabled()

@@ -1,0 +1,528 @@
+"""Peers: the offices we exchange bundles with, and the deliberate acts of trust about them.
+
+Adding a peer from its contact card shows the card's fingerprint large enough to read
+aloud, and asks which role we give it (never the role the card claims). Marking a peer
+verified records that a person compared every digit. Revoking a key (a lost laptop) is
+permanent and travels to every peer. Each step calls `sync.peers` or `sync.trust`; files
+are chosen through injectable callables so tests and other windows can supply them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal, Slot
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from storage.atomic import atomic_write_bytes
+from storage.errors import StorageError
+from storage.workspace import Workspace
+from sync import peers, trust
+from sync.cards import MAX_CARD_BYTES, PEER_ROLES, ContactCard, parse_card
+from sync.errors import BadCard
+from ui.models.peer_model import PeerModel, role_label
+from ui.prompts import Prompts
+
+TITLE = "Peers"
+CARD_FILTER = "Valise contact cards (*.card);;All files (*)"
+NOT_A_CARD = "it is not a Valise contact card"
+
+OpenChooser = Callable[[QWidget, str], Path | None]
+SaveChooser = Callable[[QWidget, str, str], Path | None]
+RoleAsker = Callable[[QWidget, ContactCard, str | None], str | None]
+
+
+def choose_card_file(parent: QWidget, caption: str) -> Path | None:
+    """Ask for a card file to open with the platform's file dialog; None on cancel."""
+    name, _ = QFileDialog.getOpenFileName(parent, caption, "", CARD_FILTER)
+    return Path(name) if name else None
+
+
+def choose_card_target(parent: QWidget, caption: str, suggested: str) -> Path | None:
+    """Ask where to save our card with the platform's file dialog; None on cancel."""
+    name, _ = QFileDialog.getSaveFileName(parent, caption, suggested, CARD_FILTER)
+    return Path(name) if name else None
+
+
+def fingerprint_font(base: QFont) -> QFont:
+    """A monospace font twice the usual size, so digits line up and read aloud easily."""
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    font.setFixedPitch(True)
+    size = base.pointSizeF() if base.pointSizeF() > 0 else 10.0
+    font.setPointSizeF(size * 2)
+    return font
+
+
+def sentence(text: str) -> str:
+    """An error message as a sentence: a capital first letter and a full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def load_card(path: Path) -> ContactCard:
+    """Read and check a card file; raise BadCard with a sentence that names the file.
+
+    Like `sync.cards.read_card`, but worded for a dialog: the sentence starts with the file
+    and leaves out parser details (a person can do nothing with "JSONDecodeError").
+    """
+    if path.is_dir():
+        raise BadCard(f"The folder {path} is not a contact card; choose the card file itself.")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CARD_BYTES + 1)
+    except OSError as exc:
+        raise BadCard(f"The file {path} cannot be read: {exc.strerror or exc}.") from None
+    if not data.strip():
+        raise BadCard(f"The file {path} is empty: it is not a contact card.")
+    if len(data) > MAX_CARD_BYTES:
+        raise BadCard(
+            f"The file {path} is too large to be a contact card (a card is under"
+            f" {MAX_CARD_BYTES // 1024} KiB)."
+        )
+    try:
+        return parse_card(data)
+    except BadCard as exc:
+        reason = str(exc)
+        if reason.startswith(NOT_A_CARD):
+            reason = NOT_A_CARD  # drop the parser's detail
+        raise BadCard(f"The file {path} is not a usable contact card: {reason}.") from None
+
+
+def _plain_label(name: str, parent: QWidget) -> QLabel:
+    label = QLabel(parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    label.setAccessibleName(name)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class AddPeerDialog(QDialog):
+    """Shows a parsed contact card (office, fingerprint in large digits) and asks the role
+    we give the peer. Nothing is recorded here: the caller adds the peer after `ask`.
+
+    The role starts unchosen: the card's claimed role is only shown, since a forged card
+    could claim full trust, and the command line too insists on an explicit role.
+    """
+
+    def __init__(
+        self, card: ContactCard, parent: QWidget | None = None, known_as: str | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.card = card
+        self.setWindowTitle("Add a peer — Valise")
+        self.setAccessibleName("Add a peer")
+        self.setMinimumWidth(520)
+
+        intro = _plain_label("About this dialog", self)
+        intro.setText(
+            f"This card is from {card.office_name}. Anyone can make a card, so ask"
+            f" {card.office_name} to read you their fingerprint (by phone or in person) and"
+            " compare every group of digits. Once they match, mark the peer as verified."
+        )
+        self.office_label = _plain_label("Office", self)
+        self.office_label.setText(card.office_name)
+        bold = self.office_label.font()
+        bold.setBold(True)
+        self.office_label.setFont(bold)
+        self.fingerprint_label = _plain_label("Fingerprint", self)
+        self.fingerprint_label.setText(card.fingerprint)
+        self.fingerprint_label.setAccessibleDescription(card.fingerprint)
+        self.fingerprint_label.setFont(fingerprint_font(self.font()))
+        self.fingerprint_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.fingerprint_label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.claimed_label = _plain_label("Role the card claims", self)
+        self.claimed_label.setText(
+            f"{role_label(card.role)} (the role it claims; you choose the one you give it)."
+            + (
+                f" It is already your peer as {role_label(known_as)}; adding it again"
+                " changes its role."
+                if known_as
+                else ""
+            )
+        )
+        self.role_combo = QComboBox(self)
+        self.role_combo.setAccessibleName("Role you give this peer")
+        self.role_combo.setPlaceholderText("Choose a role…")
+        for role in PEER_ROLES:
+            self.role_combo.addItem(role_label(role), role)
+        self.role_combo.setCurrentIndex(-1)
+        self.role_combo.currentIndexChanged.connect(self._update_buttons)
+
+        form = QFormLayout()
+        form.addRow("Office:", self.office_label)
+        form.addRow("Fingerprint:", self.fingerprint_label)
+        form.addRow("The card says:", self.claimed_label)
+        role_caption = QLabel("&Role you give it:", self)
+        role_caption.setBuddy(self.role_combo)
+        form.addRow(role_caption, self.role_combo)
+
+        self.buttons = QDialogButtonBox(self)
+        self.add_button = self.buttons.addButton(
+            "&Add peer", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.add_button.setAccessibleName("Add peer")
+        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAccessibleName("Cancel")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self._update_buttons()
+        self.role_combo.setFocus()
+
+    @Slot()
+    def _update_buttons(self) -> None:
+        self.add_button.setEnabled(self.role() is not None)
+
+    def role(self) -> str | None:
+        """The role chosen, or None while none is."""
+        data = self.role_combo.currentData()
+        return str(data) if data in PEER_ROLES else None
+
+    def set_role(self, role: str) -> None:
+        """Choose a role (for callers that know it, and for tests)."""
+        self.role_combo.setCurrentIndex(self.role_combo.findData(role))
+
+    def accept(self) -> None:
+        """Close only once a role is chosen."""
+        if self.role() is not None:
+            super().accept()
+
+    @classmethod
+    def ask(cls, parent: QWidget, card: ContactCard, known_as: str | None = None) -> str | None:
+        """Show the card modally; the role chosen, or None when the person cancels."""
+        dialog = cls(card, parent, known_as)
+        try:
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return None
+            return dialog.role()
+        finally:
+            dialog.deleteLater()
+
+
+class PeersView(QWidget):
+    """The peers of a workspace with the actions that change whom we trust.
+
+    `peersChanged` is emitted after a peer is added, verified or revoked, so other views
+    (a share dialog, the export menu) can reread. The file choosers and the role question
+    are injectable; they default to the platform's file dialogs and `AddPeerDialog.ask`.
+    """
+
+    peersChanged = Signal()
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        parent: QWidget | None = None,
+        *,
+        prompts: Prompts | None = None,
+        choose_open: OpenChooser = choose_card_file,
+        choose_save: SaveChooser = choose_card_target,
+        ask_role: RoleAsker = AddPeerDialog.ask,
+    ) -> None:
+        super().__init__(parent)
+        self._ws = workspace
+        self._prompts = prompts or Prompts()
+        self._choose_open = choose_open
+        self._choose_save = choose_save
+        self._ask_role = ask_role
+        self.setAccessibleName(TITLE)
+
+        self.model = PeerModel(workspace, self)
+        self.table = QTableView(self)
+        self.table.setAccessibleName("Peers")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setTabKeyNavigation(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(PeerModel.OFFICE, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((PeerModel.FINGERPRINT, 140), (PeerModel.ADDED, 110)):
+            header.resizeSection(column, width)
+
+        self.add_button = self._button(
+            "&Add a contact card…", "Add a contact card", "Add a peer from its contact card file"
+        )
+        self.verify_button = self._button(
+            "Mark as &verified",
+            "Mark as verified",
+            "Record that the fingerprint read to you matches",
+        )
+        self.revoke_button = self._button(
+            "&Revoke…", "Revoke", "Refuse this peer's changesets after a number (lost device)"
+        )
+        self.save_card_button = self._button(
+            "&Save our card…", "Save our card", "Write this office's contact card to a file"
+        )
+        self.add_button.clicked.connect(self.add_card)
+        self.verify_button.clicked.connect(self.verify_selected)
+        self.revoke_button.clicked.connect(self.revoke_selected)
+        self.save_card_button.clicked.connect(self.save_our_card)
+
+        self.message_label = _plain_label("Peers message", self)
+        self.fingerprint_label = _plain_label("Our fingerprint", self)
+        self.fingerprint_label.setText(f"Our fingerprint: {workspace.fingerprint}")
+
+        buttons = QHBoxLayout()
+        for button in (self.add_button, self.verify_button, self.revoke_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.save_card_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.fingerprint_label)
+
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self._update_buttons()
+
+    def _button(self, text: str, name: str, tip: str) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setAccessibleName(name)
+        button.setToolTip(tip)
+        return button
+
+    # -- selection -----------------------------------------------------------------------
+
+    def selected_peer(self) -> peers.Peer | None:
+        """The selected peer (as read at the last refresh), if any."""
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.peer(rows[0].row()) if rows else None
+
+    def select_peer(self, origin: str) -> bool:
+        """Select a peer by its origin; False when there is no such peer."""
+        row = self.model.row_of(origin)
+        if row < 0:
+            return False
+        index = self.model.index(row, PeerModel.OFFICE)
+        self.table.selectionModel().select(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index)
+        return True
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        peer = self.selected_peer()
+        usable = peer is not None and peer.revoked_after is None
+        self.verify_button.setEnabled(usable and peer is not None and not peer.verified)
+        self.revoke_button.setEnabled(usable)
+
+    def refresh(self, select: str | None = None) -> None:
+        """Reread the peers, keeping (or moving) the selection to a peer by origin."""
+        current = self.selected_peer()
+        self.model.refresh()
+        origin = select or (current.origin if current else None)
+        if origin is not None:
+            self.select_peer(origin)
+        self._update_buttons()
+
+    def _changed(self, origin: str, message: str) -> None:
+        self.refresh(select=origin)
+        self.message_label.setText(message)
+        self.peersChanged.emit()
+
+    # -- actions -------------------------------------------------------------------------
+
+    @Slot()
+    def add_card(self) -> None:
+        """Read a card file, show its fingerprint and ask the role; only then add the peer."""
+        title = "Add a contact card"
+        path = self._choose_open(self, "Open a contact card")
+        if path is None:
+            return
+        try:
+            card = load_card(path)
+        except BadCard as exc:
+            self._prompts.warn(
+                self, title, f"{exc} Ask the office for its contact card file again."
+            )
+            return
+        except Exception as exc:  # a bug: logged and shown with copyable details
+            self._prompts.report_bug(self, title, exc)
+            return
+        if card.origin == self._ws.origin:
+            self._prompts.warn(
+                self,
+                title,
+                "That is this office's own contact card. Choose the card another office sent.",
+            )
+            return
+        try:
+            known = peers.peer_by_origin(self._ws, card.origin)
+            role = self._ask_role(self, card, known.role if known else None)
+            if role is None:
+                return  # a cancel is silent
+            peer = peers.add_peer(self._ws, card, role)
+        except StorageError as exc:
+            self._prompts.warn(self, title, sentence(str(exc)))
+            return
+        except Exception as exc:
+            self._prompts.report_bug(self, title, exc)
+            return
+        self._changed(
+            peer.origin,
+            f"Added {peer.office_name} as {role_label(peer.role)}. Compare its fingerprint"
+            f" with the one {peer.office_name} reads to you, then mark it as verified.",
+        )
+
+    @Slot()
+    def verify_selected(self) -> None:
+        """Ask whether the fingerprint read aloud matches the one shown; if so, record it."""
+        title = "Mark as verified"
+        peer = self.selected_peer()
+        if peer is None:
+            return
+        matches = self._prompts.confirm(
+            self,
+            title,
+            f"Ask {peer.office_name} to read you their fingerprint, and compare every"
+            f" group with this one:\n\n{peer.fingerprint}\n\n"
+            "Do all the digits match? If any differ, answer No: the card may be forged.",
+        )
+        if not matches:
+            return
+        try:
+            peers.verify_peer(self._ws, peer)
+        except StorageError as exc:
+            self._prompts.warn(self, title, sentence(str(exc)))
+            return
+        except Exception as exc:
+            self._prompts.report_bug(self, title, exc)
+            return
+        self._changed(peer.origin, f"{peer.office_name} is marked as verified.")
+
+    @Slot()
+    def revoke_selected(self) -> None:
+        """Revoke the selected peer's key after a changeset number, once warned that it is
+        permanent; the statement reaches every peer with the next bundles."""
+        title = "Revoke a key"
+        peer = self.selected_peer()
+        if peer is None:
+            return
+        try:
+            _, newest = trust.last_seq_of(self._ws, peer.origin)
+        except Exception as exc:
+            self._prompts.report_bug(self, title, exc)
+            return
+        answer = self._prompts.ask_text(
+            self,
+            title,
+            f"Refuse the changesets of {peer.office_name} signed after which number? Those"
+            f" up to and including it stay valid. The newest held here is {newest}.",
+            str(newest),
+        )
+        if answer is None:
+            return
+        try:
+            after = int(answer.strip())
+        except ValueError:
+            after = -1
+        if after < 0:
+            self._prompts.warn(
+                self,
+                title,
+                f"{answer.strip() or 'Nothing'} is not a changeset number: type a whole"
+                " number, 0 or more. Nothing was changed.",
+            )
+            return
+        reason = self._prompts.ask_text(
+            self, title, "Why is the key revoked? (for the record, e.g. laptop stolen)"
+        )
+        if reason is None:
+            return
+        if not self._prompts.confirm(
+            self,
+            title,
+            f"Revoking the key of {peer.office_name} is permanent and cannot be undone."
+            f" Changesets it signed after number {after} will be refused here and, once the"
+            " next bundles arrive, at every peer.\n\nRevoke the key?",
+        ):
+            return
+        try:
+            trust.revoke_peer(self._ws, peer, after, reason.strip())
+        except StorageError as exc:
+            self._prompts.warn(self, title, sentence(str(exc)))
+            return
+        except Exception as exc:
+            self._prompts.report_bug(self, title, exc)
+            return
+        self._changed(
+            peer.origin,
+            f"The key of {peer.office_name} is revoked after its changeset {after} (the"
+            f" newest held here is {newest}).",
+        )
+
+    @Slot()
+    def save_our_card(self) -> None:
+        """Write this office's contact card to a file chosen by the person."""
+        title = "Save our card"
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", self._ws.office_name).strip("-").lower()
+        path = self._choose_save(self, "Save our contact card", f"{slug or 'valise'}.card")
+        if path is None:
+            return
+        try:
+            data = peers.card_bytes(self._ws)
+            atomic_write_bytes(path, data, 0o644)
+        except OSError as exc:
+            self._prompts.warn(
+                self,
+                title,
+                f"Cannot write {path}: {exc.strerror or exc}. Choose another folder or name.",
+            )
+            return
+        except StorageError as exc:
+            self._prompts.warn(self, title, sentence(str(exc)))
+            return
+        except Exception as exc:
+            self._prompts.report_bug(self, title, exc)
+            return
+        try:
+            self._ws.record("contact card written", "", {"file": path.name})
+        except Exception as exc:
+            self._prompts.report_bug(self, title, exc)
+        self.message_label.setText(
+            f"Saved the contact card of {self._ws.office_name} to {path}. Read this"
+            f" fingerprint to the office that adds it: {self._ws.fingerprint}"
+        )
