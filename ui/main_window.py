@@ -38,7 +38,8 @@ from ui.models.case_table import CaseIdRole, CaseTableModel
 from ui.peers_view import PeersView
 from ui.prompts import Prompts
 from ui.settings import Settings
-from ui.tasks import TaskRunner
+from ui.sync_center import SyncCenter
+from ui.tasks import TaskRunner, shared_runner
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ class MainWindow(QMainWindow):
         self.unlock_dialog: UnlockDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._docks: dict[str, QDockWidget] = {}
+        self._busy = False  # a bundle task is using the workspace on a worker thread
+        self._after_busy: str | None = None  # "lock" or "close", asked for meanwhile
         self._prompts = prompts or Prompts()
         self._runner = runner
         self.settings = settings if settings is not None else Settings()
@@ -148,7 +151,14 @@ class MainWindow(QMainWindow):
             "Values two offices changed at the same time, to settle",
             self.show_conflicts,
         )
+        self.sync_action = self._action(
+            "Sync &centre…",
+            "Ctrl+Shift+S",
+            "Bring in the bundles on a stick and write bundles for peers",
+            self.show_sync_center,
+        )
         sync_menu = self.menuBar().addMenu("&Sync")
+        sync_menu.addAction(self.sync_action)
         sync_menu.addAction(self.peers_action)
         sync_menu.addAction(self.conflicts_action)
         tools_menu = self.menuBar().addMenu("&Tools")
@@ -184,6 +194,15 @@ class MainWindow(QMainWindow):
         self.settings_action.setEnabled(open_)
         self.peers_action.setEnabled(open_)
         self.conflicts_action.setEnabled(open_)
+        self.sync_action.setEnabled(open_)
+        if self._busy:  # a bundle task owns the database until it ends
+            for action in (
+                self.new_case_action,
+                self.settings_action,
+                self.peers_action,
+                self.conflicts_action,
+            ):
+                action.setEnabled(False)
 
     # -- workspace -----------------------------------------------------------------------
 
@@ -248,8 +267,12 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def lock(self) -> None:
-        """Close the workspace and ask for the passphrase again (non-blocking)."""
+        """Close the workspace and ask for the passphrase again (non-blocking). During a
+        bundle task, the task is cancelled first and the lock follows when it stops."""
         if self.workspace is None:
+            return
+        if self._busy:
+            self._cancel_bundle_task("lock")
             return
         self._close_open_dialogs()
         self._close_workspace()
@@ -363,6 +386,65 @@ class MainWindow(QMainWindow):
         self._dock("conflicts", "Conflicts", view)
 
     @Slot()
+    def show_sync_center(self) -> None:
+        """The sync centre: bundles from a stick in, bundles for peers out. While one of
+        its tasks runs on a worker thread it owns the workspace's connection, so the
+        window keeps its hands off the database (`_set_busy`)."""
+        if self.workspace is None or self._busy:
+            return
+        runner = self._runner or shared_runner()
+        center = SyncCenter(self.workspace, runner, self._prompts)
+        center.busy.connect(self._set_busy)
+        center.imported.connect(self._after_import)
+        self._dock("sync", "Sync centre", center)
+
+    @Slot(bool)
+    def _set_busy(self, busy: bool) -> None:
+        """Keep the case list, the other views and the idle lock off the database while a
+        bundle task runs; a lock or quit asked for meanwhile happens when it ends."""
+        self._busy = busy
+        self.table.setEnabled(not busy)
+        for name in ("peers", "conflicts"):
+            dock = self._docks.get(name)
+            if dock is not None and shiboken6.isValid(dock):
+                dock.setEnabled(not busy)
+        if busy:
+            self.idle_watcher.stop()
+            self.statusBar().showMessage("Working with bundles…")
+        else:
+            self.statusBar().clearMessage()
+            if self.workspace is not None:
+                self.idle_watcher.start()
+        self._update_actions()
+        if not busy and self._after_busy is not None:
+            action, self._after_busy = self._after_busy, None
+            if action == "lock":
+                self.lock()
+            else:
+                self.close()
+
+    def _cancel_bundle_task(self, then: str) -> None:
+        """Ask the running bundle task to stop; `then` ("lock" or "close") follows."""
+        self._after_busy = then
+        dock = self._docks.get("sync")
+        if dock is not None and shiboken6.isValid(dock):
+            center = dock.widget()
+            if isinstance(center, SyncCenter):
+                center.cancel()
+        after = "locking" if then == "lock" else "quitting"
+        self.statusBar().showMessage(f"Stopping the bundle work, then {after}…")
+
+    @Slot(object)
+    def _after_import(self, _reports: object) -> None:
+        """New cases and conflicts may have arrived."""
+        self._refresh_cases()
+        dock = self._docks.get("conflicts")
+        if dock is not None and shiboken6.isValid(dock):
+            view = dock.widget()
+            if isinstance(view, ConflictsView):
+                view.refresh()
+
+    @Slot()
     def _refresh_cases(self) -> None:
         if self.model is not None:
             self.model.refresh()
@@ -417,7 +499,12 @@ class MainWindow(QMainWindow):
             )
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Quitting locks: the audit head is anchored and the folder lock released."""
+        """Quitting locks: the audit head is anchored and the folder lock released. During
+        a bundle task, the task is cancelled first and the window closes when it stops."""
+        if self._busy:
+            self._cancel_bundle_task("close")
+            event.ignore()
+            return
         self.shutdown()
         event.accept()
 

@@ -148,7 +148,11 @@ def test_clicking_a_header_sorts_through_the_model(qtbot, window: MainWindow, pr
 def test_the_sync_menu_docks_peers_and_conflicts_and_locking_closes_them(qtbot, window: MainWindow):
     sync_menu = window.menuBar().actions()[1]
     assert sync_menu.text() == "&Sync"
-    assert [a.text() for a in sync_menu.menu().actions()] == ["&Peers…", "&Conflicts…"]
+    assert [a.text() for a in sync_menu.menu().actions()] == [
+        "Sync &centre…",
+        "&Peers…",
+        "&Conflicts…",
+    ]
     assert window.peers_action.shortcut() == QKeySequence("Ctrl+Shift+P")
     assert window.conflicts_action.shortcut() == QKeySequence("Ctrl+Shift+K")
     window.peers_action.trigger()
@@ -165,3 +169,25 @@ def test_the_sync_menu_docks_peers_and_conflicts_and_locking_closes_them(qtbot, 
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # as the loop would
     assert not window.findChildren(QDockWidget)
     assert not window.peers_action.isEnabled() and not window.conflicts_action.isEnabled()
+
+
+def test_while_the_sync_centre_works_the_window_keeps_off_the_database_and_locks_after(
+    qtbot, window: MainWindow
+):
+    """A bundle task owns the workspace's connection on a worker thread: the case list and
+    the other views wait, and a lock asked for meanwhile cancels the task and follows it."""
+    window.sync_action.trigger()
+    qtbot.waitUntil(lambda: len(window.findChildren(QDockWidget)) == 1)
+    [dock] = window.findChildren(QDockWidget)
+    center = dock.widget()
+    assert dock.windowTitle() == "Sync centre"
+    assert window.sync_action.shortcut() == QKeySequence("Ctrl+Shift+S")
+    center.busy.emit(True)
+    assert not window.table.isEnabled()
+    assert not window.new_case_action.isEnabled() and not window.peers_action.isEnabled()
+    assert not window.idle_watcher.running
+    window.lock()
+    assert window.workspace is not None  # not yet: the task still holds the connection
+    assert "then locking" in window.statusBar().currentMessage()
+    center.busy.emit(False)
+    assert window.workspace is None and window.unlock_dialog is not None

@@ -1,0 +1,366 @@
+"""The sync center: real workspaces exchanging real bundles through real widgets.
+
+Workspaces come from the sync tests' `Network` (installations that are each other's
+peers); folders are chosen by an injected chooser, questions answered by
+`ScriptedPrompts`, and every long step runs on the `runner` fixture's pool while the test
+waits for the widget to become idle again (never sleeps).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from storage import cases, queries
+from storage.records import Case
+from storage.workspace import Workspace
+from sync.bundle_format import BUNDLE_FOLDER, PART_SUFFIX
+from tests.sync import conftest as sync_fixtures
+from tests.sync.conftest import Network
+from ui import sync_center
+from ui.models.bundle_model import (
+    BundleModel,
+    BundlePathRole,
+    BundleRow,
+    DetailRole,
+    StateRole,
+)
+from ui.prompts import ScriptedPrompts
+from ui.sync_center import SyncCenter
+from ui.tasks import TaskRunner
+
+# The sync tests' fixtures: real installations that are each other's peers.
+installation_templates = sync_fixtures.installation_templates
+network = sync_fixtures.network
+
+CASE_TITLE = "Shelling of the Varosa market"
+WAIT_MS = 60_000  # generous: the CPU is shared with other suites
+
+
+@dataclass
+class Folders:
+    """Answers the folder chooser from a list and records the captions."""
+
+    paths: list[Path | None] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)
+
+    def __call__(self, _parent: QWidget, caption: str) -> Path | None:
+        self.asked.append(caption)
+        return self.paths.pop(0)
+
+
+@pytest.fixture
+def make_center(
+    qtbot: QtBot, runner: TaskRunner
+) -> Callable[[Workspace, list[Path | None]], tuple[SyncCenter, ScriptedPrompts]]:
+    """A shown sync center on a workspace, idle (its first peer reading done)."""
+
+    def make(ws: Workspace, folders: list[Path | None]) -> tuple[SyncCenter, ScriptedPrompts]:
+        prompts = ScriptedPrompts()
+        center = SyncCenter(ws, runner, prompts, choose=Folders(list(folders)))
+        qtbot.addWidget(center)
+        center.show()
+        qtbot.waitUntil(
+            lambda: center.peer_list.count() > 0 and not center.is_busy, timeout=WAIT_MS
+        )
+        return center, prompts
+
+    return make
+
+
+def _wait_idle(qtbot: QtBot, center: SyncCenter) -> None:
+    qtbot.waitUntil(lambda: not center.is_busy, timeout=WAIT_MS)
+
+
+def _choose(qtbot: QtBot, center: SyncCenter) -> None:
+    with qtbot.waitSignal(center.busy, timeout=WAIT_MS, check_params_cb=lambda b: not b):
+        qtbot.mouseClick(center.choose_button, Qt.MouseButton.LeftButton)
+    _wait_idle(qtbot, center)
+
+
+def _shared_case(network: Network, sender: str, *recipients: str) -> str:
+    case_id = cases.add_case(network.ws[sender], CASE_TITLE, "Three witnesses")
+    network.share(sender, case_id, *recipients)
+    return case_id
+
+
+def _case_ids(ws: Workspace) -> set[str]:
+    return {c.id for c in queries.list_cases(ws.conn, limit=50)}
+
+
+def test_a_case_exported_through_one_center_arrives_through_another(
+    network: Network, qtbot: QtBot, make_center: Callable[..., tuple[SyncCenter, ScriptedPrompts]]
+) -> None:
+    kabora, liaison = network.ws["kabora"], network.ws["liaison"]
+    case_id = _shared_case(network, "kabora", "liaison")
+    stick = network.new_stick()
+
+    sender, sender_prompts = make_center(kabora, [stick])
+    liaison_row = next(
+        row
+        for row in range(sender.peer_list.count())
+        if sender.peer_list.item(row).text().startswith("Tribunal liaison")
+    )
+    assert sender.peer_list.item(liaison_row).text().endswith("has news")
+    _choose(qtbot, sender)
+    assert "There are no Valise bundles" in sender.listing_label.text()
+    assert not sender.export_button.isEnabled()  # nobody ticked yet
+    assert sender.set_peer_checked(liaison.origin)
+    assert sender.export_button.isEnabled()
+    with qtbot.waitSignal(sender.exported, timeout=WAIT_MS) as exported:
+        qtbot.mouseClick(sender.export_button, Qt.MouseButton.LeftButton)
+    _wait_idle(qtbot, sender)
+    head = exported.args[0].head
+    assert head.parent == stick / BUNDLE_FOLDER and head.exists()
+    assert "Wrote a bundle for Tribunal liaison: 1 changeset in 1 case" in (
+        sender.summary.toPlainText()
+    )
+    assert sender_prompts.asked == []
+
+    receiver, receiver_prompts = make_center(liaison, [stick])
+    busy: list[bool] = []
+    receiver.busy.connect(busy.append)
+    _choose(qtbot, receiver)
+    assert receiver.model.rowCount() == 1
+    listed = receiver.model.bundle(0)
+    assert listed is not None and listed.state == "verified"
+    assert listed.sender.startswith("Kabora field office")
+    assert "1 bundle found, 1 verified" in receiver.listing_label.text()
+
+    with qtbot.waitSignal(receiver.imported, timeout=WAIT_MS) as imported:
+        qtbot.mouseClick(receiver.import_button, Qt.MouseButton.LeftButton)
+    _wait_idle(qtbot, receiver)
+
+    assert busy == [True, False, True, False]  # listing, then import; imported after idle
+    assert [r.status for r in imported.args[0]] == ["imported"]
+    assert queries.get(liaison.conn, Case, case_id).title == CASE_TITLE
+    summary = receiver.summary.toPlainText()
+    assert summary.startswith("Imported 1 of 1 bundle.")
+    assert CASE_TITLE in summary and "from Kabora field office" in summary
+    assert receiver.model.bundle(0) is not None
+    assert receiver.model.bundle(0).state == "already imported"  # type: ignore[union-attr]
+    assert receiver_prompts.asked == []
+
+
+def test_a_tampered_bundle_is_listed_as_refused_and_imports_nothing(
+    network: Network, qtbot: QtBot, make_center: Callable[..., tuple[SyncCenter, ScriptedPrompts]]
+) -> None:
+    liaison = network.ws["liaison"]
+    _shared_case(network, "kabora", "liaison")
+    result = network.export("kabora", "liaison")
+    part = result.parts[0]
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    part.write_bytes(bytes(data))
+
+    center, prompts = make_center(liaison, [result.head.parent.parent])
+    _choose(qtbot, center)
+    row = center.model.bundle(0)
+    assert center.model.rowCount() == 1 and row is not None
+    assert (row.state, row.state_text) == ("refused", "damaged")
+    assert "damaged" in row.detail
+    assert "0 verified" in center.listing_label.text()
+
+    with qtbot.assertNotEmitted(center.imported):
+        qtbot.mouseClick(center.import_button, Qt.MouseButton.LeftButton)
+        _wait_idle(qtbot, center)
+
+    summary = center.summary.toPlainText()
+    assert "refused (damaged)" in summary and "Nothing of it was imported" in summary
+    assert _case_ids(liaison) == set()
+    assert prompts.asked == []  # a refusal is reported in the summary, not as an error
+
+
+def test_cancelling_an_import_midway_leaves_nothing_imported(
+    network: Network,
+    qtbot: QtBot,
+    make_center: Callable[..., tuple[SyncCenter, ScriptedPrompts]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker is held inside the bundle's progress callback (after its parts were
+    read, before anything is applied) until Cancel has been clicked."""
+    liaison = network.ws["liaison"]
+    case_id = _shared_case(network, "kabora", "liaison")
+    result = network.export("kabora", "liaison")
+    center, prompts = make_center(liaison, [result.head.parent.parent])
+    _choose(qtbot, center)
+
+    reached, release = threading.Event(), threading.Event()
+    real_import = sync_center.import_bundle
+
+    def held_import(ws, head, progress=None, cancel=None):  # type: ignore[no-untyped-def]
+        def hooked(done: int, total: int) -> None:
+            reached.set()
+            release.wait(WAIT_MS / 1000)
+            if progress is not None:
+                progress(done, total)
+
+        return real_import(ws, head, hooked, cancel)
+
+    monkeypatch.setattr(sync_center, "import_bundle", held_import)
+    with qtbot.assertNotEmitted(center.imported):
+        qtbot.mouseClick(center.import_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(reached.is_set, timeout=WAIT_MS)
+        assert center.is_busy
+        assert not center.choose_button.isEnabled() and not center.import_button.isEnabled()
+        assert center.cancel_button.isVisible() and center.cancel_button.isEnabled()
+        qtbot.mouseClick(center.cancel_button, Qt.MouseButton.LeftButton)
+        release.set()
+        _wait_idle(qtbot, center)
+
+    assert center.summary.toPlainText() == "Import cancelled. Nothing was imported."
+    assert _case_ids(liaison) == set()
+    assert prompts.asked == []  # a cancel is silent
+
+    monkeypatch.undo()  # the same bundle still imports afterwards
+    with qtbot.waitSignal(center.imported, timeout=WAIT_MS):
+        qtbot.mouseClick(center.import_button, Qt.MouseButton.LeftButton)
+    _wait_idle(qtbot, center)
+    assert _case_ids(liaison) == {case_id}
+
+
+def test_escape_cancels_an_export_and_nothing_is_written(
+    network: Network,
+    qtbot: QtBot,
+    make_center: Callable[..., tuple[SyncCenter, ScriptedPrompts]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker is held just before the library writes anything, until Esc was pressed."""
+    _shared_case(network, "kabora", "liaison")
+    stick = network.new_stick()
+    center, prompts = make_center(network.ws["kabora"], [stick])
+    _choose(qtbot, center)
+    reached, release = threading.Event(), threading.Event()
+    real_export = sync_center.export_bundle
+
+    def held_export(*args, **kwargs):  # type: ignore[no-untyped-def]
+        reached.set()
+        release.wait(WAIT_MS / 1000)
+        return real_export(*args, **kwargs)
+
+    monkeypatch.setattr(sync_center, "export_bundle", held_export)
+    assert center.set_peer_checked(network.ws["liaison"].origin)
+    with qtbot.assertNotEmitted(center.exported):
+        qtbot.mouseClick(center.export_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(reached.is_set, timeout=WAIT_MS)
+        assert not center.export_button.isEnabled() and not center.peer_list.isEnabled()
+        qtbot.keyClick(center.peer_list, Qt.Key.Key_Escape)
+        release.set()
+        _wait_idle(qtbot, center)
+
+    assert center.summary.toPlainText() == "Export cancelled. Nothing was written to the stick."
+    assert list((stick / BUNDLE_FOLDER).iterdir()) == []
+    assert prompts.asked == []
+    assert center.export_button.isEnabled()  # the ticks are kept for another try
+
+
+def test_a_folder_without_bundles_says_so(
+    network: Network,
+    qtbot: QtBot,
+    make_center: Callable[..., tuple[SyncCenter, ScriptedPrompts]],
+    tmp_path: Path,
+) -> None:
+    empty = tmp_path / "holiday photos"
+    empty.mkdir()
+    (empty / "beach.jpg").write_bytes(b"not a bundle")
+    center, prompts = make_center(network.ws["liaison"], [None, empty])
+
+    qtbot.mouseClick(center.choose_button, Qt.MouseButton.LeftButton)  # cancelled: nothing
+    assert center.folder is None and not center.is_busy
+
+    _choose(qtbot, center)
+    assert center.model.rowCount() == 0
+    assert center.listing_label.text().startswith(f"There are no Valise bundles in {empty}.")
+    assert not center.import_button.isEnabled()
+    assert prompts.asked == []
+
+
+def test_peers_that_may_not_share_a_bundle_are_told_why(
+    network: Network, qtbot: QtBot, make_center: Callable[..., tuple[SyncCenter, ScriptedPrompts]]
+) -> None:
+    stick = network.new_stick()
+    center, prompts = make_center(network.ws["kabora"], [stick])
+    _choose(qtbot, center)
+    assert center.set_peer_checked(network.ws["liaison"].origin)
+    assert center.set_peer_checked(network.ws["ngo"].origin)
+
+    qtbot.mouseClick(center.export_button, Qt.MouseButton.LeftButton)
+    _wait_idle(qtbot, center)
+
+    assert [a.kind for a in prompts.asked] == ["warn"]
+    text = prompts.asked[0].text
+    assert "Tribunal liaison may see protected identities" in text
+    assert text.endswith("write them separate bundles.")
+    assert not list((stick / BUNDLE_FOLDER).glob(f"*{PART_SUFFIX}"))
+
+
+def test_sync_with_a_stick_summarises_both_directions(
+    network: Network, qtbot: QtBot, make_center: Callable[..., tuple[SyncCenter, ScriptedPrompts]]
+) -> None:
+    liaison = network.ws["liaison"]
+    case_id = _shared_case(network, "kabora", "liaison")
+    result = network.export("kabora", "liaison")
+    center, prompts = make_center(liaison, [result.head.parent.parent])
+    _choose(qtbot, center)
+
+    with qtbot.waitSignal(center.imported, timeout=WAIT_MS):
+        qtbot.mouseClick(center.sync_button, Qt.MouseButton.LeftButton)
+    _wait_idle(qtbot, center)
+
+    assert _case_ids(liaison) == {case_id}
+    summary = center.summary.toPlainText()
+    came_in, went_out = summary.split("Went out", 1)
+    assert CASE_TITLE in came_in
+    assert "Wrote a bundle for Kabora field office" in went_out  # its receipt goes back
+    states = [b.state for b in center.model.bundles()]
+    assert states == ["ours"]  # the bundle read was only for us, so it left the stick
+    assert prompts.asked == []
+
+
+def test_the_bundle_model_is_a_well_behaved_table(qtmodeltester: ModelTester) -> None:
+    model = BundleModel()
+    qtmodeltester.check(model)
+    rows = [
+        BundleRow(
+            Path("/stick/Valise/a.head.age"),
+            "Kabora field office (ab12)",
+            "2026-12-02T01:02:03+00:00",
+            2,
+            3_500_000,
+            "verified",
+            "verified",
+        ),
+        BundleRow(
+            Path("/stick/Valise/b.head.age"),
+            "",
+            "",
+            None,
+            None,
+            "not for us",
+            "not for us",
+            "Addressed to others.",
+        ),
+    ]
+    model.set_rows(rows)
+    qtmodeltester.check(model)
+    first = model.index(0, BundleModel.WRITTEN)
+    assert model.data(first) == "2026-12-02 01:02 UTC"
+    assert model.data(model.index(0, BundleModel.SIZE)) == "3.3 MiB"
+    assert model.data(first, BundlePathRole) == "/stick/Valise/a.head.age"
+    assert model.data(first, StateRole) == "verified"
+    second = model.index(1, BundleModel.SENDER)
+    assert model.data(second) == "unknown"
+    assert model.data(second, DetailRole) == "Addressed to others."
+    assert model.data(second, Qt.ItemDataRole.ToolTipRole) == "Addressed to others."
+    assert model.roleNames()[StateRole].data() == b"verificationState"
+    model.clear()
+    qtmodeltester.check(model)
+    assert model.rowCount() == 0
