@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from desktop.commands import (
+    demo_cmd,
     evidence_cmds,
     history_cmds,
     record_cmds,
@@ -16,5 +17,6 @@ from desktop.commands import (
 
 def register_all(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add every subcommand to the parser."""
-    for module in (workspace_cmds, record_cmds, evidence_cmds, history_cmds, sync_cmds):
+    modules = (workspace_cmds, record_cmds, evidence_cmds, history_cmds, sync_cmds, demo_cmd)
+    for module in modules:
         module.register(commands, common)
