@@ -353,6 +353,9 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         dock.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        others = [d for d in self._docks.values() if shiboken6.isValid(d) and d.isVisible()]
+        if others:  # one view at a time beside the cases, the others a tab away
+            self.tabifyDockWidget(others[-1], dock)
         self._docks[name] = dock
         dock.show()
         dock.raise_()

@@ -384,6 +384,7 @@ class SyncCenter(QWidget):
         self._cancel_event = threading.Event()
         self._late: object = None  # a result delivered although Cancel was pressed
         self._peer_choices: list[PeerChoice] = []
+        self._peers_stale = True  # the peer list (and who has news) needs rereading
         self.setAccessibleName(TITLE)
 
         # From a stick.
@@ -410,11 +411,11 @@ class SyncCenter(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         for column, width in (
-            (BundleModel.SENDER, 220),
+            (BundleModel.SENDER, 170),
+            (BundleModel.STATE, 110),
             (BundleModel.WRITTEN, 150),
+            (BundleModel.SIZE, 80),
             (BundleModel.PARTS, 50),
-            (BundleModel.SIZE, 90),
-            (BundleModel.STATE, 190),
         ):
             header.resizeSection(column, width)
         self.listing_label = self._label("About the bundles found")
@@ -612,10 +613,13 @@ class SyncCenter(QWidget):
         *,
         title: str,
         cancellable: bool = True,
+        reads_peers: bool = False,
     ) -> bool:
-        """Run `work` on the worker, with this widget disabled and `busy` raised."""
+        """Run `work` on the worker, with this widget disabled and `busy` raised. Any other
+        work may change which peers have news, so the peer list is reread after it."""
         if self._task is not None:
             return False
+        self._peers_stale = not reads_peers
         cancel = self._cancel_event = threading.Event()
         self._late = None
         task = self._runner.start(
@@ -650,6 +654,8 @@ class SyncCenter(QWidget):
         self.cancel_button.setEnabled(False)
         self._update_controls()
         self.busy.emit(False)
+        if self._peers_stale:
+            QTimer.singleShot(0, self, self.refresh_peers)
 
     def _finish(self, handler: Callable[[Any], None], result: object) -> None:
         self._idle()
@@ -704,6 +710,7 @@ class SyncCenter(QWidget):
             self._set_peers,
             lambda late: self._set_peers(late) if isinstance(late, list) else None,
             title=TITLE,
+            reads_peers=True,
         )
 
     # -- listing -------------------------------------------------------------------------

@@ -140,13 +140,13 @@ class BundleModel(QAbstractTableModel):
     `DetailRole` the full sentence.
     """
 
-    SENDER, WRITTEN, PARTS, SIZE, STATE, FILE = range(6)
+    SENDER, STATE, WRITTEN, SIZE, PARTS, FILE = range(6)
     HEADERS: ClassVar[tuple[str, ...]] = (
         "Sender",
-        "Written",
-        "Parts",
-        "Size",
         "Verification",
+        "Written",
+        "Size",
+        "Parts",
         "File",
     )
 
