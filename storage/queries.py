@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from storage.connection import Connection
@@ -90,21 +91,41 @@ def get(conn: Connection, record: type[R], ident: str) -> R:
     return found[0]
 
 
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases a list shows: any combination of a status, an act category (cases
+    hold a comma-separated list) and a lead office; None means any."""
+
+    status: str | None = None
+    category: str | None = None
+    lead_office: str | None = None
+
+
 def count_cases(
-    conn: Connection, status: str | None = None, include_withdrawn: bool = False
+    conn: Connection,
+    status: str | None = None,
+    include_withdrawn: bool = False,
+    *,
+    where: CaseFilter | None = None,
 ) -> int:
     """How many cases a list would show."""
-    where, params = _case_filter(status, include_withdrawn)
-    return int(conn.execute(f"SELECT count(*) FROM cases WHERE {where}", params).fetchone()[0])
+    clause, params = _case_filter(where or CaseFilter(status=status), include_withdrawn)
+    return int(conn.execute(f"SELECT count(*) FROM cases WHERE {clause}", params).fetchone()[0])
 
 
-def _case_filter(status: str | None, include_withdrawn: bool) -> tuple[str, tuple[Any, ...]]:
+def _case_filter(wanted: CaseFilter, include_withdrawn: bool) -> tuple[str, tuple[Any, ...]]:
     clauses, params = ["1=1"], []
     if not include_withdrawn:
         clauses.append("withdrawn = 0")
-    if status:
+    if wanted.status:
         clauses.append("status = ?")
-        params.append(status)
+        params.append(wanted.status)
+    if wanted.category:
+        clauses.append("(',' || replace(categories, ', ', ',') || ',') LIKE ?")
+        params.append(f"%,{wanted.category},%")
+    if wanted.lead_office:
+        clauses.append("lead_office = ?")
+        params.append(wanted.lead_office)
     return " AND ".join(clauses), tuple(params)
 
 
@@ -117,17 +138,27 @@ def list_cases(
     offset: int = 0,
     limit: int = 200,
     include_withdrawn: bool = False,
+    where: CaseFilter | None = None,
 ) -> list[Case]:
     """A page of cases, sorted on an indexed column."""
     order = CASE_SORTS.get(sort, "updated_hlc")
-    where, params = _case_filter(status, include_withdrawn)
+    clause, params = _case_filter(where or CaseFilter(status=status), include_withdrawn)
     direction = "DESC" if descending else "ASC"
     return _fetch(
         conn,
         Case,
-        f"{where} ORDER BY {order} {direction}, id LIMIT ? OFFSET ?",
+        f"{clause} ORDER BY {order} {direction}, id LIMIT ? OFFSET ?",
         (*params, max(0, limit), max(0, offset)),
     )
+
+
+def lead_offices(conn: Connection) -> list[str]:
+    """The lead offices named by cases here, for a filter's choices."""
+    rows = conn.execute(
+        "SELECT DISTINCT lead_office FROM cases WHERE withdrawn = 0 AND lead_office != ''"
+        " ORDER BY lead_office"
+    )
+    return [str(row[0]) for row in rows]
 
 
 def in_case(

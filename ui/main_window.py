@@ -24,12 +24,15 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QTableView,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
 from storage.cases import add_case
 from storage.errors import StorageError
+from storage.queries import CaseFilter, lead_offices
 from storage.workspace import Workspace
+from ui.case_filters import CaseFilterBar, CaseSearch
 from ui.conflicts_view import ConflictsView
 from ui.dialogs.settings import SettingsDialog
 from ui.dialogs.unlock import UnlockDialog
@@ -96,7 +99,17 @@ class MainWindow(QMainWindow):
         header.setSortIndicator(-1, Qt.SortOrder.DescendingOrder)  # default: recently changed
         self.table.setSortingEnabled(True)
         header.sortIndicatorChanged.connect(self._on_sort_requested)
-        self.setCentralWidget(self.table)
+        self.filter_bar = CaseFilterBar(self)
+        self.filter_bar.changed.connect(self._apply_filter)
+        self.search = CaseSearch(self)
+        self.search.case_chosen.connect(self.open_case)
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(6, 6, 6, 0)
+        column.addWidget(self.filter_bar)
+        column.addWidget(self.search)
+        column.addWidget(self.table, 1)
+        self.setCentralWidget(central)
 
         self.office_label = QLabel(self)
         self.office_label.setAccessibleName("Office")
@@ -212,6 +225,9 @@ class MainWindow(QMainWindow):
         self.workspace = workspace
         self.workspace_dir = workspace.paths.root
         self.model = CaseTableModel(workspace.conn, self)
+        self.model.set_filter(self.filter_bar.current())
+        self.filter_bar.set_offices(lead_offices(workspace.conn))
+        self.search.set_connection(workspace.conn)
         self.model.modelReset.connect(self._update_count)
         self.model.rowsInserted.connect(self._update_count)
         self.table.setModel(self.model)
@@ -257,6 +273,7 @@ class MainWindow(QMainWindow):
         self._close_docks()
         model, self.model = self.model, None
         self.table.setModel(None)
+        self.search.set_connection(None)
         if model is not None:
             model.deleteLater()
         workspace, self.workspace = self.workspace, None
@@ -449,8 +466,26 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _refresh_cases(self) -> None:
-        if self.model is not None:
+        if self.model is not None and self.workspace is not None:
             self.model.refresh()
+            self.filter_bar.set_offices(lead_offices(self.workspace.conn))
+
+    @Slot(object)
+    def _apply_filter(self, wanted: CaseFilter) -> None:
+        if self.model is not None:
+            self.model.set_filter(wanted)
+
+    @Slot(str)
+    def open_case(self, case_id: str) -> None:
+        """Show a case chosen elsewhere (a search hit): select it in the list when it is
+        among the loaded rows, else say where it is."""
+        if self.select_case(case_id):
+            return
+        self.statusBar().showMessage(
+            "That case is not in the list as filtered or loaded; clear the filters or"
+            " scroll to it.",
+            8000,
+        )
 
     # -- cases ---------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from PySide6.QtCore import (
 )
 
 from storage.connection import Connection
-from storage.queries import count_cases, list_cases
+from storage.queries import CaseFilter, count_cases, list_cases
 from storage.records import Case, CaseId
 
 PAGE_SIZE = 200
@@ -55,6 +55,7 @@ class CaseTableModel(QAbstractTableModel):
         self._sort_key, self._descending = self.DEFAULT_SORT
         self._sort_column = -1
         self._resetting = False
+        self._filter = CaseFilter()
         self._load(PAGE_SIZE)
 
     # -- loading -------------------------------------------------------------------------
@@ -66,11 +67,12 @@ class CaseTableModel(QAbstractTableModel):
             descending=self._descending,
             offset=offset,
             limit=limit,
+            where=self._filter,
         )
 
     def _load(self, rows: int) -> None:
         """Reread the count and the first `rows` rows (no model signals: callers reset)."""
-        self._total = count_cases(self._conn)
+        self._total = count_cases(self._conn, where=self._filter)
         self._rows = self._page(0, max(rows, PAGE_SIZE))
 
     def _reset(self, rows: int) -> None:
@@ -91,6 +93,18 @@ class CaseTableModel(QAbstractTableModel):
     def refresh(self) -> None:
         """Reload after a change, keeping as many rows loaded as before."""
         self._reset(len(self._rows))
+
+    def set_filter(self, wanted: CaseFilter) -> None:
+        """Show only the cases `wanted` describes (the database filters; one page loads)."""
+        if wanted == self._filter:
+            return
+        self._filter = wanted
+        self._reset(PAGE_SIZE)
+
+    @property
+    def case_filter(self) -> CaseFilter:
+        """The filter in force."""
+        return self._filter
 
     @property
     def total(self) -> int:
