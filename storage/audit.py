@@ -179,3 +179,8 @@ def read_anchor(path: Path, mac_key: bytes) -> tuple[int, str] | None:
     if not hmac.compare_digest(expected, mac):
         return (1 << 62, "forged anchor")
     return (seq, digest)
+
+
+def actions(conn: Connection) -> list[str]:
+    """The kinds of entry the chain holds, for a filter's choices."""
+    return [str(row[0]) for row in conn.execute("SELECT DISTINCT action FROM audit ORDER BY 1")]

@@ -32,6 +32,7 @@ from storage.cases import add_case
 from storage.errors import StorageError
 from storage.queries import CaseFilter, lead_offices
 from storage.workspace import Workspace
+from ui.audit_view import AuditView
 from ui.case_filters import CaseFilterBar, CaseSearch
 from ui.conflicts_view import ConflictsView
 from ui.dialogs.settings import SettingsDialog
@@ -174,7 +175,14 @@ class MainWindow(QMainWindow):
         sync_menu.addAction(self.sync_action)
         sync_menu.addAction(self.peers_action)
         sync_menu.addAction(self.conflicts_action)
+        self.audit_action = self._action(
+            "&Audit log…",
+            "Ctrl+Shift+A",
+            "Who did what in this workspace, and whether the log is intact",
+            self.show_audit,
+        )
         tools_menu = self.menuBar().addMenu("&Tools")
+        tools_menu.addAction(self.audit_action)
         tools_menu.addAction(self.settings_action)
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
@@ -208,12 +216,15 @@ class MainWindow(QMainWindow):
         self.peers_action.setEnabled(open_)
         self.conflicts_action.setEnabled(open_)
         self.sync_action.setEnabled(open_)
-        if self._busy:  # a bundle task owns the database until it ends
+        self.audit_action.setEnabled(open_)
+        if self._busy:  # a worker task owns the database until it ends
             for action in (
                 self.new_case_action,
                 self.settings_action,
                 self.peers_action,
                 self.conflicts_action,
+                self.sync_action,
+                self.audit_action,
             ):
                 action.setEnabled(False)
 
@@ -418,13 +429,22 @@ class MainWindow(QMainWindow):
         center.imported.connect(self._after_import)
         self._dock("sync", "Sync centre", center)
 
+    @Slot()
+    def show_audit(self) -> None:
+        """The audit log with its filter and Verify (which runs on the worker)."""
+        if self.workspace is None or self._busy:
+            return
+        view = AuditView(self.workspace, self._runner or shared_runner(), self._prompts)
+        view.busy.connect(self._set_busy)
+        self._dock("audit", "Audit log", view)
+
     @Slot(bool)
     def _set_busy(self, busy: bool) -> None:
         """Keep the case list, the other views and the idle lock off the database while a
         bundle task runs; a lock or quit asked for meanwhile happens when it ends."""
         self._busy = busy
         self.table.setEnabled(not busy)
-        for name in ("peers", "conflicts"):
+        for name in ("peers", "conflicts", "audit"):
             dock = self._docks.get(name)
             if dock is not None and shiboken6.isValid(dock):
                 dock.setEnabled(not busy)
@@ -452,7 +472,7 @@ class MainWindow(QMainWindow):
             if isinstance(center, SyncCenter):
                 center.cancel()
         after = "locking" if then == "lock" else "quitting"
-        self.statusBar().showMessage(f"Stopping the bundle work, then {after}…")
+        self.statusBar().showMessage(f"Stopping the work in progress, then {after}…")
 
     @Slot(object)
     def _after_import(self, _reports: object) -> None:
