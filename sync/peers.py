@@ -199,3 +199,11 @@ def unshare_case(ws: Workspace, case: str, peer: Peer) -> str:
         )
         audit.append(conn, ws.author, "case unshared", case_id, {"peer": peer.peer_id})
     return case_id
+
+
+def shared_with(ws: Workspace, case: str) -> list[Peer]:
+    """The peers a case is shared with (the case's overview shows them)."""
+    case_id = queries.resolve(ws.conn, Case, case)
+    rows = ws.conn.execute("SELECT peer_origin FROM case_shares WHERE case_id = ?", (case_id,))
+    shared = {str(row[0]) for row in rows}
+    return [peer for peer in list_peers(ws) if peer.origin in shared]

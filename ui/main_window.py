@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, QObject, Qt, QThreadPool, Signal, SignalInstance, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,9 +31,14 @@ from PySide6.QtWidgets import (
 from storage.cases import add_case
 from storage.errors import StorageError
 from storage.queries import CaseFilter, lead_offices
+from storage.records import CaseId
 from storage.workspace import Workspace
 from ui.audit_view import AuditView
 from ui.case_filters import CaseFilterBar, CaseSearch
+from ui.case_tabs.elements import ElementsTab
+from ui.case_tabs.evidence import EvidenceTab
+from ui.case_tabs.incidents import IncidentsTab
+from ui.case_view import CaseView
 from ui.conflicts_view import ConflictsView
 from ui.dialogs.settings import SettingsDialog
 from ui.dialogs.unlock import UnlockDialog
@@ -43,11 +48,24 @@ from ui.peers_view import PeersView
 from ui.prompts import Prompts
 from ui.settings import Settings
 from ui.sync_center import SyncCenter
-from ui.tasks import TaskRunner, shared_runner
+from ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "Valise"
+
+
+def _one_thread_pool(parent: QObject) -> QThreadPool:
+    pool = QThreadPool(parent)
+    pool.setMaxThreadCount(1)
+    return pool
+
+
+CASE_TABS = (
+    ("Evidence", EvidenceTab),
+    ("Legal elements", ElementsTab),
+    ("Incidents", IncidentsTab),
+)
 
 
 class MainWindow(QMainWindow):
@@ -77,6 +95,8 @@ class MainWindow(QMainWindow):
         self._after_busy: str | None = None  # "lock" or "close", asked for meanwhile
         self._prompts = prompts or Prompts()
         self._runner = runner
+        # Work that uses the workspace's one connection runs on one thread at a time.
+        self._database_runner = runner or TaskRunner(_one_thread_pool(self), self)
         self.settings = settings if settings is not None else Settings()
         self.idle_watcher = idle_watcher if idle_watcher is not None else IdleWatcher(self)
         if self.idle_watcher.parent() is None:
@@ -100,6 +120,7 @@ class MainWindow(QMainWindow):
         header.setSortIndicator(-1, Qt.SortOrder.DescendingOrder)  # default: recently changed
         self.table.setSortingEnabled(True)
         header.sortIndicatorChanged.connect(self._on_sort_requested)
+        self.table.activated.connect(self._open_activated)  # Enter or a double click
         self.filter_bar = CaseFilterBar(self)
         self.filter_bar.changed.connect(self._apply_filter)
         self.search = CaseSearch(self)
@@ -423,9 +444,8 @@ class MainWindow(QMainWindow):
         window keeps its hands off the database (`_set_busy`)."""
         if self.workspace is None or self._busy:
             return
-        runner = self._runner or shared_runner()
-        center = SyncCenter(self.workspace, runner, self._prompts)
-        center.busy.connect(self._set_busy)
+        center = SyncCenter(self.workspace, self._database_runner, self._prompts)
+        center.busy.connect(lambda on: self._set_busy(on, "sync"))
         center.imported.connect(self._after_import)
         self._dock("sync", "Sync centre", center)
 
@@ -434,19 +454,20 @@ class MainWindow(QMainWindow):
         """The audit log with its filter and Verify (which runs on the worker)."""
         if self.workspace is None or self._busy:
             return
-        view = AuditView(self.workspace, self._runner or shared_runner(), self._prompts)
-        view.busy.connect(self._set_busy)
+        view = AuditView(self.workspace, self._database_runner, self._prompts)
+        view.busy.connect(lambda on: self._set_busy(on, "audit"))
         self._dock("audit", "Audit log", view)
 
-    @Slot(bool)
-    def _set_busy(self, busy: bool) -> None:
+    def _set_busy(self, busy: bool, owner: str = "") -> None:
         """Keep the case list, the other views and the idle lock off the database while a
-        bundle task runs; a lock or quit asked for meanwhile happens when it ends."""
+        worker task of the `owner` view runs; a lock or quit asked for meanwhile happens
+        when it ends."""
         self._busy = busy
         self.table.setEnabled(not busy)
-        for name in ("peers", "conflicts", "audit"):
-            dock = self._docks.get(name)
-            if dock is not None and shiboken6.isValid(dock):
+        self.filter_bar.setEnabled(not busy)
+        self.search.setEnabled(not busy and self.workspace is not None)
+        for name, dock in self._docks.items():
+            if name != owner and shiboken6.isValid(dock):
                 dock.setEnabled(not busy)
         if busy:
             self.idle_watcher.stop()
@@ -497,15 +518,30 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def open_case(self, case_id: str) -> None:
-        """Show a case chosen elsewhere (a search hit): select it in the list when it is
-        among the loaded rows, else say where it is."""
-        if self.select_case(case_id):
+        """Open a case in its own view beside the list (from the list or a search hit),
+        and select it in the list when it is among the loaded rows."""
+        if self.workspace is None or self._busy or not case_id:
             return
-        self.statusBar().showMessage(
-            "That case is not in the list as filtered or loaded; clear the filters or"
-            " scroll to it.",
-            8000,
+        self.select_case(case_id)
+        view = CaseView(
+            self.workspace,
+            CaseId(case_id),
+            prompts=self._prompts,
+            runner=self._database_runner,
+            extra_tabs=CASE_TABS,
         )
+        view.changed.connect(self._refresh_cases)
+        for index in range(view.tabs.count()):
+            busy = getattr(view.tabs.widget(index), "busy", None)
+            if isinstance(busy, SignalInstance):
+                busy.connect(lambda on, name="case": self._set_busy(on, name))
+        self._dock("case", f"Case {view.case.reference}", view)
+
+    @Slot(QModelIndex)
+    def _open_activated(self, index: QModelIndex) -> None:
+        case_id = index.data(CaseIdRole)
+        if case_id:
+            self.open_case(str(case_id))
 
     # -- cases ---------------------------------------------------------------------------
 

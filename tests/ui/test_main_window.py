@@ -191,3 +191,23 @@ def test_while_the_sync_centre_works_the_window_keeps_off_the_database_and_locks
     assert "then locking" in window.statusBar().currentMessage()
     center.busy.emit(False)
     assert window.workspace is None and window.unlock_dialog is not None
+
+
+def test_activating_a_case_opens_its_view_with_every_tab(qtbot, window: MainWindow, ws):
+    case_id = add_case(ws, "Attack on the Askadi clinic")
+    window.model.refresh()
+    row = window.model.row_of(case_id)
+    window.table.activated.emit(window.model.index(row, CaseTableModel.TITLE))
+    docks = [d for d in window.findChildren(QDockWidget) if d.windowTitle().startswith("Case ")]
+    assert len(docks) == 1
+    view = docks[0].widget()
+    titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
+    assert titles == ["Overview", "Persons", "Notes", "Evidence", "Legal elements", "Incidents"]
+    assert window.selected_case_id() == case_id
+    evidence_tab = view.tab("Evidence")
+    evidence_tab.busy.emit(True)  # its worker owns the connection: the rest waits
+    assert not window.table.isEnabled() and docks[0].isEnabled()
+    evidence_tab.busy.emit(False)
+    assert window.table.isEnabled()
+    window.lock()
+    assert not any(d.isVisible() for d in window.findChildren(QDockWidget))

@@ -1,0 +1,456 @@
+"""The Elements tab of a case: the legal elements matrix, its gaps, and linking evidence.
+
+Prosecutors prove a charge element by element; this tab shows every element of the case
+against every evidence item, the strength and status of each link in the cells, and which
+elements still lack evidence (tinted and marked "No evidence"). Elements and links are
+recorded through `storage.cases` on the task runner, so the window never waits on a write.
+
+Links cannot be changed in place: the storage layer's `update_record` does not accept links
+(only their creation and withdrawal are exposed). "Edit link…" therefore withdraws the link,
+which stays in the case history, and records a new one, both in one transaction; the prompt
+says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from storage import cases
+from storage.entities import LINK_STATUSES, STRENGTHS
+from storage.errors import StorageError
+from storage.records import CaseId, Link
+from storage.workspace import Workspace
+from ui.models.elements_matrix_model import (
+    MODERATE,
+    NONE,
+    STRONG,
+    SUPPORT_COLOURS,
+    UNRATED,
+    WEAK,
+    ElementsMatrixModel,
+    element_label,
+)
+from ui.prompts import Prompts
+from ui.tasks import CancelToken, ProgressSink, TaskRunner
+
+TITLE = "Legal elements"
+
+LEGEND = (
+    (NONE, "No evidence (gap)"),
+    (WEAK, "Weak only (gap)"),
+    (UNRATED, "Linked, not rated"),
+    (MODERATE, "Moderate"),
+    (STRONG, "Strong"),
+)
+
+
+def _spoken(options: tuple[str, ...]) -> str:
+    """('', 'a', 'b', 'c') -> 'a, b or c', for prompts that list the allowed values."""
+    named = [option for option in options if option]
+    return ", ".join(named[:-1]) + f" or {named[-1]}" if len(named) > 1 else "".join(named)
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}" if number == 1 else f"{number} {thing}s"
+
+
+def summary_text(elements: int, without: int, weak: int) -> str:
+    """The line above the matrix: how many elements, how many still without evidence."""
+    if elements == 0:
+        return "No legal elements yet. Add the elements of each charge with Add element…"
+    text = f"{_count(elements, 'element')}, {without} without evidence"
+    if weak:
+        text += f", {weak} with only weak evidence"
+    return text + "."
+
+
+class _Swatch(QLabel):
+    """A small square in a support colour, for the legend."""
+
+    def __init__(self, level: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        side = max(12, self.fontMetrics().height() - 2)
+        self.setFixedSize(side, side)
+        self.setStyleSheet(
+            f"background-color: {SUPPORT_COLOURS[level].name()}; border: 1px solid #808080;"
+        )
+
+
+class ElementsTab(QWidget):
+    """The legal elements matrix of one case, with the means to add elements and links.
+
+    `changed` is emitted after this tab recorded something (an element, a link), so the
+    case view can refresh other tabs; call `refresh()` when records changed elsewhere (an
+    import, another tab).
+    """
+
+    changed = Signal()
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        case_id: CaseId,
+        *,
+        prompts: Prompts,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._ws = workspace
+        self._case_id = case_id
+        self._prompts = prompts
+        self._runner = runner
+        self._busy = False
+        self.setAccessibleName(TITLE)
+
+        self.model = ElementsMatrixModel(workspace, case_id, self)
+        self.summary_label = QLabel(self)
+        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary_label.setAccessibleName("Evidence summary")
+
+        self.table = QTableView(self)
+        self.table.setAccessibleName("Legal elements matrix")
+        self.table.setAccessibleDescription(
+            "One row per legal element, one column per evidence item; a cell gives the"
+            " strength and status of the link. The last column sums up each element."
+        )
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the matrix for the buttons
+        self.table.setWordWrap(False)
+        self.table.setCornerButtonEnabled(False)
+        across = self.table.horizontalHeader()
+        across.setHighlightSections(True)
+        across.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        across.setDefaultSectionSize(150)
+        down = self.table.verticalHeader()
+        down.setHighlightSections(True)
+        down.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        down.setMaximumWidth(420)  # long elements are elided; the tooltip has all of it
+        down.setTextElideMode(Qt.TextElideMode.ElideRight)
+
+        legend = QWidget(self)
+        legend.setAccessibleName("Legend")
+        legend_layout = QHBoxLayout(legend)
+        legend_layout.setContentsMargins(0, 0, 0, 0)
+        title = QLabel("Colours:", legend)
+        title.setTextFormat(Qt.TextFormat.PlainText)
+        legend_layout.addWidget(title)
+        for level, text in LEGEND:
+            legend_layout.addWidget(_Swatch(level, legend))
+            label = QLabel(text, legend)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            legend_layout.addWidget(label)
+            legend_layout.addSpacing(8)
+        legend_layout.addStretch(1)
+        self.legend = legend
+        self.legend_note = QLabel(
+            "A gap is an element with no evidence or only weak evidence; its row is tinted"
+            " and marked \u201cNo evidence\u201d.",
+            self,
+        )
+        self.legend_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.legend_note.setWordWrap(True)
+
+        self.add_element_button = QPushButton("Add &element…", self)
+        self.add_element_button.setAccessibleName("Add element")
+        self.add_element_button.setToolTip(
+            "Add a legal element of a charge (charge, element, article)"
+        )
+        self.add_element_button.clicked.connect(self.add_element)
+        self.link_button = QPushButton("&Link…", self)
+        self.link_button.clicked.connect(self.link_selected)
+        self.remove_link_button = QPushButton("&Remove link…", self)
+        self.remove_link_button.setAccessibleName("Remove link")
+        self.remove_link_button.setToolTip(
+            "Withdraw the selected link; it stays in the case history"
+        )
+        self.remove_link_button.clicked.connect(self.remove_selected_link)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_element_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.link_button)
+        buttons.addWidget(self.remove_link_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(legend)
+        layout.addWidget(self.legend_note)
+        layout.addLayout(buttons)
+
+        self.table.activated.connect(self._on_activated)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.model.modelReset.connect(self._update_summary)
+        self._update_summary()
+        self._update_buttons()
+
+    # -- state -----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Reread the matrix (records may have changed elsewhere), keeping the current cell."""
+        element, item = self._current_ids()
+        self.model.refresh()
+        self._select(element, item)
+        self._update_buttons()
+
+    def summary(self) -> str:
+        """The summary line as shown ("3 elements, 1 without evidence.")."""
+        return self.summary_label.text()
+
+    def select_cell(self, row: int, column: int) -> None:
+        """Make a cell current and selected (for the keyboard, the case view and tests)."""
+        index = self.model.index(row, column)
+        if not index.isValid():
+            return
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index)
+
+    def _current_ids(self) -> tuple[str | None, str | None]:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None, None
+        element = self.model.element(index.row())
+        item = self.model.evidence(index.column())
+        return (element.id if element else None), (item.id if item else None)
+
+    def _select(self, element_id: str | None, evidence_id: str | None) -> None:
+        if element_id is None:
+            return
+        row = self.model.row_of(element_id)
+        column = self.model.column_of(evidence_id) if evidence_id else self.model.support_column
+        if row >= 0:
+            self.select_cell(row, column if column >= 0 else 0)
+
+    @Slot()
+    def _update_summary(self) -> None:
+        self.summary_label.setText(summary_text(*self.model.counts()))
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        index = self.table.currentIndex()
+        on_item = index.isValid() and self.model.evidence(index.column()) is not None
+        existing = self.model.link(index.row(), index.column()) if on_item else None
+        self.add_element_button.setEnabled(not self._busy)
+        self.link_button.setEnabled(on_item and not self._busy)
+        self.remove_link_button.setEnabled(existing is not None and not self._busy)
+        if existing is None:
+            self.link_button.setText("&Link…")
+            self.link_button.setAccessibleName("Link evidence to element")
+            self.link_button.setToolTip(
+                "Link the selected evidence item to the selected element"
+                if on_item
+                else "Select a cell: an element's row and an evidence item's column"
+            )
+        else:
+            self.link_button.setText("Edit &link…")
+            self.link_button.setAccessibleName("Edit link")
+            self.link_button.setToolTip(
+                "Set another strength or status: the link is withdrawn (kept in the history)"
+                " and recorded again"
+            )
+
+    # -- actions ---------------------------------------------------------------------------
+
+    @Slot(QModelIndex)
+    def _on_activated(self, index: QModelIndex) -> None:
+        if index.isValid() and self.model.evidence(index.column()) is not None:
+            self.link_selected()
+
+    @Slot()
+    def add_element(self) -> None:
+        """Ask for a charge, an element and its article, then record the element."""
+        if self._busy:
+            return
+        index = self.table.currentIndex()
+        near = self.model.element(index.row()) if index.isValid() else None
+        charge = self._prompts.ask_text(
+            self,
+            "Add element",
+            "Charge (the crime), for example \u201cMurder as a war crime\u201d:",
+            near.charge if near else "",
+        )
+        if charge is None:
+            return  # a cancel is silent
+        if not charge.strip():
+            self._prompts.warn(self, "Add element", "An element needs a charge. Nothing was added.")
+            return
+        element = self._prompts.ask_text(
+            self,
+            "Add element",
+            f"Element of \u201c{charge.strip()}\u201d to prove, for example \u201cThe"
+            " perpetrator killed one or more persons\u201d:",
+        )
+        if element is None:
+            return
+        if not element.strip():
+            self._prompts.warn(
+                self, "Add element", "An element needs a text to prove. Nothing was added."
+            )
+            return
+        article = self._prompts.ask_text(
+            self,
+            "Add element",
+            "Article of the statute, for example 8(2)(c)(i) (may be left empty):",
+            near.article if near and near.charge == charge.strip() else "",
+        )
+        if article is None:
+            return
+        ws, case_id = self._ws, self._case_id
+        values = (charge.strip(), element.strip(), article.strip())
+
+        def work(_token: CancelToken, _sink: ProgressSink) -> str:
+            return cases.add_element(ws, case_id, values[0], values[1], article=values[2])
+
+        self._run("Add element", work, lambda new_id: self._select(str(new_id), None))
+
+    @Slot()
+    def link_selected(self) -> None:
+        """Link the selected evidence item to the selected element, or give an existing link
+        another strength and status (withdrawn and recorded again: links are not edited in
+        place by the storage layer)."""
+        if self._busy:
+            return
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return
+        element = self.model.element(index.row())
+        item = self.model.evidence(index.column())
+        if element is None or item is None:
+            return
+        existing = self.model.link(index.row(), index.column())
+        title = "Edit link" if existing else "Link evidence"
+        what = f"{item.ern} for \u201c{element_label(element)}\u201d"
+        lead = (
+            "A link cannot be changed in place: Valise withdraws this one (it stays in the"
+            " case history) and records a new one.\n"
+            if existing
+            else ""
+        )
+        strength = self._prompts.ask_text(
+            self,
+            title,
+            f"{lead}Strength of {what}: {_spoken(STRENGTHS)} (leave empty if not assessed):",
+            existing.strength if existing else "",
+        )
+        if strength is None:
+            return
+        strength = strength.strip().lower()
+        if strength not in STRENGTHS:
+            self._prompts.warn(
+                self,
+                title,
+                f"\u201c{strength}\u201d is not a strength Valise knows. Type"
+                f" {_spoken(STRENGTHS)}, or leave it empty. Nothing was changed.",
+            )
+            return
+        status = self._prompts.ask_text(
+            self,
+            title,
+            f"Status of {what}: {_spoken(LINK_STATUSES)} (may be left empty):",
+            existing.status if existing else "",
+        )
+        if status is None:
+            return
+        status = status.strip().lower()
+        if status not in LINK_STATUSES:
+            self._prompts.warn(
+                self,
+                title,
+                f"\u201c{status}\u201d is not a link status Valise knows. Type"
+                f" {_spoken(LINK_STATUSES)}, or leave it empty. Nothing was changed.",
+            )
+            return
+        if existing and (existing.strength, existing.status) == (strength, status):
+            return  # nothing to change
+        ws, evidence_id, element_id = self._ws, item.id, element.id
+        old = existing.id if existing else None
+
+        def work(_token: CancelToken, _sink: ProgressSink) -> str:
+            with ws.transaction():  # the withdrawal and the new link, all or nothing
+                if old is not None:
+                    cases.withdraw(ws, Link, old)
+                return cases.add_link(ws, evidence_id, element_id, strength=strength, status=status)
+
+        self._run(title, work, lambda _link: self._select(element_id, evidence_id))
+
+    @Slot()
+    def remove_selected_link(self) -> None:
+        """Withdraw the selected link after a confirmation; it stays in the case history."""
+        if self._busy:
+            return
+        index = self.table.currentIndex()
+        existing = self.model.link(index.row(), index.column()) if index.isValid() else None
+        element = self.model.element(index.row())
+        item = self.model.evidence(index.column())
+        if existing is None or element is None or item is None:
+            return
+        if not self._prompts.confirm(
+            self,
+            "Remove link",
+            f"Remove the link between {item.ern} and \u201c{element_label(element)}\u201d?"
+            " It leaves the matrix but stays in the case history.",
+        ):
+            return
+        ws, link_id = self._ws, existing.id
+        element_id, evidence_id = element.id, item.id
+
+        def work(_token: CancelToken, _sink: ProgressSink) -> str:
+            return cases.withdraw(ws, Link, link_id)
+
+        self._run("Remove link", work, lambda _id: self._select(element_id, evidence_id))
+
+    # -- running writes --------------------------------------------------------------------
+
+    def _run(
+        self,
+        title: str,
+        work: Callable[[CancelToken, ProgressSink], Any],
+        then: Callable[[Any], None],
+    ) -> None:
+        """Record on the runner's worker; on success reread, reselect and emit `changed`."""
+        self._set_busy(True)
+        task = self._runner.start(work)
+        task.finished.connect(lambda result: self._finished(title, then, result))
+        task.failed.connect(lambda error: self._failed(title, error))
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self._update_buttons()
+
+    def _finished(self, title: str, then: Callable[[Any], None], result: object) -> None:
+        self._set_busy(False)
+        try:
+            self.model.refresh()
+            then(result)
+            self._update_buttons()
+        except Exception as exc:  # a bug in showing the outcome, not in the write
+            self._prompts.report_bug(self, title, exc)
+        self.changed.emit()
+
+    def _failed(self, title: str, error: object) -> None:
+        self._set_busy(False)
+        if isinstance(error, StorageError):  # InvalidInput, NotFound: said for a person
+            self._prompts.warn(self, title, str(error))
+            self.refresh()
+        elif isinstance(error, BaseException):
+            self._prompts.report_bug(self, title, error)
