@@ -364,3 +364,25 @@ def test_the_bundle_model_is_a_well_behaved_table(qtmodeltester: ModelTester) ->
     model.clear()
     qtmodeltester.check(model)
     assert model.rowCount() == 0
+
+
+def test_the_window_lists_what_the_sync_centre_imported(
+    network: Network, qtbot: QtBot, runner: TaskRunner
+) -> None:
+    from ui.main_window import MainWindow
+
+    _shared_case(network, "kabora", "liaison")
+    result = network.export("kabora", "liaison")
+    window = MainWindow(network.ws["liaison"], prompts=ScriptedPrompts(), runner=runner)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.model is not None and window.model.total == 0
+    window.show_sync_center()
+    center = window.findChild(SyncCenter)
+    assert center is not None
+    qtbot.waitUntil(lambda: not center.is_busy, timeout=WAIT_MS)
+    assert center.list_folder(result.head.parent.parent)
+    qtbot.waitUntil(lambda: not center.is_busy and center.model.rowCount() == 1, timeout=WAIT_MS)
+    assert center.import_listed()
+    qtbot.waitUntil(lambda: window.model is not None and window.model.total == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(window.table.isEnabled, timeout=WAIT_MS)  # after its peer reread

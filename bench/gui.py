@@ -1,0 +1,263 @@
+"""Desktop figures: launch to a usable window at 100,000 cases, and the longest stall of
+the event loop while the sync centre imports a bundle carrying 1 GB of evidence.
+
+    python -m bench.gui [--scale 1] [--evidence-mb 1024] [--repeat 3]
+
+Launch: a fresh process (offscreen Qt) from its first line to the main window shown with
+its first page of cases laid out, unlock (Argon2id) included; the workspace is the one
+`./dev bench --scale S` generates and caches under bench/out/scale-S (run that first).
+Stalls: a timer asks to run every 5 ms on the GUI thread while the sync centre lists and
+imports the bundle; the longest gap between two runs, beyond the 5 ms, is the stall a
+person would feel. Peak RSS (VmHWM) of that process is printed beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.evidence import ensure_file
+from bench.machine import describe
+from bench.stats import heading, median, row, verdict
+
+OUT = Path(__file__).resolve().parent / "out"
+PROBE_MS = 5
+TARGET_LAUNCH_S = 2.0
+TARGET_STALL_MS = 50.0
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+# -- in child processes --------------------------------------------------------------------
+
+
+def _child_launch(spec: dict[str, Any]) -> dict[str, Any]:
+    """Import, unlock, build and show the window, wait for its first page: seconds."""
+    started = float(spec["started"])
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from bench import generate
+    from storage.workspace import open_workspace
+    from ui.fonts import load_fonts
+    from ui.main_window import MainWindow
+
+    app = QApplication([])
+    load_fonts(app)
+    unlock_from = time.time()
+    ws = open_workspace(Path(spec["workspace"]), generate.PASSPHRASE)
+    unlocked = time.time()
+    window = MainWindow(ws)
+    window.resize(1200, 760)
+    window.show()
+    app.processEvents()
+    window.table.viewport().repaint()
+    ready = time.time()
+    total = window.model.total if window.model else 0
+    loaded = window.model.rowCount() if window.model else 0
+    window.shutdown()
+    return {
+        "seconds": ready - started,
+        "unlock": unlocked - unlock_from,
+        "imports": unlock_from - started,
+        "cases": total,
+        "rows_loaded": loaded,
+    }
+
+
+def _child_stall(spec: dict[str, Any]) -> dict[str, Any]:
+    """The sync centre lists and imports the bundle while a timer probes the loop."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from bench.sync import PASSPHRASE
+    from storage.queries import count_cases
+    from storage.workspace import open_workspace
+    from ui.main_window import MainWindow
+    from ui.sync_center import SyncCenter
+
+    app = QApplication([])
+    ws = open_workspace(Path(spec["receiver"]), PASSPHRASE)
+    window = MainWindow(ws)
+    window.show()
+    window.show_sync_center()
+    center = window.findChild(SyncCenter)
+    assert isinstance(center, SyncCenter)
+    clock = QElapsedTimer()
+    clock.start()
+    gaps: list[float] = []
+    last = [clock.elapsed()]
+
+    def probe() -> None:
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(PROBE_MS)
+    timer.timeout.connect(probe)
+    phases: dict[str, float] = {}
+    state: dict[str, Any] = {"step": "list"}
+
+    def drive() -> None:
+        """Start each step once the centre is idle (it rereads its peers on its own)."""
+        if center.is_busy:
+            return
+        step = state["step"]
+        if step == "list" and center.list_folder(Path(spec["stick"])):
+            state["step"] = "listing"
+        elif step == "listing":
+            phases["listed"] = time.perf_counter() - t0
+            if center.import_listed():
+                state["step"] = "importing"
+            else:
+                state["step"] = "done"
+        elif step == "importing":
+            phases["imported"] = time.perf_counter() - t0
+            state["summary"] = center.summary.toPlainText()[:300]
+            state["cases_after"] = count_cases(ws.conn)
+            state["cases_shown"] = window.model.total if window.model else 0
+            state["step"] = "done"
+        if state["step"] == "done":
+            driver.stop()
+            QTimer.singleShot(50, app.quit)
+
+    driver = QTimer()
+    driver.setInterval(20)
+    driver.timeout.connect(drive)
+    timer.start()
+    t0 = time.perf_counter()
+    driver.start()
+    app.exec()
+    timer.stop()
+    window.shutdown()  # app.quit() has closed the window already (Qt 6); this is a no-op
+    stalls = sorted(gap - PROBE_MS for gap in gaps)
+    return {
+        "max_stall_ms": max(stalls) if stalls else 0.0,
+        "p99_stall_ms": stalls[int(len(stalls) * 0.99)] if stalls else 0.0,
+        "probes": len(gaps),
+        "listed_s": phases.get("listed", 0.0),
+        "imported_s": phases.get("imported", 0.0),
+        "cases_after": state.get("cases_after", 0),
+        "cases_shown": state.get("cases_shown", 0),
+        "summary": state.get("summary", ""),
+        "vmhwm_kib": _status_kib("VmHWM"),
+    }
+
+
+CHILDREN = {"launch": _child_launch, "stall": _child_stall}
+
+
+def _child(step: str, spec: dict[str, Any]) -> dict[str, Any]:
+    spec = {**spec, "started": time.time()}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.gui", "--child", step, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"the {step} child failed:\n{proc.stderr}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both measurements and print the figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench.gui", description=__doc__)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--evidence-mb", type=int, default=1024)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(CHILDREN[args.child[0]](json.loads(args.child[1]))))
+        return 0
+
+    def log(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    print("Valise desktop benchmarks")
+    print(f"  command: python -m bench.gui {' '.join(sys.argv[1:])}")
+    for label, value in describe(OUT):
+        row(label, value)
+
+    from bench import generate
+
+    folder = generate.folder_for(OUT, args.scale)
+    if not (folder / "workspace" / "workspace.db").exists():
+        print(f"  no cached workspace at {folder}: run ./dev bench --scale {args.scale:g} first")
+        return 1
+    launches = []
+    for number in range(1, args.repeat + 1):
+        log(f"launch {number}/{args.repeat}")
+        launches.append(_child("launch", {"workspace": str(folder / "workspace")}))
+    heading(f"Launch to a usable main window ({launches[0]['cases']:,} cases)")
+    for item in launches:
+        row(
+            "launch (imports / unlock / total)",
+            f"{item['imports']:.2f} / {item['unlock']:.2f} / {item['seconds']:.2f} s",
+            f"{item['rows_loaded']} rows loaded",
+        )
+    launch = median([item["seconds"] for item in launches])
+    row("median", f"{launch:.2f} s", f"≤ {TARGET_LAUNCH_S:g} s: {verdict(launch <= 2.0)}")
+
+    from bench import sync as bench_sync
+
+    source = OUT / f"evidence-{args.evidence_mb}MiB.bin"
+    ensure_file(source, args.evidence_mb * 2**20, log)
+    spec = bench_sync._fresh("gui")
+    spec["evidence"] = str(source)
+    log("two workspaces and a bundle with the evidence (not timed)")
+    spec.update(bench_sync._child("setup", spec))
+    bench_sync._child("export", spec)
+    os.sync()
+    log("the sync centre lists and imports it while the probe runs")
+    stall = _child("stall", spec)
+    shutil.rmtree(bench_sync.OUT / "gui", ignore_errors=True)
+    heading(f"Event loop while the sync centre imports {source.stat().st_size / 1e6:,.0f} MB")
+    row(
+        "listing (decrypt and verify) / import",
+        f"{stall['listed_s']:.1f} / {stall['imported_s']:.1f} s",
+    )
+    row("probes (every 5 ms)", f"{stall['probes']:,}")
+    first_line = (stall["summary"].splitlines() or ["(no summary)"])[0]
+    row("what the sync centre said", first_line[:70])
+    row(
+        "cases in the receiving workspace / in its list",
+        f"{stall['cases_after']:,} / {stall['cases_shown']:,}",
+    )
+    row(
+        "longest stall / 99th percentile",
+        f"{stall['max_stall_ms']:.0f} / {stall['p99_stall_ms']:.0f} ms",
+    )
+    row("peak RSS of the application (VmHWM)", f"{stall['vmhwm_kib'] * 1024 / 1e6:,.1f} MB")
+    heading("Targets from the issue")
+    row(
+        "launch at 100,000 cases", f"{launch:.2f} s", f"≤ 2 s: {verdict(launch <= TARGET_LAUNCH_S)}"
+    )
+    ok = stall["max_stall_ms"] <= TARGET_STALL_MS
+    row(
+        "longest UI stall while importing",
+        f"{stall['max_stall_ms']:.0f} ms",
+        f"≤ 50 ms: {verdict(ok)}",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
