@@ -105,6 +105,7 @@ class CaseSearch(QWidget):
         self.summary = QLabel(self)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setAccessibleName("Search summary")
+        self.summary.setVisible(False)
         self.hits = QListWidget(self)
         self.hits.setAccessibleName("Search hits")
         self.hits.setVisible(False)
@@ -147,6 +148,7 @@ class CaseSearch(QWidget):
         self.hits.clear()
         if results is None:
             self.summary.setText("")
+            self.summary.setVisible(False)
             self.hits.setVisible(False)
             return
         for hit in results.hits:
@@ -166,6 +168,7 @@ class CaseSearch(QWidget):
         else:
             text = f"{count} hit" if count == 1 else f"{count} hits, best first"
         self.summary.setText(text)
+        self.summary.setVisible(True)
         self.hits.setVisible(count > 0)
 
     @Slot(QListWidgetItem)

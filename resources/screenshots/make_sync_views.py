@@ -16,6 +16,7 @@ from storage.queries import list_cases
 from storage.workspace import open_workspace
 from sync.export import export_bundle
 from sync.peers import list_peers
+from ui.case_view import CaseView
 from ui.fonts import load_fonts
 from ui.main_window import MainWindow
 from ui.sync_center import SyncCenter
@@ -35,14 +36,31 @@ with open_workspace(mirani_root, DEMO_PASSPHRASE) as mirani:
 app = QApplication([])
 app.setApplicationName("Valise")
 load_fonts(app)
-window = MainWindow(open_workspace(liaison, DEMO_PASSPHRASE))
+liaison_ws = open_workspace(liaison, DEMO_PASSPHRASE)
+shelling_id = next(c.id for c in list_cases(liaison_ws.conn) if c.reference == "VAR-KAB-2027-0001")
+window = MainWindow(liaison_ws)
 window.resize(1400, 860)
 window.show()
 
 
 def conflicts() -> None:
     window.show_conflicts()
-    QTimer.singleShot(600, lambda: save("conflicts.png", sync_centre))
+    QTimer.singleShot(600, lambda: save("conflicts.png", case_view))
+
+
+def case_view() -> None:
+    window.open_case(shelling_id)
+    QTimer.singleShot(800, lambda: save("case.png", elements))
+
+
+def elements() -> None:
+    view = window.findChild(CaseView)
+    view.tabs.setCurrentIndex(titles(view).index("Legal elements"))
+    QTimer.singleShot(800, lambda: save("elements-matrix.png", sync_centre))
+
+
+def titles(view: CaseView) -> list[str]:
+    return [view.tabs.tabText(i) for i in range(view.tabs.count())]
 
 
 def sync_centre() -> None:

@@ -281,7 +281,8 @@ class ElementsMatrixModel(QAbstractTableModel):
             return None
         row = self._rows[section]
         if role == Qt.ItemDataRole.DisplayRole:
-            return ("No evidence · " if row.gap else "") + element_label(row.element)
+            marker = {NONE: "No evidence · ", WEAK: "Weak evidence only · "}.get(row.support, "")
+            return marker + element_label(row.element)
         if role == Qt.ItemDataRole.ToolTipRole:
             text = element_label(row.element)
             if row.element.mode_of_liability:
