@@ -37,6 +37,7 @@ from storage.workspace import Workspace
 from sync import peers, trust
 from sync.cards import MAX_CARD_BYTES, PEER_ROLES, ContactCard, parse_card
 from sync.errors import BadCard
+from ui.card_qr import CardQrDialog
 from ui.models.peer_model import PeerModel, role_label
 from ui.prompts import Prompts
 
@@ -292,6 +293,12 @@ class PeersView(QWidget):
         self.verify_button.clicked.connect(self.verify_selected)
         self.revoke_button.clicked.connect(self.revoke_selected)
         self.save_card_button.clicked.connect(self.save_our_card)
+        self.qr_button = self._button(
+            "Our card as a &QR code…",
+            "Our card as a QR code",
+            "Show this office's contact card as a QR code to scan",
+        )
+        self.qr_button.clicked.connect(self.show_our_card_qr)
 
         self.message_label = _plain_label("Peers message", self)
         self.fingerprint_label = _plain_label("Our fingerprint", self)
@@ -302,6 +309,7 @@ class PeersView(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.save_card_button)
+        buttons.addWidget(self.qr_button)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
@@ -493,6 +501,16 @@ class PeersView(QWidget):
             f"The key of {peer.office_name} is revoked after its changeset {after} (the"
             f" newest held here is {newest}).",
         )
+
+    @Slot()
+    def show_our_card_qr(self) -> CardQrDialog:
+        """Show our card as a QR code (non-modal); the dialog, for tests."""
+        dialog = CardQrDialog(
+            peers.card_bytes(self._ws), self._ws.office_name, self._ws.fingerprint, self
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     @Slot()
     def save_our_card(self) -> None:
