@@ -211,3 +211,15 @@ def test_activating_a_case_opens_its_view_with_every_tab(qtbot, window: MainWind
     assert window.table.isEnabled()
     window.lock()
     assert not any(d.isVisible() for d in window.findChildren(QDockWidget))
+
+
+def test_every_case_tab_that_writes_on_the_worker_tells_the_window(qtbot, window, ws):
+    case_id = add_case(ws, "Case with tabs")
+    window.open_case(case_id)
+    [dock] = [d for d in window.findChildren(QDockWidget) if d.windowTitle().startswith("Case")]
+    view = dock.widget()
+    for title in ("Evidence", "Legal elements", "Incidents"):
+        view.tab(title).busy.emit(True)
+        assert not window.table.isEnabled(), title
+        view.tab(title).busy.emit(False)
+        assert window.table.isEnabled(), title

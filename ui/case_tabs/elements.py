@@ -98,6 +98,7 @@ class ElementsTab(QWidget):
     """
 
     changed = Signal()
+    busy = Signal(bool)
 
     def __init__(
         self,
@@ -436,6 +437,7 @@ class ElementsTab(QWidget):
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         self._update_buttons()
+        self.busy.emit(busy)  # the worker holds the workspace's connection meanwhile
 
     def _finished(self, title: str, then: Callable[[Any], None], result: object) -> None:
         self._set_busy(False)

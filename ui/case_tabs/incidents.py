@@ -247,6 +247,7 @@ class IncidentsTab(QWidget):
     """
 
     changed = Signal()
+    busy = Signal(bool)
 
     def __init__(
         self,
@@ -459,6 +460,7 @@ class IncidentsTab(QWidget):
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         self.add_button.setEnabled(not busy)
+        self.busy.emit(busy)  # the worker holds the workspace's connection meanwhile
 
     def _finished(self, title: str, then: Callable[[Any], None], result: object) -> None:
         self._set_busy(False)
