@@ -19,6 +19,7 @@ from storage.records import (
     Evidence,
     Incident,
     IncidentId,
+    Link,
     LinkId,
     NoteId,
     Person,
@@ -149,6 +150,7 @@ def _kind_of(record: type[Any]) -> str:
         Incident: "incident",
         Element: "element",
         Evidence: "evidence",
+        Link: "link",
     }[record]
 
 

@@ -169,10 +169,10 @@ def test_linking_through_the_tab_fills_the_cell_and_closes_the_gap(
     assert tab.table.currentIndex() == tab.model.index(row, column)  # the cell stays current
 
 
-def test_editing_a_link_withdraws_it_and_records_the_new_strength(
+def test_editing_a_link_changes_it_in_place(
     qtbot: QtBot, ws: Workspace, tmp_path: Path, runner: TaskRunner
 ) -> None:
-    """Storage does not update links in place; the old one stays in the history."""
+    """The same link gets the new strength and status (an edit that syncs as one)."""
     data = make_matrix(ws, tmp_path)
     old = queries.links_of(ws.conn, data.killed)[0]
     prompts = ScriptedPrompts(["weak", "disputed"])
@@ -181,10 +181,12 @@ def test_editing_a_link_withdraws_it_and_records_the_new_strength(
     assert tab.link_button.text() == "Edit &link…"
     with qtbot.waitSignal(tab.changed, timeout=10_000):
         tab.link_selected()
-    assert "cannot be changed in place" in prompts.asked[0].text
+    assert prompts.asked[0].text.startswith("Strength of")
     row, column = cell(tab.model, data.killed, data.photo)
     assert tab.model.index(row, column).data() == "weak · disputed"
-    assert queries.get(ws.conn, Link, old.id).withdrawn == 1
+    changed = queries.get(ws.conn, Link, old.id)
+    assert (changed.withdrawn, changed.strength, changed.status) == (0, "weak", "disputed")
+    assert [link.id for link in queries.links_of(ws.conn, data.killed)] == [old.id]
     assert tab.summary() == "2 elements, 1 without evidence, 1 with only weak evidence."
 
 

@@ -5,10 +5,8 @@ against every evidence item, the strength and status of each link in the cells, 
 elements still lack evidence (tinted and marked "No evidence"). Elements and links are
 recorded through `storage.cases` on the task runner, so the window never waits on a write.
 
-Links cannot be changed in place: the storage layer's `update_record` does not accept links
-(only their creation and withdrawal are exposed). "Edit link…" therefore withdraws the link,
-which stays in the case history, and records a new one, both in one transaction; the prompt
-says so.
+"Edit link…" changes a link's strength and status in place (`update_record`), so the change
+syncs as an edit of that link and two offices rating it differently meet as a conflict.
 """
 
 from __future__ import annotations
@@ -265,10 +263,7 @@ class ElementsTab(QWidget):
         else:
             self.link_button.setText("Edit &link…")
             self.link_button.setAccessibleName("Edit link")
-            self.link_button.setToolTip(
-                "Set another strength or status: the link is withdrawn (kept in the history)"
-                " and recorded again"
-            )
+            self.link_button.setToolTip("Set another strength or status for this link")
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -327,8 +322,7 @@ class ElementsTab(QWidget):
     @Slot()
     def link_selected(self) -> None:
         """Link the selected evidence item to the selected element, or give an existing link
-        another strength and status (withdrawn and recorded again: links are not edited in
-        place by the storage layer)."""
+        another strength and status."""
         if self._busy:
             return
         index = self.table.currentIndex()
@@ -341,12 +335,7 @@ class ElementsTab(QWidget):
         existing = self.model.link(index.row(), index.column())
         title = "Edit link" if existing else "Link evidence"
         what = f"{item.ern} for \u201c{element_label(element)}\u201d"
-        lead = (
-            "A link cannot be changed in place: Valise withdraws this one (it stays in the"
-            " case history) and records a new one.\n"
-            if existing
-            else ""
-        )
+        lead = ""
         strength = self._prompts.ask_text(
             self,
             title,
@@ -387,10 +376,9 @@ class ElementsTab(QWidget):
         old = existing.id if existing else None
 
         def work(_token: CancelToken, _sink: ProgressSink) -> str:
-            with ws.transaction():  # the withdrawal and the new link, all or nothing
-                if old is not None:
-                    cases.withdraw(ws, Link, old)
-                return cases.add_link(ws, evidence_id, element_id, strength=strength, status=status)
+            if old is not None:  # a change of the link: it syncs (and conflicts) as one
+                return cases.update_record(ws, Link, old, strength=strength, status=status)
+            return cases.add_link(ws, evidence_id, element_id, strength=strength, status=status)
 
         self._run(title, work, lambda _link: self._select(element_id, evidence_id))
 
