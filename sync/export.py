@@ -271,6 +271,8 @@ def export_bundle(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SyncError(f"Cannot write to {out_dir}: {exc.strerror}.") from None
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
     plan = _plan(ws, peers)
     roles = [peer.role for peer in peers]
     recipient_texts = [age_recipient(p.encryption_public) for p in peers]
@@ -318,6 +320,8 @@ def export_bundle(
                 result.parts.append(job.path)
                 part_entries.append({"name": job.path.name.removesuffix(PART_SUFFIX), "size": size})
                 payload_size += job.size
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()  # the last moment: the head makes the bundle whole
         result.bytes_written = sum(int(entry["size"]) for entry in part_entries)
         manifest = _manifest(ws, result.bundle_id, peers, plan, part_entries, payload_size, digest)
         head_plain = _sign(ws, manifest)

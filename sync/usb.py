@@ -9,13 +9,15 @@ other offices stay on it to be carried on.
 from __future__ import annotations
 
 import contextlib
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storage.blobs import Cancelled
 from storage.workspace import Workspace
 from sync.bundle_format import BUNDLE_FOLDER, HEAD_SUFFIX, PART_SUFFIX
 from sync.errors import OurOwn, SyncError
-from sync.export import ExportResult, export_bundle, has_news_for
+from sync.export import ExportResult, Progress, export_bundle, has_news_for
 from sync.importer import ImportReport, import_paths, open_head, read_own_manifest
 from sync.peers import list_peers
 
@@ -28,19 +30,28 @@ class UsbOutcome:
     exported: list[ExportResult] = field(default_factory=list)
 
 
-def sync_usb(ws: Workspace, stick: Path) -> UsbOutcome:
-    """Import what is for us from `stick`, then export for every peer with news."""
+def sync_usb(
+    ws: Workspace,
+    stick: Path,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> UsbOutcome:
+    """Import what is for us from `stick`, then export for every peer with news. A cancel
+    stops at the next step: bundles already imported or written stay, the one under way
+    is dropped whole (import and export are each all or nothing)."""
     if not stick.is_dir():
         raise SyncError(f"{stick} is not a folder; give the stick's folder (its mount point).")
     outcome = UsbOutcome()
-    outcome.imported = import_paths(ws, [stick])
+    outcome.imported = import_paths(ws, [stick], progress, cancel)
     for report in outcome.imported:
         if report.status in ("imported", "already imported"):
             _remove_if_only_for_us(ws, report.head)
     ours = _our_bundles(ws, stick)
     for peer in list_peers(ws):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
         if has_news_for(ws, peer):
-            result = export_bundle(ws, [peer], stick)
+            result = export_bundle(ws, [peer], stick, progress=progress, cancel=cancel)
             outcome.exported.append(result)
             for head, recipients in ours:
                 if recipients == [peer.origin]:

@@ -220,10 +220,20 @@ def export_for(
     return ExportOutcome(result, peer_choices(ws), ws.office_name)
 
 
-def sync_with(ws: Workspace, folder: Path, token: CancelToken, sink: ProgressSink) -> SyncOutcome:
+def sync_with(
+    ws: Workspace,
+    folder: Path,
+    token: CancelToken,
+    sink: ProgressSink,
+    cancel: threading.Event | None = None,
+) -> SyncOutcome:
     """`sync usb`, then the folder listed again (imported bundles may have left it)."""
     sink.report(0, 0, "Syncing with the stick…")
-    usb = sync_usb(ws, folder)
+
+    def progress(done: int, total: int) -> None:
+        sink.report(done, total, "Syncing with the stick…")
+
+    usb = sync_usb(ws, folder, progress, cancel)
     names = case_names(ws, usb.imported)
     choices = peer_choices(ws)
     sink.report(0, 0, "Listing the stick again…")
@@ -860,19 +870,21 @@ class SyncCenter(QWidget):
 
     @Slot()
     def sync_stick(self) -> bool:
-        """`sync usb` with the chosen folder, on the worker. The library offers no progress
-        or cancel for it, so Cancel stays disabled and the bar only shows that it works."""
+        """`sync usb` with the chosen folder, on the worker, with progress and Cancel
+        (which stops at the next step: what already came in or went out stays)."""
         folder = self._folder
         if self._task is not None or folder is None:
             return False
         ws = self._ws
         self.summary.setPlainText("")
         return self._start(
-            lambda token, sink, _cancel: sync_with(ws, folder, token, sink),
+            lambda token, sink, cancel: sync_with(ws, folder, token, sink, cancel),
             self._show_sync,
-            lambda _late: None,
+            lambda _late: self.summary.setPlainText(
+                "Sync cancelled. Bundles already imported or written stay; the one under"
+                " way was dropped whole. List the stick again to see where it stands."
+            ),
             title="Sync with this stick",
-            cancellable=False,
         )
 
     def _show_sync(self, outcome: SyncOutcome) -> None:
