@@ -37,6 +37,7 @@ from ui.audit_view import AuditView
 from ui.case_filters import CaseFilterBar, CaseSearch
 from ui.case_tabs.elements import ElementsTab
 from ui.case_tabs.evidence import EvidenceTab
+from ui.case_tabs.history import HistoryTab
 from ui.case_tabs.incidents import IncidentsTab
 from ui.case_view import CaseView
 from ui.conflicts_view import ConflictsView
@@ -65,6 +66,7 @@ CASE_TABS = (
     ("Evidence", EvidenceTab),
     ("Legal elements", ElementsTab),
     ("Incidents", IncidentsTab),
+    ("History", HistoryTab),
 )
 
 

@@ -202,7 +202,15 @@ def test_activating_a_case_opens_its_view_with_every_tab(qtbot, window: MainWind
     assert len(docks) == 1
     view = docks[0].widget()
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
-    assert titles == ["Overview", "Persons", "Notes", "Evidence", "Legal elements", "Incidents"]
+    assert titles == [
+        "Overview",
+        "Persons",
+        "Notes",
+        "Evidence",
+        "Legal elements",
+        "Incidents",
+        "History",
+    ]
     assert window.selected_case_id() == case_id
     evidence_tab = view.tab("Evidence")
     evidence_tab.busy.emit(True)  # its worker owns the connection: the rest waits
