@@ -211,3 +211,17 @@ def add_note(
     values = {"case_id": case_id, "text": text, "class": klass, "subject_id": subject}
     ws.commit(case_id, [Draft("note", note_id, "create", values)])
     return note_id
+
+
+REVEAL_ACTION = "identities revealed"
+
+
+def record_reveal(ws: Workspace, case: str, person_ids: list[str]) -> None:
+    """Write to the audit chain that protected identities of `case` are about to be shown
+    (to a person at the screen, or printed by the command line). Callers show them only
+    after this returns; the entry names the persons by id, never their identities."""
+    case_id = queries.resolve(ws.conn, Case, case)
+    detail: dict[str, object] = {"persons": len(person_ids)}
+    if len(person_ids) == 1:
+        detail["person"] = person_ids[0]
+    ws.record(REVEAL_ACTION, case_id, detail)

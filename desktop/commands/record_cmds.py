@@ -242,7 +242,7 @@ def cmd_person_list(args: argparse.Namespace) -> int:
         case = queries.get(ws.conn, Case, args.case)
         people = queries.in_case(ws.conn, Person, case.id)
         if args.reveal:
-            ws.record("identities revealed", case.id, {"persons": len(people)})
+            cases.record_reveal(ws, case.id, [p.id for p in people if p.is_protected])
     rows = [_person_json(p, args.reveal) for p in people]
     if args.json:
         print_json(rows)

@@ -17,7 +17,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from storage import audit, queries
-from storage.cases import add_case, add_note, add_person
+from storage.cases import REVEAL_ACTION, add_case, add_note, add_person
 from storage.records import Case, CaseId, Note, Person
 from storage.workspace import Workspace
 from sync import peers
@@ -25,7 +25,7 @@ from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import Network
 from ui.case_tabs.notes import AddNoteDialog, NewNote, NoteClassRole, NoteModel, NotesTab
 from ui.case_tabs.overview import ChoosePeerDialog, OverviewTab, shared_with
-from ui.case_tabs.persons import REVEAL_ACTION, AddPersonDialog, NewPerson, PersonsTab
+from ui.case_tabs.persons import AddPersonDialog, NewPerson, PersonsTab
 from ui.case_view import CaseView
 from ui.models.person_model import (
     IsProtectedRole,

@@ -2,8 +2,8 @@
 
 A protected witness is shown by pseudonym with a shield. Its identity appears only after
 "Reveal identity…", which asks first (through `Prompts.confirm`) and is written to the
-audit chain the way `valise person list --reveal` writes it (`Workspace.record` with the
-action "identities revealed"; storage has no dedicated reveal function). The identity is
+audit chain by `storage.cases.record_reveal`, as `valise person list --reveal` does. The
+identity is
 withheld again as soon as the selection changes or the tab is refreshed. Persons are
 added through `storage.cases.add_person`, the command line's write path.
 """
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from storage import cases
 from storage.cases import add_person
 from storage.entities import ROLES
 from storage.errors import StorageError
@@ -43,7 +44,6 @@ from ui.prompts import Prompts
 from ui.tasks import TaskRunner
 
 TITLE = "Persons"
-REVEAL_ACTION = "identities revealed"  # the audit action `person list --reveal` records
 
 
 @dataclass(frozen=True)
@@ -316,7 +316,7 @@ class PersonsTab(QWidget):
             return  # declining shows nothing and records nothing
         try:
             # The same entry `valise person list --reveal` writes; no identity in it.
-            self._ws.record(REVEAL_ACTION, self._case_id, {"persons": 1, "person": person.id})
+            cases.record_reveal(self._ws, self._case_id, [person.id])
         except Exception as exc:  # not recorded, so not shown
             self._prompts.report_bug(self, title, exc)
             return
