@@ -568,3 +568,37 @@ def test_extra_tabs_are_added_after_the_built_in_ones_and_refreshed(
     assert extra.accessibleName() == "Evidence"
     view.refresh()
     assert extra.refreshed == 1
+
+
+def test_withdrawing_a_person_asks_first_and_takes_it_out_of_the_list(
+    qtbot: QtBot, ws: Workspace, runner: TaskRunner
+) -> None:
+    case_id = make_case(ws)
+    add_person(ws, case_id, "witness", protected=True, name=WITNESS_NAME, pseudonym="W-0042")
+    prompts = ScriptedPrompts([False, True])
+    view = make_view(qtbot, ws, case_id, prompts, runner)
+    tab = persons(view)
+    tab.withdraw_button.click()  # declined: nothing changes
+    assert tab.model.rowCount() == 1
+    assert "W-0042" in prompts.asked[0].text and WITNESS_NAME not in prompts.asked[0].text
+    with qtbot.waitSignal(view.changed):
+        tab.withdraw_button.click()
+    assert tab.model.rowCount() == 0 and not tab.withdraw_button.isEnabled()
+    assert queries.in_case(ws.conn, Person, case_id) == []
+    assert len(queries.in_case(ws.conn, Person, case_id, include_withdrawn=True)) == 1
+
+
+def test_withdrawing_a_note_asks_first_and_keeps_it_in_the_history(
+    qtbot: QtBot, ws: Workspace, runner: TaskRunner
+) -> None:
+    case_id = make_case(ws)
+    add_note(ws, case_id, "Call the vendor about the second shell")
+    prompts = ScriptedPrompts([True])
+    view = make_view(qtbot, ws, case_id, prompts, runner)
+    tab = view.tab("Notes")
+    assert isinstance(tab, NotesTab)
+    with qtbot.waitSignal(view.changed):
+        tab.withdraw_button.click()
+    assert "Call the vendor" in prompts.asked[0].text
+    assert tab.model.rowCount() == 0
+    assert len(queries.in_case(ws.conn, Note, case_id, include_withdrawn=True)) == 1

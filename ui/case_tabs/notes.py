@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from storage import queries
-from storage.cases import add_note
+from storage.cases import add_note, withdraw
 from storage.entities import NOTE_CLASSES, OPEN, PRIVILEGED, PROTECTED
 from storage.errors import StorageError
 from storage.records import CaseId, Note
@@ -300,8 +300,12 @@ class NotesTab(QWidget):
         self.add_button = QPushButton("&Add note…", self)
         self.add_button.setAccessibleName("Add a note")
         self.add_button.clicked.connect(self.add)
+        self.withdraw_button = QPushButton("&Withdraw…", self)
+        self.withdraw_button.setAccessibleName("Withdraw the selected note")
+        self.withdraw_button.clicked.connect(self.withdraw_selected)
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
+        buttons.addWidget(self.withdraw_button)
         buttons.addStretch(1)
 
         detail = QWidget(self)
@@ -345,6 +349,7 @@ class NotesTab(QWidget):
 
     def _show_selected(self) -> None:
         note = self.selected_note()
+        self.withdraw_button.setEnabled(note is not None)
         if note is None:
             self.class_label.setText("No notes yet." if not self.model.rowCount() else "")
             self.text_view.setPlainText("")
@@ -360,6 +365,32 @@ class NotesTab(QWidget):
         target = self.model.row_of(current.id) if current else -1
         self._select_row(target if target >= 0 else max(row, 0))
         self._show_selected()
+
+    @Slot()
+    def withdraw_selected(self) -> None:
+        """Withdraw the selected note after a confirmation; it stays in the history."""
+        note = self.selected_note()
+        if note is None:
+            return
+        title = "Withdraw a note"
+        first_words = " ".join(note.text.split()[:8])
+        asked = (
+            f"Withdraw the note \u201c{first_words}\u2026\u201d? It leaves this case's"
+            " notes here and at the offices the case is shared with; it stays in the"
+            " case's history."
+        )
+        if not self._prompts.confirm(self, title, asked):
+            return
+        try:
+            withdraw(self._ws, Note, note.id)
+        except StorageError as exc:
+            self._prompts.warn(self, title, f"{sentence(str(exc))} Nothing was changed.")
+            return
+        except Exception as exc:
+            self._prompts.report_bug(self, title, exc)
+            return
+        self.refresh()
+        self.changed.emit()
 
     @Slot()
     def add(self) -> None:

@@ -216,9 +216,16 @@ class PersonsTab(QWidget):
         self.reveal_button.setAccessibleName("Reveal the identity of the selected person")
         self.reveal_button.setToolTip("Shows the protected identity; the reveal is audited")
         self.reveal_button.clicked.connect(self.reveal_selected)
+        self.withdraw_button = QPushButton("&Withdraw…", self)
+        self.withdraw_button.setAccessibleName("Withdraw the selected person")
+        self.withdraw_button.setToolTip(
+            "Take the person out of the case; the change stays in the history and syncs"
+        )
+        self.withdraw_button.clicked.connect(self.withdraw_selected)
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.reveal_button)
+        buttons.addWidget(self.withdraw_button)
         buttons.addStretch(1)
 
         self.identity_label = _plain_label("Identity of the selected person", self)
@@ -278,7 +285,9 @@ class PersonsTab(QWidget):
                 "No person is selected." if self.model.rowCount() else "No persons yet."
             )
             self.reveal_button.setEnabled(False)
+            self.withdraw_button.setEnabled(False)
             return
+        self.withdraw_button.setEnabled(True)
         shown = self.model.identity_shown(person)
         self.reveal_button.setEnabled(person.is_protected and not shown)
         if shown:
@@ -322,6 +331,33 @@ class PersonsTab(QWidget):
             return
         self.model.reveal(person.id)
         self._show_selected()
+
+    @Slot()
+    def withdraw_selected(self) -> None:
+        """Withdraw the selected person after a confirmation: it leaves every list here and
+        at the peers the case is shared with, and stays in the signed history."""
+        person = self.selected_person()
+        if person is None:
+            return
+        title = "Withdraw a person"
+        asked = (
+            f"Withdraw {person.display_name} from this case? The person leaves every list"
+            " here and at the offices the case is shared with; the record stays in the"
+            " case's history."
+        )
+        if not self._prompts.confirm(self, title, asked):
+            return
+        try:
+            cases.withdraw(self._ws, Person, person.id)
+        except StorageError as exc:
+            self._prompts.warn(self, title, f"{sentence(str(exc))} Nothing was changed.")
+            return
+        except Exception as exc:
+            self._prompts.report_bug(self, title, exc)
+            return
+        self.refresh()
+        self.message_label.setText(f"Withdrew {person.display_name}.")
+        self.changed.emit()
 
     @Slot()
     def add(self) -> None:
