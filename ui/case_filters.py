@@ -26,10 +26,11 @@ from storage.connection import Connection
 from storage.entities import ACT_TYPES, CASE_STATUSES
 from storage.queries import CaseFilter
 from storage.search import SearchResults, search_results
+from ui.models.case_table import CaseIdRole
 
 SEARCH_PAUSE_MS = 250
 SEARCH_LIMIT = 100
-CaseIdRole = Qt.ItemDataRole.UserRole + 1
+
 ANY = "Any"
 
 

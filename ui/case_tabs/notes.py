@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QByteArray,
     QItemSelection,
     QItemSelectionModel,
@@ -48,6 +47,7 @@ from storage.entities import NOTE_CLASSES, OPEN, PRIVILEGED, PROTECTED
 from storage.errors import StorageError
 from storage.records import CaseId, Note
 from storage.workspace import Workspace
+from ui.models.headed_table import HeadedTableModel
 from ui.peers_view import sentence
 from ui.prompts import Prompts
 from ui.tasks import TaskRunner
@@ -82,7 +82,7 @@ def first_line(text: str, limit: int = 120) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-class NoteModel(QAbstractTableModel):
+class NoteModel(HeadedTableModel):
     """Notes of one case, oldest first: Class, Note (its first line).
 
     Privileged rows are bold and dark red in the Class column, with a tooltip saying why.
@@ -110,10 +110,6 @@ class NoteModel(QAbstractTableModel):
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         """One row per note; children of a row: none."""
         return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Two columns; children of a row: none."""
-        return 0 if parent.isValid() else len(self.HEADERS)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         """Rows are selectable, not editable in place."""
@@ -145,18 +141,6 @@ class NoteModel(QAbstractTableModel):
             return note.id
         if role == NoteClassRole:
             return note.klass
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles; rows have no header text."""
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
         return None
 
     def roleNames(self) -> dict[int, QByteArray]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from storage import audit
 from storage.connection import Connection
+from ui.models.headed_table import HeadedTableModel
 
 PAGE_SIZE = 200
 SeqRole = Qt.ItemDataRole.UserRole + 1
@@ -15,7 +16,7 @@ SeqRole = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
 
 
-class AuditModel(QAbstractTableModel):
+class AuditModel(HeadedTableModel):
     """Entries of the audit chain, newest first, optionally of one action.
 
     `DisplayRole` gives the text, `SeqRole` the entry's sequence number. Pages are read
@@ -71,10 +72,6 @@ class AuditModel(QAbstractTableModel):
         """Loaded entries."""
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """The six columns."""
-        return 0 if parent.isValid() else len(self.HEADERS)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Text for display and tooltips; the sequence number for `SeqRole`."""
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -92,16 +89,4 @@ class AuditModel(QAbstractTableModel):
                 entry.detail,
             )
             return values[index.column()] if 0 <= index.column() < len(values) else None
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles."""
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
         return None

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QByteArray,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     Qt,
 )
+
+from ui.models.headed_table import HeadedTableModel
 
 BundlePathRole = Qt.ItemDataRole.UserRole + 1
 StateRole = Qt.ItemDataRole.UserRole + 2
@@ -132,7 +133,7 @@ def unreadable_row(head: Path, message: str) -> BundleRow:
     return BundleRow(head, "", "", None, None, "unreadable", "could not be read", message)
 
 
-class BundleModel(QAbstractTableModel):
+class BundleModel(HeadedTableModel):
     """Bundles in a folder: Sender, Written, Parts, Size, Verification, File.
 
     `Qt.DisplayRole` gives the text, `ToolTipRole` the explanation of the verification
@@ -169,10 +170,6 @@ class BundleModel(QAbstractTableModel):
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         """One row per bundle; children of a row: none."""
         return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """The six columns; children of a row: none."""
-        return 0 if parent.isValid() else len(self.HEADERS)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         """Rows are selectable, never editable: a listing of files on a stick."""
@@ -222,18 +219,6 @@ class BundleModel(QAbstractTableModel):
             return row.state_text
         if column == self.FILE:
             return row.head.name
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles; rows have no header text."""
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
         return None
 
     def roleNames(self) -> dict[int, QByteArray]:

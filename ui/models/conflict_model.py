@@ -14,7 +14,6 @@ import datetime as dt
 from typing import Any, ClassVar
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QByteArray,
     QModelIndex,
     QObject,
@@ -29,6 +28,7 @@ from storage.hlc import Stamp
 from storage.records import Case
 from storage.workspace import Workspace
 from sync.conflicts import Conflict, list_conflicts
+from ui.models.headed_table import HeadedTableModel
 
 ConflictIdRole = Qt.ItemDataRole.UserRole + 1
 IsWithdrawalRole = Qt.ItemDataRole.UserRole + 2
@@ -100,7 +100,7 @@ def one_line(text: str) -> str:
     return flat if len(flat) <= MAX_CELL_CHARS else flat[: MAX_CELL_CHARS - 1] + "…"
 
 
-class ConflictModel(QAbstractTableModel):
+class ConflictModel(HeadedTableModel):
     """Open conflicts of one workspace: Record, Field, Shown value, By, When, Other value,
     By, When.
 
@@ -167,10 +167,6 @@ class ConflictModel(QAbstractTableModel):
         """One row per open conflict; children of a row: none."""
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """The eight columns; children of a row: none."""
-        return 0 if parent.isValid() else len(self.HEADERS)
-
     def flags(self, index: Index) -> Qt.ItemFlag:
         """Rows are selectable, not editable: a resolution is an edit through the write path."""
         if not index.isValid():
@@ -215,18 +211,6 @@ class ConflictModel(QAbstractTableModel):
             return conflict.other_by
         if column == self.OTHER_AT:
             return when_text(conflict.other_at)
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles; rows have no header text."""
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
         return None
 
     def roleNames(self) -> dict[int, QByteArray]:

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QByteArray,
     QModelIndex,
     QObject,
@@ -25,6 +24,7 @@ from PySide6.QtCore import (
 from storage.hlc import Stamp
 from storage.records import Evidence
 from ui.models.bundle_model import size_text
+from ui.models.headed_table import HeadedTableModel
 
 EvidenceIdRole = Qt.ItemDataRole.UserRole + 1
 ErnRole = Qt.ItemDataRole.UserRole + 2
@@ -49,7 +49,7 @@ def date_added(item: Evidence) -> str:
     return datetime.fromtimestamp(wall_ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
-class EvidenceModel(QAbstractTableModel):
+class EvidenceModel(HeadedTableModel):
     """Items of one case: ERN, Title, Type, Size, SHA-256 (short), Added.
 
     `Qt.DisplayRole` gives the text, `ToolTipRole` fuller text (the original file name
@@ -76,10 +76,6 @@ class EvidenceModel(QAbstractTableModel):
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         """One row per item; children of a row: none."""
         return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """The six columns; children of a row: none."""
-        return 0 if parent.isValid() else len(self.HEADERS)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         """Rows are selectable, not editable in place."""
@@ -129,18 +125,6 @@ class EvidenceModel(QAbstractTableModel):
             return short_hash(item.sha256)
         if column == self.ADDED:
             return date_added(item)
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles; rows have no header text."""
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
         return None
 
     def roleNames(self) -> dict[int, QByteArray]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from storage import history
 from storage.connection import Connection
 from storage.hlc import Stamp
+from ui.models.headed_table import HeadedTableModel
 
 PAGE_SIZE = 100
 ChangesetIdRole = Qt.ItemDataRole.UserRole + 1
@@ -27,7 +28,7 @@ def when(hlc: str) -> str:
     return dt.datetime.fromtimestamp(wall, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-class HistoryModel(QAbstractTableModel):
+class HistoryModel(HeadedTableModel):
     """Changesets of one case, newest first, with each signature checked as it is read.
 
     `DisplayRole` gives the text, `ChangesetIdRole` the changeset's id and `SignatureOkRole`
@@ -83,10 +84,6 @@ class HistoryModel(QAbstractTableModel):
         """Loaded changesets."""
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """The five columns."""
-        return 0 if parent.isValid() else len(self.HEADERS)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Text, tooltips, the id and the signature verdict."""
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -107,16 +104,4 @@ class HistoryModel(QAbstractTableModel):
             return values[index.column()] if 0 <= index.column() < len(values) else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"Changeset {entry.id[:16]}… (sequence {entry.seq} of its office)"
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles."""
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
         return None

@@ -23,7 +23,6 @@ from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QByteArray,
     QModelIndex,
     QObject,
@@ -36,6 +35,7 @@ from storage.errors import InvalidInput
 from storage.queries import in_case
 from storage.records import CaseId, Incident, IncidentId
 from storage.workspace import Workspace
+from ui.models.headed_table import HeadedTableModel
 
 IncidentIdRole = Qt.ItemDataRole.UserRole + 1
 DatedRole = Qt.ItemDataRole.UserRole + 2
@@ -133,7 +133,7 @@ def when_text(incident: Incident) -> str:
     return "undated"
 
 
-class IncidentModel(QAbstractTableModel):
+class IncidentModel(HeadedTableModel):
     """Incidents of one case in chronological order: When, Title, Place, Acts, Status.
 
     `Qt.DisplayRole` gives the text (dates as written), `IncidentIdRole` the incident's id,
@@ -163,10 +163,6 @@ class IncidentModel(QAbstractTableModel):
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         """One row per incident; children of a row: none."""
         return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """The five columns; children of a row: none."""
-        return 0 if parent.isValid() else len(self.HEADERS)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         """Rows are selectable, not editable in place."""
@@ -207,18 +203,6 @@ class IncidentModel(QAbstractTableModel):
         if column == self.ACTS:
             return incident.act_types
         return incident.status
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles; rows have no header text."""
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
-        return None
 
     def roleNames(self) -> dict[int, QByteArray]:
         """Role names, so the roles are explicit to QML and to accessibility tools too."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QByteArray,
     QModelIndex,
     QObject,
@@ -20,6 +19,7 @@ from PySide6.QtCore import (
 
 from storage.workspace import Workspace
 from sync.peers import Peer, list_peers
+from ui.models.headed_table import HeadedTableModel
 
 PeerOriginRole = Qt.ItemDataRole.UserRole + 1
 FingerprintRole = Qt.ItemDataRole.UserRole + 2
@@ -44,7 +44,7 @@ def short_fingerprint(fingerprint: str) -> str:
     return " ".join(groups[:SHORT_GROUPS]) + " …"
 
 
-class PeerModel(QAbstractTableModel):
+class PeerModel(HeadedTableModel):
     """Peers of one workspace: Office, Role, Fingerprint, Verified, Added, Revoked.
 
     `Qt.DisplayRole` gives the text (the fingerprint in its short form; `ToolTipRole` and
@@ -77,10 +77,6 @@ class PeerModel(QAbstractTableModel):
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         """One row per peer; children of a row: none."""
         return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """The six columns; children of a row: none."""
-        return 0 if parent.isValid() else len(self.HEADERS)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         """Rows are selectable, not editable: trust changes are deliberate actions."""
@@ -125,18 +121,6 @@ class PeerModel(QAbstractTableModel):
             return peer.added_at[:10]
         if column == self.REVOKED:
             return "" if peer.revoked_after is None else f"After {peer.revoked_after}"
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles; rows have no header text."""
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
         return None
 
     def roleNames(self) -> dict[int, QByteArray]:

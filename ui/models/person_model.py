@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QByteArray,
     QModelIndex,
     QObject,
@@ -25,6 +24,7 @@ from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPen, Q
 from storage import queries
 from storage.records import CaseId, Person, PersonId
 from storage.workspace import Workspace
+from ui.models.headed_table import HeadedTableModel
 
 PersonIdRole = Qt.ItemDataRole.UserRole + 1
 IsProtectedRole = Qt.ItemDataRole.UserRole + 2
@@ -68,7 +68,7 @@ def protection_label(level: str) -> str:
     return {"none": "None", "partial": "Partial", "full": "Full"}.get(level, level)
 
 
-class PersonModel(QAbstractTableModel):
+class PersonModel(HeadedTableModel):
     """Persons of one case: Protected (a shield), Name or pseudonym, Role, Protection,
     Languages.
 
@@ -142,10 +142,6 @@ class PersonModel(QAbstractTableModel):
         """One row per person; children of a row: none."""
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """The five columns; children of a row: none."""
-        return 0 if parent.isValid() else len(self.HEADERS)
-
     def flags(self, index: Index) -> Qt.ItemFlag:
         """Rows are selectable, not editable in place: changes go through actions."""
         if not index.isValid():
@@ -200,18 +196,6 @@ class PersonModel(QAbstractTableModel):
             return protection_label(person.protection)
         if column == self.LANGUAGES:
             return person.languages
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles; rows have no header text."""
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
         return None
 
     def roleNames(self) -> dict[int, QByteArray]:
