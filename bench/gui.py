@@ -6,6 +6,9 @@ the event loop while the sync centre imports a bundle carrying 1 GB of evidence.
 Launch: a fresh process (offscreen Qt) from its first line to the main window shown with
 its first page of cases laid out, unlock (Argon2id) included; the workspace is the one
 `./dev bench --scale S` generates and caches under bench/out/scale-S (run that first).
+Search: words found in many records, searched once on the GUI thread (the baseline: how
+long the window froze before searches moved to their own thread) and once through the
+search box while a timer probes the loop.
 Stalls: a timer asks to run every 5 ms on the GUI thread while the sync centre lists and
 imports the bundle; the longest gap between two runs, beyond the 5 ms, is the stall a
 person would feel. Peak RSS (VmHWM) of that process is printed beside it.
@@ -38,6 +41,38 @@ def _status_kib(field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
+
+
+class LoopProbe:
+    """Gaps between runs of a timer that asks to run every 5 ms on the GUI thread; a gap
+    beyond the 5 ms is a stall a person would feel."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QElapsedTimer, QTimer
+
+        self.clock = QElapsedTimer()
+        self.gaps: list[float] = []
+        self._last = 0
+        self.timer = QTimer()
+        self.timer.setInterval(PROBE_MS)
+        self.timer.timeout.connect(self._probe)
+
+    def _probe(self) -> None:
+        now = self.clock.elapsed()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        """Start probing with no gaps recorded."""
+        self.gaps.clear()
+        self.clock.start()
+        self._last = self.clock.elapsed()
+        self.timer.start()
+
+    def stop(self) -> list[float]:
+        """Stop; the stalls, shortest first."""
+        self.timer.stop()
+        return sorted(gap - PROBE_MS for gap in self.gaps)
 
 
 # -- in child processes --------------------------------------------------------------------
@@ -80,7 +115,7 @@ def _child_launch(spec: dict[str, Any]) -> dict[str, Any]:
 def _child_stall(spec: dict[str, Any]) -> dict[str, Any]:
     """The sync centre lists and imports the bundle while a timer probes the loop."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from bench.sync import PASSPHRASE
@@ -96,19 +131,7 @@ def _child_stall(spec: dict[str, Any]) -> dict[str, Any]:
     window.show_sync_center()
     center = window.findChild(SyncCenter)
     assert isinstance(center, SyncCenter)
-    clock = QElapsedTimer()
-    clock.start()
-    gaps: list[float] = []
-    last = [clock.elapsed()]
-
-    def probe() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(PROBE_MS)
-    timer.timeout.connect(probe)
+    probe = LoopProbe()
     phases: dict[str, float] = {}
     state: dict[str, Any] = {"step": "list"}
 
@@ -138,17 +161,16 @@ def _child_stall(spec: dict[str, Any]) -> dict[str, Any]:
     driver = QTimer()
     driver.setInterval(20)
     driver.timeout.connect(drive)
-    timer.start()
+    probe.start()
     t0 = time.perf_counter()
     driver.start()
     app.exec()
-    timer.stop()
+    stalls = probe.stop()
     window.shutdown()  # app.quit() has closed the window already (Qt 6); this is a no-op
-    stalls = sorted(gap - PROBE_MS for gap in gaps)
     return {
         "max_stall_ms": max(stalls) if stalls else 0.0,
         "p99_stall_ms": stalls[int(len(stalls) * 0.99)] if stalls else 0.0,
-        "probes": len(gaps),
+        "probes": len(stalls),
         "listed_s": phases.get("listed", 0.0),
         "imported_s": phases.get("imported", 0.0),
         "cases_after": state.get("cases_after", 0),
@@ -158,7 +180,56 @@ def _child_stall(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-CHILDREN = {"launch": _child_launch, "stall": _child_stall}
+SEARCH_WORDS = ("the", "witness soldiers", "village attack night")
+
+
+def _child_search(spec: dict[str, Any]) -> dict[str, Any]:
+    """Words found in many records: each searched once on the GUI thread (as the window
+    used to, the baseline) and once through the search box while a timer probes."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from bench import generate
+    from storage.search import search_results
+    from storage.workspace import open_workspace
+    from ui.case_filters import SEARCH_LIMIT
+    from ui.main_window import MainWindow
+
+    app = QApplication([])
+    ws = open_workspace(Path(spec["workspace"]), generate.PASSPHRASE)
+    window = MainWindow(ws)
+    window.show()
+    app.processEvents()
+    results: list[dict[str, Any]] = []
+    probe = LoopProbe()
+    for words in SEARCH_WORDS:
+        start = time.perf_counter()
+        found = search_results(ws.conn, words, SEARCH_LIMIT)
+        on_gui_thread_ms = (time.perf_counter() - start) * 1000
+        probe.start()
+        window.search.box.setText(words)
+        start = time.perf_counter()
+        window.search.run()
+        while window.search.searching:
+            app.processEvents()
+            time.sleep(0.001)
+        through_box_ms = (time.perf_counter() - start) * 1000
+        stalls = probe.stop()
+        results.append(
+            {
+                "words": words,
+                "matches": found.matches,
+                "gui_thread_ms": on_gui_thread_ms,
+                "box_ms": through_box_ms,
+                "hits": window.search.hits.count(),
+                "max_stall_ms": max(stalls, default=0.0),
+            }
+        )
+    window.shutdown()
+    return {"searches": results}
+
+
+CHILDREN = {"launch": _child_launch, "stall": _child_stall, "search": _child_search}
 
 
 def _child(step: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -215,6 +286,16 @@ def main(argv: list[str] | None = None) -> int:
         )
     launch = median([item["seconds"] for item in launches])
     row("median", f"{launch:.2f} s", f"≤ {TARGET_LAUNCH_S:g} s: {verdict(launch <= 2.0)}")
+
+    log("searches for common words, on the GUI thread and through the search box")
+    searches = _child("search", {"workspace": str(folder / "workspace")})["searches"]
+    heading("Search for words found in many records (the box searches on its own thread)")
+    for item in searches:
+        row(
+            f"'{item['words']}' ({item['matches']:,} matches, {item['hits']} shown)",
+            f"{item['gui_thread_ms']:.0f} ms on the GUI thread",
+            f"box: {item['box_ms']:.0f} ms, longest stall {item['max_stall_ms']:.0f} ms",
+        )
 
     from bench import sync as bench_sync
 

@@ -29,6 +29,7 @@ from storage.entities import OPEN, clean_fields, entity, is_utf8
 from storage.errors import (
     InvalidInput,
     NotAWorkspace,
+    StorageError,
     ThrottledUnlock,
     WorkspaceBusy,
     WorkspaceExists,
@@ -330,6 +331,16 @@ class Workspace:
         with self._write_lock:
             export_copy(self.conn, target, self._key)
             return [row[0] for row in self.conn.execute("SELECT store_name FROM blobs")]
+
+    def open_reader(self) -> Connection:
+        """A second connection that may only read, for a search on another thread while
+        this one writes (WAL lets a reader and the writer run side by side). Its owner
+        closes it before the workspace closes; the key stays inside this object."""
+        if self._lock_fd < 0:
+            raise StorageError("The workspace is locked.")
+        reader = open_database(self.paths.database, self._key)
+        reader.execute("PRAGMA query_only = ON")
+        return reader
 
     # -- closing ---------------------------------------------------------------------------
 

@@ -2,15 +2,17 @@
 
 The filters narrow the list in the database (`storage.queries.CaseFilter`), so a filtered
 list of 100,000 cases still loads one page. The search box asks the full-text index for
-hits across every case after a short pause in typing; a search there takes a few
-milliseconds at 100,000 cases (bench figures), so it runs on the GUI thread and keeps
-the connection single-threaded.
+hits across every case after a short pause in typing. The search runs on a thread of its
+own, through a read-only connection of its own, so a slow one never holds up the window.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -18,18 +20,25 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from storage.connection import Connection
+from storage.connection import Connection, DatabaseError
 from storage.entities import ACT_TYPES, CASE_STATUSES
+from storage.errors import StorageError
 from storage.queries import CaseFilter
 from storage.search import SearchResults, search_results
 from ui.models.case_table import CaseIdRole
+from ui.prompts import Prompts
+from ui.tasks import Cancelled, CancelToken, Task, TaskRunner
 
 SEARCH_PAUSE_MS = 250
 SEARCH_LIMIT = 100
+SEARCHING_SHOWN_AFTER_MS = 150
+
+ReaderOpener = Callable[[], Connection]
 
 ANY = "Any"
 
@@ -92,58 +101,192 @@ class CaseFilterBar(QWidget):
 
 
 class CaseSearch(QWidget):
-    """A search box and its hits across all cases; `case_chosen(case_id)` on activation."""
+    """A search box and its hits across all cases; `case_chosen(case_id)` on activation.
+
+    A search runs on a thread of its own with its own read-only connection
+    (`Workspace.open_reader`), so a word found in half the records (ranking it takes most
+    of a second, PLATFORM.md) never freezes the window, and the workspace's connection
+    stays with the list and the writers. A newer search, Escape or Stop interrupts the
+    running query (SQLite's interrupt), and a lock waits for it before the reader closes.
+    """
 
     case_chosen = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, prompts: Prompts | None = None) -> None:
         super().__init__(parent)
-        self._conn: Connection | None = None
+        self._prompts = prompts or Prompts()
+        self._open_reader: ReaderOpener | None = None
+        self._reader: Connection | None = None
+        self._reader_lock = threading.Lock()
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._runner = TaskRunner(self._pool, self)
+        self._task: Task | None = None
         self.box = QLineEdit(self)
         self.box.setPlaceholderText("Search every case… (Ctrl+F)")
         self.box.setAccessibleName("Search every case")
         self.box.setClearButtonEnabled(True)
+        self.box.installEventFilter(self)
         self.summary = QLabel(self)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setAccessibleName("Search summary")
         self.summary.setVisible(False)
+        self.stop_button = QPushButton("S&top", self)
+        self.stop_button.setAccessibleName("Stop searching")
+        self.stop_button.setToolTip("Stop this search (Escape)")
+        self.stop_button.setVisible(False)
+        self.stop_button.clicked.connect(self.cancel)
         self.hits = QListWidget(self)
         self.hits.setAccessibleName("Search hits")
         self.hits.setVisible(False)
         self.hits.setMaximumHeight(220)
         self.hits.itemActivated.connect(self._activated)
+        status = QHBoxLayout()
+        status.setContentsMargins(0, 0, 0, 0)
+        status.addWidget(self.summary, 1)
+        status.addWidget(self.stop_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.box)
-        layout.addWidget(self.summary)
+        layout.addLayout(status)
         layout.addWidget(self.hits)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SEARCH_PAUSE_MS)
         self._timer.timeout.connect(self.run)
+        self._slow = QTimer(self)
+        self._slow.setSingleShot(True)
+        self._slow.setInterval(SEARCHING_SHOWN_AFTER_MS)
+        self._slow.timeout.connect(self._show_searching)
         self.box.textChanged.connect(self._timer.start)
         self.box.returnPressed.connect(self.run)
         shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
         shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         shortcut.activated.connect(self.box.setFocus)
 
-    def set_connection(self, conn: Connection | None) -> None:
-        """Search this workspace (None while locked: the box and hits are emptied)."""
-        self._conn = conn
+    def set_reader(self, open_reader: ReaderOpener | None) -> None:
+        """Search through connections `open_reader` makes (None while locked: the running
+        search is stopped, its connection closed, and the box and hits are emptied)."""
+        self._stop_worker()
+        self._open_reader = open_reader
         self._timer.stop()
+        self.box.blockSignals(True)
         self.box.clear()
+        self.box.blockSignals(False)
         self._show(None)
-        self.setEnabled(conn is not None)
+        self.setEnabled(open_reader is not None)
+
+    @property
+    def searching(self) -> bool:
+        """True while a search runs."""
+        return self._task is not None
 
     @Slot()
     def run(self) -> None:
-        """Search for the box's text now."""
+        """Search for the box's text now, stopping a search still running."""
         self._timer.stop()
+        self.cancel(quietly=True)
         text = self.box.text().strip()
-        if self._conn is None or not text:
+        if self._open_reader is None or not text:
             self._show(None)
             return
-        self._show(search_results(self._conn, text, SEARCH_LIMIT))
+        task = self._runner.start(lambda token, _sink: self._search(token, text))
+        self._task = task
+        task.finished.connect(lambda results: self._found(task, results))
+        task.failed.connect(lambda error: self._failed(task, error))
+        task.cancelled.connect(lambda: self._ended(task))
+        self._slow.start()
+
+    @Slot()
+    def cancel(self, quietly: bool = False) -> None:
+        """Stop the running search; its hits are never shown."""
+        task, self._task = self._task, None
+        self._slow.stop()
+        self.stop_button.setVisible(False)
+        if task is None:
+            return
+        task.cancel()
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.interrupt()
+        if not quietly:
+            self.summary.setText("Search stopped.")
+            self.summary.setVisible(True)
+
+    def _search(self, token: CancelToken, text: str) -> SearchResults:
+        """On the search thread: the hits, or Cancelled when interrupted."""
+        token.raise_if_cancelled()
+        reader = self._reader_for_search()
+        try:
+            return search_results(reader, text, SEARCH_LIMIT)
+        except DatabaseError:  # an interrupted query
+            if token.cancelled:
+                raise Cancelled from None
+            raise
+
+    def _reader_for_search(self) -> Connection:
+        with self._reader_lock:
+            if self._reader is None:
+                opener = self._open_reader
+                if opener is None:
+                    raise Cancelled
+                self._reader = opener()
+            return self._reader
+
+    def _stop_worker(self) -> None:
+        """Interrupt the search, wait for its thread, and close the reader."""
+        self.cancel(quietly=True)
+        self._pool.waitForDone()
+        with self._reader_lock:
+            reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+    def _ended(self, task: Task) -> None:
+        if task is self._task:
+            self._task = None
+            self._slow.stop()
+            self.stop_button.setVisible(False)
+
+    def _found(self, task: Task, results: object) -> None:
+        if task is not self._task or not isinstance(results, SearchResults):
+            return
+        self._ended(task)
+        self._show(results)
+
+    def _failed(self, task: Task, error: object) -> None:
+        if task is not self._task:
+            return
+        self._ended(task)
+        self._show(None)
+        if isinstance(error, StorageError):
+            self.summary.setText(f"The search could not run: {error}")
+            self.summary.setVisible(True)
+        elif isinstance(error, BaseException):
+            self.summary.setText("The search stopped with an error.")
+            self.summary.setVisible(True)
+            self._prompts.report_bug(self, "Search failed", error)
+
+    @Slot()
+    def _show_searching(self) -> None:
+        if self._task is None:
+            return
+        self.summary.setText("Searching… (Escape stops)")
+        self.summary.setVisible(True)
+        self.stop_button.setVisible(True)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Escape in the box stops a running search."""
+        if (
+            watched is self.box
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+            and self._task is not None
+        ):
+            self.cancel()
+            return True
+        return super().eventFilter(watched, event)
 
     def _show(self, results: SearchResults | None) -> None:
         self.hits.clear()

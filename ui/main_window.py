@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
         self.table.activated.connect(self._open_activated)  # Enter or a double click
         self.filter_bar = CaseFilterBar(self)
         self.filter_bar.changed.connect(self._apply_filter)
-        self.search = CaseSearch(self)
+        self.search = CaseSearch(self, self._prompts)
         self.search.case_chosen.connect(self.open_case)
         central = QWidget(self)
         column = QVBoxLayout(central)
@@ -261,7 +261,7 @@ class MainWindow(QMainWindow):
         self.model = CaseTableModel(workspace.conn, self)
         self.model.set_filter(self.filter_bar.current())
         self.filter_bar.set_offices(lead_offices(workspace.conn))
-        self.search.set_connection(workspace.conn)
+        self.search.set_reader(workspace.open_reader)
         self.model.modelReset.connect(self._update_count)
         self.model.rowsInserted.connect(self._update_count)
         self.table.setModel(self.model)
@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
         self._close_docks()
         model, self.model = self.model, None
         self.table.setModel(None)
-        self.search.set_connection(None)
+        self.search.set_reader(None)
         if model is not None:
             model.deleteLater()
         workspace, self.workspace = self.workspace, None

@@ -4,9 +4,13 @@ box finds hits across every case."""
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from storage.cases import add_case, add_note
+from storage.connection import Connection, DatabaseError
+from storage.errors import StorageError
 from storage.queries import CaseFilter, count_cases, list_cases
+from storage.search import SearchResults
 from storage.workspace import Workspace
 from ui.main_window import MainWindow
 from ui.models.case_table import CaseTableModel
@@ -91,12 +95,84 @@ def test_search_finds_notes_across_cases_and_opens_the_case(
 
 
 def test_a_search_with_no_hits_says_so_and_locking_empties_it(qtbot, window: MainWindow) -> None:
-    window.search.box.setText("zebra")
-    window.search.run()
-    assert window.search.summary.text().startswith("Nothing found")
-    window.search.box.setText("shelling")
-    window.search.run()
-    assert window.search.hits.count() == 1
+    search = window.search
+    search.box.setText("zebra")
+    search.run()
+    qtbot.waitUntil(lambda: search.summary.text().startswith("Nothing found"))
+    search.box.setText("shelling")
+    search.run()
+    qtbot.waitUntil(lambda: search.hits.count() == 1)
     window.lock()
-    assert window.search.hits.count() == 0 and window.search.box.text() == ""
-    assert not window.search.isEnabled()
+    assert search.hits.count() == 0 and search.box.text() == ""
+    assert not search.isEnabled()
+
+
+def _endless_query(reader: Connection, _text: str, _limit: int) -> SearchResults:
+    """A real query that runs until SQLite is interrupted, standing in for a slow ranking."""
+    reader.execute(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"
+    ).fetchone()
+    raise AssertionError("the endless query ended by itself")
+
+
+def test_a_slow_search_leaves_the_window_working_and_escape_stops_it(
+    qtbot, window: MainWindow, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ui.case_filters.search_results", _endless_query)
+    search = window.search
+    search.box.setText("market")
+    search.run()
+    qtbot.waitUntil(lambda: search.summary.text().startswith("Searching"))
+    assert search.stop_button.isVisible() and search.searching
+    # The window's own connection is free meanwhile: the list still reads and writes.
+    add_case(ws, "Recorded while searching")
+    assert window.model is not None
+    window.model.refresh()
+    assert window.model.total == 4
+    search.box.setFocus()
+    qtbot.keyClick(search.box, Qt.Key.Key_Escape)
+    assert search.summary.text() == "Search stopped." and not search.searching
+    assert not search.stop_button.isVisible() and search.hits.count() == 0
+    qtbot.waitUntil(lambda: search._pool.activeThreadCount() == 0)
+
+
+def test_a_newer_search_replaces_a_running_one(
+    qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    search = window.search
+    monkeypatch.setattr("ui.case_filters.search_results", _endless_query)
+    search.box.setText("market")
+    search.run()
+    qtbot.waitUntil(lambda: search.searching and search._pool.activeThreadCount() == 1)
+    monkeypatch.undo()
+    search.box.setText("clinic")
+    search.run()
+    qtbot.waitUntil(lambda: search.hits.count() == 1)
+    assert "clinic" in search.hits.item(0).text().lower()
+    assert search.summary.text() == "1 hit"
+
+
+def test_locking_during_a_search_interrupts_it_and_closes_its_connection(
+    qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ui.case_filters.search_results", _endless_query)
+    search = window.search
+    search.box.setText("market")
+    search.run()
+    qtbot.waitUntil(lambda: search._reader is not None and search.searching)
+    window.lock()  # waits for the search thread, then closes the reader
+    assert search._reader is None and not search.searching
+    assert search.hits.count() == 0 and not search.isEnabled()
+
+
+def test_the_search_connection_may_only_read(ws: Workspace, cases: dict[str, str]) -> None:
+    reader = ws.open_reader()
+    try:
+        with pytest.raises(DatabaseError):
+            reader.execute("DELETE FROM cases")
+        assert reader.execute("SELECT count(*) FROM cases").fetchone()[0] == 3
+    finally:
+        reader.close()
+    ws.close()
+    with pytest.raises(StorageError):
+        ws.open_reader()
