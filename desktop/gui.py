@@ -13,10 +13,12 @@ from desktop import __version__
 from storage.keyfile import KdfParams
 from storage.paths import WorkspacePaths
 from storage.workspace import Workspace
+from ui import crash
 from ui.dialogs.create_workspace import CreateWorkspaceDialog
 from ui.dialogs.unlock import UnlockDialog
 from ui.fonts import load_fonts
 from ui.main_window import MainWindow
+from ui.prompts import Prompts
 from ui.tasks import shared_runner
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ def run_gui(workspace_dir: Path) -> int:
     load_fonts(app)
     app.setQuitOnLastWindowClosed(True)
     window: MainWindow | None = None
+    reporter = crash.install(Prompts().report_bug)
     try:
         workspace = ask_for_workspace(Path(workspace_dir))
         if workspace is None:
@@ -78,3 +81,4 @@ def run_gui(workspace_dir: Path) -> int:
         shared_runner().wait_for_done(30_000)
         QCoreApplication.sendPostedEvents()
         QCoreApplication.processEvents()
+        crash.uninstall(reporter)

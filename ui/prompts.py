@@ -10,12 +10,14 @@ come from data and must never be read as HTML.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QMessageBox, QWidget
+
+from ui.crash import bug_details
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +64,17 @@ class Prompts:
             QMessageBox.Icon.Critical,
             title,
             "Something went wrong inside Valise. Your workspace is unchanged by this error. "
-            "Please copy the details below into a report to your support contact.",
+            "Please copy the details into a report to your support contact; they hold no "
+            "case data, keys or passphrases.",
         )
-        box.setDetailedText("".join(traceback.format_exception(error)))
+        details = bug_details(error)
+        box.setDetailedText(details)
+        copy = box.addButton("&Copy details", QMessageBox.ButtonRole.ActionRole)
+        copy.setAccessibleName("Copy details")
+        box.addButton(QMessageBox.StandardButton.Close)
+        # An action button would close the box; copying keeps it open.
+        copy.clicked.disconnect()
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(details))
         box.exec()
 
 
