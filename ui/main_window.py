@@ -549,7 +549,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def new_case(self) -> None:
-        """Ask a title, record the case through the write path, then show and select it."""
+        """Ask a title, record the case through the write path, then select it and open
+        its view, where the overview takes the rest of its fields."""
         if self.workspace is None or self.model is None:
             return
         title = self._prompts.ask_text(self, "New case", "Title of the new case:")
@@ -564,7 +565,7 @@ class MainWindow(QMainWindow):
             self._prompts.report_bug(self, "New case", exc)
             return
         self.model.refresh()
-        self.select_case(case_id)
+        self.open_case(case_id)
         self.statusBar().showMessage(f"Case {title.strip()} opened.", 5000)
 
     def select_case(self, case_id: str) -> bool:
