@@ -303,3 +303,40 @@ def test_the_command_reopens_an_existing_demo_and_prints_the_passphrase(
     out, err = capsys.readouterr()
     assert out.strip() == str(demo / LIAISON["key"])
     assert "DEMO ONLY" in err and DEMO_PASSPHRASE in err and "fictional" in err
+
+
+def test_the_demo_command_starts_the_application_on_the_liaison(
+    qapp, demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.desktop.test_gui import Person
+    from ui.conflicts_view import ConflictsView
+    from ui.dialogs.unlock import UnlockDialog
+    from ui.main_window import MainWindow
+
+    seen: dict[str, object] = {}
+
+    def unlock(dialog: UnlockDialog) -> None:
+        dialog.passphrase_edit.setText(DEMO_PASSPHRASE)
+        dialog.unlock_button.click()
+
+    def look_and_quit(window: MainWindow) -> None:
+        seen["title"] = window.windowTitle()
+        seen["cases"] = window.model.total if window.model else 0
+        window.show_conflicts()
+        seen["conflicts"] = window.findChild(ConflictsView).model.rowCount()
+        window.quit_action.trigger()
+
+    person = Person([(UnlockDialog, unlock), (MainWindow, look_and_quit)])
+    person.start()
+    args = argparse.Namespace(folder=str(demo), rebuild=False, no_start=False)
+    assert demo_cmd.cmd_demo(args) == 0
+    assert person.seen == ["UnlockDialog", "MainWindow"]
+    assert seen["title"] == f"Valise — {LIAISON['office_name']}"
+    assert seen["conflicts"] == 1
+    assert "DEMO ONLY" in capsys.readouterr().err
+    with opened(demo / LIAISON["key"]) as ws:  # the application let go of it
+        assert (
+            seen["cases"]
+            == queries.count_cases(ws.conn)
+            >= sum(len(shared_cases(inst)) for inst in OFFICES)
+        )
