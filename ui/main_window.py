@@ -10,6 +10,7 @@ Settings (default 10 minutes).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 
 import shiboken6
@@ -93,7 +94,8 @@ class MainWindow(QMainWindow):
         self.unlock_dialog: UnlockDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._docks: dict[str, QDockWidget] = {}
-        self._busy = False  # a bundle task is using the workspace on a worker thread
+        # Views whose worker task is using the workspace, with how many tasks each.
+        self._busy_owners: Counter[str] = Counter()
         self._after_busy: str | None = None  # "lock" or "close", asked for meanwhile
         self._prompts = prompts or Prompts()
         self._runner = runner
@@ -460,20 +462,32 @@ class MainWindow(QMainWindow):
         view.busy.connect(lambda on: self._set_busy(on, "audit"))
         self._dock("audit", "Audit log", view)
 
-    def _set_busy(self, busy: bool, owner: str = "") -> None:
+    @property
+    def _busy(self) -> bool:
+        """True while any view's worker task uses the workspace."""
+        return bool(self._busy_owners)
+
+    def _set_busy(self, on: bool, owner: str = "") -> None:
         """Keep the case list, the other views and the idle lock off the database while a
         worker task of the `owner` view runs; a lock or quit asked for meanwhile happens
-        when it ends."""
-        self._busy = busy
+        when the last task ends. Tasks of two views may overlap (a view starts one as it
+        opens), so the window counts them per view: the list comes back only when none
+        is left, and only the views with a task running stay usable (for their Cancel)."""
+        if on:
+            self._busy_owners[owner] += 1
+        elif self._busy_owners[owner] > 0:
+            self._busy_owners[owner] -= 1
+        self._busy_owners = +self._busy_owners  # drop views with no task left
+        busy = self._busy
         self.table.setEnabled(not busy)
         self.filter_bar.setEnabled(not busy)
         self.search.setEnabled(not busy and self.workspace is not None)
         for name, dock in self._docks.items():
-            if name != owner and shiboken6.isValid(dock):
-                dock.setEnabled(not busy)
+            if shiboken6.isValid(dock):
+                dock.setEnabled(not busy or name in self._busy_owners)
         if busy:
             self.idle_watcher.stop()
-            self.statusBar().showMessage("Working with bundles…")
+            self.statusBar().showMessage("Working… the other views wait until this ends.")
         else:
             self.statusBar().clearMessage()
             if self.workspace is not None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QDialog,
     QDockWidget,
@@ -127,7 +128,8 @@ def full_window(qtbot, ws: Workspace, runner: TaskRunner) -> MainWindow:
     window.show_peers()
     window.show_conflicts()
     window.show_audit()
-    qtbot.waitUntil(lambda: runner.active == 0)
+    qtbot.wait(50)  # the views start their first reads from the event loop
+    qtbot.waitUntil(lambda: runner.active == 0 and not window._busy)
     return window
 
 
@@ -169,3 +171,44 @@ def test_every_control_of_each_dialog_is_named(
     qtbot.addWidget(dialog)
     assert len(reachable_controls(dialog)) >= 2
     assert unnamed_controls(dialog) == []
+
+
+def _tab_through(qtbot, start: QWidget, presses: int) -> list[QWidget]:
+    """Press Tab `presses` times from `start`; the widgets that had the focus."""
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    visited = []
+    for _ in range(presses):
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        visited.append(focused)
+        qtbot.keyClick(focused, Qt.Key.Key_Tab)
+    return visited
+
+
+def test_tab_reaches_every_control_of_each_case_tab_and_no_text_box_traps_it(
+    qtbot, full_window: MainWindow
+) -> None:
+    full_window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is full_window)
+    dock = next(
+        d for d in full_window.findChildren(QDockWidget) if d.windowTitle().startswith("Case ")
+    )
+    dock.raise_()  # the docks share one tabbed area; the audit log came last
+    view = dock.widget()
+    qtbot.waitUntil(view.isVisible)
+    for index in range(view.tabs.count()):
+        view.tabs.setCurrentIndex(index)
+        page = view.tabs.widget(index)
+        wanted = [
+            w
+            for w in reachable_controls(page)
+            if w.isVisible() and w.isEnabled() and w.focusPolicy() & Qt.FocusPolicy.TabFocus
+        ]
+        assert wanted, view.tabs.tabText(index)
+        visited = _tab_through(qtbot, view.tabs.tabBar(), 4 * len(reachable_controls(full_window)))
+        missed = [
+            f"{type(w).__name__} {w.accessibleName() or getattr(w, 'text', lambda: '')()!r}"
+            for w in wanted
+            if w not in visited
+        ]
+        assert missed == [], view.tabs.tabText(index)

@@ -231,3 +231,21 @@ def test_every_case_tab_that_writes_on_the_worker_tells_the_window(qtbot, window
         assert not window.table.isEnabled(), title
         view.tab(title).busy.emit(False)
         assert window.table.isEnabled(), title
+
+
+def test_overlapping_tasks_of_two_views_keep_the_list_off_until_both_end(qtbot, window, ws):
+    case_id = add_case(ws, "Case with tabs")
+    window.open_case(case_id)
+    window.show_sync_center()
+    qtbot.waitUntil(lambda: not window._busy)  # the views' opening tasks
+    docks = {name: dock for name, dock in window._docks.items()}
+    window._set_busy(True, "case")
+    window._set_busy(True, "sync")
+    assert docks["case"].isEnabled() and docks["sync"].isEnabled()
+    window._set_busy(False, "case")  # the sync centre still works: the rest waits
+    assert not window.table.isEnabled() and not docks["case"].isEnabled()
+    assert docks["sync"].isEnabled()
+    window._set_busy(False, "sync")
+    assert window.table.isEnabled() and docks["case"].isEnabled()
+    window._set_busy(False, "sync")  # an extra end changes nothing
+    assert not window._busy and window.table.isEnabled()
