@@ -36,6 +36,8 @@ from ui.case_tabs.evidence import CustodyEventDialog
 from ui.case_tabs.notes import AddNoteDialog
 from ui.case_tabs.persons import AddPersonDialog
 from ui.dialogs.create_workspace import CreateWorkspaceDialog
+from ui.dialogs.element_form import ElementForm
+from ui.dialogs.incident_form import IncidentForm
 from ui.dialogs.settings import SettingsDialog
 from ui.dialogs.unlock import UnlockDialog
 from ui.main_window import MainWindow
@@ -160,6 +162,8 @@ DIALOGS: dict[str, Callable[[Path, Workspace], QDialog]] = {
     "add note": lambda _d, _ws: AddNoteDialog(),
     "custody event": lambda _d, _ws: CustodyEventDialog(["transfer", "seal"]),
     "add peer": lambda _d, ws: AddPeerDialog(own_card(ws)),
+    "incident form": lambda _d, _ws: IncidentForm(None),
+    "element form": lambda _d, _ws: ElementForm(None, charges={"Murder": "Art. 8"}),
 }
 
 

@@ -1,24 +1,29 @@
 """The Elements tab: the legal elements matrix, its gaps, and linking evidence from the GUI.
 
 Data is recorded with the storage functions (a Varosa case, two elements of one charge, two
-evidence items); the tab is a real widget driven through its buttons and ScriptedPrompts.
+evidence items); the tab is a real widget driven through its buttons and ScriptedPrompts,
+and the element form is played by `fill_element` (the form itself is tested in
+test_incident_element_forms.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from storage import cases, queries
+from storage import cases, changesets, queries
 from storage.evidence import add_evidence
-from storage.records import CaseId, ElementId, EvidenceId, Link
+from storage.records import CaseId, Element, ElementId, EvidenceId, Link
 from storage.workspace import Workspace
 from ui.case_tabs.elements import ElementsTab
+from ui.dialogs.element_form import ElementDraft, ElementForm
 from ui.models.elements_matrix_model import (
     SUPPORT_COLOURS,
     ElementIdRole,
@@ -28,7 +33,7 @@ from ui.models.elements_matrix_model import (
     LinkIdRole,
     SupportRole,
 )
-from ui.prompts import ScriptedPrompts
+from ui.prompts import Asked, ScriptedPrompts
 from ui.tasks import TaskRunner
 
 CHARGE = "Murder as a war crime"
@@ -68,6 +73,13 @@ def make_tab(
     tab.show()
     qtbot.waitExposed(tab)
     return tab
+
+
+def last_change(ws: Workspace) -> list[tuple[str, str, str, list[str]]]:
+    """The ops of the newest signed changeset: kind, entity, id and the fields named."""
+    row = ws.conn.execute("SELECT body FROM changesets ORDER BY hlc DESC LIMIT 1").fetchone()
+    ops = changesets.decode(bytes(row[0])).ops
+    return [(op.kind, op.entity, op.entity_id, sorted(op.fields)) for op in ops]
 
 
 def cell(model: ElementsMatrixModel, element: str, evidence: str) -> tuple[int, int]:
@@ -215,30 +227,218 @@ def test_removing_a_link_reopens_the_gap(
     assert tab.summary() == "2 elements, 2 without evidence."
 
 
+@dataclass(frozen=True)
+class TypedElement:
+    """What a test types into the element form (fields left None are not touched)."""
+
+    charge: str | None = None
+    element: str | None = None
+    article: str | None = None
+    mode: str | None = None
+
+
+ElementAsk = Callable[[QWidget, ElementDraft | None, Mapping[str, str]], dict[str, str] | None]
+Seen = list[tuple[ElementDraft | None, dict[str, str]]]
+
+
+def fill_element(qtbot: QtBot, typed: TypedElement | None, seen: Seen | None = None) -> ElementAsk:
+    """Plays a person at the real ElementForm: chooses or types a charge, types the rest,
+    presses Enter in the charge field (or Escape for None). `seen` collects what the form
+    was opened with: the element's values (None when adding) and the charges offered."""
+
+    def ask(
+        parent: QWidget, original: ElementDraft | None, charges: Mapping[str, str]
+    ) -> dict[str, str] | None:
+        if seen is not None:
+            seen.append((original, dict(charges)))
+        form = ElementForm(parent, original, charges)
+        qtbot.addWidget(form)
+        form.show()
+        line = form.charge_combo.lineEdit()
+        assert line is not None
+        if typed is None:
+            qtbot.keyClick(line, Qt.Key.Key_Escape)
+            return None
+        if typed.charge is not None:
+            if typed.charge in charges:
+                form.set_charge(typed.charge)  # chosen from the list
+            else:
+                line.clear()
+                qtbot.keyClicks(line, typed.charge)
+        for edit, text in ((form.article_edit, typed.article), (form.mode_edit, typed.mode)):
+            if text is not None:
+                edit.clear()
+                qtbot.keyClicks(edit, text)
+        if typed.element is not None:
+            form.element_edit.clear()
+            qtbot.keyClicks(form.element_edit, typed.element)
+        assert form.ok_button.isEnabled(), form.problems()
+        qtbot.keyClick(line, Qt.Key.Key_Return)
+        assert form.result() == QDialog.DialogCode.Accepted
+        return form.changes()
+
+    return ask
+
+
 def test_adding_an_element_puts_it_under_its_charge_and_selects_it(
     qtbot: QtBot, ws: Workspace, tmp_path: Path, runner: TaskRunner
 ) -> None:
     data = make_matrix(ws, tmp_path)
     cases.add_element(ws, data.case_id, "Pillage", "The perpetrator appropriated property")
-    prompts = ScriptedPrompts([CHARGE, "The perpetrator was aware of the armed conflict", ""])
-    tab = make_tab(qtbot, ws, data.case_id, prompts, runner)
+    tab = make_tab(qtbot, ws, data.case_id, ScriptedPrompts(), runner)
+    seen: Seen = []
+    tab.ask_element = fill_element(
+        qtbot, TypedElement(CHARGE, "The perpetrator was aware of the armed conflict"), seen
+    )
+    states: list[bool] = []
+    tab.busy.connect(states.append)
     with qtbot.waitSignal(tab.changed, timeout=10_000):
         qtbot.mouseClick(tab.add_element_button, Qt.MouseButton.LeftButton)
+    assert seen == [(None, {CHARGE: "8(2)(c)(i)", "Pillage": ""})]
+    assert states == [True, False]
     charges = [tab.model.element(r).charge for r in range(tab.model.rowCount())]  # type: ignore[union-attr]
     assert charges == [CHARGE, CHARGE, CHARGE, "Pillage"]
     current = tab.model.element(tab.table.currentIndex().row())
     assert current is not None and current.element.startswith("The perpetrator was aware")
+    assert current.article == "8(2)(c)(i)"  # brought by the chosen charge
     assert tab.summary() == "4 elements, 3 without evidence."
 
 
-def test_an_element_without_a_charge_is_refused_plainly(
+def test_an_element_of_a_new_charge_starts_its_group(
+    qtbot: QtBot, ws: Workspace, tmp_path: Path, runner: TaskRunner
+) -> None:
+    data = make_matrix(ws, tmp_path)
+    tab = make_tab(qtbot, ws, data.case_id, ScriptedPrompts(), runner)
+    tab.ask_element = fill_element(
+        qtbot,
+        TypedElement("Murder", "The perpetrator killed", article="7(1)(a)", mode="ordering"),
+    )
+    with qtbot.waitSignal(tab.changed, timeout=10_000):
+        tab.add_element()
+    current = tab.selected_element()
+    assert current is not None
+    assert (current.charge, current.article, current.mode_of_liability) == (
+        "Murder",
+        "7(1)(a)",
+        "ordering",
+    )
+    assert tab.model.row_of(current.id) == 2
+
+
+def test_a_cancelled_form_records_nothing(
+    qtbot: QtBot, ws: Workspace, tmp_path: Path, runner: TaskRunner
+) -> None:
+    data = make_matrix(ws, tmp_path)
+    tab = make_tab(qtbot, ws, data.case_id, ScriptedPrompts(), runner)
+    tab.ask_element = fill_element(qtbot, None)
+    tab.select_cell(0, 0)
+    with qtbot.assertNotEmitted(tab.changed), qtbot.assertNotEmitted(tab.busy):
+        tab.add_element()
+        tab.edit_selected_element()
+    assert tab.model.rowCount() == 2
+
+
+def test_an_element_storage_refuses_is_said_plainly_and_nothing_is_recorded(
     qtbot: QtBot, ws: Workspace, runner: TaskRunner
 ) -> None:
+    """The form refuses an over-long article before OK; should one reach storage anyway,
+    its sentence is shown as a warning and nothing is recorded."""
     case_id = cases.add_case(ws, "An empty case")
-    prompts = ScriptedPrompts(["  "])
+    prompts = ScriptedPrompts()
     tab = make_tab(qtbot, ws, case_id, prompts, runner)
     assert tab.summary().startswith("No legal elements yet")
-    assert not tab.link_button.isEnabled()
-    tab.add_element()
-    assert prompts.asked[-1].kind == "warn" and "needs a charge" in prompts.asked[-1].text
+    assert not tab.link_button.isEnabled() and not tab.edit_element_button.isEnabled()
+    tab.ask_element = lambda _parent, _original, _charges: {
+        "charge": CHARGE,
+        "element": KILLED,
+        "article": "8" * 129,
+    }
+    with qtbot.waitSignal(tab.busy, timeout=10_000, check_params_cb=lambda busy: not busy):
+        tab.add_element()
+    assert prompts.asked == [
+        Asked(
+            "warn",
+            "Add element",
+            "Article is longer than 128 characters. Nothing was recorded.",
+        )
+    ]
     assert tab.model.rowCount() == 0
+    assert tab.add_element_button.isEnabled()
+
+
+def test_editing_an_element_records_only_the_changed_fields_and_keeps_the_cell(
+    qtbot: QtBot, ws: Workspace, tmp_path: Path, runner: TaskRunner
+) -> None:
+    data = make_matrix(ws, tmp_path)
+    tab = make_tab(qtbot, ws, data.case_id, ScriptedPrompts(), runner)
+    row, column = cell(tab.model, data.killed, data.photo)
+    tab.select_cell(row, column)
+    assert tab.edit_element_button.isEnabled()
+    seen: Seen = []
+    tab.ask_element = fill_element(qtbot, TypedElement(mode="direct perpetration"), seen)
+    with qtbot.waitSignal(tab.changed, timeout=10_000):
+        qtbot.mouseClick(tab.edit_element_button, Qt.MouseButton.LeftButton)
+    killed = queries.get(ws.conn, Element, data.killed)
+    assert seen == [(ElementDraft(CHARGE, "8(2)(c)(i)", KILLED, ""), {CHARGE: "8(2)(c)(i)"})]
+    assert (killed.charge, killed.element, killed.mode_of_liability) == (
+        CHARGE,
+        KILLED,
+        "direct perpetration",
+    )
+    assert last_change(ws) == [("update", "element", data.killed, ["mode_of_liability"])]
+    assert tab.table.currentIndex() == tab.model.index(*cell(tab.model, data.killed, data.photo))
+    assert tab.model.index(row, column).data() == "strong · undisputed"  # the link stays
+
+
+def test_editing_the_charge_moves_the_element_to_that_charges_group(
+    qtbot: QtBot, ws: Workspace, tmp_path: Path, runner: TaskRunner
+) -> None:
+    data = make_matrix(ws, tmp_path)
+    pillage = cases.add_element(ws, data.case_id, "Pillage", "The perpetrator appropriated")
+    tab = make_tab(qtbot, ws, data.case_id, ScriptedPrompts(), runner)
+    tab.select_cell(*cell(tab.model, data.killed, data.photo))
+    tab.ask_element = fill_element(qtbot, TypedElement(charge="Pillage"))
+    with qtbot.waitSignal(tab.changed, timeout=10_000):
+        tab.edit_selected_element()
+    killed = queries.get(ws.conn, Element, data.killed)
+    assert (killed.charge, killed.article) == ("Pillage", "8(2)(c)(i)")  # article as it was
+    rows = [tab.model.element(r) for r in range(tab.model.rowCount())]
+    assert [(e.id, e.charge) for e in rows if e] == [
+        (data.killed, "Pillage"),
+        (pillage, "Pillage"),
+        (data.civilians, CHARGE),
+    ]
+    assert tab.selected_element() == killed
+    assert tab.table.currentIndex() == tab.model.index(*cell(tab.model, data.killed, data.photo))
+
+
+def test_activating_a_support_cell_or_a_row_header_edits_the_element(
+    qtbot: QtBot, ws: Workspace, tmp_path: Path, runner: TaskRunner
+) -> None:
+    data = make_matrix(ws, tmp_path)
+    prompts = ScriptedPrompts()
+    tab = make_tab(qtbot, ws, data.case_id, prompts, runner)
+    seen: Seen = []
+    tab.ask_element = fill_element(qtbot, None, seen)
+    civilians_row = tab.model.row_of(data.civilians)
+    tab.table.activated.emit(tab.model.index(civilians_row, tab.model.support_column))
+    header = tab.table.verticalHeader()
+    killed_row = tab.model.row_of(data.killed)
+    header.sectionDoubleClicked.emit(killed_row)
+    assert [draft.element if draft else None for draft, _charges in seen] == [CIVILIANS, KILLED]
+    assert tab.table.currentIndex().row() == killed_row
+    assert prompts.asked == []  # no link prompt
+
+
+def test_activating_a_link_cell_still_edits_the_link(
+    qtbot: QtBot, ws: Workspace, tmp_path: Path, runner: TaskRunner
+) -> None:
+    data = make_matrix(ws, tmp_path)
+    prompts = ScriptedPrompts([None])  # the strength question, cancelled
+    tab = make_tab(qtbot, ws, data.case_id, prompts, runner)
+    seen: Seen = []
+    tab.ask_element = fill_element(qtbot, None, seen)
+    index = tab.model.index(*cell(tab.model, data.killed, data.photo))
+    tab.select_cell(index.row(), index.column())
+    tab.table.activated.emit(index)
+    assert prompts.asked[0].title == "Edit link" and seen == []

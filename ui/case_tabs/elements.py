@@ -3,16 +3,20 @@
 Prosecutors prove a charge element by element; this tab shows every element of the case
 against every evidence item, the strength and status of each link in the cells, and which
 elements still lack evidence (tinted and marked "No evidence"). Elements and links are
-recorded through `storage.cases` on the task runner, so the window never waits on a write.
+recorded through `storage.cases` on the task runner (see `ui.case_tabs.worker_writes`), so
+the window never waits on a write.
 
+"Add element…" and "Edit element…" open the element form (`ui.dialogs.element_form`),
+reached through `ElementsTab.ask_element` so tests can play it without a modal loop; an
+edit records only the changed fields with `update_record`. Activating a link cell links or
+edits the link; activating an element's Support cell or its row header edits the element.
 "Edit link…" changes a link's strength and status in place (`update_record`), so the change
 syncs as an edit of that link and two offices rating it differently meet as a conflict.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -28,9 +32,10 @@ from PySide6.QtWidgets import (
 
 from storage import cases
 from storage.entities import LINK_STATUSES, STRENGTHS
-from storage.errors import StorageError
-from storage.records import CaseId, Link
+from storage.records import CaseId, Element, Link
 from storage.workspace import Workspace
+from ui.case_tabs.worker_writes import WorkerWrites
+from ui.dialogs.element_form import ElementDraft, ElementForm
 from ui.models.elements_matrix_model import (
     MODERATE,
     NONE,
@@ -45,6 +50,11 @@ from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, TaskRunner
 
 TITLE = "Legal elements"
+
+ElementAsker = Callable[[QWidget, ElementDraft | None, Mapping[str, str]], dict[str, str] | None]
+"""The element form's question: None to add or an element's values to edit, and the case's
+charges with their articles; the fields to record (the changed ones when editing), or None
+on cancel."""
 
 LEGEND = (
     (NONE, "No evidence (gap)"),
@@ -88,11 +98,14 @@ class _Swatch(QLabel):
 
 
 class ElementsTab(QWidget):
-    """The legal elements matrix of one case, with the means to add elements and links.
+    """The legal elements matrix of one case, with the means to add and edit elements and
+    links.
 
     `changed` is emitted after this tab recorded something (an element, a link), so the
     case view can refresh other tabs; call `refresh()` when records changed elsewhere (an
-    import, another tab).
+    import, another tab). `busy(True)` and `busy(False)` bracket a write on the worker.
+    `ask_element` is the element form (the real dialog by default; tests put their own
+    player here).
     """
 
     changed = Signal()
@@ -111,11 +124,19 @@ class ElementsTab(QWidget):
         self._ws = workspace
         self._case_id = case_id
         self._prompts = prompts
-        self._runner = runner
-        self._busy = False
+        self.ask_element: ElementAsker = ElementForm.ask
         self.setAccessibleName(TITLE)
 
         self.model = ElementsMatrixModel(workspace, case_id, self)
+        self._writes = WorkerWrites(
+            self,
+            runner=runner,
+            prompts=prompts,
+            on_busy=self._on_busy,
+            reread=self.model.refresh,
+            refresh=self.refresh,
+            on_changed=self.changed.emit,
+        )
         self.summary_label = QLabel(self)
         self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
         self.summary_label.setAccessibleName("Evidence summary")
@@ -172,6 +193,13 @@ class ElementsTab(QWidget):
             "Add a legal element of a charge (charge, element, article)"
         )
         self.add_element_button.clicked.connect(self.add_element)
+        self.edit_element_button = QPushButton("Edi&t element…", self)
+        self.edit_element_button.setAccessibleName("Edit element")
+        self.edit_element_button.setToolTip(
+            "Change the charge, article, text or mode of liability of the selected element"
+            " (or double-click its row header or Support cell)"
+        )
+        self.edit_element_button.clicked.connect(self.edit_selected_element)
         self.link_button = QPushButton("&Link…", self)
         self.link_button.clicked.connect(self.link_selected)
         self.remove_link_button = QPushButton("&Remove link…", self)
@@ -183,6 +211,7 @@ class ElementsTab(QWidget):
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_element_button)
+        buttons.addWidget(self.edit_element_button)
         buttons.addStretch(1)
         buttons.addWidget(self.link_button)
         buttons.addWidget(self.remove_link_button)
@@ -195,8 +224,11 @@ class ElementsTab(QWidget):
         layout.addLayout(buttons)
 
         self.table.activated.connect(self._on_activated)
+        down.sectionDoubleClicked.connect(self._on_header_double_clicked)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.table.selectionModel().currentChanged.connect(self._update_buttons)
         self.model.modelReset.connect(self._update_summary)
+        self.model.modelReset.connect(self._update_buttons)
         self._update_summary()
         self._update_buttons()
 
@@ -245,13 +277,16 @@ class ElementsTab(QWidget):
     def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         self._update_buttons()
 
+    @Slot()
     def _update_buttons(self) -> None:
         index = self.table.currentIndex()
+        busy = self._writes.busy
         on_item = index.isValid() and self.model.evidence(index.column()) is not None
         existing = self.model.link(index.row(), index.column()) if on_item else None
-        self.add_element_button.setEnabled(not self._busy)
-        self.link_button.setEnabled(on_item and not self._busy)
-        self.remove_link_button.setEnabled(existing is not None and not self._busy)
+        self.add_element_button.setEnabled(not busy)
+        self.edit_element_button.setEnabled(self.selected_element() is not None and not busy)
+        self.link_button.setEnabled(on_item and not busy)
+        self.remove_link_button.setEnabled(existing is not None and not busy)
         if existing is None:
             self.link_button.setText("&Link…")
             self.link_button.setAccessibleName("Link evidence to element")
@@ -269,61 +304,80 @@ class ElementsTab(QWidget):
 
     @Slot(QModelIndex)
     def _on_activated(self, index: QModelIndex) -> None:
-        if index.isValid() and self.model.evidence(index.column()) is not None:
+        """Enter or a double click: on a link cell link or edit the link; on the Support
+        cell edit the element."""
+        if not index.isValid():
+            return
+        self.select_cell(index.row(), index.column())  # act on the cell activated
+        if self.model.evidence(index.column()) is not None:
             self.link_selected()
+        elif index.column() == self.model.support_column:
+            self.edit_selected_element()
+
+    @Slot(int)
+    def _on_header_double_clicked(self, row: int) -> None:
+        """A double click on an element's row header edits that element."""
+        if self.model.element(row) is None:
+            return
+        self.select_cell(row, self.model.support_column)
+        self.edit_selected_element()
+
+    def selected_element(self) -> Element | None:
+        """The element of the current cell's row (as read at the last refresh), if any."""
+        index = self.table.currentIndex()
+        return self.model.element(index.row()) if index.isValid() else None
+
+    def charges(self) -> dict[str, str]:
+        """The case's charges in the matrix's order, each with the article its elements use
+        (the first one given), for the element form's charge field."""
+        found: dict[str, str] = {}
+        for row in range(self.model.rowCount()):
+            element = self.model.element(row)
+            if element is not None and not found.get(element.charge):
+                found[element.charge] = element.article
+        return found
 
     @Slot()
     def add_element(self) -> None:
-        """Ask for a charge, an element and its article, then record the element."""
-        if self._busy:
+        """Ask for a charge, its article, the element and the mode of liability with the
+        element form, then record the element."""
+        if self._writes.busy:
             return
-        index = self.table.currentIndex()
-        near = self.model.element(index.row()) if index.isValid() else None
-        charge = self._prompts.ask_text(
-            self,
-            "Add element",
-            "Charge (the crime), for example \u201cMurder as a war crime\u201d:",
-            near.charge if near else "",
-        )
-        if charge is None:
+        values = self.ask_element(self, None, self.charges())
+        if values is None:
             return  # a cancel is silent
-        if not charge.strip():
-            self._prompts.warn(self, "Add element", "An element needs a charge. Nothing was added.")
-            return
-        element = self._prompts.ask_text(
-            self,
-            "Add element",
-            f"Element of \u201c{charge.strip()}\u201d to prove, for example \u201cThe"
-            " perpetrator killed one or more persons\u201d:",
-        )
-        if element is None:
-            return
-        if not element.strip():
-            self._prompts.warn(
-                self, "Add element", "An element needs a text to prove. Nothing was added."
-            )
-            return
-        article = self._prompts.ask_text(
-            self,
-            "Add element",
-            "Article of the statute, for example 8(2)(c)(i) (may be left empty):",
-            near.article if near and near.charge == charge.strip() else "",
-        )
-        if article is None:
-            return
         ws, case_id = self._ws, self._case_id
-        values = (charge.strip(), element.strip(), article.strip())
+        fields = dict(values)
+        charge, element = fields.pop("charge", ""), fields.pop("element", "")
 
         def work(_token: CancelToken, _sink: ProgressSink) -> str:
-            return cases.add_element(ws, case_id, values[0], values[1], article=values[2])
+            return cases.add_element(ws, case_id, charge, element, **fields)
 
-        self._run("Add element", work, lambda new_id: self._select(str(new_id), None))
+        self._writes.run("Add element", work, lambda new_id: self._select(str(new_id), None))
+
+    @Slot()
+    def edit_selected_element(self) -> None:
+        """Edit the selected element with the form; only the changed fields are recorded,
+        so the change syncs as an edit of those fields."""
+        current = self.selected_element()
+        if self._writes.busy or current is None:
+            return
+        _, evidence_id = self._current_ids()
+        changed = self.ask_element(self, ElementDraft.of(current), self.charges())
+        if not changed:
+            return  # cancelled, or nothing changed: nothing to record
+        ws, element_id = self._ws, current.id
+
+        def work(_token: CancelToken, _sink: ProgressSink) -> str:
+            return cases.update_record(ws, Element, element_id, **changed)
+
+        self._writes.run("Edit element", work, lambda _id: self._select(element_id, evidence_id))
 
     @Slot()
     def link_selected(self) -> None:
         """Link the selected evidence item to the selected element, or give an existing link
         another strength and status."""
-        if self._busy:
+        if self._writes.busy:
             return
         index = self.table.currentIndex()
         if not index.isValid():
@@ -380,12 +434,12 @@ class ElementsTab(QWidget):
                 return cases.update_record(ws, Link, old, strength=strength, status=status)
             return cases.add_link(ws, evidence_id, element_id, strength=strength, status=status)
 
-        self._run(title, work, lambda _link: self._select(element_id, evidence_id))
+        self._writes.run(title, work, lambda _link: self._select(element_id, evidence_id))
 
     @Slot()
     def remove_selected_link(self) -> None:
         """Withdraw the selected link after a confirmation; it stays in the case history."""
-        if self._busy:
+        if self._writes.busy:
             return
         index = self.table.currentIndex()
         existing = self.model.link(index.row(), index.column()) if index.isValid() else None
@@ -406,41 +460,8 @@ class ElementsTab(QWidget):
         def work(_token: CancelToken, _sink: ProgressSink) -> str:
             return cases.withdraw(ws, Link, link_id)
 
-        self._run("Remove link", work, lambda _id: self._select(element_id, evidence_id))
+        self._writes.run("Remove link", work, lambda _id: self._select(element_id, evidence_id))
 
-    # -- running writes --------------------------------------------------------------------
-
-    def _run(
-        self,
-        title: str,
-        work: Callable[[CancelToken, ProgressSink], Any],
-        then: Callable[[Any], None],
-    ) -> None:
-        """Record on the runner's worker; on success reread, reselect and emit `changed`."""
-        self._set_busy(True)
-        task = self._runner.start(work)
-        task.finished.connect(lambda result: self._finished(title, then, result))
-        task.failed.connect(lambda error: self._failed(title, error))
-
-    def _set_busy(self, busy: bool) -> None:
-        self._busy = busy
+    def _on_busy(self, busy: bool) -> None:
         self._update_buttons()
         self.busy.emit(busy)  # the worker holds the workspace's connection meanwhile
-
-    def _finished(self, title: str, then: Callable[[Any], None], result: object) -> None:
-        self._set_busy(False)
-        try:
-            self.model.refresh()
-            then(result)
-            self._update_buttons()
-        except Exception as exc:  # a bug in showing the outcome, not in the write
-            self._prompts.report_bug(self, title, exc)
-        self.changed.emit()
-
-    def _failed(self, title: str, error: object) -> None:
-        self._set_busy(False)
-        if isinstance(error, StorageError):  # InvalidInput, NotFound: said for a person
-            self._prompts.warn(self, title, str(error))
-            self.refresh()
-        elif isinstance(error, BaseException):
-            self._prompts.report_bug(self, title, error)

@@ -3,18 +3,33 @@
 Incidents are listed in chronological order of their uncertain dates (see
 `ui.models.incident_model` for the order), with the dates exactly as written. Above the
 list a strip draws one mark per dated incident over the span of the case; choosing a mark
-selects the row and the other way round. "Add incident…" records one through
-`storage.cases.add_incident` on the task runner; a date Valise cannot read is refused with
-the storage layer's plain sentence before anything is recorded.
+selects the row and the other way round.
+
+"Add incident…" and "Edit incident…" (or Enter or a double click on a row) open the
+incident form (`ui.dialogs.incident_form`), which refuses a date Valise cannot read before
+anything is recorded. The tab records on the task runner's worker through
+`storage.cases.add_incident` and, for an edit, `storage.cases.update_record` with only the
+changed fields (see `ui.case_tabs.worker_writes`). The form is reached through
+`IncidentsTab.ask_incident`, so tests can play it without a modal loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QRectF, QSize, Qt, Signal, Slot
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,17 +43,20 @@ from PySide6.QtWidgets import (
 )
 
 from storage import cases
-from storage.dates import normalize_uncertain_date
-from storage.entities import ACT_TYPES
-from storage.errors import InvalidInput, StorageError
-from storage.records import CaseId
+from storage.records import CaseId, Incident
 from storage.workspace import Workspace
-from ui.models.incident_model import IncidentModel, date_bounds
+from ui.case_tabs.worker_writes import WorkerWrites
+from ui.dialogs.incident_form import IncidentDraft, IncidentForm
+from ui.models.incident_model import IncidentModel
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, TaskRunner
 
 TITLE = "Incidents"
 MAX_LANES = 4
+
+IncidentAsker = Callable[[QWidget, IncidentDraft | None], dict[str, str] | None]
+"""The incident form's question: None to add, an incident's values to edit; the fields to
+record (the changed ones when editing), or None on cancel."""
 
 
 def _count(number: int, thing: str) -> str:
@@ -240,10 +258,12 @@ class TimelineStrip(QWidget):
 
 
 class IncidentsTab(QWidget):
-    """The incidents of one case, in chronological order, with a timeline and a way to add.
+    """The incidents of one case, in chronological order, with a timeline, Add and Edit.
 
     `changed` is emitted after this tab recorded an incident, so the case view can refresh
-    other tabs; call `refresh()` when incidents changed elsewhere (an import).
+    other tabs; call `refresh()` when incidents changed elsewhere (an import). `busy(True)`
+    and `busy(False)` bracket a write on the worker. `ask_incident` is the incident form
+    (the real dialog by default; tests put their own player here).
     """
 
     changed = Signal()
@@ -261,12 +281,19 @@ class IncidentsTab(QWidget):
         super().__init__(parent)
         self._ws = workspace
         self._case_id = case_id
-        self._prompts = prompts
-        self._runner = runner
-        self._busy = False
+        self.ask_incident: IncidentAsker = IncidentForm.ask
         self.setAccessibleName(TITLE)
 
         self.model = IncidentModel(workspace, case_id, self)
+        self._writes = WorkerWrites(
+            self,
+            runner=runner,
+            prompts=prompts,
+            on_busy=self._on_busy,
+            reread=self.model.refresh,
+            refresh=self.refresh,
+            on_changed=self.changed.emit,
+        )
         self.summary_label = QLabel(self)
         self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
         self.summary_label.setAccessibleName("Incident summary")
@@ -299,8 +326,15 @@ class IncidentsTab(QWidget):
         self.add_button.setAccessibleName("Add incident")
         self.add_button.setToolTip("Record an incident: title, dates, place and acts")
         self.add_button.clicked.connect(self.add_incident)
+        self.edit_button = QPushButton("&Edit incident…", self)
+        self.edit_button.setAccessibleName("Edit incident")
+        self.edit_button.setToolTip(
+            "Change the selected incident (or press Enter or double-click its row)"
+        )
+        self.edit_button.clicked.connect(self.edit_selected)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
+        buttons.addWidget(self.edit_button)
         buttons.addWidget(self.add_button)
 
         layout = QVBoxLayout(self)
@@ -310,6 +344,10 @@ class IncidentsTab(QWidget):
         layout.addLayout(buttons)
 
         self.timeline.rowChosen.connect(self._on_row_chosen)
+        # Enter and double clicks rather than `activated`, which some styles emit on a
+        # single click (and macOS not on Enter): a click must only select.
+        self.table.doubleClicked.connect(self._on_double_clicked)
+        self.table.installEventFilter(self)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.model.modelReset.connect(self._on_reset)
         self._on_reset()
@@ -357,6 +395,7 @@ class IncidentsTab(QWidget):
             self.summary_label.setText(f"{_count(count, 'incident')}, {undated} undated.")
         titles = [incident.title for incident in map(self.model.incident, range(count)) if incident]
         self.timeline.set_marks(spans, titles)
+        self._update_buttons()
 
     @Slot(int)
     def _on_row_chosen(self, row: int) -> None:
@@ -365,115 +404,77 @@ class IncidentsTab(QWidget):
     @Slot(QItemSelection, QItemSelection)
     def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         self.timeline.set_selected_row(self.selected_row())
+        self._update_buttons()
 
-    # -- adding ----------------------------------------------------------------------------
+    # -- adding and editing ----------------------------------------------------------------
 
-    def _ask_date(self, label: str, field: str) -> str | None:
-        """Ask for a date and check it at once; None on cancel or a refused date (said)."""
-        text = self._prompts.ask_text(self, "Add incident", label)
-        if text is None:
-            return None
-        try:
-            return normalize_uncertain_date(text, field)
-        except InvalidInput as exc:
-            self._prompts.warn(self, "Add incident", f"{exc} Nothing was recorded.")
-            return None
+    def selected_incident(self) -> Incident | None:
+        """The selected incident (as read at the last refresh), if any."""
+        return self.model.incident(self.selected_row())
 
     @Slot()
     def add_incident(self) -> None:
-        """Ask for a title, dates, place and acts, check them, then record the incident."""
-        if self._busy:
+        """Ask for an incident with the form, then record it on the worker."""
+        if self._writes.busy:
             return
-        title = self._prompts.ask_text(self, "Add incident", "Title of the incident:")
-        if title is None:
+        values = self.ask_incident(self, None)
+        if values is None:
             return  # a cancel is silent
-        if not title.strip():
-            self._prompts.warn(
-                self, "Add incident", "An incident needs a title. Nothing was recorded."
-            )
-            return
-        hint = "2027, 2027-03, 2027-03-15, before 2027-03-15, after 2027-03 or about 2027"
-        date_from = self._ask_date(f"From (for example {hint}; may be left empty):", "start date")
-        if date_from is None:
-            return
-        date_to = self._ask_date(
-            "To (the last day it may have lasted; may be left empty):", "end date"
-        )
-        if date_to is None:
-            return
-        start, end = date_bounds(date_from), date_bounds(date_to)
-        if start is not None and end is not None and end[1] < start[0]:
-            self._prompts.warn(
-                self,
-                "Add incident",
-                f"The incident would end ({date_to}) before it starts ({date_from}). Check"
-                " the dates; nothing was recorded.",
-            )
-            return
-        place = self._prompts.ask_text(self, "Add incident", "Place (may be left empty):")
-        if place is None:
-            return
-        known = ", ".join(ACT_TYPES)
-        acts = self._prompts.ask_text(
-            self, "Add incident", f"Acts, separated by commas ({known}; may be left empty):"
-        )
-        if acts is None:
-            return
-        unknown = [
-            part.strip()
-            for part in acts.split(",")
-            if part.strip() and part.strip().lower() not in ACT_TYPES
-        ]
-        if unknown:
-            self._prompts.warn(
-                self,
-                "Add incident",
-                f"Valise does not know the act type \u201c{unknown[0]}\u201d. Use one or more"
-                f" of: {known}. Nothing was recorded.",
-            )
-            return
         ws, case_id = self._ws, self._case_id
-        values = {
-            "date_from": date_from,
-            "date_to": date_to,
-            "location": place.strip(),
-            "act_types": acts,
-        }
+        fields = dict(values)
+        title = fields.pop("title", "")
 
         def work(_token: CancelToken, _sink: ProgressSink) -> str:
-            return cases.add_incident(ws, case_id, title.strip(), **values)
+            return cases.add_incident(ws, case_id, title, **fields)
 
-        self._run("Add incident", work, lambda new_id: self.select_row(self.model.row_of(new_id)))
+        self._writes.run(
+            "Add incident", work, lambda new_id: self.select_row(self.model.row_of(new_id))
+        )
 
-    def _run(
-        self,
-        title: str,
-        work: Callable[[CancelToken, ProgressSink], Any],
-        then: Callable[[Any], None],
-    ) -> None:
-        """Record on the runner's worker; on success reread, select and emit `changed`."""
-        self._set_busy(True)
-        task = self._runner.start(work)
-        task.finished.connect(lambda result: self._finished(title, then, result))
-        task.failed.connect(lambda error: self._failed(title, error))
+    @Slot()
+    def edit_selected(self) -> None:
+        """Edit the selected incident with the form; only the changed fields are recorded,
+        so the change syncs as an edit of those fields."""
+        incident = self.selected_incident()
+        if self._writes.busy or incident is None:
+            return
+        changed = self.ask_incident(self, IncidentDraft.of(incident))
+        if not changed:
+            return  # cancelled, or nothing changed: nothing to record
+        ws, incident_id = self._ws, incident.id
 
-    def _set_busy(self, busy: bool) -> None:
-        self._busy = busy
+        def work(_token: CancelToken, _sink: ProgressSink) -> str:
+            return cases.update_record(ws, Incident, incident_id, **changed)
+
+        self._writes.run(
+            "Edit incident", work, lambda _id: self.select_row(self.model.row_of(incident_id))
+        )
+
+    @Slot(QModelIndex)
+    def _on_double_clicked(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.select_row(index.row())
+            self.edit_selected()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Enter or Return on the list edits the selected incident; other keys pass."""
+        if (
+            watched is self.table
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            and self.selected_row() >= 0
+        ):
+            self.edit_selected()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _on_busy(self, busy: bool) -> None:
+        self._update_buttons()
+        self.busy.emit(busy)
+
+    def _update_buttons(self) -> None:
+        busy = self._writes.busy
         self.add_button.setEnabled(not busy)
-        self.busy.emit(busy)  # the worker holds the workspace's connection meanwhile
-
-    def _finished(self, title: str, then: Callable[[Any], None], result: object) -> None:
-        self._set_busy(False)
-        try:
-            self.model.refresh()
-            then(result)
-        except Exception as exc:  # a bug in showing the outcome, not in the write
-            self._prompts.report_bug(self, title, exc)
-        self.changed.emit()
-
-    def _failed(self, title: str, error: object) -> None:
-        self._set_busy(False)
-        if isinstance(error, StorageError):  # InvalidInput and its kin: said for a person
-            self._prompts.warn(self, title, str(error))
-        elif isinstance(error, BaseException):
-            self._prompts.report_bug(self, title, error)
+        self.edit_button.setEnabled(not busy and self.selected_row() >= 0)
