@@ -128,6 +128,10 @@ def run_cli(argv: list[str]) -> int:
         if not hasattr(args, "workspace"):
             args.workspace = None
         handler: Callable[[argparse.Namespace], int | None] | None = getattr(args, "run", None)
+        if handler is None and args.workspace:  # `valise --workspace DIR`: the window
+            from desktop.gui import run_gui
+
+            return run_gui(Path(args.workspace))
         if handler is None:
             parser.print_help(sys.stderr)
             return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -11,14 +12,16 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from desktop import __version__
 from storage.keyfile import KdfParams
-from storage.paths import WorkspacePaths
+from storage.paths import WORKSPACE_ENV, WorkspacePaths, default_workspace_dir
 from storage.workspace import Workspace
 from ui import crash
+from ui.dialogs._common import SWITCH_WORKSPACE, choose_workspace_folder
 from ui.dialogs.create_workspace import CreateWorkspaceDialog
 from ui.dialogs.unlock import UnlockDialog
 from ui.fonts import load_fonts
 from ui.main_window import MainWindow
 from ui.prompts import Prompts
+from ui.settings import Settings
 from ui.tasks import shared_runner
 
 log = logging.getLogger(__name__)
@@ -41,21 +44,47 @@ def _kdf_for_new_workspace() -> KdfParams:
     return kdf_for_new_workspace()
 
 
-def ask_for_workspace(workspace_dir: Path) -> Workspace | None:
-    """Create the workspace on first run, else unlock it; None when the person quits."""
-    dialog: CreateWorkspaceDialog | UnlockDialog
-    if WorkspacePaths(workspace_dir).looks_like_workspace():
-        dialog = UnlockDialog(workspace_dir)
-    else:
-        dialog = CreateWorkspaceDialog(workspace_dir, kdf=_kdf_for_new_workspace())
-    accepted = dialog.exec() == QDialog.DialogCode.Accepted
-    workspace = dialog.workspace if accepted else None
-    dialog.deleteLater()
-    return workspace
+def ask_for_workspace(workspace_dir: Path, settings: Settings | None = None) -> Workspace | None:
+    """Create the workspace on first run, else unlock it; None when the person quits.
+
+    From either dialog the person may choose another folder that holds a workspace; its
+    unlock dialog follows. The folder of the workspace opened is remembered for the next
+    start.
+    """
+    settings = settings or Settings()
+    folder = Path(workspace_dir)
+    while True:
+        dialog: CreateWorkspaceDialog | UnlockDialog
+        if WorkspacePaths(folder).looks_like_workspace():
+            dialog = UnlockDialog(folder, choose_folder=choose_workspace_folder)
+        else:
+            dialog = CreateWorkspaceDialog(folder, kdf=_kdf_for_new_workspace())
+        result = dialog.exec()
+        workspace = dialog.workspace if result == QDialog.DialogCode.Accepted else None
+        other = dialog.other_folder if result == SWITCH_WORKSPACE else None
+        dialog.deleteLater()
+        if other is not None:
+            folder = other
+            continue
+        if workspace is not None:
+            settings.set_last_workspace(folder)
+        return workspace
 
 
-def run_gui(workspace_dir: Path) -> int:
-    """Run the desktop application on the workspace in `workspace_dir`; the exit code.
+def start_folder(settings: Settings | None = None) -> Path:
+    """Where to look first: `VALISE_WORKSPACE` when set, else the workspace opened last
+    (if it is still there), else the platform's data folder."""
+    if os.environ.get(WORKSPACE_ENV):
+        return default_workspace_dir()
+    remembered = (settings or Settings()).last_workspace
+    if remembered is not None and WorkspacePaths(remembered).looks_like_workspace():
+        return remembered
+    return default_workspace_dir()
+
+
+def run_gui(workspace_dir: Path | None = None) -> int:
+    """Run the desktop application on the workspace in `workspace_dir` (None: the one
+    `start_folder` finds); the exit code.
 
     Returns 0 when the person quits, also from the first dialog. The workspace is closed
     (audit head anchored, folder lock released) before this returns.
@@ -66,7 +95,8 @@ def run_gui(workspace_dir: Path) -> int:
     window: MainWindow | None = None
     reporter = crash.install(Prompts().report_bug)
     try:
-        workspace = ask_for_workspace(Path(workspace_dir))
+        folder = start_folder() if workspace_dir is None else Path(workspace_dir)
+        workspace = ask_for_workspace(folder)
         if workspace is None:
             return 0
         window = MainWindow(workspace)

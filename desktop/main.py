@@ -12,9 +12,8 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)  # workspace files, backups and exports are for this user only
     if not args or args[0] in ("--gui", "gui"):
         from desktop.gui import run_gui
-        from storage.paths import default_workspace_dir
 
-        return run_gui(default_workspace_dir())
+        return run_gui()  # the workspace opened last, or the default folder
     from desktop.cli import run_cli
 
     return run_cli(args)

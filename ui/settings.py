@@ -8,9 +8,12 @@ file: a value that is not valid falls back to the default rather than to somethi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSettings
 
 IDLE_LOCK_KEY = "security/idle_lock_minutes"
+LAST_WORKSPACE_KEY = "start/last_workspace"
 DEFAULT_IDLE_LOCK_MINUTES = 10
 MIN_IDLE_LOCK_MINUTES = 1
 MAX_IDLE_LOCK_MINUTES = 240
@@ -61,4 +64,19 @@ class Settings:
                 f"{MAX_IDLE_LOCK_MINUTES} minutes"
             )
         self.store.setValue(IDLE_LOCK_KEY, int(minutes))
+        self.store.sync()
+
+    @property
+    def last_workspace(self) -> Path | None:
+        """The folder of the workspace opened last from the first dialog, or None. Only a
+        path: whoever reads the settings file learns where the workspace is, which the
+        default folder would tell them anyway."""
+        raw = self.store.value(LAST_WORKSPACE_KEY, "")
+        if not isinstance(raw, str) or not raw.strip() or "\x00" in raw:
+            return None
+        return Path(raw)
+
+    def set_last_workspace(self, folder: Path) -> None:
+        """Remember the folder of the workspace just opened."""
+        self.store.setValue(LAST_WORKSPACE_KEY, str(Path(folder).resolve()))
         self.store.sync()

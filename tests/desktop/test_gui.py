@@ -9,15 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+import pytest
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
-from desktop.gui import run_gui
+from desktop.gui import ask_for_workspace, run_gui, start_folder
+from storage.paths import default_workspace_dir
 from storage.workspace import open_workspace
 from tests.conftest import PASSPHRASE
 from ui.dialogs.create_workspace import CreateWorkspaceDialog
 from ui.dialogs.unlock import UnlockDialog
 from ui.main_window import MainWindow
+from ui.settings import Settings
 
 
 def visible(kind: type[QWidget]) -> QWidget | None:
@@ -100,3 +103,95 @@ def test_quitting_the_first_dialog_exits_cleanly(qapp, workspace_dir: Path):
     person.start()
     assert run_gui(workspace_dir) == 0
     open_workspace(workspace_dir, PASSPHRASE).close()
+
+
+def test_the_first_dialog_opens_an_existing_workspace_and_it_is_remembered(
+    qapp, tmp_path: Path, workspace_dir: Path
+):
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    empty = tmp_path / "not-a-workspace"
+    empty.mkdir()
+    chosen = iter([empty, workspace_dir])
+
+    def open_existing(dialog: CreateWorkspaceDialog) -> None:
+        dialog._choose_folder = lambda _parent: next(chosen)
+        dialog.open_other_button.click()  # a folder without a workspace: said, and stays
+        assert "There is no Valise workspace in" in dialog.message()
+        assert dialog.isVisible()
+        dialog.open_other_button.click()
+
+    person = Person([(CreateWorkspaceDialog, open_existing), (UnlockDialog, unlock)])
+    person.start()
+    workspace = ask_for_workspace(tmp_path / "new", settings)
+    assert workspace is not None
+    try:
+        assert workspace.paths.root == workspace_dir
+    finally:
+        workspace.close()
+    assert person.seen == ["CreateWorkspaceDialog", "UnlockDialog"]
+    assert settings.last_workspace == workspace_dir.resolve()
+    assert start_folder(settings) == workspace_dir.resolve()
+    assert not (tmp_path / "new").exists()  # nothing was created where nobody asked
+
+
+def test_the_unlock_dialog_switches_to_another_workspace(
+    qapp, tmp_path: Path, workspace_dir: Path, template_workspace: Path
+):
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(template_workspace, other)
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    first: list[UnlockDialog] = []
+
+    def switch(dialog: UnlockDialog) -> None:
+        first.append(dialog)
+        assert dialog.open_other_button is not None
+        dialog._choose_folder = lambda _parent: other
+        dialog.passphrase_edit.setText("typed but not used")
+        dialog.open_other_button.click()
+
+    def unlock_other(dialog: UnlockDialog) -> None:
+        assert dialog.workspace_dir == other and dialog is not first[0]
+        unlock(dialog)
+
+    person = Person([(UnlockDialog, switch), (UnlockDialog, unlock_other)])
+    person.start()
+    workspace = ask_for_workspace(workspace_dir, settings)
+    assert workspace is not None
+    workspace.close()
+    assert settings.last_workspace == other.resolve()
+
+
+def test_the_lock_dialog_of_the_window_offers_no_other_workspace(qapp, workspace_dir: Path):
+    dialog = UnlockDialog(workspace_dir)
+    assert dialog.open_other_button is None
+    dialog.deleteLater()
+
+
+@pytest.mark.parametrize("garbage", ["", "   ", "a\x00b", 12, "/no/such/folder"])
+def test_a_garbled_or_gone_remembered_folder_falls_back_to_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, garbage: object
+):
+    monkeypatch.delenv("VALISE_WORKSPACE", raising=False)
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    store.setValue("start/last_workspace", garbage)
+    assert start_folder(Settings(store)) == default_workspace_dir()
+
+
+def test_the_environment_wins_over_the_remembered_folder(
+    tmp_path: Path, workspace_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.set_last_workspace(workspace_dir)
+    monkeypatch.setenv("VALISE_WORKSPACE", str(tmp_path / "elsewhere"))
+    assert start_folder(settings) == tmp_path / "elsewhere"
+
+
+def test_valise_with_only_a_workspace_option_starts_the_window_on_it(qapp, workspace_dir: Path):
+    from desktop.cli import run_cli
+
+    person = Person([(UnlockDialog, unlock), (MainWindow, quit_app)])
+    person.start()
+    assert run_cli(["--workspace", str(workspace_dir)]) == 0
+    assert person.seen == ["UnlockDialog", "MainWindow"]

@@ -1,9 +1,21 @@
-"""Small helpers the dialogs share: plain-text message labels and passphrase checks."""
+"""Small helpers the dialogs share: plain-text message labels, passphrase checks, and
+choosing another workspace folder from the first dialog."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
+
+from storage.paths import WorkspacePaths
+
+# The result of the first dialog when the person chose another workspace folder; its
+# `other_folder` names it, and the start-up asks again for that folder.
+SWITCH_WORKSPACE = 2
+
+FolderChooser = Callable[[QWidget], Path | None]
 
 UNUSABLE_CHARACTER_MESSAGE = (
     "The passphrase contains a character that cannot be used (a broken character, "
@@ -33,3 +45,22 @@ def passphrase_is_encodable(text: str) -> bool:
     except UnicodeError:
         return False
     return True
+
+
+def choose_workspace_folder(parent: QWidget) -> Path | None:
+    """Ask for a folder with the platform's folder chooser; None when cancelled."""
+    chosen = QFileDialog.getExistingDirectory(
+        parent, "Choose the folder of a Valise workspace", str(Path.home())
+    )
+    return Path(chosen) if chosen else None
+
+
+def workspace_folder_problem(folder: Path) -> str | None:
+    """Why `folder` cannot be opened as a workspace, as a sentence with the next step; None
+    when it holds one."""
+    if WorkspacePaths(folder).looks_like_workspace():
+        return None
+    return (
+        f"There is no Valise workspace in {folder}. Choose the folder that holds the files "
+        "workspace.db and workspace.key (a restored backup is such a folder)."
+    )

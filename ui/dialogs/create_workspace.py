@@ -26,7 +26,15 @@ from storage.errors import StorageError
 from storage.keyfile import STANDARD_KDF, KdfParams
 from storage.passphrase import weakness
 from storage.workspace import Workspace, create_workspace
-from ui.dialogs._common import UNUSABLE_CHARACTER_MESSAGE, message_label, passphrase_is_encodable
+from ui.dialogs._common import (
+    SWITCH_WORKSPACE,
+    UNUSABLE_CHARACTER_MESSAGE,
+    FolderChooser,
+    choose_workspace_folder,
+    message_label,
+    passphrase_is_encodable,
+    workspace_folder_problem,
+)
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
 
@@ -73,10 +81,13 @@ class CreateWorkspaceDialog(QDialog):
         kdf: KdfParams = STANDARD_KDF,
         runner: TaskRunner | None = None,
         prompts: Prompts | None = None,
+        choose_folder: FolderChooser = choose_workspace_folder,
     ) -> None:
         super().__init__(parent)
         self.workspace_dir = Path(workspace_dir)
         self.workspace: Workspace | None = None
+        self.other_folder: Path | None = None  # chosen with "Open an existing workspace…"
+        self._choose_folder = choose_folder
         self._kdf = kdf
         self._runner = runner or shared_runner()
         self._prompts = prompts or Prompts()
@@ -125,6 +136,13 @@ class CreateWorkspaceDialog(QDialog):
         self.create_button.setDefault(True)
         self.cancel_button = QPushButton("Quit", self)
         self.cancel_button.setAccessibleName("Quit")
+        self.open_other_button = QPushButton("Open an &existing workspace…", self)
+        self.open_other_button.setAccessibleName("Open an existing workspace")
+        self.open_other_button.setToolTip(
+            "A workspace made earlier, restored from a backup, or on another disk"
+        )
+        self.open_other_button.clicked.connect(self.open_other)
+        buttons.addButton(self.open_other_button, QDialogButtonBox.ButtonRole.ResetRole)
         buttons.addButton(self.create_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
 
@@ -227,6 +245,7 @@ class CreateWorkspaceDialog(QDialog):
             self.passphrase_edit,
             self.repeat_edit,
             self.create_button,
+            self.open_other_button,
         ):
             widget.setEnabled(enabled)
 
@@ -253,6 +272,24 @@ class CreateWorkspaceDialog(QDialog):
         else:
             self.error_label.setText("The workspace could not be created (an error in Valise).")
             self._prompts.report_bug(self, "Creating the workspace failed", error)
+
+    @Slot()
+    def open_other(self) -> None:
+        """Choose a folder that holds a workspace; the dialog then ends so the start-up
+        can ask for that workspace's passphrase instead."""
+        if self.busy:
+            return
+        folder = self._choose_folder(self)
+        if folder is None:
+            return
+        problem = workspace_folder_problem(folder)
+        if problem is not None:
+            self.error_label.setText(problem)
+            return
+        self.other_folder = folder
+        self.passphrase_edit.clear()
+        self.repeat_edit.clear()
+        self.done(SWITCH_WORKSPACE)
 
     def reject(self) -> None:
         """Closing while creating cancels; a workspace created meanwhile is closed again."""

@@ -27,7 +27,14 @@ from storage import throttle
 from storage.errors import StorageError, ThrottledUnlock, WrongPassphrase
 from storage.paths import WorkspacePaths
 from storage.workspace import Workspace, open_workspace
-from ui.dialogs._common import UNUSABLE_CHARACTER_MESSAGE, message_label, passphrase_is_encodable
+from ui.dialogs._common import (
+    SWITCH_WORKSPACE,
+    UNUSABLE_CHARACTER_MESSAGE,
+    FolderChooser,
+    message_label,
+    passphrase_is_encodable,
+    workspace_folder_problem,
+)
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
 
@@ -50,10 +57,13 @@ class UnlockDialog(QDialog):
         runner: TaskRunner | None = None,
         prompts: Prompts | None = None,
         clock: Callable[[], float] = time.time,
+        choose_folder: FolderChooser | None = None,
     ) -> None:
         super().__init__(parent)
         self.workspace_dir = Path(workspace_dir)
         self.workspace: Workspace | None = None
+        self.other_folder: Path | None = None  # chosen with "Open another workspace…"
+        self._choose_folder = choose_folder
         self._runner = runner or shared_runner()
         self._prompts = prompts or Prompts()
         self._clock = clock
@@ -85,6 +95,13 @@ class UnlockDialog(QDialog):
         self.quit_button.setAccessibleName("Quit")
         buttons.addButton(self.unlock_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.quit_button, QDialogButtonBox.ButtonRole.RejectRole)
+        # Only at start-up: the window's own lock reopens the workspace it showed.
+        self.open_other_button: QPushButton | None = None
+        if choose_folder is not None:
+            self.open_other_button = QPushButton("Open &another workspace…", self)
+            self.open_other_button.setAccessibleName("Open another workspace")
+            self.open_other_button.clicked.connect(self.open_other)
+            buttons.addButton(self.open_other_button, QDialogButtonBox.ButtonRole.ResetRole)
         self.unlock_button.clicked.connect(self._on_unlock_clicked)
         self.quit_button.clicked.connect(self.reject)
         self.passphrase_edit.returnPressed.connect(self._on_unlock_clicked)
@@ -122,6 +139,26 @@ class UnlockDialog(QDialog):
     def _update_controls(self) -> None:
         self.unlock_button.setEnabled(not self.busy and not self.waiting)
         self.passphrase_edit.setEnabled(not self.busy)
+        if self.open_other_button is not None:
+            self.open_other_button.setEnabled(not self.busy)
+
+    @Slot()
+    def open_other(self) -> None:
+        """Choose a folder that holds another workspace; the dialog then ends so the
+        start-up can ask for that one's passphrase instead."""
+        if self.busy or self._choose_folder is None:
+            return
+        folder = self._choose_folder(self)
+        if folder is None:
+            return
+        problem = workspace_folder_problem(folder)
+        if problem is not None:
+            self._show(problem)
+            return
+        self.other_folder = folder
+        self._countdown.stop()
+        self.passphrase_edit.clear()
+        self.done(SWITCH_WORKSPACE)
 
     def _show(self, text: str) -> None:
         self.message_label.setText(text)
