@@ -21,6 +21,7 @@ from storage.records import (
     IncidentId,
     Link,
     LinkId,
+    Note,
     NoteId,
     Person,
     PersonId,
@@ -132,26 +133,67 @@ def add_person(
 
 
 def update_record(ws: Workspace, record: type[Any], ident: str, **fields: Any) -> str:
-    """Change fields of any mutable record kind."""
+    """Change fields of any mutable record kind (those given and not None).
+
+    A note's class may be given as `klass` (the name `Note` uses) or as `class`. Its text
+    is sealed by the class it is written under, so text written while a note was
+    privileged stays at this office even after the class is lowered (storage.sealing).
+    """
+    kind = _kind_of(record)
     found = queries.get(ws.conn, record, ident)
     changes = _drop_none(fields)
+    if getattr(found, "withdrawn", 0) and "withdrawn" not in changes:
+        label = queries.TABLES[record][1]
+        raise InvalidInput(
+            f"This {label} was withdrawn (perhaps by another office), so it can no longer be"
+            " changed; its history keeps what it held."
+        )
+    if kind == "note" and changes:
+        changes = _note_changes(found, changes)
+        if not changes:
+            raise InvalidInput("The note already holds that text; nothing was changed.")
     if not changes:
         raise InvalidInput("Say what to change.")
-    kind = _kind_of(record)
     case_id = found.id if kind == "case" else found.case_id
     ws.commit(case_id, [Draft(kind, found.id, "update", changes)])
     return str(found.id)
 
 
+_MUTABLE_KINDS: dict[type[Any], str] = {
+    Case: "case",
+    Person: "person",
+    Incident: "incident",
+    Element: "element",
+    Evidence: "evidence",
+    Link: "link",
+    Note: "note",
+}
+
+
 def _kind_of(record: type[Any]) -> str:
-    return {
-        Case: "case",
-        Person: "person",
-        Incident: "incident",
-        Element: "element",
-        Evidence: "evidence",
-        Link: "link",
-    }[record]
+    """The entity name of a record class that `update_record` may change."""
+    try:
+        return _MUTABLE_KINDS[record]
+    except KeyError:
+        label = queries.TABLES[record][1] if record in queries.TABLES else record.__name__
+        raise InvalidInput(f"A {label} cannot be changed once recorded.") from None
+
+
+def _note_changes(note: Note, changes: dict[str, Any]) -> dict[str, Any]:
+    """A note update's fields by their stored names, refusing blank text. Text equal to
+    what the note holds is left out: writing it again would publish, under a lowered
+    class, text that was written under a stricter one."""
+    if "klass" in changes:
+        if "class" in changes and changes["class"] != changes["klass"]:
+            raise InvalidInput("Give the note's class once.")
+        changes = {("class" if name == "klass" else name): v for name, v in changes.items()}
+    if "text" in changes:
+        text = changes["text"]
+        if isinstance(text, str) and not text.strip():
+            raise InvalidInput("A note needs some text.")
+        if text == note.text:
+            del changes["text"]
+    return changes
 
 
 def add_incident(ws: Workspace, case: str, title: str, **fields: Any) -> IncidentId:

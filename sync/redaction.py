@@ -16,7 +16,7 @@ from typing import Any
 from storage import canonical
 from storage.changesets import Op
 from storage.connection import Connection
-from storage.entities import ENTITIES, OPEN, PROTECTED
+from storage.entities import ENTITIES, OPEN, PRIVILEGED, PROTECTED
 from storage.sealing import field_class, strictest
 
 FULL_TRUST_ROLES = ("office", "liaison")
@@ -36,12 +36,39 @@ def _note_class(conn: Connection, note_id: str) -> str | None:
     return str(row[0]) if row else None  # unknown: field_class fails closed
 
 
+def _class_when_written(ops: Sequence[Op], index: int) -> str | None:
+    """The class a note's text in op `index` was sealed under, when the changeset shows it.
+
+    The class kept beside a sealed value is the note's class after its whole changeset was
+    applied. When another op of the same changeset changed the note's class (text written
+    while privileged, then the class lowered, in one commit), that is not the class the
+    text was written under: the op's own class says it, and without one it is unknown, so
+    the text is treated as privileged (fail closed). None when nothing in the changeset
+    changed the note's class (the kept class is then the one it was written under).
+    """
+    op = ops[index]
+    if op.entity != "note":
+        return None
+    own = op.fields.get("class")
+    if own is not None:
+        return str(own)
+    for other_index, other in enumerate(ops):
+        if (
+            other_index != index
+            and other.entity == "note"
+            and other.entity_id == op.entity_id
+            and "class" in other.fields
+        ):
+            return PRIVILEGED
+    return None
+
+
 def releasable_reveals(
     conn: Connection, cs_id: str, ops: Sequence[Op], roles: Sequence[str]
 ) -> list[list[Any]]:
     """The reveals of changeset `cs_id` that every recipient (by role) may receive, as
-    [op index, field, salt hex, value]. A note's text follows the stricter of its class
-    when the text was written and its class now."""
+    [op index, field, salt hex, value]. A note's text follows the strictest of its class
+    when the text was written (as kept, and as its changeset shows) and its class now."""
     if not any(op.sealed for op in ops):
         return []
     rows = conn.execute(
@@ -54,8 +81,11 @@ def releasable_reveals(
         op = ops[index]
         kind = ENTITIES[op.entity]
         record_class = _note_class(conn, op.entity_id) if op.entity == "note" else None
-        # The stricter of the class then and now: nobody can declassify by editing.
+        # The strictest of the class then and now: nobody can declassify by editing.
         klass = strictest(str(stored_class), field_class(kind, name, record_class))
+        written = _class_when_written(ops, index)
+        if written is not None:
+            klass = strictest(klass, written)
         if all(may_receive(role, klass) for role in roles):
             released.append([index, name, bytes(salt).hex(), canonical.decode(value.encode())])
     return released

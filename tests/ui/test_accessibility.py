@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from storage import cases
+from storage import cases, queries
+from storage.records import Note, Person
 from storage.workspace import Workspace
 from sync.cards import own_card
 from ui.case_tabs.evidence import CustodyEventDialog
@@ -38,6 +39,8 @@ from ui.case_tabs.persons import AddPersonDialog
 from ui.dialogs.create_workspace import CreateWorkspaceDialog
 from ui.dialogs.element_form import ElementForm
 from ui.dialogs.incident_form import IncidentForm
+from ui.dialogs.note_form import EditNoteDialog
+from ui.dialogs.person_form import EditPersonDialog
 from ui.dialogs.settings import SettingsDialog
 from ui.dialogs.unlock import UnlockDialog
 from ui.main_window import MainWindow
@@ -154,6 +157,17 @@ def test_every_menu_action_has_a_shortcut_or_a_mnemonic(full_window: MainWindow)
             assert reachable, action.text()
 
 
+def _a_person(ws: Workspace) -> Person:
+    case_id = cases.add_case(ws, "Shelling of the Varosa market")
+    person_id = cases.add_person(ws, case_id, "witness", name="Ana", protected=True)
+    return queries.get(ws.conn, Person, person_id)
+
+
+def _a_note(ws: Workspace) -> Note:
+    case_id = cases.add_case(ws, "Shelling of the Varosa market")
+    return queries.get(ws.conn, Note, cases.add_note(ws, case_id, "Seen at the gate"))
+
+
 DIALOGS: dict[str, Callable[[Path, Workspace], QDialog]] = {
     "settings": lambda _d, _ws: SettingsDialog(Settings(QSettings())),
     "unlock": lambda d, _ws: UnlockDialog(d),
@@ -164,6 +178,10 @@ DIALOGS: dict[str, Callable[[Path, Workspace], QDialog]] = {
     "add peer": lambda _d, ws: AddPeerDialog(own_card(ws)),
     "incident form": lambda _d, _ws: IncidentForm(None),
     "element form": lambda _d, _ws: ElementForm(None, charges={"Murder": "Art. 8"}),
+    "edit person (identity shown)": lambda _d, ws: EditPersonDialog(
+        _a_person(ws), identity_shown=True
+    ),
+    "edit note": lambda _d, ws: EditNoteDialog(_a_note(ws)),
 }
 
 

@@ -3,19 +3,20 @@
 The class decides where a note may go: open notes travel with the case, protected ones
 only to peers allowed protected content, privileged ones (internal work product) never
 leave the office, so they are marked visibly. Notes are added through
-`storage.cases.add_note`, the command line's write path.
+`storage.cases.add_note`, the command line's write path, and edited with "Edit note…" (or
+Enter, or a double-click on the row) through `storage.cases.update_record` on the task
+runner. Lowering a note's class is asked about first: text written under the stricter
+class keeps it (`ui.dialogs.note_form.lowering_question` says where it stays).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from PySide6.QtCore import (
     QByteArray,
     QItemSelection,
-    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -25,11 +26,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -42,15 +38,26 @@ from PySide6.QtWidgets import (
 )
 
 from storage import queries
-from storage.cases import add_note, withdraw
-from storage.entities import NOTE_CLASSES, OPEN, PRIVILEGED, PROTECTED
+from storage.cases import add_note, update_record, withdraw
+from storage.entities import PRIVILEGED
 from storage.errors import StorageError
 from storage.records import CaseId, Note
 from storage.workspace import Workspace
+from ui.case_tabs.row_selection import RowActivation, select_row, setup_row_table
+from ui.dialogs.note_form import (
+    CLASS_HINTS,
+    CLASS_LABELS,
+    AddNoteDialog,
+    EditNoteDialog,
+    NewNote,
+    class_label,
+    lowering_question,
+    lowers_class,
+)
 from ui.models.headed_table import HeadedTableModel
 from ui.peers_view import sentence
 from ui.prompts import Prompts
-from ui.tasks import TaskRunner
+from ui.tasks import CancelToken, ProgressSink, TaskRunner
 
 TITLE = "Notes"
 NoteIdRole = Qt.ItemDataRole.UserRole + 1
@@ -58,22 +65,18 @@ NoteClassRole = Qt.ItemDataRole.UserRole + 2
 
 Index = QModelIndex | QPersistentModelIndex
 
-CLASS_LABELS = {
-    OPEN: "Open",
-    PROTECTED: "Protected",
-    PRIVILEGED: "PRIVILEGED: never shared",
-}
-CLASS_HINTS = {
-    OPEN: "Open: travels with the case to every peer it is shared with",
-    PROTECTED: "Protected: only for peers allowed protected content",
-    PRIVILEGED: "Privileged: internal work product, never leaves this office",
-}
+__all__ = [
+    "CLASS_HINTS",
+    "CLASS_LABELS",
+    "AddNoteDialog",
+    "EditNoteDialog",
+    "NewNote",
+    "NoteModel",
+    "NotesTab",
+    "class_label",
+]
+
 PRIVILEGED_COLOUR = QColor("#8b1a1a")
-
-
-def class_label(klass: str) -> str:
-    """A note class as shown in the list; privileged stands out in capitals."""
-    return CLASS_LABELS.get(klass, klass)
 
 
 def first_line(text: str, limit: int = 120) -> str:
@@ -162,83 +165,22 @@ class NoteModel(HeadedTableModel):
         return -1
 
 
-@dataclass(frozen=True)
-class NewNote:
-    """What the Add note dialog asked for."""
-
-    text: str
-    klass: str
-
-
 NoteAsker = Callable[[QWidget], NewNote | None]
-
-
-class AddNoteDialog(QDialog):
-    """Asks for a note's text and class (open by default); nothing is recorded here."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Add a note — Valise")
-        self.setAccessibleName("Add a note")
-        self.text_edit = QPlainTextEdit(self)
-        self.text_edit.setAccessibleName("Note text")
-        self.text_edit.setTabChangesFocus(True)
-        self.class_combo = QComboBox(self)
-        self.class_combo.setAccessibleName("Class of the note")
-        for klass in NOTE_CLASSES:
-            self.class_combo.addItem(CLASS_HINTS[klass], klass)
-        self.class_combo.setCurrentIndex(self.class_combo.findData(OPEN))
-        form = QFormLayout()
-        for text, widget in (("&Text:", self.text_edit), ("&Class:", self.class_combo)):
-            caption = QLabel(text, self)
-            caption.setBuddy(widget)
-            form.addRow(caption, widget)
-        self.buttons = QDialogButtonBox(self)
-        self.add_button = self.buttons.addButton(
-            "&Add note", QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        self.add_button.setAccessibleName("Add note")
-        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setAccessibleName("Cancel")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
-        self.text_edit.textChanged.connect(self._update)
-        self._update()
-        self.text_edit.setFocus()
-
-    @Slot()
-    def _update(self) -> None:
-        self.add_button.setEnabled(bool(self.text_edit.toPlainText().strip()))
-
-    def set_class(self, klass: str) -> None:
-        """Choose a class (as a person would in the list)."""
-        self.class_combo.setCurrentIndex(self.class_combo.findData(klass))
-
-    def new_note(self) -> NewNote:
-        """What was typed and chosen."""
-        klass = self.class_combo.currentData()
-        return NewNote(self.text_edit.toPlainText(), klass if isinstance(klass, str) else OPEN)
-
-    @classmethod
-    def ask(cls, parent: QWidget) -> NewNote | None:
-        """Show the dialog modally; the new note, or None on cancel."""
-        dialog = cls(parent)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return None
-        return dialog.new_note()
+NoteEditAsker = Callable[[QWidget, Note], dict[str, str] | None]
 
 
 class NotesTab(QWidget):
-    """The notes of one case with the selected note's whole text, and Add note….
+    """The notes of one case with the selected note's whole text, and Add, Edit and
+    Withdraw.
 
-    `changed()` is emitted after a note is added. `ask_note` is the Add note question (the
-    real dialog by default; tests put their own answer here).
+    `changed()` is emitted after a note is added, edited or withdrawn; `busy(True)` and
+    `busy(False)` bracket an edit on the worker. `ask_note` is the Add note question and
+    `ask_note_edit` the Edit note form (the real dialogs by default; tests put their own
+    players here).
     """
 
     changed = Signal()
+    busy = Signal(bool)
 
     def __init__(
         self,
@@ -253,25 +195,24 @@ class NotesTab(QWidget):
         self._ws = workspace
         self._case_id = case_id
         self._prompts = prompts
-        self._runner = runner  # reads and edits here are small: done on the GUI thread
+        self._runner = runner  # edits are signed commits: on the worker
+        self._busy = False
         self.ask_note: NoteAsker = AddNoteDialog.ask
+        self.ask_note_edit: NoteEditAsker = EditNoteDialog.ask
         self.setAccessibleName(TITLE)
 
         self.model = NoteModel(workspace, case_id, self)
         self.table = QTableView(self)
         self.table.setAccessibleName("Notes of the case, oldest first")
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setTabKeyNavigation(False)
-        self.table.setAlternatingRowColors(True)
+        setup_row_table(self.table)
         self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(NoteModel.CLASS, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        self._activation = RowActivation(self.table, self.edit_selected)
 
         self.text_view = QPlainTextEdit(self)
         self.text_view.setReadOnly(True)
@@ -284,11 +225,18 @@ class NotesTab(QWidget):
         self.add_button = QPushButton("&Add note…", self)
         self.add_button.setAccessibleName("Add a note")
         self.add_button.clicked.connect(self.add)
+        self.edit_button = QPushButton("&Edit note…", self)
+        self.edit_button.setAccessibleName("Edit the selected note")
+        self.edit_button.setToolTip(
+            "Change the text or the class (Enter or a double-click on the row does the same)"
+        )
+        self.edit_button.clicked.connect(self.edit_selected)
         self.withdraw_button = QPushButton("&Withdraw…", self)
         self.withdraw_button.setAccessibleName("Withdraw the selected note")
         self.withdraw_button.clicked.connect(self.withdraw_selected)
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
+        buttons.addWidget(self.edit_button)
         buttons.addWidget(self.withdraw_button)
         buttons.addStretch(1)
 
@@ -314,18 +262,16 @@ class NotesTab(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return self.model.note(rows[0].row()) if rows else None
 
+    def select_note(self, note_id: str) -> bool:
+        """Select a note by id; False when not in this case."""
+        row = self.model.row_of(note_id)
+        if row < 0:
+            return False
+        self._select_row(row)
+        return True
+
     def _select_row(self, row: int) -> None:
-        if self.model.rowCount() == 0:
-            return
-        row = max(0, min(row, self.model.rowCount() - 1))
-        index = self.model.index(row, NoteModel.TEXT)
-        self.table.selectionModel().select(
-            index,
-            QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows,
-        )
-        self.table.setCurrentIndex(index)
-        self.table.scrollTo(index)
+        select_row(self.table, row, NoteModel.TEXT)
 
     @Slot(QItemSelection, QItemSelection)
     def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
@@ -333,7 +279,9 @@ class NotesTab(QWidget):
 
     def _show_selected(self) -> None:
         note = self.selected_note()
-        self.withdraw_button.setEnabled(note is not None)
+        self.add_button.setEnabled(not self._busy)
+        self.edit_button.setEnabled(note is not None and not self._busy)
+        self.withdraw_button.setEnabled(note is not None and not self._busy)
         if note is None:
             self.class_label.setText("No notes yet." if not self.model.rowCount() else "")
             self.text_view.setPlainText("")
@@ -346,15 +294,72 @@ class NotesTab(QWidget):
         current = self.selected_note()
         row = self.table.currentIndex().row()
         self.model.refresh()
-        target = self.model.row_of(current.id) if current else -1
-        self._select_row(target if target >= 0 else max(row, 0))
+        if current is None or not self.select_note(current.id):
+            self._select_row(max(row, 0))
         self._show_selected()
+
+    @Slot()
+    def edit_selected(self) -> None:
+        """Open the selected note's form; write what changed on the worker.
+
+        Lowering the class is asked about first, saying that text written under the
+        stricter class keeps it; declining changes nothing.
+        """
+        title = "Edit note"
+        note = self.selected_note()
+        if note is None or self._busy:
+            return
+        asked = self.ask_note_edit(self, note)
+        if asked is None:
+            return  # a cancel is silent
+        changes = {key: value for key, value in asked.items() if key in ("text", "class")}
+        if changes.get("class") == note.klass:
+            del changes["class"]
+        if not changes:
+            return
+        new_class = changes.get("class", note.klass)
+        if lowers_class(note.klass, new_class):
+            question = lowering_question(note.klass, new_class, text_changed="text" in changes)
+            if not self._prompts.confirm(self, title, question):
+                return  # declining changes nothing
+        ws, note_id = self._ws, note.id
+
+        def work(_token: CancelToken, _sink: ProgressSink) -> str:
+            return update_record(ws, Note, note_id, **changes)
+
+        self._set_busy(True)
+        task = self._runner.start(work)
+        task.finished.connect(lambda _result: self._edited(title, note_id))
+        task.failed.connect(lambda error: self._edit_failed(title, error))
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self._show_selected()
+        self.busy.emit(busy)  # the worker holds the workspace's connection meanwhile
+
+    def _edited(self, title: str, note_id: str) -> None:
+        self._set_busy(False)
+        try:
+            self.model.refresh()
+            self.select_note(note_id)
+            self._show_selected()
+        except Exception as exc:  # a bug in showing the outcome, not in the write
+            self._prompts.report_bug(self, title, exc)
+        self.changed.emit()
+
+    def _edit_failed(self, title: str, error: object) -> None:
+        self._set_busy(False)
+        if isinstance(error, StorageError):  # a refusal, said for a person
+            self._prompts.warn(self, title, f"{sentence(str(error))} Nothing was changed.")
+            self.refresh()
+        elif isinstance(error, BaseException):
+            self._prompts.report_bug(self, title, error)
 
     @Slot()
     def withdraw_selected(self) -> None:
         """Withdraw the selected note after a confirmation; it stays in the history."""
         note = self.selected_note()
-        if note is None:
+        if note is None or self._busy:
             return
         title = "Withdraw a note"
         first_words = " ".join(note.text.split()[:8])
@@ -380,6 +385,8 @@ class NotesTab(QWidget):
     def add(self) -> None:
         """Ask for a note and add it to the case; it is selected afterwards."""
         title = "Add a note"
+        if self._busy:
+            return
         new = self.ask_note(self)
         if new is None:
             return  # a cancel is silent

@@ -3,29 +3,23 @@
 A protected witness is shown by pseudonym with a shield. Its identity appears only after
 "Reveal identity…", which asks first (through `Prompts.confirm`) and is written to the
 audit chain by `storage.cases.record_reveal`, as `valise person list --reveal` does. The
-identity is
-withheld again as soon as the selection changes or the tab is refreshed. Persons are
-added through `storage.cases.add_person`, the command line's write path.
+identity is withheld again as soon as the selection changes or the tab is refreshed.
+Persons are added through `storage.cases.add_person`, the command line's write path, and
+edited with "Edit person…" (or Enter, or a double-click on the row): the form
+(`ui.dialogs.person_form`) holds the identity fields only while the identity is shown, and
+only the changed fields are written, by `storage.cases.update_record` on the task runner.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal, Slot
+from PySide6.QtCore import QItemSelection, Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -34,114 +28,29 @@ from PySide6.QtWidgets import (
 
 from storage import cases
 from storage.cases import add_person
-from storage.entities import ROLES
 from storage.errors import StorageError
 from storage.records import CaseId, Person
 from storage.workspace import Workspace
+from ui.case_tabs.row_selection import RowActivation, select_row, setup_row_table
+from ui.dialogs.person_form import (
+    IDENTITY_FIELDS,
+    OPEN_FIELDS,
+    AddPersonDialog,
+    EditPersonDialog,
+    NewPerson,
+)
 from ui.models.person_model import PersonModel
 from ui.peers_view import sentence
 from ui.prompts import Prompts
-from ui.tasks import TaskRunner
+from ui.tasks import CancelToken, ProgressSink, TaskRunner
 
 TITLE = "Persons"
 
-
-@dataclass(frozen=True)
-class NewPerson:
-    """What the Add person dialog asked for."""
-
-    name: str
-    role: str
-    protected: bool
-    pseudonym: str
-
+__all__ = ["AddPersonDialog", "EditPersonDialog", "NewPerson", "PersonsTab"]
 
 PersonAsker = Callable[[QWidget], NewPerson | None]
-
-
-class AddPersonDialog(QDialog):
-    """Asks for a new person's name, role and protection; nothing is recorded here.
-
-    A protected person's name goes into the protected identity part; without a pseudonym
-    the next number (W-0043) is given by storage.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Add a person — Valise")
-        self.setAccessibleName("Add a person")
-        self.name_edit = QLineEdit(self)
-        self.name_edit.setAccessibleName("Name")
-        self.role_combo = QComboBox(self)
-        self.role_combo.setAccessibleName("Role in the case")
-        self.role_combo.setPlaceholderText("Choose a role…")
-        for role in ROLES:
-            self.role_combo.addItem(role.capitalize(), role)
-        self.role_combo.setCurrentIndex(-1)
-        self.protected_check = QCheckBox("&Protected (known by pseudonym only)", self)
-        self.protected_check.setAccessibleName("Protected")
-        self.pseudonym_edit = QLineEdit(self)
-        self.pseudonym_edit.setAccessibleName("Pseudonym")
-        self.pseudonym_edit.setPlaceholderText("empty: the next number, e.g. W-0043")
-
-        form = QFormLayout()
-        for text, widget in (("&Name:", self.name_edit), ("&Role:", self.role_combo)):
-            caption = QLabel(text, self)
-            caption.setBuddy(widget)
-            form.addRow(caption, widget)
-        form.addRow("", self.protected_check)
-        caption = QLabel("Ps&eudonym:", self)
-        caption.setBuddy(self.pseudonym_edit)
-        form.addRow(caption, self.pseudonym_edit)
-
-        self.buttons = QDialogButtonBox(self)
-        self.add_button = self.buttons.addButton(
-            "&Add person", QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        self.add_button.setAccessibleName("Add person")
-        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setAccessibleName("Cancel")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
-
-        self.name_edit.textChanged.connect(self._update)
-        self.role_combo.currentIndexChanged.connect(self._update)
-        self.protected_check.toggled.connect(self._update)
-        self._update()
-        self.name_edit.setFocus()
-
-    @Slot()
-    def _update(self) -> None:
-        protected = self.protected_check.isChecked()
-        self.pseudonym_edit.setEnabled(protected)
-        has_name = bool(self.name_edit.text().strip())
-        self.add_button.setEnabled(self.role_combo.currentIndex() >= 0 and (protected or has_name))
-
-    def set_role(self, role: str) -> None:
-        """Choose a role (as a person would in the list)."""
-        self.role_combo.setCurrentIndex(self.role_combo.findData(role))
-
-    def new_person(self) -> NewPerson:
-        """What was typed and chosen."""
-        role = self.role_combo.currentData()
-        protected = self.protected_check.isChecked()
-        return NewPerson(
-            name=self.name_edit.text().strip(),
-            role=role if isinstance(role, str) else "",
-            protected=protected,
-            pseudonym=self.pseudonym_edit.text().strip() if protected else "",
-        )
-
-    @classmethod
-    def ask(cls, parent: QWidget) -> NewPerson | None:
-        """Show the dialog modally; the new person, or None on cancel."""
-        dialog = cls(parent)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return None
-        return dialog.new_person()
+# (parent, the person, whether its identity is shown now) -> the changed fields, or None
+PersonEditAsker = Callable[[QWidget, Person, bool], dict[str, str] | None]
 
 
 def _plain_label(name: str, parent: QWidget) -> QLabel:
@@ -167,13 +76,17 @@ def identity_text(person: Person) -> str:
 
 
 class PersonsTab(QWidget):
-    """The persons of one case: a table, the selected person's identity, Add and Reveal.
+    """The persons of one case: a table, the selected person's identity, and Add, Edit,
+    Reveal and Withdraw.
 
-    `changed()` is emitted after a person is added. `ask_person` is the Add person
-    question (the real dialog by default; tests put their own answer here).
+    `changed()` is emitted after a person is added, edited or withdrawn; `busy(True)` and
+    `busy(False)` bracket an edit on the worker. `ask_person` is the Add person question
+    and `ask_person_edit` the Edit person form (the real dialogs by default; tests put
+    their own players here).
     """
 
     changed = Signal()
+    busy = Signal(bool)
 
     def __init__(
         self,
@@ -188,19 +101,17 @@ class PersonsTab(QWidget):
         self._ws = workspace
         self._case_id = case_id
         self._prompts = prompts
-        self._runner = runner  # reads and edits here are small: done on the GUI thread
+        self._runner = runner  # edits are signed commits: on the worker
+        self._busy = False
         self.ask_person: PersonAsker = AddPersonDialog.ask
+        self.ask_person_edit: PersonEditAsker = EditPersonDialog.ask
         self.setAccessibleName(TITLE)
 
         self.model = PersonModel(workspace, case_id, self)
         self.table = QTableView(self)
         self.table.setAccessibleName("Persons in the case")
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setTabKeyNavigation(False)  # Tab leaves the table for the buttons
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().hide()
+        setup_row_table(self.table)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -208,10 +119,18 @@ class PersonsTab(QWidget):
         header.setSectionResizeMode(PersonModel.PROTECTED, QHeaderView.ResizeMode.ResizeToContents)
         header.resizeSection(PersonModel.NAME, 240)
         header.resizeSection(PersonModel.ROLE, 110)
+        self._activation = RowActivation(self.table, self.edit_selected)
 
         self.add_button = QPushButton("&Add person…", self)
         self.add_button.setAccessibleName("Add a person")
         self.add_button.clicked.connect(self.add)
+        self.edit_button = QPushButton("&Edit person…", self)
+        self.edit_button.setAccessibleName("Edit the selected person")
+        self.edit_button.setToolTip(
+            "Change role, pseudonym, protection, languages or consent; the identity too"
+            " while it is revealed (Enter or a double-click on the row does the same)"
+        )
+        self.edit_button.clicked.connect(self.edit_selected)
         self.reveal_button = QPushButton("Re&veal identity…", self)
         self.reveal_button.setAccessibleName("Reveal the identity of the selected person")
         self.reveal_button.setToolTip("Shows the protected identity; the reveal is audited")
@@ -224,6 +143,7 @@ class PersonsTab(QWidget):
         self.withdraw_button.clicked.connect(self.withdraw_selected)
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
+        buttons.addWidget(self.edit_button)
         buttons.addWidget(self.reveal_button)
         buttons.addWidget(self.withdraw_button)
         buttons.addStretch(1)
@@ -261,17 +181,7 @@ class PersonsTab(QWidget):
         return True
 
     def _select_row(self, row: int) -> None:
-        if self.model.rowCount() == 0:
-            return
-        row = max(0, min(row, self.model.rowCount() - 1))
-        index = self.model.index(row, PersonModel.NAME)
-        self.table.selectionModel().select(
-            index,
-            QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows,
-        )
-        self.table.setCurrentIndex(index)
-        self.table.scrollTo(index)
+        select_row(self.table, row, PersonModel.NAME)
 
     @Slot(QItemSelection, QItemSelection)
     def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
@@ -280,16 +190,19 @@ class PersonsTab(QWidget):
 
     def _show_selected(self) -> None:
         person = self.selected_person()
+        self.add_button.setEnabled(not self._busy)
         if person is None:
             self.identity_label.setText(
                 "No person is selected." if self.model.rowCount() else "No persons yet."
             )
+            self.edit_button.setEnabled(False)
             self.reveal_button.setEnabled(False)
             self.withdraw_button.setEnabled(False)
             return
-        self.withdraw_button.setEnabled(True)
+        self.edit_button.setEnabled(not self._busy)
+        self.withdraw_button.setEnabled(not self._busy)
         shown = self.model.identity_shown(person)
-        self.reveal_button.setEnabled(person.is_protected and not shown)
+        self.reveal_button.setEnabled(person.is_protected and not shown and not self._busy)
         if shown:
             self.identity_label.setText(identity_text(person))
         else:
@@ -314,7 +227,7 @@ class PersonsTab(QWidget):
         """After a confirmation, record the reveal in the audit chain, then show it."""
         title = "Reveal identity"
         person = self.selected_person()
-        if person is None or not person.is_protected:
+        if person is None or not person.is_protected or self._busy:
             return
         if not self._prompts.confirm(
             self,
@@ -333,11 +246,89 @@ class PersonsTab(QWidget):
         self._show_selected()
 
     @Slot()
+    def edit_selected(self) -> None:
+        """Open the selected person's form; write what changed on the worker.
+
+        The identity fields are offered only while the identity is shown here. Removing
+        a protected person's protection is asked about first, since the name is then
+        shown without a reveal. Only changed fields are written, so an edit syncs (and
+        could conflict) as a change of those fields alone.
+        """
+        title = "Edit person"
+        person = self.selected_person()
+        if person is None or self._busy:
+            return
+        shown = self.model.identity_shown(person)
+        asked = self.ask_person_edit(self, person, shown)
+        if asked is None:
+            return  # a cancel is silent
+        editable = (*OPEN_FIELDS, *(IDENTITY_FIELDS if shown else ()))
+        changes = {
+            key: value
+            for key, value in asked.items()
+            if key in editable and value != getattr(person, key)
+        }
+        if not changes:
+            self.message_label.setText(f"Nothing was changed for {person.display_name}.")
+            return
+        if person.is_protected and changes.get("protection") == "none":
+            question = (
+                f"Remove the protection of {person.pseudonym}? The legal name will then be"
+                " shown in place of the pseudonym, without a reveal and without an audit"
+                " entry, to everyone using Valise here and at the offices and the tribunal"
+                " liaison the case is shared with. Partner NGOs and the defence still"
+                " receive the pseudonym only."
+            )
+            if not self._prompts.confirm(self, title, question):
+                self.message_label.setText("Nothing was changed.")
+                return
+        ws, person_id = self._ws, person.id
+
+        def work(_token: CancelToken, _sink: ProgressSink) -> str:
+            return cases.update_record(ws, Person, person_id, **changes)
+
+        self._set_busy(True)
+        task = self._runner.start(work)
+        task.finished.connect(lambda _result: self._edited(title, person_id))
+        task.failed.connect(lambda error: self._edit_failed(title, error))
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self._show_selected()
+        self.busy.emit(busy)  # the worker holds the workspace's connection meanwhile
+
+    def _edited(self, title: str, person_id: str) -> None:
+        self._set_busy(False)
+        try:
+            self.model.refresh()
+            self.select_person(person_id)
+            self._show_selected()
+            saved = self.selected_person()
+            if saved is not None:
+                note = (
+                    " The identity is withheld again; reveal it to see it."
+                    if saved.is_protected
+                    else ""
+                )
+                self.message_label.setText(f"Saved the changes to {saved.display_name}.{note}")
+        except Exception as exc:  # a bug in showing the outcome, not in the write
+            self._prompts.report_bug(self, title, exc)
+        self.changed.emit()
+
+    def _edit_failed(self, title: str, error: object) -> None:
+        self._set_busy(False)
+        if isinstance(error, StorageError):  # a refusal, said for a person
+            self._prompts.warn(self, title, f"{sentence(str(error))} Nothing was changed.")
+            self.refresh()
+        elif isinstance(error, BaseException):
+            self._prompts.report_bug(self, title, error)
+
+    @Slot()
     def withdraw_selected(self) -> None:
         """Withdraw the selected person after a confirmation: it leaves every list here and
         at the peers the case is shared with, and stays in the signed history."""
         person = self.selected_person()
-        if person is None:
+        if person is None or self._busy:
             return
         title = "Withdraw a person"
         asked = (
@@ -363,6 +354,8 @@ class PersonsTab(QWidget):
     def add(self) -> None:
         """Ask for a new person and add it to the case."""
         title = "Add a person"
+        if self._busy:
+            return
         new = self.ask_person(self)
         if new is None:
             return  # a cancel is silent

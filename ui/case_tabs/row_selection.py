@@ -1,0 +1,85 @@
+"""Whole-row selection and activation for the single-selection tables of the case tabs.
+
+The Persons and Notes tabs list records one per row and act on "the selected one". Both
+selected rows the same way (clamped to the rows there are, made current, scrolled to), and
+both open the selected record's edit form on Enter or a double-click. This is that one copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QAbstractItemView, QTableView
+
+ACTIVATING_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
+def setup_row_table(table: QTableView) -> None:
+    """Make `table` a list of whole rows: one selected at a time, nothing edited in place,
+    Tab leaving the table for the buttons."""
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setTabKeyNavigation(False)
+    table.setAlternatingRowColors(True)
+    table.verticalHeader().hide()
+
+
+def select_row(table: QTableView, row: int, column: int = 0) -> bool:
+    """Select the whole of `row` (clamped to the rows there are), make it current and
+    scroll to it; False when the table has no rows."""
+    model = table.model()
+    count = model.rowCount()
+    if count == 0:
+        return False
+    row = max(0, min(row, count - 1))
+    index = model.index(row, column)
+    table.selectionModel().select(
+        index,
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    table.setCurrentIndex(index)
+    table.scrollTo(index)
+    return True
+
+
+def selected_row(table: QTableView) -> int:
+    """The selected row, or -1 when none is."""
+    rows = table.selectionModel().selectedRows()
+    return rows[0].row() if rows else -1
+
+
+class RowActivation(QObject):
+    """Calls `activate()` when a person presses Enter on `table` or double-clicks a row.
+
+    `QAbstractItemView.activated` would do on some platforms only (on macOS Enter starts
+    editing instead, and a style may activate on a single click), so the keys are caught
+    here and double-clicks come from `doubleClicked`, the same everywhere.
+    """
+
+    def __init__(self, table: QTableView, activate: Callable[[], None]) -> None:
+        super().__init__(table)
+        self._table = table
+        self._activate = activate
+        table.installEventFilter(self)
+        table.doubleClicked.connect(self._on_double_clicked)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Enter or Return on the table with a row selected opens it; other keys pass."""
+        if (
+            watched is self._table
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in ACTIVATING_KEYS
+            and selected_row(self._table) >= 0
+        ):
+            self._activate()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _on_double_clicked(self, index: QModelIndex) -> None:
+        if index.isValid():
+            select_row(self._table, index.row(), index.column())
+            self._activate()

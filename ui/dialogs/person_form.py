@@ -1,0 +1,421 @@
+"""The person forms: adding a person to a case, and editing one.
+
+Adding asks for a name, a role and whether the person is protected (known by pseudonym
+only). Editing shows the open part (role, pseudonym, protection, languages, consent) and,
+only when the Persons tab shows the identity at that moment (after its audited reveal, or
+for a person who is not protected), the protected part: legal name, aliases, date of birth,
+contact and home. Otherwise the form holds no identity value at all and says how to get
+one. Each changed field is judged with storage's own rules as it is typed, the reason
+stands under the field, and Save works only while there is none. Editing returns only the
+fields that changed, for `storage.cases.update_record`: an edit then syncs as a change of
+those fields alone. Nothing is recorded here; the tab does that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from storage.dates import normalize_uncertain_date
+from storage.entities import MAX_SHORT, PROTECTED, PROTECTION_LEVELS, ROLES, entity
+from storage.errors import InvalidInput
+from storage.records import Person
+from ui.dialogs._common import message_label
+
+PERSON = entity("person")
+IDENTITY_FIELDS = tuple(name for name, spec in PERSON.fields.items() if spec.klass == PROTECTED)
+OPEN_FIELDS = ("role", "pseudonym", "protection", "languages", "consent")
+PROTECTION_LABELS = {"none": "None", "partial": "Partial", "full": "Full"}
+DATE_EXAMPLES = "1987, 1987-04, 1987-04-23, before 1990 or about 1987"
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    """What the Add person dialog asked for."""
+
+    name: str
+    role: str
+    protected: bool
+    pseudonym: str
+
+
+def caption(text: str, buddy: QWidget, parent: QWidget) -> QLabel:
+    """A field's caption: plain text with a mnemonic (&) that moves the focus to `buddy`."""
+    label = QLabel(parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setText(text)
+    label.setBuddy(buddy)
+    return label
+
+
+def role_combo(parent: QWidget) -> QComboBox:
+    """The roles a person can have in a case, by their stored value."""
+    combo = QComboBox(parent)
+    combo.setAccessibleName("Role in the case")
+    for role in ROLES:
+        combo.addItem(role.capitalize(), role)
+    return combo
+
+
+def line_problem(what: str, text: str, limit: int) -> str:
+    """Why `text` cannot be recorded as the one-line field `what`; '' when it can.
+
+    Storage refuses text over its limit, NUL and broken characters; a form also refuses
+    other invisible control characters, which in a name or a pseudonym are nearly always
+    left by copying and pasting and make the person hard to find or read aloud.
+    """
+    if len(text) > limit:
+        return f"{what} is {len(text):,} characters long; at most {limit:,} can be recorded."
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{what} holds a broken character (often left by pasting). Type it again."
+    for character in text:
+        if ord(character) < 32 or 127 <= ord(character) < 160:
+            return (
+                f"{what} holds an invisible control character (U+{ord(character):04X}),"
+                " often left by copying and pasting. Remove it."
+            )
+    return ""
+
+
+MAX_PSEUDONYM = 128  # storage.entities: a person's pseudonym is text(128)
+
+
+def _limit(name: str) -> int:
+    """The longest text storage records in a person's field `name`."""
+    return MAX_PSEUDONYM if name == "pseudonym" else MAX_SHORT
+
+
+class AddPersonDialog(QDialog):
+    """Asks for a new person's name, role and protection; nothing is recorded here.
+
+    A protected person's name goes into the protected identity part; without a pseudonym
+    the next number (W-0043) is given by storage.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add a person — Valise")
+        self.setAccessibleName("Add a person")
+        self.name_edit = QLineEdit(self)
+        self.name_edit.setAccessibleName("Name")
+        self.role_combo = role_combo(self)
+        self.role_combo.setPlaceholderText("Choose a role…")
+        self.role_combo.setCurrentIndex(-1)
+        self.protected_check = QCheckBox("&Protected (known by pseudonym only)", self)
+        self.protected_check.setAccessibleName("Protected")
+        self.pseudonym_edit = QLineEdit(self)
+        self.pseudonym_edit.setAccessibleName("Pseudonym")
+        self.pseudonym_edit.setPlaceholderText("empty: the next number, e.g. W-0043")
+
+        form = QFormLayout()
+        form.addRow(caption("&Name:", self.name_edit, self), self.name_edit)
+        form.addRow(caption("&Role:", self.role_combo, self), self.role_combo)
+        form.addRow("", self.protected_check)
+        form.addRow(caption("Ps&eudonym:", self.pseudonym_edit, self), self.pseudonym_edit)
+
+        self.buttons = QDialogButtonBox(self)
+        self.add_button = self.buttons.addButton(
+            "&Add person", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.add_button.setAccessibleName("Add person")
+        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAccessibleName("Cancel")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+
+        self.name_edit.textChanged.connect(self._update)
+        self.role_combo.currentIndexChanged.connect(self._update)
+        self.protected_check.toggled.connect(self._update)
+        self._update()
+        self.name_edit.setFocus()
+
+    @Slot()
+    def _update(self) -> None:
+        protected = self.protected_check.isChecked()
+        self.pseudonym_edit.setEnabled(protected)
+        has_name = bool(self.name_edit.text().strip())
+        self.add_button.setEnabled(self.role_combo.currentIndex() >= 0 and (protected or has_name))
+
+    def set_role(self, role: str) -> None:
+        """Choose a role (as a person would in the list)."""
+        self.role_combo.setCurrentIndex(self.role_combo.findData(role))
+
+    def new_person(self) -> NewPerson:
+        """What was typed and chosen."""
+        role = self.role_combo.currentData()
+        protected = self.protected_check.isChecked()
+        return NewPerson(
+            name=self.name_edit.text().strip(),
+            role=role if isinstance(role, str) else "",
+            protected=protected,
+            pseudonym=self.pseudonym_edit.text().strip() if protected else "",
+        )
+
+    @classmethod
+    def ask(cls, parent: QWidget) -> NewPerson | None:
+        """Show the dialog modally; the new person, or None on cancel."""
+        dialog = cls(parent)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return dialog.new_person()
+
+
+class EditPersonDialog(QDialog):
+    """Edits a person of a case; `changes()` gives only the fields that changed.
+
+    `identity_shown` is whether the Persons tab shows this person's identity now (not
+    protected, or revealed through the audited reveal). Without it the identity fields are
+    not built and no identity value is put in any widget: the form says instead that the
+    identity must be revealed to edit it. Likewise a pseudonym is compared with the legal
+    name only when the identity is shown, so the form cannot be used to guess a hidden name.
+    """
+
+    def __init__(
+        self, person: Person, *, identity_shown: bool, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.person = person
+        self.identity_shown = identity_shown
+        self.setWindowTitle("Edit person — Valise")
+        self.setAccessibleName("Edit person")
+        self.setMinimumWidth(520)
+        self._form = QFormLayout()
+        self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.edits: dict[str, QLineEdit] = {}
+        self._reasons: dict[str, QLabel] = {}
+
+        self.role_combo = role_combo(self)
+        if self.role_combo.findData(person.role) < 0:  # kept as it is if unknown here
+            self.role_combo.addItem(person.role, person.role)
+        self.role_combo.setCurrentIndex(self.role_combo.findData(person.role))
+        self.protection_combo = QComboBox(self)
+        self.protection_combo.setAccessibleName("Protection level")
+        for level in PROTECTION_LEVELS:
+            self.protection_combo.addItem(PROTECTION_LABELS.get(level, level), level)
+        self.protection_combo.setCurrentIndex(
+            max(0, self.protection_combo.findData(person.protection))
+        )
+        self._add_row("role", "&Role:", self.role_combo)
+        self._add_line("pseudonym", "Ps&eudonym:", "Pseudonym", "e.g. W-0042")
+        self._add_row("protection", "Pro&tection:", self.protection_combo)
+        self.protection_hint = message_label("About lowering the protection", self)
+        self.protection_hint.setVisible(False)
+        self._form.addRow("", self.protection_hint)
+        self._add_line("languages", "&Languages:", "Languages", "e.g. Varosan, French")
+        self._add_line(
+            "consent",
+            "C&onsent:",
+            "Consent to share",
+            "to whom, when and given to whom, e.g. tribunal: yes, 2027-03-02",
+        )
+        self.identity_note: QLabel | None = None
+        if identity_shown:
+            self._add_line("legal_name", "Legal &name:", "Legal name", "")
+            self._add_line("aliases", "&Aliases:", "Aliases", "other names, comma-separated")
+            self._add_line("birth_date", "Date of &birth:", "Date of birth", DATE_EXAMPLES)
+            self._add_line("contact", "Conta&ct:", "Contact", "phone, address or go-between")
+            self._add_line("home_location", "&Home:", "Home location", "")
+        else:
+            self.identity_note = message_label("Identity withheld", self)
+            self.identity_note.setText(
+                f"The identity of {person.pseudonym} is withheld, so it cannot be edited"
+                " here. To change the legal name, aliases, date of birth, contact or home,"
+                " cancel, choose Reveal identity… (the reveal is recorded in the audit log),"
+                " then edit the person again."
+            )
+            self._form.addRow(self.identity_note)
+
+        self.buttons = QDialogButtonBox(self)
+        self.save_button = self.buttons.addButton(
+            "&Save changes", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.save_button.setAccessibleName("Save changes")
+        self.save_button.setDefault(True)
+        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAccessibleName("Cancel")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._form)
+        layout.addWidget(self.buttons)
+
+        # What the widgets show at first: an untouched field is never written back, even
+        # where a widget shows a stored value slightly differently.
+        self._shown = {key: self._raw(key) for key in self.fields()}
+        for edit in self.edits.values():
+            edit.textChanged.connect(self._update)
+        self.role_combo.currentIndexChanged.connect(self._update)
+        self.protection_combo.currentIndexChanged.connect(self._update)
+        self._update()
+        self.role_combo.setFocus()
+
+    # -- building --------------------------------------------------------------------------
+
+    def _add_row(self, key: str, text: str, widget: QWidget) -> None:
+        """A captioned row for `widget` with its reason line under it."""
+        reason = message_label(f"Problem with the {key.replace('_', ' ')}", self)
+        reason.setVisible(False)
+        self._reasons[key] = reason
+        box = QWidget(self)
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(widget)
+        column.addWidget(reason)
+        self._form.addRow(caption(text, widget, self), box)
+
+    def _add_line(self, key: str, text: str, name: str, placeholder: str) -> None:
+        """A one-line field prefilled with the person's stored value."""
+        edit = QLineEdit(str(getattr(self.person, key)), self)
+        edit.setAccessibleName(name)
+        edit.setPlaceholderText(placeholder)
+        edit.setCursorPosition(0)
+        self.edits[key] = edit
+        self._add_row(key, text, edit)
+
+    # -- choosing (as a person would) ------------------------------------------------------
+
+    def set_role(self, role: str) -> None:
+        """Choose a role by its stored value."""
+        self.role_combo.setCurrentIndex(self.role_combo.findData(role))
+
+    def set_protection(self, level: str) -> None:
+        """Choose a protection level (none, partial, full)."""
+        self.protection_combo.setCurrentIndex(self.protection_combo.findData(level))
+
+    # -- judging ---------------------------------------------------------------------------
+
+    def _chosen(self, combo: QComboBox) -> str:
+        data = combo.currentData()
+        return data if isinstance(data, str) else ""
+
+    def _raw(self, key: str) -> str:
+        if key == "role":
+            return self._chosen(self.role_combo)
+        if key == "protection":
+            return self._chosen(self.protection_combo)
+        return self.edits[key].text()
+
+    def _edited(self) -> list[str]:
+        """Fields the person changed: their text differs from what the form first showed."""
+        return [key for key in self.fields() if self._raw(key) != self._shown[key]]
+
+    def fields(self) -> tuple[str, ...]:
+        """The fields this form shows (the identity ones only when the identity is shown)."""
+        return (*OPEN_FIELDS, *(IDENTITY_FIELDS if self.identity_shown else ()))
+
+    def _value(self, key: str) -> str:
+        """A field as storage will record it: trimmed, a date in its normal form."""
+        raw = self._raw(key)
+        if key == "birth_date":
+            try:
+                return normalize_uncertain_date(raw, "date of birth")
+            except InvalidInput:
+                return raw.strip()
+        return raw.strip()
+
+    def problems(self) -> dict[str, str]:
+        """Why each changed field cannot be recorded, by field; fields that can are left
+        out. Unchanged fields are not judged: an edit need not fix what it leaves alone."""
+        found: dict[str, str] = {}
+        for key in self._edited():
+            if key in ("role", "protection"):
+                continue
+            what = self.edits[key].accessibleName()
+            raw = self._raw(key)
+            if problem := line_problem(f"The {what.lower()}", raw, _limit(key)):
+                found[key] = problem
+            elif key == "birth_date":
+                try:
+                    normalize_uncertain_date(raw, "date of birth")
+                except InvalidInput as exc:
+                    found[key] = f"{exc} Examples: {DATE_EXAMPLES}."
+        if "pseudonym" not in found and (problem := self._pseudonym_problem()):
+            found["pseudonym"] = problem
+        return found
+
+    def _pseudonym_problem(self) -> str:
+        pseudonym = self._value("pseudonym")
+        protection = self._chosen(self.protection_combo)
+        name = self._value("legal_name") if self.identity_shown else ""
+        if protection != "none":
+            if not pseudonym:
+                return "A protected person is known by a pseudonym, such as W-0042. Type one."
+            if name and pseudonym.casefold() == name.casefold():
+                return (
+                    "A protected person's pseudonym must not be their name: partners see"
+                    " the pseudonym. Type another, such as a witness number."
+                )
+        elif not pseudonym and not name:
+            return "Give the person a name or a pseudonym."
+        return ""
+
+    def changes(self) -> dict[str, str]:
+        """The fields whose value changed, as storage will record them."""
+        out = {}
+        for key in self._edited():
+            value = self._value(key)
+            if value != getattr(self.person, key):
+                out[key] = value
+        return out
+
+    def lowers_to_none(self) -> bool:
+        """True when the edit removes the protection of a protected person."""
+        return self.person.is_protected and self.changes().get("protection") == "none"
+
+    @Slot()
+    def _update(self) -> None:
+        problems = self.problems()
+        for key, label in self._reasons.items():
+            text = problems.get(key, "")
+            label.setText(text)
+            label.setVisible(bool(text))
+            widget = self.edits.get(key)
+            if widget is not None:
+                widget.setAccessibleDescription(text)
+        self.protection_hint.setText(
+            "Without protection the legal name is shown in place of the pseudonym, with no"
+            " reveal and no audit entry, here and at the offices and the tribunal liaison"
+            " the case is shared with. You will be asked to confirm."
+            if self.lowers_to_none()
+            else ""
+        )
+        self.protection_hint.setVisible(self.lowers_to_none())
+        first = next(iter(problems.values()), "")
+        changed = bool(self.changes())
+        self.save_button.setEnabled(changed and not problems)
+        self.save_button.setToolTip(first or ("" if changed else "Nothing has changed yet."))
+        self.save_button.setAccessibleDescription(first)
+
+    def accept(self) -> None:
+        """Close with Save only while something changed and every change can be recorded
+        (Enter, or a script, may try otherwise)."""
+        if self.problems() or not self.changes():
+            self._update()
+            return
+        super().accept()
+
+    @classmethod
+    def ask(cls, parent: QWidget, person: Person, identity_shown: bool) -> dict[str, str] | None:
+        """Show the form modally: the changed fields, or None on cancel."""
+        dialog = cls(person, identity_shown=identity_shown, parent=parent)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return dialog.changes()
