@@ -128,14 +128,8 @@ class ElementsTab(QWidget):
         self.setAccessibleName(TITLE)
 
         self.model = ElementsMatrixModel(workspace, case_id, self)
-        self._writes = WorkerWrites(
-            self,
-            runner=runner,
-            prompts=prompts,
-            on_busy=self._on_busy,
-            reread=self.model.refresh,
-            refresh=self.refresh,
-            on_changed=self.changed.emit,
+        self._writes = WorkerWrites.for_tab(
+            self, runner=runner, prompts=prompts, show=self._update_buttons
         )
         self.summary_label = QLabel(self)
         self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -366,12 +360,15 @@ class ElementsTab(QWidget):
         changed = self.ask_element(self, ElementDraft.of(current), self.charges())
         if not changed:
             return  # cancelled, or nothing changed: nothing to record
-        ws, element_id = self._ws, current.id
-
-        def work(_token: CancelToken, _sink: ProgressSink) -> str:
-            return cases.update_record(ws, Element, element_id, **changed)
-
-        self._writes.run("Edit element", work, lambda _id: self._select(element_id, evidence_id))
+        element_id = current.id
+        self._writes.update(
+            "Edit element",
+            self._ws,
+            Element,
+            element_id,
+            changed,
+            lambda _id: self._select(element_id, evidence_id),
+        )
 
     @Slot()
     def link_selected(self) -> None:
@@ -461,7 +458,3 @@ class ElementsTab(QWidget):
             return cases.withdraw(ws, Link, link_id)
 
         self._writes.run("Remove link", work, lambda _id: self._select(element_id, evidence_id))
-
-    def _on_busy(self, busy: bool) -> None:
-        self._update_buttons()
-        self.busy.emit(busy)  # the worker holds the workspace's connection meanwhile

@@ -18,21 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from PySide6.QtCore import (
-    QEvent,
-    QItemSelection,
-    QItemSelectionModel,
-    QModelIndex,
-    QObject,
-    QRectF,
-    QSize,
-    Qt,
-    Signal,
-    Slot,
-)
+from PySide6.QtCore import QItemSelection, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -45,6 +33,8 @@ from PySide6.QtWidgets import (
 from storage import cases
 from storage.records import CaseId, Incident
 from storage.workspace import Workspace
+from ui.case_tabs import row_selection
+from ui.case_tabs.row_selection import RowActivation, setup_row_table
 from ui.case_tabs.worker_writes import WorkerWrites
 from ui.dialogs.incident_form import IncidentDraft, IncidentForm
 from ui.models.incident_model import IncidentModel
@@ -285,14 +275,8 @@ class IncidentsTab(QWidget):
         self.setAccessibleName(TITLE)
 
         self.model = IncidentModel(workspace, case_id, self)
-        self._writes = WorkerWrites(
-            self,
-            runner=runner,
-            prompts=prompts,
-            on_busy=self._on_busy,
-            reread=self.model.refresh,
-            refresh=self.refresh,
-            on_changed=self.changed.emit,
+        self._writes = WorkerWrites.for_tab(
+            self, runner=runner, prompts=prompts, show=self._update_buttons
         )
         self.summary_label = QLabel(self)
         self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -302,13 +286,8 @@ class IncidentsTab(QWidget):
         self.table = QTableView(self)
         self.table.setAccessibleName("Incidents in chronological order")
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTabKeyNavigation(False)
-        self.table.setAlternatingRowColors(True)
+        setup_row_table(self.table)
         self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -344,10 +323,7 @@ class IncidentsTab(QWidget):
         layout.addLayout(buttons)
 
         self.timeline.rowChosen.connect(self._on_row_chosen)
-        # Enter and double clicks rather than `activated`, which some styles emit on a
-        # single click (and macOS not on Enter): a click must only select.
-        self.table.doubleClicked.connect(self._on_double_clicked)
-        self.table.installEventFilter(self)
+        self._activation = RowActivation(self.table, self.edit_selected)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.model.modelReset.connect(self._on_reset)
         self._on_reset()
@@ -368,21 +344,12 @@ class IncidentsTab(QWidget):
 
     def selected_row(self) -> int:
         """The selected row of the list, or -1."""
-        rows = self.table.selectionModel().selectedRows()
-        return rows[0].row() if rows else -1
+        return row_selection.selected_row(self.table)
 
     def select_row(self, row: int) -> None:
-        """Select an incident by row in the list (and its mark in the timeline)."""
-        if not 0 <= row < self.model.rowCount():
-            return
-        index = self.model.index(row, IncidentModel.WHEN)
-        self.table.selectionModel().select(
-            index,
-            QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows,
-        )
-        self.table.setCurrentIndex(index)
-        self.table.scrollTo(index)
+        """Select an incident by row in the list (and its mark in the timeline); a row
+        that is not there (-1 for an incident gone meanwhile) changes nothing."""
+        row_selection.select_row_if_present(self.table, row, IncidentModel.WHEN)
 
     @Slot()
     def _on_reset(self) -> None:
@@ -441,38 +408,15 @@ class IncidentsTab(QWidget):
         changed = self.ask_incident(self, IncidentDraft.of(incident))
         if not changed:
             return  # cancelled, or nothing changed: nothing to record
-        ws, incident_id = self._ws, incident.id
-
-        def work(_token: CancelToken, _sink: ProgressSink) -> str:
-            return cases.update_record(ws, Incident, incident_id, **changed)
-
-        self._writes.run(
-            "Edit incident", work, lambda _id: self.select_row(self.model.row_of(incident_id))
+        incident_id = incident.id
+        self._writes.update(
+            "Edit incident",
+            self._ws,
+            Incident,
+            incident_id,
+            changed,
+            lambda _id: self.select_row(self.model.row_of(incident_id)),
         )
-
-    @Slot(QModelIndex)
-    def _on_double_clicked(self, index: QModelIndex) -> None:
-        if index.isValid():
-            self.select_row(index.row())
-            self.edit_selected()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Enter or Return on the list edits the selected incident; other keys pass."""
-        if (
-            watched is self.table
-            and event.type() == QEvent.Type.KeyPress
-            and isinstance(event, QKeyEvent)
-            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-            and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-            and self.selected_row() >= 0
-        ):
-            self.edit_selected()
-            return True
-        return super().eventFilter(watched, event)
-
-    def _on_busy(self, busy: bool) -> None:
-        self._update_buttons()
-        self.busy.emit(busy)
 
     def _update_buttons(self) -> None:
         busy = self._writes.busy

@@ -38,12 +38,19 @@ from PySide6.QtWidgets import (
 )
 
 from storage import queries
-from storage.cases import add_note, update_record, withdraw
+from storage.cases import add_note, withdraw
 from storage.entities import PRIVILEGED
 from storage.errors import StorageError
 from storage.records import CaseId, Note
 from storage.workspace import Workspace
-from ui.case_tabs.row_selection import RowActivation, select_row, setup_row_table
+from ui.case_tabs.row_selection import (
+    RowActivation,
+    select_row,
+    select_row_if_present,
+    selected_row,
+    setup_row_table,
+)
+from ui.case_tabs.worker_writes import NOTHING_CHANGED, WorkerWrites
 from ui.dialogs.note_form import (
     CLASS_HINTS,
     CLASS_LABELS,
@@ -57,7 +64,7 @@ from ui.dialogs.note_form import (
 from ui.models.headed_table import HeadedTableModel
 from ui.peers_view import sentence
 from ui.prompts import Prompts
-from ui.tasks import CancelToken, ProgressSink, TaskRunner
+from ui.tasks import TaskRunner
 
 TITLE = "Notes"
 NoteIdRole = Qt.ItemDataRole.UserRole + 1
@@ -195,13 +202,15 @@ class NotesTab(QWidget):
         self._ws = workspace
         self._case_id = case_id
         self._prompts = prompts
-        self._runner = runner  # edits are signed commits: on the worker
-        self._busy = False
         self.ask_note: NoteAsker = AddNoteDialog.ask
         self.ask_note_edit: NoteEditAsker = EditNoteDialog.ask
         self.setAccessibleName(TITLE)
 
         self.model = NoteModel(workspace, case_id, self)
+        # Edits are signed commits: on the worker
+        self._writes = WorkerWrites.for_tab(
+            self, runner=runner, prompts=prompts, show=self._show_selected, ending=NOTHING_CHANGED
+        )
         self.table = QTableView(self)
         self.table.setAccessibleName("Notes of the case, oldest first")
         self.table.setModel(self.model)
@@ -259,16 +268,11 @@ class NotesTab(QWidget):
 
     def selected_note(self) -> Note | None:
         """The selected note, if any."""
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.note(rows[0].row()) if rows else None
+        return self.model.note(selected_row(self.table))
 
     def select_note(self, note_id: str) -> bool:
         """Select a note by id; False when not in this case."""
-        row = self.model.row_of(note_id)
-        if row < 0:
-            return False
-        self._select_row(row)
-        return True
+        return select_row_if_present(self.table, self.model.row_of(note_id), NoteModel.TEXT)
 
     def _select_row(self, row: int) -> None:
         select_row(self.table, row, NoteModel.TEXT)
@@ -279,9 +283,10 @@ class NotesTab(QWidget):
 
     def _show_selected(self) -> None:
         note = self.selected_note()
-        self.add_button.setEnabled(not self._busy)
-        self.edit_button.setEnabled(note is not None and not self._busy)
-        self.withdraw_button.setEnabled(note is not None and not self._busy)
+        busy = self._writes.busy
+        self.add_button.setEnabled(not busy)
+        self.edit_button.setEnabled(note is not None and not busy)
+        self.withdraw_button.setEnabled(note is not None and not busy)
         if note is None:
             self.class_label.setText("No notes yet." if not self.model.rowCount() else "")
             self.text_view.setPlainText("")
@@ -307,7 +312,7 @@ class NotesTab(QWidget):
         """
         title = "Edit note"
         note = self.selected_note()
-        if note is None or self._busy:
+        if note is None or self._writes.busy:
             return
         asked = self.ask_note_edit(self, note)
         if asked is None:
@@ -322,44 +327,21 @@ class NotesTab(QWidget):
             question = lowering_question(note.klass, new_class, text_changed="text" in changes)
             if not self._prompts.confirm(self, title, question):
                 return  # declining changes nothing
-        ws, note_id = self._ws, note.id
+        note_id = note.id
+        self._writes.update(
+            title, self._ws, Note, note_id, changes, lambda _id: self._show_edited(note_id)
+        )
 
-        def work(_token: CancelToken, _sink: ProgressSink) -> str:
-            return update_record(ws, Note, note_id, **changes)
-
-        self._set_busy(True)
-        task = self._runner.start(work)
-        task.finished.connect(lambda _result: self._edited(title, note_id))
-        task.failed.connect(lambda error: self._edit_failed(title, error))
-
-    def _set_busy(self, busy: bool) -> None:
-        self._busy = busy
+    def _show_edited(self, note_id: str) -> None:
+        """After an edit (the notes were reread): the edited note, selected."""
+        self.select_note(note_id)
         self._show_selected()
-        self.busy.emit(busy)  # the worker holds the workspace's connection meanwhile
-
-    def _edited(self, title: str, note_id: str) -> None:
-        self._set_busy(False)
-        try:
-            self.model.refresh()
-            self.select_note(note_id)
-            self._show_selected()
-        except Exception as exc:  # a bug in showing the outcome, not in the write
-            self._prompts.report_bug(self, title, exc)
-        self.changed.emit()
-
-    def _edit_failed(self, title: str, error: object) -> None:
-        self._set_busy(False)
-        if isinstance(error, StorageError):  # a refusal, said for a person
-            self._prompts.warn(self, title, f"{sentence(str(error))} Nothing was changed.")
-            self.refresh()
-        elif isinstance(error, BaseException):
-            self._prompts.report_bug(self, title, error)
 
     @Slot()
     def withdraw_selected(self) -> None:
         """Withdraw the selected note after a confirmation; it stays in the history."""
         note = self.selected_note()
-        if note is None or self._busy:
+        if note is None or self._writes.busy:
             return
         title = "Withdraw a note"
         first_words = " ".join(note.text.split()[:8])
@@ -385,7 +367,7 @@ class NotesTab(QWidget):
     def add(self) -> None:
         """Ask for a note and add it to the case; it is selected afterwards."""
         title = "Add a note"
-        if self._busy:
+        if self._writes.busy:
             return
         new = self.ask_note(self)
         if new is None:

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -31,7 +30,15 @@ from storage.cases import add_person
 from storage.errors import StorageError
 from storage.records import CaseId, Person
 from storage.workspace import Workspace
-from ui.case_tabs.row_selection import RowActivation, select_row, setup_row_table
+from ui.case_tabs.row_selection import (
+    RowActivation,
+    select_row,
+    select_row_if_present,
+    selected_row,
+    setup_row_table,
+)
+from ui.case_tabs.worker_writes import NOTHING_CHANGED, WorkerWrites
+from ui.dialogs._common import message_label
 from ui.dialogs.person_form import (
     IDENTITY_FIELDS,
     OPEN_FIELDS,
@@ -42,7 +49,7 @@ from ui.dialogs.person_form import (
 from ui.models.person_model import PersonModel
 from ui.peers_view import sentence
 from ui.prompts import Prompts
-from ui.tasks import CancelToken, ProgressSink, TaskRunner
+from ui.tasks import TaskRunner
 
 TITLE = "Persons"
 
@@ -51,15 +58,6 @@ __all__ = ["AddPersonDialog", "EditPersonDialog", "NewPerson", "PersonsTab"]
 PersonAsker = Callable[[QWidget], NewPerson | None]
 # (parent, the person, whether its identity is shown now) -> the changed fields, or None
 PersonEditAsker = Callable[[QWidget, Person, bool], dict[str, str] | None]
-
-
-def _plain_label(name: str, parent: QWidget) -> QLabel:
-    label = QLabel(parent)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(True)
-    label.setAccessibleName(name)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
 
 
 def identity_text(person: Person) -> str:
@@ -101,13 +99,15 @@ class PersonsTab(QWidget):
         self._ws = workspace
         self._case_id = case_id
         self._prompts = prompts
-        self._runner = runner  # edits are signed commits: on the worker
-        self._busy = False
         self.ask_person: PersonAsker = AddPersonDialog.ask
         self.ask_person_edit: PersonEditAsker = EditPersonDialog.ask
         self.setAccessibleName(TITLE)
 
         self.model = PersonModel(workspace, case_id, self)
+        # Edits are signed commits: on the worker
+        self._writes = WorkerWrites.for_tab(
+            self, runner=runner, prompts=prompts, show=self._show_selected, ending=NOTHING_CHANGED
+        )
         self.table = QTableView(self)
         self.table.setAccessibleName("Persons in the case")
         self.table.setModel(self.model)
@@ -148,12 +148,12 @@ class PersonsTab(QWidget):
         buttons.addWidget(self.withdraw_button)
         buttons.addStretch(1)
 
-        self.identity_label = _plain_label("Identity of the selected person", self)
+        self.identity_label = message_label("Identity of the selected person", self)
         identity = QGroupBox("Identity", self)
         identity.setAccessibleName("Identity")
         identity_layout = QVBoxLayout(identity)
         identity_layout.addWidget(self.identity_label)
-        self.message_label = _plain_label("Message", self)
+        self.message_label = message_label("Message", self)
 
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
@@ -169,16 +169,11 @@ class PersonsTab(QWidget):
 
     def selected_person(self) -> Person | None:
         """The selected person (as read at the last refresh), if any."""
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.person(rows[0].row()) if rows else None
+        return self.model.person(selected_row(self.table))
 
     def select_person(self, person_id: str) -> bool:
         """Select a person by id; False when not in this case."""
-        row = self.model.row_of(person_id)
-        if row < 0:
-            return False
-        self._select_row(row)
-        return True
+        return select_row_if_present(self.table, self.model.row_of(person_id), PersonModel.NAME)
 
     def _select_row(self, row: int) -> None:
         select_row(self.table, row, PersonModel.NAME)
@@ -190,7 +185,8 @@ class PersonsTab(QWidget):
 
     def _show_selected(self) -> None:
         person = self.selected_person()
-        self.add_button.setEnabled(not self._busy)
+        busy = self._writes.busy
+        self.add_button.setEnabled(not busy)
         if person is None:
             self.identity_label.setText(
                 "No person is selected." if self.model.rowCount() else "No persons yet."
@@ -199,10 +195,10 @@ class PersonsTab(QWidget):
             self.reveal_button.setEnabled(False)
             self.withdraw_button.setEnabled(False)
             return
-        self.edit_button.setEnabled(not self._busy)
-        self.withdraw_button.setEnabled(not self._busy)
+        self.edit_button.setEnabled(not busy)
+        self.withdraw_button.setEnabled(not busy)
         shown = self.model.identity_shown(person)
-        self.reveal_button.setEnabled(person.is_protected and not shown and not self._busy)
+        self.reveal_button.setEnabled(person.is_protected and not shown and not busy)
         if shown:
             self.identity_label.setText(identity_text(person))
         else:
@@ -227,7 +223,7 @@ class PersonsTab(QWidget):
         """After a confirmation, record the reveal in the audit chain, then show it."""
         title = "Reveal identity"
         person = self.selected_person()
-        if person is None or not person.is_protected or self._busy:
+        if person is None or not person.is_protected or self._writes.busy:
             return
         if not self._prompts.confirm(
             self,
@@ -256,7 +252,7 @@ class PersonsTab(QWidget):
         """
         title = "Edit person"
         person = self.selected_person()
-        if person is None or self._busy:
+        if person is None or self._writes.busy:
             return
         shown = self.model.identity_shown(person)
         asked = self.ask_person_edit(self, person, shown)
@@ -282,53 +278,31 @@ class PersonsTab(QWidget):
             if not self._prompts.confirm(self, title, question):
                 self.message_label.setText("Nothing was changed.")
                 return
-        ws, person_id = self._ws, person.id
+        person_id = person.id
+        self._writes.update(
+            title, self._ws, Person, person_id, changes, lambda _id: self._show_edited(person_id)
+        )
 
-        def work(_token: CancelToken, _sink: ProgressSink) -> str:
-            return cases.update_record(ws, Person, person_id, **changes)
-
-        self._set_busy(True)
-        task = self._runner.start(work)
-        task.finished.connect(lambda _result: self._edited(title, person_id))
-        task.failed.connect(lambda error: self._edit_failed(title, error))
-
-    def _set_busy(self, busy: bool) -> None:
-        self._busy = busy
+    def _show_edited(self, person_id: str) -> None:
+        """After an edit (the persons were reread, so any reveal is withdrawn): the edited
+        person, selected, and what became of the edit."""
+        self.select_person(person_id)
         self._show_selected()
-        self.busy.emit(busy)  # the worker holds the workspace's connection meanwhile
-
-    def _edited(self, title: str, person_id: str) -> None:
-        self._set_busy(False)
-        try:
-            self.model.refresh()
-            self.select_person(person_id)
-            self._show_selected()
-            saved = self.selected_person()
-            if saved is not None:
-                note = (
-                    " The identity is withheld again; reveal it to see it."
-                    if saved.is_protected
-                    else ""
-                )
-                self.message_label.setText(f"Saved the changes to {saved.display_name}.{note}")
-        except Exception as exc:  # a bug in showing the outcome, not in the write
-            self._prompts.report_bug(self, title, exc)
-        self.changed.emit()
-
-    def _edit_failed(self, title: str, error: object) -> None:
-        self._set_busy(False)
-        if isinstance(error, StorageError):  # a refusal, said for a person
-            self._prompts.warn(self, title, f"{sentence(str(error))} Nothing was changed.")
-            self.refresh()
-        elif isinstance(error, BaseException):
-            self._prompts.report_bug(self, title, error)
+        saved = self.selected_person()
+        if saved is not None:
+            note = (
+                " The identity is withheld again; reveal it to see it."
+                if saved.is_protected
+                else ""
+            )
+            self.message_label.setText(f"Saved the changes to {saved.display_name}.{note}")
 
     @Slot()
     def withdraw_selected(self) -> None:
         """Withdraw the selected person after a confirmation: it leaves every list here and
         at the peers the case is shared with, and stays in the signed history."""
         person = self.selected_person()
-        if person is None or self._busy:
+        if person is None or self._writes.busy:
             return
         title = "Withdraw a person"
         asked = (
@@ -354,7 +328,7 @@ class PersonsTab(QWidget):
     def add(self) -> None:
         """Ask for a new person and add it to the case."""
         title = "Add a person"
-        if self._busy:
+        if self._writes.busy:
             return
         new = self.ask_person(self)
         if new is None:

@@ -1,8 +1,9 @@
 """Whole-row selection and activation for the single-selection tables of the case tabs.
 
-The Persons and Notes tabs list records one per row and act on "the selected one". Both
-selected rows the same way (clamped to the rows there are, made current, scrolled to), and
-both open the selected record's edit form on Enter or a double-click. This is that one copy.
+The Incidents, Persons and Notes tabs list records one per row and act on "the selected
+one". Each selected rows the same way (made current, scrolled to), and each opens the
+selected record's edit form on Enter or a double-click; they had a copy each of that.
+This is the one copy they use.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ def select_row(table: QTableView, row: int, column: int = 0) -> bool:
     return True
 
 
+def select_row_if_present(table: QTableView, row: int, column: int = 0) -> bool:
+    """Select `row` as `select_row` does when the table has it; when it has not (-1 for a
+    record gone meanwhile) change nothing and give False."""
+    if not 0 <= row < table.model().rowCount():
+        return False
+    return select_row(table, row, column)
+
+
 def selected_row(table: QTableView) -> int:
     """The selected row, or -1 when none is."""
     rows = table.selectionModel().selectedRows()
@@ -55,8 +64,9 @@ class RowActivation(QObject):
     """Calls `activate()` when a person presses Enter on `table` or double-clicks a row.
 
     `QAbstractItemView.activated` would do on some platforms only (on macOS Enter starts
-    editing instead, and a style may activate on a single click), so the keys are caught
-    here and double-clicks come from `doubleClicked`, the same everywhere.
+    editing instead, and a style may activate on a single click, where a click must only
+    select), so the keys are caught here and double-clicks come from `doubleClicked`, the
+    same everywhere. Enter held with Ctrl, Shift, Alt or Meta is not Enter: it passes on.
     """
 
     def __init__(self, table: QTableView, activate: Callable[[], None]) -> None:
@@ -73,6 +83,7 @@ class RowActivation(QObject):
             and event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
             and event.key() in ACTIVATING_KEYS
+            and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
             and selected_row(self._table) >= 0
         ):
             self._activate()

@@ -1,24 +1,60 @@
 """Running a case tab's writes on the worker, one at a time, with one outcome policy.
 
-The Incidents and Legal elements tabs record through `storage.cases` on the task runner,
-so the window never waits on a signed commit. Each had its own copy of the same steps:
-say "busy" while the worker holds the workspace's one connection (the main window keeps
-its hands off the database meanwhile), reread and reselect after a success and tell the
-case view, show a storage refusal as its plain sentence, and report anything else as a
-bug. `WorkerWrites` is that one copy; a tab owns one and gives it its signals and reads.
+The Incidents, Legal elements, Persons and Notes tabs record through `storage.cases` on the
+task runner, so the window never waits on a signed commit. Each had its own copy of the
+same steps: say "busy" while the worker holds the workspace's one connection (the main
+window keeps its hands off the database meanwhile), reread and reselect after a success
+and tell the case view, show a storage refusal as its plain sentence, and report anything
+else as a bug. `WorkerWrites` is that one copy; a tab owns one, made by
+`WorkerWrites.for_tab` from the signals and reads every such tab has (`WritingTab`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
+from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QWidget
 
+from storage import cases
 from storage.errors import StorageError
+from storage.workspace import Workspace
 from ui.peers_view import sentence
 from ui.prompts import Prompts
-from ui.tasks import TaskRunner, Work
+from ui.tasks import CancelToken, ProgressSink, TaskRunner, Work
+
+# What a refusal message ends with: nothing was written. Tabs that only change records that
+# are there (Persons, Notes) say "changed".
+NOTHING_RECORDED = "Nothing was recorded."
+NOTHING_CHANGED = "Nothing was changed."
+
+
+class Rereads(Protocol):
+    """A tab's model: `refresh()` rereads it from the workspace."""
+
+    def refresh(self) -> None:
+        """Reread the rows."""
+
+
+class WritingTab(Protocol):
+    """What a case tab that writes on the worker has, as the case view expects of it:
+    `busy(bool)` around each write, `changed()` after one, its `model` and `refresh()`."""
+
+    @property
+    def busy(self) -> SignalInstance:
+        """Emitted with True when a write starts and False when it ends."""
+
+    @property
+    def changed(self) -> SignalInstance:
+        """Emitted after a write recorded something."""
+
+    @property
+    def model(self) -> Rereads:
+        """The rows the tab shows."""
+
+    def refresh(self) -> None:
+        """Reread what is there now, keeping the selection where it can."""
 
 
 class WorkerWrites:
@@ -28,8 +64,10 @@ class WorkerWrites:
     buttons and emits its `busy` signal); after a success `reread()` rereads the tab's
     model, then the write's own `then(result)` reselects, then `on_changed()` tells the case
     view. A `StorageError` (a refusal such as `InvalidInput`, or a record withdrawn
-    meanwhile) is shown through `prompts.warn` as its sentence, and `refresh()` rereads
-    what is there now; anything else goes to `prompts.report_bug`.
+    meanwhile) is shown through `prompts.warn` as its sentence, then `ending`, the tab's
+    words for "nothing was written" (`NOTHING_CHANGED` where the tab only edits records
+    that are there), and `refresh()` rereads what is there now; anything else goes to
+    `prompts.report_bug`.
     """
 
     def __init__(
@@ -42,6 +80,7 @@ class WorkerWrites:
         reread: Callable[[], None],
         refresh: Callable[[], None],
         on_changed: Callable[[], None],
+        ending: str = NOTHING_RECORDED,
     ) -> None:
         self._owner = owner
         self._runner = runner
@@ -50,7 +89,39 @@ class WorkerWrites:
         self._reread = reread
         self._refresh = refresh
         self._on_changed = on_changed
+        self._ending = ending
         self._busy = False
+
+    @classmethod
+    def for_tab(
+        cls,
+        tab: WritingTab,
+        *,
+        runner: TaskRunner,
+        prompts: Prompts,
+        show: Callable[[], None],
+        ending: str = NOTHING_RECORDED,
+    ) -> WorkerWrites:
+        """The writes of a case tab widget: `show()` updates its buttons and the tab emits
+        `busy` as a write starts and ends; a success rereads `tab.model`, a refusal
+        `tab.refresh()`, and the tab emits `changed` after a success."""
+        if not isinstance(tab, QWidget):  # the tab is the parent of every message
+            raise TypeError(f"{type(tab).__name__} is not a widget")
+
+        def on_busy(busy: bool) -> None:
+            show()
+            tab.busy.emit(busy)  # the worker holds the workspace's connection meanwhile
+
+        return cls(
+            tab,
+            runner=runner,
+            prompts=prompts,
+            on_busy=on_busy,
+            reread=tab.model.refresh,
+            refresh=tab.refresh,
+            on_changed=tab.changed.emit,
+            ending=ending,
+        )
 
     @property
     def busy(self) -> bool:
@@ -68,6 +139,25 @@ class WorkerWrites:
         task.failed.connect(lambda error: self._failed(title, error))
         task.cancelled.connect(lambda: self._set_busy(False))  # none asks yet; never stuck
 
+    def update(
+        self,
+        title: str,
+        workspace: Workspace,
+        record: type[Any],
+        ident: str,
+        changes: Mapping[str, str],
+        then: Callable[[Any], None],
+    ) -> None:
+        """Record an edit form's `changes` to one record with `storage.cases.update_record`,
+        as `run` does. Only the changed fields are written, so the edit syncs (and could
+        conflict) as a change of those fields alone."""
+        fields = dict(changes)
+
+        def work(_token: CancelToken, _sink: ProgressSink) -> str:
+            return cases.update_record(workspace, record, ident, **fields)
+
+        self.run(title, work, then)
+
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         self._on_busy(busy)  # the worker holds the workspace's connection meanwhile
@@ -84,7 +174,7 @@ class WorkerWrites:
     def _failed(self, title: str, error: object) -> None:
         self._set_busy(False)
         if isinstance(error, StorageError):  # InvalidInput, NotFound: said for a person
-            self._prompts.warn(self._owner, title, f"{sentence(str(error))} Nothing was recorded.")
+            self._prompts.warn(self._owner, title, f"{sentence(str(error))} {self._ending}")
             try:
                 self._refresh()
             except Exception as exc:

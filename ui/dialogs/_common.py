@@ -1,5 +1,6 @@
-"""Small helpers the dialogs share: plain-text message labels, passphrase checks, and
-choosing another workspace folder from the first dialog."""
+"""Small helpers the dialogs share: plain-text message labels and the feedback line under
+a field, passphrase checks, and choosing another workspace folder from the first dialog or
+the unlock dialog."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QVBoxLayout, QWidget
 
 from storage.paths import WorkspacePaths
 
@@ -34,6 +35,18 @@ def message_label(accessible_name: str, parent: QWidget | None = None) -> QLabel
     return label
 
 
+def with_line_under(field: QWidget, line: QWidget) -> QWidget:
+    """`field` with its feedback `line` right under it, as the field part of one form row
+    (so the line stays with its field however the form is laid out)."""
+    box = QWidget(field.parentWidget())
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(2)
+    column.addWidget(field)
+    column.addWidget(line)
+    return box
+
+
 def passphrase_is_encodable(text: str) -> bool:
     """False for text holding a lone surrogate (a broken character).
 
@@ -53,6 +66,22 @@ def choose_workspace_folder(parent: QWidget) -> Path | None:
         parent, "Choose the folder of a Valise workspace", str(Path.home())
     )
     return Path(chosen) if chosen else None
+
+
+def ask_workspace_folder(
+    parent: QWidget, choose: FolderChooser, show_problem: Callable[[str], None]
+) -> Path | None:
+    """Ask with `choose` for a folder that holds a workspace, for the first dialog's and
+    the unlock dialog's "Open … workspace…"; None when cancelled or when the folder holds
+    none, which `show_problem` is then told as a sentence (the dialog stays open)."""
+    folder = choose(parent)
+    if folder is None:
+        return None
+    problem = workspace_folder_problem(folder)
+    if problem is not None:
+        show_problem(problem)
+        return None
+    return folder
 
 
 def workspace_folder_problem(folder: Path) -> str | None:

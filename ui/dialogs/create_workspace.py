@@ -30,10 +30,11 @@ from ui.dialogs._common import (
     SWITCH_WORKSPACE,
     UNUSABLE_CHARACTER_MESSAGE,
     FolderChooser,
+    ask_workspace_folder,
     choose_workspace_folder,
     message_label,
     passphrase_is_encodable,
-    workspace_folder_problem,
+    with_line_under,
 )
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
@@ -51,17 +52,6 @@ def strength_feedback(passphrase: str) -> str:
     if reason:
         return f"✗ Too weak: {reason}."
     return "✓ Strong enough. Write it down and keep it safe: it cannot be recovered."
-
-
-def _with_feedback(field: QLineEdit, feedback: QWidget) -> QWidget:
-    """A field with its live feedback line right under it, as one form row."""
-    box = QWidget(field.parentWidget())
-    column = QVBoxLayout(box)
-    column.setContentsMargins(0, 0, 0, 0)
-    column.setSpacing(2)
-    column.addWidget(field)
-    column.addWidget(feedback)
-    return box
 
 
 class CreateWorkspaceDialog(QDialog):
@@ -149,8 +139,8 @@ class CreateWorkspaceDialog(QDialog):
         form = QFormLayout()
         form.addRow("Office &name:", self.office_name_edit)
         form.addRow("Office &code:", self.office_code_edit)
-        form.addRow("&Passphrase:", _with_feedback(self.passphrase_edit, self.strength_label))
-        form.addRow("&Repeat it:", _with_feedback(self.repeat_edit, self.match_label))
+        form.addRow("&Passphrase:", with_line_under(self.passphrase_edit, self.strength_label))
+        form.addRow("&Repeat it:", with_line_under(self.repeat_edit, self.match_label))
         form.addRow("", self.show_check)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
@@ -279,12 +269,8 @@ class CreateWorkspaceDialog(QDialog):
         can ask for that workspace's passphrase instead."""
         if self.busy:
             return
-        folder = self._choose_folder(self)
+        folder = ask_workspace_folder(self, self._choose_folder, self.error_label.setText)
         if folder is None:
-            return
-        problem = workspace_folder_problem(folder)
-        if problem is not None:
-            self.error_label.setText(problem)
             return
         self.other_folder = folder
         self.passphrase_edit.clear()

@@ -4,9 +4,9 @@ liability, in one dialog, to add an element to the matrix or to edit one.
 Elements are grouped by charge in the matrix, so a charge typed slightly differently starts
 a new group. The charge field therefore offers the case's existing charges (choose one, or
 type a new one), and choosing a known charge fills in the article its elements use. As in
-the incident form (`ui.dialogs.incident_form.RecordForm`), each field is judged as it is
-typed with storage's rules, the reason stands under the field, and editing returns only the
-fields that changed, for `storage.cases.update_record`.
+the incident form (both are a `ui.dialogs.form_fields.RecordForm`), each field is judged as
+it is typed with storage's rules, the reason stands under the field, and editing returns
+only the fields that changed, for `storage.cases.update_record`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
-    QDialog,
     QLineEdit,
     QPlainTextEdit,
     QWidget,
@@ -26,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from storage.entities import MAX_SHORT, MAX_TEXT
 from storage.records import Element
-from ui.dialogs.incident_form import RecordForm, text_problem
+from ui.dialogs.form_fields import RecordForm, ask_modally, text_problem
 
 MAX_ARTICLE = 128  # storage.entities: the element's article is text(128)
 
@@ -177,6 +176,4 @@ class ElementForm(RecordForm):
         """Show the form modally: the fields to record (all when adding, the changed ones
         when editing), or None on cancel."""
         form = cls(parent, original, charges)
-        if form.exec() != QDialog.DialogCode.Accepted:
-            return None
-        return form.changes()
+        return ask_modally(form, form.changes)

@@ -12,16 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QPlainTextEdit,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -29,6 +25,15 @@ from storage.entities import MAX_TEXT, NOTE_CLASSES, OPEN, PRIVILEGED, PROTECTED
 from storage.records import Note
 from storage.sealing import strictest
 from ui.dialogs._common import message_label
+from ui.dialogs.form_fields import (
+    ask_modally,
+    caption,
+    judge_accept,
+    lay_out_form,
+    reason_line,
+    show_reason,
+    text_problem,
+)
 
 CLASS_LABELS = {
     OPEN: "Open",
@@ -85,28 +90,15 @@ def lowering_question(old: str, new: str, *, text_changed: bool) -> str:
     return question
 
 
-def text_problem(text: str) -> str:
+def note_text_problem(text: str) -> str:
     """Why `text` cannot be recorded as a note's text; '' when it can.
 
-    Storage refuses empty notes, text over its limit, NUL and broken characters; the form
-    also refuses other invisible control characters (line breaks and tabs are fine), which
-    are nearly always left by copying and pasting.
+    Storage refuses empty notes; the rest is the rule every form judges text by
+    (`ui.dialogs.form_fields.text_problem`), line breaks and tabs allowed.
     """
     if not text.strip():
         return "A note needs some text."
-    if len(text) > MAX_TEXT:
-        return f"The note is {len(text):,} characters long; at most {MAX_TEXT:,} can be recorded."
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "The note holds a broken character (often left by pasting). Type it again."
-    for character in text:
-        if (ord(character) < 32 or 127 <= ord(character) < 160) and character not in "\n\t":
-            return (
-                f"The note holds an invisible control character (U+{ord(character):04X}),"
-                " often left by copying and pasting. Remove it."
-            )
-    return ""
+    return text_problem("The note", text, MAX_TEXT, multiline=True)
 
 
 @dataclass(frozen=True)
@@ -147,37 +139,18 @@ class NoteForm(QDialog):
         if self.class_combo.findData(klass) < 0:  # an unknown class is shown as it is
             self.class_combo.addItem(klass, klass)
         self.class_combo.setCurrentIndex(self.class_combo.findData(klass))
-        self.reason_label = message_label("Problem with the note", self)
-        self.reason_label.setVisible(False)
+        self.reason_label = reason_line("Problem with the note", self)
         self.class_hint = message_label("About the class", self)
         self.class_hint.setVisible(False)
 
         form = QFormLayout()
-        form.addRow(self._caption("&Text:", self.text_edit), self.text_edit)
+        form.addRow(caption("&Text:", self.text_edit, self), self.text_edit)
         form.addRow("", self.reason_label)
-        form.addRow(self._caption("&Class:", self.class_combo), self.class_combo)
+        form.addRow(caption("&Class:", self.class_combo, self), self.class_combo)
         form.addRow("", self.class_hint)
-        self.buttons = QDialogButtonBox(self)
-        self.accept_button: QPushButton = self.buttons.addButton(
-            accept_text, QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        self.accept_button.setAccessibleName(accept_text.replace("&", ""))
-        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setAccessibleName("Cancel")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
+        self.buttons, self.accept_button, _cancel = lay_out_form(self, form, accept_text)
         self.text_edit.textChanged.connect(self._update)
         self.class_combo.currentIndexChanged.connect(self._update)
-
-    def _caption(self, text: str, buddy: QWidget) -> QLabel:
-        label = QLabel(self)
-        label.setTextFormat(Qt.TextFormat.PlainText)
-        label.setText(text)
-        label.setBuddy(buddy)
-        return label
 
     def set_class(self, klass: str) -> None:
         """Choose a class (as a person would in the list)."""
@@ -214,9 +187,7 @@ class AddNoteDialog(NoteForm):
     def ask(cls, parent: QWidget) -> NewNote | None:
         """Show the dialog modally; the new note, or None on cancel."""
         dialog = cls(parent)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return None
-        return dialog.new_note()
+        return ask_modally(dialog, dialog.new_note)
 
 
 class EditNoteDialog(NoteForm):
@@ -256,14 +227,12 @@ class EditNoteDialog(NoteForm):
     def problem(self) -> str:
         """Why the edit cannot be recorded ('' when it can); the text is judged only when
         it was changed."""
-        return text_problem(self.text_edit.toPlainText()) if self.text_changed() else ""
+        return note_text_problem(self.text_edit.toPlainText()) if self.text_changed() else ""
 
     @Slot()
     def _update(self) -> None:
         problem = self.problem()
-        self.reason_label.setText(problem)
-        self.reason_label.setVisible(bool(problem))
-        self.text_edit.setAccessibleDescription(problem)
+        show_reason(self.reason_label, problem, self.text_edit)
         old, new = self.note.klass, self.chosen_class()
         if lowers_class(old, new):
             hint = lowering_question(old, new, text_changed=self.text_changed())
@@ -277,10 +246,7 @@ class EditNoteDialog(NoteForm):
             hint = ""
         self.class_hint.setText(hint)
         self.class_hint.setVisible(bool(hint))
-        changed = bool(self.changes())
-        self.save_button.setEnabled(changed and not problem)
-        self.save_button.setToolTip(problem or ("" if changed else "Nothing has changed yet."))
-        self.save_button.setAccessibleDescription(problem)
+        judge_accept(self.save_button, problem, changed=bool(self.changes()))
 
     def accept(self) -> None:
         """Close with Save only while something changed and it can be recorded."""
@@ -293,6 +259,4 @@ class EditNoteDialog(NoteForm):
     def ask(cls, parent: QWidget, note: Note) -> dict[str, str] | None:
         """Show the form modally: the changed fields, or None on cancel."""
         dialog = cls(note, parent)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return None
-        return dialog.changes()
+        return ask_modally(dialog, dialog.changes)

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -32,7 +30,17 @@ from storage.dates import normalize_uncertain_date
 from storage.entities import MAX_SHORT, PROTECTED, PROTECTION_LEVELS, ROLES, entity
 from storage.errors import InvalidInput
 from storage.records import Person
-from ui.dialogs._common import message_label
+from ui.dialogs._common import message_label, with_line_under
+from ui.dialogs.form_fields import (
+    ask_modally,
+    caption,
+    judge_accept,
+    lay_out_form,
+    normal_date,
+    reason_line,
+    show_reason,
+    text_problem,
+)
 
 PERSON = entity("person")
 IDENTITY_FIELDS = tuple(name for name, spec in PERSON.fields.items() if spec.klass == PROTECTED)
@@ -51,15 +59,6 @@ class NewPerson:
     pseudonym: str
 
 
-def caption(text: str, buddy: QWidget, parent: QWidget) -> QLabel:
-    """A field's caption: plain text with a mnemonic (&) that moves the focus to `buddy`."""
-    label = QLabel(parent)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setText(text)
-    label.setBuddy(buddy)
-    return label
-
-
 def role_combo(parent: QWidget) -> QComboBox:
     """The roles a person can have in a case, by their stored value."""
     combo = QComboBox(parent)
@@ -67,28 +66,6 @@ def role_combo(parent: QWidget) -> QComboBox:
     for role in ROLES:
         combo.addItem(role.capitalize(), role)
     return combo
-
-
-def line_problem(what: str, text: str, limit: int) -> str:
-    """Why `text` cannot be recorded as the one-line field `what`; '' when it can.
-
-    Storage refuses text over its limit, NUL and broken characters; a form also refuses
-    other invisible control characters, which in a name or a pseudonym are nearly always
-    left by copying and pasting and make the person hard to find or read aloud.
-    """
-    if len(text) > limit:
-        return f"{what} is {len(text):,} characters long; at most {limit:,} can be recorded."
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return f"{what} holds a broken character (often left by pasting). Type it again."
-    for character in text:
-        if ord(character) < 32 or 127 <= ord(character) < 160:
-            return (
-                f"{what} holds an invisible control character (U+{ord(character):04X}),"
-                " often left by copying and pasting. Remove it."
-            )
-    return ""
 
 
 MAX_PSEUDONYM = 128  # storage.entities: a person's pseudonym is text(128)
@@ -127,18 +104,7 @@ class AddPersonDialog(QDialog):
         form.addRow("", self.protected_check)
         form.addRow(caption("Ps&eudonym:", self.pseudonym_edit, self), self.pseudonym_edit)
 
-        self.buttons = QDialogButtonBox(self)
-        self.add_button = self.buttons.addButton(
-            "&Add person", QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        self.add_button.setAccessibleName("Add person")
-        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setAccessibleName("Cancel")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
+        self.buttons, self.add_button, _cancel = lay_out_form(self, form, "&Add person")
 
         self.name_edit.textChanged.connect(self._update)
         self.role_combo.currentIndexChanged.connect(self._update)
@@ -172,9 +138,7 @@ class AddPersonDialog(QDialog):
     def ask(cls, parent: QWidget) -> NewPerson | None:
         """Show the dialog modally; the new person, or None on cancel."""
         dialog = cls(parent)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return None
-        return dialog.new_person()
+        return ask_modally(dialog, dialog.new_person)
 
 
 class EditPersonDialog(QDialog):
@@ -242,19 +206,8 @@ class EditPersonDialog(QDialog):
             )
             self._form.addRow(self.identity_note)
 
-        self.buttons = QDialogButtonBox(self)
-        self.save_button = self.buttons.addButton(
-            "&Save changes", QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        self.save_button.setAccessibleName("Save changes")
+        self.buttons, self.save_button, _cancel = lay_out_form(self, self._form, "&Save changes")
         self.save_button.setDefault(True)
-        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setAccessibleName("Cancel")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(self._form)
-        layout.addWidget(self.buttons)
 
         # What the widgets show at first: an untouched field is never written back, even
         # where a widget shows a stored value slightly differently.
@@ -270,16 +223,9 @@ class EditPersonDialog(QDialog):
 
     def _add_row(self, key: str, text: str, widget: QWidget) -> None:
         """A captioned row for `widget` with its reason line under it."""
-        reason = message_label(f"Problem with the {key.replace('_', ' ')}", self)
-        reason.setVisible(False)
+        reason = reason_line(f"Problem with the {key.replace('_', ' ')}", self)
         self._reasons[key] = reason
-        box = QWidget(self)
-        column = QVBoxLayout(box)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(2)
-        column.addWidget(widget)
-        column.addWidget(reason)
-        self._form.addRow(caption(text, widget, self), box)
+        self._form.addRow(caption(text, widget, self), with_line_under(widget, reason))
 
     def _add_line(self, key: str, text: str, name: str, placeholder: str) -> None:
         """A one-line field prefilled with the person's stored value."""
@@ -324,12 +270,7 @@ class EditPersonDialog(QDialog):
     def _value(self, key: str) -> str:
         """A field as storage will record it: trimmed, a date in its normal form."""
         raw = self._raw(key)
-        if key == "birth_date":
-            try:
-                return normalize_uncertain_date(raw, "date of birth")
-            except InvalidInput:
-                return raw.strip()
-        return raw.strip()
+        return normal_date(raw) if key == "birth_date" else raw.strip()
 
     def problems(self) -> dict[str, str]:
         """Why each changed field cannot be recorded, by field; fields that can are left
@@ -340,7 +281,7 @@ class EditPersonDialog(QDialog):
                 continue
             what = self.edits[key].accessibleName()
             raw = self._raw(key)
-            if problem := line_problem(f"The {what.lower()}", raw, _limit(key)):
+            if problem := text_problem(f"The {what.lower()}", raw, _limit(key)):
                 found[key] = problem
             elif key == "birth_date":
                 try:
@@ -384,12 +325,7 @@ class EditPersonDialog(QDialog):
     def _update(self) -> None:
         problems = self.problems()
         for key, label in self._reasons.items():
-            text = problems.get(key, "")
-            label.setText(text)
-            label.setVisible(bool(text))
-            widget = self.edits.get(key)
-            if widget is not None:
-                widget.setAccessibleDescription(text)
+            show_reason(label, problems.get(key, ""), self.edits.get(key))
         self.protection_hint.setText(
             "Without protection the legal name is shown in place of the pseudonym, with no"
             " reveal and no audit entry, here and at the offices and the tribunal liaison"
@@ -398,11 +334,9 @@ class EditPersonDialog(QDialog):
             else ""
         )
         self.protection_hint.setVisible(self.lowers_to_none())
-        first = next(iter(problems.values()), "")
-        changed = bool(self.changes())
-        self.save_button.setEnabled(changed and not problems)
-        self.save_button.setToolTip(first or ("" if changed else "Nothing has changed yet."))
-        self.save_button.setAccessibleDescription(first)
+        judge_accept(
+            self.save_button, next(iter(problems.values()), ""), changed=bool(self.changes())
+        )
 
     def accept(self) -> None:
         """Close with Save only while something changed and every change can be recorded
@@ -416,6 +350,4 @@ class EditPersonDialog(QDialog):
     def ask(cls, parent: QWidget, person: Person, identity_shown: bool) -> dict[str, str] | None:
         """Show the form modally: the changed fields, or None on cancel."""
         dialog = cls(person, identity_shown=identity_shown, parent=parent)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return None
-        return dialog.changes()
+        return ask_modally(dialog, dialog.changes)

@@ -31,9 +31,9 @@ from ui.dialogs._common import (
     SWITCH_WORKSPACE,
     UNUSABLE_CHARACTER_MESSAGE,
     FolderChooser,
+    ask_workspace_folder,
     message_label,
     passphrase_is_encodable,
-    workspace_folder_problem,
 )
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
@@ -148,12 +148,8 @@ class UnlockDialog(QDialog):
         start-up can ask for that one's passphrase instead."""
         if self.busy or self._choose_folder is None:
             return
-        folder = self._choose_folder(self)
+        folder = ask_workspace_folder(self, self._choose_folder, self._show)
         if folder is None:
-            return
-        problem = workspace_folder_problem(folder)
-        if problem is not None:
-            self._show(problem)
             return
         self.other_folder = folder
         self._countdown.stop()
