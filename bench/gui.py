@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +230,74 @@ def _child_search(spec: dict[str, Any]) -> dict[str, Any]:
     return {"searches": results}
 
 
-CHILDREN = {"launch": _child_launch, "stall": _child_stall, "search": _child_search}
+def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
+    """Scroll the case list to its last case, a screen at a time, then sort and filter it,
+    while a timer probes the loop; each page of cases is read on the GUI thread."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from bench import generate
+    from storage.queries import CaseFilter
+    from storage.workspace import open_workspace
+    from ui.main_window import MainWindow
+    from ui.models.case_table import CaseTableModel
+
+    app = QApplication([])
+    ws = open_workspace(Path(spec["workspace"]), generate.PASSPHRASE)
+    window = MainWindow(ws)
+    window.resize(1200, 760)
+    window.show()
+    app.processEvents()
+    model = window.model
+    assert model is not None
+    bar = window.table.verticalScrollBar()
+    probe = LoopProbe()
+    probe.start()
+    started = time.perf_counter()
+    steps = 0
+    while bar.value() < bar.maximum() or model.canFetchMore():
+        bar.setValue(bar.value() + bar.pageStep())
+        app.processEvents()
+        steps += 1
+    scrolled_s = time.perf_counter() - started
+    scroll_stalls = probe.stop()
+    actions: dict[str, float] = {}
+    timed: list[tuple[str, Callable[[], object]]] = [
+        (
+            "sort by title",
+            lambda: window.table.sortByColumn(CaseTableModel.TITLE, Qt.SortOrder.AscendingOrder),
+        ),
+        (
+            "sort by status",
+            lambda: window.table.sortByColumn(CaseTableModel.STATUS, Qt.SortOrder.DescendingOrder),
+        ),
+        ("filter: closed cases", lambda: model.set_filter(CaseFilter(status="closed"))),
+        ("filter: none", lambda: model.set_filter(CaseFilter())),
+    ]
+    for name, act in timed:
+        start = time.perf_counter()
+        act()
+        app.processEvents()
+        actions[name] = (time.perf_counter() - start) * 1000
+    window.shutdown()
+    return {
+        "cases": model.total if model.total else 0,
+        "loaded": len(model._rows),
+        "screens": steps,
+        "scrolled_s": scrolled_s,
+        "max_stall_ms": max(scroll_stalls, default=0.0),
+        "p99_stall_ms": scroll_stalls[int(len(scroll_stalls) * 0.99)] if scroll_stalls else 0.0,
+        "actions_ms": actions,
+    }
+
+
+CHILDREN = {
+    "launch": _child_launch,
+    "stall": _child_stall,
+    "search": _child_search,
+    "scroll": _child_scroll,
+}
 
 
 def _child(step: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -286,6 +354,20 @@ def main(argv: list[str] | None = None) -> int:
         )
     launch = median([item["seconds"] for item in launches])
     row("median", f"{launch:.2f} s", f"≤ {TARGET_LAUNCH_S:g} s: {verdict(launch <= 2.0)}")
+
+    log("scrolling the list to its end, then sorting and filtering it")
+    scroll = _child("scroll", {"workspace": str(folder / "workspace")})
+    heading(f"Scrolling {scroll['cases']:,} cases to the last, a screen at a time")
+    row(
+        "screens / time / cases loaded",
+        f"{scroll['screens']:,} / {scroll['scrolled_s']:.1f} s / {scroll['loaded']:,}",
+    )
+    row(
+        "longest stall / 99th percentile",
+        f"{scroll['max_stall_ms']:.0f} / {scroll['p99_stall_ms']:.0f} ms",
+    )
+    for name, ms in scroll["actions_ms"].items():
+        row(name, f"{ms:.0f} ms")
 
     log("searches for common words, on the GUI thread and through the search box")
     searches = _child("search", {"workspace": str(folder / "workspace")})["searches"]

@@ -43,6 +43,15 @@ CASE_SORTS = {
     "opened": "opened_on",
     "lead_office": "lead_office",
 }
+# The field of a `Case` that holds each sort's value.
+CASE_SORT_FIELDS = {
+    "reference": "reference",
+    "title": "title",
+    "status": "status",
+    "updated": "updated_hlc",
+    "opened": "opened_on",
+    "lead_office": "lead_office",
+}
 
 
 def _columns(record: type[Any]) -> str:
@@ -129,6 +138,11 @@ def _case_filter(wanted: CaseFilter, include_withdrawn: bool) -> tuple[str, tupl
     return " AND ".join(clauses), tuple(params)
 
 
+def case_sort_key(case: Case, sort: str) -> tuple[str, str]:
+    """What `list_cases` needs to continue after `case` in the order `sort`."""
+    return str(getattr(case, CASE_SORT_FIELDS.get(sort, "updated_hlc"))), str(case.id)
+
+
 def list_cases(
     conn: Connection,
     *,
@@ -139,15 +153,25 @@ def list_cases(
     limit: int = 200,
     include_withdrawn: bool = False,
     where: CaseFilter | None = None,
+    after: tuple[str, str] | None = None,
 ) -> list[Case]:
-    """A page of cases, sorted on an indexed column."""
+    """A page of cases in the order of an indexed column, then of the case id.
+
+    To read the next page, give `after`: the sort's value and the id of the last case of
+    the page before (see `case_sort_key`). The database then seeks straight to it through
+    the index, where an `offset` walks every row before the page (0.2-0.5 s at the end of
+    100,000 cases).
+    """
     order = CASE_SORTS.get(sort, "updated_hlc")
     clause, params = _case_filter(where or CaseFilter(status=status), include_withdrawn)
     direction = "DESC" if descending else "ASC"
+    if after is not None:
+        clause += f" AND ({order}, id) {'<' if descending else '>'} (?, ?)"
+        params = (*params, *after)
     return _fetch(
         conn,
         Case,
-        f"{clause} ORDER BY {order} {direction}, id LIMIT ? OFFSET ?",
+        f"{clause} ORDER BY {order} {direction}, id {direction} LIMIT ? OFFSET ?",
         (*params, max(0, limit), max(0, offset)),
     )
 
