@@ -45,6 +45,7 @@ from ui.conflicts_view import ConflictsView
 from ui.dialogs.settings import SettingsDialog
 from ui.dialogs.unlock import UnlockDialog
 from ui.idle import IdleWatcher
+from ui.incoming_view import IncomingView
 from ui.models.case_table import CaseIdRole, CaseTableModel
 from ui.peers_view import PeersView
 from ui.prompts import Prompts
@@ -196,10 +197,17 @@ class MainWindow(QMainWindow):
             "Bring in the bundles on a stick and write bundles for peers",
             self.show_sync_center,
         )
+        self.incoming_action = self._action(
+            "&Incoming changes…",
+            "Ctrl+Shift+I",
+            "What other offices changed, in which case, as their bundles brought it",
+            self.show_incoming,
+        )
         sync_menu = self.menuBar().addMenu("&Sync")
         sync_menu.addAction(self.sync_action)
-        sync_menu.addAction(self.peers_action)
+        sync_menu.addAction(self.incoming_action)
         sync_menu.addAction(self.conflicts_action)
+        sync_menu.addAction(self.peers_action)
         self.audit_action = self._action(
             "&Audit log…",
             "Ctrl+Shift+A",
@@ -240,6 +248,7 @@ class MainWindow(QMainWindow):
         self.settings_action.setEnabled(open_)
         self.peers_action.setEnabled(open_)
         self.conflicts_action.setEnabled(open_)
+        self.incoming_action.setEnabled(open_)
         self.sync_action.setEnabled(open_)
         self.audit_action.setEnabled(open_)
         if self._busy:  # a worker task owns the database until it ends
@@ -248,6 +257,7 @@ class MainWindow(QMainWindow):
                 self.settings_action,
                 self.peers_action,
                 self.conflicts_action,
+                self.incoming_action,
                 self.sync_action,
                 self.audit_action,
             ):
@@ -442,6 +452,16 @@ class MainWindow(QMainWindow):
         self._dock("conflicts", "Conflicts", view)
 
     @Slot()
+    def show_incoming(self) -> None:
+        """The review of incoming changes: what each office changed in which case; a row
+        opens its case."""
+        if self.workspace is None or self._busy:
+            return
+        view = IncomingView(self.workspace)
+        view.caseChosen.connect(self.open_case)
+        self._dock("incoming", "Incoming changes", view)
+
+    @Slot()
     def show_sync_center(self) -> None:
         """The sync centre: bundles from a stick in, bundles for peers out. While one of
         its tasks runs on a worker thread it owns the workspace's connection, so the
@@ -451,6 +471,7 @@ class MainWindow(QMainWindow):
         center = SyncCenter(self.workspace, self._database_runner, self._prompts)
         center.busy.connect(lambda on: self._set_busy(on, "sync"))
         center.imported.connect(self._after_import)
+        center.reviewRequested.connect(self.show_incoming)
         self._dock("sync", "Sync centre", center)
 
     @Slot()
@@ -513,13 +534,14 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _after_import(self, _reports: object) -> None:
-        """New cases and conflicts may have arrived."""
+        """New cases, changes and conflicts may have arrived."""
         self._refresh_cases()
-        dock = self._docks.get("conflicts")
-        if dock is not None and shiboken6.isValid(dock):
-            view = dock.widget()
-            if isinstance(view, ConflictsView):
-                view.refresh()
+        for name in ("conflicts", "incoming"):
+            dock = self._docks.get(name)
+            if dock is not None and shiboken6.isValid(dock):
+                view = dock.widget()
+                if isinstance(view, ConflictsView | IncomingView):
+                    view.refresh()
 
     @Slot()
     def _refresh_cases(self) -> None:

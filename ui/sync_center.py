@@ -374,6 +374,7 @@ class SyncCenter(QWidget):
     busy = Signal(bool)
     imported = Signal(object)  # list[ImportReport]
     exported = Signal(object)  # ExportResult
+    reviewRequested = Signal()  # "Review incoming changes" after an import
 
     def __init__(
         self,
@@ -456,6 +457,12 @@ class SyncCenter(QWidget):
         self.progress_bar.setRange(0, PROGRESS_STEPS)
         self.progress_label = self._label("What is being done")
         self.cancel_button = self._button("Cancel", "Cancel", "Stop the work at the next step")
+        self.review_button = self._button(
+            "&Review incoming changes…",
+            "Review incoming changes",
+            "What each office changed, in which case (Sync › Incoming changes)",
+        )
+        self.review_button.setVisible(False)  # shown once an import brought changes
         self.summary = QPlainTextEdit(self)
         self.summary.setReadOnly(True)
         self.summary.setTabChangesFocus(True)
@@ -471,6 +478,7 @@ class SyncCenter(QWidget):
         self.sync_button.clicked.connect(self.sync_stick)
         self.export_button.clicked.connect(self.export_checked)
         self.cancel_button.clicked.connect(self.cancel)
+        self.review_button.clicked.connect(self.reviewRequested)
         escape = QShortcut(QKeySequence(QKeySequence.StandardKey.Cancel), self)
         escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         escape.activated.connect(self.cancel)  # Esc cancels from anywhere in the center
@@ -505,6 +513,7 @@ class SyncCenter(QWidget):
         layout.addLayout(middle, 3)
         layout.addLayout(progress)
         layout.addWidget(self.summary, 1)
+        layout.addWidget(self.review_button, 0, Qt.AlignmentFlag.AlignRight)
 
         self._show_progress(False)
         self._update_controls()
@@ -807,6 +816,7 @@ class SyncCenter(QWidget):
         self.summary.setPlainText(text)
         self.listing_label.setText(text.split("\n", 1)[0])
         if any(r.status == "imported" or r.unparked for r in outcome.reports):
+            self.review_button.setVisible(True)
             self.imported.emit(list(outcome.reports))
 
     def _show_cancelled_import(self, late: object) -> None:
@@ -902,4 +912,5 @@ class SyncCenter(QWidget):
             f" imported, {_count(len(outcome.usb.exported), 'bundle')} written."
         )
         if any(r.status == "imported" or r.unparked for r in outcome.usb.imported):
+            self.review_button.setVisible(True)
             self.imported.emit(list(outcome.usb.imported))

@@ -150,9 +150,11 @@ def test_the_sync_menu_docks_peers_and_conflicts_and_locking_closes_them(qtbot, 
     assert sync_menu.text() == "&Sync"
     assert [a.text() for a in sync_menu.menu().actions()] == [
         "Sync &centre…",
-        "&Peers…",
+        "&Incoming changes…",
         "&Conflicts…",
+        "&Peers…",
     ]
+    assert window.incoming_action.shortcut() == QKeySequence("Ctrl+Shift+I")
     assert window.peers_action.shortcut() == QKeySequence("Ctrl+Shift+P")
     assert window.conflicts_action.shortcut() == QKeySequence("Ctrl+Shift+K")
     window.peers_action.trigger()

@@ -386,3 +386,37 @@ def test_the_window_lists_what_the_sync_centre_imported(
     assert center.import_listed()
     qtbot.waitUntil(lambda: window.model is not None and window.model.total == 1, timeout=WAIT_MS)
     qtbot.waitUntil(window.table.isEnabled, timeout=WAIT_MS)  # after its peer reread
+    assert center.review_button.isVisible()  # the import brought changes to review
+
+
+def test_after_an_import_the_incoming_changes_name_the_office_and_open_the_case(
+    network: Network, qtbot: QtBot, runner: TaskRunner
+) -> None:
+    from PySide6.QtWidgets import QDockWidget
+
+    from ui.incoming_view import IncomingView
+    from ui.main_window import MainWindow
+
+    case_id = _shared_case(network, "kabora", "liaison")
+    result = network.export("kabora", "liaison")
+    window = MainWindow(network.ws["liaison"], prompts=ScriptedPrompts(), runner=runner)
+    qtbot.addWidget(window)
+    window.show()
+    window.show_sync_center()
+    center = window.findChild(SyncCenter)
+    assert center is not None and not center.review_button.isVisible()
+    qtbot.waitUntil(lambda: not center.is_busy, timeout=WAIT_MS)
+    assert center.list_folder(result.head.parent.parent)
+    qtbot.waitUntil(lambda: not center.is_busy and center.model.rowCount() == 1, timeout=WAIT_MS)
+    assert center.import_listed()
+    qtbot.waitUntil(center.review_button.isVisible, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window._busy, timeout=WAIT_MS)
+    center.review_button.click()
+    view = window.findChild(IncomingView)
+    assert view is not None and view.model.rowCount() >= 1
+    office = network.ws["kabora"].office_name
+    row = [view.model.index(0, column).data() for column in range(view.model.columnCount())]
+    assert office in row
+    view.table.activated.emit(view.model.index(0, 0))
+    docks = [d for d in window.findChildren(QDockWidget) if d.windowTitle().startswith("Case ")]
+    assert len(docks) == 1 and window.selected_case_id() == case_id
