@@ -72,7 +72,7 @@ class AuditView(QWidget):
         for column, width in ((0, 60), (1, 150), (2, 140), (3, 130), (4, 120)):
             header.resizeSection(column, width)
         top = QHBoxLayout()
-        caption = QLabel("&Show:", self)
+        caption = QLabel("S&how:", self)
         caption.setBuddy(self.action_box)
         top.addWidget(caption)
         top.addWidget(self.action_box)

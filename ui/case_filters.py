@@ -56,8 +56,8 @@ class CaseFilterBar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for label, box in (
-            ("&Status:", self.status_box),
-            ("Ca&tegory:", self.category_box),
+            ("Stat&us:", self.status_box),
+            ("Cate&gory:", self.category_box),
             ("&Office:", self.office_box),
         ):
             caption = QLabel(label, self)
@@ -131,7 +131,7 @@ class CaseSearch(QWidget):
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setAccessibleName("Search summary")
         self.summary.setVisible(False)
-        self.stop_button = QPushButton("S&top", self)
+        self.stop_button = QPushButton("Stop", self)
         self.stop_button.setAccessibleName("Stop searching")
         self.stop_button.setToolTip("Stop this search (Escape)")
         self.stop_button.setVisible(False)

@@ -287,7 +287,7 @@ class PeersView(QWidget):
             "&Revoke…", "Revoke", "Refuse this peer's changesets after a number (lost device)"
         )
         self.save_card_button = self._button(
-            "&Save our card…", "Save our card", "Write this office's contact card to a file"
+            "Save our car&d…", "Save our card", "Write this office's contact card to a file"
         )
         self.add_button.clicked.connect(self.add_card)
         self.verify_button.clicked.connect(self.verify_selected)

@@ -435,7 +435,7 @@ class SyncCenter(QWidget):
             "&Import", "Import the bundles", "Import the bundles listed (each is checked again)"
         )
         self.sync_button = self._button(
-            "&Sync with this stick",
+            "S&ync with this stick",
             "Sync with this stick",
             "Import what is for us, then write a bundle for every peer with news",
         )

@@ -8,6 +8,7 @@ a case open and every docked view, and each dialog on its own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDockWidget,
+    QGroupBox,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -234,3 +236,49 @@ def test_tab_reaches_every_control_of_each_case_tab_and_no_text_box_traps_it(
             if w not in visited
         ]
         assert missed == [], view.tabs.tabText(index)
+
+
+def _mnemonic_clashes(window: MainWindow) -> dict[str, list[str]]:
+    """Letters that more than one visible control (or menu) claims with `&`: pressing
+    Alt and such a letter cycles between them instead of acting."""
+    claims: dict[str, list[str]] = {}
+
+    def claim(text: str, what: str) -> None:
+        match = re.search(r"&([^&\s])", text)
+        if match:
+            claims.setdefault(match.group(1).lower(), []).append(f"{what} {text!r}")
+
+    for action in window.menuBar().actions():
+        claim(action.text(), "menu")
+    for widget in window.findChildren(QWidget):
+        if not widget.isVisible():
+            continue
+        if isinstance(widget, QAbstractButton):
+            claim(widget.text(), type(widget).__name__)
+        elif isinstance(widget, QLabel) and widget.buddy() is not None:
+            claim(widget.text(), "label")
+        elif isinstance(widget, QGroupBox):
+            claim(widget.title(), "group")
+        elif isinstance(widget, QTabBar):
+            for index in range(widget.count()):
+                claim(widget.tabText(index), "tab")
+    return {letter: where for letter, where in claims.items() if len(where) > 1}
+
+
+def test_no_two_visible_controls_share_a_mnemonic(qtbot, full_window: MainWindow) -> None:
+    docks = dict(full_window._docks)
+    clashes = {}
+    for name, dock in docks.items():
+        for other in docks.values():
+            other.setVisible(other is dock)  # the docks share one tabbed area
+        qtbot.waitUntil(dock.isVisible)
+        view = dock.widget()
+        tabs = getattr(view, "tabs", None)
+        for index in range(tabs.count() if tabs is not None else 1):
+            if tabs is not None:
+                tabs.setCurrentIndex(index)
+            where = f"{name} {tabs.tabText(index)}" if tabs is not None else name
+            found = _mnemonic_clashes(full_window)
+            if found:
+                clashes[where] = found
+    assert clashes == {}

@@ -187,7 +187,7 @@ class ElementsTab(QWidget):
             "Add a legal element of a charge (charge, element, article)"
         )
         self.add_element_button.clicked.connect(self.add_element)
-        self.edit_element_button = QPushButton("Edi&t element…", self)
+        self.edit_element_button = QPushButton("E&dit element…", self)
         self.edit_element_button.setAccessibleName("Edit element")
         self.edit_element_button.setToolTip(
             "Change the charge, article, text or mode of liability of the selected element"

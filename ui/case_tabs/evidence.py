@@ -535,7 +535,7 @@ class EvidenceTab(QWidget):
         )
         self.add_button.clicked.connect(self.choose_and_add)
         self.check_button = self._button(
-            "Check &integrity",
+            "Chec&k integrity",
             "Check integrity",
             "Re-hash every stored file and compare it with its recorded SHA-256",
         )
@@ -580,8 +580,8 @@ class EvidenceTab(QWidget):
         self.details_tabs = QTabWidget(self)
         self.details_tabs.setAccessibleName("Item details")
         self.details_tabs.addTab(self._build_register(), "&Register")
-        self.details_tabs.addTab(self._build_preview(), "Pre&view")
-        self.details_tabs.addTab(self._build_custody(), "C&ustody")
+        self.details_tabs.addTab(self._build_preview(), "Previe&w")
+        self.details_tabs.addTab(self._build_custody(), "Custo&dy")
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.table)
@@ -619,7 +619,7 @@ class EvidenceTab(QWidget):
         self.classification_box.setAccessibleName("Classification")
         self.classification_box.addItems(list(CLASSIFICATIONS))
         self.save_button = self._button(
-            "&Save", "Save register fields", "Save the changed register fields"
+            "Sa&ve", "Save register fields", "Save the changed register fields"
         )
         self.save_button.clicked.connect(self.save_fields)
         self.export_button = self._button(
@@ -634,10 +634,10 @@ class EvidenceTab(QWidget):
         form.addRow("File:", self.file_label)
         form.addRow("SHA-256:", self.hash_label)
         for text, editor in (
-            ("&Title:", self.title_edit),
+            ("T&itle:", self.title_edit),
             ("T&ype:", self.type_box),
-            ("&Description:", self.description_edit),
-            ("S&ource:", self.source_edit),
+            ("Descri&ption:", self.description_edit),
+            ("Sourc&e:", self.source_edit),
             ("Collection &method:", self.method_box),
             ("Collection &location:", self.location_edit),
             ("Classificatio&n:", self.classification_box),

@@ -180,20 +180,20 @@ class OverviewTab(QWidget):
 
         form = QFormLayout()
         for text, widget in (
-            ("&Title:", self.title_edit),
+            ("T&itle:", self.title_edit),
             ("St&atus:", self.status_combo),
             ("Su&mmary:", self.summary_edit),
             ("&Categories:", self.categories_edit),
             ("&Jurisdiction:", self.jurisdiction_edit),
             ("&Location:", self.location_edit),
-            ("&Opened on:", self.opened_edit),
+            ("Opened o&n:", self.opened_edit),
         ):
             caption = QLabel(text, self)
             caption.setBuddy(widget)
             form.addRow(caption, widget)
         form.addRow("Lead office:", self.lead_label)
 
-        self.save_button = QPushButton("&Save", self)
+        self.save_button = QPushButton("Sa&ve", self)
         self.save_button.setAccessibleName("Save the case")
         self.save_button.setToolTip("Record the changed fields (a signed change)")
         self.save_button.clicked.connect(self.save)
@@ -216,7 +216,7 @@ class OverviewTab(QWidget):
         self.share_button = QPushButton("S&hare…", self)
         self.share_button.setAccessibleName("Share the case with a peer")
         self.share_button.clicked.connect(self.share)
-        self.unshare_button = QPushButton("&Unshare", self)
+        self.unshare_button = QPushButton("Unshar&e", self)
         self.unshare_button.setAccessibleName("Stop sharing with the selected peer")
         self.unshare_button.clicked.connect(self.unshare_selected)
         share_buttons = QVBoxLayout()
