@@ -250,10 +250,15 @@ def verify_all(
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
     record: bool = True,
+    case_id: str | None = None,
 ) -> list[VerifyResult]:
-    """Re-hash every stored item; record each result as a `verified` custody event."""
+    """Re-hash every stored item, or those of one case; record each result as a
+    `verified` custody event (in the item's own case, so a check asked for in one case
+    writes nothing into the others)."""
+    where, params = ("AND case_id = ?", (case_id,)) if case_id else ("", ())
     items = ws.conn.execute(
-        "SELECT id, ern, sha256 FROM evidence WHERE withdrawn = 0 ORDER BY case_id, ern"
+        f"SELECT id, ern, sha256 FROM evidence WHERE withdrawn = 0 {where} ORDER BY case_id, ern",
+        params,
     ).fetchall()
     results = []
     verified_blobs: dict[str, tuple[str, str]] = {}

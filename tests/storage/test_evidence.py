@@ -247,3 +247,19 @@ def stored_three_chunks(ws: Workspace, case_id: str, tmp_path: Path) -> tuple[st
         "SELECT store_name, blob_key FROM blobs WHERE sha256 = ?", (item.sha256,)
     ).fetchone()
     return str(name), bytes(key), source.read_bytes()
+
+
+def test_a_check_of_one_case_rehashes_and_records_only_that_case(
+    ws: Workspace, case_id: str, tmp_path: Path
+) -> None:
+    other_case = cases.add_case(ws, "Detentions at the camp")
+    (tmp_path / "a.txt").write_bytes(b"ledger " * 1000)
+    (tmp_path / "b.txt").write_bytes(b"photo " * 1000)
+    mine = evidence.add_evidence(ws, case_id, tmp_path / "a.txt")
+    theirs = evidence.add_evidence(ws, other_case, tmp_path / "b.txt")
+    before = len(evidence.custody(ws, theirs))
+    results = evidence.verify_all(ws, case_id=case_id)
+    assert [r.evidence_id for r in results] == [mine] and results[0].ok
+    assert evidence.custody(ws, mine)[-1].event == "verified"
+    assert len(evidence.custody(ws, theirs)) == before  # the other case is left alone
+    assert {r.evidence_id for r in evidence.verify_all(ws)} == {mine, theirs}

@@ -178,10 +178,9 @@ class ExportOutcome:
 
 @dataclass
 class IntegrityOutcome:
-    """The case's results, how many items elsewhere failed, and the selected item after."""
+    """The case's results and the selected item after."""
 
     results: list[VerifyResult]
-    failed_elsewhere: int
     details: Details | None
 
 
@@ -362,19 +361,17 @@ def check_integrity(
     sink: ProgressSink,
     cancel: threading.Event,
 ) -> IntegrityOutcome:
-    """`verify_all`: every stored item is re-hashed and each result recorded as a
-    "verified" custody event; the outcome keeps this case's results."""
+    """`verify_all` for this case: each of its stored items is re-hashed and the result
+    recorded as a "verified" custody event. Other cases are left alone (their custody is
+    theirs; `valise evidence verify` checks the whole workspace)."""
 
     def progress(done: int, total: int) -> None:
         sink.report(done, total, f"Checking item {done:,} of {total:,}…")
 
     sink.report(0, 0, "Checking the stored files…")
-    mine = {item.id for item in read_register(ws, case_id)}
-    results = verify_all(ws, progress=progress, cancel=cancel)
-    ours = [r for r in results if r.evidence_id in mine]
-    elsewhere = sum(1 for r in results if r.evidence_id not in mine and not r.ok)
+    ours = verify_all(ws, progress=progress, cancel=cancel, case_id=case_id)
     details = load_details(ws, selected, with_preview=False) if selected else None
-    return IntegrityOutcome(ours, elsewhere, details)
+    return IntegrityOutcome(ours, details)
 
 
 # -- plain words -------------------------------------------------------------------------
@@ -397,11 +394,6 @@ def describe_integrity(outcome: IntegrityOutcome) -> str:
         for result in bad:
             lines.append(f"{result.ern}: {sentence(result.problem or 'the content changed')}")
         text = "\n".join(lines)
-    if outcome.failed_elsewhere:
-        text += (
-            f"\n{outcome.failed_elsewhere:,} items in other cases do not match either;"
-            " check them from their cases."
-        )
     return text
 
 
