@@ -36,6 +36,16 @@ ALL_OFFICES = "All offices"
 LAST_IMPORT, LAST_WEEK, EVER = "last import", "last 7 days", "all"
 SINCE_CHOICES = ((LAST_IMPORT, "Last import"), (LAST_WEEK, "Last 7 days"), (EVER, "All"))
 NOTHING_YET = "No changes have come in from other offices yet."
+# How wide each column opens: as wide as this text. The time and the verdict fit whole; an
+# office, a case and a change may be longer and are then cut short (the tooltip and a drag
+# of the column show the rest).
+COLUMN_SAMPLES = {
+    IncomingModel.RECEIVED: "2027-04-09 12:00:00",
+    IncomingModel.OFFICE: "Mirani field office",
+    IncomingModel.CASE: "VAR-MIR-2027-0001 Attack on the",
+    IncomingModel.WHAT: "updated incident “Convoy fired on from the ridge”",
+    IncomingModel.SIGNATURE: "DOES NOT VERIFY",
+}
 
 
 def _utc_now() -> dt.datetime:
@@ -90,12 +100,19 @@ class IncomingView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
+        rows = self.table.verticalHeader()
+        rows.hide()
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 10)  # as in the case list
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        for column, width in ((0, 150), (1, 170), (2, 260), (3, 340), (4, 120)):
-            header.resizeSection(column, width)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        for column, sample in COLUMN_SAMPLES.items():
+            header.resizeSection(column, self.fontMetrics().horizontalAdvance(sample) + 16)
+        # Read as a sentence: which office changed what in which case, whether its
+        # signature holds, and when it came. The time goes last: after one import every
+        # row has nearly the same, and beside the case list the dock is narrow.
+        header.moveSection(header.visualIndex(IncomingModel.RECEIVED), header.count() - 1)
         self.table.activated.connect(self._activated)  # Enter or a double click
 
         top = QHBoxLayout()

@@ -72,6 +72,15 @@ CASE_TABS = (
 )
 
 
+# A typical value of each fixed column, which sets its width (the title takes the rest).
+CASE_COLUMN_SAMPLES = {
+    CaseTableModel.REFERENCE: "VAR-KAB-2027-0001",
+    CaseTableModel.STATUS: "Under review",
+    CaseTableModel.OPENED: "2027-03-16",
+    CaseTableModel.LEAD_OFFICE: "Mirani field office",
+}
+
+
 class MainWindow(QMainWindow):
     """Shows the open workspace's cases; owns the workspace until it is locked or closed."""
 
@@ -293,15 +302,12 @@ class MainWindow(QMainWindow):
         self.unlocked.emit()
 
     def _size_columns(self) -> None:
+        """Each column as wide as a typical value in this font, and the title the rest: with
+        a view docked beside it the list is narrow, and the title must still be read."""
         header = self.table.horizontalHeader()
-        widths = {
-            CaseTableModel.REFERENCE: 190,
-            CaseTableModel.STATUS: 110,
-            CaseTableModel.OPENED: 110,
-            CaseTableModel.LEAD_OFFICE: 200,
-        }
-        for column, width in widths.items():
-            header.resizeSection(column, width)
+        metrics = self.table.fontMetrics()
+        for column, sample in CASE_COLUMN_SAMPLES.items():
+            header.resizeSection(column, metrics.horizontalAdvance(sample) + 18)
         header.setSectionResizeMode(CaseTableModel.TITLE, QHeaderView.ResizeMode.Stretch)
 
     @Slot()

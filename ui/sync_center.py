@@ -336,7 +336,9 @@ def describe_export(result: ExportResult) -> str:
 
 def _row_after_import(row: BundleRow, report: ImportReport) -> BundleRow:
     """The listing updated with what importing found (the stick may have changed)."""
-    if report.status in ("imported", "already imported"):
+    if report.status == "imported":
+        state, text = "already imported", "imported now"
+    elif report.status == "already imported":
         state, text = "already imported", "already imported"
     elif report.status == "refused":
         state, text = "refused", refusal_words(report.reason)
@@ -422,9 +424,9 @@ class SyncCenter(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         for column, width in (
-            (BundleModel.SENDER, 170),
-            (BundleModel.STATE, 110),
-            (BundleModel.WRITTEN, 150),
+            (BundleModel.SENDER, 150),
+            (BundleModel.STATE, 115),
+            (BundleModel.WRITTEN, 145),
             (BundleModel.SIZE, 80),
             (BundleModel.PARTS, 50),
         ):

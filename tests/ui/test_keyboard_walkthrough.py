@@ -59,7 +59,8 @@ def when_a_dialog_opens(qtbot: QtBot, keys: Callable[[QDialog], None]) -> list[s
             return
         seen.append(dialog.windowTitle())
         keys(dialog)
-        QTimer.singleShot(3000, lambda: close_if_open(dialog))
+        # Owned by the dialog: the timer dies with it and never reaches a later test.
+        QTimer.singleShot(3000, dialog, lambda: close_if_open(dialog))
 
     def close_if_open(dialog: QDialog) -> None:
         if dialog.isVisible():

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal, Slot
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -50,6 +51,9 @@ from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, TaskRunner
 
 TITLE = "Legal elements"
+# The elements' names beside the matrix: at most this wide, and no wider than two fifths of
+# the tab, so a narrow dock still shows the evidence columns.
+HEADER_NARROWEST, HEADER_WIDEST = 200, 420
 
 ElementAsker = Callable[[QWidget, ElementDraft | None, Mapping[str, str]], dict[str, str] | None]
 """The element form's question: None to add or an element's values to edit, and the case's
@@ -155,7 +159,7 @@ class ElementsTab(QWidget):
         down = self.table.verticalHeader()
         down.setHighlightSections(True)
         down.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        down.setMaximumWidth(420)  # long elements are elided; the tooltip has all of it
+        down.setMaximumWidth(HEADER_WIDEST)  # long elements are elided; the tooltip has all
         down.setTextElideMode(Qt.TextElideMode.ElideRight)
 
         legend = QWidget(self)
@@ -175,7 +179,7 @@ class ElementsTab(QWidget):
         self.legend = legend
         self.legend_note = QLabel(
             "A gap is an element with no evidence or only weak evidence; its row is tinted"
-            " and marked \u201cNo evidence\u201d.",
+            " and marked \u201cNo evidence\u201d or \u201cWeak evidence only\u201d.",
             self,
         )
         self.legend_note.setTextFormat(Qt.TextFormat.PlainText)
@@ -225,6 +229,13 @@ class ElementsTab(QWidget):
         self.model.modelReset.connect(self._update_buttons)
         self._update_summary()
         self._update_buttons()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Keep the evidence in sight: the elements' names take at most two fifths of the
+        width (between `HEADER_NARROWEST` and `HEADER_WIDEST`), the cells the rest."""
+        super().resizeEvent(event)
+        widest = max(HEADER_NARROWEST, min(HEADER_WIDEST, self.width() * 2 // 5))
+        self.table.verticalHeader().setMaximumWidth(widest)
 
     # -- state -----------------------------------------------------------------------------
 

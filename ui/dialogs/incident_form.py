@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QLineEdit,
@@ -105,9 +105,13 @@ class IncidentForm(RecordForm):
                 | Qt.ItemFlag.ItemIsUserCheckable
             )
             item.setCheckState(Qt.CheckState.Checked if act in chosen else Qt.CheckState.Unchecked)
-        rows = self.acts_list.sizeHintForRow(0) * min(len(ACT_TYPES), 6)
+        # Every act in sight, so a ticked one is never hidden below the fold; the row of a
+        # checkbox is taller than its text alone, so the height is measured on the list.
+        rows = sum(self.acts_list.sizeHintForRow(row) for row in range(len(ACT_TYPES)))
         self.acts_list.setFixedHeight(rows + 2 * self.acts_list.frameWidth() + 4)
-        self.acts_list.setCurrentRow(0)
+        # The keyboard starts on the first act without selecting it: a highlighted act
+        # would read as a chosen one.
+        self.acts_list.setCurrentRow(0, QItemSelectionModel.SelectionFlag.NoUpdate)
         self.status_combo = QComboBox(self)
         for status in INCIDENT_STATUSES:
             self.status_combo.addItem(status.capitalize(), status)

@@ -47,6 +47,8 @@ IDENTITY_FIELDS = tuple(name for name, spec in PERSON.fields.items() if spec.kla
 OPEN_FIELDS = ("role", "pseudonym", "protection", "languages", "consent")
 PROTECTION_LABELS = {"none": "None", "partial": "Partial", "full": "Full"}
 DATE_EXAMPLES = "1987, 1987-04, 1987-04-23, before 1990 or about 1987"
+MAX_WIDTH = 760  # the widest the edit form opens to show a long stored value whole
+LINE_EDIT_CHROME = 16  # a line edit's frame and text margins, both sides
 
 
 @dataclass(frozen=True)
@@ -201,13 +203,14 @@ class EditPersonDialog(QDialog):
             self.identity_note.setText(
                 f"The identity of {person.pseudonym} is withheld, so it cannot be edited"
                 " here. To change the legal name, aliases, date of birth, contact or home,"
-                " cancel, choose Reveal identity… (the reveal is recorded in the audit log),"
-                " then edit the person again."
+                " cancel, choose Reveal identity… under the list of persons (the reveal is"
+                " recorded in the audit log), then edit the person again."
             )
             self._form.addRow(self.identity_note)
 
         self.buttons, self.save_button, _cancel = lay_out_form(self, self._form, "&Save changes")
         self.save_button.setDefault(True)
+        self._fit_to_values()
 
         # What the widgets show at first: an untouched field is never written back, even
         # where a widget shows a stored value slightly differently.
@@ -235,6 +238,29 @@ class EditPersonDialog(QDialog):
         edit.setCursorPosition(0)
         self.edits[key] = edit
         self._add_row(key, text, edit)
+
+    def _fit_to_values(self) -> None:
+        """Open wide enough to show each stored value whole (a consent is often one long
+        line), up to `MAX_WIDTH`, and as tall as the wrapped notes need at that width: left
+        to itself the dialog takes the height its notes need at its narrowest and shows
+        the difference as an empty band above the buttons."""
+        captions = (
+            self._form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            for row in range(self._form.rowCount())
+        )
+        caption_width = max((item.sizeHint().width() for item in captions if item), default=0)
+        layout = self.layout()
+        if layout is None:  # laid out by lay_out_form; never None here
+            return
+        margins = layout.contentsMargins()
+        spacing = max(0, self._form.horizontalSpacing())
+        beside = margins.left() + margins.right() + caption_width + spacing + LINE_EDIT_CHROME
+        widest = max(
+            (edit.fontMetrics().horizontalAdvance(edit.text()) for edit in self.edits.values()),
+            default=0,
+        )
+        width = min(max(self.minimumWidth(), beside + widest), MAX_WIDTH)
+        self.resize(width, layout.totalHeightForWidth(width))
 
     # -- choosing (as a person would) ------------------------------------------------------
 
