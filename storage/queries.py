@@ -122,10 +122,16 @@ def count_cases(
     return int(conn.execute(f"SELECT count(*) FROM cases WHERE {clause}", params).fetchone()[0])
 
 
-def _case_filter(wanted: CaseFilter, include_withdrawn: bool) -> tuple[str, tuple[Any, ...]]:
+def _case_filter(
+    wanted: CaseFilter, include_withdrawn: bool, *, listing: bool = False
+) -> tuple[str, tuple[Any, ...]]:
     clauses, params = ["1=1"], []
     if not include_withdrawn:
-        clauses.append("withdrawn = 0")
+        # A count reads the small index on `withdrawn`. A page must not: nearly every case
+        # is not withdrawn, and reading them by that index then sorting took 25-200 ms a
+        # page at 100,000 cases, where the index of the order takes 1-10 ms. The unary
+        # plus keeps the planner off it for pages.
+        clauses.append("+withdrawn = 0" if listing else "withdrawn = 0")
     if wanted.status:
         clauses.append("status = ?")
         params.append(wanted.status)
@@ -163,7 +169,9 @@ def list_cases(
     100,000 cases).
     """
     order = CASE_SORTS.get(sort, "updated_hlc")
-    clause, params = _case_filter(where or CaseFilter(status=status), include_withdrawn)
+    clause, params = _case_filter(
+        where or CaseFilter(status=status), include_withdrawn, listing=True
+    )
     direction = "DESC" if descending else "ASC"
     if after is not None:
         clause += f" AND ({order}, id) {'<' if descending else '>'} (?, ?)"
