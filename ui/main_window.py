@@ -528,13 +528,18 @@ class MainWindow(QMainWindow):
                 self.close()
 
     def _cancel_bundle_task(self, then: str) -> None:
-        """Ask the running bundle task to stop; `then` ("lock" or "close") follows."""
+        """Ask the views' running work to stop; `then` ("lock" or "close") follows when it
+        has. Bundles and evidence being added can be cancelled (nothing half-done is kept);
+        a short write (a saved field) is let finish."""
         self._after_busy = then
-        dock = self._docks.get("sync")
-        if dock is not None and shiboken6.isValid(dock):
-            center = dock.widget()
-            if isinstance(center, SyncCenter):
-                center.cancel()
+        for name in list(self._busy_owners):
+            dock = self._docks.get(name)
+            if dock is None or not shiboken6.isValid(dock):
+                continue
+            view = dock.widget()
+            for worker in (view, *view.findChildren(QWidget)):
+                if isinstance(worker, SyncCenter | EvidenceTab):
+                    worker.cancel()
         after = "locking" if then == "lock" else "quitting"
         self.statusBar().showMessage(f"Stopping the work in progress, then {after}…")
 

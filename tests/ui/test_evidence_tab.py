@@ -25,7 +25,8 @@ from pytestqt.qtbot import QtBot
 from storage import audit, cases, evidence, queries
 from storage.blobs import CHUNK
 from storage.records import Evidence
-from storage.workspace import Workspace
+from storage.workspace import Workspace, open_workspace
+from tests.conftest import PASSPHRASE
 from ui.case_tabs import evidence as evidence_tab
 from ui.case_tabs.evidence import EvidenceTab
 from ui.models.evidence_model import ErnRole, EvidenceIdRole, EvidenceModel, Sha256Role
@@ -470,3 +471,48 @@ def test_a_reread_asked_for_in_the_changed_slot_keeps_the_new_item_selected(
     assert tab.details is not None and tab.details.item.ern == "VAR-KAB-0001-0002"
     assert tab.selected_id() == tab.details.item.id
     assert tab.preview_plain_text() == "second"
+
+
+def test_locking_while_a_large_file_is_added_cancels_it_then_locks(
+    qtbot: QtBot,
+    runner: TaskRunner,
+    tmp_path: Path,
+    ws: Workspace,
+    case_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ui.main_window import MainWindow
+
+    source = write(tmp_path, "video.mp4", b"\x00\x01\x02\x03" * (CHUNK))
+    reached, go_on = threading.Event(), threading.Event()
+    real_add = evidence.add_evidence
+
+    def paused_add(*args: Any, progress: Any = None, **kwargs: Any) -> Any:
+        def pausing(done: int, total: int) -> None:
+            if not reached.is_set():
+                reached.set()
+                go_on.wait(WAIT_MS / 1000)
+            progress(done, total)
+
+        return real_add(*args, progress=pausing, **kwargs)
+
+    monkeypatch.setattr(evidence_tab, "add_evidence", paused_add)
+    window = MainWindow(ws, prompts=ScriptedPrompts(), runner=runner)
+    qtbot.addWidget(window)
+    window.show()
+    window.open_case(case_id)
+    tab = window.findChild(EvidenceTab)
+    assert tab is not None
+    settle(qtbot, tab)
+    assert tab.add_files([source])
+    qtbot.waitUntil(reached.is_set, timeout=WAIT_MS)
+    window.lock()  # asked while the file is being added: the add is cancelled first
+    assert window.workspace is not None and "then locking" in window.statusBar().currentMessage()
+    go_on.set()
+    qtbot.waitUntil(lambda: window.workspace is None, timeout=WAIT_MS)
+    reopened = open_workspace(ws.paths.root, PASSPHRASE)
+    try:
+        assert queries.in_case(reopened.conn, Evidence, case_id) == []
+        assert [p for p in reopened.blobs.stored_names() if p.is_file()] == []
+    finally:
+        reopened.close()
