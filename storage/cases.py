@@ -118,6 +118,10 @@ def add_person(
     with ws.transaction():
         if level != "none" and not pseudonym:
             pseudonym = f"W-{ws.next_counter('witness'):04d}"
+            while _pseudonym_holder(ws, case_id, pseudonym):  # one typed by hand earlier
+                pseudonym = f"W-{ws.next_counter('witness'):04d}"
+        elif level != "none" and pseudonym:
+            _refuse_taken_pseudonym(ws, case_id, pseudonym)
         if level == "none" and not (name or pseudonym):
             raise InvalidInput("Give the person a name or a pseudonym.")
         values = {
@@ -132,6 +136,30 @@ def add_person(
     return person_id
 
 
+def _pseudonym_holder(ws: Workspace, case_id: str, pseudonym: str) -> str | None:
+    """The id of a protected person of the case known by `pseudonym`, if there is one."""
+    row = ws.conn.execute(
+        "SELECT id FROM persons WHERE case_id = ? AND pseudonym = ? AND protection != 'none'"
+        " AND withdrawn = 0",
+        (case_id, pseudonym),
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def _refuse_taken_pseudonym(
+    ws: Workspace, case_id: str, pseudonym: object, person_id: str | None = None
+) -> None:
+    """Two protected persons of one case must not share a pseudonym: whoever reads a
+    statement by "W-0042" must know which witness it is. (Two offices may still give the
+    same one before they sync; that arrives as two persons, and one can be renamed.)"""
+    holder = _pseudonym_holder(ws, case_id, str(pseudonym))
+    if holder is not None and holder != person_id:
+        raise InvalidInput(
+            f"{pseudonym} is already the pseudonym of another protected person in this"
+            " case; choose another."
+        )
+
+
 def update_record(ws: Workspace, record: type[Any], ident: str, **fields: Any) -> str:
     """Change fields of any mutable record kind (those given and not None).
 
@@ -142,6 +170,10 @@ def update_record(ws: Workspace, record: type[Any], ident: str, **fields: Any) -
     kind = _kind_of(record)
     found = queries.get(ws.conn, record, ident)
     changes = _drop_none(fields)
+    if kind == "person" and changes.get("pseudonym"):
+        protection = changes.get("protection", found.protection)
+        if protection != "none":
+            _refuse_taken_pseudonym(ws, found.case_id, changes["pseudonym"], found.id)
     if getattr(found, "withdrawn", 0) and "withdrawn" not in changes:
         label = queries.TABLES[record][1]
         raise InvalidInput(

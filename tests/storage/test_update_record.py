@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from storage import cases
+from storage import cases, queries
 from storage.errors import InvalidInput
-from storage.records import CustodyEvent, Incident, Note
+from storage.records import CustodyEvent, Incident, Note, Person
 from storage.workspace import Workspace
 
 
@@ -27,3 +27,23 @@ def test_a_withdrawn_record_cannot_be_edited_and_nothing_is_signed(ws: Workspace
 def test_an_append_only_record_is_refused_with_a_sentence(ws: Workspace) -> None:
     with pytest.raises(InvalidInput, match="cannot be changed once recorded"):
         cases.update_record(ws, CustodyEvent, "0" * 32, note="rewritten")
+
+
+def test_protected_persons_of_one_case_never_share_a_pseudonym(ws: Workspace) -> None:
+    case_id = cases.add_case(ws, "Shelling of the market")
+    other_case = cases.add_case(ws, "Detentions at the camp")
+    first = cases.add_person(ws, case_id, "witness", name="A", protected=True, pseudonym="W-0001")
+    with pytest.raises(InvalidInput, match="already the pseudonym"):
+        cases.add_person(ws, case_id, "witness", name="B", protected=True, pseudonym="W-0001")
+    # The next number skips one typed by hand; another case may use it; an unprotected
+    # person's "pseudonym" is just the name, which two people may share.
+    numbered = cases.add_person(ws, case_id, "witness", name="C", protected=True)
+    assert queries.get(ws.conn, Person, numbered).pseudonym == "W-0002"
+    cases.add_person(ws, other_case, "witness", name="D", protected=True, pseudonym="W-0001")
+    cases.add_person(ws, case_id, "victim", name="Unknown")
+    cases.add_person(ws, case_id, "victim", name="Unknown")
+    with pytest.raises(InvalidInput, match="already the pseudonym"):
+        cases.update_record(ws, Person, numbered, pseudonym="W-0001")
+    cases.update_record(ws, Person, first, pseudonym="W-0001", languages="Varosan")  # itself
+    cases.withdraw(ws, Person, first)
+    cases.update_record(ws, Person, numbered, pseudonym="W-0001")  # free again

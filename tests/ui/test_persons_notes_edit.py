@@ -559,23 +559,27 @@ def test_a_storage_refusal_is_warned_as_a_sentence_and_nothing_changes(
     assert tab.edit_button.isEnabled()  # no longer busy
 
 
-def test_a_pseudonym_already_used_in_the_case_is_not_refused(
+def test_a_pseudonym_already_used_in_the_case_is_refused_plainly(
     qtbot: QtBot, ws: Workspace, runner: TaskRunner
 ) -> None:
-    """Storage does not make pseudonyms unique (two offices may give the same number
-    before they sync), so the form records it as typed; both persons are listed."""
+    """Two protected persons of one case may not share a pseudonym: a statement by W-0042
+    must name one witness. Storage refuses it; the form's sentence says so."""
     case_id = make_case(ws)
     protected_witness(ws, case_id)
     other = add_person(ws, case_id, "witness", protected=True, name="B", pseudonym="W-0043")
-    view = make_view(qtbot, ws, case_id, ScriptedPrompts(), runner)
+    prompts = ScriptedPrompts()
+    view = make_view(qtbot, ws, case_id, prompts, runner)
     tab = persons(view)
     tab.select_person(other)
     tab.ask_person_edit = PersonPlayer(
         qtbot, lambda form: retype(qtbot, form.edits["pseudonym"], "W-0042")
     )
-    edit_and_wait(qtbot, view, tab)
-    names = [tab.model.index(row, 1).data() for row in range(tab.model.rowCount())]
-    assert names == ["W-0042", "W-0042"]
+    with qtbot.waitSignal(tab.busy, timeout=5000, check_params_cb=lambda busy: not busy):
+        qtbot.mouseClick(tab.edit_button, Qt.MouseButton.LeftButton)
+    [warning] = prompts.asked
+    assert warning.kind == "warn" and "already the pseudonym of another" in warning.text
+    names = sorted(tab.model.index(row, 1).data() for row in range(tab.model.rowCount()))
+    assert names == ["W-0042", "W-0043"]
 
 
 # -- notes -----------------------------------------------------------------------------------
