@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from desktop.cli import unlock
+from desktop.cli import UsageError, unlock
 from desktop.commands import sync_cmds
 from desktop.output import positive_count, print_fields, print_json, print_table
 from storage import cases, queries
@@ -19,6 +19,7 @@ from storage.entities import (
     STRENGTHS,
 )
 from storage.records import Case, Element, Incident, Note, Person
+from storage.sealing import strictest
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -143,6 +144,20 @@ def _register_note(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("case", metavar="CASE")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=lambda a: _list(a, Note, ["id", "klass", "text"]))
+    p = note.add_parser("update", parents=[common], help="change a note's text or class")
+    p.add_argument("note", metavar="NOTE")
+    p.add_argument("--text")
+    p.add_argument("--class", dest="klass", choices=NOTE_CLASSES)
+    p.add_argument(
+        "--lower-class",
+        action="store_true",
+        help="needed to make the class less strict (text written while privileged or "
+        "protected stays where it was; text written after travels under the new class)",
+    )
+    p.set_defaults(run=cmd_note_update)
+    p = note.add_parser("withdraw", parents=[common], help="withdraw a note (kept in history)")
+    p.add_argument("note", metavar="NOTE")
+    p.set_defaults(run=lambda a: _withdraw(a, Note, a.note))
 
 
 def cmd_case_add(args: argparse.Namespace) -> int:
@@ -317,6 +332,26 @@ def cmd_note_add(args: argparse.Namespace) -> int:
     with unlock(args) as ws:
         note_id = cases.add_note(ws, args.case, args.text, klass=args.klass)
     print(note_id)
+    return 0
+
+
+def cmd_note_update(args: argparse.Namespace) -> int:
+    """Change a note's text or class and print its id; lowering the class needs
+    `--lower-class`, said on purpose."""
+    if args.text is None and args.klass is None:
+        raise UsageError("say what to change: --text and/or --class")
+    with unlock(args) as ws:
+        note = queries.get(ws.conn, Note, args.note)
+        if (
+            args.klass is not None
+            and strictest(args.klass, note.klass) != args.klass
+            and not args.lower_class
+        ):
+            raise UsageError(
+                f"the note is {note.klass}; making it {args.klass} lets text written from now"
+                " on travel more widely. Add --lower-class to do it."
+            )
+        print(cases.update_record(ws, Note, note.id, text=args.text, klass=args.klass))
     return 0
 
 
