@@ -14,7 +14,16 @@ from collections import Counter
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QModelIndex, QObject, Qt, QThreadPool, Signal, SignalInstance, Slot
+from PySide6.QtCore import (
+    QModelIndex,
+    QObject,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+    SignalInstance,
+    Slot,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -426,6 +435,8 @@ class MainWindow(QMainWindow):
         if others:  # one view at a time beside the cases, the others a tab away
             self.tabifyDockWidget(others[-1], dock)
         self._docks[name] = dock
+        # Should a view ever go while its work runs, its count goes with it.
+        dock.destroyed.connect(lambda _=None, n=name, d=dock: self._forget_busy(n, d))
         dock.show()
         dock.raise_()
         widget.setFocus()
@@ -512,7 +523,13 @@ class MainWindow(QMainWindow):
         self.search.setEnabled(not busy and self.workspace is not None)
         for name, dock in self._docks.items():
             if shiboken6.isValid(dock):
-                dock.setEnabled(not busy or name in self._busy_owners)
+                working = name in self._busy_owners
+                dock.setEnabled(not busy or working)
+                # A view with work running stays open until the work ends (or is
+                # cancelled): closed meanwhile, it could never say that it ended.
+                features = dock.features()
+                closable = QDockWidget.DockWidgetFeature.DockWidgetClosable
+                dock.setFeatures(features & ~closable if working else features | closable)
         if busy:
             self.idle_watcher.stop()
             self.statusBar().showMessage("Working… the other views wait until this ends.")
@@ -522,11 +539,26 @@ class MainWindow(QMainWindow):
                 self.idle_watcher.start()
         self._update_actions()
         if not busy and self._after_busy is not None:
-            action, self._after_busy = self._after_busy, None
-            if action == "lock":
-                self.lock()
-            else:
-                self.close()
+            # After the views have handled their task's outcome (rereads on the open
+            # workspace), not inside the signal that says it ended.
+            QTimer.singleShot(0, self, self._after_work)
+
+    def _after_work(self) -> None:
+        """The lock or quit asked for while work ran, once no work runs."""
+        if self._busy or self._after_busy is None:
+            return
+        action, self._after_busy = self._after_busy, None
+        if action == "lock":
+            self.lock()
+        else:
+            self.close()
+
+    def _forget_busy(self, name: str, dock: QDockWidget) -> None:
+        """A docked view was deleted: any work it counted can no longer end in it."""
+        if self._docks.get(name) is not dock or not shiboken6.isValid(self.table):
+            return  # replaced by a new view of that name, or the window is going
+        if self._busy_owners.pop(name, 0):
+            self._set_busy(False, name)
 
     def _cancel_bundle_task(self, then: str) -> None:
         """Ask the views' running work to stop; `then` ("lock" or "close") follows when it

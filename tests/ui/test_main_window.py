@@ -8,7 +8,9 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
+from storage import queries
 from storage.cases import add_case
+from storage.records import Incident
 from storage.workspace import Workspace, open_workspace
 from tests.conftest import PASSPHRASE
 from ui.main_window import MainWindow
@@ -191,8 +193,26 @@ def test_while_the_sync_centre_works_the_window_keeps_off_the_database_and_locks
     window.lock()
     assert window.workspace is not None  # not yet: the task still holds the connection
     assert "then locking" in window.statusBar().currentMessage()
-    center.busy.emit(False)
-    assert window.workspace is None and window.unlock_dialog is not None
+    assert not (dock.features() & QDockWidget.DockWidgetFeature.DockWidgetClosable)
+    center.busy.emit(False)  # the lock follows once the centre has handled the outcome
+    qtbot.waitUntil(lambda: window.workspace is None and window.unlock_dialog is not None)
+
+
+def test_a_view_deleted_while_it_works_does_not_leave_the_window_busy(
+    qtbot, window: MainWindow, ws, runner: TaskRunner
+):
+    case_id = add_case(ws, "Case with a long write")
+    window.open_case(case_id)
+    qtbot.wait(50)  # the tabs start their first reads from the event loop
+    qtbot.waitUntil(lambda: runner.active == 0 and not window._busy)
+    dock = window._docks["case"]
+    dock.widget().tab("Persons").busy.emit(True)
+    assert window._busy and not window.idle_watcher.running
+    dock.deleteLater()  # as if it went without saying the work ended
+    qtbot.waitUntil(lambda: not window._busy)
+    assert window.table.isEnabled() and window.idle_watcher.running
+    window.lock()
+    qtbot.waitUntil(lambda: window.workspace is None)
 
 
 def test_activating_a_case_opens_its_view_with_every_tab(qtbot, window: MainWindow, ws):
@@ -251,3 +271,39 @@ def test_overlapping_tasks_of_two_views_keep_the_list_off_until_both_end(qtbot, 
     assert window.table.isEnabled() and docks["case"].isEnabled()
     window._set_busy(False, "sync")  # an extra end changes nothing
     assert not window._busy and window.table.isEnabled()
+
+
+def test_a_lock_asked_during_a_tab_write_follows_it_without_an_error(
+    qtbot, window: MainWindow, ws, prompts: ScriptedPrompts, runner: TaskRunner, monkeypatch
+):
+    import time
+
+    from storage import cases
+    from storage.cases import add_incident
+
+    case_id = add_case(ws, "Case")
+    add_incident(ws, case_id, "Shelling")
+    window.open_case(case_id)
+    qtbot.wait(50)
+    qtbot.waitUntil(lambda: runner.active == 0 and not window._busy)
+    tab = window._docks["case"].widget().tab("Incidents")
+    tab.select_row(0)
+    real = cases.update_record
+
+    def slow(*args, **kwargs):
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cases, "update_record", slow)
+    tab.ask_incident = lambda _parent, _draft: {"location": "Oru"}
+    tab.edit_selected()
+    assert window._busy
+    window.lock()  # Ctrl+L while the edit is on the worker
+    qtbot.waitUntil(lambda: window.workspace is None, timeout=5000)
+    qtbot.wait(200)
+    assert prompts.asked == []  # the tab reread before the lock; no bug dialog after it
+    reopened = open_workspace(ws.paths.root, PASSPHRASE)
+    try:
+        assert queries.in_case(reopened.conn, Incident, case_id)[0].location == "Oru"
+    finally:
+        reopened.close()
