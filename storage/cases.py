@@ -121,6 +121,7 @@ def add_person(
             while _pseudonym_holder(ws, case_id, pseudonym):  # one typed by hand earlier
                 pseudonym = f"W-{ws.next_counter('witness'):04d}"
         elif level != "none" and pseudonym:
+            _refuse_name_as_pseudonym(pseudonym, name)
             _refuse_taken_pseudonym(ws, case_id, pseudonym)
         if level == "none" and not (name or pseudonym):
             raise InvalidInput("Give the person a name or a pseudonym.")
@@ -136,14 +137,26 @@ def add_person(
     return person_id
 
 
-def _pseudonym_holder(ws: Workspace, case_id: str, pseudonym: str) -> str | None:
-    """The id of a protected person of the case known by `pseudonym`, if there is one."""
+def _pseudonym_holder(
+    ws: Workspace, case_id: str, pseudonym: str, person_id: str | None = None
+) -> str | None:
+    """The id of another protected person of the case known by `pseudonym` (in any case,
+    with any spaces around it), if there is one."""
     row = ws.conn.execute(
-        "SELECT id FROM persons WHERE case_id = ? AND pseudonym = ? AND protection != 'none'"
-        " AND withdrawn = 0",
-        (case_id, pseudonym),
+        "SELECT id FROM persons WHERE case_id = ? AND lower(trim(pseudonym)) = lower(trim(?))"
+        " AND protection != 'none' AND withdrawn = 0 AND id != ?",
+        (case_id, pseudonym, person_id or ""),
     ).fetchone()
     return str(row[0]) if row else None
+
+
+def _refuse_name_as_pseudonym(pseudonym: object, name: object) -> None:
+    """A protected person's pseudonym travels to every peer: it must not be the name."""
+    if str(pseudonym).strip().casefold() == str(name or "").strip().casefold() != "":
+        raise InvalidInput(
+            "A protected person's pseudonym must not be their name: the pseudonym is what"
+            " every peer sees. Choose another, such as W-0043."
+        )
 
 
 def _refuse_taken_pseudonym(
@@ -152,8 +165,8 @@ def _refuse_taken_pseudonym(
     """Two protected persons of one case must not share a pseudonym: whoever reads a
     statement by "W-0042" must know which witness it is. (Two offices may still give the
     same one before they sync; that arrives as two persons, and one can be renamed.)"""
-    holder = _pseudonym_holder(ws, case_id, str(pseudonym))
-    if holder is not None and holder != person_id:
+    holder = _pseudonym_holder(ws, case_id, str(pseudonym), person_id)
+    if holder is not None:
         raise InvalidInput(
             f"{pseudonym} is already the pseudonym of another protected person in this"
             " case; choose another."
@@ -170,10 +183,12 @@ def update_record(ws: Workspace, record: type[Any], ident: str, **fields: Any) -
     kind = _kind_of(record)
     found = queries.get(ws.conn, record, ident)
     changes = _drop_none(fields)
-    if kind == "person" and changes.get("pseudonym"):
+    if kind == "person" and ("pseudonym" in changes or "protection" in changes):
         protection = changes.get("protection", found.protection)
-        if protection != "none":
-            _refuse_taken_pseudonym(ws, found.case_id, changes["pseudonym"], found.id)
+        if protection != "none":  # protected now, or still: the pseudonym must hide
+            pseudonym = changes.get("pseudonym", found.pseudonym)
+            _refuse_name_as_pseudonym(pseudonym, changes.get("legal_name", found.legal_name))
+            _refuse_taken_pseudonym(ws, found.case_id, pseudonym, found.id)
     if getattr(found, "withdrawn", 0) and "withdrawn" not in changes:
         label = queries.TABLES[record][1]
         raise InvalidInput(

@@ -47,3 +47,19 @@ def test_protected_persons_of_one_case_never_share_a_pseudonym(ws: Workspace) ->
     cases.update_record(ws, Person, first, pseudonym="W-0001", languages="Varosan")  # itself
     cases.withdraw(ws, Person, first)
     cases.update_record(ws, Person, numbered, pseudonym="W-0001")  # free again
+
+
+def test_protecting_a_person_checks_the_pseudonym_it_will_be_known_by(ws: Workspace) -> None:
+    case_id = cases.add_case(ws, "Shelling of the market")
+    cases.add_person(ws, case_id, "witness", name="A", protected=True, pseudonym="W-0001")
+    plain = cases.add_person(ws, case_id, "witness", name="B", pseudonym="w-0001 ")
+    with pytest.raises(InvalidInput, match="already the pseudonym"):
+        cases.update_record(ws, Person, plain, protection="full")  # would be a second W-0001
+    named = cases.add_person(ws, case_id, "victim", name="Ben Okafor")
+    with pytest.raises(InvalidInput, match="must not be their name"):
+        cases.update_record(ws, Person, named, protection="full")  # known by the name itself
+    cases.update_record(ws, Person, named, protection="full", pseudonym="V-0001")
+    with pytest.raises(InvalidInput, match="must not be their name"):
+        cases.add_person(ws, case_id, "witness", name="Cara", protected=True, pseudonym=" cara")
+    with pytest.raises(InvalidInput, match="already the pseudonym"):
+        cases.add_person(ws, case_id, "witness", name="D", protected=True, pseudonym="W-0001 ")

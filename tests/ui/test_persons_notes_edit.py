@@ -417,7 +417,8 @@ def test_raising_protection_needs_a_pseudonym_that_is_not_the_name(
 ) -> None:
     case_id = make_case(ws)
     person_id = add_person(ws, case_id, "victim", name="Joseph Tamba")  # pseudonym = name
-    view = make_view(qtbot, ws, case_id, ScriptedPrompts(), runner)
+    prompts = ScriptedPrompts([False, True])  # declined once, then protected anyway
+    view = make_view(qtbot, ws, case_id, prompts, runner)
     tab = persons(view)
     seen: list[str] = []
 
@@ -435,6 +436,12 @@ def test_raising_protection_needs_a_pseudonym_that_is_not_the_name(
         form.set_protection("partial")
         retype(qtbot, form.edits["pseudonym"], "V-0007")
 
+    tab.ask_person_edit = PersonPlayer(qtbot, raise_and_rename)
+    with qtbot.assertNotEmitted(view.changed):  # the name stays in the history: declined
+        qtbot.mouseClick(tab.edit_button, Qt.MouseButton.LeftButton)
+    assert queries.get(ws.conn, Person, person_id).protection == "none"
+    question = prompts.asked[-1].text
+    assert "signed history" in question and "withdraw this person" in question
     tab.ask_person_edit = PersonPlayer(qtbot, raise_and_rename)
     edit_and_wait(qtbot, view, tab)
     stored = queries.get(ws.conn, Person, person_id)

@@ -247,8 +247,9 @@ class PersonsTab(QWidget):
 
         The identity fields are offered only while the identity is shown here. Removing
         a protected person's protection is asked about first, since the name is then
-        shown without a reveal. Only changed fields are written, so an edit syncs (and
-        could conflict) as a change of those fields alone.
+        shown without a reveal; so is protecting a person recorded without protection,
+        whose name stays in the signed history. Only changed fields are written, so an
+        edit syncs (and could conflict) as a change of those fields alone.
         """
         title = "Edit person"
         person = self.selected_person()
@@ -274,6 +275,18 @@ class PersonsTab(QWidget):
                 " entry, to everyone using Valise here and at the offices and the tribunal"
                 " liaison the case is shared with. Partner NGOs and the defence still"
                 " receive the pseudonym only."
+            )
+            if not self._prompts.confirm(self, title, question):
+                self.message_label.setText("Nothing was changed.")
+                return
+        if not person.is_protected and changes.get("protection", "none") != "none":
+            question = (
+                f"{person.display_name} was recorded without protection, so the name is in"
+                " this case's signed history, which cannot be changed: offices that already"
+                " hold the case have it, and a peer the case is shared with later receives"
+                " the whole history, name included. To keep the name from new peers,"
+                " withdraw this person and add them again as protected instead.\n\n"
+                "Protect them from now on anyway?"
             )
             if not self._prompts.confirm(self, title, question):
                 self.message_label.setText("Nothing was changed.")
