@@ -90,6 +90,9 @@ class CaseView(QWidget):
         header.addWidget(self.title_label, 1)
 
         self.tabs = QTabWidget(self)
+        # Focus given to the view (as it opens) goes to its tabs: Ctrl+Tab then moves
+        # between them and Tab reaches the fields, without a mouse.
+        self.setFocusProxy(self.tabs)
         self.tabs.setAccessibleName("Aspects of the case")
         self.tabs.setDocumentMode(True)
         self._tab_widgets: list[QWidget] = []
