@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from storage.connection import Connection
-from storage.entities import Entity
+from storage.entities import PROTECTED, Entity
 from storage.errors import InvalidInput
 
 MAX_QUERY_CHARS = 500
@@ -50,8 +50,13 @@ def reindex(conn: Connection, kind: Entity, entity_id: str, *, new: bool = False
         return
     wanted = (*kind.search_title, *kind.search_body)
     case_column = "id" if kind.name == "case" else "case_id"
+    # A protected person's identity stays searchable (is this witness already in another
+    # case?) but out of the title, and their hits show no snippet: a hit must never show
+    # whom a pseudonym hides, which only the audited reveal may.
+    protection = "protection" if kind.name == "person" else "'none'"
     row = conn.execute(
-        f"SELECT {case_column}, withdrawn, {', '.join(wanted)} FROM {kind.table} WHERE id = ?",
+        f"SELECT {case_column}, withdrawn, {protection}, {', '.join(wanted)}"
+        f" FROM {kind.table} WHERE id = ?",
         (entity_id,),
     ).fetchone()
     existing = (
@@ -66,9 +71,16 @@ def reindex(conn: Connection, kind: Entity, entity_id: str, *, new: bool = False
         conn.execute("DELETE FROM search_docs WHERE rowid = ?", (existing[0],))
     if row is None or row[1]:
         return
-    values = [str(v) for v in row[2:]]
-    title = " ".join(v for v in values[: len(kind.search_title)] if v)
-    body = " ".join(v for v in values[len(kind.search_title) :] if v)
+    protected = row[2] != "none"
+    fields = dict(zip(wanted, (str(value) for value in row[3:]), strict=True))
+
+    def shown(name: str) -> bool:
+        return not (protected and kind.fields[name].klass == PROTECTED)
+
+    title_fields = [n for n in kind.search_title if shown(n)]
+    body_fields = [n for n in kind.search_title if not shown(n)] + list(kind.search_body)
+    title = " ".join(dict.fromkeys(fields[n] for n in title_fields if fields[n]))
+    body = " ".join(fields[n] for n in body_fields if fields[n])
     cursor = conn.execute(
         "INSERT INTO search_docs(entity, entity_id, case_id) VALUES (?,?,?)",
         (kind.name, entity_id, row[0]),
@@ -156,12 +168,17 @@ def _ranked_or_recent(conn: Connection, query: str, limit: int) -> SearchResults
     order = "rank" if ranked else "search_index.rowid DESC"
     rows = conn.execute(
         "SELECT d.entity, d.entity_id, d.case_id, coalesce(c.reference, ''), search_index.title,"
-        " snippet(search_index, -1, '[', ']', '…', 12), rank"
+        " snippet(search_index, -1, '[', ']', '…', 12), rank, coalesce(p.protection, 'none')"
         " FROM search_index"
         " JOIN search_docs d ON d.rowid = search_index.rowid"
         " LEFT JOIN cases c ON c.id = d.case_id"
+        " LEFT JOIN persons p ON d.entity = 'person' AND p.id = d.entity_id"
         f" WHERE search_index MATCH ? ORDER BY {order} LIMIT ?",
         (query, limit),
     ).fetchall()
-    hits = [SearchHit(r[0], r[1], r[2], r[3], r[4], r[5], float(r[6])) for r in rows]
+    hits = [
+        # A protected person's snippet could quote the identity the search matched.
+        SearchHit(r[0], r[1], r[2], r[3], r[4], "" if r[7] != "none" else r[5], float(r[6]))
+        for r in rows
+    ]
     return SearchResults(hits, ranked, matches)
