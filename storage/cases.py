@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from storage import queries
+from storage.apply import current_op
 from storage.errors import InvalidInput, NotFound
 from storage.records import (
     Case,
@@ -26,6 +27,7 @@ from storage.records import (
     Person,
     PersonId,
 )
+from storage.sealing import strictest
 from storage.workspace import Draft, Workspace, new_id
 
 
@@ -314,3 +316,20 @@ def record_reveal(ws: Workspace, case: str, person_ids: list[str]) -> None:
     if len(person_ids) == 1:
         detail["person"] = person_ids[0]
     ws.record(REVEAL_ACTION, case_id, detail)
+
+
+def note_text_class(ws: Workspace, note_id: str) -> str:
+    """The class the note's present text was written (or received) under: stricter than
+    the note's class now when the class was lowered since. Such text stays at this office,
+    and an edit of it would send the whole text again under the lower class."""
+    note = queries.get(ws.conn, Note, note_id)
+    current = current_op(ws.conn, "note", note.id, "text")
+    if current is None:
+        return str(note.klass)
+    changeset_id, _, index = current[0].rpartition(":")
+    row = ws.conn.execute(
+        "SELECT klass FROM sealed_values WHERE changeset_id = ? AND op_index = ?"
+        " AND field = 'text'",
+        (changeset_id, int(index)),
+    ).fetchone()
+    return strictest(str(note.klass), str(row[0])) if row else str(note.klass)

@@ -164,3 +164,19 @@ def test_append_only_records_are_refused_in_a_sentence(ws: Workspace) -> None:
     """Custody events never change; asking is a user error, not a KeyError."""
     with pytest.raises(InvalidInput, match="custody event cannot be changed"):
         cases.update_record(ws, CustodyEvent, "0123", note="x")
+
+
+def test_the_class_a_notes_text_was_written_under_outlives_a_lowered_class(
+    ws: Workspace,
+) -> None:
+    from storage.cases import note_text_class
+
+    case_id = cases.add_case(ws, "Shelling of the market")
+    note = cases.add_note(ws, case_id, "Our theory of the case", klass="privileged")
+    assert note_text_class(ws, note) == "privileged"
+    cases.update_record(ws, Note, note, klass="open")
+    assert note_text_class(ws, note) == "privileged"  # that text stays at the office
+    cases.update_record(ws, Note, note, text="A new, open text")
+    assert note_text_class(ws, note) == "open"
+    plain = cases.add_note(ws, case_id, "Call the vendor")
+    assert note_text_class(ws, plain) == "open"

@@ -838,3 +838,30 @@ def test_select_row_clamps_and_enter_on_an_empty_table_does_nothing(
     notes(view).refresh()
     assert select_row(table, 99) and selected_row(table) == 1
     assert select_row(table, -5) and selected_row(table) == 0
+
+
+def test_editing_a_text_written_under_a_stricter_class_asks_first(
+    qtbot: QtBot, ws: Workspace, runner: TaskRunner
+) -> None:
+    """The class was lowered earlier, so the privileged text stayed here: a one-letter fix
+    would send the whole text as open. It is asked about; declining writes nothing."""
+    case_id = make_case(ws)
+    note_id = add_note(ws, case_id, SECRET, klass="privileged")
+    update_record(ws, Note, note_id, klass="open")
+    prompts = ScriptedPrompts([False, True])
+    view = make_view(qtbot, ws, case_id, prompts, runner)
+    tab = notes(view)
+
+    def fix(form: EditNoteDialog) -> None:
+        retype(qtbot, form.text_edit, SECRET + ".")
+
+    tab.ask_note_edit = NotePlayer(qtbot, fix)
+    before = changeset_count(ws)
+    with qtbot.assertNotEmitted(view.changed):
+        qtbot.mouseClick(tab.edit_button, Qt.MouseButton.LeftButton)
+    assert changeset_count(ws) == before
+    [asked] = prompts.asked
+    assert "written while it was privileged" in asked.text and SECRET not in asked.text
+    tab.ask_note_edit = NotePlayer(qtbot, fix)
+    edit_and_wait(qtbot, view, tab)  # said yes: the new text is written as open
+    assert queries.get(ws.conn, Note, note_id).text == SECRET + "."

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from storage import queries
-from storage.cases import add_note, withdraw
+from storage.cases import add_note, note_text_class, withdraw
 from storage.entities import PRIVILEGED
 from storage.errors import StorageError
 from storage.records import CaseId, Note
@@ -60,6 +60,7 @@ from ui.dialogs.note_form import (
     class_label,
     lowering_question,
     lowers_class,
+    republishing_question,
 )
 from ui.models.headed_table import HeadedTableModel
 from ui.peers_view import sentence
@@ -327,6 +328,12 @@ class NotesTab(QWidget):
             question = lowering_question(note.klass, new_class, text_changed="text" in changes)
             if not self._prompts.confirm(self, title, question):
                 return  # declining changes nothing
+        elif "text" in changes:
+            written = note_text_class(self._ws, note.id)
+            if lowers_class(written, new_class):
+                question = republishing_question(written, new_class)
+                if not self._prompts.confirm(self, title, question):
+                    return
         note_id = note.id
         self._writes.update(
             title, self._ws, Note, note_id, changes, lambda _id: self._show_edited(note_id)

@@ -90,6 +90,17 @@ def lowering_question(old: str, new: str, *, text_changed: bool) -> str:
     return question
 
 
+def republishing_question(written: str, now: str) -> str:
+    """What the Notes tab asks before it saves a new text for a note whose present text was
+    written under a stricter class than the note has now (the class was lowered since)."""
+    name, was = class_word(now), class_word(written)
+    return (
+        f"This note's text was written while it was {was}, so it stayed at this office"
+        f" when the note became {name}. Saving an edited text writes the whole new text as"
+        f" {name}, so it {_travels(now)}. Save it anyway?"
+    )
+
+
 def note_text_problem(text: str) -> str:
     """Why `text` cannot be recorded as a note's text; '' when it can.
 
