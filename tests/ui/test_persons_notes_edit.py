@@ -46,7 +46,7 @@ from ui.case_tabs.notes import NotesTab
 from ui.case_tabs.persons import PersonsTab
 from ui.case_tabs.row_selection import RowActivation, select_row, selected_row
 from ui.case_view import CaseView
-from ui.dialogs.note_form import EditNoteDialog
+from ui.dialogs.note_form import AddNoteDialog, EditNoteDialog
 from ui.dialogs.person_form import EditPersonDialog
 from ui.prompts import ScriptedPrompts
 from ui.tasks import TaskRunner
@@ -865,3 +865,19 @@ def test_editing_a_text_written_under_a_stricter_class_asks_first(
     tab.ask_note_edit = NotePlayer(qtbot, fix)
     edit_and_wait(qtbot, view, tab)  # said yes: the new text is written as open
     assert queries.get(ws.conn, Note, note_id).text == SECRET + "."
+
+
+def test_the_add_note_form_refuses_what_storage_would_and_says_why(qtbot: QtBot) -> None:
+    form = AddNoteDialog()
+    qtbot.addWidget(form)
+    form.show()
+    assert not form.add_button.isEnabled() and form.reason_label.text() == ""
+    form.text_edit.setPlainText("Seen at the gate\x00 at night")
+    assert not form.add_button.isEnabled()
+    assert "control character" in form.reason_label.text()
+    form.accept()
+    assert form.result() != QDialog.DialogCode.Accepted
+    form.text_edit.setPlainText("x" * 100_001)
+    assert not form.add_button.isEnabled() and "at most" in form.reason_label.text()
+    form.text_edit.setPlainText("Seen at the gate at night")
+    assert form.add_button.isEnabled() and form.reason_label.text() == ""

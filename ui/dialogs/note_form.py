@@ -188,7 +188,18 @@ class AddNoteDialog(NoteForm):
 
     @Slot()
     def _update(self) -> None:
-        self.add_button.setEnabled(bool(self.text_edit.toPlainText().strip()))
+        text = self.text_edit.toPlainText()
+        # Blank is simply not ready yet; anything else wrong is said under the text.
+        problem = note_text_problem(text) if text.strip() else ""
+        show_reason(self.reason_label, problem, self.text_edit)
+        self.add_button.setEnabled(bool(text.strip()) and not problem)
+
+    def accept(self) -> None:
+        """Only a note storage will take."""
+        if note_text_problem(self.text_edit.toPlainText()):
+            self._update()
+            return
+        super().accept()
 
     def new_note(self) -> NewNote:
         """What was typed and chosen."""
