@@ -37,6 +37,7 @@ from ui.tasks import Cancelled, CancelToken, Task, TaskRunner
 SEARCH_PAUSE_MS = 250
 SEARCH_LIMIT = 100
 SEARCHING_SHOWN_AFTER_MS = 150
+PROGRESS_STEPS = 10_000  # SQLite steps between checks for a cancel (well under 1 ms)
 
 ReaderOpener = Callable[[], Connection]
 
@@ -217,12 +218,20 @@ class CaseSearch(QWidget):
         """On the search thread: the hits, or Cancelled when interrupted."""
         token.raise_if_cancelled()
         reader = self._reader_for_search()
+        # SQLite asks this every few thousand steps of any statement and stops the one
+        # running when it answers 1: a cancel asked between the search's statements, or
+        # while the reader was still opening (when interrupt() has nothing to stop), still
+        # lands.
+        reader.set_progress_handler(lambda: int(token.cancelled), PROGRESS_STEPS)
         try:
+            token.raise_if_cancelled()
             return search_results(reader, text, SEARCH_LIMIT)
         except DatabaseError:  # an interrupted query
             if token.cancelled:
                 raise Cancelled from None
             raise
+        finally:
+            reader.set_progress_handler(None, 0)
 
     def _reader_for_search(self) -> Connection:
         with self._reader_lock:

@@ -176,3 +176,19 @@ def test_the_search_connection_may_only_read(ws: Workspace, cases: dict[str, str
     ws.close()
     with pytest.raises(StorageError):
         ws.open_reader()
+
+
+def test_a_cancel_that_misses_the_interrupt_still_stops_the_query(
+    qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled without SQLite's interrupt (as when it lands between two statements of a
+    search): the progress check stops the query all the same."""
+    monkeypatch.setattr("ui.case_filters.search_results", _endless_query)
+    search = window.search
+    search.box.setText("market")
+    search.run()
+    qtbot.waitUntil(lambda: search._pool.activeThreadCount() == 1 and search.searching)
+    task = search._task
+    assert task is not None
+    task.token.cancel()  # only the token: no interrupt()
+    qtbot.waitUntil(lambda: search._pool.activeThreadCount() == 0, timeout=3000)
