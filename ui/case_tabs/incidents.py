@@ -289,10 +289,7 @@ class IncidentsTab(QWidget):
         setup_row_table(self.table)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         for column, width in {
             IncidentModel.WHEN: 190,
             IncidentModel.TITLE: 260,

@@ -218,10 +218,7 @@ class NotesTab(QWidget):
         setup_row_table(self.table)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(NoteModel.CLASS, QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
         self._activation = RowActivation(self.table, self.edit_selected)
 
         self.text_view = QPlainTextEdit(self)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QItemSelection, Qt, Signal, Slot
+from PySide6.QtCore import QItemSelection, Signal, Slot
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -113,9 +113,6 @@ class PersonsTab(QWidget):
         self.table.setModel(self.model)
         setup_row_table(self.table)
         header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setStretchLastSection(True)
         header.setSectionResizeMode(PersonModel.PROTECTED, QHeaderView.ResizeMode.ResizeToContents)
         header.resizeSection(PersonModel.NAME, 240)
         header.resizeSection(PersonModel.ROLE, 110)

@@ -19,13 +19,18 @@ ACTIVATING_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 def setup_row_table(table: QTableView) -> None:
     """Make `table` a list of whole rows: one selected at a time, nothing edited in place,
-    Tab leaving the table for the buttons."""
+    Tab leaving the table for the buttons, column titles left-aligned and the last column
+    taking the room left."""
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setTabKeyNavigation(False)
     table.setAlternatingRowColors(True)
     table.verticalHeader().hide()
+    header = table.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    header.setStretchLastSection(True)
 
 
 def select_row(table: QTableView, row: int, column: int = 0) -> bool:
