@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
 
 from storage import queries
 from storage.blobs import Cancelled as StorageCancelled
-from storage.errors import StorageError
 from storage.records import Case
 from storage.workspace import Workspace
 from sync.errors import SyncError
@@ -47,6 +46,7 @@ from sync.export import ExportResult, export_bundle, has_news_for
 from sync.importer import ImportReport, find_heads, import_bundle, import_paths, inspect_bundle
 from sync.peers import Peer, list_peers
 from sync.usb import UsbOutcome, sync_usb
+from ui.cancellable_work import PROGRESS_STEPS, CancellableJob, CancellableWork
 from ui.models.bundle_model import (
     BundleModel,
     BundleRow,
@@ -60,10 +60,9 @@ from ui.models.peer_model import role_label
 from ui.peers_view import sentence
 from ui.prompts import Prompts
 from ui.tasks import Cancelled as TaskCancelled
-from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner
+from ui.tasks import CancelToken, ProgressSink, TaskRunner
 
 TITLE = "Sync center"
-PROGRESS_STEPS = 1000  # the bar counts in thousandths: byte totals overflow a Qt int
 PeerOriginRole = Qt.ItemDataRole.UserRole + 1
 
 FolderChooser = Callable[[QWidget, str], Path | None]
@@ -393,9 +392,6 @@ class SyncCenter(QWidget):
         self._prompts = prompts
         self._choose = choose
         self._folder: Path | None = None
-        self._task: Task | None = None
-        self._cancel_event = threading.Event()
-        self._late: object = None  # a result delivered although Cancel was pressed
         self._peer_choices: list[PeerChoice] = []
         self._peers_stale = True  # the peer list (and who has news) needs rereading
         self.setAccessibleName(TITLE)
@@ -459,6 +455,19 @@ class SyncCenter(QWidget):
         self.progress_bar.setRange(0, PROGRESS_STEPS)
         self.progress_label = self._label("What is being done")
         self.cancel_button = self._button("Cancel", "Cancel", "Stop the work at the next step")
+        self._work = CancellableWork(
+            self,
+            runner,
+            prompts,
+            title=TITLE,
+            progress_bar=self.progress_bar,
+            progress_label=self.progress_label,
+            cancel_button=self.cancel_button,
+            on_busy=self.busy.emit,
+            on_idle=self._on_idle,
+            file_advice="Check that the stick is still there and not full, then try again.",
+            cancel_shown_while_running=True,
+        )
         self.review_button = self._button(
             "&Review incoming changes…",
             "Review incoming changes",
@@ -517,7 +526,7 @@ class SyncCenter(QWidget):
         layout.addWidget(self.summary, 1)
         layout.addWidget(self.review_button, 0, Qt.AlignmentFlag.AlignRight)
 
-        self._show_progress(False)
+        self._work.show_progress(False)
         self._update_controls()
         # The peers' news is planned on the worker; started once the caller has connected.
         QTimer.singleShot(0, self, self.refresh_peers)
@@ -541,7 +550,7 @@ class SyncCenter(QWidget):
     @property
     def is_busy(self) -> bool:
         """True while a task runs (the workspace is in use on the worker)."""
-        return self._task is not None
+        return self._work.running
 
     @property
     def folder(self) -> Path | None:
@@ -570,7 +579,7 @@ class SyncCenter(QWidget):
 
     @Slot()
     def _update_controls(self) -> None:
-        idle = self._task is None
+        idle = not self._work.running
         has_folder = self._folder is not None
         self.choose_button.setEnabled(idle)
         self.table.setEnabled(idle)
@@ -583,11 +592,6 @@ class SyncCenter(QWidget):
             if has_folder
             else "Choose a stick or folder first"
         )
-
-    def _show_progress(self, shown: bool) -> None:
-        self.progress_bar.setVisible(shown)
-        self.progress_label.setVisible(shown)
-        self.cancel_button.setVisible(self._task is not None)
 
     def _set_peers(self, choices: list[PeerChoice]) -> None:
         ticked = {p.origin for p in self.checked_peers()}
@@ -628,7 +632,7 @@ class SyncCenter(QWidget):
 
     def _start(
         self,
-        work: Callable[[CancelToken, ProgressSink, threading.Event], Any],
+        work: CancellableJob,
         on_finished: Callable[[Any], None],
         on_cancelled: Callable[[Any], None],
         *,
@@ -638,87 +642,29 @@ class SyncCenter(QWidget):
     ) -> bool:
         """Run `work` on the worker, with this widget disabled and `busy` raised. Any other
         work may change which peers have news, so the peer list is reread after it."""
-        if self._task is not None:
+        if self._work.running:
             return False
         self._peers_stale = not reads_peers
-        cancel = self._cancel_event = threading.Event()
-        self._late = None
-        task = self._runner.start(
-            lambda token, sink: work(token, sink, cancel), discard=self._keep_late
-        )
-        self._task = task
-        self.progress_bar.setRange(0, 0)
-        self.progress_label.setText("")
-        self.cancel_button.setEnabled(cancellable)
         self.cancel_button.setToolTip(
             "Stop the work at the next step"
             if cancellable
             else "This cannot be stopped half-way; it finishes on its own"
         )
-        self._show_progress(False)
+        self._work.start(work, on_finished, on_cancelled, title=title, cancellable=cancellable)
         self._update_controls()
         if cancellable:
             self.cancel_button.setFocus()
-        task.progressed.connect(self._on_progress)
-        task.finished.connect(lambda result: self._finish(on_finished, result))
-        task.cancelled.connect(lambda: self._finish(on_cancelled, self._late))
-        task.failed.connect(lambda error: self._fail(title, error))
-        self.busy.emit(True)
         return True
 
-    def _keep_late(self, result: object) -> None:
-        self._late = result
-
-    def _idle(self) -> None:
-        self._task = None
-        self._show_progress(False)
-        self.cancel_button.setEnabled(False)
+    def _on_idle(self) -> None:
         self._update_controls()
-        self.busy.emit(False)
         if self._peers_stale:
             QTimer.singleShot(0, self, self.refresh_peers)
-
-    def _finish(self, handler: Callable[[Any], None], result: object) -> None:
-        self._idle()
-        try:
-            handler(result)
-        except Exception as exc:  # a bug in showing the outcome, not in the work
-            self._prompts.report_bug(self, TITLE, exc)
-
-    def _fail(self, title: str, error: object) -> None:
-        self._idle()
-        if isinstance(error, StorageError):  # SyncError and its kin: a sentence for a person
-            self._prompts.warn(self, title, sentence(str(error)))
-        elif isinstance(error, OSError):
-            where = f" {error.filename}" if error.filename else ""
-            self._prompts.warn(
-                self,
-                title,
-                f"Cannot use{where}: {error.strerror or error}. Check that the stick is still"
-                " there and not full, then try again.",
-            )
-        elif isinstance(error, BaseException):
-            self._prompts.report_bug(self, title, error)
-
-    @Slot(int, int, str)
-    def _on_progress(self, done: int, total: int, text: str) -> None:
-        if total > 0:
-            self.progress_bar.setRange(0, PROGRESS_STEPS)
-            self.progress_bar.setValue(min(PROGRESS_STEPS, done * PROGRESS_STEPS // total))
-        else:
-            self.progress_bar.setRange(0, 0)  # busy indicator: the total is not known
-        self.progress_label.setText(text)
-        self._show_progress(True)
 
     @Slot()
     def cancel(self) -> None:
         """Ask the running work to stop; silent, and nothing half-done is kept."""
-        if self._task is None or not self.cancel_button.isEnabled():
-            return
-        self._cancel_event.set()
-        self._task.cancel()
-        self.cancel_button.setEnabled(False)
-        self.progress_label.setText("Cancelling…")
+        self._work.cancel()
 
     # -- peers ---------------------------------------------------------------------------
 
@@ -739,7 +685,7 @@ class SyncCenter(QWidget):
     @Slot()
     def choose_folder(self) -> None:
         """Ask for a stick or folder, then list and verify the bundles in it."""
-        if self._task is not None:
+        if self._work.running:
             return
         folder = self._choose(self, "Choose a stick or folder with bundles")
         if folder is None:
@@ -748,7 +694,7 @@ class SyncCenter(QWidget):
 
     def list_folder(self, folder: Path) -> bool:
         """List and verify the bundles in `folder` on the worker; False while busy."""
-        if self._task is not None:
+        if self._work.running:
             return False
         self._folder = folder
         self.folder_label.setText(str(folder))
@@ -791,7 +737,7 @@ class SyncCenter(QWidget):
     def import_listed(self) -> bool:
         """Import the bundles listed, on the worker; False when there is nothing to do."""
         rows = self.model.bundles()
-        if self._task is not None or not rows:
+        if self._work.running or not rows:
             return False
         heads = [row.head for row in rows]
         ws = self._ws
@@ -839,7 +785,7 @@ class SyncCenter(QWidget):
         """Write one bundle for the ticked peers into the chosen folder, on the worker."""
         peers = self.checked_peers()
         folder = self._folder
-        if self._task is not None or not peers or folder is None:
+        if self._work.running or not peers or folder is None:
             return False
         ws = self._ws
         return self._start(
@@ -885,7 +831,7 @@ class SyncCenter(QWidget):
         """`sync usb` with the chosen folder, on the worker, with progress and Cancel
         (which stops at the next step: what already came in or went out stays)."""
         folder = self._folder
-        if self._task is not None or folder is None:
+        if self._work.running or folder is None:
             return False
         ws = self._ws
         self.summary.setPlainText("")

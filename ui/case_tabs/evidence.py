@@ -88,11 +88,12 @@ from storage.evidence import (
 )
 from storage.records import CaseId, CustodyEvent, Evidence, EvidenceId
 from storage.workspace import Workspace
+from ui.cancellable_work import CancellableJob, CancellableWork
 from ui.models.bundle_model import size_text
 from ui.models.evidence_model import EvidenceIdRole, EvidenceModel
 from ui.peers_view import sentence
 from ui.prompts import Prompts
-from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner
+from ui.tasks import ProgressSink, TaskRunner
 
 try:  # QtPdf ships in PySide6-Addons; without it PDFs get a sentence instead of a page
     from PySide6.QtPdf import QPdfDocument
@@ -102,7 +103,6 @@ except ImportError:  # pragma: no cover - depends on the installation
     HAVE_QTPDF = False
 
 TITLE = "Evidence"
-PROGRESS_STEPS = 1000  # the bar counts in thousandths: byte totals overflow a Qt int
 TEXT_PREVIEW_BYTES = 64 * 1024  # text previews read no more than this
 WHOLE_PREVIEW_LIMIT = 32 * 1024 * 1024  # images and PDFs are decoded whole, up to this size
 PREVIEW_EDGE = 1024  # longest edge of a preview image, in pixels
@@ -492,9 +492,6 @@ class EvidenceTab(QWidget):
         self._choose_files = choose_files
         self._choose_save = choose_save
         self._ask_custody = ask_custody
-        self._task: Task | None = None
-        self._cancel_event = threading.Event()
-        self._late: object = None  # a result delivered although Cancel was pressed
         self._details: Details | None = None  # the item the right-hand side shows
         self._refresh_stale = True  # the register is read once the event loop runs
         self._details_stale = False
@@ -536,6 +533,18 @@ class EvidenceTab(QWidget):
         self.progress_bar.setAccessibleName("Progress")
         self.progress_label = self._label("What is being done")
         self.cancel_button = self._button("Cancel", "Cancel", "Stop the work at the next step")
+        self._work = CancellableWork(
+            self,
+            self._runner,
+            self._prompts,
+            title=TITLE,
+            progress_bar=self.progress_bar,
+            progress_label=self.progress_label,
+            cancel_button=self.cancel_button,
+            on_busy=self.busy.emit,
+            on_idle=self._on_idle,
+            file_advice="Check the file or folder, then try again.",
+        )
         self.cancel_button.clicked.connect(self.cancel)
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -585,7 +594,7 @@ class EvidenceTab(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.status_label)
         layout.addWidget(splitter, 1)
-        self._show_progress(False)
+        self._work.show_progress(False)
 
     def _build_register(self) -> QWidget:
         page = QWidget(self)
@@ -694,13 +703,13 @@ class EvidenceTab(QWidget):
     @property
     def is_busy(self) -> bool:
         """True between `busy(True)` and `busy(False)`."""
-        return self._task is not None
+        return self._work.running
 
     @property
     def is_idle(self) -> bool:
         """True when no task runs and none waits (a reread or details asked for while
         busy): the case view and tests may use the workspace then."""
-        return self._task is None and not (self._refresh_stale or self._details_stale)
+        return not self._work.running and not (self._refresh_stale or self._details_stale)
 
     def selected_id(self) -> str | None:
         """The id of the selected item, or None."""
@@ -724,7 +733,7 @@ class EvidenceTab(QWidget):
         return self._details
 
     def _update_controls(self) -> None:
-        idle = self._task is None
+        idle = not self._work.running
         shown = self._details is not None
         self.add_button.setEnabled(idle)
         self.check_button.setEnabled(idle and self.model.rowCount() > 0)
@@ -741,18 +750,11 @@ class EvidenceTab(QWidget):
         ):
             editor.setEnabled(shown)
 
-    def _show_progress(self, shown: bool) -> None:
-        self.progress_bar.setVisible(shown)
-        self.progress_label.setVisible(shown)
-        self.cancel_button.setVisible(
-            self._task is not None and (shown or self.cancel_button.isEnabled())
-        )
-
     # -- running tasks -------------------------------------------------------------------
 
     def _start(
         self,
-        work: Callable[[CancelToken, ProgressSink, threading.Event], Any],
+        work: CancellableJob,
         on_finished: Callable[[Any], None],
         on_cancelled: Callable[[Any], None] = lambda _late: None,
         *,
@@ -760,88 +762,31 @@ class EvidenceTab(QWidget):
         cancellable: bool = True,
     ) -> bool:
         """Run `work` on the worker with `busy` raised; False while another task runs."""
-        if self._task is not None:
-            return False
-        cancel = self._cancel_event = threading.Event()
-        self._late = None
-        task = self._runner.start(
-            lambda token, sink: work(token, sink, cancel), discard=self._keep_late
+        started = self._work.start(
+            work, on_finished, on_cancelled, title=title, cancellable=cancellable
         )
-        self._task = task
-        self.progress_bar.setRange(0, 0)
-        self.progress_label.setText("")
-        self.cancel_button.setEnabled(cancellable)
-        self._show_progress(False)
-        self._update_controls()
-        task.progressed.connect(self._on_progress)
-        task.finished.connect(lambda result: self._finish(on_finished, result))
-        task.cancelled.connect(lambda: self._finish(on_cancelled, self._late))
-        task.failed.connect(lambda error: self._fail(title, error))
-        self.busy.emit(True)
-        return True
+        if started:
+            self._update_controls()
+        return started
 
-    def _keep_late(self, result: object) -> None:
-        self._late = result
-
-    def _idle(self) -> None:
-        self._task = None
-        self._show_progress(False)
-        self.cancel_button.setEnabled(False)
+    def _on_idle(self) -> None:
         self._update_controls()
-        self.busy.emit(False)
         QTimer.singleShot(0, self, self._catch_up)
 
     @Slot()
     def _catch_up(self) -> None:
         """Do what was asked for while busy: reread the register, or an item's details."""
-        if self._task is not None:
+        if self._work.running:
             return
         if self._refresh_stale:
             self.refresh()
         elif self._details_stale:
             self._load_selected()
 
-    def _finish(self, handler: Callable[[Any], None], result: object) -> None:
-        self._idle()
-        try:
-            handler(result)
-        except Exception as exc:  # a bug in showing the outcome, not in the work
-            self._prompts.report_bug(self, TITLE, exc)
-
-    def _fail(self, title: str, error: object) -> None:
-        self._idle()
-        if isinstance(error, StorageError):
-            self._prompts.warn(self, title, sentence(str(error)))
-        elif isinstance(error, OSError):
-            where = f" {error.filename}" if error.filename else ""
-            self._prompts.warn(
-                self,
-                title,
-                f"Cannot use{where}: {error.strerror or error}. Check the file or folder,"
-                " then try again.",
-            )
-        elif isinstance(error, BaseException):
-            self._prompts.report_bug(self, title, error)
-
-    @Slot(int, int, str)
-    def _on_progress(self, done: int, total: int, text: str) -> None:
-        if total > 0:
-            self.progress_bar.setRange(0, PROGRESS_STEPS)
-            self.progress_bar.setValue(min(PROGRESS_STEPS, done * PROGRESS_STEPS // total))
-        else:
-            self.progress_bar.setRange(0, 0)  # busy indicator: the total is not known
-        self.progress_label.setText(text)
-        self._show_progress(True)
-
     @Slot()
     def cancel(self) -> None:
         """Ask the running work to stop; silent, and nothing half-done is kept."""
-        if self._task is None or not self.cancel_button.isEnabled():
-            return
-        self._cancel_event.set()
-        self._task.cancel()
-        self.cancel_button.setEnabled(False)
-        self.progress_label.setText("Cancelling…")
+        self._work.cancel()
 
     # -- the register --------------------------------------------------------------------
 
@@ -969,7 +914,7 @@ class EvidenceTab(QWidget):
     @Slot()
     def choose_and_add(self) -> bool:
         """Ask for files and add them; False when nothing was started."""
-        if self._task is not None:
+        if self._work.running:
             return False
         files = self._choose_files(self, "Add evidence to this case")
         if not files:
@@ -978,7 +923,7 @@ class EvidenceTab(QWidget):
 
     def add_files(self, files: Sequence[Path]) -> bool:
         """Add `files` on the worker (hashing and encryption), with progress and Cancel."""
-        if self._task is not None:
+        if self._work.running:
             self._prompts.warn(
                 self, "Add evidence", "Wait for the current work to finish, then add the files."
             )
@@ -1052,7 +997,7 @@ class EvidenceTab(QWidget):
     @Slot()
     def save_fields(self) -> bool:
         """Save the changed register fields (on the worker)."""
-        if self._task is not None or self._details is None:
+        if self._work.running or self._details is None:
             return False
         changes = self.edited_fields()
         if not changes:
@@ -1083,7 +1028,7 @@ class EvidenceTab(QWidget):
     @Slot()
     def save_copy(self) -> bool:
         """Write a plain copy where the person chooses, after saying it is not encrypted."""
-        if self._task is not None or self._details is None:
+        if self._work.running or self._details is None:
             return False
         item = self._details.item
         if not self._prompts.confirm(
@@ -1122,7 +1067,7 @@ class EvidenceTab(QWidget):
     @Slot()
     def add_event(self) -> bool:
         """Ask for a custody event and record it (on the worker)."""
-        if self._task is not None or self._details is None:
+        if self._work.running or self._details is None:
             return False
         answer = self._ask_custody(self, MANUAL_CUSTODY_EVENTS)
         if answer is None:
