@@ -12,12 +12,15 @@ worker cannot start, write every part in the main process as before.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import gc
 import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +209,29 @@ class EvidenceWorkers:
         return [future.result() for future in self._futures]
 
     def close(self) -> None:
-        """Stop the workers and wait until none is writing any more."""
+        """Stop the workers, wait until none is writing any more, and reap every process
+        the pool started (see `_end_resource_tracker`)."""
         self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        # Drop the pool's and our semaphores now, so the tracker has nothing left to track.
+        del self._pool, self._done, self._stop
+        self._futures.clear()
+        gc.collect()
+        _end_resource_tracker()
+
+
+def _end_resource_tracker() -> None:
+    """End and reap the resource tracker that `spawn` starts beside the workers.
+
+    Python starts it with the first spawned process and leaves it running until this
+    process exits; it then outlives the command (a stray process, then a zombie), and in
+    the window it stays for as long as the window runs. It is ended only when no other
+    process started by multiprocessing is alive here, since they may still need it.
+    """
+    if multiprocessing.active_children():
+        return
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    stop = getattr(tracker, "_stop", None)
+    if stop is not None:
+        with contextlib.suppress(OSError, ChildProcessError):
+            stop()

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import random
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +28,38 @@ from sync.bundle_format import BUNDLE_FOLDER
 from sync.errors import SyncError
 from sync.evidence_parts import StoredBlob, cut_into_parts
 from sync.export import export_bundle
+from tests.conftest import PASSPHRASE
 from tests.sync.conftest import Network
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def children_of(pid: int | str = "self") -> set[str]:
+    """Processes `pid` started that are still there, zombies included (a zombie is
+    still its parent's child until reaped)."""
+    found: set[str] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found.update((task / "children").read_text().split())
+        except OSError:  # the task ended meanwhile
+            continue
+    return found
+
+
+@pytest.fixture
+def no_process_left() -> object:
+    """After the test, no process started during it (workers, the resource tracker that
+    `spawn` starts beside them) is still running or waiting to be reaped."""
+    before = children_of()
+    yield
+    left = children_of() - before
+    states = subprocess.run(
+        ["ps", "-o", "pid=,stat=,args=", "-p", ",".join(left) or "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert not left, f"processes left behind:\n{states}"
 
 
 @pytest.fixture
@@ -48,7 +83,10 @@ def _case_with_files(network: Network, tmp_path: Path, sizes: list[int]) -> tupl
 
 
 def test_evidence_parts_from_workers_import_whole(
-    network: Network, tmp_path: Path, small_thresholds: None
+    network: Network,
+    tmp_path: Path,
+    small_thresholds: None,
+    no_process_left: None,
 ) -> None:
     sizes = [3_000_000, 1, 1_048_576, 700_001]
     case_id, contents = _case_with_files(network, tmp_path, sizes)
@@ -70,7 +108,10 @@ def test_evidence_parts_from_workers_import_whole(
 
 
 def test_a_worker_that_fails_leaves_no_bundle(
-    network: Network, tmp_path: Path, small_thresholds: None
+    network: Network,
+    tmp_path: Path,
+    small_thresholds: None,
+    no_process_left: None,
 ) -> None:
     case_id, _ = _case_with_files(network, tmp_path, [2_000_000, 2_000_000])
     kabora = network.ws["kabora"]
@@ -91,7 +132,10 @@ def test_a_worker_that_fails_leaves_no_bundle(
 
 
 def test_cancelling_while_workers_encrypt_leaves_no_bundle(
-    network: Network, tmp_path: Path, small_thresholds: None
+    network: Network,
+    tmp_path: Path,
+    small_thresholds: None,
+    no_process_left: None,
 ) -> None:
     _case_with_files(network, tmp_path, [4_000_000, 4_000_000])
     kabora = network.ws["kabora"]
@@ -116,7 +160,11 @@ def test_cancelling_while_workers_encrypt_leaves_no_bundle(
 
 
 def test_a_broken_worker_is_explained(
-    network: Network, tmp_path: Path, small_thresholds: None, monkeypatch: pytest.MonkeyPatch
+    network: Network,
+    tmp_path: Path,
+    small_thresholds: None,
+    monkeypatch: pytest.MonkeyPatch,
+    no_process_left: None,
 ) -> None:
     _case_with_files(network, tmp_path, [2_000_000])
     monkeypatch.setattr(evidence_parts, "encrypt_part", _die)
@@ -130,6 +178,45 @@ def _die(job: object) -> int:
     import os
 
     os._exit(9)
+
+
+def test_no_worker_process_outlives_the_export_command(network: Network, tmp_path: Path) -> None:
+    """`valise bundle export` with evidence large enough for the workers, run in its own
+    session: while it runs it has worker processes; once it has exited, nothing of its
+    session is left (no worker, no resource tracker, no zombie)."""
+    size = evidence_parts.PARALLEL_MIN_BYTES + 4_000_000
+    _case_with_files(network, tmp_path, [size])
+    network.ws["kabora"].close()  # the command opens it
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "VALISE_WORKSPACE": str(tmp_path / "kabora"),
+        "VALISE_PASSPHRASE": PASSPHRASE,
+    }
+    liaison = network.ws["liaison"].origin[:16]
+    command = [sys.executable, "-m", "desktop.main", "bundle", "export", "--to", liaison]
+    export = subprocess.Popen(
+        [*command, "--out", str(network.new_stick())],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    seen: set[str] = set()
+    while export.poll() is None:
+        seen |= children_of(export.pid)
+        time.sleep(0.02)
+    _, stderr = export.communicate()
+    assert export.returncode == 0, stderr.decode()
+    assert len(seen) >= 2, "the export did not start its workers"
+    session = subprocess.run(
+        ["ps", "-o", "pid=,stat=,args=", "-s", str(export.pid)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert session == "", f"left behind by the export:\n{session}"
 
 
 blob_sizes = st.lists(st.integers(min_value=1, max_value=5000), min_size=1, max_size=8)
