@@ -54,7 +54,7 @@ from sync.evidence_parts import (
 from sync.holdings import HoldingsIndex, held_here
 from sync.parts import PayloadSource, plaintext_budget, write_part
 from sync.peers import Peer
-from sync.redaction import may_receive, releasable_reveals
+from sync.redaction import may_receive, releasable_reveals, sight, sight_words
 from sync.trust import own_endorsement
 
 Progress = Callable[[int, int], None]
@@ -243,6 +243,102 @@ def _worker_progress(
     return lambda workers_done: progress(own + workers_done, total)
 
 
+def office_names(peers: Sequence[Peer]) -> str:
+    """ "A", "A and B", "A, B and C": peers named by office, for sentences."""
+    names = [p.office_name for p in peers]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _check_named(peers: Sequence[Peer]) -> None:
+    if not peers:
+        raise SyncError("Name at least one peer to write a bundle for.")
+    if len({p.origin for p in peers}) != len(peers):
+        raise SyncError("A peer is named twice.")
+
+
+def recipient_groups(peers: Sequence[Peer]) -> list[list[Peer]]:
+    """`peers` split into groups that may see the same things (sync.redaction.sight), in
+    the order they were named: each group can share one bundle, no two groups can."""
+    groups: dict[frozenset[str], list[Peer]] = {}
+    for peer in peers:
+        groups.setdefault(sight(peer.role), []).append(peer)
+    return list(groups.values())
+
+
+@dataclass
+class GroupFailure:
+    """A group of recipients whose bundle could not be written, and why."""
+
+    recipients: list[Peer]
+    message: str
+
+
+@dataclass
+class ExportRun:
+    """The bundles written for peers named together: one per group that may see the same
+    things, so nobody receives more than its role allows and a person need not sort them."""
+
+    written: list[ExportResult] = field(default_factory=list)
+    failed: list[GroupFailure] = field(default_factory=list)
+    not_started: list[list[Peer]] = field(default_factory=list)  # left by a cancel
+
+    def summary(self) -> str:
+        """What was written for whom, and what was not, in a sentence or three."""
+
+        def one(peers: Sequence[Peer]) -> str:
+            return f"{office_names(peers)} ({sight_words(peers[0].role)})"
+
+        if len(self.written) == 1 and not self.failed and not self.not_started:
+            text = f"Wrote a bundle for {one(self.written[0].recipients)}."
+        else:
+            count = len(self.written)
+            text = f"Wrote {count} bundle{'' if count == 1 else 's'}" + (
+                ": " + ", ".join(f"one for {one(r.recipients)}" for r in self.written) + "."
+                if self.written
+                else "."
+            )
+        for failure in self.failed:
+            text += f" FAILED writing the one for {one(failure.recipients)}: {failure.message}"
+        for peers in self.not_started:
+            text += f" Cancelled before the one for {one(peers)}: nothing of it was written."
+        return text
+
+
+def export_bundles(
+    ws: Workspace,
+    peers: Sequence[Peer],
+    out_dir: Path,
+    *,
+    part_size: int = MAX_PART_BYTES,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> ExportRun:
+    """Write one bundle per group of `peers` that may see the same things. A group whose
+    bundle fails is reported and the others are still written; when none could be written
+    the error is raised. A cancel keeps the bundles finished before it (raised when there
+    are none)."""
+    _check_named(peers)
+    run = ExportRun()
+    groups = recipient_groups(peers)
+    for number, group in enumerate(groups):
+        try:
+            run.written.append(
+                export_bundle(
+                    ws, group, out_dir, part_size=part_size, progress=progress, cancel=cancel
+                )
+            )
+        except Cancelled:
+            if not run.written:
+                raise
+            run.not_started = groups[number:]
+            return run
+        except SyncError as exc:
+            run.failed.append(GroupFailure(group, str(exc)))
+    if not run.written:
+        raise SyncError(" ".join(f.message for f in run.failed))
+    return run
+
+
 def export_bundle(
     ws: Workspace,
     peers: Sequence[Peer],
@@ -252,14 +348,12 @@ def export_bundle(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> ExportResult:
-    """Write one bundle for `peers` under `out_dir/Valise/` and record that it was sent."""
-    if not peers:
-        raise SyncError("Name at least one peer to write a bundle for.")
-    if len({p.origin for p in peers}) != len(peers):
-        raise SyncError("A peer is named twice.")
-    if len({may_receive(p.role, PROTECTED) for p in peers}) > 1:
+    """Write one bundle for `peers` under `out_dir/Valise/` and record that it was sent.
+    The peers must all see the same things; `export_bundles` sorts them into groups."""
+    _check_named(peers)
+    if len({sight(p.role) for p in peers}) > 1:
         # One bundle is redacted for its strictest reader; a trusted reader in it would be
-        # counted as holding values it never received.
+        # counted as holding values it never received. export_bundles never gets here.
         trusted = ", ".join(p.office_name for p in peers if may_receive(p.role, PROTECTED))
         restricted = ", ".join(p.office_name for p in peers if not may_receive(p.role, PROTECTED))
         raise SyncError(
@@ -346,9 +440,10 @@ def export_bundle(
             with contextlib.suppress(OSError):
                 path.unlink()
         if isinstance(exc, OSError):
+            offices = office_names(peers)
             raise SyncError(
-                f"Writing the bundle to {out_dir} failed ({exc.strerror}); nothing was"
-                " written there and the workspace is unchanged."
+                f"Writing the bundle for {offices} to {out_dir} failed ({exc.strerror});"
+                " none of its files were left there."
             ) from None
         raise
     if workers is not None:

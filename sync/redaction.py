@@ -20,6 +20,7 @@ from storage.entities import ENTITIES, OPEN, PRIVILEGED, PROTECTED
 from storage.sealing import field_class, strictest
 
 FULL_TRUST_ROLES = ("office", "liaison")
+CLASSES = (OPEN, PROTECTED, PRIVILEGED)
 
 
 def may_receive(role: str, klass: str) -> bool:
@@ -29,6 +30,17 @@ def may_receive(role: str, klass: str) -> bool:
     if klass == PROTECTED:
         return role in FULL_TRUST_ROLES
     return False
+
+
+def sight(role: str) -> frozenset[str]:
+    """The classes of values a peer of `role` may receive. A bundle is redacted once for all
+    its readers, so only peers with the same sight may share one."""
+    return frozenset(klass for klass in CLASSES if may_receive(role, klass))
+
+
+def sight_words(role: str) -> str:
+    """What a peer of `role` sees of protected people, in a few words for a summary."""
+    return "full identities" if may_receive(role, PROTECTED) else "pseudonyms only"
 
 
 def _note_class(conn: Connection, note_id: str) -> str | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,7 @@ from sync.bundle_format import (
     split_head,
 )
 from sync.errors import SyncError
-from sync.export import ExportResult
+from sync.export import ExportResult, export_bundles
 from tests.sync.conftest import Network
 
 PSEUDONYM = "W-7781"
@@ -140,14 +140,18 @@ class _Sink:
         return self._sha
 
 
-def open_bundle(result: ExportResult, reader: Workspace) -> OpenedBundle:
-    """Decrypt the head and every part on the stick with `reader`'s key."""
+def open_bundle(
+    result: ExportResult, reader: Workspace, alongside: Sequence[ExportResult] = ()
+) -> OpenedBundle:
+    """Decrypt the head and every part on the stick with `reader`'s key; the files of the
+    bundles `alongside` (written in the same export) may be on the stick too."""
     identity = x25519.Identity.from_str(age_identity(reader.keys.encryption_private))
     folder = result.head.parent
     stick = folder.parent
     assert folder.name == BUNDLE_FOLDER
     names = sorted(str(p.relative_to(stick)) for p in stick.rglob("*"))
-    files = sorted(p for p in folder.iterdir() if p.is_file())
+    others = {p.name for other in alongside for p in other.files}
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name not in others)
     assert {p.name for p in files} == {p.name for p in result.files}, "stray files on the stick"
     ciphertext = b"".join(p.read_bytes() for p in files)
     head = pyrage.decrypt(result.head.read_bytes(), [identity])
@@ -296,6 +300,58 @@ def test_one_bundle_for_readers_who_may_see_different_things_is_refused(
     with pytest.raises(SyncError, match="write them separate bundles"):
         network.export("kabora", "liaison", "ngo", stick=stick)
     assert not (stick / BUNDLE_FOLDER).exists()
+
+
+def test_one_export_for_the_liaison_and_the_ngo_writes_a_bundle_for_each(
+    network: Network,
+) -> None:
+    """Peers named together are sorted by what they may see: the liaison and an office
+    share one bundle with the identities, the NGO gets its own without them, each imports
+    its own and neither can open the other's."""
+    kabora, liaison, ngo = network.ws["kabora"], network.ws["liaison"], network.ws["ngo"]
+    case = sensitive_case(kabora)
+    network.share("kabora", case.case_id, "liaison", "ngo", "dressa")
+    stick = network.new_stick()
+    named = [network.peer("kabora", name) for name in ("liaison", "ngo", "dressa")]
+    run = export_bundles(kabora, named, stick)
+
+    assert run.failed == [] and run.not_started == []
+    assert run.summary() == (
+        "Wrote 2 bundles: one for Tribunal liaison and Dressa field office (full"
+        " identities), one for Varosa Documentation Project (pseudonyms only)."
+    )
+    full, restricted = run.written
+    assert [p.office_name for p in full.recipients] == [
+        "Tribunal liaison",
+        "Dressa field office",
+    ]
+    assert [p.office_name for p in restricted.recipients] == ["Varosa Documentation Project"]
+    for_ngo = open_bundle(restricted, ngo, alongside=[full])
+    assert secrets_in(for_ngo.everything) == []
+    assert revealed_fields(for_ngo) == set()
+    assert PSEUDONYM.encode() in for_ngo.payload and OPEN_NOTE.encode() in for_ngo.payload
+    for_liaison = open_bundle(full, liaison, alongside=[restricted])
+    assert secrets_in(for_liaison.everything, protected=False) == []
+    for value in PROTECTED_VALUES:
+        assert value.encode() in for_liaison.payload, value
+
+    # Neither can open the other's: each is encrypted to its own recipients only.
+    for bundle, outsider in ((full, ngo), (restricted, liaison)):
+        identity = x25519.Identity.from_str(age_identity(outsider.keys.encryption_private))
+        with pytest.raises(pyrage.DecryptError):
+            pyrage.decrypt(bundle.head.read_bytes(), [identity])
+
+    # Each imports its own from the one stick, and leaves the other's for its readers.
+    reports = {r.head: r.status for r in network.receive("ngo", stick)}
+    assert reports == {restricted.head: "imported", full.head: "not for us"}
+    assert_identity_withheld(ngo, case)
+    assert secrets_in(database_text(ngo)) == []
+    reports = {r.head: r.status for r in network.receive("liaison", stick)}
+    assert reports == {full.head: "imported", restricted.head: "not for us"}
+    person = queries.get(liaison.conn, Person, case.person_id)
+    assert {name: getattr(person, name) for name in IDENTITY} == IDENTITY
+    reports = {r.head: r.status for r in network.receive("dressa", stick)}
+    assert reports == {full.head: "imported", restricted.head: "not for us"}
 
 
 def test_separate_bundles_give_the_liaison_and_the_ngo_what_each_may_see(
