@@ -8,6 +8,35 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 
+class TerminalProgress:
+    """A one-line progress display on stderr, only when stderr is a terminal. Long commands
+    pass it as their progress callback; `end()` closes a line left open by work that
+    stopped short, so the next message starts on a line of its own."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self._last = -1
+        self._open = False  # a line is being drawn (no newline yet)
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        percent = min(done * 100 // total, 100)
+        if percent != self._last:
+            self._last = percent
+            print(f"\r{self.label}: {percent:3d}%", end="", file=sys.stderr, flush=True)
+            self._open = percent < 100
+            if not self._open:
+                print(file=sys.stderr)
+
+    def end(self) -> None:
+        """Finish a line left open (a step that stopped before 100%)."""
+        if self._open:
+            print(file=sys.stderr, flush=True)
+            self._open = False
+
+
 def print_json(value: Any) -> None:
     """Stable, readable JSON on stdout."""
     json.dump(value, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)

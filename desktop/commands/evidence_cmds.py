@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli import unlock
-from desktop.output import print_fields, print_json, print_table
+from desktop.output import TerminalProgress, print_fields, print_json, print_table
 from storage import cases, evidence, queries
 from storage.entities import (
     CLASSIFICATIONS,
@@ -19,25 +19,6 @@ from storage.entities import (
 )
 from storage.errors import IntegrityError
 from storage.records import Case, Evidence
-
-
-class _Progress:
-    """A one-line progress display on stderr, only when stderr is a terminal."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.enabled = sys.stderr.isatty()
-        self._last = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total <= 0:
-            return
-        percent = done * 100 // total
-        if percent != self._last:
-            self._last = percent
-            print(f"\r{self.label}: {percent:3d}%", end="", file=sys.stderr, flush=True)
-            if done >= total:
-                print(file=sys.stderr)
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -131,7 +112,7 @@ def cmd_evidence_add(args: argparse.Namespace) -> int:
             ws,
             args.case,
             source,
-            progress=_Progress(f"Adding {source.name}"),
+            progress=TerminalProgress(f"Adding {source.name}"),
             title=args.title,
             type=args.type,
             description=args.description,
@@ -218,7 +199,7 @@ def cmd_evidence_get(args: argparse.Namespace) -> int:
     """Stream a verified plain copy out."""
     with unlock(args) as ws:
         item = evidence.export_evidence(
-            ws, args.evidence, Path(args.out), progress=_Progress("Writing")
+            ws, args.evidence, Path(args.out), progress=TerminalProgress("Writing")
         )
     print(f"Wrote {item.ern} ({item.size} bytes, SHA-256 verified).", file=sys.stderr)
     return 0
@@ -227,7 +208,7 @@ def cmd_evidence_get(args: argparse.Namespace) -> int:
 def cmd_evidence_verify(args: argparse.Namespace) -> int:
     """Re-hash every item; exit 1 and name every mismatch."""
     with unlock(args) as ws:
-        results = evidence.verify_all(ws, progress=_Progress("Verifying"))
+        results = evidence.verify_all(ws, progress=TerminalProgress("Verifying"))
     bad = [r for r in results if not r.ok]
     if args.json:
         print_json([r.__dict__ for r in results])
