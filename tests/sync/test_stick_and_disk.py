@@ -7,7 +7,9 @@ a pulled stick is an I/O error injected where the bytes are read or written.
 from __future__ import annotations
 
 import errno
+import os
 import random
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -16,14 +18,16 @@ from typing import Any
 
 import pytest
 
-from storage import cases, evidence
+from storage import cases, evidence, queries
 from storage.digest import state_digest
 from storage.workspace import open_workspace
 from sync import export as export_module
 from sync import importer as importer_module
 from sync.bundle_format import BUNDLE_FOLDER
 from sync.errors import SyncError
+from sync.usb import sync_usb
 from tests.conftest import PASSPHRASE
+from tests.desktop.clitools import valise
 from tests.sync.conftest import Network
 
 
@@ -170,3 +174,98 @@ def test_a_full_workspace_disk_mid_import_changes_nothing(
         assert "disk full" in report.message
         assert state_digest(ws.conn) == before
         assert [p.name for p in ws.blobs.stored_names()] == []
+
+
+# -- sync usb with a stick too small for one of its bundles ---------------------------------
+
+
+def _liaison_with_news_for_three(network: Network, tmp_path: Path, stick: Path) -> Path:
+    """On `stick`, a bundle from Kabora for the liaison; at the liaison, news for Dressa and
+    the NGO that fits on the stick and, for Kabora (between them by name), a case with
+    evidence that does not. Returns the head of Kabora's bundle."""
+    kabora_case = cases.add_case(network.ws["kabora"], "Case from Kabora")
+    network.share("kabora", kabora_case, "liaison")
+    from_kabora = network.export("kabora", "liaison", stick=stick).head
+    liaison = network.ws["liaison"]
+    for name in ("dressa", "ngo"):
+        case_id = cases.add_case(liaison, f"Case for {name}")
+        network.share("liaison", case_id, name)
+    big = cases.add_case(liaison, "Case with evidence for Kabora")
+    path = tmp_path / "large.bin"
+    path.write_bytes(random.Random(3).randbytes(3_000_000))
+    evidence.add_evidence(liaison, big, path)
+    network.share("liaison", big, "kabora")
+    return from_kabora
+
+
+def _expected_steps(from_kabora: Path, stick: Path) -> list[str]:
+    """Every line `sync usb` must report, as patterns ({head} is a bundle's file name)."""
+    head = r"[0-9a-f]{32}\.head\.age"
+    return [
+        rf"Imported {from_kabora.name} from Kabora field office: 1 changeset in 1 case,"
+        r" 0 evidence files\.",
+        rf"Removed {from_kabora.name} from the stick: it was for us alone\.",
+        r"Wrote a bundle for Dressa field office: 1 changeset, 0 evidence files,"
+        rf" [\d,]+ bytes \({head}\)\.",
+        r"FAILED writing a bundle for Kabora field office: Writing the bundle for Kabora"
+        rf" field office to {re.escape(str(stick))} failed \(No space left on device\); none"
+        r" of its files were left there\.",
+        r"Wrote a bundle for Varosa Documentation Project: 1 changeset, 0 evidence"
+        rf" files, [\d,]+ bytes \({head}\)\.",
+    ]
+
+
+def test_sync_usb_on_a_full_stick_reports_every_step_and_goes_on(
+    network: Network, tmp_path: Path, small_disk: Path
+) -> None:
+    from_kabora = _liaison_with_news_for_three(network, tmp_path, small_disk)
+    outcome = sync_usb(network.ws["liaison"], small_disk)
+
+    lines = [step.text for step in outcome.steps]
+    patterns = _expected_steps(from_kabora, small_disk)
+    assert len(lines) == len(patterns), lines
+    for line, pattern in zip(lines, patterns, strict=True):
+        assert re.fullmatch(pattern, line), (line, pattern)
+    assert [s.ok for s in outcome.steps] == [True, True, True, False, True]
+    assert outcome.headline() == (
+        "Synced: 1 bundle imported, 2 bundles written; 1 step FAILED (see above)."
+    )
+    written = {p.office_name: r.head for r in outcome.exported for p in r.recipients}
+    assert set(written) == {"Dressa field office", "Varosa Documentation Project"}
+    # Nothing of Kabora's bundle is on the stick: every file belongs to a written bundle.
+    expected = set()
+    for result in outcome.exported:
+        expected |= {p.name for p in result.files}
+    assert {p.name for p in (small_disk / BUNDLE_FOLDER).iterdir()} == expected
+    # The bundle written before the failure is whole: Dressa imports it.
+    reports = {r.head: r for r in network.receive("dressa", small_disk)}
+    assert reports[written["Dressa field office"]].status == "imported"
+    assert reports[written["Varosa Documentation Project"]].status == "not for us"
+    assert [c.title for c in queries.list_cases(network.ws["dressa"].conn)] == ["Case for dressa"]
+
+
+def test_sync_usb_command_on_a_full_stick_prints_every_step_and_exits_1(
+    network: Network, tmp_path: Path, small_disk: Path
+) -> None:
+    from_kabora = _liaison_with_news_for_three(network, tmp_path, small_disk)
+    liaison = network.ws["liaison"]
+    liaison.close()
+    env = {**os.environ, "VALISE_WORKSPACE": str(liaison.paths.root)}
+    env["VALISE_PASSPHRASE"] = PASSPHRASE
+    result = valise(env, "sync", "usb", small_disk)
+
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    patterns = _expected_steps(from_kabora, small_disk)
+    assert len(lines) == len(patterns), result.stdout
+    for line, pattern in zip(lines, patterns, strict=True):
+        assert re.fullmatch(pattern, line), (line, pattern)
+    assert result.stderr.splitlines() == [
+        "valise: Synced: 1 bundle imported, 2 bundles written; 1 step FAILED (see above)."
+    ]
+    reports = network.receive("dressa", small_disk)
+    assert sorted(r.status for r in reports) == ["imported", "not for us"]
+    assert [c.title for c in queries.list_cases(network.ws["dressa"].conn)] == ["Case for dressa"]
+    files = sorted((small_disk / BUNDLE_FOLDER).iterdir())
+    assert len([f for f in files if f.name.endswith(".head.age")]) == 2, files
+    assert not [f for f in files if not f.name.endswith((".head.age", ".part.age"))], files
