@@ -42,7 +42,7 @@ from storage.blobs import Cancelled as StorageCancelled
 from storage.records import Case
 from storage.workspace import Workspace
 from sync.errors import SyncError
-from sync.export import ExportResult, export_bundle, has_news_for
+from sync.export import ExportResult, ExportRun, export_bundles, has_news_for
 from sync.importer import ImportReport, find_heads, import_bundle, import_paths, inspect_bundle
 from sync.peers import Peer, list_peers
 from sync.usb import UsbOutcome, sync_usb
@@ -105,9 +105,10 @@ class ImportOutcome:
 
 @dataclass
 class ExportOutcome:
-    """The bundle written, and the peers list after it (its news was sent)."""
+    """The bundles written (one per group of peers that may see the same things), and the
+    peers list after them (their news was sent)."""
 
-    result: ExportResult
+    run: ExportRun
     peers: list[PeerChoice]
     office_name: str = ""
 
@@ -208,15 +209,15 @@ def export_for(
     sink: ProgressSink,
     cancel: threading.Event,
 ) -> ExportOutcome:
-    """Write one bundle for `peers` into `folder`; the library stops on a cancel and
-    deletes what it wrote."""
+    """Write one bundle per group of `peers` that may see the same things into `folder`;
+    the library stops on a cancel and deletes the bundle it was writing."""
 
     def progress(done: int, total: int) -> None:
         sink.report(done, total, "Writing the bundle…")
 
     sink.report(0, 0, "Choosing what goes in…")
-    result = export_bundle(ws, peers, folder, progress=progress, cancel=cancel)
-    return ExportOutcome(result, peer_choices(ws), ws.office_name)
+    run = export_bundles(ws, peers, folder, progress=progress, cancel=cancel)
+    return ExportOutcome(run, peer_choices(ws), ws.office_name)
 
 
 def sync_with(
@@ -796,27 +797,31 @@ class SyncCenter(QWidget):
         )
 
     def _show_export(self, outcome: ExportOutcome) -> None:
-        result = outcome.result
+        written = outcome.run.written
         self._set_peers(outcome.peers)
         self.model.set_rows(
             [
                 *self.model.bundles(),
-                BundleRow(
-                    result.head,
-                    f"{outcome.office_name} (this installation)",
-                    "",
-                    len(result.parts),
-                    result.bytes_written,
-                    "ours",
-                    "written by this installation",
+                *(
+                    BundleRow(
+                        result.head,
+                        f"{outcome.office_name} (this installation)",
+                        "",
+                        len(result.parts),
+                        result.bytes_written,
+                        "ours",
+                        "written by this installation",
+                    )
+                    for result in written
                 ),
             ]
         )
         self._update_controls()
-        text = describe_export(result)
-        self.summary.setPlainText(text)
-        self.listing_label.setText(text.split(":", 1)[0] + ".")
-        self.exported.emit(result)
+        headline = outcome.run.summary()
+        self.summary.setPlainText("\n\n".join([headline, *map(describe_export, written)]))
+        self.listing_label.setText(headline.split(":", 1)[0] + ".")
+        for result in written:
+            self.exported.emit(result)
 
     def _show_cancelled_export(self, late: object) -> None:
         if isinstance(late, ExportOutcome):  # finished before the cancel took effect
@@ -851,14 +856,15 @@ class SyncCenter(QWidget):
         came_in = describe_import(outcome.usb.imported, outcome.case_names)
         went_out = (
             "\n\n".join(describe_export(result) for result in outcome.usb.exported)
-            if outcome.usb.exported
+            if outcome.usb.exported or outcome.usb.failed
             else "No peer had anything new to receive; nothing was written."
         )
-        self.summary.setPlainText(f"Came in\n\n{came_in}\n\nWent out\n\n{went_out}")
-        self.listing_label.setText(
-            f"Synced: {_count(sum(r.status == 'imported' for r in outcome.usb.imported), 'bundle')}"
-            f" imported, {_count(len(outcome.usb.exported), 'bundle')} written."
+        steps = "\n".join(step.text for step in outcome.usb.steps) or "Nothing to do."
+        self.summary.setPlainText(
+            f"{outcome.usb.headline()}\n\nStep by step\n\n{steps}\n\n"
+            f"Came in\n\n{came_in}\n\nWent out\n\n{went_out}"
         )
+        self.listing_label.setText(outcome.usb.headline())
         if any(r.status == "imported" or r.unparked for r in outcome.usb.imported):
             self.review_button.setVisible(True)
             self.imported.emit(list(outcome.usb.imported))

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli import unlock
-from desktop.output import error, print_fields, print_json, print_table
+from desktop.output import TerminalProgress, error, print_fields, print_json, print_table
 from sync import conflicts, peers, trust
 from sync.agekeys import age_identity, age_recipient
 from sync.cards import PEER_ROLES, read_card
 from sync.errors import SyncError
-from sync.export import export_bundle
+from sync.export import export_bundles, office_names
 from sync.importer import ImportReport, import_paths, inspect_bundle
 from sync.usb import sync_usb
 
@@ -319,18 +319,29 @@ def cmd_case_unshare(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle_export(args: argparse.Namespace) -> int:
-    """Write a bundle for the peers named; prints the head file's path."""
+    """Write one bundle per group of the peers named that may see the same things; prints
+    each head file's path, one per line. Exit 1 when a group's bundle failed."""
+    progress = TerminalProgress("Writing the bundle")
     with unlock(args) as ws:
         recipients = [peers.get_peer(ws, text) for text in args.peers]
         options = {"part_size": args.part_size} if args.part_size else {}
-        result = export_bundle(ws, recipients, Path(args.out), **options)
-    print(result.head)
-    print(
-        f"Bundle for {', '.join(p.office_name for p in recipients)}: {result.changesets:,}"
-        f" changesets in {len(result.cases):,} cases, {result.evidence:,} evidence files,"
-        f" {result.bytes_written:,} bytes in {len(result.parts)} parts.",
-        file=sys.stderr,
-    )
+        try:
+            run = export_bundles(ws, recipients, Path(args.out), progress=progress, **options)
+        finally:
+            progress.end()
+    for result in run.written:
+        print(result.head)
+        print(
+            f"Bundle for {office_names(result.recipients)}: {result.changesets:,}"
+            f" changesets in {len(result.cases):,} cases, {result.evidence:,} evidence files,"
+            f" {result.bytes_written:,} bytes in {len(result.parts)} parts.",
+            file=sys.stderr,
+        )
+    if run.failed:
+        error(run.summary())
+        return 1
+    if len(run.written) > 1:
+        print(run.summary(), file=sys.stderr)
     return 0
 
 
@@ -369,8 +380,12 @@ def _print_reports(reports: list[ImportReport], as_json: bool) -> int:
 
 def cmd_bundle_import(args: argparse.Namespace) -> int:
     """Import every bundle found; exit 1 when any was refused."""
+    progress = TerminalProgress("Importing")
     with unlock(args) as ws:
-        reports = import_paths(ws, [Path(p) for p in args.paths])
+        try:
+            reports = import_paths(ws, [Path(p) for p in args.paths], progress)
+        finally:
+            progress.end()
     return _print_reports(reports, args.json)
 
 
@@ -389,20 +404,31 @@ def cmd_bundle_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_sync_usb(args: argparse.Namespace) -> int:
-    """Import what is for us from the stick, then export for every peer with news."""
+    """Import what is for us from the stick, then export for every peer with news; every
+    step is reported, and a failed one makes the exit status 1."""
+    progress = TerminalProgress("Syncing with the stick")
     with unlock(args) as ws:
-        outcome = sync_usb(ws, Path(args.path))
-    status = _print_reports(outcome.imported, args.json)
-    for result in outcome.exported:
-        offices = ", ".join(p.office_name for p in result.recipients)
-        print(
-            f"Wrote a bundle for {offices}: {result.changesets:,} changesets,"
-            f" {result.evidence:,} evidence files, {result.bytes_written:,} bytes.",
-            file=sys.stderr,
+        try:
+            outcome = sync_usb(ws, Path(args.path), progress)
+        finally:
+            progress.end()
+    if args.json:
+        print_json(
+            {
+                "imported": [r.to_json() for r in outcome.imported],
+                "steps": [{"action": s.action, "ok": s.ok, "text": s.text} for s in outcome.steps],
+            }
         )
-    if not outcome.exported:
+    else:
+        for step in outcome.steps:
+            print(step.text)
+    if not outcome.exported and not any(s.action == "export" for s in outcome.failed):
         print("No peer has anything new to receive.", file=sys.stderr)
-    return status
+    if outcome.failed:
+        error(outcome.headline())
+        return 1
+    print(outcome.headline(), file=sys.stderr)
+    return 0
 
 
 # -- conflicts -----------------------------------------------------------------------------

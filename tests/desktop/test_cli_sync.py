@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +28,9 @@ import pyrage
 import pytest
 from pyrage import x25519
 
-from storage import cases
-from storage.workspace import open_workspace
+from storage import cases, evidence, queries
+from storage.records import Person
+from storage.workspace import Workspace, open_workspace
 from sync import conflicts, peers
 from sync.bundle_format import BUNDLE_FOLDER, HEAD_SUFFIX, PART_SUFFIX
 from sync.cards import parse_card
@@ -35,6 +38,7 @@ from sync.export import export_bundle
 from sync.importer import import_paths
 from tests.conftest import PASSPHRASE
 from tests.desktop.clitools import (
+    ROOT,
     assert_ok,
     assert_refused,
     contents,
@@ -42,6 +46,8 @@ from tests.desktop.clitools import (
     temp_leftovers,
     valise,
 )
+from tests.sync import conftest as sync_fixtures
+from tests.sync.conftest import Network
 
 PEER_ID = re.compile(r"[0-9a-f]{16}")
 NAME = "Zuleyka Quennell-Marsh"
@@ -89,7 +95,7 @@ def sync_until_quiet(offices: list[Office], stick: Path, max_rounds: int = 6) ->
         busy = False
         for office in offices:
             result = office.run("sync", "usb", stick, "--json")
-            reports = json.loads(assert_ok(result))
+            reports = json.loads(assert_ok(result))["imported"]
             # Our own bundle left for a peer is seen as ours; everything else is for us.
             assert {r["status"] for r in reports} <= {"imported", "ours"}, reports
             assert all(r["quarantined"] == 0 and r["parked"] == 0 for r in reports), reports
@@ -713,3 +719,98 @@ def test_identity_card_never_overwrites_and_names_the_path(kab: Kabora, tmp_path
     assert not missing.parent.exists()
     assert_refused(kab.run("identity", "card"), 2, "--out")
     kab.unchanged.check()
+
+
+# -- one export for peers who may see different things, and progress on a terminal ---------
+
+installation_templates = sync_fixtures.installation_templates
+network = sync_fixtures.network
+
+
+def _env_of(ws: Workspace) -> dict[str, str]:
+    """Environment for running `valise` on a workspace of the sync fixtures (closed first:
+    the command opens it)."""
+    ws.close()
+    return {**os.environ, "VALISE_WORKSPACE": str(ws.paths.root), "VALISE_PASSPHRASE": PASSPHRASE}
+
+
+def test_bundle_export_to_a_liaison_and_an_ngo_writes_and_names_a_bundle_for_each(
+    network: Network,
+) -> None:
+    kabora = network.ws["kabora"]
+    case_id = cases.add_case(kabora, "Shelling of the Oru market")
+    cases.add_person(kabora, case_id, "witness", name=NAME, protected=True, pseudonym="W-1")
+    network.share("kabora", case_id, "liaison", "ngo")
+    stick = network.new_stick()
+    to = [network.ws[name].origin[:16] for name in ("ngo", "liaison")]
+    result = valise(
+        _env_of(kabora), "bundle", "export", "--to", to[0], "--to", to[1], "--out", stick
+    )
+
+    heads = [Path(line) for line in assert_ok(result).splitlines()]
+    assert len(heads) == 2 and all(h.parent == stick / BUNDLE_FOLDER for h in heads)
+    assert result.stderr.splitlines()[-1] == (
+        "Wrote 2 bundles: one for Varosa Documentation Project (pseudonyms only), one for"
+        " Tribunal liaison (full identities)."
+    )
+    for name, own, other in (("ngo", heads[0], heads[1]), ("liaison", heads[1], heads[0])):
+        reports = {r.head: r.status for r in network.receive(name, stick)}
+        assert reports == {own: "imported", other: "not for us"}, name
+    [witness] = queries.in_case(network.ws["ngo"].conn, Person, case_id)
+    assert (witness.pseudonym, witness.legal_name) == ("W-1", "")
+    [witness] = queries.in_case(network.ws["liaison"].conn, Person, case_id)
+    assert witness.legal_name == NAME
+
+
+def _on_a_terminal(env: dict[str, str], *args: str | os.PathLike[str]) -> tuple[int, str]:
+    """Run `valise ARGS` with stderr on a pseudo-terminal; the exit status and all it
+    wrote there."""
+    main, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "desktop.main", *map(os.fspath, args)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the terminal's other end closed: the process has exited
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main)
+    return process.wait(timeout=120), b"".join(chunks).decode(errors="replace")
+
+
+def test_export_import_and_sync_show_progress_on_a_terminal_only(
+    network: Network, tmp_path: Path
+) -> None:
+    kabora = network.ws["kabora"]
+    case_id = cases.add_case(kabora, "Case with a file")
+    (tmp_path / "photo.jpg").write_bytes(os.urandom(300_000))
+    evidence.add_evidence(kabora, case_id, tmp_path / "photo.jpg")
+    network.share("kabora", case_id, "liaison")
+    stick = network.new_stick()
+    env = _env_of(kabora)
+    liaison_id = network.ws["liaison"].origin[:16]
+
+    status, shown = _on_a_terminal(env, "bundle", "export", "--to", liaison_id, "--out", stick)
+    assert status == 0, shown
+    assert "\rWriting the bundle: 100%\r\n" in shown  # a terminal turns \n into \r\n
+    second_stick = network.new_stick()  # the same news again, for `sync usb` below
+    piped = valise(env, "bundle", "export", "--to", liaison_id, "--out", second_stick)
+    assert "%" not in assert_ok(piped) + piped.stderr  # not on a pipe
+
+    liaison_env = _env_of(network.ws["liaison"])
+    status, shown = _on_a_terminal(liaison_env, "bundle", "import", stick)
+    assert status == 0, shown
+    assert "\rImporting: 100%\r\n" in shown
+    status, shown = _on_a_terminal(liaison_env, "sync", "usb", second_stick)
+    assert status == 0, shown
+    assert "\rSyncing with the stick: 100%\r\n" in shown

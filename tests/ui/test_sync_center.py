@@ -22,7 +22,9 @@ from pytestqt.qtbot import QtBot
 from storage import cases, queries
 from storage.records import Case
 from storage.workspace import Workspace
-from sync.bundle_format import BUNDLE_FOLDER, PART_SUFFIX
+from sync import usb
+from sync.bundle_format import BUNDLE_FOLDER, HEAD_SUFFIX
+from sync.errors import SyncError
 from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import Network
 from ui import sync_center
@@ -239,14 +241,14 @@ def test_escape_cancels_an_export_and_nothing_is_written(
     center, prompts = make_center(network.ws["kabora"], [stick])
     _choose(qtbot, center)
     reached, release = threading.Event(), threading.Event()
-    real_export = sync_center.export_bundle
+    real_export = sync_center.export_bundles
 
     def held_export(*args, **kwargs):  # type: ignore[no-untyped-def]
         reached.set()
         release.wait(WAIT_MS / 1000)
         return real_export(*args, **kwargs)
 
-    monkeypatch.setattr(sync_center, "export_bundle", held_export)
+    monkeypatch.setattr(sync_center, "export_bundles", held_export)
     assert center.set_peer_checked(network.ws["liaison"].origin)
     with qtbot.assertNotEmitted(center.exported):
         qtbot.mouseClick(center.export_button, Qt.MouseButton.LeftButton)
@@ -283,23 +285,30 @@ def test_a_folder_without_bundles_says_so(
     assert prompts.asked == []
 
 
-def test_peers_that_may_not_share_a_bundle_are_told_why(
+def test_peers_that_may_see_different_things_get_a_bundle_each(
     network: Network, qtbot: QtBot, make_center: Callable[..., tuple[SyncCenter, ScriptedPrompts]]
 ) -> None:
+    _shared_case(network, "kabora", "liaison", "ngo")
     stick = network.new_stick()
     center, prompts = make_center(network.ws["kabora"], [stick])
     _choose(qtbot, center)
     assert center.set_peer_checked(network.ws["liaison"].origin)
     assert center.set_peer_checked(network.ws["ngo"].origin)
 
-    qtbot.mouseClick(center.export_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignals([center.exported, center.exported], timeout=WAIT_MS):
+        qtbot.mouseClick(center.export_button, Qt.MouseButton.LeftButton)
     _wait_idle(qtbot, center)
 
-    assert [a.kind for a in prompts.asked] == ["warn"]
-    text = prompts.asked[0].text
-    assert "Tribunal liaison may see protected identities" in text
-    assert text.endswith("write them separate bundles.")
-    assert not list((stick / BUNDLE_FOLDER).glob(f"*{PART_SUFFIX}"))
+    assert prompts.asked == []
+    summary = center.summary.toPlainText()
+    assert summary.startswith(
+        "Wrote 2 bundles: one for Tribunal liaison (full identities), one for Varosa"
+        " Documentation Project (pseudonyms only).\n\n"
+    )
+    assert center.listing_label.text() == "Wrote 2 bundles."
+    heads = sorted((stick / BUNDLE_FOLDER).glob(f"*{HEAD_SUFFIX}"))
+    assert len(heads) == 2 and all(str(head) in summary for head in heads)
+    assert {row.head for row in center.model.bundles()} == set(heads)
 
 
 def test_sync_with_a_stick_summarises_both_directions(
@@ -322,6 +331,53 @@ def test_sync_with_a_stick_summarises_both_directions(
     assert "Wrote a bundle for Kabora field office" in went_out  # its receipt goes back
     states = [b.state for b in center.model.bundles()]
     assert states == ["ours"]  # the bundle read was only for us, so it left the stick
+    assert prompts.asked == []
+
+
+def test_a_sync_whose_export_fails_lists_every_step_and_goes_on(
+    network: Network,
+    qtbot: QtBot,
+    make_center: Callable[..., tuple[SyncCenter, ScriptedPrompts]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stick fills up while writing for Dressa: the summary says what came in, that
+    Dressa's bundle failed and why, and that the NGO's was still written."""
+    liaison = network.ws["liaison"]
+    _shared_case(network, "kabora", "liaison")
+    result = network.export("kabora", "liaison")
+    for name in ("dressa", "ngo"):
+        _shared_case(network, "liaison", name)
+    real_export = usb.export_bundle
+
+    def stick_full_for_dressa(ws, peers, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if peers[0].office_name == "Dressa field office":
+            raise SyncError("The stick is full (No space left on device).")
+        return real_export(ws, peers, *args, **kwargs)
+
+    monkeypatch.setattr(usb, "export_bundle", stick_full_for_dressa)
+    center, prompts = make_center(liaison, [result.head.parent.parent])
+    _choose(qtbot, center)
+    with qtbot.waitSignal(center.imported, timeout=WAIT_MS):
+        qtbot.mouseClick(center.sync_button, Qt.MouseButton.LeftButton)
+    _wait_idle(qtbot, center)
+
+    headline = "Synced: 1 bundle imported, 2 bundles written; 1 step FAILED (see above)."
+    assert center.listing_label.text() == headline
+    summary = center.summary.toPlainText()
+    steps = summary.split("Step by step\n\n", 1)[1].split("\n\nCame in", 1)[0].splitlines()
+    assert summary.startswith(headline + "\n\n")
+    assert [line.split(" ", 1)[0] for line in steps] == [
+        "Imported",
+        "Removed",
+        "FAILED",
+        "Wrote",
+        "Wrote",
+    ]
+    assert steps[2] == (
+        "FAILED writing a bundle for Dressa field office: The stick is full (No space left"
+        " on device)."
+    )
+    assert "for Kabora field office" in steps[3] and "for Varosa Documentation" in steps[4]
     assert prompts.asked == []
 
 
