@@ -269,3 +269,37 @@ def test_sync_usb_command_on_a_full_stick_prints_every_step_and_exits_1(
     files = sorted((small_disk / BUNDLE_FOLDER).iterdir())
     assert len([f for f in files if f.name.endswith(".head.age")]) == 2, files
     assert not [f for f in files if not f.name.endswith((".head.age", ".part.age"))], files
+
+
+def test_one_export_for_two_groups_on_a_full_stick_keeps_the_bundle_that_fits(
+    network: Network, tmp_path: Path, small_disk: Path
+) -> None:
+    """The liaison's bundle fits and is kept whole; the NGO's does not and leaves nothing;
+    the command prints the head written, says which failed and why, and exits 1."""
+    kabora = network.ws["kabora"]
+    small = cases.add_case(kabora, "Case for the liaison")
+    network.share("kabora", small, "liaison")
+    big = cases.add_case(kabora, "Case with evidence for the NGO")
+    path = tmp_path / "large.bin"
+    path.write_bytes(random.Random(5).randbytes(3_000_000))
+    evidence.add_evidence(kabora, big, path)
+    network.share("kabora", big, "ngo")
+    kabora.close()
+    env = {**os.environ, "VALISE_WORKSPACE": str(kabora.paths.root)}
+    env["VALISE_PASSPHRASE"] = PASSPHRASE
+    to = [network.ws[name].origin[:16] for name in ("liaison", "ngo")]
+    result = valise(env, "bundle", "export", "--to", to[0], "--to", to[1], "--out", small_disk)
+
+    assert result.returncode == 1, result.stderr
+    [head] = [Path(line) for line in result.stdout.splitlines()]
+    assert result.stderr.splitlines()[-1] == (
+        "valise: Wrote 1 bundle: one for Tribunal liaison (full identities). FAILED writing"
+        " the one for Varosa Documentation Project (pseudonyms only): Writing the bundle for"
+        f" Varosa Documentation Project to {small_disk} failed (No space left on device);"
+        " none of its files were left there."
+    )
+    names = {p.name for p in (small_disk / BUNDLE_FOLDER).iterdir()}
+    assert head.name in names and len(names) == 2  # the liaison's head and its one part
+    assert [r.status for r in network.receive("liaison", small_disk)] == ["imported"]
+    assert network.receive("ngo", small_disk)[0].status == "not for us"
+    assert [c.title for c in queries.list_cases(network.ws["ngo"].conn)] == []
