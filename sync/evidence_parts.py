@@ -201,8 +201,8 @@ class EvidenceWorkers:
                 except BrokenProcessPool:
                     raise SyncError(
                         "A helper process that encrypts the evidence stopped unexpectedly"
-                        " (out of memory?); nothing was written. Close other programs and"
-                        " export again."
+                        " (out of memory?); none of this bundle's files were left. Close other"
+                        " programs and export again."
                     ) from None
             if progress is not None:
                 progress(self.done_bytes())

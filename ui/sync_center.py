@@ -856,7 +856,9 @@ class SyncCenter(QWidget):
         came_in = describe_import(outcome.usb.imported, outcome.case_names)
         went_out = (
             "\n\n".join(describe_export(result) for result in outcome.usb.exported)
-            if outcome.usb.exported or outcome.usb.failed
+            if outcome.usb.exported
+            else "No bundle was written; see the steps above."
+            if any(step.action == "export" for step in outcome.usb.failed)
             else "No peer had anything new to receive; nothing was written."
         )
         steps = "\n".join(step.text for step in outcome.usb.steps) or "Nothing to do."
