@@ -12,15 +12,12 @@ worker cannot start, write every part in the main process as before.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import gc
 import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +27,7 @@ from storage.blobs import BlobStore, Cancelled
 from storage.errors import IntegrityError
 from sync.errors import SyncError
 from sync.parts import PayloadSource, write_part
+from sync.worker_processes import end_resource_tracker
 
 PARALLEL_MIN_BYTES = 64 << 20  # evidence in a bundle before workers are worth starting
 MIN_PART_BYTES = 32 << 20
@@ -159,6 +157,7 @@ class EvidenceWorkers:
             initargs=(self._done, self._stop),
         )
         self._futures: list[concurrent.futures.Future[int]] = []
+        self._closed = False
 
     @classmethod
     def start(cls, evidence_bytes: int) -> EvidenceWorkers | None:
@@ -210,28 +209,13 @@ class EvidenceWorkers:
 
     def close(self) -> None:
         """Stop the workers, wait until none is writing any more, and reap every process
-        the pool started (see `_end_resource_tracker`)."""
+        the pool started (see `sync.worker_processes`). Closing twice does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
         # Drop the pool's and our semaphores now, so the tracker has nothing left to track.
         del self._pool, self._done, self._stop
         self._futures.clear()
-        gc.collect()
-        _end_resource_tracker()
-
-
-def _end_resource_tracker() -> None:
-    """End and reap the resource tracker that `spawn` starts beside the workers.
-
-    Python starts it with the first spawned process and leaves it running until this
-    process exits; it then outlives the command (a stray process, then a zombie), and in
-    the window it stays for as long as the window runs. It is ended only when no other
-    process started by multiprocessing is alive here, since they may still need it.
-    """
-    if multiprocessing.active_children():
-        return
-    tracker = getattr(resource_tracker, "_resource_tracker", None)
-    stop = getattr(tracker, "_stop", None)
-    if stop is not None:
-        with contextlib.suppress(OSError, ChildProcessError):
-            stop()
+        end_resource_tracker()

@@ -15,6 +15,7 @@ from collections import deque
 from concurrent.futures.process import BrokenProcessPool
 
 from storage.identity import verify_changeset
+from sync.worker_processes import end_resource_tracker
 
 BATCH = 1_000
 IN_FLIGHT = 8  # batches queued at most (about 6 MB of changesets)
@@ -96,3 +97,4 @@ class SignatureChecker:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            end_resource_tracker()

@@ -8,6 +8,7 @@ role it has) and offers the steps tests repeat: share, export, import, exchange.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,3 +103,31 @@ def network(installation_templates: dict[str, Path], tmp_path: Path) -> Iterator
     yield net
     for ws in net.ws.values():
         ws.close()
+
+
+def children_of(pid: int | str = "self") -> set[str]:
+    """Processes `pid` started that are still there, zombies included (a zombie is
+    still its parent's child until reaped)."""
+    found: set[str] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found.update((task / "children").read_text().split())
+        except OSError:  # the task ended meanwhile
+            continue
+    return found
+
+
+@pytest.fixture
+def no_process_left() -> Iterator[None]:
+    """After the test, no process started during it (workers, the resource tracker that
+    `spawn` starts beside them) is still running or waiting to be reaped."""
+    before = children_of()
+    yield
+    left = children_of() - before
+    states = subprocess.run(
+        ["ps", "-o", "pid=,stat=,args=", "-p", ",".join(left) or "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert not left, f"processes left behind:\n{states}"

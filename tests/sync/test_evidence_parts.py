@@ -29,37 +29,9 @@ from sync.errors import SyncError
 from sync.evidence_parts import StoredBlob, cut_into_parts
 from sync.export import export_bundle
 from tests.conftest import PASSPHRASE
-from tests.sync.conftest import Network
+from tests.sync.conftest import Network, children_of
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def children_of(pid: int | str = "self") -> set[str]:
-    """Processes `pid` started that are still there, zombies included (a zombie is
-    still its parent's child until reaped)."""
-    found: set[str] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            found.update((task / "children").read_text().split())
-        except OSError:  # the task ended meanwhile
-            continue
-    return found
-
-
-@pytest.fixture
-def no_process_left() -> object:
-    """After the test, no process started during it (workers, the resource tracker that
-    `spawn` starts beside them) is still running or waiting to be reaped."""
-    before = children_of()
-    yield
-    left = children_of() - before
-    states = subprocess.run(
-        ["ps", "-o", "pid=,stat=,args=", "-p", ",".join(left) or "0"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    assert not left, f"processes left behind:\n{states}"
 
 
 @pytest.fixture

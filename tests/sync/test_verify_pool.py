@@ -30,7 +30,7 @@ def _signed(count: int, bad: set[int]) -> list[tuple[str, bytes, bytes, bytes]]:
 
 @pytest.mark.parametrize("threshold", [1, 10**9], ids=["worker process", "in process"])
 def test_the_same_signatures_fail_with_and_without_the_worker(
-    threshold: int, monkeypatch: pytest.MonkeyPatch
+    threshold: int, monkeypatch: pytest.MonkeyPatch, no_process_left: None
 ) -> None:
     monkeypatch.setattr(verify_pool, "POOL_THRESHOLD", threshold)
     monkeypatch.setattr(verify_pool, "BATCH", 7)
@@ -42,7 +42,7 @@ def test_the_same_signatures_fail_with_and_without_the_worker(
 
 
 def test_a_large_bundle_imports_through_the_worker(
-    network: Network, monkeypatch: pytest.MonkeyPatch
+    network: Network, monkeypatch: pytest.MonkeyPatch, no_process_left: None
 ) -> None:
     monkeypatch.setattr(verify_pool, "POOL_THRESHOLD", 10)
     kabora = network.ws["kabora"]
