@@ -36,6 +36,7 @@ from ui.dialogs._common import (
     passphrase_is_encodable,
     with_line_under,
 )
+from ui.dialogs.busy import BusyKeys
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
 
@@ -156,6 +157,7 @@ class CreateWorkspaceDialog(QDialog):
         self.show_check.toggled.connect(self._on_show_toggled)
         self.create_button.clicked.connect(self.try_create)
         self.cancel_button.clicked.connect(self.reject)
+        self._busy_keys = BusyKeys(self)
 
     # -- live feedback -------------------------------------------------------------------
 
@@ -222,6 +224,7 @@ class CreateWorkspaceDialog(QDialog):
             return create_workspace(root, office, passphrase, office_code=code, kdf=kdf)
 
         self.error_label.setText("Creating the workspace…")
+        self._busy_keys.begin()  # before the fields are disabled: Enter must not reach Quit
         self._task = self._runner.start(work, discard=Workspace.close)
         self._task.finished.connect(self._on_created)
         self._task.failed.connect(self._on_failed)
@@ -243,6 +246,7 @@ class CreateWorkspaceDialog(QDialog):
     def _on_done(self) -> None:
         self._task = None
         self._set_enabled(True)
+        self._busy_keys.end()  # back to the field (or button) that had the focus
 
     @Slot(object)
     def _on_created(self, workspace: Workspace) -> None:

@@ -35,6 +35,7 @@ from ui.dialogs._common import (
     message_label,
     passphrase_is_encodable,
 )
+from ui.dialogs.busy import BusyKeys
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
 
@@ -115,6 +116,7 @@ class UnlockDialog(QDialog):
         layout.addStretch(1)
         layout.addWidget(buttons)
 
+        self._busy_keys = BusyKeys(self)
         self._countdown = QTimer(self)
         self._countdown.setInterval(250)
         self._countdown.timeout.connect(self._tick)
@@ -184,6 +186,7 @@ class UnlockDialog(QDialog):
             return open_workspace(root, passphrase, now=clock)
 
         self._show("Checking the passphrase…")
+        self._busy_keys.begin()  # before the field is disabled: Enter must not reach Quit
         self._task = self._runner.start(work, discard=Workspace.close)
         self._task.finished.connect(self._on_opened)
         self._task.failed.connect(self._on_failed)
@@ -194,6 +197,7 @@ class UnlockDialog(QDialog):
     def _on_done(self) -> None:
         self._task = None
         self._update_controls()
+        self._busy_keys.end(self.passphrase_edit)
 
     @Slot(object)
     def _on_opened(self, workspace: Workspace) -> None:
@@ -205,8 +209,7 @@ class UnlockDialog(QDialog):
 
     @Slot(object)
     def _on_failed(self, error: BaseException) -> None:
-        self.passphrase_edit.selectAll()
-        self.passphrase_edit.setFocus()
+        # The field gets the focus, its text selected, once the controls are enabled again.
         if isinstance(error, ThrottledUnlock):
             self._reason = ""
             self._start_wait(error.wait_seconds)
