@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from storage import queries, throttle
+from storage.keyfile import STANDARD_KDF
 from storage.paths import WorkspacePaths
 from storage.records import Case, Note
-from storage.workspace import open_workspace
+from storage.workspace import create_workspace, open_workspace
 from tests.conftest import PASSPHRASE
 from tests.e2e.x11 import ValiseApp, XSession, wait_for
 
@@ -165,5 +166,24 @@ def test_a_wrong_passphrase_with_enter_keeps_the_unlock_dialog_and_valise_runnin
     app.wait_for_window(MAIN)
     assert_windows(app, MAIN)
     assert app.window(UNLOCK) is None and unlock.id not in {w.id for w in app.windows()}
+    shot("unlocked")
+    quit_with_ctrl_q(x, app)
+
+
+def test_enter_again_and_escape_during_a_real_key_derivation_still_unlock(
+    x_session: XSession, start_valise: Callable[[Path], ValiseApp], shot: Shot, tmp_path: Path
+) -> None:
+    """With the standard Argon2id cost the check takes long enough for impatient keys to
+    land while it runs (as in the issue, on the demo): they must neither quit nor
+    start a second check."""
+    x = x_session
+    folder = tmp_path / "workspace"
+    create_workspace(folder, OFFICE, PASSPHRASE, kdf=STANDARD_KDF).close()
+    app = start_valise(folder)
+    app.wait_for_window(UNLOCK)
+    x.type_text(PASSPHRASE)
+    x.key("Return", "Return", "Escape")
+    app.wait_for_window(MAIN)
+    assert_windows(app, MAIN)
     shot("unlocked")
     quit_with_ctrl_q(x, app)
