@@ -299,7 +299,9 @@ class MainWindow(QMainWindow):
         self.table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
         self._size_columns()
         office = workspace.office_name
-        self.setWindowTitle(f"{APP_NAME} — {office}")
+        # Ending in the application's name, as the dialogs' titles do: Qt adds " — Valise"
+        # to a window title that does not (on X11 the title read "Valise — office — Valise").
+        self.setWindowTitle(f"{office} — {APP_NAME}")
         self.office_label.setText(office)
         self.fingerprint_label.setText(f"Fingerprint: {workspace.fingerprint}")
         self._update_count()

@@ -331,7 +331,7 @@ def test_the_demo_command_starts_the_application_on_the_liaison(
     args = argparse.Namespace(folder=str(demo), rebuild=False, no_start=False)
     assert demo_cmd.cmd_demo(args) == 0
     assert person.seen == ["UnlockDialog", "MainWindow"]
-    assert seen["title"] == f"Valise — {LIAISON['office_name']}"
+    assert seen["title"] == f"{LIAISON['office_name']} — Valise"
     assert seen["conflicts"] == 1
     assert "DEMO ONLY" in capsys.readouterr().err
     with opened(demo / LIAISON["key"]) as ws:  # the application let go of it

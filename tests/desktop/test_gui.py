@@ -70,7 +70,7 @@ def unlock(dialog: UnlockDialog) -> None:
 
 
 def quit_app(window: MainWindow) -> None:
-    assert window.windowTitle() == "Valise — Kabora field office"
+    assert window.windowTitle() == "Kabora field office — Valise"
     window.quit_action.trigger()
 
 

@@ -28,7 +28,7 @@ WRONG = "not the passphrase at all"
 
 CREATE = r"^Create a workspace — Valise$"
 UNLOCK = r"^Unlock workspace — Valise$"
-MAIN = rf"^Valise — {OFFICE}"
+MAIN = rf"^{OFFICE} — Valise$"  # exactly: Qt must not add its own " — Valise"
 NEW_CASE = r"^New case"
 ADD_NOTE = r"^Add a note — Valise$"
 

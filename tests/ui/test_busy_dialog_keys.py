@@ -183,7 +183,7 @@ def test_enter_in_the_unlock_dialog_after_ctrl_l_reopens_the_window(
     press(qtbot, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.workspace is not None, timeout=10_000)
     assert window.isVisible()
-    assert window.windowTitle() == "Valise — Kabora field office"
+    assert window.windowTitle() == "Kabora field office — Valise"
 
 
 # -- the first-run dialog ------------------------------------------------------------------

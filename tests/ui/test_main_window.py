@@ -33,7 +33,7 @@ def window(qtbot, ws: Workspace, prompts: ScriptedPrompts, runner: TaskRunner) -
 
 
 def test_title_and_status_bar_name_the_office_and_fingerprint(window: MainWindow, ws):
-    assert window.windowTitle() == "Valise — Kabora field office"
+    assert window.windowTitle() == "Kabora field office — Valise"
     assert window.office_label.text() == "Kabora field office"
     assert window.fingerprint_label.text() == f"Fingerprint: {ws.fingerprint}"
     assert window.count_label.text() == "0 cases"
