@@ -131,3 +131,17 @@ def test_show_passphrase_toggles_both_fields(qtbot, tmp_path, runner):
     assert dialog.repeat_edit.echoMode() == dialog.repeat_edit.EchoMode.Normal
     dialog.show_check.setChecked(False)
     assert dialog.passphrase_edit.echoMode() == dialog.passphrase_edit.EchoMode.Password
+
+
+def test_a_verdict_that_wraps_to_a_second_line_is_shown_whole(qtbot, tmp_path, runner):
+    """Qt gives a window no minimum height for wrapped text: the dialog grows itself."""
+    dialog = make_dialog(qtbot, tmp_path / "office", runner)
+    qtbot.waitExposed(dialog)
+    # Exactly as tall as it needs with nothing typed yet: no room to spare.
+    dialog.resize(dialog.width(), dialog.layout().totalHeightForWidth(dialog.width()))
+    qtbot.waitUntil(lambda: dialog.height() == dialog.layout().totalHeightForWidth(dialog.width()))
+    label = dialog.strength_label
+    type_into(qtbot, dialog.passphrase_edit, PASSPHRASE)
+    assert label.heightForWidth(label.width()) > label.fontMetrics().lineSpacing() * 1.5
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()))
+    assert dialog.height() >= dialog.layout().totalHeightForWidth(dialog.width())

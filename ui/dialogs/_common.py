@@ -1,13 +1,13 @@
 """Small helpers the dialogs share: plain-text message labels and the feedback line under
-a field, passphrase checks, and choosing another workspace folder from the first dialog or
-the unlock dialog."""
+a field, a dialog that grows when such a line wraps, passphrase checks, and choosing another
+workspace folder from the first dialog or the unlock dialog."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QVBoxLayout, QWidget
 
 from storage.paths import WorkspacePaths
@@ -45,6 +45,31 @@ def with_line_under(field: QWidget, line: QWidget) -> QWidget:
     column.addWidget(field)
     column.addWidget(line)
     return box
+
+
+class GrowForWrappedText(QObject):
+    """Makes `window` taller whenever its word-wrapped lines need more height than it has.
+
+    A window whose layout holds word-wrapped labels gets no minimum height from Qt (it
+    cannot know the width yet), so a message that wraps to a second line after the window
+    was shown was cut in half: the first-run dialog showed "…keep it safe: it cannot be"
+    without "recovered.". The window never shrinks here; the person may resize it.
+    """
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self._window = window
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """On each layout request, grow the window to the height its layout needs."""
+        if watched is self._window and event.type() == QEvent.Type.LayoutRequest:
+            layout = self._window.layout()
+            if layout is not None:
+                needed = layout.totalHeightForWidth(self._window.width())
+                if needed > self._window.height():
+                    self._window.resize(self._window.width(), needed)
+        return False
 
 
 def passphrase_is_encodable(text: str) -> bool:

@@ -30,6 +30,7 @@ from ui.dialogs._common import (
     SWITCH_WORKSPACE,
     UNUSABLE_CHARACTER_MESSAGE,
     FolderChooser,
+    GrowForWrappedText,
     ask_workspace_folder,
     choose_workspace_folder,
     message_label,
@@ -158,6 +159,7 @@ class CreateWorkspaceDialog(QDialog):
         self.create_button.clicked.connect(self.try_create)
         self.cancel_button.clicked.connect(self.reject)
         self._busy_keys = BusyKeys(self)
+        self._grow = GrowForWrappedText(self)  # a verdict that wraps is shown whole
 
     # -- live feedback -------------------------------------------------------------------
 
