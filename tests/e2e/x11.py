@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeVar
 
+from PySide6.QtGui import QImage
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # The programs these tests need, with the Debian package of each (`./dev test` installs them).
@@ -79,6 +81,39 @@ def end_process(proc: subprocess.Popen[bytes], grace: float = 10.0) -> int:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # children it left behind, if any
     return proc.returncode
+
+
+CARET_PIXELS = 64  # a text cursor blinking: about 1 x 20 pixels, give or take
+
+
+def at_most_a_caret_apart(first_png: bytes, second_png: bytes) -> bool:
+    """True when two screen captures differ in no more pixels than a blinking text cursor
+    covers (Qt's caret blinks twice a second, so a still screen is never byte-identical)."""
+    if first_png == second_png:
+        return True
+    first, second = (
+        QImage.fromData(png).convertToFormat(QImage.Format.Format_RGB32)
+        for png in (first_png, second_png)
+    )
+    if first.size() != second.size():
+        return False
+    width, stride = first.width(), first.bytesPerLine()
+    a, b = bytes(first.constBits()), bytes(second.constBits())
+    rows = [
+        y
+        for y in range(first.height())
+        if a[y * stride : (y + 1) * stride] != b[y * stride : (y + 1) * stride]
+    ]
+    if len(rows) > CARET_PIXELS:
+        return False
+    changed = 0
+    for y in rows:
+        start = y * stride
+        for x in range(width):
+            offset = start + 4 * x
+            if a[offset : offset + 4] != b[offset : offset + 4]:
+                changed += 1
+    return changed <= CARET_PIXELS
 
 
 def process_state(pid: int) -> str:
@@ -220,16 +255,32 @@ class XSession:
         values = dict(line.split("=", 1) for line in out.split() if "=" in line)
         return int(values["WIDTH"]), int(values["HEIGHT"])
 
-    def screenshot(self, path: Path) -> Path:
-        """The whole screen as a PNG at `path`."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["import", "-window", "root", str(path)],
+    def capture(self) -> bytes:
+        """The whole screen, as PNG bytes."""
+        result = subprocess.run(
+            ["import", "-window", "root", "png:-"],
             env=self.env(),
             capture_output=True,
             timeout=WAIT_SECONDS,
             check=True,
         )
+        return result.stdout
+
+    def screenshot(self, path: Path, settle_seconds: float = 5.0) -> Path:
+        """The screen as a PNG at `path`, once it stopped changing (the windows repainted
+        after the last step; a blinking text cursor does not count), or after
+        `settle_seconds`."""
+        deadline = time.monotonic() + settle_seconds
+        image = self.capture()
+        while time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            again = self.capture()
+            settled = at_most_a_caret_apart(image, again)
+            image = again
+            if settled:
+                break
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(image)
         return path
 
     def close(self) -> None:
