@@ -163,3 +163,19 @@ def test_closing_during_the_check_leaves_the_workspace_closed(qtbot, workspace_d
     assert dialog.workspace is None
     # The folder lock was released: the workspace opens again at once.
     open_workspace(workspace_dir, PASSPHRASE).close()
+
+
+def test_a_message_longer_than_two_lines_is_shown_whole(qtbot, tmp_path, runner):
+    """A refusal naming a long folder wraps to three lines or more: the dialog grows."""
+    folder = tmp_path / ("a-long-folder-name-for-the-workspace-of-the-office-" * 2) / "ws"
+    folder.mkdir(parents=True)
+    dialog = make_dialog(qtbot, folder, runner)
+    qtbot.waitExposed(dialog)
+    # Exactly as tall as it needs with no message yet: no room to spare.
+    dialog.resize(dialog.width(), dialog.layout().totalHeightForWidth(dialog.width()))
+    qtbot.waitUntil(lambda: dialog.height() == dialog.layout().totalHeightForWidth(dialog.width()))
+    attempt(qtbot, dialog, PASSPHRASE)
+    label = dialog.message_label
+    assert "not a Valise workspace" in dialog.message()
+    assert label.heightForWidth(label.width()) > label.fontMetrics().lineSpacing() * 2.5
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()))

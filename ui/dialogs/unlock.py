@@ -31,6 +31,7 @@ from ui.dialogs._common import (
     SWITCH_WORKSPACE,
     UNUSABLE_CHARACTER_MESSAGE,
     FolderChooser,
+    GrowForWrappedText,
     ask_workspace_folder,
     message_label,
     passphrase_is_encodable,
@@ -117,6 +118,7 @@ class UnlockDialog(QDialog):
         layout.addWidget(buttons)
 
         self._busy_keys = BusyKeys(self)
+        self._grow = GrowForWrappedText(self)  # a message longer than two lines is shown whole
         self._countdown = QTimer(self)
         self._countdown.setInterval(250)
         self._countdown.timeout.connect(self._tick)
