@@ -33,8 +33,10 @@ from PySide6.QtGui import QImage
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The programs these tests need, with the Debian package of each (`./dev test` installs them).
-TOOLS = {"Xvfb": "xvfb", "openbox": "openbox", "xdotool": "xdotool", "import": "imagemagick"}
+# The programs these tests need, with the Debian package of each (`./dev test` installs them),
+# and the one that takes the screenshots (without it the tests run without screenshots).
+TOOLS = {"Xvfb": "xvfb", "openbox": "openbox", "xdotool": "xdotool"}
+SCREENSHOT_TOOL = ("import", "imagemagick")
 
 SCREEN = "1280x800x24"
 WAIT_SECONDS = 60.0  # for a window or an exit: generous, a loaded 2-core machine is slow
@@ -50,6 +52,11 @@ class X11Error(AssertionError):
 def missing_tools() -> list[str]:
     """The Debian packages to install before these tests can run (empty when none)."""
     return [package for tool, package in TOOLS.items() if shutil.which(tool) is None]
+
+
+def can_take_screenshots() -> bool:
+    """True when ImageMagick's `import` is installed."""
+    return shutil.which(SCREENSHOT_TOOL[0]) is not None
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = WAIT_SECONDS) -> T:
