@@ -5,6 +5,13 @@ the passphrase, evidence under per-file keys held in the database), so the conta
 plain tar written atomically. Restoring reads it into a staging folder beside the target,
 checks every file against the manifest, unlocks it with the passphrase, starts a new epoch
 (so sequence numbers are never reused) and only then moves it into place.
+
+Every restore gets an epoch of its own, even when one backup is restored twice: two copies
+that both wrote "epoch 1, changeset 1" would be a fork at every peer, and one of them would
+be refused there for good. The epoch is the restore's time in seconds (so a later restore
+ranks after an earlier one, which revocations "after changeset N of epoch E" rely on) with
+random low bits (so two restores in the same second differ), and always above the epoch
+the backup was written in.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import re
 import secrets
 import shutil
 import tarfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +46,10 @@ MANIFEST = "VALISE-BACKUP.json"
 _ALLOWED = re.compile(r"^(workspace\.key|workspace\.db|blobs/[0-9a-f]{2}/[0-9a-f]{32})$")
 _LIMITS = {"workspace.key": keyfile.MAX_KEYFILE_BYTES, MANIFEST: 64 << 20}
 COPY_CHUNK = 1 << 20
+# An epoch is (seconds since 1970 << EPOCH_RANDOM_BITS) | random bits. Trust statements
+# carry epochs as JSON integers below 2**53, which leaves 21 random bits until 2106.
+EPOCH_RANDOM_BITS = 21
+EPOCH_LIMIT = 2**53
 
 
 @dataclass(frozen=True)
@@ -179,6 +192,19 @@ def _unpack(source: Path, staging: Path) -> dict[str, object]:
     return manifest
 
 
+def fresh_epoch(previous: int, now: Callable[[], float] = time.time) -> int:
+    """An epoch for a restore that no other restore uses: later than `previous` and, when
+    clocks are sane, than every restore made before this one."""
+    stamp = (int(now()) << EPOCH_RANDOM_BITS) | secrets.randbits(EPOCH_RANDOM_BITS)
+    epoch = max(previous + 1 + secrets.randbits(EPOCH_RANDOM_BITS), stamp)
+    if epoch >= EPOCH_LIMIT:
+        raise InvalidInput(
+            "This backup's epoch is at its limit, so it cannot be restored as a new epoch;"
+            " restore an older backup."
+        )
+    return epoch
+
+
 def restore_backup(source: Path, root: Path, passphrase: str) -> RestoreSummary:
     """Restore `source` into `root`, which must hold no workspace; returns what came back."""
     paths = WorkspacePaths(root)
@@ -233,15 +259,24 @@ def _reopen_as_new_epoch(
         missing = [n for n in names if not (paths.blobs / n[:2] / n).is_file()]
         if missing:
             raise WorkspaceFileError(paths.root, f"The backup lacks {len(missing)} evidence files")
+        new_epoch = fresh_epoch(epoch)
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'epoch'", (str(epoch + 1),))
-        conn.execute(
-            "INSERT OR REPLACE INTO meta(key, value) VALUES ('epoch_prev_hash', ?)",
-            (last[0] if last else meta.get("epoch_prev_hash", ""),),
+        settings = {
+            "epoch": str(new_epoch),
+            "epoch_prev": str(epoch),
+            "epoch_prev_hash": last[0] if last else meta.get("epoch_prev_hash", ""),
+            "restored_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", settings.items())
+        audit.append(
+            conn,
+            meta.get("author", ""),
+            "restored from backup",
+            "",
+            {"epoch": new_epoch, "previous_epoch": epoch},
         )
-        audit.append(conn, meta.get("author", ""), "restored from backup", "", {"epoch": epoch + 1})
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
-    return RestoreSummary(str(meta.get("office_name", "")), epoch + 1, len(names))
+    return RestoreSummary(str(meta.get("office_name", "")), new_epoch, len(names))

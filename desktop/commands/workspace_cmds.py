@@ -121,7 +121,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
     result = backup.restore_backup(source, root, passphrase)
     print(
         f"Restored {result.office} into {root} (new epoch {result.epoch}; "
-        f"{result.evidence_files} evidence files).",
+        f"{result.evidence_files} evidence files).\n"
+        "If this replaces a lost or stolen laptop, run `valise identity rotate` now, then"
+        " sync with every peer twice (a bundle out, their bundle back): they send back the"
+        " work this office did after the backup. Open new cases after that, so their"
+        " references follow the ones the lost laptop gave.",
         file=sys.stderr,
     )
     return 0

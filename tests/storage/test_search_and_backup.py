@@ -76,7 +76,7 @@ def test_backup_and_restore_round_trip_into_a_new_epoch(ws: Workspace, tmp_path:
         backup.write_backup(ws, out)
     target = tmp_path / "restored"
     result = backup.restore_backup(out, target, PASSPHRASE)
-    assert result.epoch == ws.epoch + 1
+    assert result.epoch > ws.epoch
     with pytest.raises(WorkspaceExists):
         backup.restore_backup(out, target, PASSPHRASE)
     with open_workspace(target, PASSPHRASE) as restored:
@@ -86,9 +86,33 @@ def test_backup_and_restore_round_trip_into_a_new_epoch(ws: Workspace, tmp_path:
         last = restored.conn.execute(
             "SELECT epoch, seq FROM changesets ORDER BY epoch DESC, seq DESC LIMIT 1"
         ).fetchone()
-        assert tuple(last) == (ws.epoch + 1, 1)
+        assert tuple(last) == (result.epoch, 1)
         assert restored.verify_audit().ok
         assert queries.get(restored.conn, Case, case_id).title == "After restore"
+
+
+def test_restoring_one_backup_twice_gives_each_copy_an_epoch_of_its_own(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """Two copies writing "epoch 1, change 1" would be a fork at every peer."""
+    out = tmp_path / "valise.backup"
+    backup.write_backup(ws, out)
+    first = backup.restore_backup(out, tmp_path / "one", PASSPHRASE)
+    second = backup.restore_backup(out, tmp_path / "two", PASSPHRASE)
+    assert len({ws.epoch, first.epoch, second.epoch}) == 3
+    assert min(first.epoch, second.epoch) > ws.epoch
+    with open_workspace(tmp_path / "one", PASSPHRASE) as one:
+        assert one.epoch == first.epoch and one.meta("epoch_prev") == str(ws.epoch)
+
+
+def test_a_fresh_epoch_ranks_after_its_backup_and_after_earlier_restores() -> None:
+    """Revocations say "after change N of epoch E": a later restore must rank after."""
+    earlier = backup.fresh_epoch(0, now=lambda: 1_800_000_000)
+    later = backup.fresh_epoch(0, now=lambda: 1_800_000_001)
+    assert 0 < earlier < later < backup.EPOCH_LIMIT
+    assert backup.fresh_epoch(later, now=lambda: 0) > later  # a clock set back
+    with pytest.raises(InvalidInput, match="limit"):
+        backup.fresh_epoch(backup.EPOCH_LIMIT - 1)
 
 
 def test_restore_with_the_wrong_passphrase_leaves_nothing(ws: Workspace, tmp_path: Path) -> None:
