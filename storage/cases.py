@@ -35,13 +35,54 @@ def _drop_none(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
+def _highest(ws: Workspace, table: str, column: str, prefix: str) -> int:
+    """The highest number written after `prefix` in `column` anywhere in the workspace."""
+    return max(
+        (
+            int(tail)
+            for tail in queries.tails_after(ws.conn, table, column, prefix)
+            if _is_number(tail)
+        ),
+        default=0,
+    )
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 12
+
+
 def case_reference(ws: Workspace, year: int | None = None) -> str:
-    """The next case reference for this office: VAR-KAB-2027-0007 (situation, office, year, n)."""
+    """The next case reference for this office: VAR-KAB-2027-0007 (situation, office, year, n).
+
+    The number continues after the highest one known here, not only after this office's
+    counter: a workspace restored from a backup gets back, from its peers, the cases it
+    opened after the backup, and must not give their numbers a second time."""
     year = year or datetime.now(UTC).year
-    number = ws.next_counter(f"case:{year}")
     situation = ws.meta("situation", "")
     parts = [situation] if situation else []
-    return "-".join([*parts, ws.office_code, str(year), f"{number:04d}"])
+    prefix = "-".join([*parts, ws.office_code, str(year)]) + "-"
+    number = ws.next_counter(f"case:{year}", above=_highest(ws, "cases", "reference", prefix))
+    return f"{prefix}{number:04d}"
+
+
+def next_pseudonym(ws: Workspace) -> str:
+    """The next protected person's pseudonym, W-0007: after the highest W-number known here
+    in any case (so one restored from a backup does not give a number again)."""
+    number = ws.next_counter("witness", above=_highest(ws, "persons", "pseudonym", "W-"))
+    return f"W-{number:04d}"
+
+
+def _refuse_reference_in_use(ws: Workspace, reference: str, case_id: str = "") -> None:
+    """A reference names one case: one typed by hand must not be another case's."""
+    row = ws.conn.execute(
+        "SELECT id, title FROM cases WHERE reference = ? AND id != ? LIMIT 1",
+        (reference, case_id),
+    ).fetchone()
+    if row is not None:
+        raise InvalidInput(
+            f"{reference} is already the reference of case {row[0]} ({row[1]}); choose"
+            " another, or leave the reference out to get the next free number."
+        )
 
 
 def add_case(
@@ -57,6 +98,9 @@ def add_case(
         raise InvalidInput("A case needs a title.")
     case_id = CaseId(new_id())
     with ws.transaction():
+        if reference is not None:
+            reference = reference.strip()
+            _refuse_reference_in_use(ws, reference)
         values = {
             "reference": reference or case_reference(ws),
             "title": title.strip(),
@@ -77,7 +121,13 @@ def update_case(ws: Workspace, case: str, **fields: Any) -> CaseId:
     if "title" in changes and not str(changes["title"]).strip():
         raise InvalidInput("A case needs a title.")
     case_id = CaseId(queries.resolve(ws.conn, Case, case))
-    ws.commit(case_id, [Draft("case", case_id, "update", changes)])
+    with ws.transaction():
+        if "reference" in changes:
+            changes["reference"] = str(changes["reference"]).strip()
+            if not changes["reference"]:
+                raise InvalidInput("A case needs a reference.")
+            _refuse_reference_in_use(ws, changes["reference"], case_id)
+        ws.commit(case_id, [Draft("case", case_id, "update", changes)])
     return case_id
 
 
@@ -119,9 +169,9 @@ def add_person(
         raise InvalidInput("A protected person needs protection 'partial' or 'full'.")
     with ws.transaction():
         if level != "none" and not pseudonym:
-            pseudonym = f"W-{ws.next_counter('witness'):04d}"
+            pseudonym = next_pseudonym(ws)
             while _pseudonym_holder(ws, case_id, pseudonym):  # one typed by hand earlier
-                pseudonym = f"W-{ws.next_counter('witness'):04d}"
+                pseudonym = next_pseudonym(ws)
         elif level != "none" and pseudonym:
             _refuse_name_as_pseudonym(pseudonym, name)
             _refuse_taken_pseudonym(ws, case_id, pseudonym)

@@ -34,6 +34,21 @@ class AmbiguousId(InvalidInput):
         super().__init__(f"The id {prefix!r} matches {count} {kind} records; type more of it.")
 
 
+class AmbiguousReference(InvalidInput):
+    """A case reference (or an evidence number) names several records: two offices, or an
+    office restored from a backup, gave the same one. Says which, so a person can choose."""
+
+    def __init__(self, kind: str, reference: str, candidates: list[tuple[str, str]]) -> None:
+        listed = ", ".join(f"{ident} {label}" for ident, label in candidates)
+        super().__init__(
+            f"{reference} names {len(candidates)} {kind} records: {listed}; give the id."
+            if kind != "case"
+            else f"{reference} names {len(candidates)} cases: {listed}; give the id."
+        )
+        self.reference = reference
+        self.candidates = candidates
+
+
 class WeakPassphrase(StorageError):
     """The passphrase chosen for a workspace is too easy to guess."""
 

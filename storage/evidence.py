@@ -55,10 +55,22 @@ def _guess_type(media_type: str) -> str:
 
 def next_ern(ws: Workspace, case_id: CaseId) -> str:
     """Evidence registration number: SITUATION-OFFICE-NNNN-NNNN (batch, item)."""
-    item = ws.next_counter("ern")
-    prefix = [p for p in (ws.meta("situation", ""), ws.office_code) if p]
+    prefix = "-".join(p for p in (ws.meta("situation", ""), ws.office_code) if p) + "-"
+    item = ws.next_counter("ern", above=_highest_item(ws, prefix))
     batch, number = divmod(item - 1, 9999)
-    return "-".join([*prefix, f"{batch + 1:04d}", f"{number + 1:04d}"])
+    return f"{prefix}{batch + 1:04d}-{number + 1:04d}"
+
+
+def _highest_item(ws: Workspace, prefix: str) -> int:
+    """The highest item number of an ERN known here (batch-item after `prefix`), so a
+    workspace restored from a backup never registers a number a second time."""
+    highest = 0
+    for tail in queries.tails_after(ws.conn, "evidence", "ern", prefix):
+        batch, _, number = tail.partition("-")
+        digits = batch.isascii() and batch.isdigit() and number.isascii() and number.isdigit()
+        if digits and len(batch) <= 8 and len(number) <= 4:
+            highest = max(highest, (int(batch) - 1) * 9999 + int(number))
+    return highest
 
 
 def add_evidence(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from storage.connection import Connection
 from storage.entities import is_utf8
-from storage.errors import AmbiguousId, NotFound
+from storage.errors import AmbiguousId, AmbiguousReference, NotFound
 from storage.records import (
     Case,
     CaseId,
@@ -34,6 +35,10 @@ TABLES: dict[type[Any], tuple[str, str]] = {
     CustodyEvent: ("custody_events", "custody event"),
 }
 _RENAMED = {"klass": '"class"'}
+# Names people type besides ids, and what tells the records apart when one names several
+# (two offices, or an office restored from a backup, gave the same reference).
+_ALTERNATE_NAMES = {"cases": ("reference", "title"), "evidence": ("ern", "title")}
+MAX_CANDIDATES = 20
 
 CASE_SORTS = {
     "reference": "reference",
@@ -75,13 +80,17 @@ def resolve(conn: Connection, record: type[Any], text: str) -> str:
     row = conn.execute(f"SELECT id FROM {table} WHERE id = ?", (text,)).fetchone()
     if row:
         return str(row[0])
-    alternate = {"cases": "reference", "evidence": "ern"}.get(table)
+    alternate = _ALTERNATE_NAMES.get(table)
     if alternate:
+        column, shown = alternate
         rows = conn.execute(
-            f"SELECT id FROM {table} WHERE {alternate} = ? LIMIT 2", (text,)
+            f"SELECT id, {shown} FROM {table} WHERE {column} = ? ORDER BY id LIMIT ?",
+            (text, MAX_CANDIDATES),
         ).fetchall()
         if len(rows) == 1:
             return str(rows[0][0])
+        if rows:
+            raise AmbiguousReference(label, text, [(str(r[0]), str(r[1])) for r in rows])
     if len(text) >= 4 and all(c in "0123456789abcdef" for c in text.lower()):
         prefix = text.lower()
         rows = conn.execute(
@@ -92,6 +101,18 @@ def resolve(conn: Connection, record: type[Any], text: str) -> str:
         if len(rows) > 1:
             raise AmbiguousId(label, text, len(rows))
     raise NotFound(label, text)
+
+
+def tails_after(conn: Connection, table: str, column: str, prefix: str) -> Iterator[str]:
+    """What follows `prefix` in every value of `column` that starts with it (withdrawn
+    records and records from peers included), read through the column's index: the
+    numbers in use after VAR-KAB-2027- or W-."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    rows = conn.execute(
+        f"SELECT {column} FROM {table} WHERE {column} >= ? AND {column} < ?", (prefix, upper)
+    )
+    for (value,) in rows:
+        yield str(value)[len(prefix) :]
 
 
 def get(conn: Connection, record: type[R], ident: str) -> R:

@@ -178,9 +178,11 @@ class Workspace:
                 self.conn.execute("ROLLBACK")
                 raise
 
-    def next_counter(self, name: str) -> int:
-        """Increment and return a named counter (case numbers, ERNs) in the transaction."""
-        value = int(self.meta(f"counter:{name}", "0")) + 1
+    def next_counter(self, name: str, *, above: int = 0) -> int:
+        """Increment and return a named counter (case numbers, ERNs, pseudonyms) in the
+        transaction, never at or below `above`: the highest number already in use here,
+        which after a restore from a backup may be beyond the counter the backup held."""
+        value = max(int(self.meta(f"counter:{name}", "0")), above) + 1
         self.set_meta(f"counter:{name}", str(value))
         return value
 

@@ -66,6 +66,7 @@ def _register_case(commands: Any, common: argparse.ArgumentParser) -> None:
     p = case.add_parser("update", parents=[common], help="change fields of a case")
     p.add_argument("case", metavar="ID")
     _case_fields(p, creating=False)
+    p.add_argument("--reference", help="a new case reference (one no other case has)")
     p.set_defaults(run=cmd_case_update)
     p = case.add_parser("withdraw", parents=[common], help="withdraw a case")
     p.add_argument("case", metavar="ID")
@@ -216,6 +217,7 @@ def cmd_case_update(args: argparse.Namespace) -> int:
         case_id = cases.update_case(
             ws,
             args.case,
+            reference=args.reference,
             title=args.title,
             summary=args.summary,
             status=args.status,
