@@ -1,7 +1,8 @@
 """Writing a bundle for one or more peers onto a stick (or any folder).
 
 What goes in: the changesets of the cases shared with every recipient that some recipient
-does not yet hold (by the holdings its last bundle reported), in the order we applied them,
+does not yet hold (by the holdings its last bundle reported; its own changesets too, which
+an office restored from a backup lacks), in the order we applied them,
 each with the reveals its recipients may see (sync.redaction); then the evidence files
 those changesets register. Parts are written and fsynced first and the head last, so a
 stick pulled out mid-write leaves no head and nothing that imports as whole.
@@ -102,9 +103,23 @@ def _shared_cases(ws: Workspace, peers: Sequence[Peer]) -> set[str]:
     return shared or set()
 
 
-def _holdings_of(ws: Workspace, peer: Peer) -> HoldingsIndex:
-    row = ws.conn.execute("SELECT holdings FROM peers WHERE origin = ?", (peer.origin,)).fetchone()
-    return HoldingsIndex(json.loads(row[0]) if row else {})
+def _holdings_of(ws: Workspace, peer: Peer) -> HoldingsIndex | None:
+    """What `peer` said it holds in its last bundle; None when it never told us."""
+    row = ws.conn.execute(
+        "SELECT holdings, holdings_at FROM peers WHERE origin = ?", (peer.origin,)
+    ).fetchone()
+    if row is None or not row[1]:
+        return None
+    return HoldingsIndex(json.loads(row[0]))
+
+
+def _lacks(peer: Peer, index: HoldingsIndex | None, origin: str, epoch: int, seq: int) -> bool:
+    """True when `peer` should get this changeset. Its own changesets go back to it only
+    when its holdings show it lacks them: an office restored from a backup lacks the work
+    it did after the backup, and nobody else can give it back."""
+    if index is None:
+        return peer.origin != origin
+    return not index.holds(origin, epoch, seq)
 
 
 def _plan(ws: Workspace, peers: Sequence[Peer]) -> _Plan:
@@ -124,11 +139,7 @@ def _plan(ws: Workspace, peers: Sequence[Peer]) -> _Plan:
             continue
         case_prev = last_in_case.get((origin, case_id), "")
         last_in_case[(origin, case_id)] = cs_id
-        lacking = [
-            peer
-            for peer, index in indexes
-            if peer.origin != origin and not index.holds(origin, epoch, seq)
-        ]
+        lacking = [peer for peer, index in indexes if _lacks(peer, index, origin, epoch, seq)]
         if not lacking:
             continue
         plan.changesets.append((cs_id, case_prev))
