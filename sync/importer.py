@@ -219,6 +219,16 @@ def read_own_manifest(ws: Workspace, path: Path) -> dict[str, Any] | None:
     return manifest if manifest["sender"]["origin"] in dict(our_keys(ws)) else None
 
 
+def unverified_manifest(ws: Workspace, path: Path) -> dict[str, Any] | None:
+    """The manifest of a bundle addressed to us, decrypted but NOT verified (its sender
+    may be unknown): only to say what a parked bundle claims to be. None if unreadable."""
+    try:
+        plain = pyrage.decrypt(_read_head_file(path), _identities(ws))
+        return decode_manifest(split_head(plain)[0])
+    except (SyncError, pyrage.DecryptError, OSError, ValueError):
+        return None
+
+
 def open_head(ws: Workspace, path: Path) -> OpenHead:
     """Decrypt and check a head: for us, signed by a peer we know, addressed to us."""
     data = _read_head_file(path)

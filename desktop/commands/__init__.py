@@ -9,6 +9,7 @@ from desktop.commands import (
     demo_cmd,
     evidence_cmds,
     history_cmds,
+    parked_cmds,
     record_cmds,
     sync_cmds,
     workspace_cmds,
@@ -17,6 +18,14 @@ from desktop.commands import (
 
 def register_all(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add every subcommand to the parser."""
-    modules = (workspace_cmds, record_cmds, evidence_cmds, history_cmds, sync_cmds, demo_cmd)
+    modules = (
+        workspace_cmds,
+        record_cmds,
+        evidence_cmds,
+        history_cmds,
+        sync_cmds,
+        parked_cmds,
+        demo_cmd,
+    )
     for module in modules:
         module.register(commands, common)

@@ -12,6 +12,7 @@ import pytest
 from storage import backup, cases, queries
 from storage.records import Case, Note, Person
 from storage.workspace import Workspace, open_workspace
+from sync import trust
 from sync.export import export_bundle
 from sync.importer import ImportReport, import_paths
 from sync.peers import peer_by_origin
@@ -119,3 +120,35 @@ def test_one_backup_restored_twice_gives_two_epochs_whose_changes_both_flow(
     texts = {n.text for n in queries.in_case(dressa.conn, Note, shared)}
     assert {"Written on the first copy", "Written on the second copy"} <= texts
     assert {f"Later, epoch {one.epoch}", f"Later, epoch {two.epoch}"} <= texts
+
+
+def test_the_readme_procedure_restore_rotate_and_sync_brings_the_work_back(
+    network: Network, tmp_path: Path, opened: list[Workspace]
+) -> None:
+    """After a lost laptop: restore, `identity rotate`, then sync with the peer twice. The
+    changes the old key made after the backup come back and verify under the retired key,
+    and the office carries on under its new key."""
+    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    saved = tmp_path / "kabora.valise-backup"
+    backup.write_backup(kabora, saved)
+    later = cases.add_case(kabora, "Killings at the Dressa checkpoint")
+    note = cases.add_note(kabora, later, "The driver saw two trucks")
+    network.share("kabora", later, "dressa")
+    _send(network, kabora, dressa)
+    reply = cases.add_note(dressa, later, "Dressa holds the checkpoint log")
+
+    restored = _restore(saved, tmp_path / "restored", opened)
+    old_origin = restored.origin
+    trust.rotate_identity(restored)
+    assert restored.origin != old_origin
+    _send(network, restored, dressa)
+    report = _send(network, dressa, restored)
+
+    assert report.parked == 0 and report.quarantined == 0, report
+    assert queries.get(restored.conn, Note, note).text == "The driver saw two trucks"
+    assert queries.get(restored.conn, Note, reply).text == "Dressa holds the checkpoint log"
+    cases.add_note(restored, later, "Under the new key")
+    report = _send(network, restored, dressa)
+    assert report.changesets == 1 and report.quarantined == 0, report.quarantine_reasons
+    texts = {n.text for n in queries.in_case(dressa.conn, Note, later)}
+    assert "Under the new key" in texts
