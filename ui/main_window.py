@@ -56,6 +56,7 @@ from ui.dialogs.unlock import UnlockDialog
 from ui.idle import IdleWatcher
 from ui.incoming_view import IncomingView
 from ui.models.case_table import CaseIdRole, CaseTableModel
+from ui.parked_view import ParkedView
 from ui.peers_view import PeersView
 from ui.prompts import Prompts
 from ui.settings import Settings
@@ -221,9 +222,16 @@ class MainWindow(QMainWindow):
             "What other offices changed, in which case, as their bundles brought it",
             self.show_incoming,
         )
+        self.parked_action = self._action(
+            "Pa&rked…",
+            "Ctrl+Shift+W",
+            "What imports kept aside: for what each waits, and since when",
+            self.show_parked,
+        )
         sync_menu = self.menuBar().addMenu("&Sync")
         sync_menu.addAction(self.sync_action)
         sync_menu.addAction(self.incoming_action)
+        sync_menu.addAction(self.parked_action)
         sync_menu.addAction(self.conflicts_action)
         sync_menu.addAction(self.peers_action)
         self.audit_action = self._action(
@@ -267,6 +275,7 @@ class MainWindow(QMainWindow):
         self.peers_action.setEnabled(open_)
         self.conflicts_action.setEnabled(open_)
         self.incoming_action.setEnabled(open_)
+        self.parked_action.setEnabled(open_)
         self.sync_action.setEnabled(open_)
         self.audit_action.setEnabled(open_)
         if self._busy:  # a worker task owns the database until it ends
@@ -276,6 +285,7 @@ class MainWindow(QMainWindow):
                 self.peers_action,
                 self.conflicts_action,
                 self.incoming_action,
+                self.parked_action,
                 self.sync_action,
                 self.audit_action,
             ):
@@ -482,6 +492,15 @@ class MainWindow(QMainWindow):
         self._dock("incoming", "Incoming changes", view)
 
     @Slot()
+    def show_parked(self) -> None:
+        """What imports kept aside, for what it waits and since when; a row opens its case."""
+        if self.workspace is None or self._busy:
+            return
+        view = ParkedView(self.workspace)
+        view.caseChosen.connect(self.open_case)
+        self._dock("parked", "Parked", view)
+
+    @Slot()
     def show_sync_center(self) -> None:
         """The sync centre: bundles from a stick in, bundles for peers out. While one of
         its tasks runs on a worker thread it owns the workspace's connection, so the
@@ -583,11 +602,11 @@ class MainWindow(QMainWindow):
         """New cases (with their lead offices), changes and conflicts may have arrived."""
         self._refresh_cases()
         self._refresh_offices()
-        for name in ("conflicts", "incoming"):
+        for name in ("conflicts", "incoming", "parked"):
             dock = self._docks.get(name)
             if dock is not None and shiboken6.isValid(dock):
                 view = dock.widget()
-                if isinstance(view, ConflictsView | IncomingView):
+                if isinstance(view, ConflictsView | IncomingView | ParkedView):
                     view.refresh()
 
     @Slot()

@@ -32,7 +32,7 @@ def _send(network: Network, sender: Workspace, receiver: Workspace) -> str:
     return report.status
 
 
-def _dressa_restored_before_a_case_reached_it(network: Network, tmp_path: Path) -> Workspace:
+def dressa_restored_before_a_case_reached_it(network: Network, tmp_path: Path) -> Workspace:
     """Dressa restored from a backup older than Kabora's case; Kabora, not knowing, sends
     only a new note on that case: the note waits for the case."""
     kabora, dressa = network.ws["kabora"], network.ws["dressa"]
@@ -54,7 +54,7 @@ def _dressa_restored_before_a_case_reached_it(network: Network, tmp_path: Path) 
 def test_a_note_that_came_before_its_case_says_what_it_waits_for_then_lands(
     network: Network, tmp_path: Path
 ) -> None:
-    restored = _dressa_restored_before_a_case_reached_it(network, tmp_path)
+    restored = dressa_restored_before_a_case_reached_it(network, tmp_path)
     [waiting] = list_waiting(restored)
     assert waiting.kind == CHANGESET
     assert waiting.sender == waiting.author == "Kabora field office"
@@ -108,7 +108,7 @@ def test_a_change_signed_after_a_revocation_is_listed_with_its_reason(network: N
 def test_parked_list_says_what_waits_for_what_and_since_when(
     network: Network, tmp_path: Path
 ) -> None:
-    restored = _dressa_restored_before_a_case_reached_it(network, tmp_path)
+    restored = dressa_restored_before_a_case_reached_it(network, tmp_path)
     [waiting] = list_waiting(restored)
     restored.close()
     env = {

@@ -134,6 +134,7 @@ def full_window(qtbot, ws: Workspace, runner: TaskRunner) -> MainWindow:
     window.show_sync_center()
     window.show_peers()
     window.show_conflicts()
+    window.show_parked()
     window.show_audit()
     qtbot.wait(50)  # the views start their first reads from the event loop
     qtbot.waitUntil(lambda: runner.active == 0 and not window._busy)
@@ -142,7 +143,7 @@ def full_window(qtbot, ws: Workspace, runner: TaskRunner) -> MainWindow:
 
 def test_every_control_of_the_window_and_its_views_is_named(full_window: MainWindow) -> None:
     docks = [d.windowTitle() for d in full_window.findChildren(QDockWidget)]
-    assert {"Sync centre", "Peers", "Conflicts", "Audit log"} <= set(docks)
+    assert {"Sync centre", "Peers", "Conflicts", "Parked", "Audit log"} <= set(docks)
     assert any(title.startswith("Case ") for title in docks)
     assert len(reachable_controls(full_window)) > 60  # the walk sees the views' controls
     assert unnamed_controls(full_window) == []

@@ -153,6 +153,7 @@ def test_the_sync_menu_docks_peers_and_conflicts_and_locking_closes_them(qtbot, 
     assert [a.text() for a in sync_menu.menu().actions()] == [
         "Sync &centre…",
         "&Incoming changes…",
+        "Pa&rked…",
         "&Conflicts…",
         "&Peers…",
     ]

@@ -1,0 +1,99 @@
+"""Parked: what imports kept aside, for what it waits, and since when (sync.parked).
+
+A change from a peer that does not show is usually waiting: for an earlier change it builds
+on, for the contact card of the office that sent its bundle, or in quarantine. This view
+lists them oldest first with a sentence saying why; a row whose case is here opens it
+(Enter or a double click) through `caseChosen`. It reads on the GUI thread: what waits is
+a handful of rows, not a history.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+
+from storage.workspace import Workspace
+from sync.parked import BUNDLE, QUARANTINED, list_waiting
+from ui.case_tabs.row_selection import setup_row_table
+from ui.models.parked_model import ParkedModel
+
+NOTHING_WAITS = "Nothing waits: every change received has been applied."
+ADVICE = (
+    "Each is applied by itself when what it waits for arrives: sync with the office it came"
+    " from, or add the missing contact card (Sync › Peers…)."
+)
+COLUMN_SAMPLES = {
+    ParkedModel.WHAT: "change, epoch 0, change 12",
+    ParkedModel.FROM: "Mirani field office",
+    ParkedModel.CASE: "VAR-MIR-2027-0001 Attack on",
+}
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
+class ParkedView(QWidget):
+    """Parked changes, parked bundles and quarantined changes, oldest first.
+
+    `refresh()` rereads them (the window calls it after an import); `caseChosen(case_id)`
+    asks for a case to be opened when a row of a case that is here is activated.
+    """
+
+    caseChosen = Signal(str)
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ws = workspace
+        self.model = ParkedModel(self)
+        self.summary_label = QLabel(self)
+        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setAccessibleName("Summary of what waits")
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        self.table.setAccessibleName("Parked changes and bundles")
+        self.table.setAccessibleDescription(
+            "What imports kept aside, oldest first: what it is, who it comes from, its case,"
+            " what it waits for and since when. Press Enter to open the case of a row."
+        )
+        setup_row_table(self.table)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, sample in COLUMN_SAMPLES.items():
+            header.resizeSection(column, self.fontMetrics().horizontalAdvance(sample) + 16)
+        # Read as a sentence: what, from whom, in which case, waits for what; the time last.
+        header.moveSection(header.visualIndex(ParkedModel.SINCE), header.count() - 1)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(ParkedModel.WAITS_FOR, QHeaderView.ResizeMode.Stretch)
+        self.table.activated.connect(self._activated)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.table, 1)
+        self.refresh()
+
+    @Slot()
+    def refresh(self) -> None:
+        """Reread what waits and say how much."""
+        items = list_waiting(self._ws)
+        self.model.set_items(items)
+        if not items:
+            self.summary_label.setText(NOTHING_WAITS)
+            return
+        bundles = sum(1 for item in items if item.kind == BUNDLE)
+        held = sum(1 for item in items if item.kind == QUARANTINED)
+        parts = []
+        if len(items) - bundles - held:
+            parts.append(_plural(len(items) - bundles - held, "change waits", "changes wait"))
+        if bundles:
+            parts.append(_plural(bundles, "bundle waits", "bundles wait"))
+        if held:
+            parts.append(_plural(held, "change is quarantined", "changes are quarantined"))
+        self.summary_label.setText("; ".join(parts) + ". " + ADVICE)
+
+    @Slot(QModelIndex)
+    def _activated(self, index: QModelIndex) -> None:
+        item = self.model.item(index.row())
+        if item is not None and item.case_id and item.case:  # the case is here
+            self.caseChosen.emit(item.case_id)
