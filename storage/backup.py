@@ -11,7 +11,7 @@ that both wrote "epoch 1, changeset 1" would be a fork at every peer, and one of
 be refused there for good. The epoch is the restore's time in seconds (so a later restore
 ranks after an earlier one, which revocations "after changeset N of epoch E" rely on) with
 random low bits (so two restores in the same second differ), and always above the epoch
-the backup was written in.
+the backup was written in (storage.epochs).
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ import re
 import secrets
 import shutil
 import tarfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +33,7 @@ from typing import IO
 from storage import audit, keyfile, migrations
 from storage.atomic import fsync_directory, temp_name_beside
 from storage.connection import open_database
+from storage.epochs import fresh_epoch
 from storage.errors import InvalidInput, WorkspaceExists, WorkspaceFileError
 from storage.passphrase import encode_passphrase
 from storage.paths import WorkspacePaths, display_name
@@ -46,10 +45,6 @@ MANIFEST = "VALISE-BACKUP.json"
 _ALLOWED = re.compile(r"^(workspace\.key|workspace\.db|blobs/[0-9a-f]{2}/[0-9a-f]{32})$")
 _LIMITS = {"workspace.key": keyfile.MAX_KEYFILE_BYTES, MANIFEST: 64 << 20}
 COPY_CHUNK = 1 << 20
-# An epoch is (seconds since 1970 << EPOCH_RANDOM_BITS) | random bits. Trust statements
-# carry epochs as JSON integers below 2**53, which leaves 21 random bits until 2106.
-EPOCH_RANDOM_BITS = 21
-EPOCH_LIMIT = 2**53
 
 
 @dataclass(frozen=True)
@@ -190,19 +185,6 @@ def _unpack(source: Path, staging: Path) -> dict[str, object]:
         ):
             raise ValueError(f"{name} does not match its manifest (damaged?)")
     return manifest
-
-
-def fresh_epoch(previous: int, now: Callable[[], float] = time.time) -> int:
-    """An epoch for a restore that no other restore uses: later than `previous` and, when
-    clocks are sane, than every restore made before this one."""
-    stamp = (int(now()) << EPOCH_RANDOM_BITS) | secrets.randbits(EPOCH_RANDOM_BITS)
-    epoch = max(previous + 1 + secrets.randbits(EPOCH_RANDOM_BITS), stamp)
-    if epoch >= EPOCH_LIMIT:
-        raise InvalidInput(
-            "This backup's epoch is at its limit, so it cannot be restored as a new epoch;"
-            " restore an older backup."
-        )
-    return epoch
 
 
 def restore_backup(source: Path, root: Path, passphrase: str) -> RestoreSummary:

@@ -26,6 +26,7 @@ from storage.blobs import BlobStore
 from storage.changesets import Changeset, ChangesetId, Op, changeset_id
 from storage.connection import Connection, export_copy, open_database
 from storage.entities import OPEN, clean_fields, entity, is_utf8
+from storage.epochs import fresh_epoch
 from storage.errors import (
     InvalidInput,
     NotAWorkspace,
@@ -150,6 +151,27 @@ class Workspace:
     def epoch(self) -> int:
         """Bumped on restore so sequence numbers are never reused."""
         return int(self.meta("epoch"))
+
+    @property
+    def awaiting_own_work(self) -> bool:
+        """True after a restore from a backup until a peer has sent back every changeset of
+        this office it holds: until then the work done after the backup (cases, witnesses,
+        evidence and their numbers) may be missing here."""
+        return bool(self.meta("restored_at", "")) and not self.meta("own_work_back_at", "")
+
+    def start_new_epoch(self, reason: str) -> int:
+        """Write from now on in a new epoch (storage.epochs): another copy of this workspace
+        wrote into the present one, so its next sequence numbers may be taken. Returns it."""
+        with self.transaction() as conn:
+            old = self.epoch
+            _, last = self._next_sequence(conn)
+            new = fresh_epoch(old)
+            self.set_meta("epoch", str(new))
+            self.set_meta("epoch_prev", str(old))
+            self.set_meta("epoch_prev_hash", last)
+            detail = {"epoch": new, "previous_epoch": old, "reason": reason}
+            audit.append(conn, self.author, "new epoch", "", detail)
+        return new
 
     @property
     def origin(self) -> str:

@@ -36,6 +36,22 @@ def held_here(conn: Connection) -> Holdings:
     return compress((str(r[0]), int(r[1]), int(r[2])) for r in rows)
 
 
+def lacks_any_of(conn: Connection, holdings: Holdings, origins: Iterable[str]) -> bool:
+    """True when `holdings` (a peer's) name a changeset of one of `origins` that is not
+    here: after a restore from a backup, whether that peer still has our own work to give
+    back. One indexed count per range."""
+    for origin in origins:
+        for epoch, first, last in holdings.get(origin, []):
+            count = conn.execute(
+                "SELECT count(*) FROM changesets WHERE origin = ? AND epoch = ?"
+                " AND seq BETWEEN ? AND ?",
+                (origin, epoch, first, last),
+            ).fetchone()[0]
+            if int(count) < last - first + 1:
+                return True
+    return False
+
+
 class HoldingsIndex:
     """Fast membership tests against a peer's holdings."""
 

@@ -32,6 +32,7 @@ from storage import audit, canonical
 from storage.apply import (
     ApplyError,
     ApplyResult,
+    ForkDetected,
     MissingRecord,
     apply_changeset,
     prev_refs,
@@ -61,6 +62,7 @@ from sync.bundle_format import (
 from sync.errors import BundleParked, BundleRefused, NotForUs, OurOwn, SyncError, TransferFailed
 from sync.export import record_handoff
 from sync.holdings import check as check_holdings
+from sync.holdings import lacks_any_of
 from sync.peers import Peer, peer_by_origin
 from sync.spool import (
     ChangesetSpool,
@@ -571,6 +573,9 @@ class _Outcome:
     waiting: dict[str, tuple[StagedChangeset, str, list[str]]] = field(default_factory=dict)
     quarantined: list[tuple[StagedChangeset, str]] = field(default_factory=list)
     settled: set[str] = field(default_factory=set)  # ids no longer waiting
+    # A changeset of our own origin and present epoch that this workspace did not write:
+    # another copy of it (a cloned disk, a backup restored twice by hand) writes there.
+    own_epoch_shared: bool = False
 
     def settle(self, cs_id: str) -> None:
         """`cs_id` landed, or was refused: it no longer waits."""
@@ -591,6 +596,7 @@ class _Outcome:
         self.waiting.update(batch.waiting)
         self.quarantined.extend(batch.quarantined)
         self.settled |= batch.settled
+        self.own_epoch_shared |= batch.own_epoch_shared
 
     def note_applied(self, item: StagedChangeset, parked: set[str]) -> None:
         self.applied += 1
@@ -692,12 +698,14 @@ class _Applier:
         except ApplyError as exc:
             outcome.settle(item.cs_id)
             outcome.quarantined.append((item, str(exc)))
+            outcome.own_epoch_shared |= isinstance(exc, ForkDetected) and self._in_own_epoch(item)
             return True
         if result.duplicate:
             self._present.add(item.cs_id)
             outcome.duplicates += 1
             outcome.settle(item.cs_id)
             return True
+        outcome.own_epoch_shared |= self._in_own_epoch(item)
         # Our next edit must rank after what we have now seen (far-future clocks clamped).
         self._ws.clock.observe(Stamp.parse(item.changeset.hlc))
         self._present.add(item.cs_id)
@@ -707,6 +715,10 @@ class _Applier:
         outcome.note_applied(item, self._parked)
         outcome.conflicts += result.conflicts
         return True
+
+    def _in_own_epoch(self, item: StagedChangeset) -> bool:
+        """True for a changeset of our origin in the epoch we write in now."""
+        return item.changeset.origin == self._ws.origin and item.changeset.epoch == self._ws.epoch
 
     def _apply(self, item: StagedChangeset, alone: bool) -> ApplyResult:
         """Apply one changeset; a refusal leaves the database as it was (alone), or spoils
@@ -877,6 +889,38 @@ def _record_outcome(ws: Workspace, staged: Staged, outcome: _Outcome, report: Im
     for incoming in head.manifest["receipts"]:
         audit.append(conn, ws.author, "receipt received", incoming["bundle_id"], incoming)
     audit.append(conn, ws.author, "bundle imported", head.bundle_id, summary)
+    _note_own_work_back(ws, head, now)
+    if outcome.own_epoch_shared:
+        ws.start_new_epoch(
+            f"{head.sender.office_name} sent changes of this office's present epoch that this"
+            " workspace did not write: another copy of it writes there"
+        )
+
+
+def _note_own_work_back(ws: Workspace, head: OpenHead, now: str) -> None:
+    """After a restore, our work after the backup counts as back once a peer that holds
+    nothing of ours we lack either held our work from before the restore (it gave back
+    all it had) or answered a bundle we wrote after the restore (it knew what we hold)."""
+    if not ws.awaiting_own_work:
+        return
+    holdings = check_holdings(head.manifest["holdings"])
+    ours = [origin for origin, _ in our_keys(ws)]
+    knew_earlier_work = any(
+        epoch != ws.epoch for origin in ours for epoch, _, _ in holdings.get(origin, [])
+    )
+    answered = [str(r.get("bundle_id", "")) for r in head.manifest["receipts"]]
+    restored_at = ws.meta("restored_at")
+    answered_since = any(
+        ws.conn.execute(
+            "SELECT 1 FROM bundles_out WHERE bundle_id = ? AND created >= ?",
+            (bundle_id, restored_at),
+        ).fetchone()
+        for bundle_id in answered
+    )
+    if not (knew_earlier_work or answered_since) or lacks_any_of(ws.conn, holdings, ours):
+        return
+    ws.set_meta("own_work_back_at", now)
+    audit.append(ws.conn, ws.author, "own work back", head.bundle_id, head.sender.office_name)
 
 
 def _adopt_rotations(ws: Workspace, rotations: list[Op]) -> None:

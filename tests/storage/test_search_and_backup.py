@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import backup, cases, evidence, queries, search
+from storage import backup, cases, epochs, evidence, queries, search
 from storage.digest import state_digest
 from storage.errors import InvalidInput, WorkspaceExists, WorkspaceFileError, WrongPassphrase
 from storage.records import Case, Note
@@ -107,12 +107,12 @@ def test_restoring_one_backup_twice_gives_each_copy_an_epoch_of_its_own(
 
 def test_a_fresh_epoch_ranks_after_its_backup_and_after_earlier_restores() -> None:
     """Revocations say "after change N of epoch E": a later restore must rank after."""
-    earlier = backup.fresh_epoch(0, now=lambda: 1_800_000_000)
-    later = backup.fresh_epoch(0, now=lambda: 1_800_000_001)
-    assert 0 < earlier < later < backup.EPOCH_LIMIT
-    assert backup.fresh_epoch(later, now=lambda: 0) > later  # a clock set back
+    earlier = epochs.fresh_epoch(0, now=lambda: 1_800_000_000)
+    later = epochs.fresh_epoch(0, now=lambda: 1_800_000_001)
+    assert 0 < earlier < later < epochs.EPOCH_LIMIT
+    assert epochs.fresh_epoch(later, now=lambda: 0) > later  # a clock set back
     with pytest.raises(InvalidInput, match="limit"):
-        backup.fresh_epoch(backup.EPOCH_LIMIT - 1)
+        epochs.fresh_epoch(epochs.EPOCH_LIMIT - 1)
 
 
 def test_restore_with_the_wrong_passphrase_leaves_nothing(ws: Workspace, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ numbering continues after it, and every restore writes in its own epoch."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,8 +70,10 @@ def test_backup_keep_working_export_restore_and_sync_brings_the_work_back(
 
     restored = _restore(saved, tmp_path / "restored", opened)
     assert restored.epoch != kabora.epoch
+    assert restored.awaiting_own_work
     _send(network, restored, dressa)  # tells Dressa what the restored office holds
     report = _send(network, dressa, restored)
+    assert not restored.awaiting_own_work
 
     assert report.parked == 0, report.parked_reasons
     assert queries.get(restored.conn, Case, later).reference == references[1]
@@ -152,3 +155,40 @@ def test_the_readme_procedure_restore_rotate_and_sync_brings_the_work_back(
     assert report.changesets == 1 and report.quarantined == 0, report.quarantine_reasons
     texts = {n.text for n in queries.in_case(dressa.conn, Note, later)}
     assert "Under the new key" in texts
+
+
+def test_a_copy_of_this_workspace_writing_in_its_epoch_makes_it_start_a_new_one(
+    network: Network, tmp_path: Path, opened: list[Workspace]
+) -> None:
+    """A cloned disk (or a folder copied by hand) writes in the same epoch as the original:
+    once one of its changesets arrives, the original writes in a new epoch, so the two
+    never give one (origin, epoch, seq) to two different changesets."""
+    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    shared = cases.add_case(kabora, "Shelling of Kabora market")
+    network.share("kabora", shared, "dressa")
+    _send(network, kabora, dressa)
+    _send(network, dressa, kabora)
+    kabora.close()
+    shutil.copytree(kabora.paths.root, tmp_path / "clone")
+    kabora = open_workspace(kabora.paths.root, PASSPHRASE)
+    network.ws["kabora"] = kabora
+    clone = open_workspace(tmp_path / "clone", PASSPHRASE)
+    opened.append(clone)
+    epoch = kabora.epoch
+    assert clone.epoch == epoch
+
+    cases.add_note(clone, shared, "Written on the clone")
+    _send(network, clone, dressa)
+    _send(network, kabora, dressa)  # Dressa cannot tell the two apart: it learns anew
+    report = _send(network, dressa, kabora)  # what "Kabora" holds, and sends the note
+    assert report.changesets == 1
+    assert kabora.epoch != epoch
+    assert kabora.meta("epoch_prev") == str(epoch)
+
+    cases.add_note(kabora, shared, "Written on the original")
+    cases.add_note(clone, shared, "Written on the clone again")
+    for copy in (kabora, clone):
+        report = _send(network, copy, dressa)
+        assert report.quarantined == 0, report.quarantine_reasons
+    texts = {n.text for n in queries.in_case(dressa.conn, Note, shared)}
+    assert {"Written on the original", "Written on the clone again"} <= texts
