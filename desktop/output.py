@@ -73,6 +73,19 @@ def error(message: str) -> None:
     print(f"valise: {message}", file=sys.stderr)
 
 
+def warn_if_own_work_missing(restored: bool, number: str) -> None:
+    """After a restore from a backup, until a peer has sent back this office's later work,
+    a new number (a case reference, a pseudonym, an evidence number) may be one the lost
+    laptop also gave: say so once it is given, on stderr."""
+    if restored:
+        error(
+            f"warning: {number} was given before any peer sent back the work this office did"
+            " after its backup; the lost laptop may have given it too. Sync with your peers"
+            " (`valise sync usb`); `valise case show` then lists any two cases sharing a"
+            " reference, and `valise case update ID --reference R` renames one."
+        )
+
+
 def positive_count(text: str) -> int:
     """argparse type for --limit: a whole number of at least 1."""
     import argparse

@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli import unlock
-from desktop.output import TerminalProgress, print_fields, print_json, print_table
+from desktop.output import (
+    TerminalProgress,
+    print_fields,
+    print_json,
+    print_table,
+    warn_if_own_work_missing,
+)
 from storage import cases, evidence, queries
 from storage.entities import (
     CLASSIFICATIONS,
@@ -125,6 +131,8 @@ def cmd_evidence_add(args: argparse.Namespace) -> int:
             classification=args.classification,
             sensitivity=args.sensitivity,
         )
+        ern = queries.get(ws.conn, Evidence, evidence_id).ern
+        warn_if_own_work_missing(ws.awaiting_own_work, f"the evidence number {ern}")
     print(evidence_id)
     return 0
 

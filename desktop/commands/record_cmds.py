@@ -7,7 +7,13 @@ from typing import Any
 
 from desktop.cli import UsageError, unlock
 from desktop.commands import sync_cmds
-from desktop.output import positive_count, print_fields, print_json, print_table
+from desktop.output import (
+    positive_count,
+    print_fields,
+    print_json,
+    print_table,
+    warn_if_own_work_missing,
+)
 from storage import cases, queries
 from storage.entities import (
     CASE_STATUSES,
@@ -175,6 +181,11 @@ def cmd_case_add(args: argparse.Namespace) -> int:
             location=args.location,
             opened_on=args.opened_on,
         )
+        if args.reference is None:
+            warn_if_own_work_missing(
+                ws.awaiting_own_work,
+                f"the reference {queries.get(ws.conn, Case, case_id).reference}",
+            )
     print(case_id)
     return 0
 
@@ -249,6 +260,9 @@ def cmd_person_add(args: argparse.Namespace) -> int:
             protection=args.protection,
             languages=args.languages,
         )
+        person = queries.get(ws.conn, Person, person_id)
+        if person.is_protected and not args.pseudonym:
+            warn_if_own_work_missing(ws.awaiting_own_work, f"the pseudonym {person.pseudonym}")
     print(person_id)
     return 0
 

@@ -53,3 +53,26 @@ def test_case_update_gives_a_case_a_free_reference_and_refuses_a_taken_one(
     assert_refused(valise(cli_env, "case", "update", second, "--reference", "R-1"), 1, first)
     assert_ok(valise(cli_env, "case", "update", second, "--reference", "R-2"))
     assert second in assert_ok(valise(cli_env, "case", "show", "R-2"))
+
+
+def test_after_a_restore_a_new_number_warns_until_peers_send_the_work_back(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    assert_ok(valise(cli_env, "case", "add", "--title", "Before the backup"))
+    saved = tmp_path / "office.valise-backup"
+    assert_ok(valise(cli_env, "backup", saved))
+    restored = {**cli_env, "VALISE_WORKSPACE": str(tmp_path / "restored")}
+    assert_ok(valise(restored, "restore", saved))
+    result = valise(restored, "case", "add", "--title", "After the restore")
+    case_id = assert_ok(result)
+    reference = json.loads(assert_ok(valise(restored, "case", "show", case_id, "--json")))
+    assert result.stderr.startswith(
+        f"valise: warning: the reference {reference['reference']} was given before any peer"
+        " sent back the work this office did after its backup"
+    )
+    result = valise(restored, "person", "add", case_id, "--role", "witness", "--protected")
+    assert_ok(result)
+    assert "valise: warning: the pseudonym W-0001 was given before" in result.stderr
+    plain = valise(cli_env, "case", "add", "--title", "On the original")
+    assert_ok(plain)
+    assert "warning" not in plain.stderr
