@@ -104,13 +104,10 @@ def _shared_cases(ws: Workspace, peers: Sequence[Peer]) -> set[str]:
 
 
 def _holdings_of(ws: Workspace, peer: Peer) -> HoldingsIndex | None:
-    """What `peer` said it holds in its last bundle; None when it never told us."""
-    row = ws.conn.execute(
-        "SELECT holdings, holdings_at FROM peers WHERE origin = ?", (peer.origin,)
-    ).fetchone()
-    if row is None or not row[1]:
-        return None
-    return HoldingsIndex(json.loads(row[0]))
+    """What `peer` said it holds in its last bundle; None when it never said anything."""
+    row = ws.conn.execute("SELECT holdings FROM peers WHERE origin = ?", (peer.origin,)).fetchone()
+    holdings = json.loads(row[0]) if row else {}
+    return HoldingsIndex(holdings) if holdings else None
 
 
 def _lacks(peer: Peer, index: HoldingsIndex | None, origin: str, epoch: int, seq: int) -> bool:
