@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +156,14 @@ def _quarantined(ws: Workspace) -> list[Waiting]:
     return waiting
 
 
+def _shown(claimed: str, limit: int = 120) -> str:
+    """A name nobody has verified yet, safe to print: no control characters (a forged name
+    must not draw lines of its own in a terminal), and not longer than `limit`."""
+    text = "".join(" " if unicodedata.category(c).startswith("C") else c for c in claimed)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _parked_bundles(ws: Workspace) -> list[Waiting]:
     waiting = []
     for head in parked_bundle_heads(ws):
@@ -168,7 +177,7 @@ def _parked_bundles(ws: Workspace) -> list[Waiting]:
             )
         else:
             item = str(manifest["bundle_id"])
-            office = str(manifest["sender"]["office_name"])
+            office = _shown(str(manifest["sender"]["office_name"]))
             what = (
                 f"the contact card of {office!r} (`valise peer add`); who sent it is not"
                 " verified until then"

@@ -69,13 +69,11 @@ def test_a_note_that_came_before_its_case_says_what_it_waits_for_then_lands(
     assert list_waiting(restored) == []
 
 
-def test_a_bundle_from_an_unknown_office_waits_for_its_card(
-    network: Network, tmp_path: Path
-) -> None:
+def _bundle_from_a_stranger(network: Network, tmp_path: Path, office: str) -> str:
+    """A bundle for Dressa from an office Dressa has no card of, imported there (parked);
+    returns its id."""
     dressa = network.ws["dressa"]
-    stranger = create_workspace(
-        tmp_path / "stranger", "Ostra field office", PASSPHRASE, kdf=FAST_INSECURE_KDF
-    )
+    stranger = create_workspace(tmp_path / "stranger", office, PASSPHRASE, kdf=FAST_INSECURE_KDF)
     try:
         peer = peers.add_peer(stranger, parse_card(peers.card_bytes(dressa)), "office")
         case_id = cases.add_case(stranger, "Looting at Ostra")
@@ -85,10 +83,29 @@ def test_a_bundle_from_an_unknown_office_waits_for_its_card(
         stranger.close()
     [report] = import_paths(dressa, [result.head])
     assert report.status == "parked"
-    [waiting] = list_waiting(dressa)
+    return result.bundle_id
+
+
+def test_a_bundle_from_an_unknown_office_waits_for_its_card(
+    network: Network, tmp_path: Path
+) -> None:
+    bundle_id = _bundle_from_a_stranger(network, tmp_path, "Ostra field office")
+    [waiting] = list_waiting(network.ws["dressa"])
     assert waiting.kind == BUNDLE and waiting.sender == "Ostra field office"
-    assert waiting.item == result.bundle_id
+    assert waiting.item == bundle_id
     assert waiting.waits_for.startswith("the contact card of 'Ostra field office'")
+
+
+def test_an_unknown_office_cannot_draw_its_own_lines_in_the_list(
+    network: Network, tmp_path: Path
+) -> None:
+    """Nobody has verified the name an unknown office gives itself: control characters in
+    it must not add lines to `parked list` (a forged "from Kabora" row, say)."""
+    forged = "Ostra\nbundle 0000  claims to come from Kabora field office\x1b[2K"
+    _bundle_from_a_stranger(network, tmp_path, forged)
+    [waiting] = list_waiting(network.ws["dressa"])
+    assert waiting.sender == "Ostra bundle 0000 claims to come from Kabora field office [2K"
+    assert "\n" not in waiting.waits_for and "\x1b" not in waiting.waits_for
 
 
 def test_a_change_signed_after_a_revocation_is_listed_with_its_reason(network: Network) -> None:
