@@ -48,15 +48,22 @@ def _restore(source: Path, root: Path, opened: list[Workspace]) -> Workspace:
     return ws
 
 
+def _shared_case_then_backup(network: Network, tmp_path: Path) -> tuple[str, Path]:
+    """Kabora opens a case, shares it with Dressa and sends it, then writes a backup."""
+    kabora = network.ws["kabora"]
+    case_id = cases.add_case(kabora, "Shelling of Kabora market")
+    network.share("kabora", case_id, "dressa")
+    _send(network, kabora, network.ws["dressa"])
+    saved = tmp_path / "kabora.valise-backup"
+    backup.write_backup(kabora, saved)
+    return case_id, saved
+
+
 def test_backup_keep_working_export_restore_and_sync_brings_the_work_back(
     network: Network, tmp_path: Path, opened: list[Workspace]
 ) -> None:
     kabora, dressa = network.ws["kabora"], network.ws["dressa"]
-    first = cases.add_case(kabora, "Shelling of Kabora market")
-    network.share("kabora", first, "dressa")
-    _send(network, kabora, dressa)
-    saved = tmp_path / "kabora.valise-backup"
-    backup.write_backup(kabora, saved)
+    first, saved = _shared_case_then_backup(network, tmp_path)
 
     # Kept working on the laptop that will be lost: a case, a note, a protected witness.
     later = cases.add_case(kabora, "Killings at the Dressa checkpoint")
@@ -100,12 +107,8 @@ def test_backup_keep_working_export_restore_and_sync_brings_the_work_back(
 def test_one_backup_restored_twice_gives_two_epochs_whose_changes_both_flow(
     network: Network, tmp_path: Path, opened: list[Workspace]
 ) -> None:
-    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
-    shared = cases.add_case(kabora, "Shelling of Kabora market")
-    network.share("kabora", shared, "dressa")
-    _send(network, kabora, dressa)
-    saved = tmp_path / "kabora.valise-backup"
-    backup.write_backup(kabora, saved)
+    dressa = network.ws["dressa"]
+    shared, saved = _shared_case_then_backup(network, tmp_path)
 
     one = _restore(saved, tmp_path / "one", opened)
     two = _restore(saved, tmp_path / "two", opened)

@@ -45,6 +45,12 @@ def _waiting_and_quarantined(network: Network, tmp_path: Path) -> tuple[Workspac
     return dressa, here
 
 
+def _view(qtbot: QtBot, ws: Workspace) -> ParkedView:
+    view = ParkedView(ws)
+    qtbot.addWidget(view)
+    return view
+
+
 def _column(view: ParkedView, column: int) -> list[str]:
     model = view.model
     return [model.index(row, column).data() for row in range(model.rowCount())]
@@ -54,8 +60,7 @@ def test_each_waiting_change_says_from_whom_its_case_for_what_and_since(
     qtbot: QtBot, network: Network, tmp_path: Path
 ) -> None:
     dressa, here = _waiting_and_quarantined(network, tmp_path)
-    view = ParkedView(dressa)
-    qtbot.addWidget(view)
+    view = _view(qtbot, dressa)
     ModelTester(None).check(view.model)  # type: ignore[no-untyped-call]
     assert view.model.rowCount() == 2
     assert view.summary_label.text().startswith("1 change waits; 1 change is quarantined.")
@@ -76,8 +81,7 @@ def test_enter_on_a_row_whose_case_is_here_opens_it(
     qtbot: QtBot, network: Network, tmp_path: Path
 ) -> None:
     dressa, here = _waiting_and_quarantined(network, tmp_path)
-    view = ParkedView(dressa)
-    qtbot.addWidget(view)
+    view = _view(qtbot, dressa)
     view.show()
     chosen: list[str] = []
     view.caseChosen.connect(chosen.append)
@@ -92,8 +96,7 @@ def test_enter_on_a_row_whose_case_is_here_opens_it(
 
 
 def test_nothing_waiting_says_so(qtbot: QtBot, ws: Workspace) -> None:
-    view = ParkedView(ws)
-    qtbot.addWidget(view)
+    view = _view(qtbot, ws)
     assert view.model.rowCount() == 0
     assert view.summary_label.text() == NOTHING_WAITS
 
