@@ -11,6 +11,7 @@ from typing import Any
 
 from storage import queries
 from storage.apply import current_op
+from storage.entities import clean_fields, entity
 from storage.errors import InvalidInput, NotFound
 from storage.records import (
     Case,
@@ -73,7 +74,9 @@ def next_pseudonym(ws: Workspace) -> str:
 
 
 def _refuse_reference_in_use(ws: Workspace, reference: str, case_id: str = "") -> None:
-    """A reference names one case: one typed by hand must not be another case's."""
+    """A reference names one case: one typed by hand must not be another case's (checked
+    once it is known to be a valid reference at all)."""
+    clean_fields(entity("case"), {"reference": reference}, creating=False)
     row = ws.conn.execute(
         "SELECT id, title FROM cases WHERE reference = ? AND id != ? LIMIT 1",
         (reference, case_id),
@@ -100,6 +103,10 @@ def add_case(
     with ws.transaction():
         if reference is not None:
             reference = reference.strip()
+            if not reference:
+                raise InvalidInput(
+                    "A case reference cannot be blank; leave it out to get the next number."
+                )
             _refuse_reference_in_use(ws, reference)
         values = {
             "reference": reference or case_reference(ws),

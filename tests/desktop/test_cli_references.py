@@ -76,3 +76,24 @@ def test_after_a_restore_a_new_number_warns_until_peers_send_the_work_back(
     plain = valise(cli_env, "case", "add", "--title", "On the original")
     assert_ok(plain)
     assert "warning" not in plain.stderr
+
+
+def test_garbage_references_are_refused_with_a_sentence_and_change_nothing(
+    cli_env: dict[str, str], workspace_dir: Path
+) -> None:
+    case_id = assert_ok(valise(cli_env, "case", "add", "--title", "First"))
+    before = contents(workspace_dir)
+    for garbage in ("", "   ", "R" * 65, "R-1\udcff"):
+        assert_refused(valise(cli_env, "case", "update", case_id, "--reference", garbage), 1)
+        assert_refused(valise(cli_env, "case", "add", "--title", "T", "--reference", garbage), 1)
+    assert contents(workspace_dir) == before
+
+
+def test_titles_from_peers_cannot_draw_lines_in_the_ambiguous_reference_message(
+    cli_env: dict[str, str], workspace_dir: Path
+) -> None:
+    mine = assert_ok(valise(cli_env, "case", "add", "--title", "Mine", "--reference", "R-9"))
+    _duplicate_as_if_received(workspace_dir, "R-9", "Theirs\nvalise: all is well\x1b[2K")
+    message = assert_refused(valise(cli_env, "case", "show", "R-9"), 1)
+    assert message.count("\n") == 0
+    assert f"{mine} Mine" in message and "Theirs valise: all is well [2K" in message
