@@ -40,8 +40,8 @@ from PySide6.QtWidgets import (
 
 from storage.cases import add_case
 from storage.errors import StorageError
-from storage.queries import CaseFilter, lead_offices
-from storage.records import CaseId
+from storage.queries import CaseFilter, get, lead_offices
+from storage.records import Case, CaseId
 from storage.workspace import Workspace
 from ui.audit_view import AuditView
 from ui.case_filters import CaseFilterBar, CaseSearch
@@ -676,6 +676,23 @@ class MainWindow(QMainWindow):
         self._refresh_offices()
         self.open_case(case_id)
         self.statusBar().showMessage(f"Case {title.strip()} opened.", 5000)
+        if self.workspace.awaiting_own_work:
+            self._warn_number_may_be_taken(case_id)
+
+    def _warn_number_may_be_taken(self, case_id: str) -> None:
+        """After a restore, until a peer sent back the work done after the backup, a new
+        reference may be one the lost laptop gave: say so, and what to do."""
+        assert self.workspace is not None
+        reference = get(self.workspace.conn, Case, case_id).reference
+        self._prompts.inform(
+            self,
+            "New case",
+            f"The case was given the reference {reference}. This workspace was restored from"
+            " a backup and no peer has sent back yet the work this office did after it, so"
+            f" the lost laptop may have given {reference} too. Sync with your peers (Sync ›"
+            " Sync centre…); if two cases then share a reference, give one another with"
+            " `valise case update ID --reference R`.",
+        )
 
     def select_case(self, case_id: str) -> bool:
         """Select and scroll to a loaded case; False when it is not among the loaded rows."""
