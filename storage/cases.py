@@ -36,22 +36,6 @@ def _drop_none(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
-def _highest(ws: Workspace, table: str, column: str, prefix: str) -> int:
-    """The highest number written after `prefix` in `column` anywhere in the workspace."""
-    return max(
-        (
-            int(tail)
-            for tail in queries.tails_after(ws.conn, table, column, prefix)
-            if _is_number(tail)
-        ),
-        default=0,
-    )
-
-
-def _is_number(text: str) -> bool:
-    return text.isascii() and text.isdigit() and len(text) <= 12
-
-
 def case_reference(ws: Workspace, year: int | None = None) -> str:
     """The next case reference for this office: VAR-KAB-2027-0007 (situation, office, year, n).
 
@@ -62,14 +46,16 @@ def case_reference(ws: Workspace, year: int | None = None) -> str:
     situation = ws.meta("situation", "")
     parts = [situation] if situation else []
     prefix = "-".join([*parts, ws.office_code, str(year)]) + "-"
-    number = ws.next_counter(f"case:{year}", above=_highest(ws, "cases", "reference", prefix))
+    highest = queries.highest_number(ws.conn, "cases", "reference", prefix)
+    number = ws.next_counter(f"case:{year}", above=highest)
     return f"{prefix}{number:04d}"
 
 
 def next_pseudonym(ws: Workspace) -> str:
     """The next protected person's pseudonym, W-0007: after the highest W-number known here
     in any case (so one restored from a backup does not give a number again)."""
-    number = ws.next_counter("witness", above=_highest(ws, "persons", "pseudonym", "W-"))
+    highest = queries.highest_number(ws.conn, "persons", "pseudonym", "W-")
+    number = ws.next_counter("witness", above=highest)
     return f"W-{number:04d}"
 
 

@@ -64,13 +64,12 @@ def next_ern(ws: Workspace, case_id: CaseId) -> str:
 def _highest_item(ws: Workspace, prefix: str) -> int:
     """The highest item number of an ERN known here (batch-item after `prefix`), so a
     workspace restored from a backup never registers a number a second time."""
-    highest = 0
-    for tail in queries.tails_after(ws.conn, "evidence", "ern", prefix):
-        batch, _, number = tail.partition("-")
-        digits = batch.isascii() and batch.isdigit() and number.isascii() and number.isdigit()
-        if digits and len(batch) <= 8 and len(number) <= 4:
-            highest = max(highest, (int(batch) - 1) * 9999 + int(number))
-    return highest
+    series = queries.highest_series(ws.conn, "evidence", "ern", prefix)
+    if series is None:
+        return 0
+    batch = int(series[len(prefix) : -1])
+    number = queries.highest_number(ws.conn, "evidence", "ern", series)
+    return max(0, (batch - 1) * 9999 + min(number, 9999))
 
 
 def add_evidence(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -103,16 +102,50 @@ def resolve(conn: Connection, record: type[Any], text: str) -> str:
     raise NotFound(label, text)
 
 
-def tails_after(conn: Connection, table: str, column: str, prefix: str) -> Iterator[str]:
-    """What follows `prefix` in every value of `column` that starts with it (withdrawn
-    records and records from peers included), read through the column's index: the
-    numbers in use after VAR-KAB-2027- or W-."""
+# Numbers above this in a reference, pseudonym or evidence number are not followed: a
+# mistyped or hostile value from a peer must not make every later number huge.
+MAX_FOLLOWED_NUMBER = 999_999
+
+
+def _series(column: str) -> str:
+    return f"rtrim({column}, '0123456789')"
+
+
+def _number(column: str) -> str:
+    return f"CAST(substr({column}, length({_series(column)}) + 1) AS INTEGER)"
+
+
+def highest_number(conn: Connection, table: str, column: str, series: str) -> int:
+    """The highest number N of any value `series` + N in `column` (withdrawn records and
+    records from peers included; N up to MAX_FOLLOWED_NUMBER), 0 when there is none: one
+    seek in the index of migration 0007."""
+    row = conn.execute(
+        f"SELECT {_number(column)} AS n FROM {table} WHERE {_series(column)} = ?"
+        f" AND {_number(column)} <= ? ORDER BY n DESC LIMIT 1",
+        (series, MAX_FOLLOWED_NUMBER),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def highest_series(conn: Connection, table: str, column: str, prefix: str) -> str | None:
+    """The highest series (value without its trailing digits) in `column` that is `prefix`
+    followed by up to 4 digits and a dash (VAR-KAB-0002- for evidence numbers), or None."""
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    rows = conn.execute(
-        f"SELECT {column} FROM {table} WHERE {column} >= ? AND {column} < ?", (prefix, upper)
-    )
-    for (value,) in rows:
-        yield str(value)[len(prefix) :]
+    below = upper
+    for _ in range(100):  # a few malformed series sort above the real ones at worst
+        row = conn.execute(
+            f"SELECT {_series(column)} AS s FROM {table}"
+            f" WHERE {_series(column)} >= ? AND {_series(column)} < ? ORDER BY s DESC LIMIT 1",
+            (prefix, below),
+        ).fetchone()
+        if row is None:
+            return None
+        found = str(row[0])
+        middle = found[len(prefix) : -1]
+        if found.endswith("-") and middle.isascii() and middle.isdigit() and len(middle) <= 4:
+            return found
+        below = found
+    return None
 
 
 def get(conn: Connection, record: type[R], ident: str) -> R:

@@ -98,3 +98,30 @@ def test_a_reference_two_cases_share_names_both_and_asks_for_the_id(ws: Workspac
     expected = ", ".join(f"{i} {t}" for i, t in listed)
     assert str(raised.value) == f"{reference} names 2 cases: {expected}; give the id."
     assert queries.resolve(ws.conn, Case, theirs) == theirs
+
+
+def test_a_huge_number_from_a_peer_does_not_make_every_later_number_huge(ws: Workspace) -> None:
+    """A mistyped or hostile reference (…-99999999) is not followed; numbers up to
+    999,999 are."""
+    first = cases.add_case(ws, "Opened here")
+    prefix = _prefix(ws, first)
+    _case_as_if_received(ws, f"{prefix}-99999999", "Mistyped at another office")
+    _case_as_if_received(ws, f"{prefix}-0041", "Opened on the lost laptop")
+    later = cases.add_case(ws, "Next")
+    assert queries.get(ws.conn, Case, later).reference == f"{prefix}-0042"
+
+
+def test_a_malformed_evidence_number_above_the_real_ones_is_passed_over(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    case_id = cases.add_case(ws, "With evidence")
+    sample = tmp_path / "a.txt"
+    sample.write_bytes(b"first")
+    first = queries.get(ws.conn, Evidence, evidence.add_evidence(ws, case_id, sample))
+    head = first.ern.rsplit("-", 2)[0]
+    ws.conn.execute("BEGIN")
+    ws.conn.execute("UPDATE evidence SET ern = ? WHERE id = ?", (f"{head}-9x-0007", first.id))
+    ws.conn.execute("COMMIT")
+    sample.write_bytes(b"second")
+    second = queries.get(ws.conn, Evidence, evidence.add_evidence(ws, case_id, sample))
+    assert second.ern == f"{head}-0001-0002"  # the counter's next; 9x is no batch
