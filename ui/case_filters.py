@@ -88,6 +88,15 @@ class CaseFilterBar(QWidget):
         self.office_box.setCurrentIndex(max(index, 0))
         self.office_box.blockSignals(False)
 
+    @Slot()
+    def clear(self) -> None:
+        """Back to every case: each choice to Any, then `changed` once."""
+        for box in (self.status_box, self.category_box, self.office_box):
+            box.blockSignals(True)
+            box.setCurrentIndex(0)
+            box.blockSignals(False)
+        self._emit()
+
     def current(self) -> CaseFilter:
         """The filter the choices describe."""
         return CaseFilter(

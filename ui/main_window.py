@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QStackedWidget,
     QTableView,
     QToolBar,
     QVBoxLayout,
@@ -45,6 +46,7 @@ from storage.records import Case, CaseId
 from storage.workspace import Workspace
 from ui.audit_view import AuditView
 from ui.case_filters import CaseFilterBar, CaseSearch
+from ui.case_list_guide import CaseListGuide, ListState, list_state
 from ui.case_tabs.elements import ElementsTab
 from ui.case_tabs.evidence import EvidenceTab
 from ui.case_tabs.history import HistoryTab
@@ -149,12 +151,22 @@ class MainWindow(QMainWindow):
         self.filter_bar.changed.connect(self._apply_filter)
         self.search = CaseSearch(self, self._prompts)
         self.search.case_chosen.connect(self.open_case)
+        # In place of an empty list: the first steps, or why the filters show nothing.
+        self.guide = CaseListGuide(self)
+        self.guide.newCaseRequested.connect(self.new_case)
+        self.guide.importRequested.connect(self.show_sync_center)
+        self.guide.addPeerRequested.connect(self.show_peers)
+        self.guide.clearFiltersRequested.connect(self.filter_bar.clear)
+        self.list_state = ListState.CASES  # what the list shows: rows, first steps, no match
+        self.cases_stack = QStackedWidget(self)
+        self.cases_stack.addWidget(self.table)
+        self.cases_stack.addWidget(self.guide)
         central = QWidget(self)
         column = QVBoxLayout(central)
         column.setContentsMargins(6, 6, 6, 0)
         column.addWidget(self.filter_bar)
         column.addWidget(self.search)
-        column.addWidget(self.table, 1)
+        column.addWidget(self.cases_stack, 1)
         self.setCentralWidget(central)
 
         self.office_label = QLabel(self)
@@ -316,7 +328,7 @@ class MainWindow(QMainWindow):
         self.fingerprint_label.setText(f"Fingerprint: {workspace.fingerprint}")
         self._update_count()
         self._update_actions()
-        self.table.setFocus()
+        self.cases_stack.currentWidget().setFocus()
         self.statusBar().clearMessage()
         self.idle_watcher.set_limit(self.settings.idle_lock_minutes * 60)
         self.idle_watcher.start()
@@ -335,9 +347,24 @@ class MainWindow(QMainWindow):
     def _update_count(self) -> None:
         if self.model is None:
             self.count_label.setText("Locked")
+            self._show_list_state(ListState.CASES)
             return
         total = self.model.total
         self.count_label.setText(f"{total} case" if total == 1 else f"{total} cases")
+        self._show_list_state(list_state(total, self.model.case_filter != CaseFilter()))
+
+    def _show_list_state(self, state: ListState) -> None:
+        """The table when it has rows (or the window is locked), else the guide."""
+        self.list_state = state
+        self.guide.show_state(state)
+        shown = self.table if state is ListState.CASES else self.guide
+        current = self.cases_stack.currentWidget()
+        if current is not shown:
+            focus = self.focusWidget()
+            had_focus = focus is not None and (focus is current or current.isAncestorOf(focus))
+            self.cases_stack.setCurrentWidget(shown)
+            if had_focus:
+                shown.setFocus()
 
     def _close_workspace(self) -> None:
         """Drop the views and the model first (they hold the connection), then close the
@@ -540,6 +567,7 @@ class MainWindow(QMainWindow):
         self._busy_owners = +self._busy_owners  # drop views with no task left
         busy = self._busy
         self.table.setEnabled(not busy)
+        self.guide.setEnabled(not busy)
         self.filter_bar.setEnabled(not busy)
         self.search.setEnabled(not busy and self.workspace is not None)
         for name, dock in self._docks.items():
