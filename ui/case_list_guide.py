@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 # A guide line reads as a paragraph, never as a column of a few words nor a full-width
@@ -100,7 +100,7 @@ class CaseListGuide(QWidget):
         layout.setAlignment(column, Qt.AlignmentFlag.AlignHCenter)
         self.show_state(ListState.NEW_WORKSPACE)
 
-    def _button(self, text: str, tip: str, signal: Signal) -> QPushButton:
+    def _button(self, text: str, tip: str, signal: SignalInstance) -> QPushButton:
         button = QPushButton(text, self)
         button.setAccessibleName(text.replace("&", "").split(" (")[0])
         button.setToolTip(tip)

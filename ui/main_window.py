@@ -328,7 +328,7 @@ class MainWindow(QMainWindow):
         self.fingerprint_label.setText(f"Fingerprint: {workspace.fingerprint}")
         self._update_count()
         self._update_actions()
-        self.cases_stack.currentWidget().setFocus()
+        (self.guide if self.list_state is not ListState.CASES else self.table).setFocus()
         self.statusBar().clearMessage()
         self.idle_watcher.set_limit(self.settings.idle_lock_minutes * 60)
         self.idle_watcher.start()
@@ -358,8 +358,8 @@ class MainWindow(QMainWindow):
         self.list_state = state
         self.guide.show_state(state)
         shown = self.table if state is ListState.CASES else self.guide
-        current = self.cases_stack.currentWidget()
-        if current is not shown:
+        current = self.guide if shown is self.table else self.table
+        if self.cases_stack.currentWidget() is not shown:
             focus = self.focusWidget()
             had_focus = focus is not None and (focus is current or current.isAncestorOf(focus))
             self.cases_stack.setCurrentWidget(shown)
