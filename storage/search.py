@@ -30,9 +30,22 @@ FUNCTION_WORDS = frozenset({
 # fmt: on
 
 
+# Where FTS5 marks a matched word in a snippet: control characters no typed text holds.
+# A record whose text holds them anyway gets no marks (see `snippet_parts`): its words
+# must never decide what is shown as a match.
+MATCH_START, MATCH_END = "\x02", "\x03"
+
+SnippetParts = tuple[tuple[str, bool], ...]
+
+
 @dataclass(frozen=True)
 class SearchHit:
-    """One search result: the record, its case, and a snippet with the match."""
+    """One search result: the record, its case, and a snippet with the match.
+
+    `snippet` marks the matched words with brackets, for a terminal; `parts` is the same
+    snippet as (text, matched) pieces, for a view that highlights them (no brackets, so a
+    bracket in the record is never taken for a mark).
+    """
 
     entity: str
     entity_id: str
@@ -41,6 +54,28 @@ class SearchHit:
     title: str
     snippet: str
     rank: float
+    parts: SnippetParts = ()
+
+
+def snippet_parts(marked: str, plain: str) -> SnippetParts:
+    """The snippet as (text, matched) pieces, from FTS5's snippet with the matches between
+    MATCH_START and MATCH_END (`marked`) and without marks (`plain`). When the record's
+    own text holds a mark character, the marks cannot be told from the text: the snippet
+    is then one unmatched piece."""
+    if not plain:
+        return ()
+    if MATCH_START in plain or MATCH_END in plain:
+        return ((plain, False),)
+    parts: list[tuple[str, bool]] = []
+    for number, piece in enumerate(marked.split(MATCH_START)):
+        matched, _, rest = piece.partition(MATCH_END) if number else ("", "", piece)
+        parts.extend(p for p in ((matched, True), (rest, False)) if p[0])
+    return tuple(parts)
+
+
+def bracketed(parts: SnippetParts) -> str:
+    """The snippet with its matched words in brackets: `[market] shelling`."""
+    return "".join(f"[{text}]" if matched else text for text, matched in parts)
 
 
 def reindex(conn: Connection, kind: Entity, entity_id: str, *, new: bool = False) -> None:
@@ -168,7 +203,8 @@ def _ranked_or_recent(conn: Connection, query: str, limit: int) -> SearchResults
     order = "rank" if ranked else "search_index.rowid DESC"
     rows = conn.execute(
         "SELECT d.entity, d.entity_id, d.case_id, coalesce(c.reference, ''), search_index.title,"
-        " snippet(search_index, -1, '[', ']', '…', 12), rank, coalesce(p.protection, 'none')"
+        " snippet(search_index, -1, char(2), char(3), '…', 12), rank,"
+        " coalesce(p.protection, 'none'), snippet(search_index, -1, '', '', '…', 12)"
         " FROM search_index"
         " JOIN search_docs d ON d.rowid = search_index.rowid"
         " LEFT JOIN cases c ON c.id = d.case_id"
@@ -176,9 +212,9 @@ def _ranked_or_recent(conn: Connection, query: str, limit: int) -> SearchResults
         f" WHERE search_index MATCH ? ORDER BY {order} LIMIT ?",
         (query, limit),
     ).fetchall()
-    hits = [
+    hits = []
+    for r in rows:
         # A protected person's snippet could quote the identity the search matched.
-        SearchHit(r[0], r[1], r[2], r[3], r[4], "" if r[7] != "none" else r[5], float(r[6]))
-        for r in rows
-    ]
+        parts = () if r[7] != "none" else snippet_parts(r[5], r[8])
+        hits.append(SearchHit(r[0], r[1], r[2], r[3], r[4], bracketed(parts), float(r[6]), parts))
     return SearchResults(hits, ranked, matches)

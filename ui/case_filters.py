@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -32,6 +33,7 @@ from storage.queries import CaseFilter
 from storage.search import SearchResults, search_results
 from ui.models.case_table import CaseIdRole
 from ui.prompts import Prompts
+from ui.search_hits import HitPartsRole, SearchHitDelegate, hit_heading, hit_plain_text
 from ui.tasks import Cancelled, CancelToken, Task, TaskRunner
 
 SEARCH_PAUSE_MS = 250
@@ -150,6 +152,8 @@ class CaseSearch(QWidget):
         self.hits.setAccessibleName("Search hits")
         self.hits.setVisible(False)
         self.hits.setMaximumHeight(220)
+        self.hits.setItemDelegate(SearchHitDelegate(self.hits))  # the matched words highlighted
+        self.hits.setResizeMode(QListView.ResizeMode.Adjust)  # rewrap the hits on a resize
         self.hits.itemActivated.connect(self._activated)
         status = QHBoxLayout()
         status.setContentsMargins(0, 0, 0, 0)
@@ -314,10 +318,9 @@ class CaseSearch(QWidget):
             self.hits.setVisible(False)
             return
         for hit in results.hits:
-            snippet = " ".join(hit.snippet.split())
-            label = f"{hit.case_reference or 'no case'} · {hit.entity} · {hit.title}"
-            item = QListWidgetItem(f"{label}\n{snippet}" if snippet else label)
+            item = QListWidgetItem(hit_plain_text(hit))
             item.setData(CaseIdRole, hit.case_id)
+            item.setData(HitPartsRole, (hit_heading(hit), hit.parts))
             self.hits.addItem(item)
         count = len(results.hits)
         if count == 0:
