@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
@@ -63,6 +64,11 @@ from ui.tasks import Cancelled as TaskCancelled
 from ui.tasks import CancelToken, ProgressSink, TaskRunner
 
 TITLE = "Sync center"
+# Narrowest line a sentence of the centre may wrap to, in average characters, and a peer
+# the list of peers shows on one line.
+LABEL_MIN_CHARS = 28
+TYPICAL_PEER = "Mirani field office (Office): has news"
+SIDE_BY_SIDE_CHARS = 130  # the stick and the peers side by side from this width up
 PeerOriginRole = Qt.ItemDataRole.UserRole + 1
 
 FolderChooser = Callable[[QWidget, str], Path | None]
@@ -404,6 +410,7 @@ class SyncCenter(QWidget):
             "List the bundles on a stick or in any folder",
         )
         self.folder_label = self._label("Chosen folder")
+        self.folder_label.setMinimumWidth(0)  # a path: it wraps nowhere, so it may be cut
         self.folder_label.setText("No stick or folder chosen yet.")
         self.model = BundleModel(self)
         self.table = QTableView(self)
@@ -496,30 +503,39 @@ class SyncCenter(QWidget):
         escape.activated.connect(self.cancel)  # Esc cancels from anywhere in the center
         self.peer_list.itemChanged.connect(self._update_controls)
 
+        # Sentences get the whole width of their box, on a line of their own (beside the
+        # buttons they were squeezed into a column a few words wide), and the peers their
+        # names on one line.
         incoming = QGroupBox("From a stick", self)
         top = QHBoxLayout()
         top.addWidget(self.choose_button)
         top.addWidget(self.folder_label, 1)
         actions = QHBoxLayout()
-        actions.addWidget(self.listing_label, 1)
+        actions.addStretch(1)
         actions.addWidget(self.import_button)
         actions.addWidget(self.sync_button)
         incoming_layout = QVBoxLayout(incoming)
         incoming_layout.addLayout(top)
         incoming_layout.addWidget(self.table, 1)
+        incoming_layout.addWidget(self.listing_label)
         incoming_layout.addLayout(actions)
 
         outgoing = QGroupBox("To peers", self)
         outgoing_layout = QVBoxLayout(outgoing)
         outgoing_layout.addWidget(self.peer_list, 1)
         outgoing_layout.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignRight)
+        # The text, its tick box and the list's and the box's margins.
+        outgoing.setMinimumWidth(self.fontMetrics().horizontalAdvance(TYPICAL_PEER) + 64)
 
-        middle = QHBoxLayout()
-        middle.addWidget(incoming, 3)
+        # Side by side when there is room, the peers under the stick when the centre is
+        # docked beside the list of a small window (`resizeEvent`).
+        middle = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        middle.addWidget(incoming, 2)
         middle.addWidget(outgoing, 1)
+        self._middle = middle
         progress = QHBoxLayout()
         progress.addWidget(self.progress_bar, 1)
-        progress.addWidget(self.progress_label, 1)
+        progress.addWidget(self.progress_label, 2)
         progress.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.addLayout(middle, 3)
@@ -538,10 +554,23 @@ class SyncCenter(QWidget):
         button.setToolTip(tip)
         return button
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Stack the peers under the stick when side by side would squeeze the stick's
+        sentences (narrower than SIDE_BY_SIDE_CHARS)."""
+        super().resizeEvent(event)
+        narrow = self.width() < self._text_width(SIDE_BY_SIDE_CHARS)
+        wanted = QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
+        if self._middle.direction() != wanted:
+            self._middle.setDirection(wanted)
+
+    def _text_width(self, characters: int) -> int:
+        return self.fontMetrics().averageCharWidth() * characters
+
     def _label(self, name: str) -> QLabel:
         label = QLabel(self)
         label.setTextFormat(Qt.TextFormat.PlainText)
         label.setWordWrap(True)
+        label.setMinimumWidth(self._text_width(LABEL_MIN_CHARS))  # never a column of words
         label.setAccessibleName(name)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         return label
@@ -584,7 +613,15 @@ class SyncCenter(QWidget):
         has_folder = self._folder is not None
         self.choose_button.setEnabled(idle)
         self.table.setEnabled(idle)
-        self.import_button.setEnabled(idle and self.model.rowCount() > 0)
+        # Only while a listed bundle would bring something in: after an import every row
+        # says "imported now" (or why not), and importing again would do nothing.
+        importable = any(row.importable for row in self.model.bundles())
+        self.import_button.setEnabled(idle and importable)
+        self.import_button.setToolTip(
+            "Import the bundles listed (each is checked again)"
+            if importable or not self.model.rowCount()
+            else "Nothing left to import here: see the Verification column"
+        )
         self.sync_button.setEnabled(idle and has_folder)
         self.peer_list.setEnabled(idle)
         self.export_button.setEnabled(idle and has_folder and bool(self.checked_peers()))

@@ -171,8 +171,9 @@ def test_a_tampered_bundle_is_listed_as_refused_and_imports_nothing(
     assert "damaged" in row.detail
     assert "0 verified" in center.listing_label.text()
 
+    assert not center.import_button.isEnabled()  # nothing listed would import
     with qtbot.assertNotEmitted(center.imported):
-        qtbot.mouseClick(center.import_button, Qt.MouseButton.LeftButton)
+        assert center.import_listed()  # checked again all the same: still refused
         _wait_idle(qtbot, center)
 
     summary = center.summary.toPlainText()
