@@ -44,6 +44,7 @@ PROGRESS_STEPS = 10_000  # SQLite steps between checks for a cancel (well under 
 ReaderOpener = Callable[[], Connection]
 
 ANY = "Any"
+FILTER_MIN_CHARS = 4  # the narrowest a filter's choice box gets, in characters
 
 
 class CaseFilterBar(QWidget):
@@ -72,6 +73,10 @@ class CaseFilterBar(QWidget):
     def _combo(self, name: str, choices: list[str]) -> QComboBox:
         box = QComboBox(self)
         box.setAccessibleName(f"Filter by {name.lower()}")
+        # As wide as its longest choice when there is room, narrower (elided) when a view
+        # is docked beside a small window: the bar must not hold the window wider.
+        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        box.setMinimumContentsLength(FILTER_MIN_CHARS)
         box.addItem(ANY, None)
         for value in choices:
             box.addItem(value[:1].upper() + value[1:], value)

@@ -84,6 +84,8 @@ CASE_TABS = (
 )
 
 
+DOCK_SHARE = 0.55  # of the window's width, for a view docked beside the case list
+
 # A typical value of each fixed column, which sets its width (the title takes the rest).
 CASE_COLUMN_SAMPLES = {
     CaseTableModel.REFERENCE: "VAR-KAB-2027-0001",
@@ -473,6 +475,9 @@ class MainWindow(QMainWindow):
         others = [d for d in self._docks.values() if shiboken6.isValid(d) and d.isVisible()]
         if others:  # one view at a time beside the cases, the others a tab away
             self.tabifyDockWidget(others[-1], dock)
+        else:  # the view gets a little more than half the window, the list keeps the rest
+            width = max(round(self.width() * DOCK_SHARE), dock.minimumSizeHint().width())
+            self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
         self._docks[name] = dock
         # Should a view ever go while its work runs, its count goes with it.
         dock.destroyed.connect(lambda _=None, n=name, d=dock: self._forget_busy(n, d))

@@ -304,17 +304,22 @@ class PeersView(QWidget):
         self.fingerprint_label = _plain_label("Our fingerprint", self)
         self.fingerprint_label.setText(f"Our fingerprint: {workspace.fingerprint}")
 
+        # The peers' actions above them, ours below beside our fingerprint: in one row
+        # the five buttons held the window wider than a small screen.
         buttons = QHBoxLayout()
         for button in (self.add_button, self.verify_button, self.revoke_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        buttons.addWidget(self.save_card_button)
-        buttons.addWidget(self.qr_button)
+        ours = QHBoxLayout()
+        ours.addStretch(1)
+        ours.addWidget(self.save_card_button)
+        ours.addWidget(self.qr_button)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.message_label)
         layout.addWidget(self.fingerprint_label)
+        layout.addLayout(ours)
 
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self._update_buttons()

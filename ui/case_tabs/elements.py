@@ -22,6 +22,7 @@ from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -67,6 +68,7 @@ LEGEND = (
     (MODERATE, "Moderate"),
     (STRONG, "Strong"),
 )
+LEGEND_PER_ROW = 3
 
 
 def _spoken(options: tuple[str, ...]) -> str:
@@ -162,20 +164,23 @@ class ElementsTab(QWidget):
         down.setMaximumWidth(HEADER_WIDEST)  # long elements are elided; the tooltip has all
         down.setTextElideMode(Qt.TextElideMode.ElideRight)
 
+        # The legend in rows of LEGEND_PER_ROW: on one line it held the window wider than
+        # a small screen when the case was docked beside the list.
         legend = QWidget(self)
         legend.setAccessibleName("Legend")
-        legend_layout = QHBoxLayout(legend)
+        legend_layout = QGridLayout(legend)
         legend_layout.setContentsMargins(0, 0, 0, 0)
+        legend_layout.setHorizontalSpacing(6)
         title = QLabel("Colours:", legend)
         title.setTextFormat(Qt.TextFormat.PlainText)
-        legend_layout.addWidget(title)
-        for level, text in LEGEND:
-            legend_layout.addWidget(_Swatch(level, legend))
+        legend_layout.addWidget(title, 0, 0)
+        for number, (level, text) in enumerate(LEGEND):
+            row, column = divmod(number, LEGEND_PER_ROW)
+            legend_layout.addWidget(_Swatch(level, legend), row, 1 + 2 * column)
             label = QLabel(text, legend)
             label.setTextFormat(Qt.TextFormat.PlainText)
-            legend_layout.addWidget(label)
-            legend_layout.addSpacing(8)
-        legend_layout.addStretch(1)
+            legend_layout.addWidget(label, row, 2 + 2 * column)
+        legend_layout.setColumnStretch(1 + 2 * LEGEND_PER_ROW, 1)
         self.legend = legend
         self.legend_note = QLabel(
             "A gap is an element with no evidence or only weak evidence; its row is tinted"
