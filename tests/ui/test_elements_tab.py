@@ -25,7 +25,10 @@ from storage.workspace import Workspace
 from ui.case_tabs.elements import ElementsTab
 from ui.dialogs.element_form import ElementDraft, ElementForm
 from ui.models.elements_matrix_model import (
+    GAP_CELL_COLOURS,
+    NONE,
     SUPPORT_COLOURS,
+    WEAK,
     ElementIdRole,
     ElementsMatrixModel,
     EvidenceIdRole,
@@ -159,6 +162,24 @@ def test_only_weak_evidence_is_a_gap_too(
     assert tab.model.index(row, tab.model.support_column).data() == "weak only (gap)"
     assert tab.model.headerData(row, Qt.Orientation.Vertical, GapRole) is True
     assert tab.summary() == "2 elements, 0 without evidence, 1 with only weak evidence."
+
+
+def test_the_empty_cells_of_a_gap_row_are_tinted_for_its_own_kind_of_gap(
+    qtbot: QtBot, ws: Workspace, tmp_path: Path, runner: TaskRunner
+) -> None:
+    """A weak-only row's empty cells used to carry the "no evidence" tint."""
+    data = make_matrix(ws, tmp_path)
+    cases.add_link(ws, data.statement, data.civilians, strength="weak", status="disputed")
+    tab = make_tab(qtbot, ws, data.case_id, ScriptedPrompts(), runner)
+    weak_empty = tab.model.index(*cell(tab.model, data.civilians, data.photo))
+    assert weak_empty.data() == ""
+    weak_tint = weak_empty.data(Qt.ItemDataRole.BackgroundRole)
+    assert weak_tint == GAP_CELL_COLOURS[WEAK] != GAP_CELL_COLOURS[NONE]
+    cases.add_element(ws, data.case_id, CHARGE, "A third element with no evidence")
+    tab.refresh()
+    bare = next(r for r in range(tab.model.rowCount()) if tab.model.support(r) == NONE)
+    none_tint = tab.model.index(bare, 0).data(Qt.ItemDataRole.BackgroundRole)
+    assert none_tint == GAP_CELL_COLOURS[NONE]
 
 
 def test_linking_through_the_tab_fills_the_cell_and_closes_the_gap(

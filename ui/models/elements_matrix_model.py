@@ -66,7 +66,9 @@ SUPPORT_COLOURS = {
     MODERATE: QColor("#fff2a8"),
     STRONG: QColor("#c5e8c1"),
 }
-GAP_CELL_COLOUR = QColor("#fcebea")  # the empty cells of a gap row, so the row reads as one
+# The empty cells of a gap row, a lighter tint of the row's own kind of gap, so the row
+# reads as one (a weak-only row's cells tinted as "no evidence" said the wrong thing).
+GAP_CELL_COLOURS = {NONE: QColor("#fcebea"), WEAK: QColor("#fdf1dc")}
 INK = QColor("#1a1a1a")
 
 
@@ -229,7 +231,7 @@ class ElementsMatrixModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.BackgroundRole:
             if shown is not None:
                 return SUPPORT_COLOURS[link_strength(shown)]
-            return GAP_CELL_COLOUR if row.gap else None
+            return GAP_CELL_COLOURS.get(row.support) if row.gap else None
         if role == Qt.ItemDataRole.ForegroundRole:
             return INK if shown is not None or row.gap else None
         if role == Qt.ItemDataRole.TextAlignmentRole:
