@@ -9,6 +9,7 @@ every peer). Values are shown read-only and as plain text: they come from other 
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal, Slot
+from PySide6.QtGui import QResizeEvent, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -40,6 +41,9 @@ from ui.prompts import Prompts
 TITLE = "Conflicts"
 
 
+VALUE_LINES = (2, 10)  # the fewest and the most lines a value's box shows at once
+
+
 class _Side(QGroupBox):
     """One of the two values: who wrote it and when, the value read-only, a keep button."""
 
@@ -63,14 +67,38 @@ class _Side(QGroupBox):
         self.keep_button.setAccessibleName(f"Keep the {what}")
         layout = QVBoxLayout(self)
         layout.addWidget(self.author_label)
-        layout.addWidget(self.value_edit, 1)
+        layout.addWidget(self.value_edit)
         layout.addWidget(self.keep_button, 0, Qt.AlignmentFlag.AlignRight)
+        layout.addStretch(1)
+        self._fit_value()
 
     def show_side(self, author: str, at: str, text: str, verb: str = "Written") -> None:
         """Fill in one side of a conflict."""
         who = author or "an unknown office"
         self.author_label.setText(f"{verb} by {who}, {when_text(at)}")
         self.value_edit.setPlainText(text)
+        self._fit_value()
+
+    def _fit_value(self) -> None:
+        """The value's box as tall as the value at its width, from VALUE_LINES[0] to
+        VALUE_LINES[1] lines (a longer value scrolls): a title in a box of twenty empty
+        lines looked like something was missing."""
+        edit = self.value_edit
+        document = QTextDocument()
+        document.setDefaultFont(edit.font())
+        document.setDocumentMargin(edit.document().documentMargin())
+        document.setPlainText(edit.toPlainText())
+        document.setTextWidth(max(edit.viewport().width(), 1))
+        line = edit.fontMetrics().lineSpacing()
+        low, high = (lines * line + 2 * document.documentMargin() for lines in VALUE_LINES)
+        wanted = min(max(document.size().height(), low), high)
+        frame = edit.height() - edit.viewport().height()
+        edit.setFixedHeight(round(wanted) + frame)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """A narrower box wraps the value onto more lines: fit it again."""
+        super().resizeEvent(event)
+        self._fit_value()
 
     def clear_side(self) -> None:
         """Nothing selected: no author, no value."""
@@ -155,14 +183,17 @@ class ConflictsView(QWidget):
         detail_layout = QVBoxLayout(detail)
         detail_layout.setContentsMargins(0, 0, 0, 0)
         detail_layout.addWidget(self.explanation_label)
-        detail_layout.addLayout(sides, 1)
+        detail_layout.addLayout(sides)
         detail_layout.addLayout(buttons)
+        detail_layout.addStretch(1)
         self.detail = detail
 
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.table)
         splitter.addWidget(detail)
         splitter.setChildrenCollapsible(False)
+        splitter.setStretchFactor(0, 1)  # room to spare goes to the list, not to empty boxes
+        splitter.setStretchFactor(1, 0)
         layout = QVBoxLayout(self)
         layout.addWidget(self.count_label)
         layout.addWidget(splitter, 1)

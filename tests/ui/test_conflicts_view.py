@@ -17,7 +17,7 @@ from storage.workspace import Workspace
 from sync import conflicts
 from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import Network
-from ui.conflicts_view import ConflictsView
+from ui.conflicts_view import VALUE_LINES, ConflictsView
 from ui.models.conflict_model import ConflictIdRole, ConflictModel, IsWithdrawalRole
 from ui.prompts import ScriptedPrompts
 
@@ -109,6 +109,23 @@ def test_a_real_conflict_shows_both_values_with_authors_and_times(
     assert view.shown_side.author_label.textFormat() == Qt.TextFormat.PlainText
     assert title_of(kabora, case_id) == conflict.shown_value
     assert view.count_label.text() == "1 open conflict."
+
+
+def test_a_value_box_is_as_tall_as_its_value_not_a_large_empty_box(
+    qtbot: QtBot, network: Network
+) -> None:
+    title_conflict(network)
+    view = make_view(qtbot, network.ws["kabora"], ScriptedPrompts())
+    view.resize(600, 700)
+    edit = view.shown_side.value_edit
+    line = edit.fontMetrics().lineSpacing()
+    qtbot.waitUntil(lambda: edit.viewport().height() < 4 * line)  # a title: one or two lines
+    assert edit.viewport().height() >= VALUE_LINES[0] * line  # never a sliver
+    long_value = " ".join(["witness statement"] * 200)
+    view.other_side.show_side("Dressa field office", "2027-03-16T10:00:00Z", long_value)
+    other = view.other_side.value_edit
+    assert other.viewport().height() <= VALUE_LINES[1] * line + 2 * 8  # the rest scrolls
+    assert other.verticalScrollBar().maximum() > 0
 
 
 def test_keep_this_one_on_the_waiting_side_settles_the_conflict(
