@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 # A guide line reads as a paragraph, never as a column of a few words nor a full-width
-# line across a large screen.
-GUIDE_WIDTH_CHARS = (40, 70)
+# line across a large screen (and fits beside a docked view on a small one).
+GUIDE_WIDTH_CHARS = 56
 
 
 class ListState(Enum):
@@ -60,9 +60,9 @@ class CaseListGuide(QWidget):
         self.text.setTextFormat(Qt.TextFormat.PlainText)
         self.text.setWordWrap(True)
         self.text.setAccessibleName("What to do")
-        average = self.fontMetrics().averageCharWidth()
-        self.text.setMinimumWidth(GUIDE_WIDTH_CHARS[0] * average)
-        self.text.setMaximumWidth(GUIDE_WIDTH_CHARS[1] * average)
+        # A fixed width, so the label knows its height before it is laid out (a wrapped
+        # label that may take any width is given the height of one line, and is cut).
+        self.text.setFixedWidth(GUIDE_WIDTH_CHARS * self.fontMetrics().averageCharWidth())
 
         self.new_case_button = self._button(
             "&New case… (Ctrl+N)", "Open a new case and type its title", self.newCaseRequested

@@ -117,4 +117,4 @@ class SearchHitDelegate(QStyledItemDelegate):
         if document is None:
             return super().sizeHint(option, index)
         size = document.size()
-        return QSize(int(size.width()), int(size.height()) + 2)
+        return QSize(int(width if width > 0 else size.width()), int(size.height()) + 2)
