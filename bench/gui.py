@@ -35,6 +35,7 @@ OUT = Path(__file__).resolve().parent / "out"
 PROBE_MS = 5
 TARGET_LAUNCH_S = 2.0
 TARGET_STALL_MS = 50.0
+IDLE_FLOOR_MS = 5000
 
 
 def _status_kib(field: str) -> int:
@@ -262,7 +263,7 @@ def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
     """Scroll the case list to its last case, a screen at a time, then sort and filter it,
     while a timer probes the loop; each page of cases is read on the GUI thread."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from bench import generate
@@ -281,15 +282,25 @@ def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
     assert model is not None
     bar = window.table.verticalScrollBar()
     probe = LoopProbe()
+    # The floor: the same probe on an idle window, so the gaps the machine's other work
+    # causes (a busy machine delays even a loop with nothing to do) are told apart.
+    probe.start()
+    QTimer.singleShot(IDLE_FLOOR_MS, app.quit)
+    app.exec()
+    idle_stalls = probe.stop()
     probe.start()
     started = time.perf_counter()
     steps = 0
+    step_cpu: list[float] = []  # the window's own work per screen, whatever else runs
     while bar.value() < bar.maximum() or model.canFetchMore():
+        cpu = time.thread_time()
         bar.setValue(bar.value() + bar.pageStep())
         app.processEvents()
+        step_cpu.append((time.thread_time() - cpu) * 1000)
         steps += 1
     scrolled_s = time.perf_counter() - started
     scroll_stalls = probe.stop()
+    step_cpu.sort()
     actions: dict[str, float] = {}
     timed: list[tuple[str, Callable[[], object]]] = [
         (
@@ -318,6 +329,10 @@ def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
         "scrolled_s": scrolled_s,
         "max_stall_ms": max(scroll_stalls, default=0.0),
         "p99_stall_ms": scroll_stalls[int(len(scroll_stalls) * 0.99)] if scroll_stalls else 0.0,
+        "idle_max_stall_ms": max(idle_stalls, default=0.0),
+        "max_step_cpu_ms": step_cpu[-1] if step_cpu else 0.0,
+        "p99_step_cpu_ms": step_cpu[int(len(step_cpu) * 0.99)] if step_cpu else 0.0,
+        "load_average": os.getloadavg()[0],
         "actions_ms": actions,
     }
 
@@ -395,6 +410,17 @@ def main(argv: list[str] | None = None) -> int:
     row(
         "longest stall / 99th percentile",
         f"{scroll['max_stall_ms']:.0f} / {scroll['p99_stall_ms']:.0f} ms",
+        f"load average {scroll['load_average']:.1f} on {os.cpu_count()} cores",
+    )
+    row(
+        "idle window, same probe: longest stall",
+        f"{scroll['idle_max_stall_ms']:.0f} ms",
+        f"{IDLE_FLOOR_MS / 1000:g} s before scrolling: what the machine alone causes",
+    )
+    row(
+        "CPU of the longest screen / 99th percentile",
+        f"{scroll['max_step_cpu_ms']:.0f} / {scroll['p99_step_cpu_ms']:.0f} ms",
+        "the window's own work, without the waits of a busy machine",
     )
     for name, ms in scroll["actions_ms"].items():
         row(name, f"{ms:.0f} ms")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QModelRoleData, QModelRoleDataSpan, Qt
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QTableView
 
 from storage.cases import add_case
 from storage.records import CaseId
@@ -125,3 +126,24 @@ def test_refresh_keeps_the_loaded_rows_and_shows_new_cases(ws: Workspace):
     assert model.rowCount() == 250  # as many as were loaded; the rest on demand
     assert model.canFetchMore(QModelIndex())
     assert model.index(0, CaseTableModel.TITLE).data() == "One more"
+
+
+def test_a_delegate_gets_each_cells_roles_in_one_call_with_the_same_values(
+    qtbot, ws: Workspace
+) -> None:
+    """Painting asks `multiData` for seven roles a cell; its answers are `data`'s."""
+    add_cases(ws, ["Shelling of the market"])
+    model = CaseTableModel(ws.conn)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    delegate = QStyledItemDelegate(view)
+    for column in range(model.columnCount()):
+        index = model.index(0, column)
+        option = QStyleOptionViewItem()
+        delegate.initStyleOption(option, index)  # Qt 6 asks the model through multiData
+        assert option.text == index.data(Qt.ItemDataRole.DisplayRole)
+    asked = [QModelRoleData(role) for role in (Qt.ItemDataRole.DisplayRole, CaseIdRole, 9)]
+    for role_data in asked:
+        model.multiData(model.index(0, CaseTableModel.TITLE), QModelRoleDataSpan(role_data))
+    assert [r.data() for r in asked] == ["Shelling of the market", model.case_id(0), None]

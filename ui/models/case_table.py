@@ -8,12 +8,15 @@ sorted list of 100,000 cases still starts with one page.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar, cast
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QByteArray,
     QModelIndex,
+    QModelRoleData,
+    QModelRoleDataSpan,
     QObject,
     QPersistentModelIndex,
     Qt,
@@ -56,6 +59,14 @@ def case_row(case: Case) -> CaseRow:
         case.lead_office,
         case.updated_hlc,
     )
+
+
+# Asked once per cell and role while painting: worked out once here, not on each call.
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_CASE_ID = int(CaseIdRole)
+_SERVED_ROLES = frozenset({_DISPLAY, int(Qt.ItemDataRole.ToolTipRole.value), _CASE_ID})
+_FIELD_OF_COLUMN = (REFERENCE, TITLE, STATUS, OPENED, LEAD_OFFICE)  # by column, in order
+_COLUMNS = len(_FIELD_OF_COLUMN)
 
 
 class CaseTableModel(QAbstractTableModel):
@@ -169,38 +180,50 @@ class CaseTableModel(QAbstractTableModel):
         """The five columns; children of a row: none."""
         return 0 if parent.isValid() else len(self.HEADERS)
 
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        """Rows are selectable, not editable: edits go through the write path, not a view."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
+    # No `flags` here: QAbstractTableModel's own gives what the list needs (selectable,
+    # enabled, never children, not editable: edits go through the write path), without a
+    # call into Python for every cell painted.
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Text for DisplayRole and ToolTipRole, the id for CaseIdRole; None otherwise."""
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        """The index of a loaded cell. Qt's own asks `rowCount` and `columnCount` (two
+        calls into Python) for each of the many indexes a repaint makes."""
+        if parent.isValid() or not (0 <= row < len(self._rows) and 0 <= column < _COLUMNS):
+            return QModelIndex()
+        return self.createIndex(row, column)
+
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        """Text for DisplayRole and ToolTipRole, the id for CaseIdRole; None otherwise.
+
+        The view asks each cell for seven roles on every repaint (some 900 calls a screen
+        while scrolling), so the roles it does not use are answered first and cheaply.
+        """
+        if role not in _SERVED_ROLES or not index.isValid():
             return None
-        case = self._rows[index.row()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return self._text(case, index.column())
-        if role == CaseIdRole:
+        row = index.row()
+        if not 0 <= row < len(self._rows):
+            return None
+        case = self._rows[row]
+        if role == _CASE_ID:
             return case[ID]
-        return None
-
-    @staticmethod
-    def _text(case: CaseRow, column: int) -> str | None:
+        column = index.column()
         if column == CaseTableModel.STATUS:
             return case[STATUS].capitalize()
-        field = {
-            CaseTableModel.REFERENCE: REFERENCE,
-            CaseTableModel.TITLE: TITLE,
-            CaseTableModel.OPENED: OPENED,
-            CaseTableModel.LEAD_OFFICE: LEAD_OFFICE,
-        }.get(column)
-        return None if field is None else case[field]
+        return case[_FIELD_OF_COLUMN[column]] if 0 <= column < len(_FIELD_OF_COLUMN) else None
+
+    def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
+        """Every role a delegate asks for a cell, in one call: Qt's own would call `data`
+        once per role (seven for each cell painted), each a call into Python."""
+        if not index.isValid():
+            return
+        wanted = (
+            [roleDataSpan]
+            if isinstance(roleDataSpan, QModelRoleData)
+            else cast(Iterable[QModelRoleData], roleDataSpan)  # iterable, untyped in PySide6
+        )
+        for role_data in wanted:
+            role = role_data.role()
+            if role in _SERVED_ROLES:
+                role_data.setData(self.data(index, role))
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
