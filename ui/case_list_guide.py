@@ -122,6 +122,8 @@ class CaseListGuide(QWidget):
                 "Cases are here, but none has this status, category and lead office together."
                 " Clear the filters to see every case, or choose others above."
             )
+        # A wrapped label laid out in a centred column is given one line unless told.
+        self.text.setFixedHeight(self.text.heightForWidth(self.text.width()))
         first_steps = state is ListState.NEW_WORKSPACE
         for button in (self.new_case_button, self.import_button, self.add_peer_button):
             button.setVisible(first_steps)

@@ -8,8 +8,16 @@ every peer). Values are shown read-only and as plain text: they come from other 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal, Slot
-from PySide6.QtGui import QResizeEvent, QTextDocument
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelection,
+    QItemSelectionModel,
+    QObject,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -42,6 +50,7 @@ TITLE = "Conflicts"
 
 
 VALUE_LINES = (2, 10)  # the fewest and the most lines a value's box shows at once
+FIT_SLACK = 4  # pixels: a value that just fits must not get a scroll bar
 
 
 class _Side(QGroupBox):
@@ -70,6 +79,7 @@ class _Side(QGroupBox):
         layout.addWidget(self.value_edit)
         layout.addWidget(self.keep_button, 0, Qt.AlignmentFlag.AlignRight)
         layout.addStretch(1)
+        self.value_edit.installEventFilter(self)  # refit when its width changes
         self._fit_value()
 
     def show_side(self, author: str, at: str, text: str, verb: str = "Written") -> None:
@@ -88,17 +98,19 @@ class _Side(QGroupBox):
         document.setDefaultFont(edit.font())
         document.setDocumentMargin(edit.document().documentMargin())
         document.setPlainText(edit.toPlainText())
-        document.setTextWidth(max(edit.viewport().width(), 1))
+        # The edit's own size, not its viewport's: on a resize the viewport follows later.
+        frame = 2 * edit.frameWidth()
+        document.setTextWidth(max(edit.width() - frame, 1))
         line = edit.fontMetrics().lineSpacing()
         low, high = (lines * line + 2 * document.documentMargin() for lines in VALUE_LINES)
         wanted = min(max(document.size().height(), low), high)
-        frame = edit.height() - edit.viewport().height()
-        edit.setFixedHeight(round(wanted) + frame)
+        edit.setFixedHeight(round(wanted) + frame + FIT_SLACK)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        """A narrower box wraps the value onto more lines: fit it again."""
-        super().resizeEvent(event)
-        self._fit_value()
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """A narrower value box wraps the value onto more lines: fit it again."""
+        if watched is self.value_edit and event.type() == QEvent.Type.Resize:
+            self._fit_value()
+        return super().eventFilter(watched, event)
 
     def clear_side(self) -> None:
         """Nothing selected: no author, no value."""
@@ -192,8 +204,6 @@ class ConflictsView(QWidget):
         splitter.addWidget(self.table)
         splitter.addWidget(detail)
         splitter.setChildrenCollapsible(False)
-        splitter.setStretchFactor(0, 1)  # room to spare goes to the list, not to empty boxes
-        splitter.setStretchFactor(1, 0)
         layout = QVBoxLayout(self)
         layout.addWidget(self.count_label)
         layout.addWidget(splitter, 1)

@@ -42,6 +42,7 @@ from ui.models.peer_model import PeerModel, role_label
 from ui.prompts import Prompts
 
 TITLE = "Peers"
+OFFICE_MAX_CHARS = 40  # the widest the office column grows to fit its names
 CARD_FILTER = "Valise contact cards (*.card);;All files (*)"
 NOT_A_CARD = "it is not a Valise contact card"
 
@@ -271,9 +272,11 @@ class PeersView(QWidget):
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(PeerModel.OFFICE, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
         for column, width in ((PeerModel.FINGERPRINT, 140), (PeerModel.ADDED, 110)):
             header.resizeSection(column, width)
+        self.model.modelReset.connect(self._size_office_column)
+        self._size_office_column()
 
         self.add_button = self._button(
             "&Add a contact card…", "Add a contact card", "Add a peer from its contact card file"
@@ -361,6 +364,14 @@ class PeersView(QWidget):
         usable = peer is not None and peer.revoked_after is None
         self.verify_button.setEnabled(usable and peer is not None and not peer.verified)
         self.revoke_button.setEnabled(usable)
+
+    def _size_office_column(self) -> None:
+        """The offices' names whole (up to OFFICE_MAX_CHARS): stretched against five
+        columns of fixed width, a docked view cut them to "Kabora fiel…"."""
+        header = self.table.horizontalHeader()
+        widest = self.fontMetrics().averageCharWidth() * OFFICE_MAX_CHARS
+        self.table.resizeColumnToContents(PeerModel.OFFICE)
+        header.resizeSection(PeerModel.OFFICE, min(header.sectionSize(PeerModel.OFFICE), widest))
 
     def refresh(self, select: str | None = None) -> None:
         """Reread the peers, keeping (or moving) the selection to a peer by origin."""

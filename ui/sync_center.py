@@ -538,7 +538,7 @@ class SyncCenter(QWidget):
         progress.addWidget(self.progress_label, 2)
         progress.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
-        layout.addLayout(middle, 3)
+        layout.addLayout(middle, 2)
         layout.addLayout(progress)
         layout.addWidget(self.summary, 1)
         layout.addWidget(self.review_button, 0, Qt.AlignmentFlag.AlignRight)

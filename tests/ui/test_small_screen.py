@@ -1,0 +1,53 @@
+"""On a 1024×700 screen every view docked beside the case list fits in the window: none
+may push it wider than the screen (with a case docked it grew to 1305 pixels, its right
+side out of reach)."""
+
+from __future__ import annotations
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from storage.cases import add_case
+from storage.workspace import Workspace
+from ui.main_window import MainWindow
+from ui.prompts import ScriptedPrompts
+from ui.tasks import TaskRunner
+
+SCREEN = (1024, 700)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, ws: Workspace, runner: TaskRunner) -> MainWindow:
+    add_case(ws, "Shelling of Kabora central market, 14 March 2027")
+    main = MainWindow(ws, prompts=ScriptedPrompts(), runner=runner)
+    qtbot.addWidget(main)
+    main.resize(*SCREEN)
+    main.show()
+    qtbot.waitExposed(main)
+    return main
+
+
+@pytest.mark.parametrize(
+    "show",
+    [
+        "open_case",
+        "show_peers",
+        "show_conflicts",
+        "show_sync_center",
+        "show_incoming",
+        "show_audit",
+    ],
+)
+def test_a_docked_view_keeps_the_window_within_a_small_screen(
+    qtbot: QtBot, window: MainWindow, show: str
+) -> None:
+    if show == "open_case":
+        case_id = window.model.case_id(0) if window.model else None
+        window.open_case(str(case_id))
+    else:
+        getattr(window, show)()
+    qtbot.waitUntil(lambda: not window._busy, timeout=30_000)
+    qtbot.wait(50)  # one more layout pass
+    assert window.width() <= SCREEN[0]
+    assert window.minimumSizeHint().width() <= SCREEN[0]
+    assert window.cases_stack.width() >= 300  # the list keeps room for its titles
