@@ -1,12 +1,13 @@
-"""Take the README screenshot of the main window (run under Xvfb: see README)."""
+"""Take the README screenshots of the main window: its list of cases, a search with the
+matched words highlighted, and a new workspace's first steps (run under Xvfb: see README)."""
 
 import random
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from storage.cases import add_case
@@ -79,12 +80,44 @@ window.resize(1200, 720)
 window.show()
 
 
-def grab():
-    window.grab().save(out)
-    print("saved", out)
-    window.close()
-    app.quit()
+here = Path(out).parent
 
 
-QTimer.singleShot(800, grab)
-app.exec()
+def settle(seconds: float) -> None:
+    """Let Qt lay out and paint for a moment."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+settle(0.8)
+window.grab().save(out)
+print("saved", out)
+
+# A search, its matched words highlighted.
+window.search.box.setText("Kabora")
+window.search.run()
+while window.search.searching:
+    settle(0.05)
+settle(0.5)
+window.grab().save(str(here / "search-hits.png"))
+print("saved", here / "search-hits.png")
+window.close()
+
+# A new workspace: the first steps in place of an empty list.
+empty = create_workspace(
+    Path(tempfile.mkdtemp()) / "new",
+    "Kabora field office",
+    "correct horse battery staple",
+    office_code="KAB",
+    situation="VAR",
+    kdf=FAST_INSECURE_KDF,
+)
+first = MainWindow(empty)
+first.resize(1200, 720)
+first.show()
+settle(0.8)
+first.grab().save(str(here / "empty-workspace.png"))
+print("saved", here / "empty-workspace.png")
+first.close()
