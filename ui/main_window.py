@@ -16,6 +16,7 @@ from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import (
+    QEvent,
     QModelIndex,
     QObject,
     Qt,
@@ -106,6 +107,7 @@ CASE_COLUMN_SAMPLES = {
     CaseTableModel.OPENED: "2027-03-16",
     CaseTableModel.LEAD_OFFICE: "Mirani field office",
 }
+TYPICAL_TITLE = "Shelling of Kabora central market"  # the least the title column gets
 
 
 class MainWindow(QMainWindow):
@@ -154,6 +156,7 @@ class MainWindow(QMainWindow):
         rows = self.table.verticalHeader()
         rows.hide()
         rows.setDefaultSectionSize(self.fontMetrics().height() + 10)
+        self.table.viewport().installEventFilter(self)  # the title column follows its width
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -357,7 +360,27 @@ class MainWindow(QMainWindow):
         metrics = self.table.fontMetrics()
         for column, sample in CASE_COLUMN_SAMPLES.items():
             header.resizeSection(column, metrics.horizontalAdvance(sample) + 18)
-        header.setSectionResizeMode(CaseTableModel.TITLE, QHeaderView.ResizeMode.Stretch)
+        self._fit_title()
+
+    def _fit_title(self) -> None:
+        """The title takes the width the other columns leave, but never less than a typical
+        title: beside a docked view the other columns scroll sideways instead (stretched,
+        the title was cut to "Attack on the …" while the dates stayed whole)."""
+        header = self.table.horizontalHeader()
+        others = sum(
+            header.sectionSize(column)
+            for column in range(header.count())
+            if column != CaseTableModel.TITLE
+        )
+        least = self.table.fontMetrics().horizontalAdvance(TYPICAL_TITLE)
+        room = self.table.viewport().width() - others
+        header.resizeSection(CaseTableModel.TITLE, max(room, least))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The case list was resized: fit its title column again."""
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_title()
+        return super().eventFilter(watched, event)
 
     @Slot()
     def _update_count(self) -> None:

@@ -9,7 +9,8 @@ from pytestqt.qtbot import QtBot
 
 from storage.cases import add_case
 from storage.workspace import Workspace
-from ui.main_window import MainWindow
+from ui.main_window import TYPICAL_TITLE, MainWindow
+from ui.models.case_table import CaseTableModel
 from ui.prompts import ScriptedPrompts
 from ui.tasks import TaskRunner
 
@@ -51,3 +52,17 @@ def test_a_docked_view_keeps_the_window_within_a_small_screen(
     assert window.width() <= SCREEN[0]
     assert window.minimumSizeHint().width() <= SCREEN[0]
     assert window.cases_stack.width() >= 300  # the list keeps room for its titles
+
+
+def test_the_title_column_keeps_a_typical_title_whole_beside_a_docked_view(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    header = window.table.horizontalHeader()
+    columns = range(header.count())
+    qtbot.waitUntil(
+        lambda: sum(header.sectionSize(c) for c in columns) == window.table.viewport().width()
+    )  # alone, the columns fill the list exactly
+    window.open_case(str(window.model.case_id(0) if window.model else ""))
+    least = window.table.fontMetrics().horizontalAdvance(TYPICAL_TITLE)
+    qtbot.waitUntil(lambda: window.table.viewport().width() < 600)
+    assert header.sectionSize(CaseTableModel.TITLE) >= least
