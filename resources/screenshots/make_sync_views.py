@@ -28,8 +28,6 @@ from ui.main_window import MainWindow
 from ui.sync_center import SyncCenter
 
 here = Path(__file__).resolve().parent
-# With a case or the sync centre docked the window cannot be narrower than about 1305 (the
-# case list's filters beside the docked view), so those screenshots come out that wide.
 WIDTH, HEIGHT = 1280, 800
 # The courier's stick is imported seconds after the demo was built; in life it comes days
 # later. Only bundles imported back to back are one import (history.SITTING_GAP), so with
