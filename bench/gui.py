@@ -263,7 +263,7 @@ def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
     """Scroll the case list to its last case, a screen at a time, then sort and filter it,
     while a timer probes the loop; each page of cases is read on the GUI thread."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from bench import generate
@@ -284,9 +284,11 @@ def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
     probe = LoopProbe()
     # The floor: the same probe on an idle window, so the gaps the machine's other work
     # causes (a busy machine delays even a loop with nothing to do) are told apart.
+    # (A loop of its own: app.quit() would close the window, as it does in Qt 6.)
     probe.start()
-    QTimer.singleShot(IDLE_FLOOR_MS, app.quit)
-    app.exec()
+    idle = QEventLoop()
+    QTimer.singleShot(IDLE_FLOOR_MS, idle.quit)
+    idle.exec()
     idle_stalls = probe.stop()
     probe.start()
     started = time.perf_counter()
