@@ -167,6 +167,8 @@ def shoot_windows(folder: Path, width: int, height: int) -> None:
     save("conflicts")
     window.show_peers()
     save("peers")
+    window.show_parked()
+    save("parked")
     window.show_audit()
     wait_until(lambda: not window._busy)
     save("audit-log")

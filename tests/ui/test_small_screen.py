@@ -37,6 +37,7 @@ def window(qtbot: QtBot, ws: Workspace, runner: TaskRunner) -> MainWindow:
         "show_sync_center",
         "show_incoming",
         "show_audit",
+        "show_parked",
     ],
 )
 def test_a_docked_view_keeps_the_window_within_a_small_screen(
