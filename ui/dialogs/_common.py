@@ -56,6 +56,10 @@ class GrowForWrappedText(QObject):
     without "recovered.". The window never shrinks here; the person may resize it.
     """
 
+    # A class-level default, read when Python has cleared this object's attributes as its
+    # window is collected while Qt still sends that window events (see BusyKeys).
+    _window: QWidget | None = None
+
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)
         self._window = window
@@ -63,12 +67,13 @@ class GrowForWrappedText(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """On each layout request, grow the window to the height its layout needs."""
-        if watched is self._window and event.type() == QEvent.Type.LayoutRequest:
-            layout = self._window.layout()
+        window = self._window
+        if window is not None and watched is window and event.type() == QEvent.Type.LayoutRequest:
+            layout = window.layout()
             if layout is not None:
-                needed = layout.totalHeightForWidth(self._window.width())
-                if needed > self._window.height():
-                    self._window.resize(self._window.width(), needed)
+                needed = layout.totalHeightForWidth(window.width())
+                if needed > window.height():
+                    window.resize(window.width(), needed)
         return False
 
 

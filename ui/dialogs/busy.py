@@ -37,6 +37,11 @@ class BusyKeys(QObject):
     unhandled (Qt passes those up to the dialog).
     """
 
+    # A class-level default: when the dialog is collected, Python may clear this object's
+    # attributes while Qt still sends the dying dialog events through the filter; the
+    # filter then reads this and lets every event pass instead of raising.
+    _busy = False
+
     def __init__(self, dialog: QDialog) -> None:
         super().__init__(dialog)
         self._dialog = dialog
