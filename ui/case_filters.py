@@ -304,8 +304,10 @@ class CaseSearch(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Escape in the box stops a running search."""
+        # getattr: Python may have cleared this widget's attributes while Qt, destroying
+        # it, still sends events here (see ui.dialogs.busy.BusyKeys).
         if (
-            watched is self.box
+            watched is getattr(self, "box", None)
             and event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
             and event.key() == Qt.Key.Key_Escape

@@ -108,7 +108,9 @@ class _Side(QGroupBox):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """A narrower value box wraps the value onto more lines: fit it again."""
-        if watched is self.value_edit and event.type() == QEvent.Type.Resize:
+        # getattr: Python may have cleared this widget's attributes while Qt, destroying
+        # it, still sends events here (see ui.dialogs.busy.BusyKeys).
+        if watched is getattr(self, "value_edit", None) and event.type() == QEvent.Type.Resize:
             self._fit_value()
         return super().eventFilter(watched, event)
 

@@ -378,7 +378,10 @@ class MainWindow(QMainWindow):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """The case list was resized: fit its title column again."""
-        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+        # getattr: Python may have cleared this window's attributes while Qt, destroying
+        # it, still sends events here (see ui.dialogs.busy.BusyKeys).
+        table = getattr(self, "table", None)
+        if event.type() == QEvent.Type.Resize and table is not None and watched is table.viewport():
             self._fit_title()
         return super().eventFilter(watched, event)
 

@@ -74,6 +74,10 @@ class RowActivation(QObject):
     same everywhere. Enter held with Ctrl, Shift, Alt or Meta is not Enter: it passes on.
     """
 
+    # Read when Python has cleared this object's attributes as its table is collected while
+    # Qt still sends the table events (see ui.dialogs.busy.BusyKeys): every event passes.
+    _table: QTableView | None = None
+
     def __init__(self, table: QTableView, activate: Callable[[], None]) -> None:
         super().__init__(table)
         self._table = table
@@ -83,19 +87,21 @@ class RowActivation(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Enter or Return on the table with a row selected opens it; other keys pass."""
+        table = self._table
         if (
-            watched is self._table
+            table is not None
+            and watched is table
             and event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
             and event.key() in ACTIVATING_KEYS
             and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-            and selected_row(self._table) >= 0
+            and selected_row(table) >= 0
         ):
             self._activate()
             return True
         return super().eventFilter(watched, event)
 
     def _on_double_clicked(self, index: QModelIndex) -> None:
-        if index.isValid():
+        if index.isValid() and self._table is not None:
             select_row(self._table, index.row(), index.column())
             self._activate()
