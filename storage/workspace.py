@@ -522,7 +522,9 @@ def open_workspace(
     lock_fd = _acquire_lock(paths)
     try:
         sealed = keyfile.read(paths.keyfile)
-        attempts = throttle.load(paths.attempts)
+        attempts = throttle.load(paths.attempts, now)
+        if attempts.clamped:
+            throttle.save(paths.attempts, attempts)
         wait = attempts.wait_seconds(now())
         if wait > 0:
             raise ThrottledUnlock(wait)

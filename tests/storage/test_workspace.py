@@ -70,12 +70,6 @@ def _audit_actions(ws: Workspace) -> list[str]:
     return [row[0] for row in ws.conn.execute("SELECT action FROM audit ORDER BY seq")]
 
 
-def test_a_damaged_attempts_record_counts_as_failures(workspace_dir: Path) -> None:
-    (workspace_dir / "unlock-attempts.json").write_bytes(b"\xff garbage")
-    with pytest.raises(ThrottledUnlock):
-        open_workspace(workspace_dir, PASSPHRASE)
-
-
 @pytest.mark.parametrize(
     ("weak", "reason"),
     [

@@ -240,7 +240,7 @@ class UnlockDialog(QDialog):
     def _check_throttle(self) -> None:
         """Start the countdown at once when earlier failures already impose a wait."""
         try:
-            attempts = throttle.load(WorkspacePaths(self.workspace_dir).attempts)
+            attempts = throttle.load(WorkspacePaths(self.workspace_dir).attempts, self._clock)
         except OSError:
             return  # unreadable record: the attempt itself will say what is wrong
         wait = attempts.wait_seconds(self._clock())
