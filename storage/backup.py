@@ -259,6 +259,9 @@ def _reopen_as_new_epoch(
         )
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # A restore is the sanctioned way back to an older database: anchor it as it is.
+        seq, digest = audit.head(conn)
+        audit.write_anchor(paths.anchor, audit.anchor_key_for(key), seq, digest)
     finally:
         conn.close()
     return RestoreSummary(str(meta.get("office_name", "")), new_epoch, len(names))

@@ -341,8 +341,20 @@ class Workspace:
         return audit.anchor_key_for(self._key)
 
     def verify_audit(self) -> audit.AuditReport:
-        """Walk the audit chain and check it against the anchored head."""
-        return audit.verify(self.conn, audit.read_anchor(self.paths.anchor, self.anchor_key()))
+        """Walk the audit chain and check it against the anchored head; a chain no anchor
+        vouches for (now, or at an unlock since the last re-anchoring) is unanchored."""
+        key = self.anchor_key()
+        unanchored = audit.recorded_unanchoring(self.conn) or audit.anchor_problem(
+            self.conn, self.paths.anchor, key
+        )
+        return audit.verify(self.conn, audit.read_anchor(self.paths.anchor, key), unanchored)
+
+    def reanchor_audit(self) -> None:
+        """Accept the audit chain as it stands (after a person compared the workspace with
+        a backup), record that in the chain, and seal its head in the anchor file."""
+        with self.transaction() as conn:
+            audit.reanchor(conn, self.author)
+        self.write_audit_anchor()
 
     def write_audit_anchor(self) -> None:
         """Save the audit head outside the database."""
@@ -464,6 +476,8 @@ def create_workspace(
         try:
             migrations.migrate(conn, backup=lambda _v: None)
             _initialize(conn, workspace_id, office_name, code, situation, author, sealed, wall)
+            seq, digest = audit.head(conn)  # anchored from the start, not only at close
+            audit.write_anchor(paths.anchor, audit.anchor_key_for(database_key), seq, digest)
             keyfile.write(paths.keyfile, sealed)
         except BaseException:
             conn.close()
@@ -471,6 +485,7 @@ def create_workspace(
             # would only block a corrected retry ("a workspace already exists").
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{paths.database}{suffix}").unlink(missing_ok=True)
+            paths.anchor.unlink(missing_ok=True)
             raise
     except BaseException:
         _release_lock(lock_fd)
@@ -596,8 +611,12 @@ def _pre_migration_backup(
 def _after_unlock(
     workspace: Workspace, attempts: throttle.UnlockAttempts, sealed: keyfile.KeyFile
 ) -> None:
-    """Carry failed attempts into the audit chain and tidy up after interrupted work."""
+    """Carry failed attempts into the audit chain, note a chain the anchor no longer
+    vouches for, and tidy up after interrupted work."""
     with workspace.transaction() as conn:
+        problem = audit.anchor_problem(conn, workspace.paths.anchor, workspace.anchor_key())
+        if problem:
+            audit.note_unanchored(conn, workspace.author, problem)
         for failed_at in attempts.failures:
             when = datetime.fromtimestamp(failed_at, UTC).isoformat(timespec="seconds")
             audit.append(conn, "unknown", "unlock failed", "", {"at": when})

@@ -107,17 +107,7 @@ class AuditView(QWidget):
     @Slot(object)
     def _verified(self, report: audit.AuditReport) -> None:
         self._done()
-        if report.ok:
-            self.result_label.setText(
-                f"The chain holds: {report.count:,} entries, each linked to the one before,"
-                " and the newest matches the anchor kept outside the database."
-            )
-        else:
-            self.result_label.setText(
-                f"The chain is broken at entry {report.broken_at}: {report.reason}. Someone"
-                " or something changed the log; keep this workspace as it is and ask your"
-                " IT staff to compare it with a backup."
-            )
+        self.result_label.setText(report.verdict())
         self.model.refresh()
 
     @Slot(object)

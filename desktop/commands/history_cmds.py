@@ -32,6 +32,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     p = au.add_parser("verify", parents=[common], help="check the whole chain")
     p.set_defaults(run=cmd_audit_verify)
+    p = au.add_parser(
+        "anchor",
+        parents=[common],
+        help="accept an unanchored chain as it stands, after comparing with a backup",
+    )
+    p.set_defaults(run=cmd_audit_anchor)
     p = au.add_parser("list", parents=[common], help="recent audit entries")
     p.add_argument("--limit", type=positive_count, default=50)
     p.add_argument("--action", dest="only_action")
@@ -78,15 +84,28 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    """Print `ok` and the count, or name the first broken entry (exit 1)."""
+    """Print `ok` and the count, or name the first broken entry, or say the chain is
+    unanchored (exit 1 for both)."""
     with unlock(args) as ws:
         report = ws.verify_audit()
     if not report.ok:
-        raise IntegrityError(
-            f"The audit chain is broken at entry {report.broken_at}: {report.reason}. "
-            f"{report.count} entries before it are intact."
-        )
+        raise IntegrityError(report.verdict())
     print(f"ok {report.count}")
+    return 0
+
+
+def cmd_audit_anchor(args: argparse.Namespace) -> int:
+    """Re-anchor an unanchored chain (recorded in the chain); refuse a broken one."""
+    with unlock(args) as ws:
+        report = ws.verify_audit()
+        if report.broken_at is not None:
+            raise IntegrityError(report.verdict() + " A broken chain is not re-anchored.")
+        if report.ok:
+            print(f"The chain is anchored already ({report.count:,} entries); nothing changed.")
+            return 0
+        ws.reanchor_audit()
+        count = ws.verify_audit().count
+    print(f"Re-anchored: the chain's {count:,} entries are sealed as they stand now.")
     return 0
 
 

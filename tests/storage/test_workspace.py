@@ -182,6 +182,11 @@ def test_the_first_schema_fixture_opens_and_reads(tmp_path: Path) -> None:
         [person] = queries.in_case(ws.conn, Person, case.id)
         assert person.pseudonym == "W-0001" and person.legal_name == "Fixture Name"
         assert all(result.ok for result in evidence.verify_all(ws))
+        # The fixture is stored without its audit.anchor: its chain links up, but nothing
+        # vouches for its end until a person accepts it as it stands.
+        report = ws.verify_audit()
+        assert report.broken_at is None and "audit.anchor) is missing" in report.unanchored
+        ws.reanchor_audit()
         assert ws.verify_audit().ok
         cases.add_case(ws, "Written by the new code")
         assert len(queries.list_cases(ws.conn)) == 2

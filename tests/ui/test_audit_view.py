@@ -60,6 +60,17 @@ def test_verify_says_the_chain_holds_then_names_a_broken_entry(
     assert "broken at entry 2" in view.result_label.text()
 
 
+def test_verify_says_plainly_that_a_chain_without_its_anchor_is_unanchored(
+    qtbot, view: AuditView, ws: Workspace
+) -> None:
+    ws.paths.anchor.unlink()  # as after a database put back without its anchor
+    with qtbot.waitSignals([view.busy, view.busy], timeout=10_000):
+        view.verify_button.click()
+    text = view.result_label.text()
+    assert text.startswith("The audit chain is unanchored")
+    assert "cut from its end" in text and "valise audit anchor" in text
+
+
 def test_the_window_opens_the_audit_log_from_the_tools_menu(
     qtbot, ws: Workspace, runner: TaskRunner
 ) -> None:
