@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from storage import canonical
 from storage.identity import fingerprint, origin_of
+from storage.regular_files import FileTooLarge, NotARegularFile, read_regular
 from storage.workspace import Workspace
 from sync.agekeys import age_recipient
 from sync.errors import BadCard
@@ -132,12 +133,18 @@ def parse_card(data: bytes) -> ContactCard:
 
 
 def read_card(path: Path) -> ContactCard:
-    """Read and check a card file, naming the file in any error."""
+    """Read and check a card file, naming the file in any error. Only a regular file is
+    read (never a link, pipe or device: a pipe would wait for ever), at most a card's size."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_CARD_BYTES + 1)
-    except IsADirectoryError:
-        raise BadCard(f"{path} is a folder, not a contact card") from None
+        data = read_regular(path, MAX_CARD_BYTES)
+    except NotARegularFile as exc:
+        raise BadCard(
+            f"{path} is {exc.kind}, not a contact card; choose the card file itself."
+        ) from None
+    except FileTooLarge:
+        raise BadCard(
+            f"{path} is not a usable contact card: it is larger than {MAX_CARD_BYTES:,} bytes."
+        ) from None
     except OSError as exc:
         raise BadCard(f"cannot read {path}: {exc.strerror}") from None
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from storage.errors import StorageError
 
 
@@ -39,4 +41,9 @@ class OurOwn(SyncError):
 
 
 class BundleParked(SyncError):
-    """A bundle cannot be read yet (its sender's card is missing); it was kept."""
+    """A bundle cannot be read yet (its sender's card is missing); it is to be kept.
+    `manifest` is its decrypted, self-signed manifest: it names the parts to keep."""
+
+    def __init__(self, message: str, manifest: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.manifest = manifest

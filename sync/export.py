@@ -369,6 +369,11 @@ def export_bundle(
             " separate bundles."
         )
     folder = out_dir / BUNDLE_FOLDER
+    if folder.is_symlink():
+        raise SyncError(
+            f"{folder} is a symbolic link, not a folder; Valise does not write through links"
+            " on a stick. Remove the link, then export again."
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

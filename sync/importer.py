@@ -42,6 +42,7 @@ from storage.blobs import BlobWriter, Cancelled, StagedBlob
 from storage.changesets import Changeset, MalformedChangeset, Op, changeset_id, decode
 from storage.hlc import Stamp
 from storage.identity import origin_of
+from storage.regular_files import FileTooLarge, NotARegularFile, open_regular, read_regular
 from storage.sealing import Reveal
 from storage.workspace import Workspace
 from sync import age_reader
@@ -63,6 +64,12 @@ from sync.errors import BundleParked, BundleRefused, NotForUs, OurOwn, SyncError
 from sync.export import record_handoff
 from sync.holdings import check as check_holdings
 from sync.holdings import lacks_any_of
+from sync.parked_bundles import (
+    is_parked_copy,
+    park_bundle,
+    parked_bundle_heads,
+    remove_interrupted,
+)
 from sync.peers import Peer, peer_by_origin
 from sync.spool import (
     ChangesetSpool,
@@ -74,7 +81,7 @@ from sync.trust import adopt_rotated_peer, endorsed_peer, our_keys
 from sync.verify_pool import SignatureChecker
 
 Progress = Callable[[int, int], None]
-PARKED_BUNDLES = "parked-bundles"
+NOT_A_FILE = "not a file"  # the refusal code for a link, folder, pipe or device
 READ_CHUNK = 1 << 20
 
 
@@ -167,15 +174,19 @@ def find_heads(paths: Iterable[Path]) -> list[Path]:
     heads: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(path.glob(f"*{HEAD_SUFFIX}")) + sorted(
-                (path / BUNDLE_FOLDER).glob(f"*{HEAD_SUFFIX}")
-            )
+            bundles = path / BUNDLE_FOLDER
+            if bundles.is_symlink():
+                raise SyncError(
+                    f"{bundles} is a symbolic link, not a folder; Valise does not follow links"
+                    " on a stick. Nothing was read; remove the link and copy the bundles there."
+                )
+            found = sorted(path.glob(f"*{HEAD_SUFFIX}")) + sorted(bundles.glob(f"*{HEAD_SUFFIX}"))
             heads.extend(found)
         elif path.name.endswith(PART_SUFFIX):
             raise SyncError(
                 f"{path} is one part of a bundle; give its {HEAD_SUFFIX} file or the folder."
             )
-        elif path.exists():
+        elif path.exists() or path.is_symlink():  # a link is refused when read, with a sentence
             heads.append(path)
         else:
             raise SyncError(f"There is no file or folder at {path}.")
@@ -197,16 +208,20 @@ def _public_hex(encryption_private: bytes) -> str:
 
 
 def _read_head_file(path: Path) -> bytes:
+    """A head's bytes, read only from a regular file (never a link, pipe or device) and
+    capped at MAX_HEAD_BYTES."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_HEAD_BYTES + 1)
-    except IsADirectoryError:
-        raise SyncError(f"{path} is a folder, not a bundle.") from None
+        return read_regular(path, MAX_HEAD_BYTES)
+    except NotARegularFile as exc:
+        raise refuse(
+            NOT_A_FILE,
+            f"{path.name} is {exc.kind}, not a bundle file; it was skipped and nothing was"
+            " read from it.",
+        ) from None
+    except FileTooLarge:
+        raise refuse("limits", f"{path.name} is too large to be a bundle head.") from None
     except OSError as exc:
         raise SyncError(f"Cannot read {path}: {exc.strerror}.") from None
-    if len(data) > MAX_HEAD_BYTES:
-        raise refuse("limits", f"{path.name} is too large to be a bundle head.")
-    return data
 
 
 def read_own_manifest(ws: Workspace, path: Path) -> dict[str, Any] | None:
@@ -259,9 +274,18 @@ def open_head(ws: Workspace, path: Path) -> OpenHead:
         peer = endorsed_peer(ws, sender, manifest["endorsement"])
         endorsed_from = str(manifest["endorsement"].get("old_origin", "")) if peer else ""
     if peer is None:
+        try:  # self-signed at least, or it is not worth keeping
+            Ed25519PublicKey.from_public_bytes(signing).verify(
+                signature, MANIFEST_DOMAIN + manifest_bytes
+            )
+        except (InvalidSignature, ValueError):
+            raise refuse(
+                "signature", f"{path.name} is not signed by the key it names: altered or forged."
+            ) from None
         raise BundleParked(
             f"The bundle comes from {sender['office_name']!r}, whose contact card has not been"
-            " added; it is kept and will be read once `valise peer add` knows the sender."
+            " added.",
+            manifest,
         )
     try:
         Ed25519PublicKey.from_public_bytes(peer.signing_public).verify(
@@ -427,8 +451,8 @@ def stage(
 
 
 def _open_part(path: Path) -> BinaryIO:
-    """A part file, read in large slices."""
-    return path.open("rb", buffering=1 << 20)
+    """A part file (regular files only, never a link), read in large slices."""
+    return open_regular(path, buffering=1 << 20)
 
 
 def _stage_part(
@@ -444,6 +468,12 @@ def _stage_part(
     try:
         handle = _open_part(path)
         size = os.fstat(handle.fileno()).st_size
+    except NotARegularFile as exc:
+        raise refuse(
+            NOT_A_FILE,
+            f"Part {number} of {count} of the bundle ({path.name}) is {exc.kind}, not a"
+            " bundle file; nothing was read from it and the bundle is refused.",
+        ) from None
     except OSError:
         raise refuse(
             "missing part", f"Part {number} of {count} of the bundle is missing ({path.name})."
@@ -972,8 +1002,7 @@ def import_bundle(
     except OurOwn as exc:
         return ImportReport(path, "ours", str(exc))
     except BundleParked as exc:
-        _park_bundle(ws, path)
-        return ImportReport(path, "parked", str(exc), reason="unknown signer")
+        return _park(ws, path, exc)
     except BundleRefused as exc:
         _audit_refusal(ws, path, exc)
         return ImportReport(path, "refused", str(exc), reason=exc.reason)
@@ -1014,23 +1043,18 @@ def _audit_refusal(ws: Workspace, path: Path, exc: BundleRefused) -> None:
     ws.record("bundle refused", path.name, {"reason": exc.reason, "message": str(exc)})
 
 
-def _park_bundle(ws: Workspace, head: Path) -> None:
-    """Keep a copy (ciphertext only) of a bundle from an unknown sender until its card comes.
-    The head lists its parts only inside the encryption we cannot check yet, so every part
-    file beside it is kept with it."""
-    target = ws.paths.root / PARKED_BUNDLES / head.name.removesuffix(HEAD_SUFFIX)
-    if target.exists():
-        return
-    target.mkdir(parents=True)
-    shutil.copy2(head, target / head.name)
-    for part in head.parent.glob(f"*{PART_SUFFIX}"):
-        shutil.copy2(part, target / part.name)
-
-
-def parked_bundle_heads(ws: Workspace) -> list[Path]:
-    """Heads of bundles kept because their sender was unknown."""
-    folder = ws.paths.root / PARKED_BUNDLES
-    return sorted(folder.glob(f"*/*{HEAD_SUFFIX}")) if folder.exists() else []
+def _park(ws: Workspace, path: Path, parked: BundleParked) -> ImportReport:
+    """Keep a bundle of an unknown sender (only what its manifest names, within the caps
+    of `sync.parked_bundles`), or say why it was not kept."""
+    if is_parked_copy(ws, path) or parked.manifest is None:
+        return ImportReport(path, "parked", str(parked), reason="unknown signer")
+    try:
+        kept = park_bundle(ws, path, parked.manifest)
+    except BundleRefused as exc:
+        refusal = refuse(exc.reason, f"{parked} {exc}")
+        _audit_refusal(ws, path, refusal)
+        return ImportReport(path, "refused", str(refusal), reason=refusal.reason)
+    return ImportReport(path, "parked", f"{parked} {kept}", reason="unknown signer")
 
 
 def import_paths(
@@ -1040,6 +1064,7 @@ def import_paths(
     cancel: threading.Event | None = None,
 ) -> list[ImportReport]:
     """Import every bundle found under `paths`, then retry bundles parked earlier."""
+    remove_interrupted(ws)
     reports = [import_bundle(ws, head, progress, cancel) for head in find_heads(paths)]
     for head in parked_bundle_heads(ws):
         if peer_by_origin_known(ws, head):
@@ -1113,7 +1138,7 @@ def inspect_bundle(ws: Workspace, path: Path) -> dict[str, Any]:
             "evidence_files": payload["blobs"],
             "evidence_bytes": payload["blob_bytes"],
             "parts": len(manifest["parts"]),
-            "bytes": sum(int(p["size"]) for p in manifest["parts"]) + path.stat().st_size,
+            "bytes": sum(int(p["size"]) for p in manifest["parts"]) + path.lstat().st_size,
         }
     )
     if ws.conn.execute(

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from storage.atomic import atomic_write_bytes
 from storage.errors import StorageError
+from storage.regular_files import FileTooLarge, NotARegularFile, read_regular
 from storage.workspace import Workspace
 from sync import peers, trust
 from sync.cards import MAX_CARD_BYTES, PEER_ROLES, ContactCard, parse_card
@@ -88,20 +89,25 @@ def load_card(path: Path) -> ContactCard:
     Like `sync.cards.read_card`, but worded for a dialog: the sentence starts with the file
     and leaves out parser details (a person can do nothing with "JSONDecodeError").
     """
-    if path.is_dir():
-        raise BadCard(f"The folder {path} is not a contact card; choose the card file itself.")
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_CARD_BYTES + 1)
+        data = read_regular(path, MAX_CARD_BYTES)  # never a link, pipe or device
+    except NotARegularFile as exc:
+        if exc.kind == "a folder":
+            raise BadCard(
+                f"The folder {path} is not a contact card; choose the card file itself."
+            ) from None
+        raise BadCard(
+            f"The file {path} is {exc.kind}, not a contact card; choose the card file itself."
+        ) from None
+    except FileTooLarge:
+        raise BadCard(
+            f"The file {path} is too large to be a contact card (a card is under"
+            f" {MAX_CARD_BYTES // 1024} KiB)."
+        ) from None
     except OSError as exc:
         raise BadCard(f"The file {path} cannot be read: {exc.strerror or exc}.") from None
     if not data.strip():
         raise BadCard(f"The file {path} is empty: it is not a contact card.")
-    if len(data) > MAX_CARD_BYTES:
-        raise BadCard(
-            f"The file {path} is too large to be a contact card (a card is under"
-            f" {MAX_CARD_BYTES // 1024} KiB)."
-        )
     try:
         return parse_card(data)
     except BadCard as exc:

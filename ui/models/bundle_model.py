@@ -43,6 +43,8 @@ REFUSAL_WORDS = {
     "limits": "too large",
     "version": "written by a newer Valise",
     "unknown signer": "holds changes of an unknown office",
+    "not a file": "not a file (a link, pipe, device or folder)",
+    "not kept": "from an unknown office, too large to keep",
 }
 VERIFIED = "verified"
 
