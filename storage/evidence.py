@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import mimetypes
-import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from storage import queries
-from storage.atomic import fsync_directory, temp_name_beside
+from storage.atomic import WholeNewFile
 from storage.blobs import Cancelled, Progress
 from storage.errors import EvidenceFileError, IntegrityError, InvalidInput
 from storage.paths import display_name
@@ -174,40 +173,43 @@ def export_evidence(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> Evidence:
-    """Write a verified plaintext copy to `out` (an explicit, audited export)."""
+    """Write a verified plaintext copy to `out` (an explicit, audited export). The copy
+    appears under its name only when whole and its SHA-256 matches (`WholeNewFile`): a
+    kill, a cancel or a mismatch leaves nothing readable behind, and an existing file is
+    never replaced."""
     item = queries.get(ws.conn, Evidence, evidence)
     if out.is_dir():
         out = out / (Path(item.original_name).name or item.ern)
-    if out.exists():
+    if out.exists() or out.is_symlink():
         raise InvalidInput(f"{out} already exists; choose another name.")
     if not out.parent.is_dir():
         raise InvalidInput(f"The folder {out.parent} does not exist.")
     name, key = _blob_for(ws, item)
-    temp = temp_name_beside(out)
     digest = hashlib.sha256()
     done = 0
     try:
-        with temp.open("xb") as handle:
+        with WholeNewFile(out, ws.paths.pending_copies) as copy:
             for chunk in ws.blobs.read(name, key):
                 if cancel is not None and cancel.is_set():
                     raise Cancelled()
                 digest.update(chunk)
-                handle.write(chunk)
+                copy.write(chunk)
                 done += len(chunk)
                 if progress:
                     progress(done, item.size)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if digest.hexdigest() != item.sha256:
-            raise IntegrityError(f"{item.ern} does not match its recorded SHA-256; not exported.")
-        os.replace(temp, out)
-        fsync_directory(out.parent)
+            if digest.hexdigest() != item.sha256:
+                raise IntegrityError(
+                    f"{item.ern} does not match its recorded SHA-256, so no copy was written."
+                    " Run `valise evidence verify` and compare the workspace with a backup."
+                )
+            copy.publish()
+    except FileExistsError:
+        raise InvalidInput(
+            f"{out} appeared while the copy was being written; nothing was replaced. Choose"
+            " another name."
+        ) from None
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         raise EvidenceFileError(f"Could not write {out}: {exc.strerror}") from None
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
     add_custody(
         ws,
         item.id,

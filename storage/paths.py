@@ -62,6 +62,12 @@ class WorkspacePaths:
         return self.root / "audit.anchor"
 
     @property
+    def pending_copies(self) -> Path:
+        """Hidden temp names of plain copies being written where a folder has no unnamed
+        files (storage.atomic.WholeNewFile); the next unlock removes what a kill left."""
+        return self.root / "copies-under-way"
+
+    @property
     def backups(self) -> Path:
         """Automatic encrypted backups taken before migrations."""
         return self.root / "backups"

@@ -21,7 +21,7 @@ from typing import Any
 
 from storage import audit, keyfile, migrations, throttle
 from storage.apply import apply_changeset, current_op, waiting_ops
-from storage.atomic import TEMP_SUFFIX
+from storage.atomic import TEMP_SUFFIX, remove_interrupted_copies
 from storage.blobs import BlobStore
 from storage.changesets import Changeset, ChangesetId, Op, changeset_id
 from storage.connection import Connection, export_copy, open_database
@@ -637,3 +637,4 @@ def _collect_stray_temp_files(paths: WorkspacePaths) -> None:
         for stray in paths.root.glob(pattern):
             with contextlib.suppress(OSError):
                 stray.unlink()
+    remove_interrupted_copies(paths.pending_copies)
