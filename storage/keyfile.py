@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from storage.atomic import atomic_write_bytes
 from storage.errors import WorkspaceFileError, WrongPassphrase
+from storage.regular_files import NotARegularFile, open_regular
 
 FORMAT = "valise-keyfile"
 VERSION = 1
@@ -173,13 +174,13 @@ def parse(data: bytes, path: Path) -> KeyFile:
 
 def read(path: Path) -> KeyFile:
     """Read and parse the key file at `path`."""
-    try:
-        with path.open("rb") as handle:
+    try:  # never a link or a pipe (a planted pipe would hang the unlock)
+        with open_regular(path) as handle:
             data = handle.read(MAX_KEYFILE_BYTES + 1)
     except FileNotFoundError:
         raise WorkspaceFileError(path, "The key file is missing") from None
-    except IsADirectoryError:
-        raise WorkspaceFileError(path, "The key file is a folder, not a file") from None
+    except NotARegularFile as exc:
+        raise WorkspaceFileError(path, f"The key file is {exc.kind}, not a file") from None
     except PermissionError:
         raise WorkspaceFileError(path, "The key file cannot be read (permission denied)") from None
     return parse(data, path)

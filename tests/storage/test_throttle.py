@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from storage import throttle
-from storage.errors import ThrottledUnlock
+from storage.errors import ThrottledUnlock, WorkspaceFileError
 from storage.paths import WorkspacePaths
 from storage.workspace import open_workspace
 from tests.conftest import PASSPHRASE
@@ -103,3 +103,14 @@ def test_a_record_that_links_elsewhere_is_not_followed(
     with caplog.at_level(logging.WARNING, logger="storage.throttle"):
         assert throttle.load(WorkspacePaths(workspace_dir).attempts, lambda: NOW).failures == []
     assert "symbolic link" in caplog.text
+
+
+def test_a_key_file_that_is_a_fifo_is_named_instead_of_hanging_the_unlock(
+    workspace_dir: Path,
+) -> None:
+    """Not the unlock record, but the same trap beside it: a pipe for `workspace.key`."""
+    key = WorkspacePaths(workspace_dir).keyfile
+    key.unlink()
+    os.mkfifo(key)
+    with pytest.raises(WorkspaceFileError, match="key file is a named pipe"):
+        open_workspace(workspace_dir, PASSPHRASE)
