@@ -1092,6 +1092,8 @@ def peer_by_origin_known(ws: Workspace, head: Path) -> bool:
 def inspect_bundle(ws: Workspace, path: Path) -> dict[str, Any]:
     """Sender, recipients, time, counts and the verification result of a bundle, found by
     decrypting and checking all of it; nothing is applied and staged evidence is dropped."""
+    if path.is_dir() and not path.is_symlink():  # asked about a folder: say so, plainly
+        raise SyncError(f"{path} is a folder, not a bundle; give its {HEAD_SUFFIX} file.")
     info: dict[str, Any] = {"file": str(path)}
     try:
         head = open_head(ws, path)
