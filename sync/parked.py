@@ -18,7 +18,8 @@ from typing import Any
 
 from storage.changesets import decode_verified
 from storage.workspace import Workspace
-from sync.importer import parked_bundle_heads, unverified_manifest
+from sync.importer import unverified_manifest
+from sync.parked_bundles import parked_bundle_heads
 from sync.trust import our_keys
 
 CHANGESET, BUNDLE, QUARANTINED = "changeset", "bundle", "quarantined"
