@@ -10,7 +10,10 @@ recipient who could, and the verifier must say what is wrong and exit 1.
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.util
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -436,3 +439,98 @@ def test_the_verifier_imports_only_the_standard_library_and_cryptography() -> No
     outside = {name for name in imported if name not in sys.stdlib_module_names}
     assert outside == {"cryptography"}
     assert not imported & {"storage", "sync", "desktop", "ui", "pyrage", "sqlcipher3"}
+
+
+# -- the specification and the verifier say what the code does ------------------------------
+
+DOC = ROOT / "docs" / "bundle-format.md"
+_CONSTANT_ROW = re.compile(r"^\| `([\w/]+)\.py` \| `([A-Z_0-9]+)` \| (.+?) \|$", re.MULTILINE)
+_PREFIX = re.compile(rb'b"(valise/[a-z-]+/v[0-9]+)\\n"')
+
+
+def _documented_value(cell: str) -> object:
+    cell = cell.strip().strip("`")
+    if cell.startswith(('b"', '"')):
+        return ast.literal_eval(cell)
+    return int(cell.replace(",", ""))
+
+
+def test_every_constant_the_specification_quotes_is_the_codes() -> None:
+    rows = _CONSTANT_ROW.findall(DOC.read_text("utf-8"))
+    assert len(rows) >= 30
+    wrong = {}
+    for path, name, cell in rows:
+        module = importlib.import_module(path.replace("/", "."))
+        if getattr(module, name) != _documented_value(cell):
+            wrong[f"{path}.{name}"] = (cell, getattr(module, name))
+    assert wrong == {}
+
+
+def test_every_domain_prefix_in_the_code_is_specified_and_no_other() -> None:
+    in_code: set[bytes] = set()
+    for package in ("storage", "sync"):
+        for path in (ROOT / package).rglob("*.py"):
+            in_code.update(_PREFIX.findall(path.read_bytes()))
+    in_doc = set(re.findall(r"`(valise/[a-z-]+/v[0-9]+)\\n`", DOC.read_text("utf-8")))
+    assert {prefix.decode() for prefix in in_code} == in_doc
+    assert len(in_doc) == 8
+
+
+def test_the_verifier_uses_the_codes_prefixes_limits_and_record_kinds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from storage import canonical as canonical_module
+    from storage import changesets, identity, sealing
+    from storage.entities import ENTITIES, OPEN
+    from sync import bundle_format, cards, holdings, trust
+
+    spec = importlib.util.spec_from_file_location("verify_bundle_under_test", TOOL)
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, tool)  # its dataclasses look themselves up
+    spec.loader.exec_module(tool)
+    same = {
+        "HEAD_MAGIC": bundle_format.HEAD_MAGIC,
+        "MANIFEST_FORMAT": bundle_format.MANIFEST_FORMAT,
+        "MANIFEST_VERSION": bundle_format.MANIFEST_VERSION,
+        "MANIFEST_DOMAIN": bundle_format.MANIFEST_DOMAIN,
+        "HEAD_SUFFIX": bundle_format.HEAD_SUFFIX,
+        "PART_SUFFIX": bundle_format.PART_SUFFIX,
+        "MAX_HEAD_BYTES": bundle_format.MAX_HEAD_BYTES,
+        "MAX_CHANGESET_FRAME": bundle_format.MAX_CHANGESET_FRAME,
+        "MAX_BLOB_SIZE": bundle_format.MAX_BLOB_SIZE,
+        "MAX_PARTS": bundle_format.MAX_PARTS,
+        "MAX_PART_BYTES": bundle_format.MAX_PART_BYTES,
+        "SIGNATURE_BYTES": bundle_format.SIGNATURE_BYTES,
+        "CHANGESET_FORMAT": changesets.FORMAT,
+        "CHANGESET_VERSION": changesets.VERSION,
+        "CHANGESET_DOMAIN": identity.CHANGESET_DOMAIN,
+        "MAX_OPS": changesets.MAX_OPS,
+        "MAX_PREV_REFS": changesets.MAX_PREV_REFS,
+        "OP_KINDS": changesets.OP_KINDS,
+        "SEAL_DOMAIN": sealing.SEAL_DOMAIN,
+        "CARD_FORMAT": cards.CARD_FORMAT,
+        "CARD_VERSION": cards.CARD_VERSION,
+        "CARD_DOMAIN": cards.CARD_DOMAIN,
+        "MAX_CARD_BYTES": cards.MAX_CARD_BYTES,
+        "PEER_ROLES": cards.PEER_ROLES,
+        "ENDORSEMENT_DOMAIN": trust.ENDORSEMENT_DOMAIN,
+        "MAX_HOLDING_RANGES": holdings.MAX_RANGES,
+        "CANONICAL_MAX_DEPTH": canonical_module.MAX_DEPTH,
+        "CANONICAL_MAX_BYTES": canonical_module.MAX_BYTES,
+    }
+    assert {name: getattr(tool, name) for name in same} == same
+    registry = {
+        name: (
+            frozenset(f for f, spec in kind.fields.items() if spec.klass == OPEN),
+            frozenset(f for f, spec in kind.fields.items() if spec.klass != OPEN),
+        )
+        for name, kind in ENTITIES.items()
+    }
+    assert registry == tool.ENTITY_FIELDS
+    signing, encryption = os.urandom(32), os.urandom(32)
+    assert tool.fingerprint(signing, encryption) == fingerprint(signing, encryption)
+    value = {"b": [1, -2, "é\u2028\x01"], "a": None, "c": True}
+    assert tool.canonical_encode(value) == canonical.encode(value)
+    assert tool.commitment(b"\x07" * 16, value) == sealing.commit(b"\x07" * 16, value)
+    assert tool.bech32_encode("age", encryption) == age_recipient(encryption)
