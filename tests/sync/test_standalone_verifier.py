@@ -23,10 +23,16 @@ from pathlib import Path
 import pytest
 
 from storage import canonical, cases, evidence
-from storage.identity import fingerprint
-from sync import peers
+from storage.identity import fingerprint, sign_changeset
+from sync import peers, trust
 from sync.agekeys import age_recipient
-from sync.bundle_format import PART_SUFFIX, encode_head, split_head
+from sync.bundle_format import (
+    MANIFEST_DOMAIN,
+    PART_SUFFIX,
+    PayloadParser,
+    encode_head,
+    split_head,
+)
 from sync.export import ExportResult, export_bundle
 from tests.sync.conftest import Network
 from tests.sync.test_age_interop import needs_age, run_age, write_age_key
@@ -422,6 +428,153 @@ def test_usage_errors_exit_2_with_a_sentence(
     assert verifier().returncode == 2
     both = verifier("--identity", sent.key, sent.result.head, sent.part(1))
     assert both.returncode == 2 and "give only the .head.age file" in both.stderr
+
+
+def resign(sent: Sent, change: Callable[[bytearray], None]) -> None:
+    """The sender itself alters its payload and signs a manifest that matches it: what a
+    dishonest or compromised sender could write. The payload goes out as one part."""
+    kabora = sent.network.ws["kabora"]
+    manifest = canonical.decode(split_head(sent.head_plain())[0])
+    payload = bytearray(b"".join(sent.parts_plain()))
+    change(payload)
+
+    class Declared:
+        def __init__(self, sha: str) -> None:
+            self.sha = sha
+
+        def write(self, data: bytes | memoryview) -> None:
+            pass
+
+        def finish(self) -> str:
+            return self.sha
+
+    counted: list[object] = []
+    parser = PayloadParser(counted.append, lambda size, sha: Declared(sha))
+    parser.write(bytes(payload))
+    parser.finish()
+    for number in range(2, len(manifest["parts"]) + 1):
+        sent.part(number).unlink()
+    first = sent.part(1)
+    encrypt_to(first, bytes(payload), sent.recipients)
+    manifest["parts"] = [{"name": manifest["parts"][0]["name"], "size": first.stat().st_size}]
+    manifest["payload"] = {
+        "size": parser.size,
+        "sha256": parser.digest.hexdigest(),
+        "changesets": parser.changesets,
+        "blobs": parser.blobs,
+        "blob_bytes": parser.blob_bytes,
+    }
+    manifest_bytes = canonical.encode(manifest)
+    signature = kabora.keys.signer().sign(MANIFEST_DOMAIN + manifest_bytes)
+    encrypt_to(sent.result.head, encode_head(manifest_bytes, signature), sent.recipients)
+
+
+def _changeset_frames(payload: bytearray) -> list[tuple[int, int, bytes]]:
+    """(start, end, body) of each changeset frame at the payload's start."""
+    frames, at = [], 0
+    while payload[at : at + 1] == b"C":
+        length = int.from_bytes(payload[at + 1 : at + 5], "big")
+        body_length = int.from_bytes(payload[at + 5 : at + 9], "big")
+        frames.append((at, at + 5 + length, bytes(payload[at + 9 : at + 9 + body_length])))
+        at += 5 + length
+    return frames
+
+
+def test_a_fork_signed_by_the_sender_is_named(sent: Sent, verifier: Verifier) -> None:
+    """Two different changesets in one (origin, epoch, seq) slot, each properly signed."""
+    signer = sent.network.ws["kabora"].keys
+
+    def add_a_twin(payload: bytearray) -> None:
+        start, end, body = _changeset_frames(payload)[1]
+        twin = canonical.decode(body)
+        twin["author"] = "someone else"
+        twin_body = canonical.encode(twin)
+        frame = bytes(payload[start:end])
+        sidecar = frame[9 + len(body) + 64 :]
+        content = len(twin_body).to_bytes(4, "big") + twin_body
+        content += sign_changeset(signer, twin_body) + sidecar
+        payload[end:end] = b"C" + len(content).to_bytes(4, "big") + content
+
+    resign(sent, add_a_twin)
+    done = verifier("--identity", sent.key, sent.result.head)
+    assert_refused(
+        done, "seq 2 appears with two different changesets (a fork): changesets 2 and 3."
+    )
+    assert "Manifest signature: verified" in done.stdout
+    assert "Payload digest: matches the signed manifest." in done.stdout
+
+
+def test_a_broken_chain_signed_by_the_sender_is_named(sent: Sent, verifier: Verifier) -> None:
+    """Seq 2 re-signed with a prev_hash that does not name seq 1 of the same bundle."""
+    signer = sent.network.ws["kabora"].keys
+
+    def unlink_seq_2(payload: bytearray) -> None:
+        start, _, body = _changeset_frames(payload)[1]
+        doc = canonical.decode(body)
+        assert doc["seq"] == 2 and len(doc["prev_hash"]) == 64
+        doc["prev_hash"] = "0" * 64
+        relinked = canonical.encode(doc)
+        assert len(relinked) == len(body)
+        payload[start + 9 : start + 9 + len(body) + 64] = relinked + sign_changeset(
+            signer, relinked
+        )
+
+    resign(sent, unlink_seq_2)
+    done = verifier("--identity", sent.key, sent.result.head)
+    assert_refused(
+        done,
+        "seq 2) does not link to seq 1 in the same bundle: its prev_hash names 0000000000000000",
+    )
+
+
+def test_a_part_of_another_bundle_in_its_place_is_refused(sent: Sent, verifier: Verifier) -> None:
+    other = sent.network.export("kabora", "liaison")
+    sent.part(1).write_bytes(other.parts[0].read_bytes())
+    done = verifier("--identity", sent.key, sent.result.head)
+    assert_refused(done, "(cut short, padded, or a part of another bundle)")
+
+
+# -- real bundles from several origins and after a key rotation ------------------------------
+
+
+def test_a_forwarded_case_from_two_origins_verifies(sent: Sent, verifier: Verifier) -> None:
+    network = sent.network
+    assert network.receive("liaison", sent.result.head)[0].status == "imported"
+    liaison = network.ws["liaison"]
+    case_id = liaison.conn.execute("SELECT id FROM cases").fetchone()[0]
+    cases.add_note(liaison, case_id, "Forwarded to Dressa for the second visit")
+    network.share("liaison", case_id, "dressa")
+    forwarded = network.export("liaison", "dressa")
+    key = sent.key.parent / "dressa.agekey"
+    write_age_key(network, "dressa", key)
+    done = verifier("--identity", key, forwarded.head)
+    assert done.returncode == 0, done.stdout
+    assert (
+        f"Verified: {forwarded.changesets} of {forwarded.changesets} changesets (from 2 origins)"
+        in (done.stdout)
+    )
+    assert "Sender: Tribunal liaison" in done.stdout
+
+
+def test_a_bundle_after_a_key_rotation_verifies_against_the_old_card(
+    sent: Sent, verifier: Verifier, tmp_path: Path
+) -> None:
+    network = sent.network
+    kabora = network.ws["kabora"]
+    old_card = tmp_path / "kabora-old.card"
+    old_card.write_bytes(peers.card_bytes(kabora))
+    old_origin = kabora.origin
+    trust.rotate_identity(kabora)
+    case_id = kabora.conn.execute("SELECT id FROM cases").fetchone()[0]
+    cases.update_case(kabora, case_id, summary="after the rotation")
+    rotated = network.export("kabora", "liaison")
+    done = verifier("--identity", sent.key, "--card", old_card, rotated.head)
+    assert done.returncode == 0, done.stdout
+    assert f"endorsed by its old key {old_origin[:16]}." in done.stdout
+    assert "Card: the sender replaced the card's keys; the card's key endorsed the new ones." in (
+        done.stdout
+    )
+    assert "(from 2 origins)" in done.stdout  # the old key's changesets, introduced
 
 
 # -- the verifier stands alone -------------------------------------------------------------
