@@ -295,6 +295,12 @@ def identity_publics(path: Path) -> list[bytes]:
     return publics
 
 
+def _is_encrypted_identity(path: Path) -> bool:
+    """True for an identity file that age itself encrypted with a passphrase."""
+    with path.open("rb") as handle:
+        return handle.read(len(AGE_INTRO)) == AGE_INTRO
+
+
 def signature_holds(public: bytes, signature: bytes, message: bytes) -> bool:
     """True when `signature` is the Ed25519 signature of `message` by `public`."""
     try:
@@ -573,7 +579,7 @@ class PayloadChecker:
     blobs_verified: int = 0
     blob_bytes: int = 0
     seen: list[SeenChangeset] = field(default_factory=list)
-    evidence_ops: dict[str, int] = field(default_factory=dict)  # sha256 -> signed size
+    evidence_ops: dict[str, object] = field(default_factory=dict)  # sha256 -> signed size
     carried: dict[str, int] = field(default_factory=dict)  # sha256 -> size in a frame
     _buffer: bytearray = field(default_factory=bytearray)
     _state: str = "kind"
@@ -715,7 +721,7 @@ class PayloadChecker:
         for op in doc["ops"]:
             fields = op["fields"]
             if op["entity"] == "evidence" and op["kind"] == "create" and "sha256" in fields:
-                self.evidence_ops[str(fields["sha256"])] = fields.get("size", -1)
+                self.evidence_ops[str(fields["sha256"])] = fields.get("size")
 
     def _reveals_hold(self, name: str, ops: list[Any], reveals: list[Any]) -> bool:
         for index, field_name, salt, value in reveals:
@@ -1043,10 +1049,17 @@ def check_opener(
 def verify(args: argparse.Namespace, report: Report) -> None:
     """Everything, reporting as it goes; Unreadable stops it with a sentence."""
     age = ""
+    publics: list[bytes] = []
     if args.identity is not None:
         age = shutil.which("age") or ""
         if not age:
             raise UsageError("The age tool is not installed (Debian: apt install age).")
+        publics = identity_publics(args.identity)
+        if not publics and not _is_encrypted_identity(args.identity):
+            raise UsageError(
+                f"{args.identity} holds no age identity (a line AGE-SECRET-KEY-1...);"
+                " `valise identity age-key --out FILE` writes one."
+            )
         plain = decrypt_head(age, args.identity, args.head)
     else:
         plain = read_plain_head(args.head)
@@ -1058,7 +1071,7 @@ def verify(args: argparse.Namespace, report: Report) -> None:
     manifest = check_manifest(doc)
     check_head(report, manifest, manifest_bytes, signature)
     if args.identity is not None:
-        check_opener(report, manifest, identity_publics(args.identity), args.identity)
+        check_opener(report, manifest, publics, args.identity)
     if args.card is not None:
         check_card(report, args.card, manifest["sender"], manifest["endorsement"])
     keys = {
@@ -1112,7 +1125,7 @@ def summarize(report: Report, checker: PayloadChecker, manifest: dict[str, Any])
     """Counts, evidence cross-references, and the receipts the bundle carries."""
     for sha, size in checker.carried.items():
         signed = checker.evidence_ops.get(sha)
-        if signed is not None and signed != size:
+        if isinstance(signed, int) and signed != size:
             report.fail(
                 f"evidence {sha[:16]} is {size:,} bytes but its signed record says {signed:,}."
             )

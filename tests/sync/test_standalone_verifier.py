@@ -426,6 +426,11 @@ def test_usage_errors_exit_2_with_a_sentence(
     done = verifier("--identity", sent.key, missing)
     assert done.returncode == 2 and f"There is no file at {missing}." in done.stderr
     assert verifier().returncode == 2
+    not_a_key = tmp_path / "notes.txt"
+    not_a_key.write_text("the liaison's key is in the safe\n")
+    garbage_key = verifier("--identity", not_a_key, sent.result.head)
+    assert garbage_key.returncode == 2
+    assert f"{not_a_key} holds no age identity (a line AGE-SECRET-KEY-1...)" in garbage_key.stderr
     both = verifier("--identity", sent.key, sent.result.head, sent.part(1))
     assert both.returncode == 2 and "give only the .head.age file" in both.stderr
 
