@@ -40,6 +40,7 @@ try:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 except ImportError:  # pragma: no cover - depends on the machine
     sys.stderr.write(
         "verify_bundle: the Python package `cryptography` is not installed; install it"
@@ -291,7 +292,8 @@ def identity_publics(path: Path) -> list[bytes]:
         decoded = bech32_decode(line.strip())
         if decoded and decoded[0] == "age-secret-key-" and len(decoded[1]) == 32:
             private = X25519PrivateKey.from_private_bytes(decoded[1])
-            publics.append(private.public_key().public_bytes_raw())
+            raw = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+            publics.append(raw)
     return publics
 
 

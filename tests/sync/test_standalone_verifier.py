@@ -582,6 +582,40 @@ def test_a_bundle_after_a_key_rotation_verifies_against_the_old_card(
     assert "(from 2 origins)" in done.stdout  # the old key's changesets, introduced
 
 
+DEBIAN_PYTHON = Path("/usr/bin/python3")
+
+
+def _debian_cryptography() -> str:
+    """The version of Debian's python3-cryptography, or "" where there is none."""
+    if not DEBIAN_PYTHON.exists():
+        return ""
+    found = subprocess.run(
+        [str(DEBIAN_PYTHON), "-I", "-c", "import cryptography; print(cryptography.__version__)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return found.stdout.strip() if found.returncode == 0 else ""
+
+
+@pytest.mark.skipif(not _debian_cryptography(), reason="apt install python3-cryptography")
+def test_debians_own_python_and_cryptography_verify_a_bundle(sent: Sent) -> None:
+    """What a tribunal on Debian 12 has after `apt install age python3-cryptography`
+    (cryptography 38, older than the one Valise uses)."""
+    done = subprocess.run(
+        [str(DEBIAN_PYTHON), "-I", str(TOOL), "--identity", str(sent.key), str(sent.result.head)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Verified: {sent.result.changesets} of {sent.result.changesets} changesets" in (
+        done.stdout
+    )
+
+
 # -- the verifier stands alone -------------------------------------------------------------
 
 
