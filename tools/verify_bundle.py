@@ -459,7 +459,7 @@ def _good_prev(value: object) -> bool:
 def changeset_shape_problem(doc: object) -> str:
     """What is wrong with a decoded changeset body, or "" when its shape is right."""
     if not isinstance(doc, dict) or set(doc) != CHANGESET_KEYS:
-        return "its body has unexpected or missing keys"
+        return "unexpected or missing keys"
     if doc["format"] != CHANGESET_FORMAT or doc["version"] != CHANGESET_VERSION:
         return f"it is of format {doc['format']!r} version {doc['version']!r}, not version 1"
     checks = (
@@ -516,11 +516,11 @@ def commitment(salt: bytes, value: object) -> str:
 def sidecar_problem(meta: object) -> str:
     """What is wrong with a changeset frame's sidecar, or ""."""
     if not isinstance(meta, dict) or set(meta) != {"case_prev", "reveals"}:
-        return "its sidecar has the wrong keys"
+        return "the wrong keys"
     if not (meta["case_prev"] == "" or is_hex(meta["case_prev"], 64)):
-        return "its sidecar's case_prev is malformed"
+        return "case_prev is malformed"
     if not isinstance(meta["reveals"], list):
-        return "its sidecar's reveals are not a list"
+        return "reveals is not a list"
     for item in meta["reveals"]:
         if not (
             isinstance(item, list)
@@ -674,38 +674,14 @@ class PayloadChecker:
         sig = content[4 + body_len : 4 + body_len + SIGNATURE_BYTES]
         cs_id = hashlib.sha256(body).hexdigest()
         name = f"changeset {number} (id {cs_id[:16]})"
-        try:
-            meta = canonical_decode(content[4 + body_len + SIGNATURE_BYTES :])
-        except ValueError as exc:
-            self.report.fail(f"{name}: its sidecar is not canonical JSON ({exc}).")
+        sidecar = content[4 + body_len + SIGNATURE_BYTES :]
+        meta = self._decoded(name, "sidecar", sidecar, sidecar_problem)
+        doc = self._decoded(name, "body", body, changeset_shape_problem) if meta else None
+        if meta is None or doc is None:
             return
-        problem = sidecar_problem(meta)
-        if problem:
-            self.report.fail(f"{name}: {problem}.")
-            return
-        try:
-            doc = canonical_decode(body)
-        except ValueError as exc:
-            self.report.fail(f"{name}: its body is not canonical JSON ({exc}).")
-            return
-        problem = changeset_shape_problem(doc)
-        if problem:
-            self.report.fail(f"{name}: malformed, {problem}.")
-            return
-        key = self.keys.get(doc["origin"])
-        if key is None:
-            self.report.fail(
-                f"{name} is signed by origin {doc['origin'][:16]}, which the manifest neither"
-                " names as its sender nor introduces."
-            )
-            return
-        if not signature_holds(key, sig, CHANGESET_DOMAIN + body):
-            self.report.fail(
-                f"{name} (origin {doc['origin'][:16]}, seq {doc['seq']}): its signature does"
-                " not verify; it was altered or forged."
-            )
-            return
-        if not self._reveals_hold(name, doc["ops"], meta["reveals"]):
+        if not self._signed(name, doc, body, sig) or not self._reveals_hold(
+            name, doc["ops"], meta["reveals"]
+        ):
             return
         self.changesets_verified += 1
         self.seen.append(
@@ -724,6 +700,38 @@ class PayloadChecker:
             fields = op["fields"]
             if op["entity"] == "evidence" and op["kind"] == "create" and "sha256" in fields:
                 self.evidence_ops[str(fields["sha256"])] = fields.get("size")
+
+    def _decoded(
+        self, name: str, what: str, data: bytes, problem_of: Callable[[Any], str]
+    ) -> Any | None:
+        """A changeset's body or sidecar, parsed and shape-checked; None (reported) if bad."""
+        try:
+            value = canonical_decode(data)
+        except ValueError as exc:
+            self.report.fail(f"{name}: its {what} is not canonical JSON ({exc}).")
+            return None
+        problem = problem_of(value)
+        if problem:
+            self.report.fail(f"{name}: its {what} is malformed: {problem}.")
+            return None
+        return value
+
+    def _signed(self, name: str, doc: dict[str, Any], body: bytes, sig: bytes) -> bool:
+        """The origin's signature over the body, with the key the manifest vouches for."""
+        key = self.keys.get(doc["origin"])
+        if key is None:
+            self.report.fail(
+                f"{name} is signed by origin {doc['origin'][:16]}, which the manifest neither"
+                " names as its sender nor introduces."
+            )
+            return False
+        if not signature_holds(key, sig, CHANGESET_DOMAIN + body):
+            self.report.fail(
+                f"{name} (origin {doc['origin'][:16]}, seq {doc['seq']}): its signature does"
+                " not verify; it was altered or forged."
+            )
+            return False
+        return True
 
     def _reveals_hold(self, name: str, ops: list[Any], reveals: list[Any]) -> bool:
         for index, field_name, salt, value in reveals:

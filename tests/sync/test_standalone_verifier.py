@@ -111,6 +111,16 @@ class Sent:
         manifest = canonical.decode(split_head(self.head_plain())[0])
         return [self.decrypt(self.part(n)) for n in range(1, len(manifest["parts"]) + 1)]
 
+    def opened_into(self, folder: Path) -> tuple[Path, list[Path]]:
+        """The head and parts decrypted with `age -d` into files, as a person might."""
+        head = folder / "head.plain"
+        head.write_bytes(self.head_plain())
+        parts = []
+        for number, plain in enumerate(self.parts_plain(), start=1):
+            parts.append(folder / f"part-{number}.plain")
+            parts[-1].write_bytes(plain)
+        return head, parts
+
     def decrypt(self, path: Path) -> bytes:
         opened = run_age("-d", "-i", self.key, path)
         assert opened.returncode == 0, opened.stderr
@@ -208,12 +218,7 @@ def test_a_real_bundle_verifies_with_the_counts_that_were_exported(
 def test_files_already_opened_with_age_verify_the_same(
     sent: Sent, verifier: Verifier, tmp_path: Path
 ) -> None:
-    head = tmp_path / "head.plain"
-    head.write_bytes(sent.head_plain())
-    parts = []
-    for number, plain in enumerate(sent.parts_plain(), start=1):
-        parts.append(tmp_path / f"part-{number}.plain")
-        parts[-1].write_bytes(plain)
+    head, parts = sent.opened_into(tmp_path)
     done = verifier("--decrypted", head, *parts)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (
@@ -259,12 +264,7 @@ def test_a_flipped_byte_in_a_decrypted_part_is_caught_by_the_payload_digest(
     assert_refused(done, digest)
     # Opened by hand, the part sizes on the stick are out of the picture: the digest alone
     # catches it, and every signature still holds.
-    head = tmp_path / "head.plain"
-    head.write_bytes(sent.head_plain())
-    parts = []
-    for number, plain in enumerate(sent.parts_plain(), start=1):
-        parts.append(tmp_path / f"part-{number}.plain")
-        parts[-1].write_bytes(plain)
+    head, parts = sent.opened_into(tmp_path)
     by_hand = verifier("--decrypted", head, *parts)
     assert_refused(by_hand, digest)
     assert by_hand.stdout.count("FAILED") == 1
@@ -529,6 +529,26 @@ def test_a_broken_chain_signed_by_the_sender_is_named(sent: Sent, verifier: Veri
     assert_refused(
         done,
         "seq 2) does not link to seq 1 in the same bundle: its prev_hash names 0000000000000000",
+    )
+
+
+def test_a_changeset_of_a_newer_format_version_is_named(sent: Sent, verifier: Verifier) -> None:
+    signer = sent.network.ws["kabora"].keys
+
+    def make_version_2(payload: bytearray) -> None:
+        start, end, body = _changeset_frames(payload)[0]
+        doc = canonical.decode(body)
+        doc["version"] = 2
+        newer = canonical.encode(doc)
+        sidecar = bytes(payload[start + 9 + len(body) + 64 : end])
+        content = len(newer).to_bytes(4, "big") + newer + sign_changeset(signer, newer) + sidecar
+        payload[start:end] = b"C" + len(content).to_bytes(4, "big") + content
+
+    resign(sent, make_version_2)
+    done = verifier("--identity", sent.key, sent.result.head)
+    assert_refused(
+        done,
+        "its body is malformed: it is of format 'valise.changeset' version 2, not version 1.",
     )
 
 
