@@ -926,6 +926,49 @@ def _party_line(party: dict[str, Any]) -> str:
     return f"{party['office_name']} (origin {party['origin'][:16]})"
 
 
+CARD_KEYS = _words(
+    "format version office_name role signing_public encryption_public age_recipient"
+    " created signature"
+)
+
+
+def card_problem(card: object) -> str:
+    """What is wrong with a decoded contact card (sync/cards.py), or "" when it holds."""
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        return "it is not a Valise contact card"
+    if card.get("version") != CARD_VERSION or set(card) != CARD_KEYS:
+        return "it is a contact card of a version this verifier does not read"
+    texts = ("office_name", "role", "created", "age_recipient", "signature")
+    if not (
+        all(isinstance(card[k], str) and 0 < len(card[k]) <= 200 for k in texts)
+        and is_hex(card["signing_public"], 64)
+        and is_hex(card["encryption_public"], 64)
+        and is_hex(card["signature"], 128)
+        and card["role"] in PEER_ROLES
+    ):
+        return "it is a damaged contact card"
+    signing = bytes.fromhex(card["signing_public"])
+    unsigned = {k: v for k, v in card.items() if k != "signature"}
+    message = CARD_DOMAIN + canonical_encode(unsigned)
+    if not signature_holds(signing, bytes.fromhex(card["signature"]), message):
+        return "its self-signature does not match its keys (damaged or altered)"
+    if card["age_recipient"] != bech32_encode("age", bytes.fromhex(card["encryption_public"])):
+        return "its age recipient does not match its encryption key"
+    return ""
+
+
+def endorsed_by(endorsement: dict[str, Any], sender: dict[str, Any]) -> str:
+    """The old signing key (hex) that endorsed the sender's keys, or "" when none did."""
+    if not endorsement:
+        return ""
+    old = bytes.fromhex(endorsement["old_signing_public"])
+    new_keys = bytes.fromhex(sender["signing_public"] + sender["encryption_public"])
+    holds = origin_of(old) == endorsement["old_origin"] and signature_holds(
+        old, bytes.fromhex(endorsement["signature"]), ENDORSEMENT_DOMAIN + new_keys
+    )
+    return endorsement["old_signing_public"] if holds else ""
+
+
 def check_card(
     report: Report, path: Path, sender: dict[str, Any], endorsement: dict[str, Any]
 ) -> None:
@@ -939,50 +982,16 @@ def check_card(
     except ValueError as exc:
         report.fail(f"{path.name} is not a Valise contact card ({exc}).")
         return
-    keys = _words(
-        "format version office_name role signing_public encryption_public age_recipient"
-        " created signature"
-    )
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-        report.fail(f"{path.name} is not a Valise contact card.")
+    problem = card_problem(card)
+    if problem:
+        report.fail(f"{path.name}: {problem}.")
         return
-    if card.get("version") != CARD_VERSION or set(card) != keys:
-        report.fail(f"{path.name} is a contact card of a version this verifier does not read.")
-        return
-    strings_ok = all(
-        isinstance(card[k], str) and 0 < len(card[k]) <= 200
-        for k in ("office_name", "role", "created", "age_recipient", "signature")
-    )
-    if not (
-        strings_ok and is_hex(card["signing_public"], 64) and is_hex(card["encryption_public"], 64)
-    ):
-        report.fail(f"{path.name} is a damaged contact card.")
-        return
-    signing = bytes.fromhex(card["signing_public"])
-    encryption = bytes.fromhex(card["encryption_public"])
-    unsigned = {k: v for k, v in card.items() if k != "signature"}
-    signed = is_hex(card["signature"], 128) and signature_holds(
-        signing, bytes.fromhex(card["signature"]), CARD_DOMAIN + canonical_encode(unsigned)
-    )
-    if (
-        not signed
-        or card["age_recipient"] != bech32_encode("age", encryption)
-        or card["role"] not in PEER_ROLES
-    ):
-        report.fail(
-            f"{path.name}: the card's self-signature or age recipient does not match its keys."
-        )
-        return
-    report.say(
-        f"Card: {card['office_name']} ({card['role']}),"
-        f" fingerprint {fingerprint(signing, encryption)}"
-    )
-    if (card["signing_public"], card["encryption_public"]) == (
-        sender["signing_public"],
-        sender["encryption_public"],
-    ):
+    signing, encryption = card["signing_public"], card["encryption_public"]
+    shown = fingerprint(bytes.fromhex(signing), bytes.fromhex(encryption))
+    report.say(f"Card: {card['office_name']} ({card['role']}), fingerprint {shown}")
+    if (signing, encryption) == (sender["signing_public"], sender["encryption_public"]):
         report.say("Card: the bundle's sender keys are the keys on the card.")
-    elif endorsement and endorsement["old_signing_public"] == card["signing_public"]:
+    elif endorsed_by(endorsement, sender) == signing:
         report.say(
             "Card: the sender replaced the card's keys; the card's key endorsed the new ones."
         )
@@ -1013,11 +1022,7 @@ def check_head(
         )
     endorsement = manifest["endorsement"]
     if endorsement:
-        old = bytes.fromhex(endorsement["old_signing_public"])
-        holds = origin_of(old) == endorsement["old_origin"] and signature_holds(
-            old, bytes.fromhex(endorsement["signature"]), ENDORSEMENT_DOMAIN + signing + encryption
-        )
-        if holds:
+        if endorsed_by(endorsement, sender):
             report.say(
                 "Key rotation: the sender's keys are endorsed by its old key"
                 f" {endorsement['old_origin'][:16]}."

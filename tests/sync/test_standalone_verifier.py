@@ -241,6 +241,18 @@ def test_the_sender_is_compared_with_its_contact_card(
     dressa_card.write_bytes(peers.card_bytes(sent.network.ws["dressa"]))
     other = verifier("--identity", sent.key, "--card", dressa_card, sent.result.head)
     assert_refused(other, "FAILED: the bundle's sender keys are not the keys on dressa.card.")
+    forged = tmp_path / "forged.card"
+    forged.write_bytes(kabora_card.read_bytes().replace(b"Kabora", b"Kabara"))
+    assert_refused(
+        verifier("--identity", sent.key, "--card", forged, sent.result.head),
+        "FAILED: forged.card: its self-signature does not match its keys (damaged or altered).",
+    )
+    garbage = tmp_path / "garbage.card"
+    garbage.write_bytes(b"\xff\xfe card? " * 30)
+    assert_refused(
+        verifier("--identity", sent.key, "--card", garbage, sent.result.head),
+        "FAILED: garbage.card is not a Valise contact card (it is not UTF-8).",
+    )
 
 
 # -- attacks, each refused with its sentence -----------------------------------------------
