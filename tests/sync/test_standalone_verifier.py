@@ -758,3 +758,42 @@ def test_the_verifier_uses_the_codes_prefixes_limits_and_record_kinds(
     assert tool.canonical_encode(value) == canonical.encode(value)
     assert tool.commitment(b"\x07" * 16, value) == sealing.commit(b"\x07" * 16, value)
     assert tool.bech32_encode("age", encryption) == age_recipient(encryption)
+
+
+def test_the_specifications_test_vectors_are_what_the_code_computes() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from storage import changesets, sealing
+    from storage.identity import CHANGESET_DOMAIN, origin_of
+    from sync.agekeys import age_identity
+
+    section = DOC.read_text("utf-8").split("## 19. Test vectors", 1)[1]
+    vectors = dict(re.findall(r"^\| `([a-z_0-9]+)` \| `(.+)` \|$", section, re.MULTILINE))
+    signer = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(vectors["ed25519_private"]))
+    x25519 = bytes.fromhex(vectors["x25519_private"])
+    signing = signer.public_key().public_bytes_raw()
+    encryption = X25519PrivateKey.from_private_bytes(x25519).public_key().public_bytes_raw()
+    body = vectors["changeset_body"].encode()
+    assert changesets.decode(body).origin == origin_of(signing)
+    value = canonical.decode(vectors["seal_value"].encode())
+    computed = {
+        "ed25519_private": vectors["ed25519_private"],
+        "x25519_private": vectors["x25519_private"],
+        "signing_public": signing.hex(),
+        "encryption_public": encryption.hex(),
+        "origin": origin_of(signing),
+        "fingerprint": fingerprint(signing, encryption),
+        "age_recipient": age_recipient(encryption),
+        "age_identity": age_identity(x25519),
+        "seal_salt": vectors["seal_salt"],
+        "seal_value": vectors["seal_value"],
+        "commitment": sealing.commit(bytes.fromhex(vectors["seal_salt"]), value),
+        "canonical_hex": canonical.encode(
+            {"b": [1, -2, "é\u2028\x01"], "a": None, "c": True}
+        ).hex(),
+        "changeset_body": body.decode(),
+        "changeset_id": changesets.changeset_id(body),
+        "changeset_signature": signer.sign(CHANGESET_DOMAIN + body).hex(),
+    }
+    assert vectors == computed
