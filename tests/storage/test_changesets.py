@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,13 @@ def test_canonical_encoding_round_trips_or_refuses(value: object) -> None:
 def test_canonical_decoder_refuses_hostile_json(hostile: bytes) -> None:
     with pytest.raises(canonical.CanonicalError):
         canonical.decode(hostile)
+
+
+def test_canonical_decoder_refuses_an_unterminated_string_of_escapes_at_once() -> None:
+    """The nesting check once re-scanned an unterminated string from each of its escaped
+    quotes: 64 KB took 97 s, the 4 MiB a head allows would take days."""
+    hostile = b'"' + b'\\"' * 32_000 + b"[" * 17
+    started = time.perf_counter()
+    with pytest.raises(canonical.CanonicalError):
+        canonical.decode(hostile)
+    assert time.perf_counter() - started < 5

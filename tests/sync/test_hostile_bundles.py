@@ -29,6 +29,7 @@ import os
 import secrets
 import shutil
 import struct
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -895,6 +896,20 @@ def test_a_deeply_nested_manifest_is_refused(network: Network, base: Base, what:
         assert len(manifest_bytes) > 20_000
     head = craft_bundle(network, base, payload, manifest_bytes=manifest_bytes)
     report = _import(network, head, reason="malformed")
+    assert "manifest" in report.message
+
+
+def test_a_manifest_built_to_make_the_nesting_check_crawl_is_refused_at_once(
+    network: Network, base: Base
+) -> None:
+    """Anyone who has our card can encrypt a head to us, and the manifest is parsed before
+    its signature can be checked: an unterminated string of escaped quotes once made the
+    nesting check re-scan it from every quote (64 KB: 97 s; a 4 MiB head: days)."""
+    manifest_bytes = b'"' + b'\\"' * 32_000 + b"[" * 17
+    head = craft_bundle(network, base, b"".join(base.frames), manifest_bytes=manifest_bytes)
+    started = time.perf_counter()
+    report = _import(network, head, reason="malformed")
+    assert time.perf_counter() - started < 10
     assert "manifest" in report.message
 
 
