@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -416,6 +417,20 @@ def test_garbage_heads_get_a_sentence_not_a_traceback(
         encrypt_to(head, encode_head(canonical.encode(newer), signature), sent.recipients)
     done = verifier("--identity", sent.key, head)
     assert_refused(done, sentence)
+
+
+def test_a_head_built_to_stall_a_json_parser_is_refused_at_once(
+    sent: Sent, verifier: Verifier, tmp_path: Path
+) -> None:
+    """An unterminated string of escaped quotes made a quadratic nesting scan (storage's
+    canonical JSON had it too): 64 KB took 97 s."""
+    head = tmp_path / "stall.head.age"
+    manifest_bytes = b'"' + b'\\"' * 32_000 + b"[" * 17
+    encrypt_to(head, encode_head(manifest_bytes, b"\0" * 64), sent.recipients)
+    started = time.perf_counter()
+    done = verifier("--identity", sent.key, head)
+    assert time.perf_counter() - started < 20
+    assert_refused(done, "The bundle's manifest is not canonical JSON (it is not JSON).")
 
 
 def test_garbage_decrypted_parts_get_a_sentence(
