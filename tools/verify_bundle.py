@@ -179,14 +179,8 @@ def _bounded_int(text: str) -> int:
 _STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 
 
-def canonical_decode(data: bytes) -> Any:
-    """Parse canonical JSON strictly; ValueError (with a short reason) for anything else."""
-    if len(data) > CANONICAL_MAX_BYTES:
-        raise ValueError("it is too large")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError("it is not UTF-8") from None
+def _check_nesting(text: str) -> None:
+    """Refuse deep nesting before the recursive parser sees it."""
     depth = 0
     for match in _STRUCTURE.finditer(text):
         found = match.group()
@@ -196,6 +190,18 @@ def canonical_decode(data: bytes) -> Any:
                 raise ValueError("it is nested too deeply")
         elif found in "]}":
             depth -= 1
+
+
+def canonical_decode(data: bytes) -> Any:
+    """Parse canonical JSON strictly; ValueError (with a short reason) for anything else."""
+    if len(data) > CANONICAL_MAX_BYTES:
+        raise ValueError("it is too large")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("it is not UTF-8") from None
+    if text.count("[") + text.count("{") > CANONICAL_MAX_DEPTH:  # else it cannot nest deeper
+        _check_nesting(text)
     try:
         value = json.loads(
             text,
