@@ -579,6 +579,46 @@ def test_a_changeset_of_a_newer_format_version_is_named(sent: Sent, verifier: Ve
     )
 
 
+def test_a_revealed_name_altered_by_the_sender_fails_its_commitment(
+    sent: Sent, verifier: Verifier
+) -> None:
+    """The sidecar is the sender's, not the author's: a sender that changes a protected
+    witness's revealed name and signs the result is still caught by the author's commitment."""
+    resign(
+        sent,
+        lambda payload: payload.__setitem__(slice(None), payload.replace(b"Amina K.", b"Amina R.")),
+    )
+    done = verifier("--identity", sent.key, sent.result.head)
+    assert_refused(
+        done, "the withheld value of op 0's 'legal_name' does not match its signed commitment"
+    )
+    assert "Payload digest: matches the signed manifest." in done.stdout
+
+
+def test_a_changeset_from_an_origin_nobody_introduced_is_named(
+    sent: Sent, verifier: Verifier
+) -> None:
+    dressa = sent.network.ws["dressa"]
+
+    def add_a_stranger(payload: bytearray) -> None:
+        start, end, body = _changeset_frames(payload)[0]
+        doc = canonical.decode(body)
+        doc["origin"] = dressa.origin
+        stranger = canonical.encode(doc)
+        sidecar = bytes(payload[start + 9 + len(body) + 64 : end])
+        content = len(stranger).to_bytes(4, "big") + stranger
+        content += sign_changeset(dressa.keys, stranger) + sidecar
+        payload[end:end] = b"C" + len(content).to_bytes(4, "big") + content
+
+    resign(sent, add_a_stranger)
+    done = verifier("--identity", sent.key, sent.result.head)
+    assert_refused(
+        done,
+        f"is signed by origin {dressa.origin[:16]}, which the manifest neither names as its"
+        " sender nor introduces.",
+    )
+
+
 def test_a_part_of_another_bundle_in_its_place_is_refused(sent: Sent, verifier: Verifier) -> None:
     other = sent.network.export("kabora", "liaison")
     sent.part(1).write_bytes(other.parts[0].read_bytes())
