@@ -64,6 +64,7 @@ from ui.parked_view import ParkedView
 from ui.peers_view import PeersView
 from ui.prompts import Prompts
 from ui.settings import Settings
+from ui.slots import weakly
 from ui.sync_center import SyncCenter
 from ui.tasks import TaskRunner
 
@@ -520,7 +521,7 @@ class MainWindow(QMainWindow):
             self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
         self._docks[name] = dock
         # Should a view ever go while its work runs, its count goes with it.
-        dock.destroyed.connect(lambda _=None, n=name, d=dock: self._forget_busy(n, d))
+        dock.destroyed.connect(weakly(self._forget_busy, name, dock))
         dock.show()
         dock.raise_()
         widget.setFocus()
@@ -580,7 +581,7 @@ class MainWindow(QMainWindow):
         if self.workspace is None or self._busy:
             return
         center = SyncCenter(self.workspace, self._database_runner, self._prompts)
-        center.busy.connect(lambda on: self._set_busy(on, "sync"))
+        center.busy.connect(weakly(self._set_busy, "sync"))
         center.imported.connect(self._after_import)
         center.reviewRequested.connect(self.show_incoming)
         self._dock("sync", "Sync centre", center)
@@ -591,7 +592,7 @@ class MainWindow(QMainWindow):
         if self.workspace is None or self._busy:
             return
         view = AuditView(self.workspace, self._database_runner, self._prompts)
-        view.busy.connect(lambda on: self._set_busy(on, "audit"))
+        view.busy.connect(weakly(self._set_busy, "audit"))
         self._dock("audit", "Audit log", view)
 
     @property
@@ -717,7 +718,7 @@ class MainWindow(QMainWindow):
         for index in range(view.tabs.count()):
             busy = getattr(view.tabs.widget(index), "busy", None)
             if isinstance(busy, SignalInstance):
-                busy.connect(lambda on, name="case": self._set_busy(on, name))
+                busy.connect(weakly(self._set_busy, "case"))
         self._dock("case", f"Case {view.case.reference}", view)
 
     @Slot(QModelIndex)

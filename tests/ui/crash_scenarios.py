@@ -1,0 +1,76 @@
+"""Scenarios that used to kill the process, run in a child process by the tests.
+
+A crash in Qt's destructors takes the whole interpreter with it, so a test that provoked
+one in-process would end the suite instead of failing. `tests/ui/test_crash_under_load.py`
+runs `python -m tests.ui.crash_scenarios NAME` and expects "survived" and exit status 0.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QApplication
+
+from storage import cases
+from storage.keyfile import FAST_INSECURE_KDF
+from storage.workspace import Workspace, create_workspace
+
+SURVIVED = "survived"
+
+
+def _workspace(folder: Path) -> tuple[Workspace, str]:
+    ws = create_workspace(
+        folder / "ws",
+        "Kabora field office",
+        "correct horse battery staple",
+        office_code="KAB",
+        situation="VAR",
+        kdf=FAST_INSECURE_KDF,
+    )
+    return ws, cases.add_case(ws, "Shelling of the Varosa market")
+
+
+def window_dropped_then_views_deleted(folder: Path) -> None:
+    """The main window's last Python reference goes (as at the end of a test) while its
+    docked case view and audit view are still to be deleted by a lock: the views' signal
+    connections must not be what keeps the window alive, or deleting a view deletes the
+    window, which deletes the view a second time."""
+    from ui.main_window import MainWindow
+    from ui.prompts import ScriptedPrompts
+
+    ws, case_id = _workspace(folder)
+
+    def open_window() -> MainWindow:
+        window = MainWindow(ws, prompts=ScriptedPrompts())
+        window.show()
+        window.open_case(case_id)
+        window.show_audit()
+        window.lock()  # the docks are closed and deleted later
+        return window
+
+    open_window()  # nothing in Python holds the window now
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+
+
+SCENARIOS: dict[str, Callable[[Path], None]] = {
+    "window_dropped_then_views_deleted": window_dropped_then_views_deleted,
+}
+
+
+def main(name: str) -> int:
+    """Run one scenario in a fresh application; print SURVIVED if the process did."""
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as folder:
+        SCENARIOS[name](Path(folder))
+    app.processEvents()
+    print(SURVIVED, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
