@@ -17,6 +17,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
 
+from ui.slots import weakly
+
 log = logging.getLogger(__name__)
 
 
@@ -79,8 +81,10 @@ class Task(QObject):
     """One piece of work and its outcome; lives on the GUI thread.
 
     Exactly one of `finished(result)`, `failed(exception)` or `cancelled()` is emitted, then
-    `done()`. When the task was cancelled but the work still produced a result (an opened
-    workspace, say), `discard(result)` is called so nothing is left open.
+    `done()`; then the task drops its work and deletes itself (`deleteLater`), so connect
+    to it at once and keep no reference after `done`. When the task was cancelled but the
+    work still produced a result (an opened workspace, say), `discard(result)` is called so
+    nothing is left open.
     """
 
     finished = Signal(object)
@@ -99,7 +103,7 @@ class Task(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.work = work
+        self.work: Work | None = work
         self.token = CancelToken()
         self.progress = ProgressSink()
         self.running = True
@@ -116,10 +120,14 @@ class Task(QObject):
         self.token.cancel()
 
     def _run_in_worker(self) -> None:
+        work = self.work
+        if work is None:  # pragma: no cover - a task runs once
+            return
         try:
-            result, error = self.work(self.token, self.progress), None
+            result, error = work(self.token, self.progress), None
         except Exception as exc:  # handed to the GUI thread, which decides how to show it
             result, error = None, exc
+        del work  # the GUI thread lets go of the work's closure, not this one
         self._delivered.emit(result, error)
 
     def _start_polling(self) -> None:
@@ -149,19 +157,30 @@ class Task(QObject):
         else:
             self.finished.emit(result)
         self.done.emit()
+        # Nothing the work captured outlives its outcome, and the task (with the slots
+        # connected to it) is deleted here, on the GUI thread, never on a worker.
+        self.work = None
+        self._discard = None
+        self.deleteLater()
 
 
 class _Runnable(QRunnable):
+    """Runs a task's work on a pool thread. The pool deletes it on that thread, so it lets
+    go of the task before then; the task's lifetime is its runner's business."""
+
     def __init__(self, task: Task) -> None:
         super().__init__()
-        self._task = task
+        self._task: Task | None = task
 
     def run(self) -> None:
-        self._task._run_in_worker()
+        task, self._task = self._task, None
+        if task is not None:
+            task._run_in_worker()
 
 
 class TaskRunner(QObject):
-    """Starts tasks on a thread pool and keeps them alive until their outcome is delivered."""
+    """Starts tasks on a thread pool; each task is its child until its outcome is delivered
+    (and it deletes itself)."""
 
     def __init__(self, pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -176,11 +195,15 @@ class TaskRunner(QObject):
         progress_after_ms: int = 400,
     ) -> Task:
         """Run `work(token, progress)` on the pool; connect to the returned task's signals."""
-        task = Task(work, discard=discard, progress_after_ms=progress_after_ms)
+        task = Task(work, discard=discard, progress_after_ms=progress_after_ms, parent=self)
         self._active.add(task)
-        task.done.connect(lambda: self._active.discard(task))
+        # Weakly: the runner must not be kept alive by (and deleted with) its own child.
+        task.done.connect(weakly(self._forget, task))
         self._pool.start(_Runnable(task))
         return task
+
+    def _forget(self, task: Task) -> None:
+        self._active.discard(task)
 
     @property
     def active(self) -> int:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 
 import pytest
 from PySide6.QtCore import QThread
 
-from ui.tasks import Cancelled, CancelToken, ProgressSink, TaskRunner
+from ui.tasks import Cancelled, CancelToken, ProgressSink, Task, TaskRunner
 
 
 def test_result_arrives_on_the_gui_thread_from_a_worker_thread(qtbot, runner: TaskRunner):
@@ -92,3 +94,31 @@ def test_cancel_token_raises_only_after_cancel():
     assert token.cancelled
     with pytest.raises(Cancelled):
         token.raise_if_cancelled()
+
+
+class Captured:
+    """Stands for what a work closure holds: a workspace, file names, field texts."""
+
+
+def test_a_task_lets_go_of_its_work_and_is_deleted_on_the_gui_thread(qtbot, runner: TaskRunner):
+    """Before, every task lived on after its outcome (its own `done` slot held it), with
+    its work's closure and the slots connected to it; and the last reference, dropped on
+    whichever thread, decided where Qt deleted it."""
+    captured = Captured()
+    held = weakref.ref(captured)
+
+    def work(_token: CancelToken, _progress: ProgressSink, kept: Captured = captured) -> int:
+        return 42
+
+    deleted_on: list[bool] = []
+    task = runner.start(work)
+    task.destroyed.connect(lambda: deleted_on.append(QThread.currentThread() is gui_thread))
+    gui_thread = QThread.currentThread()
+    with qtbot.waitSignal(task.done, timeout=5000):
+        pass
+    del task, work, captured
+    qtbot.waitUntil(lambda: deleted_on != [], timeout=5000)  # deleteLater needs the loop
+    gc.collect()
+    assert deleted_on == [True]
+    assert held() is None
+    assert runner.active == 0 and runner.findChildren(Task) == []
