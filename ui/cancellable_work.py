@@ -7,6 +7,10 @@ once the work reports some, Cancel setting both the task's token and a `threadin
 the storage and sync functions poll, and the outcome shown as a sentence (a refusal or a
 file problem) or as a bug. `CancellableWork` is that one mechanism; each view gives it
 its widgets and says what to do when the work ends.
+
+The view may be deleted while its job runs (a test closing it, a window going away). Its
+job is then cancelled, and the outcome, which arrives later on the GUI thread, is dropped
+instead of being shown in widgets that no longer exist.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QWidget
 
 from storage.errors import StorageError
 from ui.peers_view import sentence
 from ui.prompts import Prompts
+from ui.slots import weakly
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner
 
 PROGRESS_STEPS = 1000  # the bar counts in thousandths: byte totals overflow a Qt int
@@ -65,6 +71,7 @@ class CancellableWork:
         self._task: Task | None = None
         self._cancel_event = threading.Event()
         self._late: object = None  # a result delivered although Cancel was pressed
+        owner.destroyed.connect(weakly(self._owner_gone))
 
     @property
     def running(self) -> bool:
@@ -119,10 +126,26 @@ class CancellableWork:
             running and (shown or self._cancel_always_shown or self.cancel_button.isEnabled())
         )
 
+    def _owner_gone(self) -> None:
+        """The view is being deleted: stop its job (nothing half-done is kept); no widget
+        is touched, they are going too."""
+        self._cancel_event.set()
+        if self._task is not None:
+            self._task.cancel()
+
+    def _owner_alive(self) -> bool:
+        """False once the view was deleted; its job's outcome then has nowhere to go."""
+        if shiboken6.isValid(self._owner):
+            return True
+        self._task = None
+        return False
+
     def _keep_late(self, result: object) -> None:
         self._late = result
 
     def _on_progress(self, done: int, total: int, text: str) -> None:
+        if not self._owner_alive():
+            return
         if total > 0:
             self.progress_bar.setRange(0, PROGRESS_STEPS)
             self.progress_bar.setValue(min(PROGRESS_STEPS, done * PROGRESS_STEPS // total))
@@ -139,6 +162,8 @@ class CancellableWork:
         self._on_busy(False)
 
     def _finish(self, handler: Callable[[Any], None], result: object) -> None:
+        if not self._owner_alive():
+            return
         self._end()
         try:
             handler(result)
@@ -146,6 +171,8 @@ class CancellableWork:
             self._prompts.report_bug(self._owner, self._title, exc)
 
     def _fail(self, title: str, error: object) -> None:
+        if not self._owner_alive():
+            return
         self._end()
         if isinstance(error, StorageError):  # refusals, SyncError: a sentence for a person
             self._prompts.warn(self._owner, title, sentence(str(error)))

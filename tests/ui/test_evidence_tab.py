@@ -516,3 +516,45 @@ def test_locking_while_a_large_file_is_added_cancels_it_then_locks(
         assert [p for p in reopened.blobs.stored_names() if p.is_file()] == []
     finally:
         reopened.close()
+
+
+def test_a_tab_deleted_while_a_file_is_added_stops_the_add_and_shows_nothing(
+    qtbot: QtBot,
+    runner: TaskRunner,
+    tmp_path: Path,
+    ws: Workspace,
+    case_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The add's outcome used to arrive in the deleted tab's widgets ("Internal C++ object
+    already deleted" from the event loop). Now the tab's going cancels the add, which
+    keeps nothing, and the outcome is dropped."""
+    source = write(tmp_path, "video.mp4", b"\x00\x01\x02\x03" * (CHUNK))  # 4 MiB
+    reached, go_on = threading.Event(), threading.Event()
+    real_add = evidence.add_evidence
+
+    def paused_add(*args: Any, progress: Any = None, **kwargs: Any) -> Any:
+        def pausing(done: int, total: int) -> None:
+            if not reached.is_set():
+                reached.set()
+                go_on.wait(WAIT_MS / 1000)
+            progress(done, total)
+
+        return real_add(*args, progress=pausing, **kwargs)
+
+    monkeypatch.setattr(evidence_tab, "add_evidence", paused_add)
+    prompts = ScriptedPrompts()
+    tab = EvidenceTab(ws, case_id, prompts=prompts, runner=runner)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.is_idle, timeout=WAIT_MS)
+    assert tab.add_files([source])
+    qtbot.waitUntil(reached.is_set, timeout=WAIT_MS)
+    gone: list[bool] = []
+    tab.destroyed.connect(lambda: gone.append(True))
+    tab.deleteLater()
+    qtbot.waitUntil(lambda: gone == [True], timeout=WAIT_MS)
+    go_on.set()
+    qtbot.waitUntil(lambda: runner.active == 0, timeout=WAIT_MS)
+    assert queries.in_case(ws.conn, Evidence, case_id) == []
+    assert [p for p in ws.blobs.stored_names() if p.is_file()] == []
+    assert prompts.asked == []

@@ -7,6 +7,9 @@ window keeps its hands off the database meanwhile), reread and reselect after a 
 and tell the case view, show a storage refusal as its plain sentence, and report anything
 else as a bug. `WorkerWrites` is that one copy; a tab owns one, made by
 `WorkerWrites.for_tab` from the signals and reads every such tab has (`WritingTab`).
+
+A write is short and is let finish; should the tab be deleted meanwhile, its outcome is
+dropped rather than shown in widgets that no longer exist.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+import shiboken6
 from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QWidget
 
@@ -137,7 +141,7 @@ class WorkerWrites:
         task = self._runner.start(work)
         task.finished.connect(lambda result: self._finished(title, then, result))
         task.failed.connect(lambda error: self._failed(title, error))
-        task.cancelled.connect(lambda: self._set_busy(False))  # none asks yet; never stuck
+        task.cancelled.connect(self._cancelled)  # none asks yet; never stuck
 
     def update(
         self,
@@ -162,8 +166,20 @@ class WorkerWrites:
         self._busy = busy
         self._on_busy(busy)  # the worker holds the workspace's connection meanwhile
 
-    def _finished(self, title: str, then: Callable[[Any], None], result: object) -> None:
+    def _ended(self) -> bool:
+        """The write is over: say so, if the tab is still there to hear it (True)."""
+        if not shiboken6.isValid(self._owner):
+            self._busy = False
+            return False
         self._set_busy(False)
+        return True
+
+    def _cancelled(self) -> None:
+        self._ended()
+
+    def _finished(self, title: str, then: Callable[[Any], None], result: object) -> None:
+        if not self._ended():
+            return
         try:
             self._reread()
             then(result)
@@ -172,7 +188,8 @@ class WorkerWrites:
         self._on_changed()
 
     def _failed(self, title: str, error: object) -> None:
-        self._set_busy(False)
+        if not self._ended():
+            return
         if isinstance(error, StorageError):  # InvalidInput, NotFound: said for a person
             self._prompts.warn(self._owner, title, f"{sentence(str(error))} {self._ending}")
             try:
