@@ -5,6 +5,15 @@ the window keeps painting (unlocking spends ~0.2 s in Argon2id). The worker only
 sink; the GUI polls it with a timer after a short delay, so quick work never flashes a
 progress display (calibre `gui2/threaded_jobs.py`, Anki `aqt/progress.py`). The result or
 the exception comes back through a queued signal, so every slot runs on the GUI thread.
+
+Lifetimes: a `Task` belongs to the application object (its Qt parent), so no Python
+reference, least of all the worker's, decides when it is deleted, and neither does its
+runner's end: a view that owns its runner may go, deleted by the very slots its task
+drops as it goes. Once its outcome is handed over, the task forgets its work and deletes
+itself later on the GUI thread, which also drops the slots connected to it. Before, each
+task lived on (its `done` slot held it) with the work's closure: the workspace, file
+lists, field texts; and whatever dropped the last reference to such an object, a worker
+thread included, would delete it there.
 """
 
 from __future__ import annotations
@@ -15,7 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QCoreApplication,
+    QObject,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+    Slot,
+)
 
 from ui.slots import weakly
 
@@ -179,8 +197,8 @@ class _Runnable(QRunnable):
 
 
 class TaskRunner(QObject):
-    """Starts tasks on a thread pool; each task is its child until its outcome is delivered
-    (and it deletes itself)."""
+    """Starts tasks on a thread pool and counts them until their outcome is delivered (each
+    then deletes itself; the module docstring says who owns a task)."""
 
     def __init__(self, pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -195,9 +213,14 @@ class TaskRunner(QObject):
         progress_after_ms: int = 400,
     ) -> Task:
         """Run `work(token, progress)` on the pool; connect to the returned task's signals."""
-        task = Task(work, discard=discard, progress_after_ms=progress_after_ms, parent=self)
+        task = Task(
+            work,
+            discard=discard,
+            progress_after_ms=progress_after_ms,
+            parent=QCoreApplication.instance(),
+        )
         self._active.add(task)
-        # Weakly: the runner must not be kept alive by (and deleted with) its own child.
+        # Weakly: a runner kept alive by its task's slot could be deleted as they go.
         task.done.connect(weakly(self._forget, task))
         self._pool.start(_Runnable(task))
         return task

@@ -57,8 +57,36 @@ def window_dropped_then_views_deleted(folder: Path) -> None:
     QCoreApplication.processEvents()
 
 
+def search_dropped_after_its_search_ended(folder: Path) -> None:
+    """A search box (owning its runner and so the runner's tasks) whose last Python
+    reference goes while a finished search task is still to be deleted: the task's slots
+    must not be what keeps the box alive, or deleting the task deletes the box, whose
+    runner deletes the task a second time."""
+    from PySide6.QtCore import QEventLoop
+
+    from ui.case_filters import CaseSearch
+
+    ws, _case_id = _workspace(folder)
+
+    def search_once() -> None:
+        search = CaseSearch()
+        search.set_reader(ws.open_reader)
+        search.box.setText("Varosa")
+        search.run()
+        task = search._task
+        assert task is not None
+        loop = QEventLoop()
+        task.done.connect(loop.quit)
+        loop.exec()
+
+    search_once()  # nothing in Python holds the box now; its task awaits deleteLater
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+
+
 SCENARIOS: dict[str, Callable[[Path], None]] = {
     "window_dropped_then_views_deleted": window_dropped_then_views_deleted,
+    "search_dropped_after_its_search_ended": search_dropped_after_its_search_ended,
 }
 
 

@@ -100,6 +100,18 @@ def test_deleting_docked_views_after_the_window_lost_its_last_reference_does_not
     assert done.returncode == 0 and SURVIVED in done.stdout, output[-4000:]
 
 
+def test_deleting_a_finished_search_task_does_not_delete_its_search_box_twice() -> None:
+    """A task's slots may hold the last reference to the view that owns the task's runner;
+    as the task is deleted the view goes too, and with it the runner. Tasks belong to the
+    application, not to their runner, so the runner's end cannot delete the task again."""
+    done = run_pinned(
+        ["-m", "tests.ui.crash_scenarios", "search_dropped_after_its_search_ended"], one_core()
+    )
+    output = done.stdout + done.stderr
+    assert FATAL not in output, output[-4000:]
+    assert done.returncode == 0 and SURVIVED in done.stdout, output[-4000:]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
 def test_ui_tests_at_risk_pass_on_one_busy_core() -> None:

@@ -9,7 +9,7 @@ import weakref
 import pytest
 from PySide6.QtCore import QThread
 
-from ui.tasks import Cancelled, CancelToken, ProgressSink, Task, TaskRunner
+from ui.tasks import Cancelled, CancelToken, ProgressSink, TaskRunner
 
 
 def test_result_arrives_on_the_gui_thread_from_a_worker_thread(qtbot, runner: TaskRunner):
@@ -121,4 +121,4 @@ def test_a_task_lets_go_of_its_work_and_is_deleted_on_the_gui_thread(qtbot, runn
     gc.collect()
     assert deleted_on == [True]
     assert held() is None
-    assert runner.active == 0 and runner.findChildren(Task) == []
+    assert runner.active == 0
