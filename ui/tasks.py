@@ -95,6 +95,20 @@ class ProgressSink:
 Work = Callable[[CancelToken, ProgressSink], Any]
 
 
+class _Courier(QObject):
+    """Carries a task's outcome from the worker to the task, and nothing else.
+
+    Emitting a signal is when Qt tidies away the sender's disconnected connections, and
+    with them PySide drops the Python slots they held. On the task's own signals those are
+    lambdas and closures that hold views; dropped on a worker thread, the last reference
+    to a view deletes it there (seen: a search box deleted on its own search thread, which
+    waited for itself and aborted). The courier's one connection goes to the task's slot,
+    so what the worker emits on holds no Python slot to drop.
+    """
+
+    delivered = Signal(object, object)
+
+
 class Task(QObject):
     """One piece of work and its outcome; lives on the GUI thread.
 
@@ -110,7 +124,6 @@ class Task(QObject):
     cancelled = Signal()
     done = Signal()
     progressed = Signal(int, int, str)
-    _delivered = Signal(object, object)
 
     def __init__(
         self,
@@ -127,7 +140,8 @@ class Task(QObject):
         self.running = True
         self._discard = discard
         self._last_progress = ProgressState()
-        self._delivered.connect(self._on_delivered, Qt.ConnectionType.QueuedConnection)
+        self._courier = _Courier(self)
+        self._courier.delivered.connect(self._on_delivered, Qt.ConnectionType.QueuedConnection)
         self._poll = QTimer(self)
         self._poll.setInterval(100)
         self._poll.timeout.connect(self._poll_progress)
@@ -146,7 +160,7 @@ class Task(QObject):
         except Exception as exc:  # handed to the GUI thread, which decides how to show it
             result, error = None, exc
         del work  # the GUI thread lets go of the work's closure, not this one
-        self._delivered.emit(result, error)
+        self._courier.delivered.emit(result, error)
 
     def _start_polling(self) -> None:
         if self.running:

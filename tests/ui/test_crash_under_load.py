@@ -103,7 +103,10 @@ def test_deleting_docked_views_after_the_window_lost_its_last_reference_does_not
 def test_deleting_a_finished_search_task_does_not_delete_its_search_box_twice() -> None:
     """A task's slots may hold the last reference to the view that owns the task's runner;
     as the task is deleted the view goes too, and with it the runner. Tasks belong to the
-    application, not to their runner, so the runner's end cannot delete the task again."""
+    application, not to their runner, so the runner's end cannot delete the task again;
+    and the worker emits the outcome on a courier with no Python slots, so the box's
+    lambdas are never dropped (and the box deleted) on its own search thread, which then
+    waited for itself and aborted about one run in two."""
     done = run_pinned(
         ["-m", "tests.ui.crash_scenarios", "search_dropped_after_its_search_ended"], one_core()
     )
