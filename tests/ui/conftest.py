@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QThreadPool
+from PySide6.QtCore import QCoreApplication, QObject, QThreadPool
+from pytestqt.qtbot import QtBot
 
 from ui.tasks import TaskRunner
 
@@ -37,3 +38,12 @@ def runner(qapp: object) -> Iterator[TaskRunner]:
 def clock() -> FakeClock:
     """Injected into dialogs whose countdowns tests must not wait out."""
     return FakeClock()
+
+
+def delete_and_wait(qtbot: QtBot, thing: QObject, timeout_ms: int = 60_000) -> None:
+    """Delete `thing` as Qt does (`deleteLater`) and wait until it is gone, as a view is
+    when its window closes it: what it started may still be running."""
+    gone: list[bool] = []
+    thing.destroyed.connect(lambda: gone.append(True))
+    thing.deleteLater()
+    qtbot.waitUntil(lambda: gone == [True], timeout=timeout_ms)

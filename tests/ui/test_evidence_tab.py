@@ -27,6 +27,7 @@ from storage.blobs import CHUNK
 from storage.records import Evidence
 from storage.workspace import Workspace, open_workspace
 from tests.conftest import PASSPHRASE
+from tests.ui.conftest import delete_and_wait
 from ui.case_tabs import evidence as evidence_tab
 from ui.case_tabs.evidence import EvidenceTab
 from ui.models.evidence_model import ErnRole, EvidenceIdRole, EvidenceModel, Sha256Role
@@ -94,6 +95,25 @@ def files_under(*folders: Path) -> set[Path]:
 def ern_column(tab: EvidenceTab) -> list[str]:
     model = tab.model
     return [model.index(row, EvidenceModel.ERN).data() for row in range(model.rowCount())]
+
+
+def pause_adds(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Make the tab's next add wait at its first progress report, mid-file: `reached` is
+    set when it waits, and it goes on once the test sets `go_on`."""
+    reached, go_on = threading.Event(), threading.Event()
+    real_add = evidence.add_evidence
+
+    def paused_add(*args: Any, progress: Any = None, **kwargs: Any) -> Any:
+        def pausing(done: int, total: int) -> None:
+            if not reached.is_set():
+                reached.set()
+                go_on.wait(WAIT_MS / 1000)
+            progress(done, total)
+
+        return real_add(*args, progress=pausing, **kwargs)
+
+    monkeypatch.setattr(evidence_tab, "add_evidence", paused_add)
+    return reached, go_on
 
 
 def add_through_chooser(qtbot: QtBot, tab: EvidenceTab) -> None:
@@ -174,19 +194,7 @@ def test_cancelling_a_large_add_leaves_nothing(
     """The worker pauses at its first progress report until Cancel was pressed, so the
     cancel lands mid-file: the staged encrypted file is dropped and no row is written."""
     source = write(tmp_path, "video.mp4", b"\x00\x01\x02\x03" * (CHUNK))  # 4 MiB
-    reached, go_on = threading.Event(), threading.Event()
-    real_add = evidence.add_evidence
-
-    def paused_add(*args: Any, progress: Any = None, **kwargs: Any) -> Any:
-        def pausing(done: int, total: int) -> None:
-            if not reached.is_set():
-                reached.set()
-                go_on.wait(WAIT_MS / 1000)
-            progress(done, total)
-
-        return real_add(*args, progress=pausing, **kwargs)
-
-    monkeypatch.setattr(evidence_tab, "add_evidence", paused_add)
+    reached, go_on = pause_adds(monkeypatch)
     prompts = ScriptedPrompts()
     tab = make_tab(prompts)
     busy: list[bool] = []
@@ -484,19 +492,7 @@ def test_locking_while_a_large_file_is_added_cancels_it_then_locks(
     from ui.main_window import MainWindow
 
     source = write(tmp_path, "video.mp4", b"\x00\x01\x02\x03" * (CHUNK))
-    reached, go_on = threading.Event(), threading.Event()
-    real_add = evidence.add_evidence
-
-    def paused_add(*args: Any, progress: Any = None, **kwargs: Any) -> Any:
-        def pausing(done: int, total: int) -> None:
-            if not reached.is_set():
-                reached.set()
-                go_on.wait(WAIT_MS / 1000)
-            progress(done, total)
-
-        return real_add(*args, progress=pausing, **kwargs)
-
-    monkeypatch.setattr(evidence_tab, "add_evidence", paused_add)
+    reached, go_on = pause_adds(monkeypatch)
     window = MainWindow(ws, prompts=ScriptedPrompts(), runner=runner)
     qtbot.addWidget(window)
     window.show()
@@ -530,29 +526,14 @@ def test_a_tab_deleted_while_a_file_is_added_stops_the_add_and_shows_nothing(
     already deleted" from the event loop). Now the tab's going cancels the add, which
     keeps nothing, and the outcome is dropped."""
     source = write(tmp_path, "video.mp4", b"\x00\x01\x02\x03" * (CHUNK))  # 4 MiB
-    reached, go_on = threading.Event(), threading.Event()
-    real_add = evidence.add_evidence
-
-    def paused_add(*args: Any, progress: Any = None, **kwargs: Any) -> Any:
-        def pausing(done: int, total: int) -> None:
-            if not reached.is_set():
-                reached.set()
-                go_on.wait(WAIT_MS / 1000)
-            progress(done, total)
-
-        return real_add(*args, progress=pausing, **kwargs)
-
-    monkeypatch.setattr(evidence_tab, "add_evidence", paused_add)
+    reached, go_on = pause_adds(monkeypatch)
     prompts = ScriptedPrompts()
     tab = EvidenceTab(ws, case_id, prompts=prompts, runner=runner)
     tab.show()
     qtbot.waitUntil(lambda: tab.is_idle, timeout=WAIT_MS)
     assert tab.add_files([source])
     qtbot.waitUntil(reached.is_set, timeout=WAIT_MS)
-    gone: list[bool] = []
-    tab.destroyed.connect(lambda: gone.append(True))
-    tab.deleteLater()
-    qtbot.waitUntil(lambda: gone == [True], timeout=WAIT_MS)
+    delete_and_wait(qtbot, tab)
     go_on.set()
     qtbot.waitUntil(lambda: runner.active == 0, timeout=WAIT_MS)
     assert queries.in_case(ws.conn, Evidence, case_id) == []

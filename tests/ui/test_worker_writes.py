@@ -7,6 +7,7 @@ import threading
 from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.ui.conftest import delete_and_wait
 from ui.case_tabs.worker_writes import WorkerWrites
 from ui.prompts import ScriptedPrompts
 from ui.tasks import CancelToken, ProgressSink, TaskRunner
@@ -56,10 +57,7 @@ def test_a_write_that_ends_after_its_tab_was_deleted_is_dropped_quietly(
     writes.run("Add a person", work, lambda new_id: tab.say(f"selected {new_id}"))
     qtbot.waitUntil(started.is_set, timeout=WAIT_MS)
     assert writes.busy and tab.state.text() == "writing"
-    gone: list[bool] = []
-    tab.destroyed.connect(lambda: gone.append(True))
-    tab.deleteLater()
-    qtbot.waitUntil(lambda: gone == [True], timeout=WAIT_MS)
+    delete_and_wait(qtbot, tab)
     go_on.set()
     qtbot.waitUntil(lambda: runner.active == 0, timeout=WAIT_MS)
     assert written == ["person"]  # a short write is let finish
