@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from storage.dates import normalize_timestamp, normalize_uncertain_date
 from storage.errors import InvalidInput
+from storage.text_rules import text_problem
 
 OPEN = "open"
 PROTECTED = "protected"
@@ -104,21 +105,33 @@ def is_utf8(value: str) -> bool:
     return True
 
 
-def text(max_len: int = MAX_SHORT) -> Check:
-    """A free-text field up to `max_len` characters, without NUL."""
+@dataclass(frozen=True)
+class TextCheck:
+    """A free-text field up to `max_len` characters that passes the one rule for entering
+    text (storage.text_rules): no control characters (newline and tab only in `multiline`
+    fields), no bidirectional overrides, no broken characters."""
 
-    def check(name: str, value: object) -> object:
+    max_len: int
+    multiline: bool = False
+
+    def __call__(self, name: str, value: object) -> object:
         if not isinstance(value, str):
             raise InvalidInput(f"{name} must be text.")
-        if len(value) > max_len:
-            raise InvalidInput(f"{name} is longer than {max_len} characters.")
-        if "\x00" in value:
-            raise InvalidInput(f"{name} contains a NUL character.")
-        if not is_utf8(value):
-            raise InvalidInput(f"{name} holds bytes that are not UTF-8 text.")
+        if len(value) > self.max_len:
+            raise InvalidInput(f"{name} is longer than {self.max_len} characters.")
+        if problem := text_problem(f"The {name}", value, multiline=self.multiline):
+            raise InvalidInput(problem)
         return value
 
-    return check
+
+def text(max_len: int = MAX_SHORT) -> Check:
+    """A one-line free-text field up to `max_len` characters (see TextCheck)."""
+    return TextCheck(max_len)
+
+
+def long_text(max_len: int = MAX_TEXT) -> Check:
+    """Text that may run over several lines and hold tabs: notes, summaries, descriptions."""
+    return TextCheck(max_len, multiline=True)
 
 
 def choice(options: tuple[str, ...]) -> Check:
@@ -227,7 +240,7 @@ ENTITIES: dict[str, Entity] = {
             {
                 "reference": Field(text(64)),
                 "title": Field(text()),
-                "summary": Field(text(MAX_TEXT)),
+                "summary": Field(long_text()),
                 "status": Field(choice(CASE_STATUSES), default="open"),
                 "categories": Field(choices(ACT_TYPES)),
                 "jurisdiction": Field(text()),
@@ -267,7 +280,7 @@ ENTITIES: dict[str, Entity] = {
             {
                 "case_id": Field(ident, mutable=False),
                 "title": Field(text()),
-                "description": Field(text(MAX_TEXT)),
+                "description": Field(long_text()),
                 "date_from": Field(uncertain_date),
                 "date_to": Field(uncertain_date),
                 "location": Field(text()),
@@ -287,7 +300,7 @@ ENTITIES: dict[str, Entity] = {
                 "case_id": Field(ident, mutable=False),
                 "charge": Field(text()),
                 "article": Field(text(128)),
-                "element": Field(text(MAX_TEXT)),
+                "element": Field(long_text()),
                 "mode_of_liability": Field(text()),
                 "withdrawn": WITHDRAWN,
             },
@@ -303,7 +316,7 @@ ENTITIES: dict[str, Entity] = {
                 "ern": Field(text(64)),
                 "title": Field(text()),
                 "type": Field(choice(EVIDENCE_TYPES), default="document"),
-                "description": Field(text(MAX_TEXT)),
+                "description": Field(long_text()),
                 "created_at": Field(timestamp),
                 "collected_at": Field(timestamp),
                 "collected_by": Field(text()),
@@ -345,7 +358,7 @@ ENTITIES: dict[str, Entity] = {
                 "case_id": Field(ident, mutable=False),
                 "subject_id": Field(text(64), mutable=False),
                 # The note's own class decides whether its text may leave the office.
-                "text": Field(text(MAX_TEXT), klass="by record"),
+                "text": Field(long_text(), klass="by record"),
                 "class": Field(choice(NOTE_CLASSES), default=OPEN),
                 "withdrawn": WITHDRAWN,
             },
@@ -366,7 +379,7 @@ ENTITIES: dict[str, Entity] = {
                 "from_holder": Field(text(), mutable=False),
                 "to_holder": Field(text(), mutable=False),
                 "medium": Field(choice(CUSTODY_MEDIA), mutable=False),
-                "note": Field(text(MAX_TEXT), mutable=False),
+                "note": Field(long_text(), mutable=False),
                 "hash_seen": Field(sha256_hex, mutable=False),
                 "hash_expected": Field(sha256_hex, mutable=False),
                 "result": Field(text(128), mutable=False),
@@ -405,6 +418,19 @@ def entity(name: str) -> Entity:
         return ENTITIES[name]
     except KeyError:
         raise InvalidInput(f"Unknown record kind {name!r}.") from None
+
+
+def field_text_problem(kind_name: str, name: str, value: object, *, advice: str = "") -> str:
+    """Why a string value for `name` of a `kind_name` record breaks the one rule for text
+    ('' when it does not, or is no string): checked on what arrives from a peer before
+    anything is applied, for every field, named or not in the registry."""
+    if not isinstance(value, str):
+        return ""
+    kind = ENTITIES.get(kind_name)
+    spec = kind.fields.get(name) if kind else None
+    multiline = spec is not None and isinstance(spec.check, TextCheck) and spec.check.multiline
+    label = f"The {kind_name} {name.replace('_', ' ')}"
+    return text_problem(label, value, multiline=multiline, advice=advice or None)
 
 
 def clean_fields(

@@ -25,7 +25,7 @@ from storage.atomic import TEMP_SUFFIX, remove_interrupted_copies
 from storage.blobs import BlobStore
 from storage.changesets import Changeset, ChangesetId, Op, changeset_id
 from storage.connection import Connection, export_copy, open_database
-from storage.entities import OPEN, clean_fields, entity, is_utf8
+from storage.entities import OPEN, clean_fields, entity
 from storage.epochs import fresh_epoch
 from storage.errors import (
     InvalidInput,
@@ -43,6 +43,7 @@ from storage.keyfile import STANDARD_KDF, KdfParams
 from storage.passphrase import check_new_passphrase, encode_passphrase
 from storage.paths import WorkspacePaths
 from storage.sealing import Reveal, field_class, new_reveal, sealable
+from storage.text_rules import text_problem
 
 LOCK_WAIT_SECONDS = 10.0
 
@@ -444,15 +445,14 @@ def create_workspace(
     """Create a new workspace in `root` (empty or absent) and return it unlocked."""
     paths = WorkspacePaths(root)
     office_name = office_name.strip()
-    if (
-        not office_name
-        or len(office_name) > 200
-        or "\x00" in office_name
-        or not is_utf8(office_name)
-    ):
+    if not office_name or len(office_name) > 200:
         raise InvalidInput("Give the office a name (1 to 200 characters of UTF-8 text).")
-    if author is not None and (len(author) > 200 or "\x00" in author or not is_utf8(author)):
+    if problem := text_problem("The office name", office_name):
+        raise InvalidInput(problem)
+    if author is not None and len(author) > 200:
         raise InvalidInput("The author's name must be up to 200 characters of UTF-8 text.")
+    if author is not None and (problem := text_problem("The author's name", author)):
+        raise InvalidInput(problem)
     code = (office_code or _office_code(office_name)).strip().upper()
     if not code.isalnum() or not 2 <= len(code) <= 8 or not code.isascii():
         raise InvalidInput("The office code must be 2 to 8 letters or digits, such as KAB.")

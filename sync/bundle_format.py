@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from storage import canonical
 from storage.changesets import MalformedChangeset
+from storage.text_rules import text_problem
 from sync.errors import BundleRefused
 from sync.holdings import check as check_holdings
 
@@ -134,6 +135,10 @@ def _check_party(party: object, keys: set[str]) -> None:
     if "office_name" in keys:
         name = party["office_name"]
         _require(isinstance(name, str) and 0 < len(name) <= 200, "an office name is malformed")
+        if problem := text_problem(
+            "An office name in the bundle's manifest", name, advice="the bundle is refused."
+        ):
+            raise refuse("malformed", problem)
 
 
 def _check_manifest_shapes(doc: dict[str, Any]) -> None:

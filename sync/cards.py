@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from storage import canonical
 from storage.identity import fingerprint, origin_of
 from storage.regular_files import FileTooLarge, NotARegularFile, read_regular
+from storage.text_rules import text_problem
 from storage.workspace import Workspace
 from sync.agekeys import age_recipient
 from sync.errors import BadCard
@@ -117,6 +118,10 @@ def parse_card(data: bytes) -> ContactCard:
     for name in ("office_name", "role", "created", "age_recipient", "signature"):
         if not isinstance(doc[name], str) or not 0 < len(doc[name]) <= 200:
             raise BadCard(f"its {name.replace('_', ' ')} is missing or too long")
+    for name in ("office_name", "created"):
+        advice = "such a card is refused"
+        if problem := text_problem(f"its {name.replace('_', ' ')}", doc[name], advice=advice):
+            raise BadCard(problem)
     if doc["role"] not in PEER_ROLES:
         raise BadCard(f"its role {doc['role']!r} is not one of {', '.join(PEER_ROLES)}")
     signing, encryption = _hex_key(doc, "signing_public"), _hex_key(doc, "encryption_public")

@@ -40,6 +40,7 @@ from storage.apply import (
 )
 from storage.blobs import BlobWriter, Cancelled, StagedBlob
 from storage.changesets import Changeset, MalformedChangeset, Op, changeset_id, decode
+from storage.entities import field_text_problem
 from storage.hlc import Stamp
 from storage.identity import origin_of
 from storage.regular_files import FileTooLarge, NotARegularFile, open_regular, read_regular
@@ -379,6 +380,7 @@ class _Verifier:
             )
         self.signatures.add(cs_id, key, frame.body, frame.sig)
         reveals = self._reveals(cs, cs_id, frame.reveals)
+        _refuse_unsafe_text(cs, cs_id, reveals)
         self._staged.spool.add(
             StagedChangeset(cs_id, cs, frame.body, frame.sig, frame.case_prev, reveals)
         )
@@ -398,6 +400,26 @@ class _Verifier:
                 raise refuse("digest", f"A withheld value in changeset {cs_id[:12]} was altered.")
             reveals[(index, name)] = reveal
         return reveals
+
+
+def _refuse_unsafe_text(cs: Changeset, cs_id: str, reveals: dict[tuple[int, str], Reveal]) -> None:
+    """Refuse the bundle when a changeset would record text that can deceive the screen:
+    control characters, bidirectional overrides, broken characters (storage.text_rules).
+    The local write path refuses them too; a hostile or outdated peer may not."""
+    values: list[tuple[str, str, object]] = [("changeset", "author", cs.author)]
+    for index, op in enumerate(cs.ops):
+        values.extend((op.entity, name, value) for name, value in op.fields.items())
+        values.extend(
+            (op.entity, name, reveal.value) for (at, name), reveal in reveals.items() if at == index
+        )
+    for kind, name, value in values:
+        if problem := field_text_problem(kind, name, value, advice="nothing was imported."):
+            raise refuse(
+                "unsafe text",
+                f"The bundle is refused: changeset {cs_id[:12]} would record text that could"
+                f" deceive the screen. {problem} Ask the sending office to correct that text"
+                " and send a new bundle.",
+            )
 
 
 def stage(

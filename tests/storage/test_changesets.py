@@ -14,6 +14,7 @@ from storage.apply import ApplyError, ForkDetected, SequenceGap, apply_changeset
 from storage.digest import state_digest
 from storage.identity import verify_changeset
 from storage.records import Case
+from storage.text_rules import refused_character
 from storage.workspace import Draft, Workspace, open_workspace
 from tests.conftest import PASSPHRASE
 
@@ -61,7 +62,9 @@ drafts = st.lists(
     st.tuples(
         st.sampled_from(["new case", "title", "summary", "status", "note", "withdraw"]),
         st.integers(min_value=0, max_value=4),
-        st.text(min_size=1, max_size=20).filter(lambda t: "\x00" not in t and t.strip()),
+        st.text(min_size=1, max_size=20).filter(
+            lambda t: refused_character(t) is None and t.strip()
+        ),
     ),
     min_size=1,
     max_size=12,

@@ -122,7 +122,9 @@ def test_raising_the_class_seals_later_text(ws: Workspace) -> None:
     [
         ({"text": ""}, "needs some text"),
         ({"text": "   \n\t "}, "needs some text"),
-        ({"text": "a\x00b"}, "NUL"),
+        ({"text": "a\x00b"}, r"control character \(U\+0000\)"),
+        ({"text": "a\x1b[2Jb"}, r"control character \(U\+001B\)"),
+        ({"text": "a\u2067b"}, r"reorders the text shown around it \(U\+2067\)"),
         ({"text": "x" * 100_001}, "longer than 100000"),
         ({"text": "\udcff broken"}, "not UTF-8"),
         ({"text": 42}, "must be text"),
@@ -147,11 +149,34 @@ def test_a_bad_note_edit_is_refused_and_changes_nothing(
     assert (note.text, note.klass) == (SECRET, "privileged")
 
 
-def test_long_text_with_control_characters_is_kept_exactly(ws: Workspace) -> None:
+def test_long_text_with_lines_and_tabs_is_kept_exactly(ws: Workspace) -> None:
     note_id = cases.add_note(ws, _case(ws), "short")
-    text = "<b>x</b>\r\n\t\x07\x1b[31m" + "é" * 10_000 + "\u202e"
+    text = "<b>x</b>\n\tindented\u200c" + "é" * 10_000 + "\n"
     cases.update_record(ws, Note, note_id, text=text)
     assert queries.get(ws.conn, Note, note_id).text == text
+
+
+@pytest.mark.parametrize(
+    ("character", "said"),
+    [
+        ("\r", "control character (U+000D)"),
+        ("\x07", "control character (U+0007)"),
+        ("\x1b", "control character (U+001B)"),
+        ("\x7f", "control character (U+007F)"),
+        ("\x85", "control character (U+0085)"),
+        ("\u202e", "character that reorders the text shown around it (U+202E)"),
+        ("\u2066", "character that reorders the text shown around it (U+2066)"),
+    ],
+)
+def test_a_note_with_a_control_character_is_refused_with_a_sentence(
+    ws: Workspace, character: str, said: str
+) -> None:
+    """Newline and tab are the only controls a note may hold: the others steer a terminal
+    or reorder what a person reads."""
+    case_id = _case(ws)
+    with pytest.raises(InvalidInput) as refused:
+        cases.add_note(ws, case_id, f"Call back{character}tomorrow")
+    assert str(refused.value) == f"The text contains a {said}; remove it."
 
 
 def test_an_unknown_note_is_not_found(ws: Workspace) -> None:

@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 from pyrage import x25519
 
 from bench.bundle_mutations import ACCEPTED, blob_store_listing, run_mutations, try_stage
-from storage import canonical, cases, evidence
+from storage import canonical, cases, entities, evidence
 from storage.changesets import decode
 from storage.digest import state_digest
 from storage.identity import sign_changeset
@@ -972,6 +972,92 @@ def test_a_sidecar_with_a_lone_surrogate_is_refused(network: Network, base: Base
     """Refused, though as a damaged part (see the parser test for the underlying bug)."""
     frame = _raw_frame(base.changeset("case"), b'{"case_prev":"\\ud800","reveals":[]}')
     _import(network, craft_bundle(network, base, frame))
+
+
+# -- text that fools the screen, signed by a real office -----------------------------------
+
+
+def _hostile_bundle(
+    network: Network, monkeypatch: pytest.MonkeyPatch, write: Callable[[Workspace], str]
+) -> Path:
+    """Kabora turned hostile: its own check of entered text switched off, it records what
+    `write` writes (returning the case) and sends the liaison a real bundle, signed with its
+    real key. Returns the head."""
+    kabora = network.ws[SENDER]
+    with monkeypatch.context() as patched:
+        patched.setattr(entities, "text_problem", lambda *args, **kwargs: "")
+        case_id = write(kabora)
+    network.share(SENDER, case_id, RECEIVER)
+    return network.export(SENDER, RECEIVER).head
+
+
+def _case_titled(title: str) -> Callable[[Workspace], str]:
+    return lambda ws: cases.add_case(ws, title, "Three witnesses")
+
+
+def _witness(**person: Any) -> Callable[[Workspace], str]:
+    def write(ws: Workspace) -> str:
+        case_id = cases.add_case(ws, "Shelling of the Varosa market", "Three witnesses")
+        cases.add_person(ws, case_id, "witness", **person)
+        return case_id
+
+    return write
+
+
+def _note(text: str) -> Callable[[Workspace], str]:
+    def write(ws: Workspace) -> str:
+        case_id = cases.add_case(ws, "Shelling of the Varosa market", "Three witnesses")
+        cases.add_note(ws, case_id, text)
+        return case_id
+
+    return write
+
+
+SCREEN_ATTACKS = {
+    "a case title that moves the cursor over another line": (
+        _case_titled("Market\x1b[1A\x1b[2KFingerprint: 11111 22222 33333"),
+        "The case title contains a control character (U+001B)",
+    ),
+    "a pseudonym reordered by a right-to-left override": (
+        _witness(pseudonym="W-\u202e2400", protected=True, name="W. Haddad"),
+        "The person pseudonym contains a character that reorders the text shown around it (U+202E)",
+    ),
+    "a protected legal name revealed with a terminal title escape": (
+        _witness(pseudonym="W-1", protected=True, name="W. Haddad\x1b]0;pwned\x07"),
+        "The person legal name contains a control character (U+001B)",
+    ),
+    "a note with an 8-bit control sequence introducer": (
+        _note("Call back\n\x9b2J"),
+        "The note text contains a control character (U+009B)",
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", list(SCREEN_ATTACKS))
+def test_a_signed_changeset_with_text_that_fools_the_screen_is_refused(
+    network: Network, monkeypatch: pytest.MonkeyPatch, attack: str
+) -> None:
+    """A hostile or outdated office signs changesets whose text carries control characters
+    or bidirectional overrides; the receiver refuses the bundle while verifying it, before
+    anything is applied, and says which field."""
+    write, sentence = SCREEN_ATTACKS[attack]
+    head = _hostile_bundle(network, monkeypatch, write)
+    report = _import(network, head, reason="unsafe text")
+    assert sentence in report.message, report.message
+    assert "nothing was imported" in report.message
+    assert "\x1b" not in report.message and "\u202e" not in report.message
+    assert network.ws[RECEIVER].conn.execute("SELECT count(*) FROM cases").fetchone()[0] == 0
+
+
+def test_a_manifest_whose_sender_name_carries_an_escape_is_refused(
+    network: Network, base: Base
+) -> None:
+    def edit(manifest: dict[str, Any]) -> None:
+        manifest["sender"]["office_name"] = "Kabora\x1b[2K field office"
+
+    head = craft_bundle(network, base, b"".join(base.frames), edit=edit)
+    report = _import(network, head, reason="malformed")
+    assert "office name in the bundle's manifest contains a control character" in report.message
 
 
 # OUTSIDE stands for a folder of the test's own, outside the stick.

@@ -228,7 +228,17 @@ def test_a_ten_thousand_character_title_is_refused_with_its_length(qtbot: QtBot)
 def test_a_pasted_control_character_is_refused(qtbot: QtBot, pasted: str) -> None:
     form = incident_form(qtbot)
     form.title_edit.setText(pasted)  # typing cannot produce them; pasting can
-    assert "invisible control character" in form.reason("title")
+    assert "contains a control character (U+" in form.reason("title")
+    assert not form.ok_button.isEnabled()
+
+
+@pytest.mark.parametrize("pasted", ["Raid \u202eW-0042", "Raid \u2066x\u2069"])
+def test_a_pasted_bidi_override_is_refused(qtbot: QtBot, pasted: str) -> None:
+    """Overrides and isolates reorder what a person reads; storage refuses them, and the
+    form says so before OK."""
+    form = incident_form(qtbot)
+    form.title_edit.setText(pasted)
+    assert "reorders the text shown around it" in form.reason("title")
     assert not form.ok_button.isEnabled()
 
 

@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from storage.dates import normalize_uncertain_date
-from storage.entities import is_utf8
 from storage.errors import InvalidInput
+from storage.text_rules import text_problem as stored_text_problem
 from ui.dialogs._common import message_label, with_line_under
 
 Field = QLineEdit | QPlainTextEdit | QComboBox | QListWidget
@@ -47,29 +47,17 @@ NOT_CHANGED_YET = "Nothing has changed yet."
 def text_problem(what: str, text: str, limit: int, *, multiline: bool = False) -> str:
     """Why `text` cannot be recorded as `what`, as a plain sentence; '' when it can.
 
-    Storage refuses over-long text, NUL and broken characters; a form also refuses other
-    invisible control characters, which in a title, a name or a note are nearly always left
-    by copying and pasting and would make the record hard to find or read aloud. Line
-    breaks and tabs are fine in `multiline` text.
+    Length is the form's own check; every other rule is storage's
+    (`storage.text_rules.text_problem`: control characters, bidirectional overrides,
+    broken characters), so a form refuses exactly what storage would and says so first.
+    Line breaks and tabs are fine in `multiline` text.
     """
     if len(text) > limit:
         return (
             f"{what} is {len(text):,} characters long; at most {limit:,} can be recorded."
             " Shorten it."
         )
-    if not is_utf8(text):
-        return (
-            f"{what} holds a broken character (often left by copying and pasting)."
-            " Type that part again by hand."
-        )
-    allowed = "\n\t" if multiline else ""
-    for character in text:
-        if (ord(character) < 32 or 127 <= ord(character) < 160) and character not in allowed:
-            return (
-                f"{what} holds an invisible control character (U+{ord(character):04X}),"
-                " often left by copying and pasting. Remove it."
-            )
-    return ""
+    return stored_text_problem(what, text, multiline=multiline)
 
 
 def normal_date(text: str) -> str:

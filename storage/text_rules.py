@@ -1,0 +1,102 @@
+"""The one rule for text that enters a workspace, and the one way to show text safely.
+
+Titles, names, notes and contact cards end up on a terminal (`valise case list`) and in
+the window. A control character there is not text but a command: ESC sequences move the
+cursor, recolour or rewrite what a terminal already shows (a card whose office name moved
+the cursor printed a genuine office's fingerprint over its own), and bidirectional
+overrides and isolates reorder the letters a person reads, so `W-0042` can be displayed
+for a name that is stored otherwise. Text entering by any door (the command line, the
+window, a contact card, a peer's bundle) is judged here by one rule; text already stored
+(an older workspace, a quarantined changeset) is shown through `visible`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Explicit bidirectional embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069):
+# they reorder the text displayed around them.
+BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+# Joiners are format characters that Persian, Indic scripts and emoji need to display right.
+_JOINERS = frozenset("\u200c\u200d")
+MULTILINE_ALLOWED = "\n\t"
+
+
+def _is_control(character: str) -> bool:
+    code = ord(character)
+    return code < 0x20 or 0x7F <= code < 0xA0
+
+
+def _is_surrogate(character: str) -> bool:
+    return 0xD800 <= ord(character) <= 0xDFFF
+
+
+def refused_character(value: str, *, multiline: bool = False) -> str | None:
+    """The first character of `value` that no record may hold, or None.
+
+    Refused: C0 and C1 control characters and DEL (newline and tab only in `multiline`
+    text: notes, summaries, descriptions), bidirectional overrides and isolates, and lone
+    surrogates (bytes that were not UTF-8 where the text came from).
+    """
+    allowed = MULTILINE_ALLOWED if multiline else ""
+    for character in value:
+        if (_is_control(character) and character not in allowed) or (
+            character in BIDI_CONTROLS or _is_surrogate(character)
+        ):
+            return character
+    return None
+
+
+def text_problem(
+    what: str, value: str, *, multiline: bool = False, advice: str | None = None
+) -> str:
+    """Why `value` cannot be recorded as `what` ("The title"), as a sentence; '' when it
+    can. `advice` replaces the default last words ("remove it.") where the person cannot
+    edit the text (a peer's card or bundle)."""
+    character = refused_character(value, multiline=multiline)
+    if character is None:
+        return ""
+    if _is_surrogate(character):
+        found = (
+            f"{what} holds a broken character (bytes that are not UTF-8 text, often left by"
+            " copying and pasting)"
+        )
+        default = "type that part again by hand."
+    elif character in BIDI_CONTROLS:
+        found = (
+            f"{what} contains a character that reorders the text shown around it"
+            f" (U+{ord(character):04X})"
+        )
+        default = "remove it."
+    else:
+        found = f"{what} contains a control character (U+{ord(character):04X})"
+        default = "remove it."
+    return f"{found}; {advice or default}"
+
+
+def _unprintable(character: str) -> bool:
+    category = unicodedata.category(character)
+    if category in ("Cc", "Cs", "Zl", "Zp"):
+        return True
+    return category == "Cf" and character not in _JOINERS
+
+
+def _escape(character: str) -> str:
+    code = ord(character)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def visible(value: object, *, multiline: bool = False) -> str:
+    """`value` as text whose every character shows as itself: control, format and
+    separator characters (ESC, U+202E, a lone surrogate...) become visible escapes such
+    as `\\x1b` or `\\u202e`, so nothing stored can steer a terminal or reorder a line.
+    Newlines and tabs stay only in `multiline` text."""
+    text = str(value)
+    allowed = MULTILINE_ALLOWED if multiline else ""
+    if text.isprintable():  # the common case: nothing to escape
+        return text
+    return "".join(_escape(c) if _unprintable(c) and c not in allowed else c for c in text)
