@@ -16,14 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from desktop import __version__
+from desktop.env_secrets import PASSPHRASE_ENV, passphrase_from_environment
 from desktop.output import error
 from storage.errors import StorageError, ThrottledUnlock
 from storage.keyfile import FAST_INSECURE_KDF, STANDARD_KDF, KdfParams
 from storage.paths import default_workspace_dir
 from storage.workspace import Workspace, open_workspace
 
-PASSPHRASE_ENV = "VALISE_PASSPHRASE"  # noqa: S105 (a variable name, not a secret)
-NEW_PASSPHRASE_ENV = "VALISE_NEW_PASSPHRASE"  # noqa: S105
 KDF_PROFILE_ENV = "VALISE_KDF_PROFILE"
 MAX_THROTTLE_WAIT = 300.0
 
@@ -39,8 +38,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def read_passphrase(prompt: str = "Passphrase: ", env: str = PASSPHRASE_ENV) -> str:
-    """From the environment when set, else a no-echo prompt on the terminal."""
-    from_env = os.environ.get(env)
+    """From the environment when set (taken out of it: see desktop.env_secrets), else a
+    no-echo prompt on the terminal."""
+    from_env = passphrase_from_environment(env)
     if from_env is not None:
         return from_env
     if not sys.stdin.isatty():
@@ -53,7 +53,7 @@ def read_passphrase(prompt: str = "Passphrase: ", env: str = PASSPHRASE_ENV) -> 
 
 def read_new_passphrase(env: str) -> str:
     """A new passphrase: from the environment, or typed twice."""
-    from_env = os.environ.get(env)
+    from_env = passphrase_from_environment(env)
     if from_env is not None:
         return from_env
     first = read_passphrase("New passphrase: ", env)

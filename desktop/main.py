@@ -9,6 +9,10 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     """Console entry point."""
     args = sys.argv[1:] if argv is None else argv
+    # Before any worker, thread or child starts: none of them may inherit a passphrase.
+    from desktop.env_secrets import take_from_environment
+
+    take_from_environment()
     os.umask(0o077)  # workspace files, backups and exports are for this user only
     if not args or args[0] in ("--gui", "gui"):
         from desktop.gui import run_gui

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli import (
-    NEW_PASSPHRASE_ENV,
-    PASSPHRASE_ENV,
     UsageError,
     kdf_for_new_workspace,
     read_new_passphrase,
@@ -18,6 +16,7 @@ from desktop.cli import (
     workspace_dir,
 )
 from desktop.commands import sync_cmds
+from desktop.env_secrets import NEW_PASSPHRASE_ENV, PASSPHRASE_ENV
 from desktop.output import print_fields, print_json
 from storage import backup
 from storage.workspace import create_workspace
