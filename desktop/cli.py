@@ -17,7 +17,7 @@ from pathlib import Path
 
 from desktop import __version__
 from desktop.env_secrets import PASSPHRASE_ENV, passphrase_from_environment
-from desktop.output import error
+from desktop.output import error, say
 from storage.errors import StorageError, ThrottledUnlock
 from storage.keyfile import FAST_INSECURE_KDF, STANDARD_KDF, KdfParams
 from storage.paths import default_workspace_dir
@@ -66,10 +66,9 @@ def read_new_passphrase(env: str) -> str:
 def kdf_for_new_workspace() -> KdfParams:
     """Standard Argon2id, unless the test suite asked for its fast, insecure profile."""
     if os.environ.get(KDF_PROFILE_ENV) == "fast-insecure-test":
-        print(
+        say(
             f"valise: warning: {KDF_PROFILE_ENV}=fast-insecure-test makes the passphrase easy "
-            "to attack; use it only in tests",
-            file=sys.stderr,
+            "to attack; use it only in tests"
         )
         return FAST_INSECURE_KDF
     return STANDARD_KDF
@@ -89,9 +88,8 @@ def unlock(args: argparse.Namespace) -> Workspace:
     except ThrottledUnlock as exc:
         if exc.wait_seconds > MAX_THROTTLE_WAIT:
             raise
-        print(
+        say(
             f"valise: waiting {exc.wait_seconds:.0f} s after earlier failed unlocks…",
-            file=sys.stderr,
         )
         time.sleep(exc.wait_seconds + 0.05)
         return open_workspace(root, passphrase)

@@ -1,4 +1,12 @@
-"""How the command line prints: JSON for scripts, aligned plain text for people."""
+"""How the command line prints: JSON for scripts, aligned plain text for people.
+
+Everything the commands print passes through here, and everything passes through
+`storage.text_rules.visible` (plain text) or `_json_text` (JSON) on its way: a title, an
+office name or a note recorded before control characters were refused, or arriving by a
+path that does not check them, can then neither move the terminal's cursor, recolour or
+rewrite its lines, nor reorder what a person reads. The escapes are visible: ESC prints as
+`\x1b`, U+202E as `\u202e`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,32 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from storage.text_rules import is_unprintable, visible
+
+__all__ = ["error", "line", "print_fields", "print_json", "print_table", "say", "visible"]
+
+
+def _json_escape(character: str) -> str:
+    code = ord(character)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # a surrogate pair, as JSON spells characters beyond U+FFFF
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def _json_text(value: Any) -> str:
+    """Stable, readable JSON whose every unprintable character is a \\u escape.
+
+    `json.dumps` escapes C0 controls itself but writes C1 controls, bidirectional
+    overrides and lone surrogates raw; inside a JSON string a \\u escape means the same
+    character, so the data a script reads is unchanged. (Outside strings JSON holds only
+    its own punctuation, spaces and the newlines of the indentation.)
+    """
+    text = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
+    if text.isprintable():
+        return text
+    return "".join(_json_escape(c) if c != "\n" and is_unprintable(c) else c for c in text)
 
 
 class TerminalProgress:
@@ -38,9 +72,19 @@ class TerminalProgress:
 
 
 def print_json(value: Any) -> None:
-    """Stable, readable JSON on stdout."""
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)
+    """Stable, readable JSON on stdout, unprintable characters escaped."""
+    sys.stdout.write(_json_text(value))
     sys.stdout.write("\n")
+
+
+def line(text: object) -> None:
+    """One line (or several) of a command's result on stdout, shown safely."""
+    print(visible(text, multiline=True))
+
+
+def say(text: object) -> None:
+    """A line for the person on stderr (what was done, a fingerprint), shown safely."""
+    print(visible(text, multiline=True), file=sys.stderr)
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
@@ -56,13 +100,13 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Non
 
 
 def _cell(value: object, limit: int = 60) -> str:
-    text = " ".join(str(value).split())
+    text = visible(" ".join(str(value).split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def print_fields(pairs: Iterable[tuple[str, object]]) -> None:
     """`name: value` lines for one record."""
-    items = list(pairs)
+    items = [(visible(key), visible(value, multiline=True)) for key, value in pairs]
     width = max((len(k) for k, _ in items), default=0)
     for key, value in items:
         print(f"{key.ljust(width)}  {value}")
@@ -70,7 +114,7 @@ def print_fields(pairs: Iterable[tuple[str, object]]) -> None:
 
 def error(message: str) -> None:
     """A message for a person, on stderr."""
-    print(f"valise: {message}", file=sys.stderr)
+    print(f"valise: {visible(message, multiline=True)}", file=sys.stderr)
 
 
 def warn_if_own_work_missing(restored: bool, number: str) -> None:

@@ -74,7 +74,10 @@ def text_problem(
     return f"{found}; {advice or default}"
 
 
-def _unprintable(character: str) -> bool:
+def is_unprintable(character: str) -> bool:
+    """True for characters that are commands to a display rather than text: controls,
+    format characters (bidirectional marks, overrides, zero-width ones; not the joiners
+    that Persian and emoji need), lone surrogates, line and paragraph separators."""
     category = unicodedata.category(character)
     if category in ("Cc", "Cs", "Zl", "Zp"):
         return True
@@ -99,4 +102,4 @@ def visible(value: object, *, multiline: bool = False) -> str:
     allowed = MULTILINE_ALLOWED if multiline else ""
     if text.isprintable():  # the common case: nothing to escape
         return text
-    return "".join(_escape(c) if _unprintable(c) and c not in allowed else c for c in text)
+    return "".join(_escape(c) if is_unprintable(c) and c not in allowed else c for c in text)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from storage import audit, queries
 from storage.errors import InvalidInput
 from storage.records import Case
+from storage.text_rules import text_problem
 from storage.workspace import Workspace
 from sync.cards import PEER_ROLES, ContactCard, encode_card, own_card
 from sync.errors import UnknownPeer
@@ -89,6 +90,10 @@ def add_peer(ws: Workspace, card: ContactCard, role: str) -> Peer:
         raise InvalidInput(f"The role must be one of {', '.join(PEER_ROLES)}, not {role!r}.")
     if card.origin == ws.origin:
         raise InvalidInput("That is this installation's own card.")
+    if problem := text_problem(
+        "The card's office name", card.office_name, advice="such a card is refused."
+    ):
+        raise InvalidInput(problem)
     raw = encode_card_for_storage(card)
     with ws.transaction() as conn:
         existing = conn.execute("SELECT role FROM peers WHERE origin = ?", (card.origin,))

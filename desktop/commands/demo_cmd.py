@@ -9,11 +9,11 @@ loudly that they are a demo and which passphrase opens them, and opens the liais
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 from desktop.demo import DEMO_PASSPHRASE, build_demo, is_demo_folder, liaison_folder
+from desktop.output import line, say
 from storage.paths import default_workspace_dir
 
 DEMO_FOLDER_NAME = "varosa-demo"
@@ -52,12 +52,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def warn_demo(folder: Path) -> None:
     """The warning every run prints: this is not a place for real work, and how to open it."""
-    print(
+    say(
         "valise: warning: DEMO ONLY. The workspaces in "
         f"{folder} hold fictional data (the Republic of Varosa) for trying Valise; never "
         "record real cases in them.\n"
-        f"valise: every demo workspace opens with the passphrase: {DEMO_PASSPHRASE}",
-        file=sys.stderr,
+        f"valise: every demo workspace opens with the passphrase: {DEMO_PASSPHRASE}"
     )
 
 
@@ -66,13 +65,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     folder = Path(args.folder).expanduser() if args.folder else default_demo_folder()
     if is_demo_folder(folder) and not args.rebuild:
         workspace = liaison_folder(folder)
-        print(f"valise: opening the existing demo in {folder}", file=sys.stderr)
+        say(f"valise: opening the existing demo in {folder}")
     else:
-        print(f"valise: building the demo in {folder}…", file=sys.stderr)
+        say(f"valise: building the demo in {folder}…")
         workspace = build_demo(folder, DEMO_PASSPHRASE, replace=args.rebuild)
     warn_demo(folder)
     if args.no_start:
-        print(workspace)
+        line(workspace)
         return 0
     from desktop.gui import run_gui  # Qt only when a window is really wanted
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 from desktop.cli import unlock
 from desktop.output import (
     TerminalProgress,
+    line,
     print_fields,
     print_json,
     print_table,
+    say,
     warn_if_own_work_missing,
 )
 from storage import cases, evidence, queries
@@ -133,7 +134,7 @@ def cmd_evidence_add(args: argparse.Namespace) -> int:
         )
         ern = queries.get(ws.conn, Evidence, evidence_id).ern
         warn_if_own_work_missing(ws.awaiting_own_work, f"the evidence number {ern}")
-    print(evidence_id)
+    line(evidence_id)
     return 0
 
 
@@ -160,7 +161,7 @@ def cmd_evidence_update(args: argparse.Namespace) -> int:
         changed = cases.update_record(
             ws, Evidence, args.evidence, **{name: getattr(args, name) for name in _REGISTER_FIELDS}
         )
-    print(changed)
+    line(changed)
     return 0
 
 
@@ -195,7 +196,7 @@ def cmd_evidence_show(args: argparse.Namespace) -> int:
         )
         return 0
     print_fields(item.to_json().items())
-    print("\nCustody:")
+    line("\nCustody:")
     print_table(
         ["AT", "EVENT", "ACTOR", "TO", "RESULT"],
         [(e.at, e.event, e.actor, e.to_holder, e.result) for e in chain],
@@ -209,7 +210,7 @@ def cmd_evidence_get(args: argparse.Namespace) -> int:
         item = evidence.export_evidence(
             ws, args.evidence, Path(args.out), progress=TerminalProgress("Writing")
         )
-    print(f"Wrote {item.ern} ({item.size} bytes, SHA-256 verified).", file=sys.stderr)
+    say(f"Wrote {item.ern} ({item.size} bytes, SHA-256 verified).")
     return 0
 
 
@@ -222,8 +223,8 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
         print_json([r.__dict__ for r in results])
     else:
         for r in bad:
-            print(f"MISMATCH {r.ern} ({r.evidence_id}): {r.problem or 'hash differs'}")
-        print(f"{len(results) - len(bad)} of {len(results)} evidence items verified.")
+            line(f"MISMATCH {r.ern} ({r.evidence_id}): {r.problem or 'hash differs'}")
+        line(f"{len(results) - len(bad)} of {len(results)} evidence items verified.")
     if bad:
         raise IntegrityError(f"{len(bad)} evidence item(s) failed verification; see above.")
     return 0
@@ -245,7 +246,7 @@ def cmd_custody_add(args: argparse.Namespace) -> int:
             hash_seen=args.hash_seen,
             **({"actor": args.actor} if args.actor else {}),
         )
-    print(event_id)
+    line(event_id)
     return 0
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from desktop.cli import unlock
-from desktop.output import positive_count, print_json, print_table
+from desktop.output import line, positive_count, print_json, print_table, say
 from storage import audit, history, queries, search
 from storage.errors import IntegrityError
 from storage.records import Case
@@ -51,10 +50,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         results = search.search_results(ws.conn, args.text, limit=args.limit)
     hits = results.hits
     if results.many:
-        print(
+        say(
             f"valise: more than {search.RANK_LIMIT:,} records match; showing the most recently "
-            "changed first. Add words to narrow the search.",
-            file=sys.stderr,
+            "changed first. Add words to narrow the search."
         )
     if args.json:
         print_json([hit.__dict__ for hit in hits])
@@ -76,10 +74,10 @@ def cmd_log(args: argparse.Namespace) -> int:
         return 0
     for e in entries:
         state = "signature ok" if e.signature_ok else "SIGNATURE BAD"
-        print(f"changeset {e.id[:16]}  {e.office} #{e.epoch}.{e.seq}  {state}")
-        print(f"  hlc {e.hlc}  author {e.author}  case {e.case_reference or e.case_id}")
+        line(f"changeset {e.id[:16]}  {e.office} #{e.epoch}.{e.seq}  {state}")
+        line(f"  hlc {e.hlc}  author {e.author}  case {e.case_reference or e.case_id}")
         for op in e.ops:
-            print(f"    {op}")
+            line(f"    {op}")
     return 0
 
 
@@ -90,7 +88,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         report = ws.verify_audit()
     if not report.ok:
         raise IntegrityError(report.verdict())
-    print(f"ok {report.count}")
+    line(f"ok {report.count}")
     return 0
 
 
@@ -101,11 +99,11 @@ def cmd_audit_anchor(args: argparse.Namespace) -> int:
         if report.broken_at is not None:
             raise IntegrityError(report.verdict() + " A broken chain is not re-anchored.")
         if report.ok:
-            print(f"The chain is anchored already ({report.count:,} entries); nothing changed.")
+            line(f"The chain is anchored already ({report.count:,} entries); nothing changed.")
             return 0
         ws.reanchor_audit()
         count = ws.verify_audit().count
-    print(f"Re-anchored: the chain's {count:,} entries are sealed as they stand now.")
+    line(f"Re-anchored: the chain's {count:,} entries are sealed as they stand now.")
     return 0
 
 

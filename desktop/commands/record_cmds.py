@@ -8,6 +8,7 @@ from typing import Any
 from desktop.cli import UsageError, unlock
 from desktop.commands import sync_cmds
 from desktop.output import (
+    line,
     positive_count,
     print_fields,
     print_json,
@@ -186,7 +187,7 @@ def cmd_case_add(args: argparse.Namespace) -> int:
                 ws.awaiting_own_work,
                 f"the reference {queries.get(ws.conn, Case, case_id).reference}",
             )
-    print(case_id)
+    line(case_id)
     return 0
 
 
@@ -237,13 +238,13 @@ def cmd_case_update(args: argparse.Namespace) -> int:
             location=args.location,
             opened_on=args.opened_on,
         )
-    print(case_id)
+    line(case_id)
     return 0
 
 
 def _withdraw(args: argparse.Namespace, record: type[Any], ident: str) -> int:
     with unlock(args) as ws:
-        print(cases.withdraw(ws, record, ident))
+        line(cases.withdraw(ws, record, ident))
     return 0
 
 
@@ -263,7 +264,7 @@ def cmd_person_add(args: argparse.Namespace) -> int:
         person = queries.get(ws.conn, Person, person_id)
         if person.is_protected and not args.pseudonym:
             warn_if_own_work_missing(ws.awaiting_own_work, f"the pseudonym {person.pseudonym}")
-    print(person_id)
+    line(person_id)
     return 0
 
 
@@ -314,7 +315,7 @@ def cmd_incident_add(args: argparse.Namespace) -> int:
             act_types=args.act_types,
             status=args.status,
         )
-    print(incident_id)
+    line(incident_id)
     return 0
 
 
@@ -329,7 +330,7 @@ def cmd_element_add(args: argparse.Namespace) -> int:
             article=args.article,
             mode_of_liability=args.mode_of_liability,
         )
-    print(element_id)
+    line(element_id)
     return 0
 
 
@@ -339,7 +340,7 @@ def cmd_link(args: argparse.Namespace) -> int:
         link_id = cases.add_link(
             ws, args.evidence, args.target, strength=args.strength, status=args.status
         )
-    print(link_id)
+    line(link_id)
     return 0
 
 
@@ -347,7 +348,7 @@ def cmd_note_add(args: argparse.Namespace) -> int:
     """Add a note and print its id alone."""
     with unlock(args) as ws:
         note_id = cases.add_note(ws, args.case, args.text, klass=args.klass)
-    print(note_id)
+    line(note_id)
     return 0
 
 
@@ -367,7 +368,7 @@ def cmd_note_update(args: argparse.Namespace) -> int:
                 f"the note is {note.klass}; making it {args.klass} lets text written from now"
                 " on travel more widely. Add --lower-class to do it."
             )
-        print(cases.update_record(ws, Note, note.id, text=args.text, klass=args.klass))
+        line(cases.update_record(ws, Note, note.id, text=args.text, klass=args.klass))
     return 0
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from desktop.cli import unlock
-from desktop.output import TerminalProgress, error, print_fields, print_json, print_table
+from desktop.output import TerminalProgress, error, line, print_fields, print_json, print_table, say
 from sync import conflicts, peers, trust
 from sync.agekeys import age_identity, age_recipient
 from sync.cards import PEER_ROLES, read_card
@@ -167,8 +166,8 @@ def cmd_identity_card(args: argparse.Namespace) -> int:
     with unlock(args) as ws:
         _write_new_file(out, peers.card_bytes(ws), 0o644)
         ws.record("contact card written", "", {"file": out.name})
-        print(f"Wrote the contact card of {ws.office_name} to {out}", file=sys.stderr)
-        print(f"Fingerprint: {ws.fingerprint}", file=sys.stderr)
+        say(f"Wrote the contact card of {ws.office_name} to {out}")
+        say(f"Fingerprint: {ws.fingerprint}")
     return 0
 
 
@@ -186,10 +185,9 @@ def cmd_identity_age_key(args: argparse.Namespace) -> int:
         )
         _write_new_file(out, text.encode(), 0o600)
         ws.record("age key written", "", {"file": out.name})
-    print(
+    say(
         f"valise: warning: {out} holds this office's private bundle key in clear. Keep it"
-        " offline (a sealed envelope, an encrypted archive), never beside the bundles.",
-        file=sys.stderr,
+        " offline (a sealed envelope, an encrypted archive), never beside the bundles."
     )
     return 0
 
@@ -202,13 +200,12 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
     card = read_card(Path(args.card))
     with unlock(args) as ws:
         peer = peers.add_peer(ws, card, args.role)
-    print(peer.peer_id)
-    print(f"Added {peer.office_name} as {peer.role}.", file=sys.stderr)
-    print(f"Fingerprint: {peer.fingerprint}", file=sys.stderr)
-    print(
+    line(peer.peer_id)
+    say(f"Added {peer.office_name} as {peer.role}.")
+    say(f"Fingerprint: {peer.fingerprint}")
+    say(
         f"Compare it with the one {peer.office_name} reads to you, then run"
-        f" `valise peer verify {peer.peer_id}`.",
-        file=sys.stderr,
+        f" `valise peer verify {peer.peer_id}`."
     )
     return 0
 
@@ -263,7 +260,7 @@ def cmd_peer_verify(args: argparse.Namespace) -> int:
                     " trust this card. Nothing was changed."
                 )
         peers.verify_peer(ws, peer)
-    print(f"{peer.office_name} is marked as verified.", file=sys.stderr)
+    say(f"{peer.office_name} is marked as verified.")
     return 0
 
 
@@ -273,11 +270,10 @@ def cmd_peer_revoke(args: argparse.Namespace) -> int:
         peer = peers.get_peer(ws, args.peer)
         _, newest = trust.last_seq_of(ws, peer.origin)
         trust.revoke_peer(ws, peer, args.after, args.reason)
-    print(
+    say(
         f"The key of {peer.office_name} is revoked after its changeset {args.after} (the newest"
         f" held here is {newest}). Later changesets signed with it will be quarantined here"
-        " and, once the next bundles arrive, at every peer.",
-        file=sys.stderr,
+        " and, once the next bundles arrive, at every peer."
     )
     return 0
 
@@ -286,10 +282,9 @@ def cmd_identity_rotate(args: argparse.Namespace) -> int:
     """New keys for this office, announced to peers under the old key."""
     with unlock(args) as ws:
         fingerprint = trust.rotate_identity(ws)
-    print(
+    say(
         "This office has new keys. Peers learn them from the next bundles; the new"
-        f" fingerprint, to read to them, is:\n{fingerprint}",
-        file=sys.stderr,
+        f" fingerprint, to read to them, is:\n{fingerprint}"
     )
     return 0
 
@@ -299,7 +294,7 @@ def cmd_case_share(args: argparse.Namespace) -> int:
     with unlock(args) as ws:
         peer = peers.get_peer(ws, args.peer)
         case_id = peers.share_case(ws, args.case, peer)
-    print(f"Case {case_id} is shared with {peer.office_name}.", file=sys.stderr)
+    say(f"Case {case_id} is shared with {peer.office_name}.")
     return 0
 
 
@@ -308,10 +303,7 @@ def cmd_case_unshare(args: argparse.Namespace) -> int:
     with unlock(args) as ws:
         peer = peers.get_peer(ws, args.peer)
         case_id = peers.unshare_case(ws, args.case, peer)
-    print(
-        f"Case {case_id} is no longer sent to {peer.office_name} (what it received stays with it).",
-        file=sys.stderr,
-    )
+    say(f"Case {case_id} is no longer sent to {peer.office_name} (what it received stays with it).")
     return 0
 
 
@@ -330,18 +322,17 @@ def cmd_bundle_export(args: argparse.Namespace) -> int:
         finally:
             progress.end()
     for result in run.written:
-        print(result.head)
-        print(
+        line(result.head)
+        say(
             f"Bundle for {office_names(result.recipients)}: {result.changesets:,}"
             f" changesets in {len(result.cases):,} cases, {result.evidence:,} evidence files,"
-            f" {result.bytes_written:,} bytes in {len(result.parts)} parts.",
-            file=sys.stderr,
+            f" {result.bytes_written:,} bytes in {len(result.parts)} parts."
         )
     if run.failed:
         error(run.summary())
         return 1
     if len(run.written) > 1:
-        print(run.summary(), file=sys.stderr)
+        say(run.summary())
     return 0
 
 
@@ -369,12 +360,12 @@ def _print_reports(reports: list[ImportReport], as_json: bool) -> int:
     if as_json:
         print_json([r.to_json() for r in reports])
     elif not reports:
-        print("No bundles found.", file=sys.stderr)
+        say("No bundles found.")
     for report in reports:
         if not as_json:
-            print(describe(report))
+            line(describe(report))
         if report.status in ("refused", "failed"):
-            print(f"valise: {report.status} {report.head}: {report.message}", file=sys.stderr)
+            say(f"valise: {report.status} {report.head}: {report.message}")
     return 1 if any(r.status in ("refused", "failed") for r in reports) else 0
 
 
@@ -421,13 +412,13 @@ def cmd_sync_usb(args: argparse.Namespace) -> int:
         )
     else:
         for step in outcome.steps:
-            print(step.text)
+            line(step.text)
     if not outcome.exported and not any(s.action == "export" for s in outcome.failed):
-        print("No peer has anything new to receive.", file=sys.stderr)
+        say("No peer has anything new to receive.")
     if outcome.failed:
         error(outcome.headline())
         return 1
-    print(outcome.headline(), file=sys.stderr)
+    say(outcome.headline())
     return 0
 
 
@@ -464,5 +455,5 @@ def cmd_conflicts_resolve(args: argparse.Namespace) -> int:
     """Settle a conflict with one of its values or a new one."""
     with unlock(args) as ws:
         conflicts.resolve(ws, args.conflict, keep=args.keep, value=args.value)
-    print(f"Conflict {args.conflict} is settled.", file=sys.stderr)
+    say(f"Conflict {args.conflict} is settled.")
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from desktop.cli import (
 )
 from desktop.commands import sync_cmds
 from desktop.env_secrets import NEW_PASSPHRASE_ENV, PASSPHRASE_ENV
-from desktop.output import print_fields, print_json
+from desktop.output import print_fields, print_json, say
 from storage import backup
 from storage.workspace import create_workspace
 
@@ -68,8 +67,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         author=args.author,
         kdf=kdf_for_new_workspace(),
     ) as ws:
-        print(f"Created the workspace of {ws.office_name} in {root}", file=sys.stderr)
-        print(f"Fingerprint: {ws.fingerprint}", file=sys.stderr)
+        say(f"Created the workspace of {ws.office_name} in {root}")
+        say(f"Fingerprint: {ws.fingerprint}")
     return 0
 
 
@@ -95,7 +94,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     with unlock(args) as ws:
         new = read_new_passphrase(NEW_PASSPHRASE_ENV)
         ws.change_passphrase(new)
-    print("The passphrase was changed.", file=sys.stderr)
+    say("The passphrase was changed.")
     return 0
 
 
@@ -104,10 +103,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     out = Path(args.out)
     with unlock(args) as ws:
         summary = backup.write_backup(ws, out)
-    print(
+    say(
         f"Backup written to {out}: {summary.evidence_files} evidence files, "
-        f"{summary.bytes_written} bytes. It opens with the current passphrase.",
-        file=sys.stderr,
+        f"{summary.bytes_written} bytes. It opens with the current passphrase."
     )
     return 0
 
@@ -118,14 +116,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     source = Path(args.backup)
     passphrase = read_passphrase("Passphrase of the backup: ")
     result = backup.restore_backup(source, root, passphrase)
-    print(
+    say(
         f"Restored {result.office} into {root} (new epoch {result.epoch}; "
         f"{result.evidence_files} evidence files).\n"
         "If this replaces a lost or stolen laptop, run `valise identity rotate` now, then"
         " sync with every peer twice (a bundle out, their bundle back): they send back the"
         " work this office did after the backup. Open new cases after that, so their"
-        " references follow the ones the lost laptop gave.",
-        file=sys.stderr,
+        " references follow the ones the lost laptop gave."
     )
     return 0
 
