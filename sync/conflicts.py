@@ -8,14 +8,18 @@ travels like any other change and settles the conflict on every node it reaches.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from storage import canonical
+from storage import canonical, cases
 from storage.apply import WITHDRAWAL
-from storage.entities import ENTITIES
+from storage.entities import ENTITIES, PROTECTED
 from storage.errors import InvalidInput, NotFound
 from storage.workspace import Draft, Workspace
+
+# What a withheld protected value reads as (the same words `valise person list` uses).
+WITHHELD = "(protected)"
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,51 @@ class Conflict:
     other_by: str
     other_at: str
     status: str
+    # The person's pseudonym, for a conflict about a person (how to name it without its
+    # identity), and whether protected values were replaced by WITHHELD.
+    person: str = ""
+    withheld: bool = False
+
+    @property
+    def protected(self) -> bool:
+        """True when the conflict's values are (or hold) a protected identity."""
+        return bool(_protected_names(self))
 
     def to_json(self) -> dict[str, Any]:
         """Both values, their authors and times, for --json."""
-        return dict(self.__dict__)
+        return {**self.__dict__, "protected": self.protected}
+
+
+def _protected_names(conflict: Conflict) -> set[str]:
+    """The protected fields a conflict's values are, or (an edit against a withdrawal) hold."""
+    kind = ENTITIES.get(conflict.entity)
+    if kind is None:
+        return set()
+    protected = {name for name, spec in kind.fields.items() if spec.klass == PROTECTED}
+    if conflict.field == WITHDRAWAL:
+        edits = conflict.other_value if isinstance(conflict.other_value, dict) else {}
+        return protected & set(edits)
+    return protected & {conflict.field}
+
+
+def _withhold(conflict: Conflict) -> Conflict:
+    """The conflict with its protected values replaced by WITHHELD."""
+    names = _protected_names(conflict)
+    if not names:
+        return conflict
+    if conflict.field == WITHDRAWAL:
+        edits = {k: WITHHELD if k in names else v for k, v in conflict.other_value.items()}
+        return dataclasses.replace(conflict, other_value=edits, withheld=True)
+    return dataclasses.replace(conflict, shown_value=WITHHELD, other_value=WITHHELD, withheld=True)
+
+
+def _pseudonym(ws: Workspace, conflict: Conflict) -> str:
+    if conflict.entity != "person":
+        return ""
+    row = ws.conn.execute(
+        "SELECT pseudonym FROM persons WHERE id = ?", (conflict.entity_id,)
+    ).fetchone()
+    return str(row[0] or "") if row else ""
 
 
 def _decode(text: object) -> Any:
@@ -59,8 +104,27 @@ def _author(ws: Workspace, op_ref: str) -> tuple[str, str]:
     return who, hlc
 
 
-def list_conflicts(ws: Workspace, *, include_settled: bool = False) -> list[Conflict]:
-    """Open conflicts (or all), oldest first."""
+def list_conflicts(
+    ws: Workspace, *, include_settled: bool = False, reveal: bool = False
+) -> list[Conflict]:
+    """Open conflicts (or all), oldest first. A protected identity (a legal name, an
+    address...) in a conflict is withheld (WITHHELD) unless `reveal`; revealing writes
+    to the audit chain first, as `valise person list --reveal` does, naming the persons
+    by id only."""
+    found = _read_conflicts(ws, include_settled=include_settled)
+    if not reveal:
+        return [_withhold(c) for c in found]
+    revealed: dict[str, list[str]] = {}
+    for conflict in found:
+        if conflict.protected and conflict.case_id:
+            revealed.setdefault(conflict.case_id, []).append(conflict.entity_id)
+    for case_id, person_ids in revealed.items():
+        cases.record_reveal(ws, case_id, sorted(set(person_ids)))
+    return found
+
+
+def _read_conflicts(ws: Workspace, *, include_settled: bool) -> list[Conflict]:
+    """Every conflict with its values as stored."""
     where = "" if include_settled else " WHERE status = 'open'"
     rows = ws.conn.execute(
         "SELECT id, case_id, entity, entity_id, field, shown_op, shown_value, other_op,"
@@ -88,12 +152,22 @@ def list_conflicts(ws: Workspace, *, include_settled: bool = False) -> list[Conf
                 str(status),
             )
         )
-    return out
+    return [dataclasses.replace(c, person=_pseudonym(ws, c)) for c in out]
+
+
+def reveal_conflict(ws: Workspace, conflict_id: int) -> Conflict:
+    """One conflict with its protected values, after recording the reveal in the audit
+    chain (the same entry `valise person list --reveal` writes, naming the person by id)."""
+    conflict = get_conflict(ws, conflict_id)
+    if conflict.protected and conflict.case_id:
+        cases.record_reveal(ws, conflict.case_id, [conflict.entity_id])
+    return conflict
 
 
 def get_conflict(ws: Workspace, conflict_id: int) -> Conflict:
-    """One conflict by its number."""
-    for conflict in list_conflicts(ws, include_settled=True):
+    """One conflict by its number, its values as stored (for settling it: callers show
+    them to nobody)."""
+    for conflict in _read_conflicts(ws, include_settled=True):
         if conflict.id == conflict_id:
             return conflict
     raise NotFound("conflict", str(conflict_id))
@@ -111,6 +185,12 @@ def resolve(
         raise InvalidInput("Say which value to keep (--keep) or give a new one (--value).")
     if conflict.field == WITHDRAWAL:
         return _settle(ws, conflict, "withdrawn", _withdrawal_choice(keep, value))
+    if value is None and conflict.protected and keep not in ("shown", "other"):
+        # Matching a typed value against protected ones would confirm a guessed name.
+        raise InvalidInput(
+            "The values of this conflict are a protected identity: keep one with --keep"
+            " shown or --keep other, or write another with --value."
+        )
     chosen = value if value is not None else _pick(conflict, str(keep))
     if conflict.field not in ENTITIES[conflict.entity].fields:
         raise InvalidInput(f"A {conflict.entity} has no field {conflict.field!r}.")

@@ -186,12 +186,17 @@ class ConflictsView(QWidget):
         self.write_button.setAccessibleName("Write another value")
         self.write_button.setToolTip("Settle the conflict with a value you type")
         self.write_button.clicked.connect(self.write_value)
+        self.reveal_button = QPushButton("Re&veal identity…", self)
+        self.reveal_button.setAccessibleName("Reveal the protected identity in this conflict")
+        self.reveal_button.setToolTip("Shows both protected values; the reveal is audited")
+        self.reveal_button.clicked.connect(self.reveal_selected)
 
         sides = QHBoxLayout()
         sides.addWidget(self.shown_side)
         sides.addWidget(self.other_side)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
+        buttons.addWidget(self.reveal_button)
         buttons.addWidget(self.write_button)
         detail = QWidget(self)
         detail_layout = QVBoxLayout(detail)
@@ -252,6 +257,7 @@ class ConflictsView(QWidget):
         """Fill the two sides from the selected conflict, and word the choices for its kind."""
         conflict = self.selected_conflict()
         self.detail.setEnabled(conflict is not None)
+        self.reveal_button.setVisible(conflict is not None and conflict.withheld)
         if conflict is None:
             self.explanation_label.setText(
                 "No conflict is selected." if self.model.rowCount() else "No conflicts wait."
@@ -285,10 +291,16 @@ class ConflictsView(QWidget):
             self.write_button.setEnabled(False)
             self.write_button.setToolTip("A withdrawal is settled by keeping or restoring")
             return
+        withheld = (
+            " Both values are a protected identity: Reveal identity… shows them (the reveal"
+            " is recorded in the audit log); keeping one does not need them shown."
+            if conflict.withheld
+            else ""
+        )
         self.explanation_label.setText(
             f"The {field_label(conflict.field).lower()} of {record} was changed by two"
             " offices without seeing each other's change. Every office shows the first"
-            " value until someone decides; the other waits here."
+            f" value until someone decides; the other waits here.{withheld}"
         )
         self.shown_side.setTitle("Shown everywhere now")
         self.other_side.setTitle("Waiting")
@@ -343,7 +355,8 @@ class ConflictsView(QWidget):
         conflict = self.selected_conflict()
         if conflict is None or is_withdrawal(conflict):
             return
-        start = conflict.shown_value if isinstance(conflict.shown_value, str) else ""
+        shown = conflict.shown_value
+        start = shown if isinstance(shown, str) and not conflict.withheld else ""
         text = self._prompts.ask_text(
             self,
             "Write another value",
@@ -354,6 +367,30 @@ class ConflictsView(QWidget):
         if text is None or not text.strip():
             return  # a cancel is silent
         self._resolve(conflict, value=text.strip())
+
+    @Slot()
+    def reveal_selected(self) -> None:
+        """After a confirmation, record the reveal in the audit chain, then show the
+        selected conflict's protected values."""
+        title = "Reveal identity"
+        conflict = self.selected_conflict()
+        if conflict is None or not conflict.withheld:
+            return
+        who = self.model.record_label(conflict)
+        if not self._prompts.confirm(
+            self,
+            title,
+            f"Show both values of the {field_label(conflict.field).lower()} of {who}? Make"
+            " sure no one else can see the screen. The reveal is recorded in the audit log"
+            " under your name.",
+        ):
+            return  # declining shows nothing and records nothing
+        try:
+            self.model.reveal(conflict.id)
+        except Exception as exc:  # not recorded, so not shown
+            self._prompts.report_bug(self, title, exc)
+            return
+        self._show_selected()
 
     def _resolve(
         self, conflict: Conflict, *, keep: str | None = None, value: str | None = None

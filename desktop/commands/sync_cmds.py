@@ -72,6 +72,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     actions = queue.add_subparsers(dest="action", metavar="ACTION")
     p = actions.add_parser("list", parents=[common], help="open conflicts with both values")
     p.add_argument("--all", action="store_true", help="settled ones too")
+    p.add_argument(
+        "--reveal",
+        action="store_true",
+        help="show protected identities in conflicts (recorded in the audit log)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_conflicts_list)
     p = actions.add_parser("resolve", parents=[common], help="settle a conflict")
@@ -426,29 +431,43 @@ def cmd_sync_usb(args: argparse.Namespace) -> int:
 
 
 def cmd_conflicts_list(args: argparse.Namespace) -> int:
-    """Both values of each conflict, who wrote them and when."""
+    """Both values of each conflict, who wrote them and when; protected identities only
+    with --reveal (audited)."""
     with unlock(args) as ws:
-        found = conflicts.list_conflicts(ws, include_settled=args.all)
+        found = conflicts.list_conflicts(ws, include_settled=args.all, reveal=args.reveal)
     if args.json:
         print_json([c.to_json() for c in found])
-    else:
-        print_table(
-            ["ID", "RECORD", "FIELD", "SHOWN", "BY", "OTHER", "BY", "STATUS"],
-            [
-                (
-                    c.id,
-                    f"{c.entity} {c.entity_id}",
-                    c.field,
-                    c.shown_value,
-                    c.shown_by,
-                    c.other_value,
-                    c.other_by,
-                    c.status,
-                )
-                for c in found
-            ],
+        return 0
+    print_table(
+        ["ID", "RECORD", "FIELD", "SHOWN", "BY", "OTHER", "BY", "STATUS"],
+        [
+            (
+                c.id,
+                f"{c.entity} {c.person or c.entity_id}",
+                c.field,
+                _conflict_value(c, c.shown_value),
+                c.shown_by,
+                _conflict_value(c, c.other_value),
+                c.other_by,
+                c.status,
+            )
+            for c in found
+        ],
+    )
+    if any(c.withheld for c in found):
+        say(
+            "Protected identities are withheld; `valise conflicts list --reveal` shows them"
+            " (recorded in the audit log). --keep shown or --keep other settles a conflict"
+            " without showing them."
         )
     return 0
+
+
+def _conflict_value(conflict: conflicts.Conflict, value: object) -> object:
+    """A value for the table: a withheld one says how to see it."""
+    if conflict.withheld and value == conflicts.WITHHELD:
+        return f"{conflicts.WITHHELD[:-1]} — use --reveal)"
+    return value
 
 
 def cmd_conflicts_resolve(args: argparse.Namespace) -> int:

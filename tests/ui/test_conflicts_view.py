@@ -6,19 +6,28 @@ exchange bundles, so the conflict shown is one the merge really produced.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from storage import cases, queries
-from storage.records import Case
+from storage import audit, cases, queries
+from storage.cases import REVEAL_ACTION
+from storage.records import Case, Person
 from storage.workspace import Workspace
 from sync import conflicts
+from tests.desktop.test_cli_conflicts_protected import NAMES, PSEUDONYM, name_conflict
 from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import Network
 from ui.conflicts_view import VALUE_LINES, ConflictsView
-from ui.models.conflict_model import ConflictIdRole, ConflictModel, IsWithdrawalRole
+from ui.models.conflict_model import (
+    WITHHELD_TEXT,
+    ConflictIdRole,
+    ConflictModel,
+    IsWithdrawalRole,
+)
 from ui.prompts import ScriptedPrompts
 
 # The sync tests' fixtures: real installations that are each other's peers.
@@ -290,3 +299,67 @@ def test_controls_have_accessible_names_and_take_keyboard_focus(
         assert control.accessibleName(), control
         assert control.focusPolicy() & Qt.FocusPolicy.TabFocus, control.accessibleName()
     assert view.write_button.text() == "&Write another value…"
+
+
+# -- a protected identity in conflict ------------------------------------------------------
+
+
+def _reveal_entries(ws: Workspace) -> list[str]:
+    return [e.detail for e in audit.entries(ws.conn, limit=1000) if e.action == REVEAL_ACTION]
+
+
+def _all_text(view: ConflictsView) -> str:
+    model = view.model
+    cells = [
+        str(model.index(0, column).data(role))
+        for column in range(model.columnCount())
+        for role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole)
+    ]
+    sides = [view.shown_side.value_edit.toPlainText(), view.other_side.value_edit.toPlainText()]
+    return "\n".join([*cells, *sides, view.explanation_label.text()])
+
+
+def test_a_protected_name_in_conflict_is_withheld_until_an_audited_reveal(
+    qtbot: QtBot, network: Network
+) -> None:
+    _, person_id = name_conflict(network)
+    kabora = network.ws["kabora"]
+    prompts = ScriptedPrompts([False, True])
+    view = make_view(qtbot, kabora, prompts)
+    assert view.model.index(0, ConflictModel.RECORD).data().startswith(f"Person {PSEUDONYM}")
+    assert "Haddad" not in _all_text(view)
+    assert view.shown_side.value_edit.toPlainText() == WITHHELD_TEXT
+    assert view.reveal_button.isVisible() and view.reveal_button.isEnabled()
+
+    qtbot.mouseClick(view.reveal_button, Qt.MouseButton.LeftButton)  # declined
+    assert "Haddad" not in _all_text(view) and _reveal_entries(kabora) == []
+
+    qtbot.mouseClick(view.reveal_button, Qt.MouseButton.LeftButton)  # confirmed
+    assert [a.kind for a in prompts.asked] == ["confirm", "confirm"]
+    assert PSEUDONYM in prompts.asked[0].text and "Haddad" not in prompts.asked[0].text
+    assert {
+        view.shown_side.value_edit.toPlainText(),
+        view.other_side.value_edit.toPlainText(),
+    } == set(NAMES)
+    assert [json.loads(d) for d in _reveal_entries(kabora)] == [{"persons": 1, "person": person_id}]
+    assert not view.reveal_button.isVisible()
+    view.refresh()  # an import rereads the queue: what was revealed here stays shown
+    assert view.other_side.value_edit.toPlainText() in NAMES
+    assert len(_reveal_entries(kabora)) == 1
+
+
+def test_a_protected_name_conflict_is_settled_without_revealing_it(
+    qtbot: QtBot, network: Network
+) -> None:
+    _, person_id = name_conflict(network)
+    kabora = network.ws["kabora"]
+    shown = queries.get(kabora.conn, Person, person_id).legal_name
+    prompts = ScriptedPrompts()
+    view = make_view(qtbot, kabora, prompts)
+
+    with qtbot.waitSignal(view.resolved, timeout=2000):
+        qtbot.mouseClick(view.other_side.keep_button, Qt.MouseButton.LeftButton)
+
+    assert queries.get(kabora.conn, Person, person_id).legal_name == (set(NAMES) - {shown}).pop()
+    assert conflicts.list_conflicts(kabora) == [] and prompts.asked == []
+    assert _reveal_entries(kabora) == []

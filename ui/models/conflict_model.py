@@ -27,7 +27,7 @@ from storage.errors import StorageError
 from storage.hlc import Stamp
 from storage.records import Case
 from storage.workspace import Workspace
-from sync.conflicts import Conflict, list_conflicts
+from sync.conflicts import WITHHELD, Conflict, get_conflict, list_conflicts, reveal_conflict
 from ui.models.headed_table import HeadedTableModel
 
 ConflictIdRole = Qt.ItemDataRole.UserRole + 1
@@ -37,6 +37,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 MAX_CELL_CHARS = 120  # a cell shows the start of a long value; the tooltip and view show all
 EMPTY = "(empty)"
+WITHHELD_TEXT = "(protected — Reveal identity… shows it)"
 
 
 def is_withdrawal(conflict: Conflict) -> bool:
@@ -52,6 +53,8 @@ def value_text(value: object) -> str:
     """A stored value as a person reads it: text as typed, lists joined, edits as lines."""
     if value is None or value == "":
         return EMPTY
+    if value == WITHHELD:
+        return WITHHELD_TEXT
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
@@ -126,14 +129,29 @@ class ConflictModel(HeadedTableModel):
         self._ws = workspace
         self._rows: list[Conflict] = []
         self._records: dict[str, str] = {}
+        self._revealed: set[int] = set()  # conflicts whose identities a person revealed here
         self._load()
 
     # -- loading -------------------------------------------------------------------------
 
     def _load(self) -> None:
-        """Reread the queue (no model signals: callers reset)."""
-        self._rows = list_conflicts(self._ws)
+        """Reread the queue (no model signals: callers reset). Protected identities stay
+        withheld, except in conflicts already revealed (and audited) in this view."""
+        self._rows = [
+            get_conflict(self._ws, c.id) if c.id in self._revealed else c
+            for c in list_conflicts(self._ws)
+        ]
         self._records = {}
+
+    def reveal(self, conflict_id: int) -> None:
+        """Show the protected values of one conflict, after recording the reveal in the
+        audit chain (nothing is shown when recording fails: the error propagates)."""
+        row = self.row_of(conflict_id)
+        if row < 0:
+            return
+        self._rows[row] = reveal_conflict(self._ws, conflict_id)
+        self._revealed.add(conflict_id)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
 
     def refresh(self) -> None:
         """Reread the queue after a resolution or an import."""
@@ -159,7 +177,8 @@ class ConflictModel(HeadedTableModel):
             return f"Case {reference or conflict.entity_id[:8]}"
         kind = conflict.entity.capitalize()
         where = f" in case {reference}" if reference else ""
-        return f"{kind} {conflict.entity_id[:8]}{where}"
+        # A person by pseudonym: never by a name that may be the protected identity.
+        return f"{kind} {conflict.person or conflict.entity_id[:8]}{where}"
 
     # -- shape and data ------------------------------------------------------------------
 
