@@ -11,6 +11,7 @@ from typing import Any
 
 from storage import queries
 from storage.apply import current_op
+from storage.dates import end_before_start
 from storage.entities import clean_fields, entity
 from storage.errors import InvalidInput, NotFound
 from storage.records import (
@@ -234,6 +235,11 @@ def update_record(ws: Workspace, record: type[Any], ident: str, **fields: Any) -
             pseudonym = changes.get("pseudonym", found.pseudonym)
             _refuse_name_as_pseudonym(pseudonym, changes.get("legal_name", found.legal_name))
             _refuse_taken_pseudonym(ws, found.case_id, pseudonym, found.id)
+    if kind == "incident" and ("date_from" in changes or "date_to" in changes):
+        # Changing one end is judged against the other as it stands.
+        _refuse_end_before_start(
+            changes.get("date_from", found.date_from), changes.get("date_to", found.date_to)
+        )
     if getattr(found, "withdrawn", 0) and "withdrawn" not in changes:
         label = queries.TABLES[record][1]
         raise InvalidInput(
@@ -293,8 +299,17 @@ def add_incident(ws: Workspace, case: str, title: str, **fields: Any) -> Inciden
     case_id = CaseId(queries.resolve(ws.conn, Case, case))
     incident_id = IncidentId(new_id())
     values = {"case_id": case_id, "title": title, **_drop_none(fields)}
+    _refuse_end_before_start(values.get("date_from"), values.get("date_to"))
     ws.commit(case_id, [Draft("incident", incident_id, "create", values)])
     return incident_id
+
+
+def _refuse_end_before_start(date_from: object, date_to: object) -> None:
+    """Refuse an incident span whose end lies before its start (storage.dates)."""
+    if not (isinstance(date_from, str) and isinstance(date_to, str)):
+        return
+    if problem := end_before_start(date_from, date_to):
+        raise InvalidInput(problem)
 
 
 def add_element(ws: Workspace, case: str, charge: str, element: str, **fields: Any) -> ElementId:

@@ -1060,3 +1060,20 @@ def test_restore_refuses_a_workspace_or_a_busy_folder(
     result = valise({**env, "VALISE_WORKSPACE": str(busy)}, "restore", good_backup)
     assert_refused(result, 1, "empty or new folder", str(busy))
     assert [p.name for p in busy.iterdir()] == ["holiday.jpg"]
+
+
+# -- incident dates ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("2027-04", "2027-03"), ("after 2027-03", "2027-03-15"), ("2027-03-15", "before 2027-03")],
+)
+def test_an_incident_that_ends_before_it_starts_is_refused(
+    env: dict[str, str], pop: Populated, unchanged: Unchanged, start: str, end: str
+) -> None:
+    result = valise(
+        env, "incident", "add", pop.case_id, "--title", "Raid", "--from", start, "--to", end
+    )
+    assert_refused(result, 1, f"would end ({end}) before it starts ({start})", "check the dates")
+    unchanged.check()

@@ -111,6 +111,7 @@ def test_clearing_the_title_says_why_ok_is_disabled(qtbot: QtBot) -> None:
         ("from", "1066", "date_from", "The start date '1066' has an implausible year."),
         ("to", "soon", "date_to", "The end date 'soon' is not a date Valise understands."),
         ("to", "2027-02", "date_to", "would end (2027-02) before it starts (2027-03)"),
+        ("to", "before 2027-03", "date_to", "would end (before 2027-03) before it starts"),
     ],
 )
 def test_a_date_valise_cannot_read_is_refused_live_with_the_reason_under_it(

@@ -27,12 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from storage.dates import normalize_uncertain_date
+from storage.dates import end_before_start, normalize_uncertain_date
 from storage.entities import ACT_TYPES, INCIDENT_STATUSES, MAX_SHORT, MAX_TEXT
 from storage.errors import InvalidInput
 from storage.records import Incident
 from ui.dialogs.form_fields import RecordForm, ask_modally, normal_date, text_problem
-from ui.models.incident_model import date_bounds
 
 __all__ = ["DATE_EXAMPLES", "IncidentDraft", "IncidentForm", "RecordForm", "text_problem"]
 
@@ -190,13 +189,9 @@ class IncidentForm(RecordForm):
                 dates[key] = normalize_uncertain_date(edit.text(), field)
             except InvalidInput as exc:
                 found[key] = str(exc)
-        if "date_from" in dates and "date_to" in dates:
-            start, end = date_bounds(dates["date_from"]), date_bounds(dates["date_to"])
-            if start is not None and end is not None and end[1] < start[0]:
-                found["date_to"] = (
-                    f"The incident would end ({dates['date_to']}) before it starts"
-                    f" ({dates['date_from']}). Check the dates."
-                )
+        span = (dates.get("date_from", ""), dates.get("date_to", ""))
+        if problem := end_before_start(*span):
+            found["date_to"] = problem
         if problem := text_problem("The place", self.location_edit.text(), MAX_SHORT):
             found["location"] = problem
         description = self.description_edit.toPlainText()

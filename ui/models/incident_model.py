@@ -18,7 +18,6 @@ The model reads the list through `storage.queries.in_case` and never runs SQL.
 
 from __future__ import annotations
 
-import calendar
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
@@ -30,8 +29,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from storage.dates import normalize_uncertain_date
-from storage.errors import InvalidInput
+from storage.dates import date_bounds
 from storage.queries import in_case
 from storage.records import CaseId, Incident, IncidentId
 from storage.workspace import Workspace
@@ -45,30 +43,6 @@ Index = QModelIndex | QPersistentModelIndex
 _QUALIFIER_RANK = {"before": 0, "": 1, "about": 2, "after": 3}
 DateKey = tuple[int, int, int]
 _UNDATED: DateKey = (0, 0, 0)
-
-
-def date_bounds(text: str) -> tuple[date, date, str, int] | None:
-    """The first and last day an uncertain date may stand for, its qualifier and precision
-    (0 year, 1 month, 2 day); None for an empty or unreadable date."""
-    try:
-        written = normalize_uncertain_date(text)
-    except InvalidInput:
-        return None
-    if not written:
-        return None
-    qualifier, _, rest = written.partition(" ")
-    if not rest:
-        qualifier, rest = "", written
-    parts = [int(part) for part in rest.split("-")]
-    year = parts[0]
-    if len(parts) == 1:
-        return date(year, 1, 1), date(year, 12, 31), qualifier, 0
-    month = parts[1]
-    if len(parts) == 2:
-        last = calendar.monthrange(year, month)[1]
-        return date(year, month, 1), date(year, month, last), qualifier, 1
-    day = date(year, month, parts[2])
-    return day, day, qualifier, 2
 
 
 def date_span(text: str) -> tuple[date, date] | None:
