@@ -18,7 +18,7 @@ from pathlib import Path
 from desktop import __version__
 from desktop.env_secrets import PASSPHRASE_ENV, passphrase_from_environment
 from desktop.output import error, say
-from storage.errors import StorageError, ThrottledUnlock
+from storage.errors import InvalidInput, StorageError, ThrottledUnlock
 from storage.keyfile import FAST_INSECURE_KDF, STANDARD_KDF, KdfParams
 from storage.paths import default_workspace_dir
 from storage.workspace import Workspace, open_workspace
@@ -61,6 +61,35 @@ def read_new_passphrase(env: str) -> str:
     if first != second:
         raise UsageError("the two passphrases differ; nothing was changed")
     return first
+
+
+STDIN = "-"  # `--name -`, `--text -`: the value comes from standard input
+MAX_STDIN_BYTES = 4 * 100_000 + 2  # the longest text a record holds, in UTF-8, and a newline
+
+
+def from_stdin(value: str | None, what: str) -> str | None:
+    """`value` itself, or for `-` the text on standard input: one trailing newline
+    removed, refused when empty or not UTF-8. Protected names and privileged notes given
+    this way stay out of `ps`, /proc/PID/cmdline and the shell's history."""
+    if value != STDIN:
+        return value
+    data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    if len(data) > MAX_STDIN_BYTES:
+        raise InvalidInput(f"The {what} on standard input is too long; nothing was recorded.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"The {what} on standard input is not UTF-8 text (byte {exc.start + 1} cannot be"
+            " read); give it as UTF-8 text. Nothing was recorded."
+        ) from None
+    text = text.removesuffix("\n").removesuffix("\r")
+    if not text.strip():
+        raise InvalidInput(
+            f"The {what} on standard input is empty; give it there (for example with a"
+            " pipe or `< file`). Nothing was recorded."
+        )
+    return text
 
 
 def kdf_for_new_workspace() -> KdfParams:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from desktop.cli import UsageError, unlock
+from desktop.cli import UsageError, from_stdin, unlock
 from desktop.commands import sync_cmds
 from desktop.output import (
     line,
@@ -87,13 +87,25 @@ def _register_person(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     p = person.add_parser("add", parents=[common], help="add a person; prints its id")
     p.add_argument("case", metavar="CASE")
-    p.add_argument("--name", default="", help="legal name (kept protected when --protected)")
+    p.add_argument(
+        "--name",
+        default="",
+        help="legal name (kept protected when --protected); - reads it from standard input",
+    )
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--protected", action="store_true", help="known to partners by pseudonym only")
     p.add_argument("--pseudonym", help="e.g. W-0042 (default for protected persons: next number)")
     p.add_argument("--protection", choices=PROTECTION_LEVELS)
     p.add_argument("--languages")
     p.set_defaults(run=cmd_person_add)
+    p = person.add_parser("update", parents=[common], help="change a person's fields")
+    p.add_argument("person", metavar="PERSON")
+    p.add_argument("--name", help="legal name; - reads it from standard input")
+    p.add_argument("--role", choices=ROLES)
+    p.add_argument("--pseudonym")
+    p.add_argument("--protection", choices=PROTECTION_LEVELS)
+    p.add_argument("--languages")
+    p.set_defaults(run=cmd_person_update)
     p = person.add_parser("list", parents=[common], help="persons of a case")
     p.add_argument("case", metavar="CASE")
     p.add_argument("--reveal", action="store_true", help="show protected identities (audited)")
@@ -145,7 +157,7 @@ def _register_note(commands: Any, common: argparse.ArgumentParser) -> None:
     note = commands.add_parser("note", help="notes").add_subparsers(dest="action", metavar="ACTION")
     p = note.add_parser("add", parents=[common], help="add a note; prints its id")
     p.add_argument("case", metavar="CASE")
-    p.add_argument("--text", required=True)
+    p.add_argument("--text", required=True, help="the note; - reads it from standard input")
     p.add_argument("--class", dest="klass", choices=NOTE_CLASSES, default="open")
     p.set_defaults(run=cmd_note_add)
     p = note.add_parser("list", parents=[common], help="notes of a case")
@@ -154,7 +166,7 @@ def _register_note(commands: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(run=lambda a: _list(a, Note, ["id", "klass", "text"]))
     p = note.add_parser("update", parents=[common], help="change a note's text or class")
     p.add_argument("note", metavar="NOTE")
-    p.add_argument("--text")
+    p.add_argument("--text", help="the new text; - reads it from standard input")
     p.add_argument("--class", dest="klass", choices=NOTE_CLASSES)
     p.add_argument(
         "--lower-class",
@@ -250,12 +262,13 @@ def _withdraw(args: argparse.Namespace, record: type[Any], ident: str) -> int:
 
 def cmd_person_add(args: argparse.Namespace) -> int:
     """Add a person and print the id alone."""
+    name = from_stdin(args.name, "name")
     with unlock(args) as ws:
         person_id = cases.add_person(
             ws,
             args.case,
             args.role,
-            name=args.name,
+            name=name,
             protected=args.protected,
             pseudonym=args.pseudonym,
             protection=args.protection,
@@ -264,6 +277,26 @@ def cmd_person_add(args: argparse.Namespace) -> int:
         person = queries.get(ws.conn, Person, person_id)
         if person.is_protected and not args.pseudonym:
             warn_if_own_work_missing(ws.awaiting_own_work, f"the pseudonym {person.pseudonym}")
+    line(person_id)
+    return 0
+
+
+def cmd_person_update(args: argparse.Namespace) -> int:
+    """Change a person's fields (those given) and print the id alone."""
+    name = from_stdin(args.name, "name")
+    changes = {
+        "legal_name": name,
+        "role": args.role,
+        "pseudonym": args.pseudonym,
+        "protection": args.protection,
+        "languages": args.languages,
+    }
+    if all(value is None for value in changes.values()):
+        raise UsageError(
+            "say what to change: --name, --role, --pseudonym, --protection or --languages"
+        )
+    with unlock(args) as ws:
+        person_id = cases.update_record(ws, Person, args.person, **changes)
     line(person_id)
     return 0
 
@@ -346,8 +379,9 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 def cmd_note_add(args: argparse.Namespace) -> int:
     """Add a note and print its id alone."""
+    text = from_stdin(args.text, "note")
     with unlock(args) as ws:
-        note_id = cases.add_note(ws, args.case, args.text, klass=args.klass)
+        note_id = cases.add_note(ws, args.case, text or "", klass=args.klass)
     line(note_id)
     return 0
 
@@ -357,6 +391,7 @@ def cmd_note_update(args: argparse.Namespace) -> int:
     `--lower-class`, said on purpose."""
     if args.text is None and args.klass is None:
         raise UsageError("say what to change: --text and/or --class")
+    text = from_stdin(args.text, "note")
     with unlock(args) as ws:
         note = queries.get(ws.conn, Note, args.note)
         if (
@@ -368,7 +403,7 @@ def cmd_note_update(args: argparse.Namespace) -> int:
                 f"the note is {note.klass}; making it {args.klass} lets text written from now"
                 " on travel more widely. Add --lower-class to do it."
             )
-        line(cases.update_record(ws, Note, note.id, text=args.text, klass=args.klass))
+        line(cases.update_record(ws, Note, note.id, text=text, klass=args.klass))
     return 0
 
 
