@@ -24,7 +24,7 @@ from storage import queries
 from storage.atomic import WholeNewFile
 from storage.blobs import Cancelled, Progress
 from storage.errors import EvidenceFileError, IntegrityError, InvalidInput
-from storage.paths import display_name
+from storage.paths import display_name, original_file_name
 from storage.records import Case, CaseId, CustodyEvent, CustodyEventId, Evidence, EvidenceId
 from storage.workspace import Draft, Workspace, new_id
 
@@ -165,6 +165,12 @@ def read_evidence(ws: Workspace, evidence: str, *, purpose: str = "viewed") -> I
     return ws.blobs.read(name, key)
 
 
+def copy_name(item: Evidence) -> str:
+    """The name a plain copy takes in a folder: the original file name, byte for byte
+    (in Python's form for paths), or the ERN when the stored name is not a plain name."""
+    return original_file_name(item.original_name) or item.ern
+
+
 def export_evidence(
     ws: Workspace,
     evidence: str,
@@ -179,7 +185,7 @@ def export_evidence(
     never replaced."""
     item = queries.get(ws.conn, Evidence, evidence)
     if out.is_dir():
-        out = out / (Path(item.original_name).name or item.ern)
+        out = out / copy_name(item)
     if out.exists() or out.is_symlink():
         raise InvalidInput(f"{out} already exists; choose another name.")
     if not out.parent.is_dir():

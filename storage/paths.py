@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from storage.text_rules import is_unprintable, refused_character
 
 WORKSPACE_ENV = "VALISE_WORKSPACE"
 
@@ -24,10 +27,60 @@ def default_workspace_dir() -> Path:
     return base / "valise" / "workspace"
 
 
+_NAME_ESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})")
+
+
+def _escape_name_character(character: str) -> str:
+    code = ord(character)
+    if character == "\\":
+        return "\\\\"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    if refused_character(character) is not None or is_unprintable(character):
+        return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    return character
+
+
+def escaped_name(raw: bytes) -> str:
+    """A file name's bytes as readable, storable text that keeps every byte: a byte that
+    is not UTF-8 (an old camera's Latin-1 `café`) reads `caf\\xe9`, a control or
+    reordering character `\\u001b`, a backslash `\\\\`. `name_bytes` gives the bytes back."""
+    text = raw.decode("utf-8", "surrogateescape")
+    return "".join(_escape_name_character(c) for c in text)
+
+
+def name_bytes(text: str) -> bytes:
+    """The bytes of a file name stored by `escaped_name` (a backslash that starts no
+    escape, as in names stored before, stays itself)."""
+    out = bytearray()
+    position = 0
+    for match in _NAME_ESCAPE.finditer(text):
+        out += text[position : match.start()].encode("utf-8", "surrogatepass")
+        escape = match.group(1)
+        if escape == "\\":
+            out += b"\\"
+        elif escape[0] == "x":
+            out.append(int(escape[1:], 16))
+        else:
+            out += chr(int(escape[1:], 16)).encode("utf-8", "surrogatepass")
+        position = match.end()
+    out += text[position:].encode("utf-8", "surrogatepass")
+    return bytes(out)
+
+
 def display_name(path: Path) -> str:
-    """The file's name as storable text: bytes that are not UTF-8 (an old camera's Latin-1
-    name, say) become U+FFFD instead of lone surrogates the database cannot hold."""
-    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """The file's name as storable text that keeps its bytes (see `escaped_name`)."""
+    return escaped_name(os.fsencode(path.name))
+
+
+def original_file_name(stored: str) -> str | None:
+    """The name to write a copy under, as the original bytes (in Python's
+    surrogateescape form for paths); None when the stored name is no plain file name
+    (empty, `.` or `..`, or holding a slash or NUL: only a peer's forged record can)."""
+    raw = name_bytes(stored)
+    if raw in (b"", b".", b"..") or b"/" in raw or b"\x00" in raw:
+        return None
+    return os.fsdecode(raw)
 
 
 @dataclass(frozen=True)

@@ -566,22 +566,37 @@ def test_an_evidence_file_with_spaces_and_non_latin_characters_round_trips(
     assert assert_ok(valise(env, "evidence", "verify")).endswith("2 of 2 evidence items verified.")
 
 
-def test_an_evidence_file_whose_name_is_not_utf8_is_added_and_exported(
-    env: dict[str, str], pop: Populated, tmp_path: Path
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        (b"t\xe9moin.txt", "t\\xe9moin.txt"),  # an old camera's Latin-1
+        (b"caf\xe9_\xff\xfe.txt", "caf\\xe9_\\xff\\xfe.txt"),
+        (b"scan\x1b[2J\n2.pdf", "scan\\u001b[2J\\u000a2.pdf"),  # an ESC and a newline
+        (b"back\\slash \xe2\x80\xae.txt", "back\\\\slash \\u202e.txt"),
+        ("Zeugenaussage über.txt".encode(), "Zeugenaussage über.txt"),
+    ],
+)
+def test_an_evidence_file_name_keeps_its_bytes_and_is_shown_readably(
+    env: dict[str, str], pop: Populated, tmp_path: Path, raw: bytes, stored: str
 ) -> None:
-    """File names on Linux are bytes; one written by an old camera in Latin-1 must not crash
-    the add (or leave a stored file behind): the name is kept readably."""
-    source = tmp_path / "t\udce9moin.txt"  # b"t\xe9moin.txt"
+    """File names on Linux are bytes. One that is not UTF-8, or holds control characters,
+    is stored in a readable escaped form that keeps every byte (not as U+FFFD), shown so,
+    and a copy saved into a folder takes the original bytes back."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    source = Path(os.fsdecode(os.fsencode(folder) + b"/" + raw))
     source.write_bytes(b"witness account")
-    result = valise(env, "evidence", "add", pop.case_id, source)
-    evidence_id = assert_ok(result)
-    out = tmp_path / "exported.txt"
-    assert_ok(valise(env, "evidence", "get", evidence_id, "--out", out))
-    assert out.read_bytes() == b"witness account"
+    evidence_id = assert_ok(valise(env, "evidence", "add", pop.case_id, source))
     with open_workspace(pop.root, PASSPHRASE) as ws:
         item = queries.get(ws.conn, Evidence, evidence_id)
-        item.original_name.encode("utf-8")  # stored as valid text
-        assert item.original_name.startswith("t") and item.original_name.endswith("moin.txt")
+    assert item.original_name == stored and item.title == stored
+    shown = assert_ok(valise(env, "evidence", "show", evidence_id))
+    assert stored in shown and "\x1b" not in shown and "\u202e" not in shown
+    out = tmp_path / "out"
+    out.mkdir()
+    assert_ok(valise(env, "evidence", "get", evidence_id, "--out", out))
+    assert os.listdir(os.fsencode(out)) == [raw]
+    assert (out / os.fsdecode(raw)).read_bytes() == b"witness account"
 
 
 def test_evidence_add_with_a_bad_field_stores_nothing(

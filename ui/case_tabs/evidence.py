@@ -75,12 +75,14 @@ from storage.entities import (
     COLLECTION_METHODS,
     CUSTODY_EVENTS,
     EVIDENCE_TYPES,
+    is_utf8,
 )
 from storage.errors import IntegrityError, StorageError
 from storage.evidence import (
     VerifyResult,
     add_custody,
     add_evidence,
+    copy_name,
     custody,
     export_evidence,
     read_evidence,
@@ -335,6 +337,13 @@ def save_fields(
     return details, read_register(ws, details.item.case_id)
 
 
+def _suggested_name(item: Evidence) -> str:
+    """The name a save dialog offers: the original one, or the ERN when that name is not
+    UTF-8 (a dialog cannot show its bytes; saving into a folder keeps them)."""
+    name = copy_name(item)
+    return name if is_utf8(name) else item.ern
+
+
 def export_copy(
     ws: Workspace, evidence_id: str, target: Path, sink: ProgressSink, cancel: threading.Event
 ) -> ExportOutcome:
@@ -344,7 +353,7 @@ def export_copy(
         sink.report(done, total, f"Saving a copy to {target.name}…")
 
     item = export_evidence(ws, evidence_id, target, progress=progress, cancel=cancel)
-    written = target / (Path(item.original_name).name or item.ern) if target.is_dir() else target
+    written = target / copy_name(item) if target.is_dir() else target
     return ExportOutcome(item, written, custody(ws, item.id))
 
 
@@ -1039,9 +1048,7 @@ class EvidenceTab(QWidget):
             " timeline.",
         ):
             return False
-        target = self._choose_save(
-            self, "Save a copy of the evidence", Path(item.original_name).name or item.ern
-        )
+        target = self._choose_save(self, "Save a copy of the evidence", _suggested_name(item))
         if target is None:
             return False
         ws = self._ws
