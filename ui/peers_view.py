@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from storage.atomic import atomic_write_bytes
 from storage.errors import StorageError
 from storage.regular_files import FileTooLarge, NotARegularFile, read_regular
+from storage.text_rules import visible
 from storage.workspace import Workspace
 from sync import peers, trust
 from sync.cards import MAX_CARD_BYTES, PEER_ROLES, ContactCard, parse_card
@@ -62,6 +63,13 @@ def choose_card_target(parent: QWidget, caption: str, suggested: str) -> Path | 
     """Ask where to save our card with the platform's file dialog; None on cancel."""
     name, _ = QFileDialog.getSaveFileName(parent, caption, suggested, CARD_FILTER)
     return Path(name) if name else None
+
+
+def shown_name(office_name: str) -> str:
+    """An office name as the window shows it: control and reordering characters, which a
+    name recorded by an older Valise may hold, as visible escapes (storage.text_rules), so
+    no name can reorder the fingerprint shown beside it."""
+    return visible(office_name)
 
 
 def fingerprint_font(base: QFont) -> QFont:
@@ -145,12 +153,13 @@ class AddPeerDialog(QDialog):
 
         intro = _plain_label("About this dialog", self)
         intro.setText(
-            f"This card is from {card.office_name}. Anyone can make a card, so ask"
-            f" {card.office_name} to read you their fingerprint (by phone or in person) and"
-            " compare every group of digits. Once they match, mark the peer as verified."
+            f"This card is from {shown_name(card.office_name)}. Anyone can make a card, so"
+            f" ask {shown_name(card.office_name)} to read you their fingerprint (by phone or"
+            " in person) and compare every group of digits. Once they match, mark the peer as"
+            " verified."
         )
         self.office_label = _plain_label("Office", self)
-        self.office_label.setText(card.office_name)
+        self.office_label.setText(shown_name(card.office_name))
         bold = self.office_label.font()
         bold.setBold(True)
         self.office_label.setFont(bold)
@@ -433,8 +442,9 @@ class PeersView(QWidget):
             return
         self._changed(
             peer.origin,
-            f"Added {peer.office_name} as {role_label(peer.role)}. Compare its fingerprint"
-            f" with the one {peer.office_name} reads to you, then mark it as verified.",
+            f"Added {shown_name(peer.office_name)} as {role_label(peer.role)}. Compare its"
+            f" fingerprint with the one {shown_name(peer.office_name)} reads to you, then mark"
+            " it as verified.",
         )
 
     @Slot()
@@ -447,7 +457,7 @@ class PeersView(QWidget):
         matches = self._prompts.confirm(
             self,
             title,
-            f"Ask {peer.office_name} to read you their fingerprint, and compare every"
+            f"Ask {shown_name(peer.office_name)} to read you their fingerprint, and compare every"
             f" group with this one:\n\n{peer.fingerprint}\n\n"
             "Do all the digits match? If any differ, answer No: the card may be forged.",
         )
@@ -461,7 +471,7 @@ class PeersView(QWidget):
         except Exception as exc:
             self._prompts.report_bug(self, title, exc)
             return
-        self._changed(peer.origin, f"{peer.office_name} is marked as verified.")
+        self._changed(peer.origin, f"{shown_name(peer.office_name)} is marked as verified.")
 
     @Slot()
     def revoke_selected(self) -> None:
@@ -479,8 +489,9 @@ class PeersView(QWidget):
         answer = self._prompts.ask_text(
             self,
             title,
-            f"Refuse the changesets of {peer.office_name} signed after which number? Those"
-            f" up to and including it stay valid. The newest held here is {newest}.",
+            f"Refuse the changesets of {shown_name(peer.office_name)} signed after which"
+            " number? Those up to and including it stay valid. The newest held here is"
+            f" {newest}.",
             str(newest),
         )
         if answer is None:
@@ -505,7 +516,7 @@ class PeersView(QWidget):
         if not self._prompts.confirm(
             self,
             title,
-            f"Revoking the key of {peer.office_name} is permanent and cannot be undone."
+            f"Revoking the key of {shown_name(peer.office_name)} is permanent and cannot be undone."
             f" Changesets it signed after number {after} will be refused here and, once the"
             " next bundles arrive, at every peer.\n\nRevoke the key?",
         ):
@@ -520,7 +531,7 @@ class PeersView(QWidget):
             return
         self._changed(
             peer.origin,
-            f"The key of {peer.office_name} is revoked after its changeset {after} (the"
+            f"The key of {shown_name(peer.office_name)} is revoked after its changeset {after} (the"
             f" newest held here is {newest}).",
         )
 

@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from storage.workspace import Workspace
 from sync import peers
-from sync.cards import MAX_CARD_BYTES, PEER_ROLES, ContactCard, parse_card
+from sync.cards import MAX_CARD_BYTES, PEER_ROLES, ContactCard, encode_card, parse_card
 from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import Network
 from ui.models.peer_model import FingerprintRole, PeerModel, PeerOriginRole
@@ -369,3 +369,52 @@ def test_controls_have_accessible_names_and_take_keyboard_focus(
         "&Add a contact card…",
         "Save our car&d…",
     ]
+
+
+# -- text that fools the screen --------------------------------------------------------------
+
+
+def _named_card(ws: Workspace, office_name: str) -> ContactCard:
+    card = parse_card(peers.card_bytes(ws))
+    return ContactCard(
+        office_name, card.role, card.signing_public, card.encryption_public, card.created
+    )
+
+
+def test_a_card_whose_office_name_reorders_the_fingerprint_is_refused_in_the_window(
+    qtbot: QtBot, network: Network, tmp_path: Path
+) -> None:
+    """A right-to-left override in the office name would display the fingerprint beside it
+    reversed; such a card is refused with a sentence before the role is asked."""
+    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    path = tmp_path / "dressa.card"
+    path.write_bytes(encode_card(dressa, _named_card(dressa, "Dressa \u202e 09876 54321")))
+    prompts = ScriptedPrompts()
+    dialogs = RoleDialogs(qtbot, "office")
+    view = make_view(qtbot, kabora, prompts, Files([path]), dialogs)
+    before = rows(view)
+
+    qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
+
+    [asked] = prompts.asked
+    assert asked.kind == "warn"
+    assert "reorders the text shown around it (U+202E); such a card is refused" in asked.text
+    assert "\u202e" not in asked.text
+    assert dialogs.seen == [] and rows(view) == before
+
+
+def test_an_office_name_recorded_by_an_older_valise_is_shown_escaped(
+    qtbot: QtBot, network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    with monkeypatch.context() as older:  # an older Valise did not refuse the name
+        older.setattr(peers, "text_problem", lambda *args, **kwargs: "")
+        peers.add_peer(kabora, _named_card(dressa, "Dressa \u202e\x1b[2K office"), "office")
+    prompts = ScriptedPrompts([False])
+    view = make_view(qtbot, kabora, prompts)
+    row = view.model.row_of(dressa.origin)
+    assert view.model.index(row, PeerModel.OFFICE).data() == "Dressa \\u202e\\x1b[2K office"
+    assert view.select_peer(dressa.origin)
+    qtbot.mouseClick(view.verify_button, Qt.MouseButton.LeftButton)
+    [asked] = prompts.asked
+    assert "Dressa \\u202e\\x1b[2K office" in asked.text and "\u202e" not in asked.text

@@ -26,6 +26,7 @@ from storage.apply import WITHDRAWAL
 from storage.errors import StorageError
 from storage.hlc import Stamp
 from storage.records import Case
+from storage.text_rules import visible
 from storage.workspace import Workspace
 from sync.conflicts import WITHHELD, Conflict, get_conflict, list_conflicts, reveal_conflict
 from ui.models.headed_table import HeadedTableModel
@@ -215,19 +216,19 @@ class ConflictModel(HeadedTableModel):
 
     def _text(self, conflict: Conflict, column: int) -> str | None:
         if column == self.RECORD:
-            return self.record_label(conflict)
+            return visible(self.record_label(conflict))
         if column == self.FIELD:
             return field_label(conflict.field)
         if column == self.SHOWN:
             return shown_text(conflict)
         if column == self.SHOWN_BY:
-            return conflict.shown_by
+            return visible(conflict.shown_by)
         if column == self.SHOWN_AT:
             return when_text(conflict.shown_at)
         if column == self.OTHER:
             return other_text(conflict)
         if column == self.OTHER_BY:
-            return conflict.other_by
+            return visible(conflict.other_by)
         if column == self.OTHER_AT:
             return when_text(conflict.other_at)
         return None

@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from storage.text_rules import visible
 from storage.workspace import Workspace
 from sync.peers import Peer, list_peers
 from ui.models.headed_table import HeadedTableModel
@@ -110,7 +111,7 @@ class PeerModel(HeadedTableModel):
 
     def _text(self, peer: Peer, column: int) -> str | None:
         if column == self.OFFICE:
-            return peer.office_name
+            return visible(peer.office_name)  # a name from an older Valise, made harmless
         if column == self.ROLE:
             return role_label(peer.role)
         if column == self.FINGERPRINT:
