@@ -262,7 +262,7 @@ def _withdraw(args: argparse.Namespace, record: type[Any], ident: str) -> int:
 
 def cmd_person_add(args: argparse.Namespace) -> int:
     """Add a person and print the id alone."""
-    name = from_stdin(args.name, "name")
+    name = from_stdin(args.name, "name") or ""
     with unlock(args) as ws:
         person_id = cases.add_person(
             ws,

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from storage import audit
 from storage.workspace import open_workspace
@@ -30,23 +31,30 @@ def valise(
     env: dict[str, str],
     *args: str | os.PathLike[str],
     timeout: float = 120,
+    feed: bytes | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m desktop.main ARGS` with `env`, no terminal on stdin, output captured.
+    """Run `python -m desktop.main ARGS` with `env`, output captured; standard input is
+    `feed` when given, else nothing (and no terminal).
 
     Arguments and environment values may hold lone surrogates (non-UTF-8 bytes, as Python
     decodes them): subprocess encodes them back to the original bytes.
     """
     clean = {k: v for k, v in env.items() if k != "VALISE_DEBUG"}
-    return subprocess.run(
+    stdin: dict[str, Any] = {"stdin": subprocess.DEVNULL} if feed is None else {"input": feed}
+    ran = subprocess.run(
         [sys.executable, "-m", "desktop.main", *[os.fspath(a) for a in args]],
         cwd=ROOT,
         env=clean,
         capture_output=True,
-        encoding="utf-8",
-        errors="replace",
         timeout=timeout,
-        stdin=subprocess.DEVNULL,
         check=False,
+        **stdin,
+    )
+    return subprocess.CompletedProcess(
+        ran.args,
+        ran.returncode,
+        ran.stdout.decode("utf-8", "replace"),
+        ran.stderr.decode("utf-8", "replace"),
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,11 +19,11 @@ from storage.records import Note, Person
 from storage.workspace import open_workspace
 from tests.conftest import PASSPHRASE
 from tests.desktop.clitools import (
-    ROOT,
     assert_contents_unchanged,
     assert_ok,
     assert_refused,
     contents,
+    valise,
 )
 
 NAME = "Amina Khalil Haddad"
@@ -32,23 +31,11 @@ NOTE = "Our theory: the second strike was aimed at the rescuers.\n\tSee W-0042's
 
 
 def valise_fed(env: dict[str, str], data: bytes, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `valise ARGS` with `data` on its standard input."""
-    fed = subprocess.run(
-        [sys.executable, "-m", "desktop.main", *args],
-        cwd=ROOT,
-        env=env,
-        input=data,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert NAME not in " ".join(fed.args) and NOTE not in " ".join(fed.args)
-    return subprocess.CompletedProcess(
-        fed.args,
-        fed.returncode,
-        fed.stdout.decode("utf-8", "replace"),
-        fed.stderr.decode("utf-8", "replace"),
-    )
+    """Run `valise ARGS` with `data` on its standard input; the value is not in argv."""
+    result = valise(env, *args, feed=data)
+    argv = " ".join(map(str, result.args))
+    assert NAME not in argv and NOTE not in argv
+    return result
 
 
 @pytest.fixture
