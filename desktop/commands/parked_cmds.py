@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from desktop.cli import unlock
-from desktop.output import print_json
+from desktop.output import line, print_json
 from sync.parked import BUNDLE, Waiting, list_waiting
 
 NOTHING_WAITS = "Nothing waits: every change received has been applied."
@@ -51,10 +51,10 @@ def cmd_parked_list(args: argparse.Namespace) -> int:
         print_json([item.to_json() for item in found])
         return 0
     if not found:
-        print(NOTHING_WAITS)
+        line(NOTHING_WAITS)
         return 0
     for item in found:
-        print("\n".join(describe(item)))
-        print()
-    print(ADVICE)
+        line("\n".join(describe(item)))  # line() escapes what a peer's data may hold
+        line("")
+    line(ADVICE)
     return 0
