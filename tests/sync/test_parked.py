@@ -11,7 +11,9 @@ import json
 import os
 from pathlib import Path
 
-from storage import backup, cases
+import pytest
+
+from storage import backup, cases, entities, workspace
 from storage.keyfile import FAST_INSECURE_KDF
 from storage.workspace import Workspace, create_workspace, open_workspace
 from sync import peers, trust
@@ -69,20 +71,28 @@ def test_a_note_that_came_before_its_case_says_what_it_waits_for_then_lands(
     assert list_waiting(restored) == []
 
 
-def _bundle_from_a_stranger(network: Network, tmp_path: Path, office: str) -> str:
-    """A bundle for Dressa from an office Dressa has no card of, imported there (parked);
-    returns its id."""
+def _bundle_from_a_stranger(
+    network: Network, tmp_path: Path, office: str, expected: str = "parked"
+) -> str:
+    """A bundle for Dressa from an office Dressa has no card of, imported there (parked,
+    or `expected`); returns its id. The stranger's own check of its name is switched off,
+    as an older or a forged Valise would have none."""
     dressa = network.ws["dressa"]
-    stranger = create_workspace(tmp_path / "stranger", office, PASSPHRASE, kdf=FAST_INSECURE_KDF)
-    try:
-        peer = peers.add_peer(stranger, parse_card(peers.card_bytes(dressa)), "office")
-        case_id = cases.add_case(stranger, "Looting at Ostra")
-        peers.share_case(stranger, case_id, peer)
-        result = export_bundle(stranger, [peer], network.new_stick())
-    finally:
-        stranger.close()
+    with pytest.MonkeyPatch.context() as unchecked:
+        for module in (workspace, entities):
+            unchecked.setattr(module, "text_problem", lambda *args, **kwargs: "")
+        stranger = create_workspace(
+            tmp_path / "stranger", office, PASSPHRASE, kdf=FAST_INSECURE_KDF
+        )
+        try:
+            peer = peers.add_peer(stranger, parse_card(peers.card_bytes(dressa)), "office")
+            case_id = cases.add_case(stranger, "Looting at Ostra")
+            peers.share_case(stranger, case_id, peer)
+            result = export_bundle(stranger, [peer], network.new_stick())
+        finally:
+            stranger.close()
     [report] = import_paths(dressa, [result.head])
-    assert report.status == "parked"
+    assert report.status == expected, report.message
     return result.bundle_id
 
 
@@ -100,12 +110,11 @@ def test_an_unknown_office_cannot_draw_its_own_lines_in_the_list(
     network: Network, tmp_path: Path
 ) -> None:
     """Nobody has verified the name an unknown office gives itself: control characters in
-    it must not add lines to `parked list` (a forged "from Kabora" row, say)."""
+    it must not add lines to `parked list` (a forged "from Kabora" row, say). Such a
+    bundle is refused outright (storage.text_rules), so it is not listed at all."""
     forged = "Ostra\nbundle 0000  claims to come from Kabora field office\x1b[2K"
-    _bundle_from_a_stranger(network, tmp_path, forged)
-    [waiting] = list_waiting(network.ws["dressa"])
-    assert waiting.sender == "Ostra bundle 0000 claims to come from Kabora field office [2K"
-    assert "\n" not in waiting.waits_for and "\x1b" not in waiting.waits_for
+    _bundle_from_a_stranger(network, tmp_path, forged, expected="refused")
+    assert list_waiting(network.ws["dressa"]) == []
 
 
 def test_a_change_signed_after_a_revocation_is_listed_with_its_reason(network: Network) -> None:
