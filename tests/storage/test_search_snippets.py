@@ -3,7 +3,9 @@ words; a record's own brackets or mark characters are never taken for a match.""
 
 from __future__ import annotations
 
-from storage import cases
+import pytest
+
+from storage import cases, entities
 from storage.search import SearchHit, bracketed, search_results, snippet_parts
 from storage.workspace import Workspace
 
@@ -29,7 +31,12 @@ def test_brackets_in_a_record_are_its_text_not_a_match(ws: Workspace) -> None:
     assert ("[draft] <b>", False) in hit.parts
 
 
-def test_a_record_holding_the_mark_characters_gets_no_marks_at_all(ws: Workspace) -> None:
+def test_a_record_holding_the_mark_characters_gets_no_marks_at_all(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text entered now may not hold the marks (they are control characters), but a record
+    written by an older Valise may; its marks must not become highlights."""
+    monkeypatch.setattr(entities, "text_problem", lambda *args, **kwargs: "")
     cases.add_case(ws, "Shelling", summary="a \x02forged\x03 mark near the market")
     hit = _only_hit(ws, "market", "case")
     assert hit.parts == (("a \x02forged\x03 mark near the market", False),)
