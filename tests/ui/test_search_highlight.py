@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtGui import QFont, QTextCursor, QTextDocument
 
-from storage import queries
+from storage import entities, queries
 from storage.cases import add_case, add_person
 from storage.records import Case
 from storage.search import SearchHit
@@ -84,7 +84,11 @@ def test_markup_in_a_title_and_snippet_shows_literally(qtbot, window: MainWindow
     assert window.search.hits.item(0).data(CaseIdRole) == case_id
 
 
-def test_control_characters_from_a_record_are_shown_not_acted_on(qtbot, window, ws) -> None:
+def test_control_characters_from_a_record_are_shown_not_acted_on(
+    qtbot, window, ws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Such text is refused on entry now; a record written by an older Valise may hold it."""
+    monkeypatch.setattr(entities, "text_problem", lambda *args, **kwargs: "")
     add_case(ws, "Convoy\x1b[31m \u202eodarep", summary="the market\x07 bell")
     [document] = search(qtbot, window, "market")
     heading, snippet = document.toPlainText().splitlines()
