@@ -752,7 +752,7 @@ def test_every_domain_prefix_in_the_code_is_specified_and_no_other() -> None:
             in_code.update(_PREFIX.findall(path.read_bytes()))
     in_doc = set(re.findall(r"`(valise/[a-z-]+/v[0-9]+)\\n`", DOC.read_text("utf-8")))
     assert {prefix.decode() for prefix in in_code} == in_doc
-    assert len(in_doc) == 8
+    assert len(in_doc) == 9
 
 
 def test_the_verifier_uses_the_codes_prefixes_limits_and_record_kinds(
