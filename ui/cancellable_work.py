@@ -11,11 +11,17 @@ its widgets and says what to do when the work ends.
 The view may be deleted while its job runs (a test closing it, a window going away). Its
 job is then cancelled, and the outcome, which arrives later on the GUI thread, is dropped
 instead of being shown in widgets that no longer exist.
+
+The view owns its `CancellableWork`, so this holds the view, and the view's methods it is
+given, only weakly: holding them would put the view in a reference cycle, and a view shown
+without a parent would then be deleted by Python's cycle collector whenever it next ran,
+even in the middle of its own `paintEvent` (see `ui.slots`).
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +31,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QWidget
 from storage.errors import StorageError
 from ui.peers_view import sentence
 from ui.prompts import Prompts
-from ui.slots import weakly
+from ui.slots import weak_callback, weakly
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner
 
 PROGRESS_STEPS = 1000  # the bar counts in thousandths: byte totals overflow a Qt int
@@ -57,15 +63,15 @@ class CancellableWork:
         file_advice: str,
         cancel_shown_while_running: bool = False,
     ) -> None:
-        self._owner = owner
+        self._owner = weakref.ref(owner)
         self._runner = runner
         self._prompts = prompts
         self._title = title
         self.progress_bar = progress_bar
         self.progress_label = progress_label
         self.cancel_button = cancel_button
-        self._on_busy = on_busy
-        self._on_idle = on_idle
+        self._on_busy = weak_callback(on_busy)
+        self._on_idle = weak_callback(on_idle)
         self._file_advice = file_advice
         self._cancel_always_shown = cancel_shown_while_running
         self._task: Task | None = None
@@ -135,7 +141,8 @@ class CancellableWork:
 
     def _owner_alive(self) -> bool:
         """False once the view was deleted; its job's outcome then has nowhere to go."""
-        if shiboken6.isValid(self._owner):
+        owner = self._owner()
+        if owner is not None and shiboken6.isValid(owner):
             return True
         self._task = None
         return False
@@ -168,20 +175,20 @@ class CancellableWork:
         try:
             handler(result)
         except Exception as exc:  # a bug in showing the outcome, not in the work
-            self._prompts.report_bug(self._owner, self._title, exc)
+            self._prompts.report_bug(self._owner(), self._title, exc)
 
     def _fail(self, title: str, error: object) -> None:
         if not self._owner_alive():
             return
         self._end()
         if isinstance(error, StorageError):  # refusals, SyncError: a sentence for a person
-            self._prompts.warn(self._owner, title, sentence(str(error)))
+            self._prompts.warn(self._owner(), title, sentence(str(error)))
         elif isinstance(error, OSError):
             where = f" {error.filename}" if error.filename else ""
             self._prompts.warn(
-                self._owner,
+                self._owner(),
                 title,
                 f"Cannot use{where}: {error.strerror or error}. {self._file_advice}",
             )
         elif isinstance(error, BaseException):
-            self._prompts.report_bug(self._owner, title, error)
+            self._prompts.report_bug(self._owner(), title, error)

@@ -13,10 +13,20 @@ way through its own destructor. Qt's heap is corrupted and the process dies late
 `weakly(method, *extra)` is the slot to use when the receiver needs arguments of its own
 (which view became busy, which dock went): it calls `method(*signal_args, *extra)` while
 the method's object lives, and does nothing after.
+
+The same goes for a helper a widget owns and hands its own methods to (a tab's
+`WorkerWrites`, its `RowActivation`): held strongly, the method ties the widget into a
+reference cycle, and a widget in a cycle lives until Python's cycle collector runs, at
+whatever allocation that happens to be. A widget Python owns (shown without a parent)
+is then deleted by the collector in the middle of Qt's work on it, even inside its own
+`paintEvent`, and Qt goes on painting freed widgets ("Segmentation fault" in
+`QPainter::fillRect` or `QWidgetRepaintManager::markNeedsFlush`). `weak_callback` holds
+such a method weakly, so the widget goes as soon as its last real reference does.
 """
 
 from __future__ import annotations
 
+import inspect
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -33,3 +43,12 @@ def weakly(method: Callable[..., object], *extra: Any) -> Callable[..., None]:
             bound(*signal_args, *extra)
 
     return slot
+
+
+def weak_callback(callback: Callable[..., object]) -> Callable[..., object]:
+    """`callback` for a helper its owner keeps: a bound method held weakly (its object is
+    usually that owner; see the module docstring), any other callable as it is (a lambda
+    or function belongs to whoever made it, which may hold no other reference to it)."""
+    if inspect.ismethod(callback):
+        return weakly(callback)
+    return callback

@@ -84,7 +84,44 @@ def search_dropped_after_its_search_ended(folder: Path) -> None:
     QCoreApplication.processEvents()
 
 
+def tab_dropped_while_shown_then_painted(folder: Path) -> None:
+    """A case tab shown as a window of its own loses its last Python reference while a
+    repaint is pending, and Python's cycle collector runs at every allocation, so it runs
+    inside the tab's own `paintEvent`: the tab must already be gone by then (freed when
+    its last reference went), not kept by reference cycles for the collector to delete
+    mid-paint, which leaves Qt painting freed widgets."""
+    import gc
+
+    from storage.records import CaseId
+    from ui.case_tabs.incidents import IncidentsTab
+    from ui.prompts import ScriptedPrompts
+    from ui.tasks import TaskRunner
+
+    ws, case_id = _workspace(folder)
+    cases.add_incident(ws, case_id, "Market shelled", date_from="2027-03-15")
+    runner = TaskRunner()
+
+    def show_tab() -> None:
+        tab = IncidentsTab(ws, CaseId(case_id), prompts=ScriptedPrompts(), runner=runner)
+        tab.resize(900, 500)
+        tab.show()
+        QCoreApplication.processEvents()
+        tab.timeline.update()  # a repaint pending as the tab's last reference goes
+
+    show_tab()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(1, 1, 1)
+    try:
+        QCoreApplication.processEvents()
+    finally:
+        gc.set_threshold(*thresholds)
+    gc.collect()
+    QCoreApplication.processEvents()
+    ws.close()
+
+
 SCENARIOS: dict[str, Callable[[Path], None]] = {
+    "tab_dropped_while_shown_then_painted": tab_dropped_while_shown_then_painted,
     "window_dropped_then_views_deleted": window_dropped_then_views_deleted,
     "search_dropped_after_its_search_ended": search_dropped_after_its_search_ended,
 }

@@ -14,6 +14,8 @@ from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QTableView
 
+from ui.slots import weak_callback
+
 ACTIVATING_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
@@ -72,16 +74,19 @@ class RowActivation(QObject):
     editing instead, and a style may activate on a single click, where a click must only
     select), so the keys are caught here and double-clicks come from `doubleClicked`, the
     same everywhere. Enter held with Ctrl, Shift, Alt or Meta is not Enter: it passes on.
+
+    `activate`, when it is the tab's own method (its "Edit…"), is held weakly: the tab owns
+    this object, so a strong hold would tie the tab into a reference cycle (`ui.slots`).
     """
 
     # Read when Python has cleared this object's attributes as its table is collected while
     # Qt still sends the table events (see ui.dialogs.busy.BusyKeys): every event passes.
     _table: QTableView | None = None
 
-    def __init__(self, table: QTableView, activate: Callable[[], None]) -> None:
+    def __init__(self, table: QTableView, activate: Callable[[], object]) -> None:
         super().__init__(table)
         self._table = table
-        self._activate = activate
+        self._activate = weak_callback(activate)
         table.installEventFilter(self)
         table.doubleClicked.connect(self._on_double_clicked)
 

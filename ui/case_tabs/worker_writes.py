@@ -10,10 +10,16 @@ else as a bug. `WorkerWrites` is that one copy; a tab owns one, made by
 
 A write is short and is let finish; should the tab be deleted meanwhile, its outcome is
 dropped rather than shown in widgets that no longer exist.
+
+The tab owns its `WorkerWrites`, so this holds the tab, and the tab's methods it is given,
+only weakly: holding them would put the tab in a reference cycle, and a tab shown without
+a parent would then be deleted by Python's cycle collector whenever it next ran, even in
+the middle of the tab's own `paintEvent` (see `ui.slots`).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -26,6 +32,7 @@ from storage.errors import StorageError
 from storage.workspace import Workspace
 from ui.peers_view import sentence
 from ui.prompts import Prompts
+from ui.slots import weak_callback
 from ui.tasks import CancelToken, ProgressSink, TaskRunner, Work
 
 # What a refusal message ends with: nothing was written. Tabs that only change records that
@@ -72,6 +79,9 @@ class WorkerWrites:
     words for "nothing was written" (`NOTHING_CHANGED` where the tab only edits records
     that are there), and `refresh()` rereads what is there now; anything else goes to
     `prompts.report_bug`.
+
+    `owner`, and any of the callbacks that is a bound method, are held weakly (the owner
+    owns this object); once the owner is gone an outcome is dropped.
     """
 
     def __init__(
@@ -86,13 +96,13 @@ class WorkerWrites:
         on_changed: Callable[[], None],
         ending: str = NOTHING_RECORDED,
     ) -> None:
-        self._owner = owner
+        self._owner = weakref.ref(owner)
         self._runner = runner
         self._prompts = prompts
-        self._on_busy = on_busy
-        self._reread = reread
-        self._refresh = refresh
-        self._on_changed = on_changed
+        self._on_busy = weak_callback(on_busy)
+        self._reread = weak_callback(reread)
+        self._refresh = weak_callback(refresh)
+        self._on_changed = weak_callback(on_changed)
         self._ending = ending
         self._busy = False
 
@@ -111,10 +121,20 @@ class WorkerWrites:
         `tab.refresh()`, and the tab emits `changed` after a success."""
         if not isinstance(tab, QWidget):  # the tab is the parent of every message
             raise TypeError(f"{type(tab).__name__} is not a widget")
+        # The closures below would otherwise hold the tab that owns what they are given to.
+        tab_ref = weakref.ref(tab)
+        show_buttons = weak_callback(show)
 
         def on_busy(busy: bool) -> None:
-            show()
-            tab.busy.emit(busy)  # the worker holds the workspace's connection meanwhile
+            show_buttons()
+            alive = tab_ref()
+            if alive is not None:
+                alive.busy.emit(busy)  # the worker holds the workspace's connection meanwhile
+
+        def on_changed() -> None:
+            alive = tab_ref()
+            if alive is not None:
+                alive.changed.emit()
 
         return cls(
             tab,
@@ -123,7 +143,7 @@ class WorkerWrites:
             on_busy=on_busy,
             reread=tab.model.refresh,
             refresh=tab.refresh,
-            on_changed=tab.changed.emit,
+            on_changed=on_changed,
             ending=ending,
         )
 
@@ -168,7 +188,8 @@ class WorkerWrites:
 
     def _ended(self) -> bool:
         """The write is over: say so, if the tab is still there to hear it (True)."""
-        if not shiboken6.isValid(self._owner):
+        owner = self._owner()
+        if owner is None or not shiboken6.isValid(owner):
             self._busy = False
             return False
         self._set_busy(False)
@@ -184,17 +205,17 @@ class WorkerWrites:
             self._reread()
             then(result)
         except Exception as exc:  # a bug in showing the outcome, not in the write
-            self._prompts.report_bug(self._owner, title, exc)
+            self._prompts.report_bug(self._owner(), title, exc)
         self._on_changed()
 
     def _failed(self, title: str, error: object) -> None:
         if not self._ended():
             return
         if isinstance(error, StorageError):  # InvalidInput, NotFound: said for a person
-            self._prompts.warn(self._owner, title, f"{sentence(str(error))} {self._ending}")
+            self._prompts.warn(self._owner(), title, f"{sentence(str(error))} {self._ending}")
             try:
                 self._refresh()
             except Exception as exc:
-                self._prompts.report_bug(self._owner, title, exc)
+                self._prompts.report_bug(self._owner(), title, exc)
         elif isinstance(error, BaseException):
-            self._prompts.report_bug(self._owner, title, error)
+            self._prompts.report_bug(self._owner(), title, error)
