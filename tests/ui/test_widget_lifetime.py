@@ -40,7 +40,10 @@ from ui.case_tabs.notes import NotesTab
 from ui.case_tabs.overview import OverviewTab
 from ui.case_tabs.persons import PersonsTab
 from ui.case_view import CaseView
+from ui.conflicts_view import ConflictsView
+from ui.incoming_view import IncomingView
 from ui.main_window import CASE_TABS
+from ui.peers_view import PeersView
 from ui.prompts import ScriptedPrompts
 from ui.sync_center import SyncCenter
 from ui.tasks import TaskRunner
@@ -69,6 +72,9 @@ VIEWS: dict[str, MakeView] = {
     ),
     "sync centre": lambda ws, _case_id, runner: SyncCenter(ws, runner, ScriptedPrompts()),
     "audit log": lambda ws, _case_id, runner: AuditView(ws, runner, ScriptedPrompts()),
+    "peers": lambda ws, _case_id, _runner: PeersView(ws, prompts=ScriptedPrompts()),
+    "conflicts": lambda ws, _case_id, _runner: ConflictsView(ws, prompts=ScriptedPrompts()),
+    "incoming changes": lambda ws, _case_id, _runner: IncomingView(ws),
 }
 
 
