@@ -7,8 +7,9 @@ carry passphrases, keys or evidence content.
 
 from __future__ import annotations
 
-import unicodedata
 from pathlib import Path
+
+from storage.text_rules import one_line
 
 
 class StorageError(Exception):
@@ -35,19 +36,12 @@ class AmbiguousId(InvalidInput):
         super().__init__(f"The id {prefix!r} matches {count} {kind} records; type more of it.")
 
 
-def _one_line(text: str, limit: int = 60) -> str:
-    """A title from anywhere (a peer typed it) as one short line: no control characters,
-    which could draw lines of their own in a terminal."""
-    text = " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 class AmbiguousReference(InvalidInput):
     """A case reference (or an evidence number) names several records: two offices, or an
     office restored from a backup, gave the same one. Says which, so a person can choose."""
 
     def __init__(self, kind: str, reference: str, candidates: list[tuple[str, str]]) -> None:
-        listed = ", ".join(f"{ident} {_one_line(label)}" for ident, label in candidates)
+        listed = ", ".join(f"{ident} {one_line(label, 60)}" for ident, label in candidates)
         super().__init__(
             f"{reference} names {len(candidates)} {kind} records: {listed}; give the id."
             if kind != "case"

@@ -103,3 +103,13 @@ def visible(value: object, *, multiline: bool = False) -> str:
     if text.isprintable():  # the common case: nothing to escape
         return text
     return "".join(_escape(c) if is_unprintable(c) and c not in allowed else c for c in text)
+
+
+def one_line(text: str, limit: int) -> str:
+    """Text from anywhere (a peer typed it, or nobody has verified it yet) as one short
+    line for a sentence: every control or format character becomes a space (it could
+    draw lines of its own in a terminal), runs of spaces shrink to one, and text longer
+    than `limit` ends in an ellipsis."""
+    text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

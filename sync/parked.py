@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from storage.changesets import decode_verified
+from storage.text_rules import one_line
 from storage.workspace import Workspace
 from sync.importer import unverified_manifest
 from sync.parked_bundles import parked_bundle_heads
@@ -157,14 +157,6 @@ def _quarantined(ws: Workspace) -> list[Waiting]:
     return waiting
 
 
-def _shown(claimed: str, limit: int = 120) -> str:
-    """A name nobody has verified yet, safe to print: no control characters (a forged name
-    must not draw lines of its own in a terminal), and not longer than `limit`."""
-    text = "".join(" " if unicodedata.category(c).startswith("C") else c for c in claimed)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _parked_bundles(ws: Workspace) -> list[Waiting]:
     waiting = []
     for head in parked_bundle_heads(ws):
@@ -178,7 +170,7 @@ def _parked_bundles(ws: Workspace) -> list[Waiting]:
             )
         else:
             item = str(manifest["bundle_id"])
-            office = _shown(str(manifest["sender"]["office_name"]))
+            office = one_line(str(manifest["sender"]["office_name"]), 120)
             what = (
                 f"the contact card of {office!r} (`valise peer add`); who sent it is not"
                 " verified until then"
