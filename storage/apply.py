@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from storage import canonical
 from storage.changesets import Changeset, Op, decode_verified, op_ref
 from storage.connection import Connection
-from storage.entities import ENTITIES, PROTECTED, TRUST, Entity, clean_fields
+from storage.entities import ENTITIES, GRANT, PROTECTED, TRUST, Entity, clean_fields
 from storage.errors import InvalidInput, StorageError
+from storage.grants import cases_of, derive_shares
 from storage.identity import origin_of
 from storage.sealing import Reveal, field_class, strictest
 from storage.search import reindex
@@ -210,6 +211,8 @@ def _apply_op(
         _record_field(conn, op, ref, CREATED, cs)
         if kind.name == TRUST:
             _apply_trust(conn, op.entity_id, values, cs)
+        elif kind.name == GRANT:
+            _apply_grant(conn, values, cs)
         return 0
     if not exists:
         raise MissingRecord(f"The {op.entity} {op.entity_id} is not known here.")
@@ -241,6 +244,8 @@ def _apply_trust(
             "INSERT OR IGNORE INTO origins(origin, signing_public, office_name) VALUES (?,?,?)",
             (origin_of(new_signing), new_signing, str(values.get("office_name") or "")),
         )
+        for case_id in cases_of(conn, subject):  # the new key is the same member
+            derive_shares(conn, case_id)
         reason = "key replaced by a new one"
     else:
         reason = str(values.get("reason") or "key revoked")
@@ -254,6 +259,18 @@ def _apply_trust(
             " VALUES (?,?,?,?,?)",
             (subject, epoch, after, reason, statement_id),
         )
+
+
+def _apply_grant(conn: Connection, values: dict[str, object], cs: Changeset) -> None:
+    """Check a grant names a key that matches its origin and a role, then make the case's
+    shares what its grants mean now. (Whether its signer may grant is sync.authority's.)"""
+    if values["kind"] == "grant":
+        signing = bytes.fromhex(str(values.get("signing_public") or ""))
+        if len(signing) != 32 or origin_of(signing) != values["grantee"]:
+            raise ApplyError("A grant must name the grantee's signing key.")
+        if not values.get("role") or not values.get("encryption_public"):
+            raise ApplyError("A grant must name the grantee's role and encryption key.")
+    derive_shares(conn, cs.case_id)
 
 
 def revoked_after(conn: Connection, origin: str) -> tuple[int, int, str] | None:

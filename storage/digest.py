@@ -21,6 +21,7 @@ _REPLICATED = (
     ("notes", "id"),
     ("custody_events", "id"),
     ("trust_statements", "id"),
+    ("case_grants", "id"),
     ("field_state", "entity, entity_id, field"),
     ("changesets", "id"),
 )

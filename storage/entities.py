@@ -90,6 +90,10 @@ CUSTODY_EVENTS = (
     "destroyed",
 )
 TRUST_STATEMENTS = ("revoke", "rotate")
+# The roles a peer may be granted in a case (sync.authority says what each may do).
+GRANT_ROLES = ("office", "liaison", "ngo", "defence")
+FULL_TRUST_ROLES = ("office", "liaison")
+GRANT_KINDS = ("grant", "ungrant")
 CUSTODY_MEDIA = ("", "usb", "network", "hand carried", "in office")
 
 Check = Callable[[str, object], object]
@@ -407,9 +411,32 @@ ENTITIES: dict[str, Entity] = {
             append_only=True,
             required=("statement", "subject", "at"),
         ),
+        # Who is a member of a case and in which role: a grant names a peer origin, its
+        # keys and office name and the role it is granted in this case; an ungrant names
+        # the grantee's (epoch, after_seq) after which its changes in this case are no
+        # longer accepted. They travel in the case's own changesets (sync.authority).
+        Entity(
+            "grant",
+            "case_grants",
+            {
+                "case_id": Field(ident, mutable=False),
+                "kind": Field(choice(GRANT_KINDS), mutable=False, default="grant"),
+                "grantee": Field(sha256_hex, mutable=False),
+                "signing_public": Field(sha256_hex, mutable=False),
+                "encryption_public": Field(sha256_hex, mutable=False),
+                "office_name": Field(text(), mutable=False),
+                "role": Field(choice(("", *GRANT_ROLES)), mutable=False),
+                "epoch": Field(size, mutable=False, default=0),
+                "after_seq": Field(size, mutable=False, default=0),
+                "at": Field(timestamp, mutable=False),
+            },
+            append_only=True,
+            required=("case_id", "kind", "grantee", "at"),
+        ),
     )
 }
 TRUST = "trust"
+GRANT = "grant"
 
 
 def entity(name: str) -> Entity:

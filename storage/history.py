@@ -363,6 +363,7 @@ _NOUNS: dict[str, tuple[str, str]] = {
     "note": ("note", "notes"),
     "custody": ("custody event", "custody events"),
     "trust": ("key statement", "key statements"),
+    "grant": ("access grant", "access grants"),
 }
 # The field that names a record to a person. Only open fields may name anything: a label
 # is shown to whoever reads the list.
@@ -436,6 +437,8 @@ def _verb(op: Op) -> str:
         return "restored" if op.fields == {"withdrawn": 0} else "updated"
     if op.entity == "case":
         return "opened"
+    if op.entity == "grant":
+        return "removed" if op.fields.get("kind") == "ungrant" else "granted"
     return "recorded" if op.entity in ("custody", "trust") else "added"
 
 
@@ -450,6 +453,11 @@ def _describe_op(op: Op, labels: RecordNames) -> str:
         item = labels.of("evidence", str(op.fields.get("evidence_id", "")))
         what = f" “{event}”" if isinstance(event, str) and event else ""
         return f"{verb} custody event{what}" + (f" for evidence {item}" if item else "")
+    elif op.entity == "grant":
+        office = " ".join(str(op.fields.get("office_name") or "an office").split())[:MAX_LABEL]
+        if verb == "removed":
+            return f"removed the access of {office}"
+        return f"granted {office} access as {op.fields.get('role') or 'a member'}"
     elif op.entity == "trust":
         said = {"revoke": " revoking a key", "rotate": " announcing new keys"}
         return f"{verb} key statement" + said.get(str(op.fields.get("statement")), "")

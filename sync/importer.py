@@ -48,6 +48,7 @@ from storage.sealing import Reveal
 from storage.workspace import Workspace
 from sync import age_reader
 from sync.agekeys import age_identity
+from sync.authority import Authority, Refusal
 from sync.bundle_format import (
     BUNDLE_FOLDER,
     HEAD_SUFFIX,
@@ -101,6 +102,7 @@ class ImportReport:
     changesets: int = 0
     duplicates: int = 0
     unparked: int = 0
+    released: int = 0  # held back by earlier imports, applied now that a grant allows them
     parked: int = 0
     parked_reasons: list[str] = field(default_factory=list)
     quarantined: int = 0
@@ -123,6 +125,7 @@ class ImportReport:
             "changesets": self.changesets,
             "duplicates": self.duplicates,
             "unparked": self.unparked,
+            "released": self.released,
             "parked": self.parked,
             "parked_reasons": self.parked_reasons,
             "quarantined": self.quarantined,
@@ -594,6 +597,44 @@ def _needs(present: _Present, item: StagedChangeset) -> list[str]:
     return [cs_id for cs_id in sorted(wanted) if cs_id not in present]
 
 
+def held_items(ws: Workspace) -> list[StagedChangeset]:
+    """Changesets held back by sync.authority in earlier imports, to offer again: a grant
+    that arrived since may make them valid."""
+    rows = ws.conn.execute(
+        "SELECT id, body, sig, reveals FROM quarantine WHERE held_for != '' ORDER BY at, id"
+    )
+    items = []
+    for cs_id, body, sig, reveals in rows:
+        body = bytes(body)
+        # Held back only once what they build on had arrived: nothing more to wait for.
+        items.append(
+            StagedChangeset(
+                str(cs_id), decode(body), body, bytes(sig), "", decode_reveals(str(reveals))
+            )
+        )
+    return items
+
+
+def retry_held(ws: Workspace) -> int:
+    """Offer the changesets held back for lack of a grant again (after a local share):
+    those the grants now allow are applied. Returns how many were."""
+    with ws.transaction() as conn:
+        held = held_items(ws)
+        if not held:
+            return 0
+        outcome = _apply_all(ws, held, set(), {item.cs_id for item in held})
+        _record_held(conn, outcome, "", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        for item, reason in outcome.quarantined:  # refused for good meanwhile (a revocation)
+            conn.execute(
+                "UPDATE quarantine SET reason = ?, held_for = '' WHERE id = ?",
+                (reason, item.cs_id),
+            )
+        if outcome.released:
+            ws.set_meta("hlc", str(ws.clock.last))
+            audit.append(conn, ws.author, "held back changesets applied", "", len(outcome.released))
+    return len(outcome.released)
+
+
 def _parked_items(ws: Workspace) -> list[StagedChangeset]:
     """Changesets parked by earlier imports, to try again."""
     items = []
@@ -624,6 +665,11 @@ class _Outcome:
     conflicts: int = 0
     waiting: dict[str, tuple[StagedChangeset, str, list[str]]] = field(default_factory=dict)
     quarantined: list[tuple[StagedChangeset, str]] = field(default_factory=list)
+    # Refused by sync.authority for now: quarantined with the reason unless a grant that
+    # lands later in the same import makes them valid.
+    held: dict[str, tuple[StagedChangeset, Refusal]] = field(default_factory=dict)
+    released: list[str] = field(default_factory=list)  # held back earlier, applied now
+    held_before: set[str] = field(default_factory=set)  # held back by earlier imports
     settled: set[str] = field(default_factory=set)  # ids no longer waiting
     # A changeset of our own origin and present epoch that this workspace did not write:
     # another copy of it (a cloned disk, a backup restored twice by hand) writes there.
@@ -632,12 +678,14 @@ class _Outcome:
     def settle(self, cs_id: str) -> None:
         """`cs_id` landed, or was refused: it no longer waits."""
         self.waiting.pop(cs_id, None)
+        self.held.pop(cs_id, None)
         self.settled.add(cs_id)
 
     def merge(self, batch: _Outcome) -> None:
         """Add what a batch did (each changeset appears in a batch once)."""
         self.applied += batch.applied
         self.unparked.extend(batch.unparked)
+        self.released.extend(batch.released)
         self.cases |= batch.cases
         self.evidence_created.extend(batch.evidence_created)
         self.rotations.extend(batch.rotations)
@@ -645,15 +693,19 @@ class _Outcome:
         self.conflicts += batch.conflicts
         for cs_id in batch.settled:
             self.waiting.pop(cs_id, None)
+            self.held.pop(cs_id, None)
         self.waiting.update(batch.waiting)
+        self.held.update(batch.held)
         self.quarantined.extend(batch.quarantined)
         self.settled |= batch.settled
         self.own_epoch_shared |= batch.own_epoch_shared
 
-    def note_applied(self, item: StagedChangeset, parked: set[str]) -> None:
+    def note_applied(self, item: StagedChangeset, parked: set[str], held: set[str]) -> None:
         self.applied += 1
         if item.cs_id in parked:
             self.unparked.append(item.cs_id)
+        if item.cs_id in held:
+            self.released.append(item.cs_id)
         self.cases.add(item.changeset.case_id)
         for op in item.changeset.ops:
             if op.entity == "evidence" and op.kind == "create" and "sha256" in op.fields:
@@ -676,12 +728,14 @@ class _Applier:
 
     BATCH = 500
 
-    def __init__(self, ws: Workspace, parked: set[str]) -> None:
+    def __init__(self, ws: Workspace, parked: set[str], held: set[str]) -> None:
         self._ws = ws
         self._conn = ws.conn
         self._parked = parked
+        self._held = held
         self._present = _Present(ws.conn)
         self._revocations: dict[str, tuple[int, int, str] | None] = {}
+        self._authority = Authority(ws.conn)
         self.outcome = _Outcome()
 
     def offer_all(self, items: Iterable[StagedChangeset]) -> list[StagedChangeset]:
@@ -709,6 +763,7 @@ class _Applier:
             self._conn.execute("RELEASE batch")
             self._present.end(keep=False)
             self._revocations.clear()
+            self._authority.forget()
             return [item for item in batch if not self._offer(item, self.outcome, alone=True)]
         self._conn.execute("RELEASE batch")
         self._present.end(keep=True)
@@ -738,13 +793,20 @@ class _Applier:
             outcome.settle(item.cs_id)
             outcome.quarantined.append((item, reason))
             return True
-        needs = _needs(self._present, item)
+        # What a held-back changeset builds on has arrived: it was refused, not lost.
+        needs = [n for n in _needs(self._present, item) if not self._is_held(n, outcome)]
         if needs:
             outcome.waiting[item.cs_id] = (item, "waits for earlier changesets", needs)
             return False
+        refusal = self._authority.refusal(item.changeset)
+        if refusal is not None:
+            outcome.waiting.pop(item.cs_id, None)
+            outcome.held[item.cs_id] = (item, refusal)
+            return False  # a grant later in this import may make it valid
         try:
             result = self._apply(item, alone)
         except MissingRecord as exc:
+            outcome.held.pop(item.cs_id, None)
             outcome.waiting[item.cs_id] = (item, str(exc), [])
             return False
         except ApplyError as exc:
@@ -763,10 +825,15 @@ class _Applier:
         self._present.add(item.cs_id)
         if item.changeset.case_id == "":  # a key statement: revocations may have changed
             self._revocations.clear()
+        self._authority.after_applied(item.changeset)
         outcome.settle(item.cs_id)
-        outcome.note_applied(item, self._parked)
+        outcome.note_applied(item, self._parked, self._held)
         outcome.conflicts += result.conflicts
         return True
+
+    def _is_held(self, cs_id: str, outcome: _Outcome) -> bool:
+        """True for a changeset sync.authority holds back (in this import or before)."""
+        return cs_id in outcome.held or cs_id in self.outcome.held or cs_id in self._held
 
     def _in_own_epoch(self, item: StagedChangeset) -> bool:
         """True for a changeset of our origin in the epoch we write in now."""
@@ -793,11 +860,15 @@ class _Applier:
 
 
 def _apply_all(
-    ws: Workspace, items: Iterable[StagedChangeset], parked: set[str] | None = None
+    ws: Workspace,
+    items: Iterable[StagedChangeset],
+    parked: set[str] | None = None,
+    held: set[str] | None = None,
 ) -> _Outcome:
     """Apply `items` in order (streamed), then retry what had to wait until nothing more
-    lands."""
-    applier = _Applier(ws, parked or set())
+    lands. `parked` and `held` name the items parked or held back by earlier imports."""
+    applier = _Applier(ws, parked or set(), held or set())
+    applier.outcome.held_before = held or set()
     still = applier.offer_all(items)
     while still:
         before = len(still)
@@ -843,10 +914,12 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
                 )
             _commit_blobs(ws, staged, created)
             parked_before = _parked_items(ws)
+            held_before = held_items(ws)
             outcome = _apply_all(
                 ws,
-                first_key_statements(staged.spool, parked_before),
+                first_key_statements(staged.spool, [*parked_before, *held_before]),
                 {item.cs_id for item in parked_before},
+                {item.cs_id for item in held_before},
             )
             _record_outcome(ws, staged, outcome, report)
             ws.set_meta("hlc", str(ws.clock.last))
@@ -873,6 +946,7 @@ def _record_outcome(ws: Workspace, staged: Staged, outcome: _Outcome, report: Im
             " VALUES (?,?,?,?,?,?,?)",
             (item.cs_id, item.changeset.origin, item.body, item.sig, reason, head.bundle_id, now),
         )
+    _record_held(conn, outcome, head.bundle_id, now)
     for cs_id, (item, reason, needs) in outcome.waiting.items():
         conn.execute(
             "INSERT OR IGNORE INTO parked_changesets(id, body, sig, reveals, needs, reason,"
@@ -892,21 +966,26 @@ def _record_outcome(ws: Workspace, staged: Staged, outcome: _Outcome, report: Im
     received = [item for item in outcome.evidence_created if item[2] in arrived]
     record_handoff(ws, received, "received in bundle", head.sender.office_name)
     _adopt_rotations(ws, outcome.rotations)
-    # What a peer sends us it already holds; our own work on those cases goes back to it.
-    conn.executemany(
-        "INSERT OR IGNORE INTO case_shares(case_id, peer_origin, shared_at) VALUES (?,?,?)",
-        [(case_id, head.sender.origin, now) for case_id in staged.spool.case_ids()],
-    )
-    report.changesets = outcome.applied - len(outcome.unparked)
+    # Whom a case goes to is what its signed grants say (storage.grants), never what a peer
+    # sends: a changeset naming a case it was not given earns it nothing.
+    report.changesets = outcome.applied - len(outcome.unparked) - len(outcome.released)
     report.unparked = len(outcome.unparked)
+    report.released = len(outcome.released)
     report.duplicates = outcome.duplicates
     report.conflicts = outcome.conflicts
     report.evidence = len(received)
     report.cases = outcome.cases - {""}
     report.parked = len(outcome.waiting)
     report.parked_reasons = sorted({reason for _, reason, _ in outcome.waiting.values()})
-    report.quarantined = len(outcome.quarantined)
-    report.quarantine_reasons = sorted({reason for _, reason in outcome.quarantined})
+    newly_held = [
+        refusal.sentence
+        for cs_id, (_, refusal) in outcome.held.items()
+        if cs_id not in outcome.held_before
+    ]
+    report.quarantined = len(outcome.quarantined) + len(newly_held)
+    report.quarantine_reasons = sorted(
+        {reason for _, reason in outcome.quarantined} | set(newly_held)
+    )
     summary = report.to_json()
     del summary["file"], summary["message"]
     conn.execute(
@@ -946,6 +1025,31 @@ def _record_outcome(ws: Workspace, staged: Staged, outcome: _Outcome, report: Im
         ws.start_new_epoch(
             f"{head.sender.office_name} sent changes of this office's present epoch that this"
             " workspace did not write: another copy of it writes there"
+        )
+
+
+def _record_held(conn: Any, outcome: _Outcome, bundle_id: str, now: str) -> None:
+    """Quarantine what sync.authority held back, with its sentence (an earlier hold keeps
+    its bundle and time); forget holds that a grant has now made valid."""
+    for cs_id in outcome.released:
+        conn.execute("DELETE FROM quarantine WHERE id = ?", (cs_id,))
+    for cs_id, (item, refusal) in outcome.held.items():
+        conn.execute("DELETE FROM parked_changesets WHERE id = ?", (cs_id,))
+        conn.execute(
+            "INSERT INTO quarantine(id, origin, body, sig, reason, bundle_id, at, held_for,"
+            " reveals) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+            " reason = excluded.reason, held_for = excluded.held_for",
+            (
+                cs_id,
+                item.changeset.origin,
+                item.body,
+                item.sig,
+                refusal.sentence,
+                bundle_id,
+                now,
+                refusal.held_for,
+                item.reveals_json(),
+            ),
         )
 
 

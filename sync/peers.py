@@ -10,11 +10,12 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from storage import audit, queries
+from storage import audit, grants, queries
 from storage.errors import InvalidInput
 from storage.records import Case
 from storage.text_rules import text_problem
-from storage.workspace import Workspace
+from storage.workspace import Draft, Workspace, new_id
+from sync.authority import may_grant
 from sync.cards import PEER_ROLES, ContactCard, encode_card, own_card
 from sync.errors import UnknownPeer
 
@@ -183,27 +184,78 @@ def verify_peer(ws: Workspace, peer: Peer) -> Peer:
 
 
 def share_case(ws: Workspace, case: str, peer: Peer) -> str:
-    """Share a case with a peer: the next bundle for it carries the case's whole history."""
+    """Grant a peer the role we gave it in a case, as a signed op in the case's history:
+    every member then sends it the case, and its changes there are accepted within what
+    its role allows (sync.authority). Sharing again with the same role changes nothing."""
     case_id = queries.resolve(ws.conn, Case, case)
-    with ws.transaction() as conn:
-        conn.execute(
-            "INSERT OR IGNORE INTO case_shares(case_id, peer_origin, shared_at) VALUES (?,?,?)",
-            (case_id, peer.origin, _now()),
-        )
-        audit.append(conn, ws.author, "case shared", case_id, {"peer": peer.peer_id})
+    current = grants.membership(ws.conn, case_id, peer.origin)
+    if current is not None and current.cut is None and current.role in (grants.OWNER, peer.role):
+        return case_id
+    _check_may_grant(ws, case_id)
+    statement = {
+        "case_id": case_id,
+        "kind": "grant",
+        "grantee": peer.origin,
+        "signing_public": peer.signing_public.hex(),
+        "encryption_public": peer.encryption_public.hex(),
+        "office_name": peer.office_name,
+        "role": peer.role,
+        "at": _now(),
+    }
+    ws.commit(
+        case_id,
+        [Draft("grant", new_id(), "create", statement)],
+        audit_action="case shared",
+        audit_detail={"peer": peer.peer_id, "role": peer.role},
+    )
+    # What was held back for lack of this grant applies now. (Imported here: the importer
+    # needs this module to know peers.)
+    from sync.importer import retry_held
+
+    retry_held(ws)
     return case_id
 
 
 def unshare_case(ws: Workspace, case: str, peer: Peer) -> str:
-    """Stop sending a case to a peer (what it already received stays with it)."""
+    """Stop sending a case to a peer and accepting its changes there after the newest of
+    its changesets we hold (what it already received stays with it), by a signed ungrant."""
     case_id = queries.resolve(ws.conn, Case, case)
-    with ws.transaction() as conn:
-        conn.execute(
-            "DELETE FROM case_shares WHERE case_id = ? AND peer_origin = ?",
-            (case_id, peer.origin),
+    current = grants.membership(ws.conn, case_id, peer.origin)
+    if current is None or current.cut is not None:
+        return case_id
+    if current.role == grants.OWNER:
+        raise InvalidInput(
+            f"{peer.office_name} created this case and owns it; it cannot be removed from it."
         )
-        audit.append(conn, ws.author, "case unshared", case_id, {"peer": peer.peer_id})
+    _check_may_grant(ws, case_id)
+    row = ws.conn.execute(
+        "SELECT epoch, seq FROM changesets WHERE origin = ? ORDER BY epoch DESC, seq DESC LIMIT 1",
+        (peer.origin,),
+    ).fetchone()
+    epoch, seq = (int(row[0]), int(row[1])) if row else (0, 0)
+    statement = {
+        "case_id": case_id,
+        "kind": "ungrant",
+        "grantee": peer.origin,
+        "office_name": peer.office_name,
+        "epoch": epoch,
+        "after_seq": seq,
+        "at": _now(),
+    }
+    ws.commit(
+        case_id,
+        [Draft("grant", new_id(), "create", statement)],
+        audit_action="case unshared",
+        audit_detail={"peer": peer.peer_id, "after": [epoch, seq]},
+    )
     return case_id
+
+
+def _check_may_grant(ws: Workspace, case_id: str) -> None:
+    """Refuse, with the sentence every other office would quarantine it with, a grant
+    this installation may not make."""
+    if refusal := may_grant(ws.conn, ws.origin, case_id):
+        raise InvalidInput(f"{refusal} Ask the case's owner or an office it was shared with.")
 
 
 def shared_with(ws: Workspace, case: str) -> list[Peer]:

@@ -111,6 +111,8 @@ custody: case_id evidence_id event at actor office location from_holder to_holde
     hash_seen hash_expected result |
 trust: statement subject epoch after_seq new_signing_public new_encryption_public office_name
     reason at |
+grant: case_id kind grantee signing_public encryption_public office_name role epoch after_seq
+    at |
 """
 
 

@@ -279,6 +279,11 @@ def describe_report(report: ImportReport, names: dict[str, str]) -> str:
             lines.append(
                 f"  {_count(report.unparked, 'changeset')} parked earlier could now be applied."
             )
+        if report.released:
+            lines.append(
+                f"  {_count(report.released, 'changeset')} held back earlier could now be"
+                " applied: a grant that arrived allows them."
+            )
         if report.parked:
             lines.append(
                 f"  {_count(report.parked, 'changeset')} parked until what they build on"

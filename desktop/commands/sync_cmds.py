@@ -295,20 +295,24 @@ def cmd_identity_rotate(args: argparse.Namespace) -> int:
 
 
 def cmd_case_share(args: argparse.Namespace) -> int:
-    """Share a case; its whole history goes in the next bundle for the peer."""
+    """Grant a peer its role in a case; the case's whole history goes in the next bundle
+    for it, and the signed grant to every member."""
     with unlock(args) as ws:
         peer = peers.get_peer(ws, args.peer)
         case_id = peers.share_case(ws, args.case, peer)
-    say(f"Case {case_id} is shared with {peer.office_name}.")
+    say(f"Case {case_id} is shared with {peer.office_name} as {peer.role}.")
     return 0
 
 
 def cmd_case_unshare(args: argparse.Namespace) -> int:
-    """Stop sending a case to a peer."""
+    """Stop sending a case to a peer and accepting its later changes there."""
     with unlock(args) as ws:
         peer = peers.get_peer(ws, args.peer)
         case_id = peers.unshare_case(ws, args.case, peer)
-    say(f"Case {case_id} is no longer sent to {peer.office_name} (what it received stays with it).")
+    say(
+        f"Case {case_id} is no longer sent to {peer.office_name}, and its changes there after"
+        " this are held back (what it received stays with it)."
+    )
     return 0
 
 
@@ -354,6 +358,8 @@ def describe(report: ImportReport) -> str:
         parts.append(f"{report.duplicates:,} already here")
     if report.unparked:
         parts.append(f"{report.unparked:,} earlier parked now applied")
+    if report.released:
+        parts.append(f"{report.released:,} held back earlier now applied (a grant allows them)")
     if report.parked:
         parts.append(f"{report.parked:,} parked ({'; '.join(report.parked_reasons)})")
     if report.quarantined:

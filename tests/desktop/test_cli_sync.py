@@ -164,12 +164,13 @@ def test_two_offices_and_an_ngo_exchange_and_settle_conflicts_from_the_command_l
     assert info["verification"] == "verified"
     assert "Kabora field office" in info["sender"] and kabora_id in info["sender"]
     assert info["recipients"] == "Dressa field office"
-    assert (info["changesets"], info["evidence_files"]) == (2, 0)
+    # The case, the witness and the grant that shares the case with Dressa.
+    assert (info["changesets"], info["evidence_files"]) == (3, 0)
     assert info["sender_verified"] is False
     assert dressa.json("case", "list") == []  # inspecting applies nothing
 
     imported = dressa.json("bundle", "import", stick)
-    assert [(r["status"], r["changesets"]) for r in imported] == [("imported", 2)]
+    assert [(r["status"], r["changesets"]) for r in imported] == [("imported", 3)]
     assert imported[0]["sender_id"] == kabora_id
     assert [c["id"] for c in dressa.json("case", "list")] == [case_id]
     again = dressa.json("bundle", "import", head)

@@ -18,6 +18,7 @@ installation_templates = sync_fixtures.installation_templates
 network = sync_fixtures.network
 
 KABORA, DRESSA = "Kabora field office", "Dressa field office"
+GRANTED = "granted Tribunal liaison access as liaison"  # sharing a case is a signed grant
 
 
 def _shared_case(net: Network, office: str, title: str) -> str:
@@ -46,20 +47,24 @@ def test_changes_of_other_offices_are_listed_newest_received_first(network: Netw
     entries = _incoming(network)
     assert [(e.office, e.case_id) for e in entries] == [
         (DRESSA, dressa_case),
+        (DRESSA, dressa_case),
+        (KABORA, kabora_case),
         (KABORA, kabora_case),
         (KABORA, kabora_case),
     ]
     assert [e.changes for e in entries] == [
+        (GRANTED,),
         ("opened case",),
         ("updated case title, status",),
+        (GRANTED,),
         ("opened case",),
     ]
     assert entries[0].case_title == "Looting of the Dressa depot"
-    assert entries[1].case_title == "Shelling of Varosa"  # the case as it stands now
-    assert entries[1].case_reference == queries.get(kabora.conn, Case, kabora_case).reference
+    assert entries[2].case_title == "Shelling of Varosa"  # the case as it stands now
+    assert entries[2].case_reference == queries.get(kabora.conn, Case, kabora_case).reference
     assert all(e.signature_ok for e in entries)
-    assert entries[0].received_at > entries[1].received_at
-    assert entries[1].author == kabora.author
+    assert entries[1].received_at > entries[2].received_at
+    assert entries[2].author == kabora.author
 
 
 def test_changes_are_told_in_words_without_protected_values(network: Network) -> None:
@@ -82,6 +87,7 @@ def test_changes_are_told_in_words_without_protected_values(network: Network) ->
         "added note",
         "updated person W-0043: role, legal name",
         "added person W-0043",
+        GRANTED,
         "opened case",
     ]
     text = " ".join(changes)
@@ -115,14 +121,15 @@ def test_offices_are_listed_with_counts_and_filters_narrow_the_list(network: Net
     kabora_origin = network.ws["kabora"].origin
 
     offices = history.incoming_offices(liaison.conn, liaison.origin)
-    assert [(o.office, o.changesets) for o in offices] == [(DRESSA, 1), (KABORA, 2)]
+    # Each case comes with the grant that shares it.
+    assert [(o.office, o.changesets) for o in offices] == [(DRESSA, 2), (KABORA, 3)]
     only_kabora = _incoming(network, origin=kabora_origin)
-    assert {e.office for e in only_kabora} == {KABORA} and len(only_kabora) == 2
+    assert {e.office for e in only_kabora} == {KABORA} and len(only_kabora) == 3
     totals = history.incoming_totals(liaison.conn, liaison.origin)
-    assert totals == history.IncomingTotals(changesets=3, offices=2, cases=2)
+    assert totals == history.IncomingTotals(changesets=5, offices=2, cases=2)
     assert history.incoming_totals(
         liaison.conn, liaison.origin, origin=kabora_origin
-    ) == history.IncomingTotals(2, 1, 1)
+    ) == history.IncomingTotals(3, 1, 1)
     assert _incoming(network, origin=liaison.origin) == []  # our own never count
 
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
@@ -130,7 +137,7 @@ def test_offices_are_listed_with_counts_and_filters_narrow_the_list(network: Net
     assert [
         o.changesets for o in history.incoming_offices(liaison.conn, liaison.origin, since=later)
     ] == [0, 0]
-    assert len(_incoming(network, since=later - dt.timedelta(days=7))) == 3
+    assert len(_incoming(network, since=later - dt.timedelta(days=7))) == 5
 
 
 def test_pages_follow_each_other_without_gaps_or_repeats(network: Network) -> None:
@@ -140,8 +147,8 @@ def test_pages_follow_each_other_without_gaps_or_repeats(network: Network) -> No
         cases.add_note(kabora, case_id, f"note {n}")
     network.send("kabora", "liaison")
     whole = [e.id for e in _incoming(network, limit=100)]
-    paged = [e.id for offset in range(0, 8, 3) for e in _incoming(network, limit=3, offset=offset)]
-    assert paged == whole and len(whole) == 7
+    paged = [e.id for offset in range(0, 9, 3) for e in _incoming(network, limit=3, offset=offset)]
+    assert paged == whole and len(whole) == 8  # the case, its grant and six notes
 
 
 def test_the_last_import_is_what_the_latest_bundles_brought(network: Network) -> None:
@@ -181,11 +188,13 @@ def test_a_changed_byte_shows_as_a_signature_that_does_not_verify(network: Netwo
     network.send("kabora", "liaison")
     liaison = network.ws["liaison"]
     cs_id, sig = liaison.conn.execute(
-        "SELECT id, sig FROM changesets WHERE origin = ?", (network.ws["kabora"].origin,)
+        "SELECT id, sig FROM changesets WHERE origin = ? ORDER BY seq LIMIT 1",
+        (network.ws["kabora"].origin,),
     ).fetchone()
     forged = bytes([sig[0] ^ 1]) + bytes(sig[1:])  # someone with the key, tampering
     liaison.conn.execute("UPDATE changesets SET sig = ? WHERE id = ?", (forged, cs_id))
-    assert [e.signature_ok for e in _incoming(network)] == [False]
+    # The grant that shared the case, then the case itself, whose signature was changed.
+    assert [e.signature_ok for e in _incoming(network)] == [True, False]
 
 
 def test_listing_by_received_time_needs_no_sort(network: Network) -> None:

@@ -38,7 +38,8 @@ def test_a_shared_case_arrives_whole_with_its_evidence(network: Network, tmp_pat
     report = network.send("kabora", "liaison")
 
     assert report.status == "imported", report.message
-    assert report.changesets == 3 and report.evidence == 1 and report.cases == {case_id}
+    # The case, the person, the evidence item and the grant that shares the case.
+    assert report.changesets == 4 and report.evidence == 1 and report.cases == {case_id}
     assert queries.get(liaison.conn, Case, case_id).title == "Shelling of the Varosa market"
     received = b"".join(evidence.read_evidence(liaison, evidence_id))
     assert received == source.read_bytes()
@@ -76,7 +77,7 @@ def test_after_an_exchange_ten_edits_travel_in_kilobytes(network: Network) -> No
     for n in range(200):
         cases.add_note(kabora, case_id, f"note {n} " + "words " * 100)
     network.share("kabora", case_id, "liaison")
-    assert network.send("kabora", "liaison").changesets == 201
+    assert network.send("kabora", "liaison").changesets == 202  # with the grant
     network.send("liaison", "kabora")  # carries what the liaison holds: the acknowledgement
     for n in range(10):
         cases.update_case(kabora, case_id, summary=f"edit {n}")
@@ -103,7 +104,8 @@ def test_bundles_arriving_out_of_order_wait_for_their_predecessors(network: Netw
     assert early.status == "imported" and early.changesets == 0 and early.parked == 1
     assert not queries.list_cases(dressa.conn, limit=5)
     late = network.receive("dressa", first.head)[0]
-    assert late.changesets == 1 and late.unparked == 1 and late.parked == 0
+    # The case and the grant that shares it, then the edit that waited for them.
+    assert late.changesets == 2 and late.unparked == 1 and late.parked == 0
     assert queries.get(dressa.conn, Case, case_id).summary == "second"
 
 
@@ -208,8 +210,9 @@ def test_a_refused_changeset_inside_a_batch_spoils_only_itself(
     [report] = network.receive("liaison", result.head)
     assert report.status == "imported"
     assert report.quarantined == 1 and report.quarantine_reasons == ["refused for the test"]
-    assert result.changesets == 10  # the case and nine notes
-    assert (report.changesets, report.parked, report.duplicates) == (6, 3, 0)
+    assert result.changesets == 11  # the case, nine notes and the grant that shares it
+    # The grant comes after the notes in the case: it waits with them.
+    assert (report.changesets, report.parked, report.duplicates) == (6, 4, 0)
     liaison = network.ws["liaison"].conn
     assert {n.id for n in queries.in_case(liaison, Note, case_id)} == set(notes[:5])
     assert liaison.execute("SELECT 1 FROM meta WHERE key = 'half-done'").fetchone() is None

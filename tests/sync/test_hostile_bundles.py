@@ -526,7 +526,7 @@ def test_a_part_of_another_bundle_of_exactly_the_right_size_is_refused(
             (json.dumps(held_here(kabora.conn)), liaison.origin),
         )
     first, second = bundles
-    assert (first.changesets, second.changesets) == (1, 1)
+    assert (first.changesets, second.changesets) == (2, 2)  # a case and its grant
     target = first.parts[0]
     other = _decrypt_part(second.parts[0], liaison)
     assert len(other) == len(_decrypt_part(target, liaison)) and other
@@ -603,7 +603,8 @@ def test_the_crafting_helper_makes_bundles_that_import(network: Network, base: B
     head = craft_bundle(network, base, b"".join(base.frames))
     report = network.receive(RECEIVER, head)[0]
     assert report.status == "imported", report.message
-    assert (report.changesets, report.evidence, report.quarantined) == (4, 1, 0)
+    # The case, a person, a note, the evidence item and the grant that shares the case.
+    assert (report.changesets, report.evidence, report.quarantined) == (5, 1, 0)
 
 
 def _forked_note(network: Network, base: Base) -> tuple[ChangesetFrame, bytes]:
@@ -646,7 +647,7 @@ def test_a_fork_inside_one_bundle_keeps_the_first(network: Network, base: Base) 
     payload = b"".join([*base.frames[:at], forged, *base.frames[at:]])
     report = network.receive(RECEIVER, craft_bundle(network, base, payload))[0]
     assert report.status == "imported", report.message
-    assert (report.changesets, report.quarantined) == (4, 1), report.to_json()
+    assert (report.changesets, report.quarantined) == (5, 1), report.to_json()
     assert _slot_holder(liaison, note.body) == hashlib.sha256(note.body).hexdigest()
     forged_id = hashlib.sha256(parse_changeset_content(forged[5:]).body).hexdigest()
     assert _quarantined(liaison) == [forged_id]

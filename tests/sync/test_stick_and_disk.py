@@ -202,15 +202,15 @@ def _expected_steps(from_kabora: Path, stick: Path) -> list[str]:
     """Every line `sync usb` must report, as patterns ({head} is a bundle's file name)."""
     head = r"[0-9a-f]{32}\.head\.age"
     return [
-        rf"Imported {from_kabora.name} from Kabora field office: 1 changeset in 1 case,"
+        rf"Imported {from_kabora.name} from Kabora field office: 2 changesets in 1 case,"
         r" 0 evidence files\.",
         rf"Removed {from_kabora.name} from the stick: it was for us alone\.",
-        r"Wrote a bundle for Dressa field office: 1 changeset, 0 evidence files,"
+        r"Wrote a bundle for Dressa field office: 2 changesets, 0 evidence files,"
         rf" [\d,]+ bytes \({head}\)\.",
         r"FAILED writing a bundle for Kabora field office: Writing the bundle for Kabora"
         rf" field office to {re.escape(str(stick))} failed \(No space left on device\); none"
         r" of its files were left there\.",
-        r"Wrote a bundle for Varosa Documentation Project: 1 changeset, 0 evidence"
+        r"Wrote a bundle for Varosa Documentation Project: 2 changesets, 0 evidence"
         rf" files, [\d,]+ bytes \({head}\)\.",
     ]
 

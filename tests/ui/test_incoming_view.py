@@ -25,12 +25,13 @@ installation_templates = sync_fixtures.installation_templates
 network = sync_fixtures.network
 
 KABORA, DRESSA = "Kabora field office", "Dressa field office"
+GRANTED = "granted Tribunal liaison access as liaison"  # sharing a case is a signed grant
 
 
 @pytest.fixture
 def received(network: Network) -> dict[str, str]:
-    """Kabora sends a case and an edit to it, Dressa a case; the liaison imports both
-    bundles. Returns the case ids by office."""
+    """Kabora sends a case and an edit to it, Dressa a case, each with the grant that
+    shares it; the liaison imports both bundles. Returns the case ids by office."""
     kabora = network.ws["kabora"]
     kabora_case = cases.add_case(kabora, "Shelling of the Varosa market")
     cases.update_case(kabora, kabora_case, status="under review")
@@ -61,17 +62,19 @@ def test_each_change_is_listed_with_its_office_and_case(
     view = _view(qtbot, liaison)
     reference = queries.get(liaison.conn, Case, received["kabora"]).reference
 
-    assert _column(view, IncomingModel.OFFICE) == [DRESSA, KABORA, KABORA]
-    assert _column(view, IncomingModel.CASE)[1] == f"{reference} Shelling of the Varosa market"
+    assert _column(view, IncomingModel.OFFICE) == [DRESSA, DRESSA, KABORA, KABORA, KABORA]
+    assert _column(view, IncomingModel.CASE)[3] == f"{reference} Shelling of the Varosa market"
     assert _column(view, IncomingModel.WHAT) == [
+        GRANTED,
         "opened case",
+        GRANTED,
         "updated case status",
         "opened case",
     ]
-    assert _column(view, IncomingModel.SIGNATURE) == ["verified"] * 3
+    assert _column(view, IncomingModel.SIGNATURE) == ["verified"] * 5
     received_at = _column(view, IncomingModel.RECEIVED)[0]
     assert dt.datetime.strptime(received_at, "%Y-%m-%d %H:%M:%S")  # a plain UTC time
-    assert view.summary_label.text() == "3 changes from 2 offices in 2 cases"
+    assert view.summary_label.text() == "5 changes from 2 offices in 2 cases"
     assert view.since_box.currentText() == "Last import"  # both bundles: one import
     tip = view.since_box.itemData(0, Qt.ItemDataRole.ToolTipRole)
     assert "2 bundles imported one after another" in tip
@@ -83,15 +86,15 @@ def test_the_office_filter_narrows_the_list_and_counts_each_office(
 ) -> None:
     view = _view(qtbot, network.ws["liaison"])
     choices = [view.office_box.itemText(i) for i in range(view.office_box.count())]
-    assert choices == ["All offices", f"{DRESSA} (1)", f"{KABORA} (2)"]
+    assert choices == ["All offices", f"{DRESSA} (2)", f"{KABORA} (3)"]
 
     view.office_box.setCurrentIndex(2)
 
-    assert _column(view, IncomingModel.OFFICE) == [KABORA, KABORA]
-    assert view.summary_label.text() == f"2 changes from {KABORA} in 1 case"
+    assert _column(view, IncomingModel.OFFICE) == [KABORA, KABORA, KABORA]
+    assert view.summary_label.text() == f"3 changes from {KABORA} in 1 case"
     view.refresh()  # the office chosen stays chosen
-    assert view.office_box.currentText() == f"{KABORA} (2)"
-    assert view.model.rowCount() == 2
+    assert view.office_box.currentText() == f"{KABORA} (3)"
+    assert view.model.rowCount() == 3
 
 
 def test_the_window_of_time_narrows_the_list(
@@ -106,7 +109,7 @@ def test_the_window_of_time_narrows_the_list(
     assert view.office_box.itemText(1) == f"{DRESSA} (0)"
 
     view.since_box.setCurrentIndex(view.since_box.findData("all"))
-    assert view.model.rowCount() == 3
+    assert view.model.rowCount() == 5
 
 
 def test_a_new_import_after_a_pause_is_the_last_import(
@@ -115,7 +118,8 @@ def test_a_new_import_after_a_pause_is_the_last_import(
     """The pause that separates two imports is made zero here rather than waited out."""
     monkeypatch.setattr(history, "SITTING_GAP", dt.timedelta(0))
     view = _view(qtbot, network.ws["liaison"])
-    assert _column(view, IncomingModel.WHAT) == ["opened case"]  # Dressa's bundle alone
+    # Dressa's bundle alone.
+    assert _column(view, IncomingModel.WHAT) == [GRANTED, "opened case"]
     cases.update_case(network.ws["dressa"], received["dressa"], title="Looting of the depot")
     network.send("dressa", "liaison")
 
@@ -169,7 +173,8 @@ def test_a_long_list_is_read_a_page_at_a_time(
     model = IncomingModel(liaison.conn, liaison.origin)
     assert model.rowCount() == PAGE_SIZE and model.canFetchMore()
     model.fetchMore()
-    assert model.rowCount() == PAGE_SIZE + 11 and not model.canFetchMore()
+    # The case, its notes and the grant that shares it.
+    assert model.rowCount() == PAGE_SIZE + 12 and not model.canFetchMore()
     qtmodeltester.check(model, force_py=force_py)
     model.set_filter(kabora.origin, None)  # the tester, still attached, checks the reset
     assert model.rowCount() == PAGE_SIZE
@@ -191,8 +196,15 @@ def test_a_changed_byte_shows_as_a_signature_that_does_not_verify(
     view = _view(qtbot, liaison)
 
     assert view.model.index(0, IncomingModel.CASE).data().endswith("Looting of the Dressa depot")
-    assert _column(view, IncomingModel.SIGNATURE) == ["DOES NOT VERIFY", "verified", "verified"]
-    assert view.model.index(0, 0).data(SignatureOkRole) is False
+    # Dressa's grant, then its case, whose body was changed, then Kabora's three.
+    assert _column(view, IncomingModel.SIGNATURE) == [
+        "verified",
+        "DOES NOT VERIFY",
+        "verified",
+        "verified",
+        "verified",
+    ]
+    assert view.model.index(1, 0).data(SignatureOkRole) is False
 
 
 def test_an_empty_workspace_says_nothing_has_come_in(qtbot: QtBot, ws: Workspace) -> None:
@@ -211,8 +223,8 @@ def test_what_other_offices_typed_is_shown_as_text_even_in_tooltips(
     """Qt would take a tooltip starting with a tag for rich text: data is escaped."""
     kabora = network.ws["kabora"]
     case_id = cases.add_case(kabora, "Case")
-    cases.add_incident(kabora, case_id, '<img src="/etc/passwd"> at the market')
     network.share("kabora", case_id, "liaison")
+    cases.add_incident(kabora, case_id, '<img src="/etc/passwd"> at the market')
     network.send("kabora", "liaison")
     view = _view(qtbot, network.ws["liaison"])
 

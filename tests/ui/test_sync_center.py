@@ -122,7 +122,8 @@ def test_a_case_exported_through_one_center_arrives_through_another(
     _wait_idle(qtbot, sender)
     head = exported.args[0].head
     assert head.parent == stick / BUNDLE_FOLDER and head.exists()
-    assert "Wrote a bundle for Tribunal liaison: 1 changeset in 1 case" in (
+    # The case and the grant that shares it.
+    assert "Wrote a bundle for Tribunal liaison: 2 changesets in 1 case" in (
         sender.summary.toPlainText()
     )
     assert sender_prompts.asked == []

@@ -1,0 +1,175 @@
+"""Members of a case, read from the signed grants in its history (entity `grant`).
+
+The origin whose changeset created a case owns it. A grant names a peer origin and the
+role it holds in the case; an ungrant names the grantee's (epoch, seq) after which its
+changes in the case are no longer accepted. What a member may do with its role is decided
+in `sync.authority`; here is only what the grants say, the same on every node that holds
+the same grants, whatever order they arrived in:
+
+* a grantee's statements are read in (hlc, id) order and the last one decides: after a
+  grant the grantee holds that grant's role with no cut; after an ungrant it keeps the role
+  of the grant before it, cut at the ungrant's (epoch, after_seq);
+* a key replaced by a rotation (a `rotate` key statement) is the same member under its
+  new key.
+
+`case_shares` is what the grants mean for export: the owner and every grantee not
+ungranted, with their successor keys. It is derived here whenever a grant or a rotation is
+applied, never written from what a peer claims.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from storage.connection import Connection
+from storage.identity import origin_of
+
+OWNER = "owner"
+
+
+@dataclass(frozen=True)
+class Membership:
+    """What an origin is in a case: its role (`owner` or a granted role), the office name
+    the grant gave it, and the (epoch, seq) after which its changes are not accepted."""
+
+    role: str
+    office_name: str = ""
+    cut: tuple[int, int] | None = None
+
+    def accepts(self, epoch: int, seq: int) -> bool:
+        """True when a changeset at (epoch, seq) of this member falls before any cut."""
+        return self.cut is None or (epoch, seq) <= self.cut
+
+
+def case_owner(conn: Connection, case_id: str) -> str | None:
+    """The origin whose changeset created the case here, None while the case is unknown."""
+    row = conn.execute(
+        "SELECT origin FROM field_state WHERE entity = 'case' AND entity_id = ? AND field = '*'",
+        (case_id,),
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def record_creator(conn: Connection, entity: str, entity_id: str) -> str | None:
+    """The origin whose op created a record here, None while the record is unknown."""
+    row = conn.execute(
+        "SELECT origin FROM field_state WHERE entity = ? AND entity_id = ? AND field = '*'",
+        (entity, entity_id),
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def rotated_from(conn: Connection) -> dict[str, str]:
+    """{new origin: old origin} for every key rotation applied here."""
+    found: dict[str, str] = {}
+    rows = conn.execute(
+        "SELECT subject, new_signing_public FROM trust_statements WHERE statement = 'rotate'"
+    )
+    for subject, new_public in rows:
+        try:
+            found[origin_of(bytes.fromhex(str(new_public)))] = str(subject)
+        except ValueError:
+            continue
+    return found
+
+
+def earlier_keys(origin: str, rotations: dict[str, str]) -> list[str]:
+    """`origin` and the keys it replaced, newest first (a rotation chain, cycles cut)."""
+    chain = [origin]
+    while chain[-1] in rotations and rotations[chain[-1]] not in chain:
+        chain.append(rotations[chain[-1]])
+    return chain
+
+
+def membership_of(conn: Connection, case_id: str, origin: str) -> Membership | None:
+    """What the grants applied here make `origin` (one key, no rotation) in the case."""
+    if case_owner(conn, case_id) == origin:
+        return Membership(OWNER)
+    rows = conn.execute(
+        "SELECT kind, role, office_name, epoch, after_seq FROM case_grants"
+        " WHERE case_id = ? AND grantee = ? ORDER BY created_hlc, id",
+        (case_id, origin),
+    )
+    member: Membership | None = None
+    for kind, role, office_name, epoch, after_seq in rows:
+        if kind == "grant":
+            member = Membership(str(role), str(office_name))
+        elif member is not None:
+            member = Membership(member.role, member.office_name, (int(epoch), int(after_seq)))
+    return member
+
+
+def membership(
+    conn: Connection, case_id: str, origin: str, rotations: dict[str, str] | None = None
+) -> Membership | None:
+    """What `origin` is in the case, under its own key or a key it replaced by rotation."""
+    chain = earlier_keys(origin, rotated_from(conn) if rotations is None else rotations)
+    for key in chain:
+        member = membership_of(conn, case_id, key)
+        if member is not None:
+            if key != origin and member.cut is None:
+                return member
+            if key == origin:
+                return member
+            # A cut names the old key's sequence; the new key's changesets come after it.
+            return Membership(member.role, member.office_name, (-1, -1))
+    return None
+
+
+def members(conn: Connection, case_id: str) -> dict[str, Membership]:
+    """Every origin that is a member of the case now (not ungranted), with successor keys."""
+    rotations = rotated_from(conn)
+    successors: dict[str, list[str]] = {}
+    for new, old in rotations.items():
+        successors.setdefault(old, []).append(new)
+    found: dict[str, Membership] = {}
+    owner = case_owner(conn, case_id)
+    candidates = [owner] if owner else []
+    candidates += [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT DISTINCT grantee FROM case_grants WHERE case_id = ?", (case_id,)
+        )
+    ]
+    for origin in candidates:
+        member = membership_of(conn, case_id, origin)
+        if member is None or member.cut is not None:
+            continue
+        pending = [origin]
+        while pending:
+            key = pending.pop()
+            if key in found:
+                continue
+            found[key] = member
+            pending.extend(successors.get(key, []))
+    return found
+
+
+def derive_shares(conn: Connection, case_id: str) -> None:
+    """Make `case_shares` of the case what its grants mean now (inside the caller's
+    transaction): the origins this workspace sends the case to."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    known = {
+        str(r[0]): str(r[1])
+        for r in conn.execute(
+            "SELECT peer_origin, shared_at FROM case_shares WHERE case_id = ?", (case_id,)
+        )
+    }
+    current = members(conn, case_id)
+    conn.execute("DELETE FROM case_shares WHERE case_id = ?", (case_id,))
+    conn.executemany(
+        "INSERT INTO case_shares(case_id, peer_origin, shared_at) VALUES (?,?,?)",
+        [(case_id, origin, known.get(origin, now)) for origin in sorted(current)],
+    )
+
+
+def cases_of(conn: Connection, origin: str) -> list[str]:
+    """The cases `origin` owns or is named in by a grant (to derive again on a rotation)."""
+    rows = conn.execute(
+        "SELECT case_id FROM case_grants WHERE grantee = ?"
+        " UNION SELECT entity_id FROM field_state WHERE entity = 'case' AND field = '*'"
+        " AND origin = ?",
+        (origin, origin),
+    )
+    return [str(r[0]) for r in rows]

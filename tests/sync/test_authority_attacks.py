@@ -1,0 +1,378 @@
+"""Attacks on who may do what in a case, each tried by a hostile peer with real workspaces
+and real bundles: every one is held back with a sentence (who, what, why) and changes
+nothing at the office that receives it (sync.authority)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from storage import cases, evidence, queries
+from storage.digest import state_digest
+from storage.errors import InvalidInput
+from storage.keyfile import FAST_INSECURE_KDF
+from storage.records import Case, Evidence, Note, Person
+from storage.workspace import Draft, Workspace, create_workspace, new_id
+from sync import conflicts, peers
+from sync.cards import parse_card
+from sync.importer import ImportReport
+from tests.conftest import PASSPHRASE
+from tests.sync.conftest import Network
+
+FINGERPRINT = r"\d{5}…"
+
+
+def _join_defence(network: Network, tmp_path: Path) -> Workspace:
+    """A defence team's installation, known to Kabora and the liaison as `defence` (and
+    knowing them as offices)."""
+    ws = create_workspace(tmp_path / "defence", "Varosa Defence", PASSPHRASE, kdf=FAST_INSECURE_KDF)
+    network.ws["defence"] = ws
+    card = parse_card(peers.card_bytes(ws))
+    for name in ("kabora", "liaison"):
+        peers.add_peer(network.ws[name], card, "defence")
+        peers.add_peer(ws, parse_card(peers.card_bytes(network.ws[name])), "office")
+    return ws
+
+
+def _case_for(network: Network, *members: str) -> str:
+    """A case of Kabora with a protected witness, shared with `members`, delivered."""
+    kabora = network.ws["kabora"]
+    case_id = cases.add_case(kabora, "Shelling of the Varosa market", "Three witnesses")
+    cases.add_person(kabora, case_id, "witness", name="Amira Haddad", protected=True)
+    network.share("kabora", case_id, *members)
+    for member in members:
+        assert network.send("kabora", member).status == "imported"
+    return case_id
+
+
+def _held(report: ImportReport, pattern: str) -> None:
+    """The import went through, and held back exactly what `pattern` says, in words."""
+    assert report.status == "imported", report.message
+    assert report.quarantined >= 1 and report.changesets == 0, report
+    assert any(re.fullmatch(pattern, reason) for reason in report.quarantine_reasons), (
+        report.quarantine_reasons
+    )
+
+
+def _quarantine(ws: Workspace) -> list[tuple[str, str]]:
+    return [
+        (str(r[0]), str(r[1]))
+        for r in ws.conn.execute("SELECT reason, held_for FROM quarantine ORDER BY at, id")
+    ]
+
+
+def _reference(ws: Workspace, case_id: str) -> str:
+    return re.escape(queries.get(ws.conn, Case, case_id).reference)
+
+
+def test_defence_renaming_a_prosecution_case_is_held_back(network: Network, tmp_path: Path) -> None:
+    defence = _join_defence(network, tmp_path)
+    case_id = _case_for(network, "defence")
+    kabora = network.ws["kabora"]
+    before = state_digest(kabora.conn)
+
+    cases.update_case(defence, case_id, title="A staged incident")
+    report = network.send("defence", "kabora")
+
+    _held(
+        report,
+        rf"Held back: Varosa Defence \(defence, {FINGERPRINT}\) may not change records in case"
+        rf" {_reference(kabora, case_id)}; defence writes nothing into a case it does not own\.",
+    )
+    assert state_digest(kabora.conn) == before
+    assert queries.get(kabora.conn, Case, case_id).title == "Shelling of the Varosa market"
+    assert [held for _, held in _quarantine(kabora)] == ["not permitted"]
+    # What is held back is never passed on.
+    network.share("kabora", case_id, "liaison")
+    assert network.send("kabora", "liaison").status == "imported"
+    liaison = network.ws["liaison"]
+    assert not liaison.conn.execute(
+        "SELECT 1 FROM changesets WHERE origin = ?", (defence.origin,)
+    ).fetchone()
+    assert queries.get(liaison.conn, Case, case_id).title == "Shelling of the Varosa market"
+
+
+def test_defence_withdrawing_a_case_is_held_back(network: Network, tmp_path: Path) -> None:
+    defence = _join_defence(network, tmp_path)
+    case_id = _case_for(network, "defence")
+    kabora = network.ws["kabora"]
+    before = state_digest(kabora.conn)
+
+    cases.withdraw(defence, Case, case_id)
+    report = network.send("defence", "kabora")
+
+    _held(report, rf"Held back: Varosa Defence \(defence, {FINGERPRINT}\) may not change .*")
+    assert state_digest(kabora.conn) == before
+    assert case_id in {c.id for c in queries.list_cases(kabora.conn, limit=10)}
+
+
+def test_defence_custody_event_is_held_back(network: Network, tmp_path: Path) -> None:
+    defence = _join_defence(network, tmp_path)
+    kabora = network.ws["kabora"]
+    case_id = cases.add_case(kabora, "Shelling of the Varosa market")
+    source = tmp_path / "photo.jpg"
+    source.write_bytes(b"\xff\xd8 a photograph of the market" * 100)
+    evidence_id = evidence.add_evidence(kabora, case_id, source)
+    network.share("kabora", case_id, "defence")
+    assert network.send("kabora", "defence").status == "imported"
+    chain_before = [e.id for e in queries.custody_of(kabora.conn, evidence_id)]
+    before = state_digest(kabora.conn)
+
+    evidence.add_custody(
+        defence,
+        evidence_id,
+        "copied",
+        at="2020-01-01T00:00:00+00:00",
+        actor="Kabora evidence officer",
+        to_holder="personal laptop",
+    )
+    report = network.send("defence", "kabora")
+
+    _held(report, r"Held back: Varosa Defence \(defence, .*defence writes nothing into .*")
+    assert state_digest(kabora.conn) == before
+    assert [e.id for e in queries.custody_of(kabora.conn, evidence_id)] == chain_before
+
+
+def test_defence_editing_evidence_description_is_held_back(
+    network: Network, tmp_path: Path
+) -> None:
+    defence = _join_defence(network, tmp_path)
+    kabora = network.ws["kabora"]
+    case_id = cases.add_case(kabora, "Shelling of the Varosa market")
+    source = tmp_path / "statement.pdf"
+    source.write_bytes(b"%PDF- a statement" * 100)
+    evidence_id = evidence.add_evidence(kabora, case_id, source, description="Signed statement")
+    network.share("kabora", case_id, "defence")
+    assert network.send("kabora", "defence").status == "imported"
+    before = state_digest(kabora.conn)
+
+    cases.update_record(defence, Evidence, evidence_id, description="defence says forged")
+    report = network.send("defence", "kabora")
+
+    _held(report, r"Held back: Varosa Defence \(defence, .*\) may not change records in .*")
+    assert state_digest(kabora.conn) == before
+    assert queries.get(kabora.conn, Evidence, evidence_id).description == "Signed statement"
+
+
+def test_ngo_changing_a_record_it_did_not_create_is_held_back(network: Network) -> None:
+    kabora, dressa, ngo = (network.ws[n] for n in ("kabora", "dressa", "ngo"))
+    case_id = _case_for(network, "dressa", "ngo")
+    [witness] = queries.in_case(kabora.conn, Person, case_id)
+    not_created = (
+        rf"Held back: Varosa Documentation Project \(ngo, {FINGERPRINT}\) may not change a"
+        rf" person it did not create in case {_reference(kabora, case_id)}; a partner"
+        r" organisation changes only the records it added\."
+    )
+
+    # A plain update: the name faked, then blanked.
+    for fake in ("Someone Else", ""):
+        before = state_digest(kabora.conn)
+        cases.update_record(ngo, Person, witness.id, legal_name=fake)
+        _held(network.send("ngo", "kabora"), not_created)
+        assert state_digest(kabora.conn) == before
+        assert queries.get(kabora.conn, Person, witness.id).legal_name == "Amira Haddad"
+
+    # Two offices change the name apart; the ngo holds the conflict (values withheld from
+    # it) and settles it with what it sees (an empty name), then with a name of its own.
+    for round_, (keep, value) in enumerate((("shown", None), (None, "A. Fake"))):
+        cases.update_record(kabora, Person, witness.id, legal_name=f"Amira K. Haddad {round_}")
+        cases.update_record(dressa, Person, witness.id, legal_name=f"Amira Haddad-K {round_}")
+        assert network.send("dressa", "kabora").status == "imported"
+        for sender in ("kabora", "dressa"):
+            assert network.send(sender, "ngo").status == "imported"
+        shown = queries.get(kabora.conn, Person, witness.id).legal_name
+        open_at_ngo = [
+            c
+            for c in conflicts.list_conflicts(ngo)
+            if c.entity_id == witness.id and c.field == "legal_name"
+        ]
+        assert open_at_ngo
+        before = state_digest(kabora.conn)
+        conflicts.resolve(ngo, open_at_ngo[0].id, keep=keep, value=value)
+        _held(network.send("ngo", "kabora"), not_created)
+        assert state_digest(kabora.conn) == before
+        assert queries.get(kabora.conn, Person, witness.id).legal_name == shown
+    assert {held for _, held in _quarantine(kabora)} == {"not permitted"}
+
+
+def test_ngo_adding_its_own_note_and_evidence_is_applied(network: Network, tmp_path: Path) -> None:
+    kabora, ngo = network.ws["kabora"], network.ws["ngo"]
+    case_id = _case_for(network, "ngo")
+    source = tmp_path / "testimony.mp4"
+    source.write_bytes(b"testimony recorded in the field" * 200)
+
+    note_id = cases.add_note(ngo, case_id, "Met the family on Tuesday")
+    evidence_id = evidence.add_evidence(ngo, case_id, source, title="Field testimony")
+    evidence.add_custody(ngo, evidence_id, "examined", note="Checked on site")
+    cases.update_record(ngo, Note, note_id, text="Met the family on Tuesday and Friday")
+    person_id = cases.add_person(ngo, case_id, "witness", name="", pseudonym="N-1")
+    cases.update_record(ngo, Person, person_id, languages="Arabic")
+    report = network.send("ngo", "kabora")
+
+    assert report.status == "imported" and report.quarantined == 0, report.quarantine_reasons
+    assert report.changesets == 6 and report.evidence == 1
+    assert queries.get(kabora.conn, Note, note_id).text == "Met the family on Tuesday and Friday"
+    assert queries.get(kabora.conn, Person, person_id).languages == "Arabic"
+    assert b"".join(evidence.read_evidence(kabora, evidence_id)) == source.read_bytes()
+    assert _quarantine(kabora) == []
+
+
+def test_subscription_by_naming_a_case_id_gets_nothing(network: Network) -> None:
+    kabora, ngo = network.ws["kabora"], network.ws["ngo"]
+    case_id = cases.add_case(kabora, "Shelling of the Varosa market", "Never shared")
+    before = state_digest(kabora.conn)
+
+    # The ngo learnt the case id from a filing. Its modified client opens a case of that
+    # id at home, writes a note in it and shares it with Kabora, to be sent the case back.
+    ngo.commit(
+        case_id,
+        [Draft("case", case_id, "create", {"reference": "X-1", "title": "Anything"})],
+    )
+    cases.add_note(ngo, case_id, "Please send us this case")
+    peers.share_case(ngo, case_id, network.peer("ngo", "kabora"))
+    report = network.send("ngo", "kabora")
+
+    _held(
+        report,
+        rf"Held back: Varosa Documentation Project \(no grant, {FINGERPRINT}\) may not write in"
+        rf" case {_reference(kabora, case_id)}; no member of the case granted it access\.",
+    )
+    assert report.quarantined == 3
+    assert state_digest(kabora.conn) == before
+    assert kabora.conn.execute("SELECT count(*) FROM case_shares").fetchone()[0] == 0
+    assert peers.shared_with(kabora, case_id) == []
+    assert network.export("kabora", "ngo").changesets == 0
+
+
+def test_grant_by_a_non_member_is_held_back(network: Network) -> None:
+    kabora, dressa, ngo = (network.ws[n] for n in ("kabora", "dressa", "ngo"))
+    case_id = _case_for(network, "ngo")
+    reference = _reference(kabora, case_id)
+    before = state_digest(kabora.conn)
+
+    # A member with a partner's role grants Dressa the case.
+    ngo.commit(
+        case_id,
+        [
+            Draft(
+                "grant",
+                new_id(),
+                "create",
+                {
+                    "case_id": case_id,
+                    "kind": "grant",
+                    "grantee": dressa.origin,
+                    "signing_public": dressa.keys.signing_public.hex(),
+                    "encryption_public": dressa.keys.encryption_public.hex(),
+                    "office_name": dressa.office_name,
+                    "role": "office",
+                    "at": "2026-12-07T08:00:00+00:00",
+                },
+            )
+        ],
+    )
+    _held(
+        network.send("ngo", "kabora"),
+        rf"Held back: Varosa Documentation Project \(ngo, {FINGERPRINT}\) may not grant or"
+        rf" remove access in case {reference}; only the case's owner or an office or liaison"
+        r" it was shared with may\.",
+    )
+    assert state_digest(kabora.conn) == before
+    assert {p.office_name for p in peers.shared_with(kabora, case_id)} == {ngo.office_name}
+
+    # The local share command refuses the same, with the same words.
+    with pytest.raises(InvalidInput, match="may not grant or remove access in case"):
+        peers.share_case(ngo, case_id, network.peer("ngo", "liaison"))
+
+    # Dressa, never a member, opens the case at home and grants itself and the ngo.
+    dressa.commit(case_id, [Draft("case", case_id, "create", {"reference": "X", "title": "X"})])
+    peers.share_case(dressa, case_id, network.peer("dressa", "liaison"))
+    peers.share_case(dressa, case_id, network.peer("dressa", "kabora"))
+    report = network.send("dressa", "kabora")
+    _held(
+        report,
+        rf"Held back: Dressa field office \(no grant, {FINGERPRINT}\) may not write in case"
+        rf" {reference}; no member of the case granted it access\.",
+    )
+    assert state_digest(kabora.conn) == before
+    assert {p.office_name for p in peers.shared_with(kabora, case_id)} == {ngo.office_name}
+
+
+def _note_before_any_grant(network: Network, case_id: str, sender_to: str) -> str:
+    """The ngo, not a member of Kabora's case, opens a case of that id at home, writes a
+    note in it and sends both (with its own grant) to `sender_to`: held back there."""
+    ngo = network.ws["ngo"]
+    ngo.commit(case_id, [Draft("case", case_id, "create", {"reference": "X", "title": "X"})])
+    note_id = cases.add_note(ngo, case_id, "Seen at the checkpoint")
+    peers.share_case(ngo, case_id, network.peer("ngo", sender_to))
+    receiver = network.ws[sender_to]
+    before = state_digest(receiver.conn)
+    _held(
+        network.send("ngo", sender_to),
+        rf"Held back: Varosa Documentation Project \(no grant, {FINGERPRINT}\) may not write"
+        rf" in case {_reference(receiver, case_id)}; no member of the case granted it access\.",
+    )
+    assert state_digest(receiver.conn) == before
+    assert [held for _, held in _quarantine(receiver)] == ["no grant"] * 3
+    return note_id
+
+
+def test_changeset_held_for_a_missing_grant_applies_when_the_grant_arrives(
+    network: Network,
+) -> None:
+    kabora, liaison = network.ws["kabora"], network.ws["liaison"]
+    case_id = _case_for(network, "dressa", "liaison")
+    note_id = _note_before_any_grant(network, case_id, "liaison")
+
+    # Dressa, a member, grants the case to the ngo; the grant reaches the liaison later.
+    network.share("dressa", case_id, "ngo")
+    report = network.send("dressa", "liaison")
+
+    assert report.status == "imported" and report.released == 1, report
+    assert queries.get(liaison.conn, Note, note_id).text == "Seen at the checkpoint"
+    # What the ngo may not do (write the case record, grant) stays held, now for its role.
+    held = _quarantine(liaison)
+    assert [kind for _, kind in held] == ["not permitted"] * 2
+    assert queries.get(liaison.conn, Case, case_id).title == "Shelling of the Varosa market"
+    # Held back or not on the way, the offices end with the same history.
+    assert network.send("liaison", "kabora").status == "imported"
+    assert network.send("dressa", "kabora").status == "imported"
+    assert state_digest(kabora.conn) == state_digest(liaison.conn)
+
+
+def test_a_held_changeset_applies_after_a_local_share(network: Network) -> None:
+    kabora = network.ws["kabora"]
+    case_id = cases.add_case(kabora, "Shelling of the Varosa market")
+    note_id = _note_before_any_grant(network, case_id, "kabora")
+
+    network.share("kabora", case_id, "ngo")
+
+    assert queries.get(kabora.conn, Note, note_id).text == "Seen at the checkpoint"
+    assert [kind for _, kind in _quarantine(kabora)] == ["not permitted"] * 2
+    assert queries.get(kabora.conn, Case, case_id).title == "Shelling of the Varosa market"
+
+
+def test_ungranted_peer_changes_after_the_cut_are_held_back(network: Network) -> None:
+    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    case_id = _case_for(network, "dressa")
+    cases.update_case(dressa, case_id, summary="before the cut")
+    assert network.send("dressa", "kabora").changesets == 1
+
+    peers.unshare_case(kabora, case_id, network.peer("kabora", "dressa"))
+    assert peers.shared_with(kabora, case_id) == []
+    cases.update_case(dressa, case_id, summary="after the cut")
+    before = state_digest(kabora.conn)
+    report = network.send("dressa", "kabora")
+
+    _held(
+        report,
+        rf"Held back: Dressa field office \(office, {FINGERPRINT}\) may not write in case"
+        rf" {_reference(kabora, case_id)}; its access was removed after its changeset \d+\.",
+    )
+    assert state_digest(kabora.conn) == before
+    assert queries.get(kabora.conn, Case, case_id).summary == "before the cut"
+    # The ungrant reaches Dressa too, and nothing more of the case is sent to it.
+    assert network.send("kabora", "dressa").status == "imported"
+    assert network.export("kabora", "dressa").changesets == 0
