@@ -22,6 +22,8 @@ _REPLICATED = (
     ("custody_events", "id"),
     ("trust_statements", "id"),
     ("case_grants", "id"),
+    ("evidence_releases", "id"),
+    ("person_consents", "id"),
     ("field_state", "entity, entity_id, field"),
     ("changesets", "id"),
 )

@@ -95,6 +95,12 @@ GRANT_ROLES = ("office", "liaison", "ngo", "defence")
 FULL_TRUST_ROLES = ("office", "liaison")
 GRANT_KINDS = ("grant", "ungrant")
 CUSTODY_MEDIA = ("", "usb", "network", "hand carried", "in office")
+# Custody events that only a release records (storage.releases), never typed by hand; the
+# roles that receive only what is released to them; the audiences a person consents to.
+RELEASE_EVENTS = ("released", "release withdrawn")
+RESTRICTED_ROLES = ("ngo", "defence")
+CONSENT_AUDIENCES = ("prosecution", "tribunal", "partners", "public")
+CONSENT_DECISIONS = ("given", "refused", "unknown")
 
 Check = Callable[[str, object], object]
 
@@ -375,7 +381,7 @@ ENTITIES: dict[str, Entity] = {
             {
                 "case_id": Field(ident, mutable=False),
                 "evidence_id": Field(ident, mutable=False),
-                "event": Field(choice(CUSTODY_EVENTS), mutable=False),
+                "event": Field(choice(CUSTODY_EVENTS + RELEASE_EVENTS), mutable=False),
                 "at": Field(timestamp, mutable=False),
                 "actor": Field(text(), mutable=False),
                 "office": Field(text(), mutable=False),
@@ -390,6 +396,37 @@ ENTITIES: dict[str, Entity] = {
             },
             append_only=True,
             required=("case_id", "evidence_id", "event", "at"),
+        ),
+        # Releases and consent (storage.releases, storage.consent).
+        Entity(
+            "release",
+            "evidence_releases",
+            {
+                "case_id": Field(ident, mutable=False),
+                "evidence_id": Field(ident, mutable=False),
+                "grantee_origin": Field(sha256_hex, mutable=False),
+                "grantee_role": Field(choice(RESTRICTED_ROLES), mutable=False),
+                "grantee_name": Field(text(), mutable=False),
+                "with_file_name": Field(flag, mutable=False, default=0),
+                "at": Field(timestamp, mutable=False),
+                "withdrawn": WITHDRAWN,
+            },
+            required=("case_id", "evidence_id", "grantee_role", "at"),
+        ),
+        Entity(
+            "consent",
+            "person_consents",
+            {
+                "case_id": Field(ident, mutable=False),
+                "person_id": Field(ident, mutable=False),
+                "audience": Field(choice(CONSENT_AUDIENCES), mutable=False),
+                "decision": Field(choice(CONSENT_DECISIONS), mutable=False),
+                "decided_on": Field(uncertain_date, mutable=False),
+                "decided_by": Field(text(), mutable=False),
+                "note": Field(long_text(), klass=PROTECTED, mutable=False),
+            },
+            append_only=True,
+            required=("case_id", "person_id", "audience", "decision"),
         ),
         # Statements about keys, not about a case: a peer's key revoked after a sequence
         # number (a lost laptop), or our own key replaced by a new one announced under the

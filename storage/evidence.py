@@ -23,6 +23,7 @@ from typing import Any
 from storage import queries
 from storage.atomic import WholeNewFile
 from storage.blobs import Cancelled, Progress
+from storage.entities import RELEASE_EVENTS
 from storage.errors import EvidenceFileError, IntegrityError, InvalidInput
 from storage.paths import display_name, original_file_name
 from storage.records import Case, CaseId, CustodyEvent, CustodyEventId, Evidence, EvidenceId
@@ -239,7 +240,13 @@ def add_custody(
     audit_action: str = "custody event",
     **fields: Any,
 ) -> CustodyEventId:
-    """Append a custody event (who, when, where, from, to, and the hash seen)."""
+    """Append a custody event (who, when, where, from, to, and the hash seen). A release
+    is recorded only by releasing (storage.releases), never as a bare custody event."""
+    if event in RELEASE_EVENTS:
+        raise InvalidInput(
+            f"A {event!r} event is recorded by releasing the item (`valise evidence release`"
+            " or Release… in the Evidence tab), not by hand."
+        )
     item = queries.get(ws.conn, Evidence, evidence)
     event_id = CustodyEventId(new_id())
     values = {

@@ -364,6 +364,8 @@ _NOUNS: dict[str, tuple[str, str]] = {
     "custody": ("custody event", "custody events"),
     "trust": ("key statement", "key statements"),
     "grant": ("access grant", "access grants"),
+    "release": ("evidence release", "evidence releases"),
+    "consent": ("consent statement", "consent statements"),
 }
 # The field that names a record to a person. Only open fields may name anything: a label
 # is shown to whoever reads the list.
@@ -439,7 +441,7 @@ def _verb(op: Op) -> str:
         return "opened"
     if op.entity == "grant":
         return "removed" if op.fields.get("kind") == "ungrant" else "granted"
-    return "recorded" if op.entity in ("custody", "trust") else "added"
+    return "recorded" if op.entity in ("custody", "trust", "release", "consent") else "added"
 
 
 def _describe_op(op: Op, labels: RecordNames) -> str:

@@ -113,6 +113,9 @@ trust: statement subject epoch after_seq new_signing_public new_encryption_publi
     reason at |
 grant: case_id kind grantee signing_public encryption_public office_name role epoch after_seq
     at |
+release: case_id evidence_id grantee_origin grantee_role grantee_name with_file_name at
+    withdrawn |
+consent: case_id person_id audience decision decided_on decided_by | note
 """
 
 

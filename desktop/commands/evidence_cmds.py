@@ -1,4 +1,4 @@
-"""evidence add|list|show|get|verify, custody add|list."""
+"""evidence add|list|show|get|verify (release, releases, unrelease), custody add|list."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli import unlock
+from desktop.commands import release_cmds
 from desktop.output import (
     TerminalProgress,
     line,
@@ -88,6 +89,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p = ev.add_parser("verify", parents=[common], help="re-hash every stored item")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_evidence_verify)
+    release_cmds.register_release(ev, common)
 
     cu = commands.add_parser("custody", help="chain of custody").add_subparsers(
         dest="action", metavar="ACTION"

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from desktop.cli import UsageError, from_stdin, unlock
-from desktop.commands import sync_cmds
+from desktop.commands import release_cmds, sync_cmds
 from desktop.output import (
     line,
     positive_count,
@@ -111,6 +111,7 @@ def _register_person(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--reveal", action="store_true", help="show protected identities (audited)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_person_list)
+    release_cmds.register_consent(person, common)
 
 
 def _register_incident(commands: Any, common: argparse.ArgumentParser) -> None:
