@@ -303,7 +303,11 @@ def _check_case_scope(
         and not conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone()
     ):
         raise MissingRecord(f"A {kind.name} belongs to a case that is not known here.")
-    for ref_field, table in (("evidence_id", "evidence"), ("person_id", "persons"), ("target_id", None)):
+    for ref_field, table in (
+        ("evidence_id", "evidence"),
+        ("person_id", "persons"),
+        ("target_id", None),
+    ):
         target = values.get(ref_field)
         if target is None:
             continue

@@ -22,7 +22,7 @@ from storage import queries
 from storage.connection import Connection
 from storage.entities import CONSENT_AUDIENCES, CONSENT_DECISIONS
 from storage.errors import InvalidInput
-from storage.records import Person
+from storage.records import CaseId, Person
 from storage.workspace import Draft, Workspace, new_id
 
 GIVEN = "given"
@@ -88,9 +88,7 @@ def record_consent(
         )
     found = queries.get(ws.conn, Person, person)
     if found.withdrawn:
-        raise InvalidInput(
-            "This person was withdrawn, so their consent can no longer be recorded."
-        )
+        raise InvalidInput("This person was withdrawn, so their consent can no longer be recorded.")
     statement_id = new_id()
     values = {
         "case_id": found.case_id,
@@ -116,8 +114,7 @@ _COLUMNS = "id, person_id, audience, decision, decided_on, decided_by, created_h
 def consent_history(conn: Connection, person_id: str) -> list[ConsentStatement]:
     """Every statement about a person, oldest first."""
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM person_consents WHERE person_id = ?"
-        " ORDER BY created_hlc, id",
+        f"SELECT {_COLUMNS} FROM person_consents WHERE person_id = ? ORDER BY created_hlc, id",
         (person_id,),
     )
     return [ConsentStatement(*(str(value) for value in row)) for row in rows]
@@ -165,7 +162,7 @@ def identified_persons(
     }
     found = []
     if case_persons is None:
-        case_persons = queries.in_case(conn, Person, case_id)
+        case_persons = queries.in_case(conn, Person, CaseId(case_id))
     for person in case_persons:
         if person.withdrawn:
             continue
@@ -210,4 +207,3 @@ def consent_problem(
                 " so nobody's consent can be checked; link it to the witness first."
             )
     return ""
-

@@ -91,8 +91,7 @@ def _release(row: tuple[object, ...]) -> Release:
 def releases_of(conn: Connection, evidence_id: str) -> list[Release]:
     """Every release of an item, withdrawn ones included, oldest first."""
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM evidence_releases WHERE evidence_id = ?"
-        " ORDER BY created_hlc, id",
+        f"SELECT {_COLUMNS} FROM evidence_releases WHERE evidence_id = ? ORDER BY created_hlc, id",
         (evidence_id,),
     )
     return [_release(row) for row in rows]
@@ -191,7 +190,9 @@ def release_evidence(
     return release_id
 
 
-def withdraw_release(ws: Workspace, evidence: str, *, grantee_origin: str, grantee_role: str) -> int:
+def withdraw_release(
+    ws: Workspace, evidence: str, *, grantee_origin: str, grantee_role: str
+) -> int:
     """Withdraw the item's standing releases to this grantee; returns how many. What the
     grantee already received stays with it: only future sends stop."""
     item = queries.get(ws.conn, Evidence, evidence)

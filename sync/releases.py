@@ -45,7 +45,9 @@ class Grantee:
     name: str
 
 
-def released_evidence(conn: Connection, case_id: str, peer_origin: str, role: str) -> dict[str, bool]:
+def released_evidence(
+    conn: Connection, case_id: str, peer_origin: str, role: str
+) -> dict[str, bool]:
     """Evidence id -> whether its original file name is released, for the items of
     `case_id` released to the peer `peer_origin` or to its `role`, not withdrawn, and not
     held back by a person's consent as it stands now. What the projection for a restricted

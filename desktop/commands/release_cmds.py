@@ -159,6 +159,8 @@ def cmd_person_consent(args: argparse.Namespace) -> int:
     shown = {s.audience for s in statements}
     rows = [(s.audience, s.decision, s.decided_on, s.decided_by) for s in statements]
     if not args.history:
-        rows += [(a, "unknown (nothing recorded)", "", "") for a in CONSENT_AUDIENCES if a not in shown]
+        rows += [
+            (a, "unknown (nothing recorded)", "", "") for a in CONSENT_AUDIENCES if a not in shown
+        ]
     print_table(["AUDIENCE", "DECISION", "ON", "BY"], rows)
     return 0

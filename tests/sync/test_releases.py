@@ -1,0 +1,309 @@
+"""Releases and consent: what an NGO or defence peer may receive, and whose consent it needs.
+
+A release is a signed, audited act per evidence item and peer (or role), recorded in the
+item's custody; it travels to other offices like any change. A release that would identify
+a person to partners without their consent is refused with the reason, and unknown
+consent counts as refused (fail closed). `released_evidence` is what the projection for a
+restricted peer asks: released items, with or without their original file names.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from storage import audit, cases, evidence, queries
+from storage.consent import record_consent
+from storage.digest import state_digest
+from storage.errors import InvalidInput
+from storage.records import Evidence
+from storage.releases import ReleaseRefused, releases_of
+from storage.workspace import Workspace
+from sync.releases import release_to, released_evidence, unrelease_to, what_role_receives
+from sync.trust import revoke_peer
+from tests.sync.conftest import Network
+
+NGO_NAME = "Varosa Documentation Project"
+
+
+def _statement(
+    ws: Workspace, tmp_path: Path, *, source: str = "", **fields: str
+) -> tuple[str, str, str]:
+    """A case with a protected witness (W-0500) and a statement of hers linked to her:
+    (case id, person id, evidence id)."""
+    case_id = cases.add_case(ws, "Shelling of the Varosa market")
+    person_id = cases.add_person(
+        ws, case_id, "witness", name="Mirela Dontcheva", protected=True, pseudonym="W-0500"
+    )
+    path = tmp_path / "statement-mirela-dontcheva.txt"
+    path.write_text("I saw the shelling from the bakery.")
+    evidence_id = evidence.add_evidence(
+        ws, case_id, path, type="statement", source=source, **fields
+    )
+    if not source:
+        cases.add_link(ws, evidence_id, person_id)
+    return case_id, person_id, evidence_id
+
+
+def _ngo_id(network: Network) -> str:
+    return network.peer("kabora", "ngo").peer_id
+
+
+def test_release_is_recorded_in_custody_and_audit(network: Network, tmp_path: Path) -> None:
+    kabora = network.ws["kabora"]
+    case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    record_consent(kabora, person_id, "partners", "given", decided_by="N. Tesh")
+    ngo = network.peer("kabora", "ngo")
+
+    release_id = release_to(kabora, evidence_id, ngo.peer_id)
+
+    chain = queries.custody_of(kabora.conn, evidence_id)
+    released = [event for event in chain if event.event == "released"]
+    assert len(released) == 1
+    assert released[0].to_holder == f"{NGO_NAME} (ngo)"
+    assert released[0].note == (f"released to {NGO_NAME} (ngo), without the original file name")
+    entry = audit.entries(kabora.conn, action="evidence released")[0]
+    detail = json.loads(entry.detail)
+    assert detail["evidence"] == evidence_id and detail["to"] == ngo.peer_id
+    assert detail["with_file_name"] is False
+    assert "mirela" not in entry.detail.lower()  # no file name, no name, in the audit
+    (release,) = releases_of(kabora.conn, evidence_id)
+    assert release.id == release_id and release.grantee_origin == ngo.origin
+    assert released_evidence(kabora.conn, case_id, ngo.origin, "ngo") == {evidence_id: False}
+    assert kabora.verify_audit().ok
+
+
+def test_release_with_the_file_name_says_so(network: Network, tmp_path: Path) -> None:
+    kabora = network.ws["kabora"]
+    case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    record_consent(kabora, person_id, "partners", "given")
+    ngo = network.peer("kabora", "ngo")
+    release_to(kabora, evidence_id, ngo.peer_id)
+
+    release_to(kabora, evidence_id, ngo.peer_id, with_file_name=True)
+
+    assert released_evidence(kabora.conn, case_id, ngo.origin, "ngo") == {evidence_id: True}
+    notes = [e.note for e in queries.custody_of(kabora.conn, evidence_id) if e.event == "released"]
+    assert notes[-1].endswith("with the original file name")
+    with pytest.raises(InvalidInput, match="already released to Varosa Documentation Project"):
+        release_to(kabora, evidence_id, ngo.peer_id)
+
+
+def test_release_against_refused_consent_is_refused(network: Network, tmp_path: Path) -> None:
+    kabora = network.ws["kabora"]
+    _case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    record_consent(
+        kabora, person_id, "partners", "refused", decided_on="2027-03-20", decided_by="N. Tesh"
+    )
+    before = state_digest(kabora.conn)
+
+    with pytest.raises(ReleaseRefused) as refused:
+        release_to(kabora, evidence_id, _ngo_id(network))
+
+    assert str(refused.value) == (
+        f"KAB-0001-0001 was not released to {NGO_NAME} (ngo): W-0500 has refused to be"
+        " identified to partners (recorded 2027-03-20 by N. Tesh); ask the protection officer."
+    )
+    assert "Mirela" not in str(refused.value)
+    assert state_digest(kabora.conn) == before
+    assert audit.entries(kabora.conn, action="release refused")
+
+
+def test_release_with_unknown_consent_is_refused(network: Network, tmp_path: Path) -> None:
+    """Nothing recorded, or a recorded "unknown", counts as refused: consent fails closed."""
+    kabora = network.ws["kabora"]
+    _case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    before = state_digest(kabora.conn)
+
+    with pytest.raises(
+        ReleaseRefused,
+        match="W-0500 has not consented to be identified to partners; ask the protection officer",
+    ):
+        release_to(kabora, evidence_id, "ngo")
+    assert state_digest(kabora.conn) == before
+
+    record_consent(kabora, person_id, "partners", "given")
+    record_consent(kabora, person_id, "partners", "unknown")  # the witness changed her mind
+    before = state_digest(kabora.conn)
+    with pytest.raises(ReleaseRefused, match="W-0500 has not consented"):
+        release_to(kabora, evidence_id, "ngo")
+    assert state_digest(kabora.conn) == before
+
+
+def test_consent_for_another_audience_does_not_count(network: Network, tmp_path: Path) -> None:
+    kabora = network.ws["kabora"]
+    _case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    record_consent(kabora, person_id, "tribunal", "given")
+    with pytest.raises(ReleaseRefused, match="not consented to be identified to partners"):
+        release_to(kabora, evidence_id, "defence")
+
+
+def test_a_statement_naming_the_witness_as_source_needs_her_consent(
+    network: Network, tmp_path: Path
+) -> None:
+    """Not linked, but its source is her pseudonym: it identifies her all the same."""
+    kabora = network.ws["kabora"]
+    _case_id, _person_id, evidence_id = _statement(kabora, tmp_path, source=" w-0500 ")
+    with pytest.raises(ReleaseRefused, match="W-0500 has not consented"):
+        release_to(kabora, evidence_id, "ngo")
+
+
+def test_an_item_identifying_a_witness_linked_to_nobody_is_refused(
+    network: Network, tmp_path: Path
+) -> None:
+    kabora = network.ws["kabora"]
+    case_id = cases.add_case(kabora, "Case")
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(b"\xff\xd8 a face")
+    evidence_id = evidence.add_evidence(kabora, case_id, path, sensitivity="identifies a witness")
+    with pytest.raises(ReleaseRefused, match=r"linked to no person.*link it to the witness"):
+        release_to(kabora, evidence_id, "ngo")
+
+
+def test_suspects_are_not_asked_for_consent(network: Network, tmp_path: Path) -> None:
+    kabora = network.ws["kabora"]
+    case_id = cases.add_case(kabora, "Case")
+    suspect = cases.add_person(kabora, case_id, "suspect", name="Col. Brask")
+    path = tmp_path / "order.pdf"
+    path.write_bytes(b"%PDF- an order")
+    evidence_id = evidence.add_evidence(kabora, case_id, path)
+    cases.add_link(kabora, evidence_id, suspect)
+    ngo = network.peer("kabora", "ngo")
+
+    release_to(kabora, evidence_id, ngo.peer_id)
+
+    assert released_evidence(kabora.conn, case_id, ngo.origin, "ngo") == {evidence_id: False}
+
+
+def test_release_to_an_office_peer_is_pointless_and_refused_or_explained(
+    network: Network, tmp_path: Path
+) -> None:
+    """An office or liaison receives every item of a case shared with it, file names and
+    all; a release to it would record a permission that means nothing, so it is refused
+    with that explanation."""
+    kabora = network.ws["kabora"]
+    _case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    record_consent(kabora, person_id, "partners", "given")
+    before = state_digest(kabora.conn)
+
+    with pytest.raises(ReleaseRefused) as refused:
+        release_to(kabora, evidence_id, network.peer("kabora", "dressa").peer_id)
+    assert str(refused.value) == (
+        "Dressa field office (office) receives every item of the cases shared with it, with"
+        " its file name, so there is nothing to release to it; releases are for NGO and"
+        " defence peers. Nothing was recorded."
+    )
+    with pytest.raises(ReleaseRefused, match="Every liaison peer receives every item"):
+        release_to(kabora, evidence_id, "liaison")
+    assert state_digest(kabora.conn) == before
+
+
+def test_a_release_to_a_revoked_key_is_refused(network: Network, tmp_path: Path) -> None:
+    kabora = network.ws["kabora"]
+    _case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    record_consent(kabora, person_id, "partners", "given")
+    revoke_peer(kabora, network.peer("kabora", "ngo"), 0, "laptop stolen")
+    before = state_digest(kabora.conn)
+    with pytest.raises(InvalidInput, match="key of Varosa Documentation Project is revoked"):
+        release_to(kabora, evidence_id, _ngo_id(network))
+    assert state_digest(kabora.conn) == before
+
+
+def test_a_release_to_a_role_reaches_that_role_only(network: Network, tmp_path: Path) -> None:
+    kabora = network.ws["kabora"]
+    case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    record_consent(kabora, person_id, "partners", "given")
+    ngo = network.peer("kabora", "ngo")
+
+    release_to(kabora, evidence_id, "ngo", with_file_name=True)
+
+    assert released_evidence(kabora.conn, case_id, ngo.origin, "ngo") == {evidence_id: True}
+    assert released_evidence(kabora.conn, case_id, "ab" * 32, "ngo") == {evidence_id: True}
+    assert released_evidence(kabora.conn, case_id, ngo.origin, "defence") == {}
+    other_case = cases.add_case(kabora, "Another case")
+    assert released_evidence(kabora.conn, other_case, ngo.origin, "ngo") == {}
+
+
+def test_a_withdrawn_release_stops_future_sends(network: Network, tmp_path: Path) -> None:
+    kabora = network.ws["kabora"]
+    case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    record_consent(kabora, person_id, "partners", "given")
+    ngo = network.peer("kabora", "ngo")
+    release_to(kabora, evidence_id, ngo.peer_id)
+
+    assert unrelease_to(kabora, evidence_id, ngo.peer_id) == 1
+
+    assert released_evidence(kabora.conn, case_id, ngo.origin, "ngo") == {}
+    last = queries.custody_of(kabora.conn, evidence_id)[-1]
+    assert last.event == "release withdrawn"
+    assert "what was sent stays sent" in last.note
+    with pytest.raises(InvalidInput, match="is not released to"):
+        unrelease_to(kabora, evidence_id, ngo.peer_id)
+
+
+def test_a_consent_refused_after_the_release_stops_future_sends(
+    network: Network, tmp_path: Path
+) -> None:
+    kabora = network.ws["kabora"]
+    case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    record_consent(kabora, person_id, "partners", "given")
+    ngo = network.peer("kabora", "ngo")
+    release_to(kabora, evidence_id, ngo.peer_id)
+
+    record_consent(kabora, person_id, "partners", "refused")
+
+    assert released_evidence(kabora.conn, case_id, ngo.origin, "ngo") == {}
+
+
+def test_a_release_syncs_to_another_office_in_a_real_bundle(
+    network: Network, tmp_path: Path
+) -> None:
+    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    record_consent(kabora, person_id, "partners", "given", decided_by="N. Tesh")
+    ngo_origin = network.peer("kabora", "ngo").origin
+    release_to(kabora, evidence_id, _ngo_id(network))
+    network.share("kabora", case_id, "dressa")
+
+    report = network.send("kabora", "dressa")
+
+    assert report.status == "imported", report.message
+    assert released_evidence(dressa.conn, case_id, ngo_origin, "ngo") == {evidence_id: False}
+    events = [e.event for e in queries.custody_of(dressa.conn, evidence_id)]
+    assert "released" in events
+    (release,) = releases_of(dressa.conn, evidence_id)
+    assert release.grantee == f"{NGO_NAME} (ngo)"
+
+    unrelease_to(kabora, evidence_id, _ngo_id(network))
+    assert network.send("kabora", "dressa").status == "imported"
+    assert released_evidence(dressa.conn, case_id, ngo_origin, "ngo") == {}
+    assert releases_of(dressa.conn, evidence_id) == releases_of(kabora.conn, evidence_id)
+
+
+def test_release_custody_events_cannot_be_typed_by_hand(network: Network, tmp_path: Path) -> None:
+    kabora = network.ws["kabora"]
+    _case_id, _person_id, evidence_id = _statement(kabora, tmp_path)
+    before = state_digest(kabora.conn)
+    with pytest.raises(InvalidInput, match="recorded by releasing the item"):
+        evidence.add_custody(kabora, evidence_id, "released", to_holder="Anyone")
+    assert state_digest(kabora.conn) == before
+
+
+def test_a_withdrawn_item_cannot_be_released(network: Network, tmp_path: Path) -> None:
+    kabora = network.ws["kabora"]
+    _case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    record_consent(kabora, person_id, "partners", "given")
+    cases.withdraw(kabora, Evidence, evidence_id)
+    with pytest.raises(InvalidInput, match="was withdrawn, so it cannot be released"):
+        release_to(kabora, evidence_id, "ngo")
+
+
+def test_what_each_role_receives_is_said_in_words() -> None:
+    will, will_not = what_role_receives("ngo")
+    assert "released" in will and "pseudonym" in will
+    assert "legal elements" in will_not and "privileged notes" in will_not
+    will, will_not = what_role_receives("liaison")
+    assert will.startswith("Everything of the case")
+    assert "Privileged notes" in will_not
