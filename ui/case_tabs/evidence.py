@@ -91,6 +91,8 @@ from storage.evidence import (
 from storage.records import CaseId, CustodyEvent, Evidence, EvidenceId
 from storage.workspace import Workspace
 from ui.cancellable_work import CancellableJob, CancellableWork
+from ui.case_tabs.release_work import ReleaseOptions, ReleaseOutcome, read_release_options, release
+from ui.dialogs.release_form import ReleaseChoice, ReleaseDialog, ReleaseTarget
 from ui.models.bundle_model import size_text
 from ui.models.evidence_model import EvidenceIdRole, EvidenceModel
 from ui.peers_view import sentence
@@ -121,6 +123,7 @@ TEXT_MEDIA_TYPES = frozenset(
 FilesChooser = Callable[[QWidget, str], list[Path]]
 SaveChooser = Callable[[QWidget, str, str], Path | None]
 CustodyAsker = Callable[[QWidget, Sequence[str]], tuple[str, str] | None]
+ReleaseAsker = Callable[[QWidget, Evidence, Sequence[ReleaseTarget], str], ReleaseChoice | None]
 
 
 def choose_files(parent: QWidget, caption: str) -> list[Path]:
@@ -492,6 +495,7 @@ class EvidenceTab(QWidget):
         choose_files: FilesChooser = choose_files,
         choose_save: SaveChooser = choose_save_path,
         ask_custody: CustodyAsker = CustodyEventDialog.ask,
+        ask_release: ReleaseAsker = ReleaseDialog.ask,
     ) -> None:
         super().__init__(parent)
         self._ws = workspace
@@ -501,6 +505,7 @@ class EvidenceTab(QWidget):
         self._choose_files = choose_files
         self._choose_save = choose_save
         self._ask_custody = ask_custody
+        self._ask_release = ask_release
         self._details: Details | None = None  # the item the right-hand side shows
         self._refresh_stale = True  # the register is read once the event loop runs
         self._details_stale = False
@@ -638,6 +643,12 @@ class EvidenceTab(QWidget):
             "Write a plain, verified copy to a file (recorded in the custody timeline)",
         )
         self.export_button.clicked.connect(self.save_copy)
+        self.release_button = self._button(
+            "Relea&se…",
+            "Release to a partner",
+            "Let an NGO or defence peer receive this item (recorded in its custody)",
+        )
+        self.release_button.clicked.connect(self.release_selected)
 
         form = QFormLayout()
         form.addRow("ERN:", self.ern_label)
@@ -658,6 +669,7 @@ class EvidenceTab(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.export_button)
+        buttons.addWidget(self.release_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(page)
         layout.addLayout(form)
@@ -746,7 +758,12 @@ class EvidenceTab(QWidget):
         shown = self._details is not None
         self.add_button.setEnabled(idle)
         self.check_button.setEnabled(idle and self.model.rowCount() > 0)
-        for widget in (self.save_button, self.export_button, self.add_event_button):
+        for widget in (
+            self.save_button,
+            self.export_button,
+            self.release_button,
+            self.add_event_button,
+        ):
             widget.setEnabled(idle and shown)
         for editor in (
             self.title_edit,
@@ -1093,6 +1110,42 @@ class EvidenceTab(QWidget):
             self._details.events = events
             self._show_events(events)
         self.changed.emit()
+
+    # -- releases ------------------------------------------------------------------------
+
+    @Slot()
+    def release_selected(self) -> bool:
+        """Read to whom the selected item may go (on the worker), ask, then record the
+        release (on the worker); False when nothing was started."""
+        if self._work.running or self._details is None:
+            return False
+        ws, evidence_id = self._ws, self._details.item.id
+        return self._start(
+            lambda _token, _sink, _cancel: read_release_options(ws, evidence_id),
+            self._ask_and_release,
+            title="Release",
+            cancellable=False,
+        )
+
+    def _ask_and_release(self, options: ReleaseOptions) -> None:
+        choice = self._ask_release(self, options.item, options.targets, options.blocked)
+        if choice is None:
+            return  # a cancel is silent
+        ws = self._ws
+        started = self._start(
+            lambda _token, _sink, _cancel: release(ws, options.item.id, choice),
+            self._show_released,
+            title="Release",
+            cancellable=False,
+        )
+        if not started:
+            self._prompts.warn(
+                self, "Release", "Wait for the current work to finish, then release again."
+            )
+
+    def _show_released(self, outcome: ReleaseOutcome) -> None:
+        self._show_new_events(outcome.item.id, outcome.events)
+        self.status_label.setText(outcome.sentence)
 
     # -- integrity -----------------------------------------------------------------------
 

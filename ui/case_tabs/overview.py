@@ -36,6 +36,7 @@ from storage.errors import StorageError
 from storage.records import Case, CaseId
 from storage.workspace import Workspace
 from sync import peers
+from sync.releases import what_role_receives
 from ui.models.peer_model import role_label
 from ui.peers_view import sentence
 from ui.prompts import Prompts
@@ -65,12 +66,14 @@ class ChoosePeerDialog(QDialog):
         self.setWindowTitle("Share the case — Valise")
         self.setAccessibleName("Share the case")
         intro = QLabel(
-            "The next bundle for the peer you choose carries this case's whole history"
-            " (protected identities and privileged notes stay here).",
+            "The next bundle for the peer you choose carries this case as that peer's role"
+            " allows: what it will and will not receive is said below.",
             self,
         )
         intro.setTextFormat(Qt.TextFormat.PlainText)
         intro.setWordWrap(True)
+        self.receives_label = _plain_label("What the peer will receive", self)
+        self.withheld_label = _plain_label("What the peer will not receive", self)
         self.peer_combo = QComboBox(self)
         self.peer_combo.setAccessibleName("Peer to share with")
         self.peer_combo.setPlaceholderText("Choose a peer…")
@@ -93,6 +96,8 @@ class ChoosePeerDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)
+        layout.addWidget(self.receives_label)
+        layout.addWidget(self.withheld_label)
         layout.addWidget(self.buttons)
         self._update_buttons()
         self.peer_combo.setFocus()
@@ -100,6 +105,10 @@ class ChoosePeerDialog(QDialog):
     @Slot()
     def _update_buttons(self) -> None:
         self.share_button.setEnabled(self.peer_combo.currentIndex() >= 0)
+        peer = self.peer()
+        will, will_not = what_role_receives(peer.role) if peer else ("", "")
+        self.receives_label.setText(f"Will receive: {will}" if will else "")
+        self.withheld_label.setText(f"Will not receive: {will_not}" if will_not else "")
 
     def set_peer(self, origin: str) -> None:
         """Choose a peer by origin (as a person would in the list)."""
