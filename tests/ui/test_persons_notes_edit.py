@@ -10,7 +10,7 @@ a person types is shown literally, and what storage refuses is said in a sentenc
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -76,12 +76,12 @@ class PersonPlayer:
         self.forms: list[EditPersonDialog] = []
 
     def __call__(
-        self, parent: QWidget, person: Person, identity_shown: bool
+        self, parent: QWidget, person: Person, identity_shown: bool, consent: Mapping[str, str]
     ) -> dict[str, str] | None:
         # No parent: the test keeps the form to inspect after the view is gone, and a
         # child would be deleted with the view before pytest-qt closes it.
         del parent
-        form = EditPersonDialog(person, identity_shown=identity_shown)
+        form = EditPersonDialog(person, identity_shown=identity_shown, consent=consent)
         self.qtbot.addWidget(form)
         form.show()
         self.forms.append(form)
@@ -95,7 +95,7 @@ class PersonPlayer:
         if form.isVisible():  # a problem kept it open: the person gives up
             form.reject()
             return None
-        return form.changes()
+        return form.answer()
 
 
 class NotePlayer:
@@ -303,7 +303,7 @@ def test_enter_and_a_double_click_open_the_form_of_that_row(
     tab = persons(view)
     opened: list[str] = []
 
-    def ask(_parent: QWidget, person: Person, _shown: bool) -> None:
+    def ask(_parent: QWidget, person: Person, _shown: bool, _consent: object) -> None:
         opened.append(person.id)
         return None
 
@@ -473,7 +473,7 @@ def test_the_tab_never_writes_identity_fields_it_did_not_show(
     person_id = protected_witness(ws, case_id)
     view = make_view(qtbot, ws, case_id, ScriptedPrompts(), runner)
     tab = persons(view)
-    tab.ask_person_edit = lambda _p, _person, _shown: {  # a form gone wrong
+    tab.ask_person_edit = lambda _p, _person, _shown, _consent: {  # a form gone wrong
         "legal_name": "Someone Else",
         "languages": "French",
     }
@@ -555,7 +555,7 @@ def test_a_storage_refusal_is_warned_as_a_sentence_and_nothing_changes(
     prompts = ScriptedPrompts()
     view = make_view(qtbot, ws, case_id, prompts, runner)
     tab = persons(view)
-    tab.ask_person_edit = lambda _p, _person, _shown: {"role": "bystander"}
+    tab.ask_person_edit = lambda _p, _person, _shown, _consent: {"role": "bystander"}
     with qtbot.waitSignal(tab.busy, timeout=5000, check_params_cb=lambda busy: not busy):
         qtbot.mouseClick(tab.edit_button, Qt.MouseButton.LeftButton)
     assert [a.kind for a in prompts.asked] == ["warn"]

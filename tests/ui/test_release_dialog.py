@@ -13,15 +13,18 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from storage import cases, evidence, queries
-from storage.consent import record_consent
+from storage.consent import consent_history, current_consent, record_consent
 from storage.identity import generate
-from storage.records import Evidence
+from storage.records import Evidence, Person
 from storage.releases import releases_of
 from storage.workspace import Workspace
 from sync import peers
 from sync.cards import ContactCard
+from tests.ui.test_case_view import make_view, persons
+from tests.ui.test_persons_notes_edit import PersonPlayer, edit_and_wait, retype
 from ui.case_tabs.evidence import EvidenceTab
 from ui.case_tabs.overview import ChoosePeerDialog
+from ui.dialogs.person_form import EditPersonDialog
 from ui.dialogs.release_form import ReleaseChoice, ReleaseDialog, ReleaseTarget
 from ui.prompts import ScriptedPrompts
 from ui.tasks import TaskRunner
@@ -214,3 +217,36 @@ def test_share_dialog_says_what_a_restricted_peer_will_and_will_not_receive(
     dialog.peer_combo.setCurrentIndex(dialog.peer_combo.findData(liaison.origin))
     assert dialog.receives_label.text().startswith("Will receive: Everything of the case")
     assert "Privileged notes" in dialog.withheld_label.text()
+
+
+def test_consent_is_shown_and_recorded_in_the_person_form(
+    qtbot: QtBot, ws: Workspace, runner: TaskRunner, statement: tuple[str, str]
+) -> None:
+    """The person's form shows the consent standing per audience (unknown where nothing is
+    recorded) and records a changed decision as a signed statement, with the other edits."""
+    person_id, _evidence_id = statement
+    record_consent(ws, person_id, "tribunal", "given", decided_by="N. Tesh")
+    case_id = queries.get(ws.conn, Evidence, _evidence_id).case_id
+    view = make_view(qtbot, ws, case_id, ScriptedPrompts(), runner)
+    tab = persons(view)
+    shown: dict[str, str] = {}
+
+    def act(form: EditPersonDialog) -> None:
+        shown.update({a: str(c.currentData()) for a, c in form.consent_combos.items()})
+        form.set_consent("partners", "refused")
+        retype(qtbot, form.edits["languages"], "Varosan, French")
+
+    tab.ask_person_edit = PersonPlayer(qtbot, act)
+    edit_and_wait(qtbot, view, tab)
+
+    assert shown == {
+        "prosecution": "unknown",
+        "tribunal": "given",
+        "partners": "unknown",
+        "public": "unknown",
+    }
+    standing = current_consent(ws.conn, person_id)
+    assert standing["partners"].decision == "refused"
+    assert standing["tribunal"].decision == "given"  # untouched decisions are not rewritten
+    assert len(consent_history(ws.conn, person_id)) == 2
+    assert queries.get(ws.conn, Person, person_id).languages == "Varosan, French"

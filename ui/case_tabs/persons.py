@@ -8,11 +8,13 @@ Persons are added through `storage.cases.add_person`, the command line's write p
 edited with "Edit person…" (or Enter, or a double-click on the row): the form
 (`ui.dialogs.person_form`) holds the identity fields only while the identity is shown, and
 only the changed fields are written, by `storage.cases.update_record` on the task runner.
+The form also shows the person's consent per audience (`storage.consent`); a changed
+decision is recorded as a new signed consent statement in the same step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QItemSelection, Signal, Slot
 from PySide6.QtWidgets import (
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from storage import cases
 from storage.cases import add_person
+from storage.consent import current_consent, record_consent
 from storage.errors import StorageError
 from storage.records import CaseId, Person
 from storage.workspace import Workspace
@@ -40,6 +43,7 @@ from ui.case_tabs.row_selection import (
 from ui.case_tabs.worker_writes import NOTHING_CHANGED, WorkerWrites
 from ui.dialogs._common import message_label
 from ui.dialogs.person_form import (
+    CONSENT_KEY,
     IDENTITY_FIELDS,
     OPEN_FIELDS,
     AddPersonDialog,
@@ -49,7 +53,7 @@ from ui.dialogs.person_form import (
 from ui.models.person_model import PersonModel
 from ui.peers_view import sentence
 from ui.prompts import Prompts
-from ui.tasks import TaskRunner
+from ui.tasks import CancelToken, ProgressSink, TaskRunner
 
 TITLE = "Persons"
 
@@ -57,7 +61,7 @@ __all__ = ["AddPersonDialog", "EditPersonDialog", "NewPerson", "PersonsTab"]
 
 PersonAsker = Callable[[QWidget], NewPerson | None]
 # (parent, the person, whether its identity is shown now) -> the changed fields, or None
-PersonEditAsker = Callable[[QWidget, Person, bool], dict[str, str] | None]
+PersonEditAsker = Callable[[QWidget, Person, bool, Mapping[str, str]], dict[str, str] | None]
 
 
 def identity_text(person: Person) -> str:
@@ -253,7 +257,9 @@ class PersonsTab(QWidget):
         if person is None or self._writes.busy:
             return
         shown = self.model.identity_shown(person)
-        asked = self.ask_person_edit(self, person, shown)
+        standing = current_consent(self._ws.conn, person.id)
+        consent = {audience: s.decision for audience, s in standing.items()}
+        asked = self.ask_person_edit(self, person, shown, consent)
         if asked is None:
             return  # a cancel is silent
         editable = (*OPEN_FIELDS, *(IDENTITY_FIELDS if shown else ()))
@@ -262,6 +268,14 @@ class PersonsTab(QWidget):
             for key, value in asked.items()
             if key in editable and value != getattr(person, key)
         }
+        decisions = {
+            key.removeprefix(CONSENT_KEY): value
+            for key, value in asked.items()
+            if key.startswith(CONSENT_KEY) and value != consent.get(key.removeprefix(CONSENT_KEY))
+        }
+        if decisions and not changes:
+            self._record_consent(title, person.id, decisions)
+            return
         if not changes:
             self.message_label.setText(f"Nothing was changed for {person.display_name}.")
             return
@@ -289,9 +303,33 @@ class PersonsTab(QWidget):
                 self.message_label.setText("Nothing was changed.")
                 return
         person_id = person.id
+        if decisions:
+            self._record_consent(title, person_id, decisions, changes)
+            return
         self._writes.update(
             title, self._ws, Person, person_id, changes, lambda _id: self._show_edited(person_id)
         )
+
+    def _record_consent(
+        self,
+        title: str,
+        person_id: str,
+        decisions: Mapping[str, str],
+        changes: Mapping[str, str] | None = None,
+    ) -> None:
+        """Write the changed fields (if any) and one consent statement per changed
+        audience, all in one transaction on the worker."""
+        ws, fields, chosen = self._ws, dict(changes or {}), dict(decisions)
+
+        def work(_token: CancelToken, _sink: ProgressSink) -> str:
+            with ws.transaction():
+                if fields:
+                    cases.update_record(ws, Person, person_id, **fields)
+                for audience, decision in chosen.items():
+                    record_consent(ws, person_id, audience, decision)
+            return person_id
+
+        self._writes.run(title, work, lambda _id: self._show_edited(person_id))
 
     def _show_edited(self, person_id: str) -> None:
         """After an edit (the persons were reread, so any reveal is withdrawn): the edited

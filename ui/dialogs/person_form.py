@@ -13,6 +13,7 @@ those fields alone. Nothing is recorded here; the tab does that.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import Slot
@@ -27,7 +28,15 @@ from PySide6.QtWidgets import (
 )
 
 from storage.dates import normalize_uncertain_date
-from storage.entities import MAX_SHORT, PROTECTED, PROTECTION_LEVELS, ROLES, entity
+from storage.entities import (
+    CONSENT_AUDIENCES,
+    CONSENT_DECISIONS,
+    MAX_SHORT,
+    PROTECTED,
+    PROTECTION_LEVELS,
+    ROLES,
+    entity,
+)
 from storage.errors import InvalidInput
 from storage.records import Person
 from ui.dialogs._common import message_label, with_line_under
@@ -47,6 +56,9 @@ IDENTITY_FIELDS = tuple(name for name, spec in PERSON.fields.items() if spec.kla
 OPEN_FIELDS = ("role", "pseudonym", "protection", "languages", "consent")
 PROTECTION_LABELS = {"none": "None", "partial": "Partial", "full": "Full"}
 DATE_EXAMPLES = "1987, 1987-04, 1987-04-23, before 1990 or about 1987"
+# A consent decision in the edit form's answer: "consent:partners" -> "refused".
+CONSENT_KEY = "consent:"
+CONSENT_LABELS = {"given": "Given", "refused": "Refused", "unknown": "Unknown"}
 MAX_WIDTH = 760  # the widest the edit form opens to show a long stored value whole
 LINE_EDIT_CHROME = 16  # a line edit's frame and text margins, both sides
 
@@ -154,7 +166,12 @@ class EditPersonDialog(QDialog):
     """
 
     def __init__(
-        self, person: Person, *, identity_shown: bool, parent: QWidget | None = None
+        self,
+        person: Person,
+        *,
+        identity_shown: bool,
+        consent: Mapping[str, str] | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.person = person
@@ -191,6 +208,9 @@ class EditPersonDialog(QDialog):
             "Consent to share",
             "to whom, when and given to whom, e.g. tribunal: yes, 2027-03-02",
         )
+        self.consent_combos: dict[str, QComboBox] = {}
+        if consent is not None:
+            self._add_consent(consent)
         self.identity_note: QLabel | None = None
         if identity_shown:
             self._add_line("legal_name", "Legal &name:", "Legal name", "")
@@ -219,6 +239,9 @@ class EditPersonDialog(QDialog):
             edit.textChanged.connect(self._update)
         self.role_combo.currentIndexChanged.connect(self._update)
         self.protection_combo.currentIndexChanged.connect(self._update)
+        self._consent_shown = {a: self._chosen(c) for a, c in self.consent_combos.items()}
+        for combo in self.consent_combos.values():
+            combo.currentIndexChanged.connect(self._update)
         self._update()
         self.role_combo.setFocus()
 
@@ -238,6 +261,44 @@ class EditPersonDialog(QDialog):
         edit.setCursorPosition(0)
         self.edits[key] = edit
         self._add_row(key, text, edit)
+
+    def _add_consent(self, consent: Mapping[str, str]) -> None:
+        """One choice per audience (given, refused, unknown), showing the decision that
+        stands; a change is recorded as a new signed consent statement, dated today."""
+        heading = message_label("About consent", self)
+        heading.setText(
+            "Consent to be identified, per audience. Unknown counts as refused: nothing"
+            " identifying this person is released to partners without a Given."
+        )
+        self._form.addRow(heading)
+        for audience in CONSENT_AUDIENCES:
+            combo = QComboBox(self)
+            combo.setAccessibleName(f"Consent: {audience}")
+            for decision in CONSENT_DECISIONS:
+                combo.addItem(CONSENT_LABELS[decision], decision)
+            combo.setCurrentIndex(max(0, combo.findData(consent.get(audience, "unknown"))))
+            self.consent_combos[audience] = combo
+            self._form.addRow(caption(f"{audience.capitalize()}:", combo, self), combo)
+
+    def set_consent(self, audience: str, decision: str) -> None:
+        """Choose a decision for an audience (as a person would in its list)."""
+        combo = self.consent_combos[audience]
+        combo.setCurrentIndex(combo.findData(decision))
+
+    def consent_changes(self) -> dict[str, str]:
+        """The audiences whose decision was changed in the form, with the new decision."""
+        return {
+            audience: self._chosen(combo)
+            for audience, combo in self.consent_combos.items()
+            if self._chosen(combo) != self._consent_shown.get(audience)
+        }
+
+    def answer(self) -> dict[str, str]:
+        """What Save gives the tab: the changed fields, and each changed consent decision
+        under `consent:AUDIENCE`."""
+        out = self.changes()
+        out.update({CONSENT_KEY + a: d for a, d in self.consent_changes().items()})
+        return out
 
     def _fit_to_values(self) -> None:
         """Open wide enough to show each stored value whole (a consent is often one long
@@ -361,19 +422,26 @@ class EditPersonDialog(QDialog):
         )
         self.protection_hint.setVisible(self.lowers_to_none())
         judge_accept(
-            self.save_button, next(iter(problems.values()), ""), changed=bool(self.changes())
+            self.save_button, next(iter(problems.values()), ""), changed=bool(self.answer())
         )
 
     def accept(self) -> None:
         """Close with Save only while something changed and every change can be recorded
         (Enter, or a script, may try otherwise)."""
-        if self.problems() or not self.changes():
+        if self.problems() or not self.answer():
             self._update()
             return
         super().accept()
 
     @classmethod
-    def ask(cls, parent: QWidget, person: Person, identity_shown: bool) -> dict[str, str] | None:
-        """Show the form modally: the changed fields, or None on cancel."""
-        dialog = cls(person, identity_shown=identity_shown, parent=parent)
-        return ask_modally(dialog, dialog.changes)
+    def ask(
+        cls,
+        parent: QWidget,
+        person: Person,
+        identity_shown: bool,
+        consent: Mapping[str, str],
+    ) -> dict[str, str] | None:
+        """Show the form modally: the changed fields and consent decisions (`answer`), or
+        None on cancel."""
+        dialog = cls(person, identity_shown=identity_shown, consent=consent, parent=parent)
+        return ask_modally(dialog, dialog.answer)
