@@ -27,6 +27,7 @@ from storage.entities import (
 )
 from storage.errors import IntegrityError
 from storage.records import Case, Evidence
+from storage.releases import releases_of
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -188,12 +189,14 @@ def cmd_evidence_show(args: argparse.Namespace) -> int:
         item = queries.get(ws.conn, Evidence, args.evidence)
         chain = queries.custody_of(ws.conn, item.id)
         links = queries.links_of(ws.conn, item.id)
+        released = releases_of(ws.conn, item.id)
     if args.json:
         print_json(
             {
                 **item.to_json(),
                 "custody": [e.to_json() for e in chain],
                 "links": [link.to_json() for link in links],
+                "releases": [{**r.__dict__, "grantee": r.grantee} for r in released],
             }
         )
         return 0

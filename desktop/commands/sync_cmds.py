@@ -15,6 +15,7 @@ from sync.cards import PEER_ROLES, read_card
 from sync.errors import SyncError
 from sync.export import export_bundles, office_names
 from sync.importer import ImportReport, import_paths, inspect_bundle
+from sync.releases import what_role_receives
 from sync.usb import sync_usb
 
 MIB = 1024 * 1024
@@ -301,6 +302,8 @@ def cmd_case_share(args: argparse.Namespace) -> int:
         peer = peers.get_peer(ws, args.peer)
         case_id = peers.share_case(ws, args.case, peer)
     say(f"Case {case_id} is shared with {peer.office_name} as {peer.role}.")
+    will, will_not = what_role_receives(peer.role)
+    say(f"It will receive: {will}\nIt will not receive: {will_not}")
     return 0
 
 

@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from storage import cases, evidence
+from storage import cases, evidence, queries
+from storage.identity import generate
+from storage.records import Evidence
 from storage.workspace import open_workspace
+from sync import peers
+from sync.cards import ContactCard
 from tests.conftest import PASSPHRASE
 from tests.desktop.clitools import assert_ok, assert_refused, fingerprint, valise
 
@@ -115,3 +119,21 @@ def test_garbage_to_release_and_consent_commands_changes_nothing(
     filled = [a.format(ev=evidence_id, person=person_id) for a in args]
     assert_refused(valise(cli_env, *filled), code, needle)
     assert fingerprint(workspace_dir) == before
+
+
+def test_case_share_says_what_an_ngo_will_and_will_not_receive(
+    cli_env: dict[str, str], workspace_dir: Path, witness_statement: tuple[str, str]
+) -> None:
+    _person_id, evidence_id = witness_statement
+    keys = generate()
+    card = ContactCard(
+        "Varosa Documentation Project", "ngo", keys.signing_public, keys.encryption_public, ""
+    )
+    with open_workspace(workspace_dir, PASSPHRASE) as ws:
+        ngo = peers.add_peer(ws, card, "ngo")
+        case_id = queries.get(ws.conn, Evidence, evidence_id).case_id
+    shared = valise(cli_env, "case", "share", case_id, ngo.peer_id)
+    assert_ok(shared)
+    assert "It will receive: The case's open records, persons by pseudonym" in shared.stderr
+    assert "It will not receive: Unreleased evidence" in shared.stderr
+    assert "legal elements and links, privileged notes" in shared.stderr
