@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from storage import audit, cases, evidence, queries
+from storage.changesets import Changeset, Op, changeset_id
 from storage.consent import record_consent
 from storage.digest import state_digest
 from storage.errors import InvalidInput
+from storage.identity import sign_changeset
 from storage.records import Evidence
 from storage.releases import ReleaseRefused, releases_of
 from storage.workspace import Workspace
@@ -307,3 +309,119 @@ def test_what_each_role_receives_is_said_in_words() -> None:
     will, will_not = what_role_receives("liaison")
     assert will.startswith("Everything of the case")
     assert "Privileged notes" in will_not
+
+
+# -- attacks from an office holding a real signing key --------------------------------------
+
+
+def _forge(ws: Workspace, case_id: str, ops: list[Op]) -> None:
+    """Sign `ops` as `ws`'s next changeset and store it there unapplied, as a compromised
+    office would, so the next bundle carries it to its peers."""
+    last_seq, prev_hash = ws.conn.execute(
+        "SELECT seq, id FROM changesets WHERE origin = ? AND epoch = ? ORDER BY seq DESC LIMIT 1",
+        (ws.origin, ws.epoch),
+    ).fetchone()
+    seq = int(last_seq) + 1
+    cs = Changeset(
+        ws.origin, ws.epoch, seq, prev_hash, str(ws.clock.now()), ws.author, case_id, tuple(ops)
+    )
+    body = cs.encode()
+    with ws.transaction() as conn:
+        conn.execute(
+            "INSERT INTO changesets(id, origin, epoch, seq, prev_hash, hlc, author, case_id,"
+            " body, sig, applied_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                changeset_id(body),
+                cs.origin,
+                cs.epoch,
+                cs.seq,
+                cs.prev_hash,
+                cs.hlc,
+                cs.author,
+                case_id,
+                body,
+                sign_changeset(ws.keys, body),
+                "2027-01-01T00:00:00+00:00",
+            ),
+        )
+
+
+def _two_shared_cases(network: Network, tmp_path: Path) -> tuple[str, str, str, str]:
+    """Kabora's case A (witness W-0500's statement) and case B (witness W-0600), both at the
+    liaison already: (case A, evidence in A, case B, person in B)."""
+    kabora = network.ws["kabora"]
+    case_a, _person_a, evidence_a = _statement(kabora, tmp_path)
+    case_b = cases.add_case(kabora, "Another case")
+    person_b = cases.add_person(
+        kabora, case_b, "witness", name="Ivo Marsh", protected=True, pseudonym="W-0600"
+    )
+    network.share("kabora", case_a, "liaison")
+    network.share("kabora", case_b, "liaison")
+    # Back and forth until both hold everything and know it, so that the next bundle
+    # carries nothing but what a test forges (no handoff custody, no evidence again).
+    for sender, receiver in [("kabora", "liaison"), ("liaison", "kabora")] * 2:
+        assert network.send(sender, receiver).status == "imported"
+    return case_a, evidence_a, case_b, person_b
+
+
+def test_a_consent_statement_naming_a_witness_of_another_case_is_quarantined(
+    network: Network, tmp_path: Path
+) -> None:
+    """A "given" smuggled in through a case the signer may write, for a witness of a case
+    it may not, must not unlock releases of her statements."""
+    kabora, liaison = network.ws["kabora"], network.ws["liaison"]
+    case_a, _evidence_a, _case_b, person_b = _two_shared_cases(network, tmp_path)
+    fields = {"case_id": case_a, "person_id": person_b, "audience": "partners", "decision": "given"}
+    _forge(kabora, case_a, [Op("consent", "c0ffee0000000000000a", "create", fields, {})])
+    before = state_digest(liaison.conn)
+
+    report = network.send("kabora", "liaison")
+
+    assert report.quarantined == 1
+    assert report.quarantine_reasons == ["A consent points at a record that is not in its case."]
+    assert state_digest(liaison.conn) == before
+
+
+def test_a_release_of_another_cases_evidence_is_quarantined(
+    network: Network, tmp_path: Path
+) -> None:
+    kabora, liaison = network.ws["kabora"], network.ws["liaison"]
+    case_a, evidence_a, case_b, _person_b = _two_shared_cases(network, tmp_path)
+    ngo_origin = network.peer("kabora", "ngo").origin
+    fields = {
+        "case_id": case_b,
+        "evidence_id": evidence_a,
+        "grantee_origin": ngo_origin,
+        "grantee_role": "ngo",
+        "at": "2027-03-20T10:00:00Z",
+    }
+    _forge(kabora, case_b, [Op("release", "c0ffee0000000000000b", "create", fields, {})])
+    before = state_digest(liaison.conn)
+
+    report = network.send("kabora", "liaison")
+
+    assert report.quarantine_reasons == ["A release points at a record that is not in its case."]
+    assert state_digest(liaison.conn) == before
+    assert released_evidence(liaison.conn, case_a, ngo_origin, "ngo") == {}
+    assert released_evidence(liaison.conn, case_b, ngo_origin, "ngo") == {}
+
+
+def test_a_release_to_an_office_role_is_quarantined(network: Network, tmp_path: Path) -> None:
+    """A release names an NGO or defence grantee only; one naming the office role is not a
+    release at all, whoever signed it."""
+    kabora, liaison = network.ws["kabora"], network.ws["liaison"]
+    case_a, evidence_a, _case_b, _person_b = _two_shared_cases(network, tmp_path)
+    fields = {
+        "case_id": case_a,
+        "evidence_id": evidence_a,
+        "grantee_role": "office",
+        "at": "2027-03-20",
+    }
+    _forge(kabora, case_a, [Op("release", "c0ffee0000000000000c", "create", fields, {})])
+    before = state_digest(liaison.conn)
+
+    report = network.send("kabora", "liaison")
+
+    assert report.quarantined == 1
+    assert "grantee role must be one of 'ngo', 'defence'" in report.quarantine_reasons[0]
+    assert state_digest(liaison.conn) == before
