@@ -46,10 +46,10 @@ from hypothesis.stateful import (
     rule,
 )
 
-from storage import canonical, cases, evidence
+from storage import canonical, cases, consent, evidence, releases
 from storage.apply import WITHDRAWAL, current_op, waiting_ops
 from storage.digest import state_digest
-from storage.entities import CASE_STATUSES, ENTITIES
+from storage.entities import CASE_STATUSES, CONSENT_DECISIONS, ENTITIES
 from storage.hlc import system_clock_ms
 from storage.keyfile import FAST_INSECURE_KDF
 from storage.records import Case, Evidence, Note, Person
@@ -567,6 +567,44 @@ class ConvergenceMachine(RuleBasedStateMachine):
         kind = f"shared content #{content}" if content < len(SHARED_CONTENTS) else "distinct"
         self.say(f"{node}: add evidence E{n} ({kind}) to {case.label}")
 
+    @precondition(lambda self: any(r.entity == "person" for r in self.records))
+    @rule(node=node_st, pick=pick_st, decision=st.sampled_from(CONSENT_DECISIONS))
+    @_step
+    def record_consent(self, node: str, pick: int, decision: str) -> None:
+        """A person's consent to be identified to partners, decided at one office while
+        another may decide otherwise: every office must read the same decision."""
+        targets = self.visible(node, ("person",))
+        if not targets:
+            return
+        person = targets[pick % len(targets)]
+        consent.record_consent(self.ws[node], person.id, "partners", decision)
+        self.say(f"{node}: consent of {person.label} to partners: {decision}")
+
+    @precondition(lambda self: any(r.entity == "evidence" for r in self.records))
+    @rule(node=node_st, pick=pick_st, with_name=st.booleans())
+    @_step
+    def release_or_withdraw(self, node: str, pick: int, with_name: bool) -> None:
+        """Release an item to every NGO peer, or withdraw the release standing here."""
+        targets = self.visible(node, ("evidence",))
+        if not targets:
+            return
+        item = targets[pick % len(targets)]
+        ws = self.ws[node]
+        standing = [r for r in releases.releases_of(ws.conn, item.id) if not r.withdrawn]
+        if standing:
+            releases.withdraw_release(ws, item.id, grantee_origin="", grantee_role="ngo")
+            self.say(f"{node}: withdraw the release of {item.label}")
+            return
+        releases.release_evidence(
+            ws,
+            item.id,
+            grantee_origin="",
+            grantee_role="ngo",
+            grantee_name="",
+            with_file_name=with_name,
+        )
+        self.say(f"{node}: release {item.label} to every NGO peer (file name: {with_name})")
+
     @precondition(lambda self: bool(self.records))
     @rule(node=node_st, pick=pick_st)
     @_step
@@ -788,6 +826,15 @@ class ConvergenceMachine(RuleBasedStateMachine):
         digests = {node: state_digest(self.ws[node].conn) for node in NODES}
         if len(set(digests.values())) != 1:
             self.fail(f"digests differ after a full exchange: {self._differences()}")
+        released = {
+            node: {
+                case.id: releases.released_items(self.ws[node].conn, case.id, "", "ngo")
+                for case in self.held_cases(node)
+            }
+            for node in NODES
+        }
+        if any(released[node] != released[NODES[0]] for node in NODES):
+            self.fail(f"what would go to an NGO differs between offices: {released}")
         against = {node: self._withdrawal_conflicts(node) for node in NODES}
         if "withdrawal-flags" not in IGNORED and len({frozenset(v) for v in against.values()}) != 1:
             self.fail(f"edits waiting against a withdrawal differ between offices: {against}")
@@ -812,7 +859,16 @@ class ConvergenceMachine(RuleBasedStateMachine):
         """Which replicated tables differ between the three, to make a digest failure
         readable."""
         lines = []
-        tables = ("cases", "persons", "evidence", "notes", "custody_events", "field_state")
+        tables = (
+            "cases",
+            "persons",
+            "evidence",
+            "notes",
+            "custody_events",
+            "evidence_releases",
+            "person_consents",
+            "field_state",
+        )
         for table in tables:
             contents = {}
             for node in NODES:
