@@ -145,39 +145,42 @@ def release_evidence(
             {"evidence": item.id, "to": grantee_origin[:16] or grantee_role, "why": "consent"},
         )
         raise ReleaseRefused(f"{item.ern} was not released to {label}: {problem}")
-    standing = _standing(ws.conn, item.id, grantee_origin, grantee_role)
-    if any(r.with_file_name >= int(with_file_name) for r in standing):
-        raise InvalidInput(f"{item.ern} is already released to {label}; nothing was recorded.")
+    with ws.transaction():
+        standing = _standing(ws.conn, item.id, grantee_origin, grantee_role)
+        if any(r.with_file_name >= int(with_file_name) for r in standing):
+            raise InvalidInput(f"{item.ern} is already released to {label}; nothing was recorded.")
+        return _record_release(ws, item, grantee_origin, grantee_role, grantee_name, with_file_name)
+
+
+def _record_release(
+    ws: Workspace,
+    item: Evidence,
+    grantee_origin: str,
+    grantee_role: str,
+    grantee_name: str,
+    with_file_name: bool,
+) -> str:
+    """One changeset: the release record and the "released" custody event; audited."""
     at = _utc_now()
     release_id = new_id()
+    label = grantee_words(grantee_origin, grantee_role, grantee_name)
     name_words = "with" if with_file_name else "without"
-    drafts = [
-        Draft(
-            "release",
-            release_id,
-            "create",
-            {
-                "case_id": item.case_id,
-                "evidence_id": item.id,
-                "grantee_origin": grantee_origin,
-                "grantee_role": grantee_role,
-                "grantee_name": grantee_name,
-                "with_file_name": int(with_file_name),
-                "at": at,
-            },
-        ),
-        _custody(
-            ws,
-            item,
-            "released",
-            at,
-            f"released to {label}, {name_words} the original file name",
-            label,
-        ),
-    ]
+    values = {
+        "case_id": item.case_id,
+        "evidence_id": item.id,
+        "grantee_origin": grantee_origin,
+        "grantee_role": grantee_role,
+        "grantee_name": grantee_name,
+        "with_file_name": int(with_file_name),
+        "at": at,
+    }
+    note = f"released to {label}, {name_words} the original file name"
     ws.commit(
         item.case_id,
-        drafts,
+        [
+            Draft("release", release_id, "create", values),
+            _custody(ws, item, "released", at, note, label),
+        ],
         audit_action="evidence released",
         audit_detail={
             "evidence": item.id,
