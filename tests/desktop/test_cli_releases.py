@@ -9,28 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from storage import cases, evidence, queries
-from storage.identity import generate
+from storage import queries
 from storage.records import Evidence
 from storage.workspace import open_workspace
-from sync import peers
-from sync.cards import ContactCard
 from tests.conftest import PASSPHRASE
 from tests.desktop.clitools import assert_ok, assert_refused, fingerprint, valise
+from tests.sync.test_releases import add_peer_of_role, add_witness_statement
 
 
 @pytest.fixture
 def witness_statement(workspace_dir: Path, tmp_path: Path) -> tuple[str, str]:
     """(person id, evidence id): protected witness W-0500 and her linked statement."""
     with open_workspace(workspace_dir, PASSPHRASE) as ws:
-        case_id = cases.add_case(ws, "Shelling of the Varosa market")
-        person_id = cases.add_person(
-            ws, case_id, "witness", name="Mirela Dontcheva", protected=True, pseudonym="W-0500"
-        )
-        path = tmp_path / "statement.txt"
-        path.write_text("I saw it.")
-        evidence_id = evidence.add_evidence(ws, case_id, path, type="statement")
-        cases.add_link(ws, evidence_id, person_id)
+        _case_id, person_id, evidence_id = add_witness_statement(ws, tmp_path)
     return person_id, evidence_id
 
 
@@ -125,12 +116,8 @@ def test_case_share_says_what_an_ngo_will_and_will_not_receive(
     cli_env: dict[str, str], workspace_dir: Path, witness_statement: tuple[str, str]
 ) -> None:
     _person_id, evidence_id = witness_statement
-    keys = generate()
-    card = ContactCard(
-        "Varosa Documentation Project", "ngo", keys.signing_public, keys.encryption_public, ""
-    )
     with open_workspace(workspace_dir, PASSPHRASE) as ws:
-        ngo = peers.add_peer(ws, card, "ngo")
+        ngo = add_peer_of_role(ws, "Varosa Documentation Project", "ngo")
         case_id = queries.get(ws.conn, Evidence, evidence_id).case_id
     shared = valise(cli_env, "case", "share", case_id, ngo.peer_id)
     assert_ok(shared)

@@ -19,10 +19,12 @@ from storage.changesets import Changeset, Op, changeset_id
 from storage.consent import record_consent
 from storage.digest import state_digest
 from storage.errors import InvalidInput
-from storage.identity import sign_changeset
+from storage.identity import generate, sign_changeset
 from storage.records import Evidence
 from storage.releases import ReleaseRefused, releases_of
 from storage.workspace import Workspace
+from sync import peers
+from sync.cards import ContactCard
 from sync.releases import release_to, released_evidence, unrelease_to, what_role_receives
 from sync.trust import revoke_peer
 from tests.sync.conftest import Network
@@ -30,7 +32,7 @@ from tests.sync.conftest import Network
 NGO_NAME = "Varosa Documentation Project"
 
 
-def _statement(
+def add_witness_statement(
     ws: Workspace, tmp_path: Path, *, source: str = "", **fields: str
 ) -> tuple[str, str, str]:
     """A case with a protected witness (W-0500) and a statement of hers linked to her:
@@ -49,13 +51,20 @@ def _statement(
     return case_id, person_id, evidence_id
 
 
+def add_peer_of_role(ws: Workspace, office: str, role: str) -> peers.Peer:
+    """A peer with fresh keys and the given role (its card as `peer add` would record it)."""
+    keys = generate()
+    card = ContactCard(office, role, keys.signing_public, keys.encryption_public, "2027-01-01")
+    return peers.add_peer(ws, card, role)
+
+
 def _ngo_id(network: Network) -> str:
     return network.peer("kabora", "ngo").peer_id
 
 
 def test_release_is_recorded_in_custody_and_audit(network: Network, tmp_path: Path) -> None:
     kabora = network.ws["kabora"]
-    case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
     record_consent(kabora, person_id, "partners", "given", decided_by="N. Tesh")
     ngo = network.peer("kabora", "ngo")
 
@@ -79,7 +88,7 @@ def test_release_is_recorded_in_custody_and_audit(network: Network, tmp_path: Pa
 
 def test_release_with_the_file_name_says_so(network: Network, tmp_path: Path) -> None:
     kabora = network.ws["kabora"]
-    case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
     record_consent(kabora, person_id, "partners", "given")
     ngo = network.peer("kabora", "ngo")
     release_to(kabora, evidence_id, ngo.peer_id)
@@ -95,7 +104,7 @@ def test_release_with_the_file_name_says_so(network: Network, tmp_path: Path) ->
 
 def test_release_against_refused_consent_is_refused(network: Network, tmp_path: Path) -> None:
     kabora = network.ws["kabora"]
-    _case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    _case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
     record_consent(
         kabora, person_id, "partners", "refused", decided_on="2027-03-20", decided_by="N. Tesh"
     )
@@ -116,7 +125,7 @@ def test_release_against_refused_consent_is_refused(network: Network, tmp_path: 
 def test_release_with_unknown_consent_is_refused(network: Network, tmp_path: Path) -> None:
     """Nothing recorded, or a recorded "unknown", counts as refused: consent fails closed."""
     kabora = network.ws["kabora"]
-    _case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    _case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
     before = state_digest(kabora.conn)
 
     with pytest.raises(
@@ -136,7 +145,7 @@ def test_release_with_unknown_consent_is_refused(network: Network, tmp_path: Pat
 
 def test_consent_for_another_audience_does_not_count(network: Network, tmp_path: Path) -> None:
     kabora = network.ws["kabora"]
-    _case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    _case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
     record_consent(kabora, person_id, "tribunal", "given")
     with pytest.raises(ReleaseRefused, match="not consented to be identified to partners"):
         release_to(kabora, evidence_id, "defence")
@@ -147,7 +156,7 @@ def test_a_statement_naming_the_witness_as_source_needs_her_consent(
 ) -> None:
     """Not linked, but its source is her pseudonym: it identifies her all the same."""
     kabora = network.ws["kabora"]
-    _case_id, _person_id, evidence_id = _statement(kabora, tmp_path, source=" w-0500 ")
+    _case_id, _person_id, evidence_id = add_witness_statement(kabora, tmp_path, source=" w-0500 ")
     with pytest.raises(ReleaseRefused, match="W-0500 has not consented"):
         release_to(kabora, evidence_id, "ngo")
 
@@ -186,7 +195,7 @@ def test_release_to_an_office_peer_is_pointless_and_refused_or_explained(
     all; a release to it would record a permission that means nothing, so it is refused
     with that explanation."""
     kabora = network.ws["kabora"]
-    _case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    _case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
     record_consent(kabora, person_id, "partners", "given")
     before = state_digest(kabora.conn)
 
@@ -204,7 +213,7 @@ def test_release_to_an_office_peer_is_pointless_and_refused_or_explained(
 
 def test_a_release_to_a_revoked_key_is_refused(network: Network, tmp_path: Path) -> None:
     kabora = network.ws["kabora"]
-    _case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    _case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
     record_consent(kabora, person_id, "partners", "given")
     revoke_peer(kabora, network.peer("kabora", "ngo"), 0, "laptop stolen")
     before = state_digest(kabora.conn)
@@ -215,7 +224,7 @@ def test_a_release_to_a_revoked_key_is_refused(network: Network, tmp_path: Path)
 
 def test_a_release_to_a_role_reaches_that_role_only(network: Network, tmp_path: Path) -> None:
     kabora = network.ws["kabora"]
-    case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
     record_consent(kabora, person_id, "partners", "given")
     ngo = network.peer("kabora", "ngo")
 
@@ -230,7 +239,7 @@ def test_a_release_to_a_role_reaches_that_role_only(network: Network, tmp_path: 
 
 def test_a_withdrawn_release_stops_future_sends(network: Network, tmp_path: Path) -> None:
     kabora = network.ws["kabora"]
-    case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
     record_consent(kabora, person_id, "partners", "given")
     ngo = network.peer("kabora", "ngo")
     release_to(kabora, evidence_id, ngo.peer_id)
@@ -249,7 +258,7 @@ def test_a_consent_refused_after_the_release_stops_future_sends(
     network: Network, tmp_path: Path
 ) -> None:
     kabora = network.ws["kabora"]
-    case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
     record_consent(kabora, person_id, "partners", "given")
     ngo = network.peer("kabora", "ngo")
     release_to(kabora, evidence_id, ngo.peer_id)
@@ -263,7 +272,7 @@ def test_a_release_syncs_to_another_office_in_a_real_bundle(
     network: Network, tmp_path: Path
 ) -> None:
     kabora, dressa = network.ws["kabora"], network.ws["dressa"]
-    case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
     record_consent(kabora, person_id, "partners", "given", decided_by="N. Tesh")
     ngo_origin = network.peer("kabora", "ngo").origin
     release_to(kabora, evidence_id, _ngo_id(network))
@@ -286,7 +295,7 @@ def test_a_release_syncs_to_another_office_in_a_real_bundle(
 
 def test_release_custody_events_cannot_be_typed_by_hand(network: Network, tmp_path: Path) -> None:
     kabora = network.ws["kabora"]
-    _case_id, _person_id, evidence_id = _statement(kabora, tmp_path)
+    _case_id, _person_id, evidence_id = add_witness_statement(kabora, tmp_path)
     before = state_digest(kabora.conn)
     with pytest.raises(InvalidInput, match="recorded by releasing the item"):
         evidence.add_custody(kabora, evidence_id, "released", to_holder="Anyone")
@@ -295,7 +304,7 @@ def test_release_custody_events_cannot_be_typed_by_hand(network: Network, tmp_pa
 
 def test_a_withdrawn_item_cannot_be_released(network: Network, tmp_path: Path) -> None:
     kabora = network.ws["kabora"]
-    _case_id, person_id, evidence_id = _statement(kabora, tmp_path)
+    _case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
     record_consent(kabora, person_id, "partners", "given")
     cases.withdraw(kabora, Evidence, evidence_id)
     with pytest.raises(InvalidInput, match="was withdrawn, so it cannot be released"):
@@ -350,7 +359,7 @@ def _two_shared_cases(network: Network, tmp_path: Path) -> tuple[str, str, str, 
     """Kabora's case A (witness W-0500's statement) and case B (witness W-0600), both at the
     liaison already: (case A, evidence in A, case B, person in B)."""
     kabora = network.ws["kabora"]
-    case_a, _person_a, evidence_a = _statement(kabora, tmp_path)
+    case_a, _person_a, evidence_a = add_witness_statement(kabora, tmp_path)
     case_b = cases.add_case(kabora, "Another case")
     person_b = cases.add_person(
         kabora, case_b, "witness", name="Ivo Marsh", protected=True, pseudonym="W-0600"

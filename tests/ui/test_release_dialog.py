@@ -12,14 +12,12 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from storage import cases, evidence, queries
+from storage import queries
 from storage.consent import consent_history, current_consent, record_consent
-from storage.identity import generate
 from storage.records import Evidence, Person
 from storage.releases import releases_of
 from storage.workspace import Workspace
-from sync import peers
-from sync.cards import ContactCard
+from tests.sync.test_releases import add_peer_of_role, add_witness_statement
 from tests.ui.test_case_view import make_view, persons
 from tests.ui.test_persons_notes_edit import PersonPlayer, edit_and_wait, retype
 from ui.case_tabs.evidence import EvidenceTab
@@ -32,23 +30,10 @@ from ui.tasks import TaskRunner
 WAIT_MS = 60_000
 
 
-def _peer(ws: Workspace, office: str, role: str) -> peers.Peer:
-    keys = generate()
-    card = ContactCard(office, role, keys.signing_public, keys.encryption_public, "2027-01-01")
-    return peers.add_peer(ws, card, role)
-
-
 @pytest.fixture
 def statement(ws: Workspace, tmp_path: Path) -> tuple[str, str]:
     """(person id, evidence id): witness W-0500 and her statement, linked."""
-    case_id = cases.add_case(ws, "Shelling of the Varosa market")
-    person_id = cases.add_person(
-        ws, case_id, "witness", name="Mirela Dontcheva", protected=True, pseudonym="W-0500"
-    )
-    path = tmp_path / "statement-mirela.txt"
-    path.write_text("I saw it.")
-    evidence_id = evidence.add_evidence(ws, case_id, path, type="statement")
-    cases.add_link(ws, evidence_id, person_id)
+    _case_id, person_id, evidence_id = add_witness_statement(ws, tmp_path)
     return person_id, evidence_id
 
 
@@ -106,8 +91,8 @@ def test_release_dialog_releases_to_the_chosen_ngo_and_records_custody(
 ) -> None:
     person_id, evidence_id = statement
     record_consent(ws, person_id, "partners", "given", decided_by="N. Tesh")
-    ngo = _peer(ws, "Varosa Documentation Project", "ngo")
-    _peer(ws, "Dressa field office", "office")
+    ngo = add_peer_of_role(ws, "Varosa Documentation Project", "ngo")
+    add_peer_of_role(ws, "Dressa field office", "office")
     tab = _tab(qtbot, ws, runner, evidence_id, tab_for, ScriptedPrompts())
     seen: dict[str, object] = {}
 
@@ -134,7 +119,7 @@ def test_release_dialog_releases_to_the_chosen_ngo_and_records_custody(
     assert seen["enabled_before"] is False
     assert "the original file name (they see the ERN instead)" in str(seen["without"])
     assert "legal elements" in str(seen["without"])
-    assert "under its original name “statement-mirela.txt”" in str(seen["with"])
+    assert "under its original name “statement-mirela-dontcheva.txt”" in str(seen["with"])
     (release,) = releases_of(ws.conn, evidence_id)
     assert (release.grantee_origin, release.with_file_name) == (ngo.origin, 1)
     events = [tab.timeline.item(row, 1).text() for row in range(tab.timeline.rowCount())]
@@ -151,7 +136,7 @@ def test_release_dialog_shows_the_consent_refusal_and_keeps_release_disabled(
 ) -> None:
     person_id, evidence_id = statement
     record_consent(ws, person_id, "partners", "refused", decided_by="N. Tesh")
-    _peer(ws, "Varosa Documentation Project", "ngo")
+    add_peer_of_role(ws, "Varosa Documentation Project", "ngo")
     tab = _tab(qtbot, ws, runner, evidence_id, tab_for, ScriptedPrompts())
     seen: dict[str, object] = {}
 
@@ -202,8 +187,8 @@ def test_a_refusal_found_while_recording_is_a_warning(
 def test_share_dialog_says_what_a_restricted_peer_will_and_will_not_receive(
     qtbot: QtBot, ws: Workspace
 ) -> None:
-    ngo = _peer(ws, "Varosa Documentation Project", "ngo")
-    liaison = _peer(ws, "Tribunal liaison", "liaison")
+    ngo = add_peer_of_role(ws, "Varosa Documentation Project", "ngo")
+    liaison = add_peer_of_role(ws, "Tribunal liaison", "liaison")
     dialog = ChoosePeerDialog([ngo, liaison])
     qtbot.addWidget(dialog)
     dialog.show()
