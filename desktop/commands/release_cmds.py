@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from desktop.cli import UsageError, unlock
+from desktop.cli import UsageError, from_stdin, unlock
 from desktop.output import line, print_json, print_table, say
 from storage import queries
 from storage.consent import consent_history, current_consent, record_consent
@@ -68,7 +68,9 @@ def register_consent(actions: Any, common: argparse.ArgumentParser) -> None:
         )
     p.add_argument("--on", dest="decided_on", help="when it was decided (default: today)")
     p.add_argument("--by", dest="decided_by", help="who took it (default: this author)")
-    p.add_argument("--note", default="", help="kept protected: offices only")
+    p.add_argument(
+        "--note", default="", help="kept protected (offices only); - reads it from standard input"
+    )
     p.add_argument("--history", action="store_true", help="every statement, oldest first")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_person_consent)
@@ -144,7 +146,7 @@ def cmd_person_consent(args: argparse.Namespace) -> int:
                     args.decision,
                     decided_on=args.decided_on,
                     decided_by=args.decided_by,
-                    note=args.note,
+                    note=from_stdin(args.note, "note") or "",
                 )
             )
             return 0

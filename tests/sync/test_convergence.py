@@ -593,6 +593,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         standing = [r for r in releases.releases_of(ws.conn, item.id) if not r.withdrawn]
         if standing:
             releases.withdraw_release(ws, item.id, grantee_origin="", grantee_role="ngo")
+            event("withdrew a release")
             self.say(f"{node}: withdraw the release of {item.label}")
             return
         releases.release_evidence(
@@ -603,6 +604,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
             grantee_name="",
             with_file_name=with_name,
         )
+        event("released an item")
         self.say(f"{node}: release {item.label} to every NGO peer (file name: {with_name})")
 
     @precondition(lambda self: bool(self.records))

@@ -434,3 +434,26 @@ def test_a_release_to_an_office_role_is_quarantined(network: Network, tmp_path: 
     assert report.quarantined == 1
     assert "grantee role must be one of 'ngo', 'defence'" in report.quarantine_reasons[0]
     assert state_digest(liaison.conn) == before
+
+
+def test_a_consent_note_is_sealed_out_of_the_signed_history(
+    network: Network, tmp_path: Path
+) -> None:
+    """The note beside a decision may say why (a threat, a place): it is a protected value,
+    kept out of the changeset body and revealed to offices only."""
+    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    case_id, person_id, _evidence_id = add_witness_statement(kabora, tmp_path)
+    secret = "fears the Ostrel militia"
+    record_consent(kabora, person_id, "partners", "refused", note=secret)
+    (body,) = kabora.conn.execute(
+        "SELECT body FROM changesets ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    assert b"Ostrel" not in bytes(body)
+    network.share("kabora", case_id, "dressa")
+    assert network.send("kabora", "dressa").status == "imported"
+    (note,) = dressa.conn.execute("SELECT note FROM person_consents").fetchone()
+    assert note == secret
+    network.share("kabora", case_id, "ngo")
+    network.send("kabora", "ngo")
+    notes = network.ws["ngo"].conn.execute("SELECT note FROM person_consents").fetchall()
+    assert all(row[0] == "" for row in notes)  # withheld, or not sent at all
