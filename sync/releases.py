@@ -30,6 +30,7 @@ __all__ = [
     "grantee_of",
     "release_to",
     "released_evidence",
+    "released_with_file_name",
     "unrelease_to",
     "what_role_receives",
 ]
@@ -53,6 +54,14 @@ def released_evidence(
     held back by a person's consent as it stands now. What the projection for a restricted
     peer may carry, and nothing else."""
     return released_items(conn, case_id, peer_origin, role)
+
+
+def released_with_file_name(
+    conn: Connection, case_id: str, peer_origin: str, role: str
+) -> set[str]:
+    """The ids among `released_evidence` whose original file name is released too."""
+    released = released_items(conn, case_id, peer_origin, role)
+    return {evidence_id for evidence_id, with_name in released.items() if with_name}
 
 
 def grantee_of(ws: Workspace, target: str) -> Grantee:

@@ -25,7 +25,13 @@ from storage.releases import ReleaseRefused, releases_of
 from storage.workspace import Workspace
 from sync import peers
 from sync.cards import ContactCard
-from sync.releases import release_to, released_evidence, unrelease_to, what_role_receives
+from sync.releases import (
+    release_to,
+    released_evidence,
+    released_with_file_name,
+    unrelease_to,
+    what_role_receives,
+)
 from sync.trust import revoke_peer
 from tests.sync.conftest import Network
 
@@ -231,6 +237,7 @@ def test_a_release_to_a_role_reaches_that_role_only(network: Network, tmp_path: 
     release_to(kabora, evidence_id, "ngo", with_file_name=True)
 
     assert released_evidence(kabora.conn, case_id, ngo.origin, "ngo") == {evidence_id: True}
+    assert released_with_file_name(kabora.conn, case_id, ngo.origin, "ngo") == {evidence_id}
     assert released_evidence(kabora.conn, case_id, "ab" * 32, "ngo") == {evidence_id: True}
     assert released_evidence(kabora.conn, case_id, ngo.origin, "defence") == {}
     other_case = cases.add_case(kabora, "Another case")
