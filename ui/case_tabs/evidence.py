@@ -644,7 +644,7 @@ class EvidenceTab(QWidget):
         )
         self.export_button.clicked.connect(self.save_copy)
         self.release_button = self._button(
-            "Relea&se…",
+            "Release…",  # every letter of it is taken in this tab: reached with Tab
             "Release to a partner",
             "Let an NGO or defence peer receive this item (recorded in its custody)",
         )
