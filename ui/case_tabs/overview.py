@@ -65,6 +65,7 @@ class ChoosePeerDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Share the case — Valise")
         self.setAccessibleName("Share the case")
+        self.setMinimumWidth(480)  # what the peer will receive reads as a paragraph
         intro = QLabel(
             "The next bundle for the peer you choose carries this case as that peer's role"
             " allows: what it will and will not receive is said below.",

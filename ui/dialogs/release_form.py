@@ -89,14 +89,14 @@ class ReleaseDialog(QDialog):
         self.receives_label = message_label("What they will receive", self)
         self.withheld_label = message_label("What they will not receive", self)
         self.blocked_label = message_label("Why it cannot be released", self)
-        self.blocked_label.setText(blocked)
+        self.blocked_label.setText(f"It cannot be released. {blocked}" if blocked else "")
         self.blocked_label.setVisible(bool(blocked))
         form = QFormLayout()
+        form.addRow(self.blocked_label)  # first: nothing below matters while it stands
         form.addRow(caption("Release &to:", self.target_combo, self), self.target_combo)
         form.addRow("", self.file_name_box)
         form.addRow(self.receives_label)
         form.addRow(self.withheld_label)
-        form.addRow(self.blocked_label)
         if not targets:
             self.blocked_label.setText(
                 "There is no NGO or defence peer to release to. Add its contact card under"
