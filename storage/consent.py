@@ -128,82 +128,88 @@ def current_consent(conn: Connection, person_id: str) -> dict[str, ConsentStatem
     return standing
 
 
-def decision_for(conn: Connection, person_id: str, audience: str) -> str:
-    """given, refused or unknown (nothing recorded is unknown)."""
-    statement = current_consent(conn, person_id).get(audience)
-    return statement.decision if statement else UNKNOWN
-
-
 def person_label(person: Person) -> str:
     """How a refusal names a person: the pseudonym (never a protected name)."""
     return person.pseudonym.strip() or f"person {person.id[:8]}"
 
 
-def identified_persons(
-    conn: Connection, evidence_id: str, case_persons: list[Person] | None = None
-) -> list[Person]:
-    """The persons an evidence item may identify: those it is linked to, and those its
-    source names (a statement's source is the witness's pseudonym), withdrawn ones left
-    out, in a fixed order. `case_persons` (the case's persons, read once by a caller that
-    asks about many items) saves reading them again."""
-    item = conn.execute(
-        "SELECT case_id, source FROM evidence WHERE id = ?", (evidence_id,)
-    ).fetchone()
-    if item is None:
-        return []
-    case_id, source = str(item[0]), str(item[1]).strip().casefold()
-    linked = {
-        str(row[0])
-        for row in conn.execute(
-            "SELECT target_id FROM links WHERE evidence_id = ? AND target_kind = 'person'"
-            " AND withdrawn = 0",
-            (evidence_id,),
-        )
-    }
-    found = []
-    if case_persons is None:
-        case_persons = queries.in_case(conn, Person, CaseId(case_id))
-    for person in case_persons:
-        if person.withdrawn:
-            continue
-        named = bool(source) and source in (
-            person.pseudonym.strip().casefold(),
-            person.legal_name.strip().casefold(),
-        )
-        if person.id in linked or named:
-            found.append(person)
-    return found
+class CaseConsent:
+    """A case's persons, the consent standing for each and the persons each item is linked
+    to, read once (three queries), so that judging many items of the case (a projection of
+    a hundred released items) costs one more query per item, not one per person."""
 
+    def __init__(self, conn: Connection, case_id: str) -> None:
+        self._conn = conn
+        self.persons = queries.in_case(conn, Person, CaseId(case_id))  # withdrawn left out
+        self._standing: dict[str, dict[str, ConsentStatement]] = {}
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM person_consents WHERE case_id = ? ORDER BY created_hlc, id",
+            (case_id,),
+        )
+        for row in rows:
+            statement = ConsentStatement(*(str(value) for value in row))
+            self._standing.setdefault(statement.person_id, {})[statement.audience] = statement
+        self._linked: dict[str, set[str]] = {}
+        rows = conn.execute(
+            "SELECT evidence_id, target_id FROM links WHERE case_id = ?"
+            " AND target_kind = 'person' AND withdrawn = 0",
+            (case_id,),
+        )
+        for evidence_id, person_id in rows:
+            self._linked.setdefault(str(evidence_id), set()).add(str(person_id))
 
-def consent_problem(
-    conn: Connection, evidence_id: str, audience: str, case_persons: list[Person] | None = None
-) -> str:
-    """Why releasing an item to `audience` would go against someone's consent, as a
-    sentence ('' when nothing stands in the way). An item flagged as identifying a
-    witness that names no person is refused too: whose consent counts is not known."""
-    persons = identified_persons(conn, evidence_id, case_persons)
-    asked = [p for p in persons if p.role not in NOT_ASKED_ROLES]
-    for person in asked:
-        statement = current_consent(conn, person.id).get(audience)
-        label = person_label(person)
-        if statement is None or statement.decision == UNKNOWN:
-            return (
-                f"{label} has not consented to be identified to {audience}; ask the"
-                " protection officer, and record the decision with `valise person consent`"
-                " or in the person's form."
-            )
-        if statement.decision == REFUSED:
-            return (
-                f"{label} has refused to be identified to {audience}"
-                f" ({statement.when_and_by()}); ask the protection officer."
-            )
-    if not persons:
-        row = conn.execute(
-            "SELECT sensitivity FROM evidence WHERE id = ?", (evidence_id,)
+    def identified(self, evidence_id: str, source: str) -> list[Person]:
+        """The persons the item may identify: those it is linked to, and those its source
+        names (a statement's source is the witness's pseudonym), in a fixed order."""
+        linked = self._linked.get(evidence_id, set())
+        wanted = source.strip().casefold()
+
+        def named(person: Person) -> bool:
+            names = (person.pseudonym.strip().casefold(), person.legal_name.strip().casefold())
+            return bool(wanted) and wanted in names
+
+        return [p for p in self.persons if p.id in linked or named(p)]
+
+    def problem(self, evidence_id: str, audience: str) -> str:
+        """Why releasing the item to `audience` would go against someone's consent, as a
+        sentence ('' when nothing stands in the way). An item flagged as identifying a
+        witness that names no person is refused too: whose consent counts is not known."""
+        row = self._conn.execute(
+            "SELECT source, sensitivity FROM evidence WHERE id = ?", (evidence_id,)
         ).fetchone()
-        if row and "identifies a witness" in str(row[0]):
+        if row is None:
+            return "The item is not known here."
+        persons = self.identified(evidence_id, str(row[0]))
+        for person in persons:
+            if person.role in NOT_ASKED_ROLES:
+                continue
+            statement = self._standing.get(person.id, {}).get(audience)
+            label = person_label(person)
+            if statement is None or statement.decision == UNKNOWN:
+                return (
+                    f"{label} has not consented to be identified to {audience}; ask the"
+                    " protection officer, and record the decision with `valise person"
+                    " consent` or in the person's form."
+                )
+            if statement.decision == REFUSED:
+                return (
+                    f"{label} has refused to be identified to {audience}"
+                    f" ({statement.when_and_by()}); ask the protection officer."
+                )
+        if not persons and "identifies a witness" in str(row[1]):
             return (
                 "The item is flagged as identifying a witness but is linked to no person,"
                 " so nobody's consent can be checked; link it to the witness first."
             )
-    return ""
+        return ""
+
+
+def _case_of(conn: Connection, evidence_id: str) -> str:
+    row = conn.execute("SELECT case_id FROM evidence WHERE id = ?", (evidence_id,)).fetchone()
+    return str(row[0]) if row else ""
+
+
+def consent_problem(conn: Connection, evidence_id: str, audience: str) -> str:
+    """Why releasing one item to `audience` would go against someone's consent, as a
+    sentence ('' when nothing stands in the way; see `CaseConsent.problem`)."""
+    return CaseConsent(conn, _case_of(conn, evidence_id)).problem(evidence_id, audience)

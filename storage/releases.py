@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 
 from storage import queries
 from storage.connection import Connection
-from storage.consent import AUDIENCE_OF_ROLE, consent_problem
+from storage.consent import AUDIENCE_OF_ROLE, CaseConsent, consent_problem
 from storage.entities import RESTRICTED_ROLES
 from storage.errors import InvalidInput
-from storage.records import CaseId, Evidence, Person
+from storage.records import Evidence
 from storage.workspace import Draft, Workspace, new_id
 
 ROLE_WORDS = {"ngo": "NGO", "defence": "defence", "office": "office", "liaison": "liaison"}
@@ -257,10 +257,10 @@ def released_items(conn: Connection, case_id: str, peer_origin: str, role: str) 
         (case_id, peer_origin, role),
     ).fetchall()
     audience = AUDIENCE_OF_ROLE.get(role)
-    persons = queries.in_case(conn, Person, CaseId(case_id)) if audience and rows else []
+    judge = CaseConsent(conn, case_id) if audience and rows else None
     released: dict[str, bool] = {}
     for evidence_id, with_name in rows:
-        if audience and consent_problem(conn, str(evidence_id), audience, persons):
+        if judge is not None and audience and judge.problem(str(evidence_id), audience):
             continue
         released[str(evidence_id)] = bool(with_name)
     return released
