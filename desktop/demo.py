@@ -32,11 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from storage import cases, evidence
+from storage.consent import record_consent
 from storage.entities import (
     ACT_TYPES,
     CASE_STATUSES,
     CLASSIFICATIONS,
     COLLECTION_METHODS,
+    CONSENT_AUDIENCES,
+    CONSENT_DECISIONS,
     CUSTODY_EVENTS,
     CUSTODY_MEDIA,
     EVIDENCE_TYPES,
@@ -274,11 +277,18 @@ def _check_case(check: _Checker, case: object, where: str, keys: set[str]) -> No
         raise check.fail(f"{where}.shared_with", "must be a list of installation keys")
     in_case: set[str] = set()
     for item_where, person in check.items(doc, "persons", where):
-        p = check.obj(person, item_where, ("key", "role"), ("protection", *_PERSON_TEXT))
+        p = check.obj(
+            person, item_where, ("key", "role"), ("protection", "consents", *_PERSON_TEXT)
+        )
         in_case.add(_new_key(check, p, item_where, keys))
         check.choice(p, "role", ROLES, item_where)
         check.choice(p, "protection", PROTECTION_LEVELS, item_where)
         check.texts(p, _PERSON_TEXT, item_where)
+        for consent_where, consent in check.items(p, "consents", item_where):
+            c = check.obj(consent, consent_where, ("audience", "decision"), ("on", "by"))
+            check.choice(c, "audience", CONSENT_AUDIENCES, consent_where)
+            check.choice(c, "decision", CONSENT_DECISIONS, consent_where)
+            check.texts(c, ("on", "by"), consent_where)
         if p.get("protection", "none") != "none" and not p.get("pseudonym"):
             raise check.fail(item_where, "a protected person needs a pseudonym")
         if p.get("protection", "none") == "none" and not (p.get("name") or p.get("pseudonym")):
@@ -552,6 +562,15 @@ def _record_case(inst: _Installation, case: dict[str, Any], files: Path, where: 
                 protection=person.get("protection"),
                 **extra,
             )
+            for consent in person.get("consents", []):
+                record_consent(
+                    ws,
+                    inst.ids[person["key"]],
+                    consent["audience"],
+                    consent["decision"],
+                    decided_on=consent.get("on"),
+                    decided_by=consent.get("by"),
+                )
     for index, incident in enumerate(case.get("incidents", [])):
         fields = {k: incident.get(k) for k in (*_INCIDENT_TEXT, "status")}
         with _at(files, f"{where}.incidents[{index}]"):

@@ -25,6 +25,7 @@ from desktop.demo import (
     load_demo,
 )
 from storage import evidence, keyfile, queries
+from storage.consent import current_consent
 from storage.keyfile import STANDARD_KDF
 from storage.paths import WorkspacePaths
 from storage.records import Note, Person
@@ -129,6 +130,22 @@ def test_protected_witnesses_reach_the_liaison_by_pseudonym_with_their_identity(
         assert person.display_name == pseudonym
         assert person.protection == spec["protection"]
         assert person.legal_name == spec["legal_name"]  # identities reach a liaison
+
+
+def test_structured_consent_reaches_the_liaison(demo: Path) -> None:
+    """W-0042 gave consent to the tribunal and refused partners: the liaison reads the same
+    decisions, with when and by whom."""
+    with opened(demo / LIAISON["key"]) as ws:
+        (witness,) = [
+            p
+            for case in queries.list_cases(ws.conn)
+            for p in queries.in_case(ws.conn, Person, case.id)
+            if p.pseudonym == "W-0042"
+        ]
+        standing = current_consent(ws.conn, witness.id)
+    assert standing["tribunal"].decision == "given"
+    assert standing["partners"].decision == "refused"
+    assert standing["partners"].when_and_by() == "recorded 2027-03-20 by N. Tesh"
 
 
 def test_privileged_notes_stay_at_the_office_and_protected_ones_travel(demo: Path) -> None:
@@ -247,6 +264,10 @@ def unknown_field(doc: dict[str, Any]) -> None:
     doc["installations"][0]["cases"][0]["colour"] = "red"
 
 
+def bad_consent_audience(doc: dict[str, Any]) -> None:
+    doc["installations"][0]["cases"][0]["persons"][0]["consents"][1]["audience"] = "friends"
+
+
 @pytest.mark.parametrize(
     ("change", "needles"),
     [
@@ -255,6 +276,10 @@ def unknown_field(doc: dict[str, Any]) -> None:
         (dangling_link, ("installations[0].cases[0].evidence[0].links[0].to", "nowhere")),
         (two_liaisons, ("exactly one", "liaison")),
         (unknown_field, ("installations[0].cases[0]", "unknown field", "colour")),
+        (
+            bad_consent_audience,
+            ("installations[0].cases[0].persons[0].consents[1].audience", "'friends'"),
+        ),
     ],
 )
 def test_a_malformed_data_file_is_refused_with_its_place(
