@@ -52,6 +52,8 @@ _NOUNS = {
     "note": "a note",
     "custody": "a custody event",
     GRANT: "who may access the case",
+    "release": "an evidence release",
+    "consent": "a person's consent",
 }
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage import grants, queries
 from storage.connection import Connection
 from storage.entities import RESTRICTED_ROLES
 from storage.errors import InvalidInput
+from storage.records import Evidence
 from storage.releases import (
     Release,
     refuse_pointless,
@@ -31,6 +33,7 @@ __all__ = [
     "release_to",
     "released_evidence",
     "released_with_file_name",
+    "role_in_case",
     "unrelease_to",
     "what_role_receives",
 ]
@@ -64,35 +67,43 @@ def released_with_file_name(
     return {evidence_id for evidence_id, with_name in released.items() if with_name}
 
 
-def grantee_of(ws: Workspace, target: str) -> Grantee:
-    """The grantee a person named: `ngo` or `defence` (every peer of that role), or a peer
-    id. A revoked peer is refused (nothing is sent to a revoked key), and so is an office
-    or liaison peer, which receives everything of the cases shared with it."""
+def grantee_of(ws: Workspace, case_id: str, target: str) -> Grantee:
+    """The grantee a person named for an item of `case_id`: `ngo` or `defence` (every peer
+    of that role), or a peer id. A revoked peer is refused (nothing is sent to a revoked
+    key), and so is a peer of full trust in the case, which receives everything of it."""
     wanted = target.strip().lower()
     if wanted in RESTRICTED_ROLES:
         return Grantee("", wanted, "")
     if wanted in FULL_TRUST_ROLES:
         refuse_pointless(wanted, "")
     peer = get_peer(ws, wanted)
-    refuse_pointless(peer.role, peer.office_name)
+    role = role_in_case(ws, case_id, peer)
+    refuse_pointless(role, peer.office_name)
     if peer.revoked_after is not None:
         raise InvalidInput(
             f"The key of {peer.office_name} is revoked: nothing is sent to it, so nothing"
             " can be released to it."
         )
-    return _of_peer(peer)
+    return Grantee(peer.origin, role, peer.office_name)
 
 
-def _of_peer(peer: Peer) -> Grantee:
-    return Grantee(peer.origin, peer.role, peer.office_name)
+def role_in_case(ws: Workspace, case_id: str, peer: Peer) -> str:
+    """The role the peer holds in the case by its signed grant (what the authority and
+    the projection go by; the case's owner has full trust), else the role this office gave
+    it (an item may be released before the case is shared)."""
+    member = grants.membership(ws.conn, case_id, peer.origin)
+    if member is None or member.cut is not None:
+        return peer.role
+    return member.role
 
 
 def release_to(ws: Workspace, evidence: str, target: str, *, with_file_name: bool = False) -> str:
     """Release an item to the peer or role `target` names; returns the release's id."""
-    grantee = grantee_of(ws, target)
+    item = queries.get(ws.conn, Evidence, evidence)
+    grantee = grantee_of(ws, item.case_id, target)
     return release_evidence(
         ws,
-        evidence,
+        item.id,
         grantee_origin=grantee.origin,
         grantee_role=grantee.role,
         grantee_name=grantee.name,
@@ -107,6 +118,7 @@ def unrelease_to(ws: Workspace, evidence: str, target: str) -> int:
     if wanted in RESTRICTED_ROLES:
         return withdraw_release(ws, evidence, grantee_origin="", grantee_role=wanted)
     peer = get_peer(ws, wanted)
+    # A release to a peer is found by its origin alone: the role is not compared.
     return withdraw_release(ws, evidence, grantee_origin=peer.origin, grantee_role=peer.role)
 
 

@@ -10,6 +10,7 @@ restricted peer asks: released items, with or without their original file names.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from storage.consent import record_consent
 from storage.digest import state_digest
 from storage.errors import InvalidInput
 from storage.identity import generate, sign_changeset
-from storage.records import Evidence
+from storage.records import Case, Evidence
 from storage.releases import ReleaseRefused, releases_of
 from storage.workspace import Workspace
 from sync import peers
@@ -333,11 +334,11 @@ def test_what_each_role_receives_is_said_in_words() -> None:
 def _forge(ws: Workspace, case_id: str, ops: list[Op]) -> None:
     """Sign `ops` as `ws`'s next changeset and store it there unapplied, as a compromised
     office would, so the next bundle carries it to its peers."""
-    last_seq, prev_hash = ws.conn.execute(
+    last = ws.conn.execute(
         "SELECT seq, id FROM changesets WHERE origin = ? AND epoch = ? ORDER BY seq DESC LIMIT 1",
         (ws.origin, ws.epoch),
     ).fetchone()
-    seq = int(last_seq) + 1
+    seq, prev_hash = (int(last[0]) + 1, str(last[1])) if last else (1, "")
     cs = Changeset(
         ws.origin, ws.epoch, seq, prev_hash, str(ws.clock.now()), ws.author, case_id, tuple(ops)
     )
@@ -464,3 +465,76 @@ def test_a_consent_note_is_sealed_out_of_the_signed_history(
     network.send("kabora", "ngo")
     notes = network.ws["ngo"].conn.execute("SELECT note FROM person_consents").fetchall()
     assert all(row[0] == "" for row in notes)  # withheld, or not sent at all
+
+
+# -- attacks from a partner -------------------------------------------------------------------
+
+PARTNER_MAY_NOT = (
+    r"Held back: Varosa Documentation Project \(ngo, \d{{5}}…\) may not add {what} in case"
+    r" {case}; a partner organisation adds only evidence, custody of its own evidence, notes,"
+    r" persons and incidents\."
+)
+
+
+def _shared_with_the_ngo(network: Network, tmp_path: Path) -> tuple[str, str, str]:
+    """Kabora's case with W-0500's statement, granted to the NGO and delivered to it."""
+    case_id, person_id, evidence_id = add_witness_statement(network.ws["kabora"], tmp_path)
+    network.share("kabora", case_id, "ngo")
+    assert network.send("kabora", "ngo").status == "imported"
+    return case_id, person_id, evidence_id
+
+
+def _reference(ws: Workspace, case_id: str) -> str:
+    return re.escape(queries.get(ws.conn, Case, case_id).reference)
+
+
+def test_a_partner_releasing_evidence_to_itself_is_held_back(
+    network: Network, tmp_path: Path
+) -> None:
+    """Only the prosecution releases: an NGO's own release of an item (file name and all)
+    would make the office's next projection send it."""
+    kabora, ngo = network.ws["kabora"], network.ws["ngo"]
+    case_id, person_id, evidence_id = _shared_with_the_ngo(network, tmp_path)
+    record_consent(kabora, person_id, "partners", "given")
+    fields = {
+        "case_id": case_id,
+        "evidence_id": evidence_id,
+        "grantee_origin": ngo.origin,
+        "grantee_role": "ngo",
+        "with_file_name": 1,
+        "at": "2027-03-20T10:00:00Z",
+    }
+    _forge(ngo, case_id, [Op("release", "c0ffee0000000000000d", "create", fields, {})])
+    before = state_digest(kabora.conn)
+
+    report = network.send("ngo", "kabora")
+
+    what = PARTNER_MAY_NOT.format(what="an evidence release", case=_reference(kabora, case_id))
+    # (The NGO's "received in bundle" custody of the office's item is held back beside it.)
+    assert report.changesets == 0, report
+    assert any(re.fullmatch(what, reason) for reason in report.quarantine_reasons), report
+    assert state_digest(kabora.conn) == before
+    assert released_evidence(kabora.conn, case_id, ngo.origin, "ngo") == {}
+
+
+def test_a_partner_giving_consent_for_a_witness_is_held_back(
+    network: Network, tmp_path: Path
+) -> None:
+    """A witness's refusal cannot be overturned by a partner writing "given" for her."""
+    kabora, ngo = network.ws["kabora"], network.ws["ngo"]
+    case_id, person_id, evidence_id = _shared_with_the_ngo(network, tmp_path)
+    record_consent(kabora, person_id, "partners", "refused", decided_by="N. Tesh")
+    fields = {"case_id": case_id, "person_id": person_id, "audience": "partners"}
+    fields["decision"] = "given"
+    _forge(ngo, case_id, [Op("consent", "c0ffee0000000000000e", "create", fields, {})])
+    before = state_digest(kabora.conn)
+
+    report = network.send("ngo", "kabora")
+
+    what = PARTNER_MAY_NOT.format(what="a person's consent", case=_reference(kabora, case_id))
+    # (The NGO's "received in bundle" custody of the office's item is held back beside it.)
+    assert report.changesets == 0, report
+    assert any(re.fullmatch(what, reason) for reason in report.quarantine_reasons), report
+    assert state_digest(kabora.conn) == before
+    with pytest.raises(ReleaseRefused, match="W-0500 has refused"):
+        release_to(kabora, evidence_id, "ngo")

@@ -14,7 +14,7 @@ from storage.records import CustodyEvent, Evidence
 from storage.releases import releases_of
 from storage.workspace import Workspace
 from sync.peers import list_peers
-from sync.releases import release_to
+from sync.releases import release_to, role_in_case
 from ui.dialogs.release_form import ReleaseChoice, ReleaseTarget
 
 ROLE_TARGETS = (
@@ -42,14 +42,15 @@ class ReleaseOutcome:
 
 
 def read_release_options(ws: Workspace, evidence_id: str) -> ReleaseOptions:
-    """The NGO and defence peers whose keys are not revoked (and each restricted role as a
-    whole), and why the item cannot be released to partners, if it cannot."""
+    """The peers that are NGO or defence in the item's case (by their grant, else by the
+    role given them here) whose keys are not revoked, each restricted role as a whole, and
+    why the item cannot be released to partners, if it cannot."""
     item = queries.get(ws.conn, Evidence, evidence_id)
-    peers = [
-        ReleaseTarget(peer.peer_id, f"{peer.office_name} ({peer.role})")
-        for peer in list_peers(ws)
-        if peer.role in RESTRICTED_ROLES and peer.revoked_after is None
-    ]
+    peers = []
+    for peer in list_peers(ws):
+        role = role_in_case(ws, item.case_id, peer)
+        if role in RESTRICTED_ROLES and peer.revoked_after is None:
+            peers.append(ReleaseTarget(peer.peer_id, f"{peer.office_name} ({role})"))
     blocked = consent_problem(ws.conn, item.id, PARTNERS)
     if item.withdrawn:
         blocked = f"{item.ern} was withdrawn, so it cannot be released."
