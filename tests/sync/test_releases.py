@@ -484,8 +484,21 @@ def _shared_with_the_ngo(network: Network, tmp_path: Path) -> tuple[str, str, st
     return case_id, person_id, evidence_id
 
 
-def _reference(ws: Workspace, case_id: str) -> str:
-    return re.escape(queries.get(ws.conn, Case, case_id).reference)
+def _assert_held_back_from_the_ngo(network: Network, case_id: str, op: Op, what: str) -> None:
+    """The NGO signs `op` and sends it: the office holds it back, saying the NGO may not add
+    `what`, and changes nothing."""
+    kabora = network.ws["kabora"]
+    _forge(network.ws["ngo"], case_id, [op])
+    before = state_digest(kabora.conn)
+
+    report = network.send("ngo", "kabora")
+
+    reference = re.escape(queries.get(kabora.conn, Case, case_id).reference)
+    sentence = PARTNER_MAY_NOT.format(what=what, case=reference)
+    # (The NGO's "received in bundle" custody of the office's item is held back beside it.)
+    assert report.changesets == 0, report
+    assert any(re.fullmatch(sentence, reason) for reason in report.quarantine_reasons), report
+    assert state_digest(kabora.conn) == before
 
 
 def test_a_partner_releasing_evidence_to_itself_is_held_back(
@@ -504,16 +517,8 @@ def test_a_partner_releasing_evidence_to_itself_is_held_back(
         "with_file_name": 1,
         "at": "2027-03-20T10:00:00Z",
     }
-    _forge(ngo, case_id, [Op("release", "c0ffee0000000000000d", "create", fields, {})])
-    before = state_digest(kabora.conn)
-
-    report = network.send("ngo", "kabora")
-
-    what = PARTNER_MAY_NOT.format(what="an evidence release", case=_reference(kabora, case_id))
-    # (The NGO's "received in bundle" custody of the office's item is held back beside it.)
-    assert report.changesets == 0, report
-    assert any(re.fullmatch(what, reason) for reason in report.quarantine_reasons), report
-    assert state_digest(kabora.conn) == before
+    release = Op("release", "c0ffee0000000000000d", "create", fields, {})
+    _assert_held_back_from_the_ngo(network, case_id, release, "an evidence release")
     assert released_evidence(kabora.conn, case_id, ngo.origin, "ngo") == {}
 
 
@@ -521,20 +526,12 @@ def test_a_partner_giving_consent_for_a_witness_is_held_back(
     network: Network, tmp_path: Path
 ) -> None:
     """A witness's refusal cannot be overturned by a partner writing "given" for her."""
-    kabora, ngo = network.ws["kabora"], network.ws["ngo"]
+    kabora = network.ws["kabora"]
     case_id, person_id, evidence_id = _shared_with_the_ngo(network, tmp_path)
     record_consent(kabora, person_id, "partners", "refused", decided_by="N. Tesh")
     fields = {"case_id": case_id, "person_id": person_id, "audience": "partners"}
     fields["decision"] = "given"
-    _forge(ngo, case_id, [Op("consent", "c0ffee0000000000000e", "create", fields, {})])
-    before = state_digest(kabora.conn)
-
-    report = network.send("ngo", "kabora")
-
-    what = PARTNER_MAY_NOT.format(what="a person's consent", case=_reference(kabora, case_id))
-    # (The NGO's "received in bundle" custody of the office's item is held back beside it.)
-    assert report.changesets == 0, report
-    assert any(re.fullmatch(what, reason) for reason in report.quarantine_reasons), report
-    assert state_digest(kabora.conn) == before
+    consent = Op("consent", "c0ffee0000000000000e", "create", fields, {})
+    _assert_held_back_from_the_ngo(network, case_id, consent, "a person's consent")
     with pytest.raises(ReleaseRefused, match="W-0500 has refused"):
         release_to(kabora, evidence_id, "ngo")
