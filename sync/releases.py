@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from storage import grants, queries
 from storage.connection import Connection
-from storage.entities import RESTRICTED_ROLES
+from storage.entities import FULL_TRUST_ROLES, RESTRICTED_ROLES
 from storage.errors import InvalidInput
 from storage.records import Evidence
 from storage.releases import (
@@ -24,7 +24,6 @@ from storage.releases import (
 )
 from storage.workspace import Workspace
 from sync.peers import Peer, get_peer
-from sync.redaction import FULL_TRUST_ROLES
 
 __all__ = [
     "Grantee",
