@@ -376,3 +376,60 @@ def test_ungranted_peer_changes_after_the_cut_are_held_back(network: Network) ->
     # The ungrant reaches Dressa too, and nothing more of the case is sent to it.
     assert network.send("kabora", "dressa").status == "imported"
     assert network.export("kabora", "dressa").changesets == 0
+
+
+def _held_ids(ws: Workspace) -> set[tuple[str, str]]:
+    return {
+        (str(r[0]), str(r[1]))
+        for r in ws.conn.execute("SELECT id, reason FROM quarantine WHERE held_for != ''")
+    }
+
+
+def test_every_office_holds_back_the_same_whatever_the_order(network: Network) -> None:
+    """Decisions come from signed history, not from arrival order: the ngo's changes reach
+    the three offices by different routes and in different orders, one office learns of a
+    role given later before the others, and all three end with the same state and the same
+    changesets held back, with the same sentences."""
+    offices = ("kabora", "dressa", "liaison")
+    kabora, ngo = network.ws["kabora"], network.ws["ngo"]
+    case_id = _case_for(network, "dressa", "liaison", "ngo")
+    [witness] = queries.in_case(kabora.conn, Person, case_id)
+
+    cases.add_note(ngo, case_id, "Our own note")
+    cases.update_record(ngo, Person, witness.id, role="victim")  # not the ngo's record
+    cases.update_case(ngo, case_id, summary="Rewritten by the partner")  # the case record
+    cases.update_case(network.ws["dressa"], case_id, status="under review")
+    # The liaison hears from the ngo first, Dressa last and through the liaison.
+    assert network.send("ngo", "liaison").quarantined == 2
+    assert network.send("liaison", "dressa").status == "imported"
+    assert network.send("ngo", "kabora").quarantined == 2
+    assert network.send("dressa", "kabora").status == "imported"
+    assert network.send("ngo", "dressa").status == "imported"
+    for sender in offices:
+        for receiver in offices:
+            if sender != receiver:
+                assert network.send(sender, receiver).status == "imported"
+
+    digests = {name: state_digest(network.ws[name].conn) for name in offices}
+    assert len(set(digests.values())) == 1, digests
+    held = {name: _held_ids(network.ws[name]) for name in offices}
+    assert held["kabora"] == held["dressa"] == held["liaison"] and len(held["kabora"]) == 2
+    for name in offices:
+        assert (
+            not network.ws[name]
+            .conn.execute(
+                "SELECT 1 FROM changesets WHERE origin = ? AND id IN (SELECT id FROM quarantine)",
+                (ngo.origin,),
+            )
+            .fetchone()
+        )
+
+    # Kabora gives the partner full trust in this case: what was held for its role applies,
+    # first at Kabora, then wherever the new grant arrives.
+    card = parse_card(peers.card_bytes(ngo))
+    peers.share_case(kabora, case_id, peers.add_peer(kabora, card, "office"))
+    assert _held_ids(kabora) == set()
+    assert queries.get(kabora.conn, Case, case_id).summary == "Rewritten by the partner"
+    for receiver in ("dressa", "liaison"):
+        assert network.send("kabora", receiver).released == 2
+    assert len({state_digest(network.ws[name].conn) for name in offices}) == 1
