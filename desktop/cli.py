@@ -22,6 +22,7 @@ from storage.errors import InvalidInput, StorageError, ThrottledUnlock
 from storage.keyfile import FAST_INSECURE_KDF, STANDARD_KDF, KdfParams
 from storage.paths import default_workspace_dir
 from storage.workspace import Workspace, open_workspace
+from sync.peers import grant_shares_made_before_grants
 
 KDF_PROFILE_ENV = "VALISE_KDF_PROFILE"
 MAX_THROTTLE_WAIT = 300.0
@@ -113,7 +114,7 @@ def unlock(args: argparse.Namespace) -> Workspace:
     root = workspace_dir(args)
     passphrase = read_passphrase()
     try:
-        return open_workspace(root, passphrase)
+        ws = open_workspace(root, passphrase)
     except ThrottledUnlock as exc:
         if exc.wait_seconds > MAX_THROTTLE_WAIT:
             raise
@@ -121,7 +122,9 @@ def unlock(args: argparse.Namespace) -> Workspace:
             f"valise: waiting {exc.wait_seconds:.0f} s after earlier failed unlocks…",
         )
         time.sleep(exc.wait_seconds + 0.05)
-        return open_workspace(root, passphrase)
+        ws = open_workspace(root, passphrase)
+    grant_shares_made_before_grants(ws)  # once, after the upgrade to grants
+    return ws
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,7 @@ from sync.cards import PEER_ROLES, ContactCard, encode_card, own_card
 from sync.errors import UnknownPeer
 
 PEER_ID_LENGTH = 16
+LEGACY_SHARES_META = "shares_before_grants"
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,51 @@ def _check_may_grant(ws: Workspace, case_id: str) -> None:
     this installation may not make."""
     if refusal := may_grant(ws.conn, ws.origin, case_id):
         raise InvalidInput(f"{refusal} Ask the case's owner or an office it was shared with.")
+
+
+def grant_shares_made_before_grants(ws: Workspace) -> int:
+    """Write as grants, once, the shares of a workspace from before grants (schema 7) in
+    the cases this office owns: those a person made, as the audit log tells (`case shared`
+    not followed by `case unshared`). Rows the old importer added for any peer that merely
+    wrote in a case (the subscription-by-id hole) are dropped, never granted. Returns the
+    number of grants written."""
+    if ws.meta(LEGACY_SHARES_META, "") != "pending":
+        return 0
+    made = 0
+    with ws.transaction() as conn:
+        rows = conn.execute("SELECT DISTINCT case_id, peer_origin FROM case_shares").fetchall()
+        for case_id, origin in rows:
+            peer = peer_by_origin(ws, str(origin))
+            if peer is None or grants.case_owner(conn, str(case_id)) != ws.origin:
+                continue
+            if _last_share_decision(ws, str(case_id), peer) == "case shared":
+                before = grants.membership(conn, str(case_id), peer.origin)
+                share_case(ws, str(case_id), peer)
+                made += before is None
+        for case_id in {str(row[0]) for row in rows}:
+            if grants.case_owner(conn, case_id) == ws.origin:
+                grants.derive_shares(conn, case_id)
+        ws.set_meta(LEGACY_SHARES_META, "done")
+        audit.append(conn, ws.author, "shares written as grants", "", {"grants": made})
+    return made
+
+
+def _last_share_decision(ws: Workspace, case_id: str, peer: Peer) -> str:
+    """'case shared' or 'case unshared': what a person last decided about this peer and
+    case, by the audit log ('' when nobody ever did)."""
+    rows = ws.conn.execute(
+        "SELECT action, detail FROM audit WHERE subject = ?"
+        " AND action IN ('case shared', 'case unshared') ORDER BY seq DESC",
+        (case_id,),
+    )
+    for action, detail in rows:
+        try:
+            named = json.loads(str(detail)).get("peer")
+        except (ValueError, AttributeError):
+            continue
+        if named == peer.peer_id:
+            return str(action)
+    return ""
 
 
 def shared_with(ws: Workspace, case: str) -> list[Peer]:

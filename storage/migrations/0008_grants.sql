@@ -24,6 +24,12 @@ BEGIN SELECT RAISE(ABORT, 'grants are append-only'); END;
 CREATE TRIGGER grants_no_delete BEFORE DELETE ON case_grants
 BEGIN SELECT RAISE(ABORT, 'grants are append-only'); END;
 
+-- Shares made before grants existed are written as grants once, at the first unlock after
+-- this migration (sync.peers.grant_shares_made_before_grants): a workspace created now has
+-- none, and says so.
+INSERT INTO meta(key, value) SELECT 'shares_before_grants', 'pending'
+    WHERE EXISTS (SELECT 1 FROM case_shares);
+
 -- Why a changeset was held back by the authority rules (sync.authority): 'no grant' (its
 -- signer holds no grant in the case) or 'not permitted' (its role does not allow it). Both
 -- are offered again on every import and after a local share, and applied once a grant

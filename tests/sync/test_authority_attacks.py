@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import cases, evidence, queries
+from storage import audit, cases, evidence, queries
 from storage.digest import state_digest
 from storage.errors import InvalidInput
 from storage.keyfile import FAST_INSECURE_KDF
@@ -433,3 +433,30 @@ def test_every_office_holds_back_the_same_whatever_the_order(network: Network) -
     for receiver in ("dressa", "liaison"):
         assert network.send("kabora", receiver).released == 2
     assert len({state_digest(network.ws[name].conn) for name in offices}) == 1
+
+
+def test_shares_made_before_grants_become_grants_and_subscriptions_are_dropped(
+    network: Network,
+) -> None:
+    """A workspace from before grants (schema 7) held shares a person made and rows the
+    old importer added for any peer that wrote in a case. After the upgrade, the first are
+    written as grants once; the second are dropped, never granted."""
+    kabora = network.ws["kabora"]
+    shared, subscribed = cases.add_case(kabora, "Shared by a person"), cases.add_case(kabora, "X")
+    liaison, ngo = network.peer("kabora", "liaison"), network.peer("kabora", "ngo")
+    with kabora.transaction() as conn:  # what schema 7 left behind
+        for case_id, peer in ((shared, liaison), (subscribed, ngo)):
+            conn.execute(
+                "INSERT INTO case_shares(case_id, peer_origin, shared_at) VALUES (?,?,'')",
+                (case_id, peer.origin),
+            )
+        audit.append(conn, kabora.author, "case shared", shared, {"peer": liaison.peer_id})
+        kabora.set_meta(peers.LEGACY_SHARES_META, "pending")
+
+    assert peers.grant_shares_made_before_grants(kabora) == 1
+    assert peers.grant_shares_made_before_grants(kabora) == 0  # once
+
+    assert [p.origin for p in peers.shared_with(kabora, shared)] == [liaison.origin]
+    assert peers.shared_with(kabora, subscribed) == []
+    report = network.send("kabora", "liaison")
+    assert report.status == "imported" and report.cases == {shared}

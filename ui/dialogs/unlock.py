@@ -27,6 +27,7 @@ from storage import throttle
 from storage.errors import StorageError, ThrottledUnlock, WrongPassphrase
 from storage.paths import WorkspacePaths
 from storage.workspace import Workspace, open_workspace
+from sync.peers import grant_shares_made_before_grants
 from ui.dialogs._common import (
     SWITCH_WORKSPACE,
     UNUSABLE_CHARACTER_MESSAGE,
@@ -185,7 +186,13 @@ class UnlockDialog(QDialog):
         root, clock = self.workspace_dir, self._clock
 
         def work(_token: CancelToken, _progress: ProgressSink) -> Workspace:
-            return open_workspace(root, passphrase, now=clock)
+            ws = open_workspace(root, passphrase, now=clock)
+            try:
+                grant_shares_made_before_grants(ws)  # once, after the upgrade to grants
+            except BaseException:
+                ws.close()
+                raise
+            return ws
 
         self._show("Checking the passphrase…")
         self._busy_keys.begin()  # before the field is disabled: Enter must not reach Quit
