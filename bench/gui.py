@@ -326,7 +326,7 @@ def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "deepest_page_ms": deepest,
         "cases": model.total,
-        "loaded": len(model._rows),
+        "loaded": model.rowCount(),
         "screens": steps,
         "scrolled_s": scrolled_s,
         "max_stall_ms": max(scroll_stalls, default=0.0),

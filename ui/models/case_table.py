@@ -1,79 +1,65 @@
-"""The case list as a lazily fetched table model.
+"""The case list as a lazily fetched table model whose cells Qt reads without Python.
 
 Only the rows a view has scrolled to are read: the first page at once, further pages of
 `PAGE_SIZE` when the view asks (`canFetchMore`/`fetchMore`). Sorting is done by the database
 on indexed columns (`storage.queries.list_cases`), never by a proxy over loaded rows, so a
 sorted list of 100,000 cases still starts with one page.
+
+The loaded pages' texts live in Qt's own store (a `QStandardItemModel`), so painting a
+screen of cases never calls into Python: with a Python `multiData` answering each cell, a
+repaint cost about 1.5 times as much and scrolling 100,000 cases on a busy machine stalled
+the window beyond 100 ms (bench/results/2026-12-07-gui-scroll-2.txt). Python keeps only
+each row's case id and where the next page starts. The price is memory: Qt's store takes
+about 1.5 KB a loaded row (150 MB once all 100,000 cases are scrolled to), Python's tuples
+took about 0.6 KB.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QByteArray,
-    QModelIndex,
-    QModelRoleData,
-    QModelRoleDataSpan,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-)
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from storage.connection import Connection
-from storage.queries import CaseFilter, count_cases, list_cases
+from storage.queries import CaseFilter, case_sort_key, count_cases, list_cases
 from storage.records import Case, CaseId
 
-PAGE_SIZE = 200
+# Rows read at a time. Small, because a page is read and written into Qt's store on the
+# GUI thread while the view scrolls: 200 rows made every eighth screen cost twice the
+# others (a stall on a busy machine); 50 cost a millisecond or two more than a screen.
+PAGE_SIZE = 50
+# The role by which lists of things in cases (search hits, incoming changes, parked
+# bundles) give a case's id, so a view can open a case from any of them. The case table
+# itself gives it by `CaseTableModel.case_id(row)`: answered from Python, the role would
+# make Qt call into Python for every role of every cell painted (see `CaseTableModel`).
 CaseIdRole = Qt.ItemDataRole.UserRole + 1
 
 Index = QModelIndex | QPersistentModelIndex
 
-
-# What the list keeps of a loaded case: a plain tuple of strings, in this order. Python's
-# garbage collector stops tracking such tuples (only exact tuples, not named ones); 100,000
-# tracked records made each full collection take over 100 ms, a stall while scrolling.
-CaseRow = tuple[str, str, str, str, str, str, str]
-ID, REFERENCE, TITLE, STATUS, OPENED, LEAD_OFFICE, UPDATED = range(7)
-# Where each sort's value sits in a row, to continue after the last loaded one.
-SORT_VALUE = {
-    "reference": REFERENCE,
-    "title": TITLE,
-    "status": STATUS,
-    "opened": OPENED,
-    "lead_office": LEAD_OFFICE,
-    "updated": UPDATED,
-}
+# What a cell may do: be selected. Not edited (edits go through the write path), no
+# children, no drag and drop (a QStandardItem's default allows all three).
+_CELL_FLAGS = (
+    Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemNeverHasChildren
+)
 
 
-def case_row(case: Case) -> CaseRow:
-    """The row the list keeps of a case record."""
-    return (
-        case.id,
-        case.reference,
-        case.title,
-        case.status,
-        case.opened_on,
-        case.lead_office,
-        case.updated_hlc,
-    )
+def cell_texts(case: Case) -> tuple[str, str, str, str, str]:
+    """What the list shows of a case, by column: Reference, Title, Status, Opened, Lead
+    office."""
+    return (case.reference, case.title, case.status.capitalize(), case.opened_on, case.lead_office)
 
 
-# Asked once per cell and role while painting: worked out once here, not on each call.
-_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
-_CASE_ID = int(CaseIdRole)
-_SERVED_ROLES = frozenset({_DISPLAY, int(Qt.ItemDataRole.ToolTipRole.value), _CASE_ID})
-_FIELD_OF_COLUMN = (REFERENCE, TITLE, STATUS, OPENED, LEAD_OFFICE)  # by column, in order
-_COLUMNS = len(_FIELD_OF_COLUMN)
-
-
-class CaseTableModel(QAbstractTableModel):
+class CaseTableModel(QStandardItemModel):
     """Cases of one open workspace: Reference, Title, Status, Opened, Lead office.
 
-    `Qt.DisplayRole` gives the text, `CaseIdRole` the case's id (what views hand to other
-    parts of the program). Columns without an indexed sort key ignore `sort`.
+    `Qt.DisplayRole` gives the text; `case_id(row)` the case's id (what views hand to other
+    parts of the program). Every role is answered by Qt's store: no `data` or `multiData`
+    in Python, because Qt's `QStandardItemModel::multiData` asks `data` once per role (seven
+    a cell painted), which would each call into Python again. For the same reason the
+    whole text of a cell cut short comes from the view's delegate (`ui.cell_tips`), not
+    from a `ToolTipRole`. Columns without an indexed sort key ignore `sort`. Cells are
+    read-only.
     """
 
     REFERENCE, TITLE, STATUS, OPENED, LEAD_OFFICE = range(5)
@@ -88,53 +74,82 @@ class CaseTableModel(QAbstractTableModel):
     DEFAULT_SORT = ("updated", True)  # most recently changed first
 
     def __init__(self, conn: Connection, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(0, len(self.HEADERS), parent)
+        # Cells Qt creates for `setData` are copies of this one: read-only, no children.
+        prototype = QStandardItem()
+        prototype.setFlags(_CELL_FLAGS)
+        self.setItemPrototype(prototype)
         self._conn = conn
-        self._rows: list[CaseRow] = []
+        self._ids: list[str] = []  # the case id of each loaded row
+        self._after: tuple[str, str] | None = None  # where the next page starts
         self._total = 0
         self._sort_key, self._descending = self.DEFAULT_SORT
         self._sort_column = -1
-        self._resetting = False
+        self._changing = False  # inserting or resetting: no page is fetched meanwhile
         self._filter = CaseFilter()
-        self._load(PAGE_SIZE)
+        self._reset(PAGE_SIZE)
 
     # -- loading -------------------------------------------------------------------------
 
-    def _page(self, last: CaseRow | None, limit: int) -> list[CaseRow]:
-        after = None if last is None else (last[SORT_VALUE[self._sort_key]], last[ID])
-        cases = list_cases(
+    def _page(self, limit: int) -> list[Case]:
+        return list_cases(
             self._conn,
             sort=self._sort_key,
             descending=self._descending,
-            after=after,
+            after=self._after,
             limit=limit,
             where=self._filter,
         )
-        return [case_row(case) for case in cases]
 
-    def _load(self, rows: int) -> None:
-        """Reread the count and the first `rows` rows (no model signals: callers reset)."""
-        self._total = count_cases(self._conn, where=self._filter)
-        self._rows = self._page(None, max(rows, PAGE_SIZE))
+    def _fill(self, first: int, cases: list[Case]) -> None:
+        """Write the cases' texts into the rows from `first`, which exist and are empty.
+
+        Without signals: one `dataChanged` a cell (five a row) cost the view three times
+        the writing itself; callers announce the rows once, as a reset or a range.
+        """
+        index, set_data = self.index, self.setData
+        blocked = self.blockSignals(True)
+        try:
+            for row, case in enumerate(cases, first):
+                for column, text in enumerate(cell_texts(case)):
+                    set_data(index(row, column), text)
+        finally:
+            self.blockSignals(blocked)
+        self._ids.extend(case.id for case in cases)
+        if cases:
+            self._after = case_sort_key(cases[-1], self._sort_key)
 
     def _reset(self, rows: int) -> None:
-        """Reload inside a reset; no rows are fetched while the reset is being signalled.
+        """Reread the count and the first `rows` rows inside one reset.
 
-        Listeners (views, proxies, Qt's model tester) may ask for more rows from their
-        `modelReset` slot; inserting rows then would nest an insert inside the reset before
-        the other listeners have seen the reset. Views ask again when they lay out.
+        No rows are fetched while the reset is being signalled: listeners (views, proxies,
+        Qt's model tester) may ask for more rows from their `modelReset` slot; inserting
+        rows then would nest an insert inside the reset before the other listeners have
+        seen it. Views ask again when they lay out. Qt's store is emptied and refilled with
+        its signals held back: listeners see one reset, as from any model.
         """
-        self._resetting = True
+        self._changing = True
         try:
             self.beginResetModel()
-            self._load(rows)
-            self.endResetModel()
+            try:
+                self._total = count_cases(self._conn, where=self._filter)
+                self._ids, self._after = [], None
+                cases = self._page(max(rows, PAGE_SIZE))
+                blocked = self.blockSignals(True)
+                try:
+                    self.setRowCount(0)
+                    self.setRowCount(len(cases))
+                finally:
+                    self.blockSignals(blocked)
+                self._fill(0, cases)
+            finally:
+                self.endResetModel()
         finally:
-            self._resetting = False
+            self._changing = False
 
     def refresh(self) -> None:
         """Reload after a change, keeping as many rows loaded as before."""
-        self._reset(len(self._rows))
+        self._reset(len(self._ids))
 
     def set_filter(self, wanted: CaseFilter) -> None:
         """Show only the cases `wanted` describes (the database filters; one page loads)."""
@@ -155,75 +170,32 @@ class CaseTableModel(QAbstractTableModel):
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
         """More rows wait in the database (top level only: this is a flat table)."""
-        return not parent.isValid() and not self._resetting and len(self._rows) < self._total
+        return not parent.isValid() and not self._changing and len(self._ids) < self._total
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        """Append the next page."""
+        """Append the next page: the rows are inserted (one `rowsInserted`, last row
+        inclusive), then filled, then announced changed in one `dataChanged`.
+
+        Listeners of `rowsInserted` (Qt's model tester does) may ask for more rows before
+        the new ones are filled: none is fetched until this page is in.
+        """
         if not self.canFetchMore(parent):
             return
-        page = self._page(self._rows[-1] if self._rows else None, PAGE_SIZE)
-        if not page:  # cases withdrawn since the count: stop asking
-            self._total = len(self._rows)
+        cases = self._page(PAGE_SIZE)
+        if not cases:  # cases withdrawn since the count: stop asking
+            self._total = len(self._ids)
             return
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)  # last is inclusive
-        self._rows.extend(page)
-        self.endInsertRows()
+        first = len(self._ids)
+        self._changing = True
+        try:
+            self.setRowCount(first + len(cases))
+            self._fill(first, cases)
+        finally:
+            self._changing = False
+        last = first + len(cases) - 1
+        self.dataChanged.emit(self.index(first, 0), self.index(last, len(self.HEADERS) - 1))
 
-    # -- shape and data ------------------------------------------------------------------
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Loaded rows; children of a row: none."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """The five columns; children of a row: none."""
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    # No `flags` here: QAbstractTableModel's own gives what the list needs (selectable,
-    # enabled, never children, not editable: edits go through the write path), without a
-    # call into Python for every cell painted.
-
-    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        """The index of a loaded cell. Qt's own asks `rowCount` and `columnCount` (two
-        calls into Python) for each of the many indexes a repaint makes."""
-        if parent.isValid() or not (0 <= row < len(self._rows) and 0 <= column < _COLUMNS):
-            return QModelIndex()
-        return self.createIndex(row, column)
-
-    def data(self, index: Index, role: int = _DISPLAY) -> Any:
-        """Text for DisplayRole and ToolTipRole, the id for CaseIdRole; None otherwise.
-
-        The view asks each cell for seven roles on every repaint (some 900 calls a screen
-        while scrolling), so the roles it does not use are answered first and cheaply.
-        """
-        if role not in _SERVED_ROLES or not index.isValid():
-            return None
-        row = index.row()
-        if not 0 <= row < len(self._rows):
-            return None
-        case = self._rows[row]
-        if role == _CASE_ID:
-            return case[ID]
-        column = index.column()
-        if column == CaseTableModel.STATUS:
-            return case[STATUS].capitalize()
-        return case[_FIELD_OF_COLUMN[column]] if 0 <= column < len(_FIELD_OF_COLUMN) else None
-
-    def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
-        """Every role a delegate asks for a cell, in one call: Qt's own would call `data`
-        once per role (seven for each cell painted), each a call into Python."""
-        if not index.isValid():
-            return
-        wanted = (
-            [roleDataSpan]
-            if isinstance(roleDataSpan, QModelRoleData)
-            else cast(Iterable[QModelRoleData], roleDataSpan)  # iterable, untyped in PySide6
-        )
-        for role_data in wanted:
-            role = role_data.role()
-            if role in _SERVED_ROLES:
-                role_data.setData(self.data(index, role))
+    # -- headers ---------------------------------------------------------------------------
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -237,24 +209,18 @@ class CaseTableModel(QAbstractTableModel):
             return self.HEADERS[section]
         return None
 
-    def roleNames(self) -> dict[int, QByteArray]:
-        """Role names, so the roles are explicit to QML and to accessibility tools too."""
-        names = dict(super().roleNames())
-        names[CaseIdRole] = QByteArray(b"caseId")
-        return names
-
     # -- ids and sorting -----------------------------------------------------------------
 
     def case_id(self, row: int) -> CaseId | None:
         """The id of a loaded row."""
-        return CaseId(self._rows[row][ID]) if 0 <= row < len(self._rows) else None
+        return CaseId(self._ids[row]) if 0 <= row < len(self._ids) else None
 
     def row_of(self, case_id: str) -> int:
         """The row of a loaded case, or -1."""
-        for row, case in enumerate(self._rows):
-            if case[ID] == case_id:
-                return row
-        return -1
+        try:
+            return self._ids.index(case_id)
+        except ValueError:
+            return -1
 
     def is_sortable(self, column: int) -> bool:
         """True when the database can sort on this column (-1: the default order)."""
