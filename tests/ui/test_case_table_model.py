@@ -173,7 +173,7 @@ ASKED_WHILE_PAINTING = (
 
 def test_painting_a_screen_of_cases_never_calls_into_python(qtbot, ws: Workspace) -> None:
     """Qt reads every cell from its own store: the model overrides in Python nothing a
-    repaint asks (each such call made a repaint about 1.5 times slower,
+    repaint asks (those calls made a repaint about 1.7 times slower,
     bench/results/2026-12-07-gui-scroll-2.txt), and a delegate still gets the texts."""
     overridden = [
         name

@@ -7,11 +7,11 @@ sorted list of 100,000 cases still starts with one page.
 
 The loaded pages' texts live in Qt's own store (a `QStandardItemModel`), so painting a
 screen of cases never calls into Python: with a Python `multiData` answering each cell, a
-repaint cost about 1.5 times as much and scrolling 100,000 cases on a busy machine stalled
+repaint cost about 1.7 times as much and scrolling 100,000 cases on a busy machine stalled
 the window beyond 100 ms (bench/results/2026-12-07-gui-scroll-2.txt). Python keeps only
 each row's case id and where the next page starts. The price is memory: Qt's store takes
-about 1.5 KB a loaded row (150 MB once all 100,000 cases are scrolled to), Python's tuples
-took about 0.6 KB.
+about 1.6 KB a loaded row (159 MB once all 100,000 cases are scrolled to), Python's tuples
+took about 0.65 KB (64 MB).
 """
 
 from __future__ import annotations
