@@ -763,7 +763,9 @@ class MainWindow(QMainWindow):
 
     @Slot(QModelIndex)
     def _open_activated(self, index: QModelIndex) -> None:
-        case_id = self.model.case_id(index.row()) if self.model and index.isValid() else None
+        if self.model is None or not index.isValid():
+            return
+        case_id = self.model.case_id(index.row())
         if case_id:
             self.open_case(str(case_id))
 
