@@ -180,8 +180,10 @@ def make_bundle(base: Path) -> tuple[Workspace, Workspace, list[Path]]:
         base / "liaison", "Tribunal liaison", PASSPHRASE, kdf=FAST_INSECURE_KDF
     )
     liaison.set_meta("role", "liaison")
-    peers.add_peer(office, parse_card(peers.card_bytes(liaison)), "liaison")
-    peers.add_peer(liaison, parse_card(peers.card_bytes(office)), "office")
+    to_liaison = peers.add_peer(office, parse_card(peers.card_bytes(liaison)), "liaison")
+    peers.verify_peer(office, to_liaison, liaison.fingerprint)
+    to_office = peers.add_peer(liaison, parse_card(peers.card_bytes(office)), "office")
+    peers.verify_peer(liaison, to_office, office.fingerprint)
     case_id = cases.add_case(office, "Shelling of the Varosa market", "Three witnesses")
     cases.add_note(office, case_id, "Witness W-1 seen at the market gate.")
     source = base / "photo.bin"

@@ -62,7 +62,9 @@ def _child_setup(spec: dict[str, Any]) -> dict[str, Any]:
         Path(spec["receiver"]), "Receiving liaison", PASSPHRASE, kdf=FAST_INSECURE_KDF
     )
     to_receiver = peers.add_peer(sender, parse_card(peers.card_bytes(receiver)), "liaison")
-    peers.add_peer(receiver, parse_card(peers.card_bytes(sender)), "office")
+    peers.verify_peer(sender, to_receiver, receiver.fingerprint)
+    to_sender = peers.add_peer(receiver, parse_card(peers.card_bytes(sender)), "office")
+    peers.verify_peer(receiver, to_sender, sender.fingerprint)
     case_id = cases.add_case(sender, "Bundle benchmark case", "one case")
     if spec.get("evidence"):
         evidence.add_evidence(sender, case_id, Path(spec["evidence"]))

@@ -649,10 +649,9 @@ def _introduce(installations: list[_Installation], stick: Path) -> None:
     for inst in installations:
         for other in installations:
             if other is not inst:
-                peer = peers.add_peer(
-                    inst.ws, read_card(cards / f"{other.key}.card"), other.spec["role"]
-                )
-                peers.verify_peer(inst.ws, peer)
+                card = read_card(cards / f"{other.key}.card")
+                peer = peers.add_peer(inst.ws, card, other.spec["role"])
+                peers.verify_peer(inst.ws, peer, card.fingerprint)
 
 
 def _carry(sender: _Installation, receiver: _Installation, stick: Path) -> ImportReport:

@@ -41,9 +41,14 @@ class OurOwn(SyncError):
 
 
 class BundleParked(SyncError):
-    """A bundle cannot be read yet (its sender's card is missing); it is to be kept.
-    `manifest` is its decrypted, self-signed manifest: it names the parts to keep."""
+    """A bundle cannot be read yet (its sender's card is missing, or nobody compared its
+    sender's fingerprint); it is to be kept. `manifest` is its decrypted, self-signed
+    manifest: it names the parts to keep. `reason` is a short code: "unknown signer" or
+    "unverified sender"."""
 
-    def __init__(self, message: str, manifest: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, manifest: dict[str, Any] | None = None, reason: str = "unknown signer"
+    ) -> None:
         super().__init__(message)
         self.manifest = manifest
+        self.reason = reason

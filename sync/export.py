@@ -54,6 +54,7 @@ from sync.evidence_parts import (
 )
 from sync.holdings import HoldingsIndex, held_here
 from sync.parts import PayloadSource, plaintext_budget, write_part
+from sync.peer_state import export_refusal
 from sync.peers import Peer
 from sync.redaction import may_receive, releasable_reveals, sight, sight_words
 from sync.trust import own_endorsement
@@ -159,7 +160,8 @@ def _plan(ws: Workspace, peers: Sequence[Peer]) -> _Plan:
 
 
 def has_news_for(ws: Workspace, peer: Peer) -> bool:
-    """True when a bundle for `peer` would carry changesets it lacks or receipts."""
+    """True when a bundle for `peer` would carry changesets it lacks or receipts (whether
+    one may be written for it is `sync.peer_state.export_refusal`'s to say)."""
     receipts = ws.conn.execute(
         "SELECT 1 FROM receipts_due WHERE peer_origin = ? LIMIT 1", (peer.origin,)
     ).fetchone()
@@ -257,11 +259,16 @@ def office_names(peers: Sequence[Peer]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def _check_named(peers: Sequence[Peer]) -> None:
+def _check_named(ws: Workspace, peers: Sequence[Peer]) -> None:
+    """Refuse an empty or repeated list of recipients, and any recipient whose state
+    forbids writing for it (revoked, or on probation): nothing is written then."""
     if not peers:
         raise SyncError("Name at least one peer to write a bundle for.")
     if len({p.origin for p in peers}) != len(peers):
         raise SyncError("A peer is named twice.")
+    refusals = [text for text in (export_refusal(ws, peer) for peer in peers) if text]
+    if refusals:
+        raise SyncError(" ".join([*refusals, "No bundle was written."]))
 
 
 def recipient_groups(peers: Sequence[Peer]) -> list[list[Peer]]:
@@ -325,7 +332,7 @@ def export_bundles(
     bundle fails is reported and the others are still written; when none could be written
     the error is raised. A cancel keeps the bundles finished before it (raised when there
     are none)."""
-    _check_named(peers)
+    _check_named(ws, peers)
     run = ExportRun()
     groups = recipient_groups(peers)
     for number, group in enumerate(groups):
@@ -358,7 +365,7 @@ def export_bundle(
 ) -> ExportResult:
     """Write one bundle for `peers` under `out_dir/Valise/` and record that it was sent.
     The peers must all see the same things; `export_bundles` sorts them into groups."""
-    _check_named(peers)
+    _check_named(ws, peers)
     if len({sight(p.role) for p in peers}) > 1:
         # One bundle is redacted for its strictest reader; a trusted reader in it would be
         # counted as holding values it never received. export_bundles never gets here.

@@ -45,6 +45,7 @@ from storage.hlc import Stamp
 from storage.identity import origin_of
 from storage.regular_files import FileTooLarge, NotARegularFile, open_regular, read_regular
 from storage.sealing import Reveal
+from storage.text_rules import one_line
 from storage.workspace import Workspace
 from sync import age_reader
 from sync.agekeys import age_identity
@@ -67,11 +68,14 @@ from sync.export import record_handoff
 from sync.holdings import check as check_holdings
 from sync.holdings import lacks_any_of
 from sync.parked_bundles import (
+    UNKNOWN_SENDER,
+    UNVERIFIED_SENDER,
     is_parked_copy,
     park_bundle,
     parked_bundle_heads,
     remove_interrupted,
 )
+from sync.peer_state import UNVERIFIED, on_probation, probation_notice
 from sync.peers import Peer, peer_by_origin
 from sync.spool import (
     ChangesetSpool,
@@ -308,6 +312,8 @@ def open_head(ws: Workspace, path: Path) -> OpenHead:
             f"{peer.office_name} did not address this bundle to us; it was re-encrypted by"
             " someone else and is refused.",
         )
+    if on_probation(ws, peer):
+        raise BundleParked(probation_notice(peer), manifest, UNVERIFIED)
     return OpenHead(path, manifest, peer, endorsed_from)
 
 
@@ -1170,17 +1176,21 @@ def _audit_refusal(ws: Workspace, path: Path, exc: BundleRefused) -> None:
 
 
 def _park(ws: Workspace, path: Path, parked: BundleParked) -> ImportReport:
-    """Keep a bundle of an unknown sender (only what its manifest names, within the caps
-    of `sync.parked_bundles`), or say why it was not kept."""
+    """Keep a bundle of an unknown or unverified sender (only what its manifest names,
+    within the caps of `sync.parked_bundles`), or say why it was not kept."""
     if is_parked_copy(ws, path) or parked.manifest is None:
-        return ImportReport(path, "parked", str(parked), reason="unknown signer")
+        return ImportReport(path, "parked", str(parked), reason=parked.reason)
+    waits = UNVERIFIED_SENDER if parked.reason == UNVERIFIED else UNKNOWN_SENDER
     try:
-        kept = park_bundle(ws, path, parked.manifest)
+        kept = park_bundle(ws, path, parked.manifest, waits)
     except BundleRefused as exc:
         refusal = refuse(exc.reason, f"{parked} {exc}")
         _audit_refusal(ws, path, refusal)
         return ImportReport(path, "refused", str(refusal), reason=refusal.reason)
-    return ImportReport(path, "parked", f"{parked} {kept}", reason="unknown signer")
+    report = ImportReport(path, "parked", f"{parked} {kept}", reason=parked.reason)
+    report.bundle_id = str(parked.manifest["bundle_id"])
+    report.sender = one_line(str(parked.manifest["sender"]["office_name"]), 120)
+    return report
 
 
 def import_paths(
@@ -1246,8 +1256,13 @@ def inspect_bundle(ws: Workspace, path: Path) -> dict[str, Any]:
         info["detail"] = str(exc)
         return info
     except BundleParked as exc:
-        info["verification"] = "unknown sender"
+        info["verification"] = (
+            "sender not verified" if exc.reason == UNVERIFIED else "unknown sender"
+        )
         info["detail"] = str(exc)
+        if exc.manifest is not None:
+            info["sender"] = one_line(str(exc.manifest["sender"]["office_name"]), 120)
+            info["created"] = str(exc.manifest["created"])
         return info
     except BundleRefused as exc:
         info["verification"] = f"refused ({exc.reason})"

@@ -20,6 +20,8 @@ from storage.text_rules import one_line
 from storage.workspace import Workspace
 from sync.importer import unverified_manifest
 from sync.parked_bundles import parked_bundle_heads
+from sync.peer_state import how_to_verify, on_probation, who
+from sync.peers import peer_by_origin
 from sync.trust import our_keys
 
 CHANGESET, BUNDLE, QUARANTINED = "changeset", "bundle", "quarantined"
@@ -171,10 +173,16 @@ def _parked_bundles(ws: Workspace) -> list[Waiting]:
         else:
             item = str(manifest["bundle_id"])
             office = one_line(str(manifest["sender"]["office_name"]), 120)
-            what = (
-                f"the contact card of {office!r} (`valise peer add`); who sent it is not"
-                " verified until then"
-            )
+            peer = peer_by_origin(ws, str(manifest["sender"]["origin"]))
+            if peer is None:
+                what = (
+                    f"the contact card of {office!r} (`valise peer add`); who sent it is not"
+                    " verified until then"
+                )
+            elif on_probation(ws, peer):
+                what = f"a person to compare the fingerprint of {who(peer)}. {how_to_verify(peer)}"
+            else:
+                what = f"the next import or sync, which reads it (it comes from {who(peer)})"
         waiting.append(
             Waiting(
                 BUNDLE,

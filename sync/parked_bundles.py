@@ -1,4 +1,5 @@
-"""Bundles from senders we do not know yet, kept in the workspace until their card comes.
+"""Bundles from senders we do not know yet, or whose fingerprint nobody has compared, kept
+in the workspace until their card comes or a person verifies them (sync.peer_state).
 
 The head of such a bundle decrypts (it is addressed to us) and its manifest is signed by
 the key it names, but nothing yet says that key belongs to anyone we trust. So what is
@@ -13,9 +14,9 @@ workspace's disk:
   16 GiB.
 
 A bundle that would pass either cap is not kept, and the person is told why and what to do
-(add the sender's card first, then import the stick again). Each bundle is copied into a
-hidden folder and renamed into place when whole; a hidden folder left by a crash is
-removed at the next import.
+(add the sender's card, or verify the sender, then import the stick again). Each bundle
+is copied into a hidden folder and renamed into place when whole; a hidden folder left by
+a crash is removed at the next import.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import hmac
 import os
 import secrets
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,23 @@ PARKED_BYTES_PER_SENDER = 4 * 1024**3
 PARKED_BYTES_TOTAL = 16 * 1024**3
 NOT_KEPT = "not kept"  # the refusal code for a bundle of an unknown sender left on the stick
 _COPY_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class WaitsFor:
+    """What a kept bundle waits for, in the words of the sentences about it."""
+
+    until: str  # "until ..." ends the sentence saying it was kept
+    then: str  # the step a person takes before importing the stick again
+
+
+UNKNOWN_SENDER = WaitsFor(
+    "`valise peer add` knows the sender", "Add the sender's contact card with `valise peer add`"
+)
+UNVERIFIED_SENDER = WaitsFor(
+    "the sender is verified (`valise peer verify`)",
+    "Verify the sender with `valise peer verify`",
+)
 
 
 def parked_folder(ws: Workspace) -> Path:
@@ -86,12 +105,11 @@ def remove_interrupted(ws: Workspace) -> None:
             shutil.rmtree(stray, ignore_errors=True)
 
 
-def _too_large(what: str, size: int, limit: int) -> BundleRefused:
+def _too_large(what: str, size: int, limit: int, waits: WaitsFor) -> BundleRefused:
     return refuse(
         NOT_KEPT,
         f"It was not kept: {what} would then hold {size:,} bytes, over the limit of"
-        f" {limit:,}. Add the sender's contact card with `valise peer add`, then import the"
-        " stick again.",
+        f" {limit:,}. {waits.then}, then import the stick again.",
     )
 
 
@@ -117,15 +135,18 @@ def _copy_exactly(source: Path, target: Path, size: int) -> None:
             os.fsync(out.fileno())
 
 
-def park_bundle(ws: Workspace, head: Path, manifest: dict[str, Any]) -> str:
-    """Keep the head and the parts its manifest names; a sentence saying what was kept.
+def park_bundle(
+    ws: Workspace, head: Path, manifest: dict[str, Any], waits: WaitsFor = UNKNOWN_SENDER
+) -> str:
+    """Keep the head and the parts its manifest names; a sentence saying what was kept
+    and what it `waits` for.
     Raise BundleRefused (NOT_KEPT) when a cap would be passed or a named part is missing,
     not a regular file, or of the wrong size; nothing is kept then."""
     folder = parked_folder(ws)
     tag = _sender_tag(ws, str(manifest["sender"]["origin"]))
     target = folder / f"{tag}-{manifest['bundle_id']}"
     if target.exists():
-        return "It was kept before and waits for the sender's contact card."
+        return f"It was kept before and waits until {waits.until}."
     try:
         head_bytes = read_regular(head, MAX_HEAD_BYTES)
     except (NotARegularFile, FileTooLarge) as exc:
@@ -134,10 +155,12 @@ def park_bundle(ws: Workspace, head: Path, manifest: dict[str, Any]) -> str:
     size = len(head_bytes) + sum(part_size for _, part_size in parts)
     sender_bytes = _kept_bytes(folder, f"{tag}-") + size
     if sender_bytes > PARKED_BYTES_PER_SENDER:
-        raise _too_large("what is kept for this sender", sender_bytes, PARKED_BYTES_PER_SENDER)
+        raise _too_large(
+            "what is kept for this sender", sender_bytes, PARKED_BYTES_PER_SENDER, waits
+        )
     all_bytes = _kept_bytes(folder) + size
     if all_bytes > PARKED_BYTES_TOTAL:
-        raise _too_large("what is kept for unknown senders", all_bytes, PARKED_BYTES_TOTAL)
+        raise _too_large("what is kept for unknown senders", all_bytes, PARKED_BYTES_TOTAL, waits)
     folder.mkdir(mode=0o700, exist_ok=True)
     remove_interrupted(ws)
     temp = folder / f".{secrets.token_hex(8)}{TEMP_SUFFIX}"
@@ -167,5 +190,5 @@ def park_bundle(ws: Workspace, head: Path, manifest: dict[str, Any]) -> str:
     count = len(parts)
     return (
         f"It was kept (its head and the {count} part{'s' if count != 1 else ''} it names) and"
-        " will be read once `valise peer add` knows the sender."
+        f" will be read once {waits.until}."
     )

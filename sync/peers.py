@@ -174,8 +174,34 @@ def peer_by_origin(ws: Workspace, origin: str) -> Peer | None:
     return _peer(row) if row else None
 
 
-def verify_peer(ws: Workspace, peer: Peer) -> Peer:
-    """Record that a person compared the peer's fingerprint and it matched."""
+def fingerprint_digits(text: str) -> str:
+    """The digits of a fingerprint as typed (spaces, dashes and dots between groups are
+    allowed); raise InvalidInput with a sentence for anything else, or for no digits."""
+    digits = "".join(c for c in text if c not in " \t-.")
+    if not digits:
+        raise InvalidInput(
+            "No fingerprint was given: type the digits the other office read to you."
+            " Nothing was changed."
+        )
+    if not (digits.isascii() and digits.isdigit()):
+        raise InvalidInput(
+            "A fingerprint holds only the digits 0 to 9 (in groups of five): type the digits"
+            " the other office read to you. Nothing was changed."
+        )
+    return digits
+
+
+def verify_peer(ws: Workspace, peer: Peer, digits: str) -> Peer:
+    """Record that a person compared the peer's fingerprint: `digits` are the ones the
+    other office read out, and must be all of the card's; anything else is refused and
+    nothing changes (the card may be forged)."""
+    given = fingerprint_digits(digits)
+    if given != peer.fingerprint.replace(" ", ""):
+        raise InvalidInput(
+            f"The fingerprint given does not match the card of {peer.office_name}: do not"
+            " trust this card until the digits match (ask them to read theirs again, and"
+            " check you added the card they sent). Nothing was changed."
+        )
     with ws.transaction() as conn:
         conn.execute("UPDATE peers SET verified_at = ? WHERE origin = ?", (_now(), peer.origin))
         audit.append(

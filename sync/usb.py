@@ -1,7 +1,9 @@
 """`sync usb`: both directions with a stick in one step.
 
 Import every bundle on the stick that is for us, then write a bundle for every peer that
-has something new to receive (changesets it lacks, or receipts for what it sent). Bundles
+has something new to receive (changesets it lacks, or receipts for what it sent). A peer
+whose key was revoked, or that is on probation (sync.peer_state), gets nothing, and the
+outcome says so in a step of its own. Bundles
 addressed only to us are removed from the stick once they are safely imported; bundles for
 other offices stay on it to be carried on.
 """
@@ -18,6 +20,7 @@ from sync.bundle_format import BUNDLE_FOLDER, HEAD_SUFFIX, PART_SUFFIX
 from sync.errors import OurOwn, SyncError
 from sync.export import ExportResult, Progress, export_bundle, has_news_for
 from sync.importer import ImportReport, import_paths, open_head, read_own_manifest
+from sync.peer_state import export_refusal
 from sync.peers import Peer, list_peers
 
 
@@ -25,7 +28,7 @@ from sync.peers import Peer, list_peers
 class UsbStep:
     """One thing `sync usb` did, or failed to do, as a line for a person."""
 
-    action: str  # "import", "remove", "export" or "replace"
+    action: str  # "import", "remove", "export", "replace" or "skip" (a peer gets nothing)
     ok: bool
     text: str
 
@@ -58,6 +61,9 @@ class UsbOutcome:
             f"Synced: {_count(imported, 'bundle')} imported,"
             f" {_count(len(self.exported), 'bundle')} written"
         )
+        skipped = sum(step.action == "skip" for step in self.steps)
+        if skipped:
+            text += f", {_count(skipped, 'peer')} skipped (see above)"
         if self.failed:
             return f"{text}; {_count(len(self.failed), 'step')} FAILED (see above)."
         return f"{text}."
@@ -92,7 +98,10 @@ def sync_usb(
     for peer in list_peers(ws):
         if cancel is not None and cancel.is_set():
             raise Cancelled()
-        if peer.revoked_after is None and has_news_for(ws, peer):
+        refusal = export_refusal(ws, peer)
+        if refusal is not None:
+            outcome.done("skip", refusal)  # revoked or on probation: said, not failed
+        elif has_news_for(ws, peer):
             _export_for(ws, peer, stick, ours, outcome, progress, cancel)
     return outcome
 

@@ -1,22 +1,28 @@
 """Peers: the offices we exchange bundles with, and the deliberate acts of trust about them.
 
-Adding a peer from its contact card shows the card's fingerprint large enough to read
-aloud, and asks which role we give it (never the role the card claims). Marking a peer
-verified records that a person compared every digit. Revoking a key (a lost laptop) is
-permanent and travels to every peer. Each step calls `sync.peers` or `sync.trust`; files
-are chosen through injectable callables so tests and other windows can supply them.
+Adding a peer from its contact card shows the card's fingerprint and ours large enough to
+read aloud, and asks which role we give it (never the role the card claims). Until a person
+compares the fingerprint the peer is on probation (sync.peer_state): its bundles are kept
+unread and nothing is written for it. Marking it verified asks for the digits the other
+office read out, and refuses any that differ from its card. An office that cannot compare
+fingerprints may accept unverified peers with a checkbox here (audited). Revoking a key
+(a lost laptop) is permanent and travels to every peer. Each step calls `sync.peers`,
+`sync.peer_state` or `sync.trust`; files are chosen through injectable callables so tests
+and other windows can supply them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -25,6 +31,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -32,11 +39,11 @@ from PySide6.QtWidgets import (
 )
 
 from storage.atomic import atomic_write_bytes
-from storage.errors import StorageError
+from storage.errors import InvalidInput, StorageError
 from storage.regular_files import FileTooLarge, NotARegularFile, read_regular
 from storage.text_rules import visible
 from storage.workspace import Workspace
-from sync import peers, trust
+from sync import peer_state, peers, trust
 from sync.cards import MAX_CARD_BYTES, PEER_ROLES, ContactCard, parse_card
 from sync.errors import BadCard
 from ui.card_qr import CardQrDialog
@@ -51,6 +58,7 @@ NOT_A_CARD = "it is not a Valise contact card"
 OpenChooser = Callable[[QWidget, str], Path | None]
 SaveChooser = Callable[[QWidget, str, str], Path | None]
 RoleAsker = Callable[[QWidget, ContactCard, str | None], str | None]
+DigitsAsker = Callable[[QWidget, peers.Peer, str], str | None]
 
 
 def choose_card_file(parent: QWidget, caption: str) -> Path | None:
@@ -134,6 +142,20 @@ def _plain_label(name: str, parent: QWidget) -> QLabel:
     return label
 
 
+def _fingerprint_label(name: str, digits: str, parent: QWidget) -> QLabel:
+    """A fingerprint in large monospace digits, selectable and reachable by keyboard."""
+    label = _plain_label(name, parent)
+    label.setText(digits)
+    label.setAccessibleDescription(digits)
+    label.setFont(fingerprint_font(parent.font()))
+    label.setTextInteractionFlags(
+        Qt.TextInteractionFlag.TextSelectableByMouse
+        | Qt.TextInteractionFlag.TextSelectableByKeyboard
+    )
+    label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    return label
+
+
 class AddPeerDialog(QDialog):
     """Shows a parsed contact card (office, fingerprint in large digits) and asks the role
     we give the peer. Nothing is recorded here: the caller adds the peer after `ask`.
@@ -143,7 +165,11 @@ class AddPeerDialog(QDialog):
     """
 
     def __init__(
-        self, card: ContactCard, parent: QWidget | None = None, known_as: str | None = None
+        self,
+        card: ContactCard,
+        parent: QWidget | None = None,
+        known_as: str | None = None,
+        our_fingerprint: str = "",
     ) -> None:
         super().__init__(parent)
         self.card = card
@@ -154,24 +180,19 @@ class AddPeerDialog(QDialog):
         intro = _plain_label("About this dialog", self)
         intro.setText(
             f"This card is from {shown_name(card.office_name)}. Anyone can make a card, so"
-            f" ask {shown_name(card.office_name)} to read you their fingerprint (by phone or"
-            " in person) and compare every group of digits. Once they match, mark the peer as"
-            " verified."
+            f" until you compare fingerprints the peer is on probation: its bundles are kept"
+            f" unread and nothing is written for it. Call {shown_name(card.office_name)} (on"
+            " a number you know, not one from the card) or meet them, read them our"
+            " fingerprint, and have them read you theirs. Once every group matches, mark the"
+            " peer as verified with the digits they read."
         )
         self.office_label = _plain_label("Office", self)
         self.office_label.setText(shown_name(card.office_name))
         bold = self.office_label.font()
         bold.setBold(True)
         self.office_label.setFont(bold)
-        self.fingerprint_label = _plain_label("Fingerprint", self)
-        self.fingerprint_label.setText(card.fingerprint)
-        self.fingerprint_label.setAccessibleDescription(card.fingerprint)
-        self.fingerprint_label.setFont(fingerprint_font(self.font()))
-        self.fingerprint_label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.TextSelectableByKeyboard
-        )
-        self.fingerprint_label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.fingerprint_label = _fingerprint_label("Fingerprint", card.fingerprint, self)
+        self.our_fingerprint_label = _fingerprint_label("Our fingerprint", our_fingerprint, self)
         self.claimed_label = _plain_label("Role the card claims", self)
         self.claimed_label.setText(
             f"{role_label(card.role)} (the role it claims; you choose the one you give it)."
@@ -192,7 +213,11 @@ class AddPeerDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("Office:", self.office_label)
-        form.addRow("Fingerprint:", self.fingerprint_label)
+        form.addRow("Their fingerprint:", self.fingerprint_label)
+        if our_fingerprint:
+            form.addRow("Our fingerprint:", self.our_fingerprint_label)
+        else:
+            self.our_fingerprint_label.hide()
         form.addRow("The card says:", self.claimed_label)
         role_caption = QLabel("&Role you give it:", self)
         role_caption.setBuddy(self.role_combo)
@@ -234,9 +259,15 @@ class AddPeerDialog(QDialog):
             super().accept()
 
     @classmethod
-    def ask(cls, parent: QWidget, card: ContactCard, known_as: str | None = None) -> str | None:
+    def ask(
+        cls,
+        parent: QWidget,
+        card: ContactCard,
+        known_as: str | None = None,
+        our_fingerprint: str = "",
+    ) -> str | None:
         """Show the card modally; the role chosen, or None when the person cancels."""
-        dialog = cls(card, parent, known_as)
+        dialog = cls(card, parent, known_as, our_fingerprint)
         try:
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return None
@@ -245,12 +276,116 @@ class AddPeerDialog(QDialog):
             dialog.deleteLater()
 
 
+class VerifyPeerDialog(QDialog):
+    """Asks for the fingerprint digits the other office reads out, and closes with OK only
+    when they are all of its card's. Their fingerprint is not shown here: typing what was
+    heard, rather than nodding at digits on the screen, is what catches a forged card.
+    Ours is shown, to read to them. Nothing is recorded here: the caller verifies."""
+
+    def __init__(
+        self, peer: peers.Peer, our_fingerprint: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.peer = peer
+        name = shown_name(peer.office_name)
+        self.setWindowTitle("Verify a peer — Valise")
+        self.setAccessibleName("Verify a peer")
+        self.setMinimumWidth(560)
+
+        intro = _plain_label("About this dialog", self)
+        intro.setText(
+            f"Call {name} on a number you know (not one from the card) or meet them. Read"
+            " them our fingerprint below, then have them read you theirs and type its"
+            " digits here. Spaces between the groups do not matter."
+        )
+        self.our_fingerprint_label = _fingerprint_label("Our fingerprint", our_fingerprint, self)
+        self.digits_edit = QLineEdit(self)
+        self.digits_edit.setAccessibleName(f"Digits {name} read to you")
+        self.digits_edit.setPlaceholderText("00000 00000 00000 00000 00000 00000 00000 00000")
+        self.digits_edit.setMaxLength(120)
+        self.digits_edit.setFont(fingerprint_font(self.font()))
+        self.digits_edit.textChanged.connect(self._on_text_changed)
+        self.problem_label = _plain_label("Problem with the digits", self)
+        self.problem_label.hide()
+
+        form = QFormLayout()
+        form.addRow("Our fingerprint:", self.our_fingerprint_label)
+        caption = QLabel("&Their digits:", self)
+        caption.setBuddy(self.digits_edit)
+        form.addRow(caption, self.digits_edit)
+
+        self.buttons = QDialogButtonBox(self)
+        self.verify_button = self.buttons.addButton(
+            "&Verify", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.verify_button.setAccessibleName("Verify")
+        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAccessibleName("Cancel")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.problem_label)
+        layout.addWidget(self.buttons)
+        self._on_text_changed("")
+        self.digits_edit.setFocus()
+
+    @Slot(str)
+    def _on_text_changed(self, text: str) -> None:
+        self.verify_button.setEnabled(bool(text.strip()))
+        self.problem_label.hide()
+
+    def digits(self) -> str:
+        """The digits as typed."""
+        return self.digits_edit.text()
+
+    def problem(self) -> str:
+        """Why the digits typed cannot verify the peer ("" when they match its card)."""
+        try:
+            given = peers.fingerprint_digits(self.digits())
+        except InvalidInput as exc:
+            return str(exc).replace(" Nothing was changed.", "")
+        if given != self.peer.fingerprint.replace(" ", ""):
+            return (
+                f"These digits do not match the card of {shown_name(self.peer.office_name)}:"
+                " do not verify it. Ask them to read theirs again, and check you added the"
+                " card they sent; if the digits still differ, the card may be forged."
+            )
+        return ""
+
+    def accept(self) -> None:
+        """Close only when the digits match the card; otherwise say why and stay."""
+        problem = self.problem()
+        if problem:
+            self.problem_label.setText(problem)
+            self.problem_label.show()
+            self.digits_edit.setFocus()
+            self.digits_edit.selectAll()
+            return
+        super().accept()
+
+    @classmethod
+    def ask(cls, parent: QWidget, peer: peers.Peer, our_fingerprint: str) -> str | None:
+        """Ask modally; the matching digits, or None when the person cancels."""
+        dialog = cls(peer, our_fingerprint, parent)
+        try:
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return None
+            return dialog.digits()
+        finally:
+            dialog.deleteLater()
+
+
 class PeersView(QWidget):
     """The peers of a workspace with the actions that change whom we trust.
 
-    `peersChanged` is emitted after a peer is added, verified or revoked, so other views
-    (a share dialog, the export menu) can reread. The file choosers and the role question
-    are injectable; they default to the platform's file dialogs and `AddPeerDialog.ask`.
+    `peersChanged` is emitted after a peer is added, verified or revoked, or the office's
+    acceptance of unverified peers changes, so other views (a share dialog, the export
+    menu) can reread. The file choosers, the role question and the digits question are
+    injectable; they default to the platform's file dialogs, `AddPeerDialog.ask` (with our
+    fingerprint) and `VerifyPeerDialog.ask`.
     """
 
     peersChanged = Signal()
@@ -263,14 +398,18 @@ class PeersView(QWidget):
         prompts: Prompts | None = None,
         choose_open: OpenChooser = choose_card_file,
         choose_save: SaveChooser = choose_card_target,
-        ask_role: RoleAsker = AddPeerDialog.ask,
+        ask_role: RoleAsker | None = None,
+        ask_digits: DigitsAsker = VerifyPeerDialog.ask,
     ) -> None:
         super().__init__(parent)
         self._ws = workspace
         self._prompts = prompts or Prompts()
         self._choose_open = choose_open
         self._choose_save = choose_save
-        self._ask_role = ask_role
+        self._ask_role: RoleAsker = ask_role or partial(
+            AddPeerDialog.ask, our_fingerprint=workspace.fingerprint
+        )
+        self._ask_digits = ask_digits
         self.setAccessibleName(TITLE)
 
         self.model = PeerModel(workspace, self)
@@ -297,9 +436,9 @@ class PeersView(QWidget):
             "&Add a contact card…", "Add a contact card", "Add a peer from its contact card file"
         )
         self.verify_button = self._button(
-            "Mark as &verified",
+            "Mark as &verified…",
             "Mark as verified",
-            "Record that the fingerprint read to you matches",
+            "Type the fingerprint digits the office reads to you; they must match its card",
         )
         self.revoke_button = self._button(
             "&Revoke…", "Revoke", "Refuse this peer's changesets after a number (lost device)"
@@ -318,6 +457,16 @@ class PeersView(QWidget):
         )
         self.qr_button.clicked.connect(self.show_our_card_qr)
 
+        self.accept_unverified_box = QCheckBox(
+            "Accept peers whose fingerprint was never co&mpared", self
+        )
+        self.accept_unverified_box.setAccessibleName("Accept unverified peers")
+        self.accept_unverified_box.setToolTip(
+            "Off: a peer's bundles are kept unread, and nothing is written for it, until its"
+            " fingerprint is compared. Each change is recorded in the audit log."
+        )
+        self.accept_unverified_box.setChecked(peer_state.accepts_unverified_peers(workspace))
+        self.accept_unverified_box.clicked.connect(self.set_accept_unverified)
         self.message_label = _plain_label("Peers message", self)
         self.fingerprint_label = _plain_label("Our fingerprint", self)
         self.fingerprint_label.setText(f"Our fingerprint: {workspace.fingerprint}")
@@ -335,6 +484,7 @@ class PeersView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.accept_unverified_box)
         layout.addWidget(self.message_label)
         layout.addWidget(self.fingerprint_label)
         layout.addLayout(ours)
@@ -449,29 +599,62 @@ class PeersView(QWidget):
 
     @Slot()
     def verify_selected(self) -> None:
-        """Ask whether the fingerprint read aloud matches the one shown; if so, record it."""
+        """Ask for the digits the office reads out; record the peer as verified only when
+        they match its card (its bundles kept meanwhile are read at the next import)."""
         title = "Mark as verified"
         peer = self.selected_peer()
         if peer is None:
             return
-        matches = self._prompts.confirm(
-            self,
-            title,
-            f"Ask {shown_name(peer.office_name)} to read you their fingerprint, and compare every"
-            f" group with this one:\n\n{peer.fingerprint}\n\n"
-            "Do all the digits match? If any differ, answer No: the card may be forged.",
-        )
-        if not matches:
-            return
+        digits = self._ask_digits(self, peer, self._ws.fingerprint)
+        if digits is None:
+            return  # a cancel is silent
         try:
-            peers.verify_peer(self._ws, peer)
+            peers.verify_peer(self._ws, peer, digits)
         except StorageError as exc:
             self._prompts.warn(self, title, sentence(str(exc)))
             return
         except Exception as exc:
             self._prompts.report_bug(self, title, exc)
             return
-        self._changed(peer.origin, f"{shown_name(peer.office_name)} is marked as verified.")
+        self._changed(
+            peer.origin,
+            f"{shown_name(peer.office_name)} is marked as verified: its bundles are read and"
+            " bundles are written for it (those it sent before are read at the next import"
+            " or sync).",
+        )
+
+    @Slot(bool)
+    def set_accept_unverified(self, accept: bool) -> None:
+        """Turn the acceptance of unverified peers on (after a warning) or off; the change
+        is recorded in the audit log, and the box shows what is stored."""
+        title = "Accept unverified peers"
+        if accept and not self._prompts.confirm(
+            self,
+            title,
+            "Accept peers whose fingerprint was never compared? Their bundles will be read"
+            " and bundles written for them, so a forged card would be trusted like a real"
+            " one. Compare fingerprints whenever you can.\n\nAccept unverified peers?",
+        ):
+            self.accept_unverified_box.setChecked(False)
+            return
+        try:
+            peer_state.set_accept_unverified_peers(self._ws, accept)
+        except StorageError as exc:
+            self._prompts.warn(self, title, sentence(str(exc)))
+        except Exception as exc:
+            self._prompts.report_bug(self, title, exc)
+        stored = peer_state.accepts_unverified_peers(self._ws)
+        self.accept_unverified_box.setChecked(stored)
+        self.refresh()
+        self.message_label.setText(
+            "This office accepts unverified peers: their bundles are read and bundles are"
+            " written for them. The change is recorded in the audit log."
+            if stored
+            else "Peers whose fingerprint was never compared are on probation: their bundles"
+            " are kept unread and nothing is written for them. The change is recorded in the"
+            " audit log."
+        )
+        self.peersChanged.emit()
 
     @Slot()
     def revoke_selected(self) -> None:

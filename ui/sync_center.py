@@ -45,6 +45,7 @@ from storage.workspace import Workspace
 from sync.errors import SyncError
 from sync.export import ExportResult, ExportRun, export_bundles, has_news_for
 from sync.importer import ImportReport, find_heads, import_bundle, import_paths, inspect_bundle
+from sync.peer_state import UNVERIFIED, export_refusal
 from sync.peers import Peer, list_peers
 from sync.usb import UsbOutcome, sync_usb
 from ui.cancellable_work import PROGRESS_STEPS, CancellableJob, CancellableWork
@@ -89,6 +90,7 @@ class PeerChoice:
 
     peer: Peer
     news: bool
+    refusal: str = ""  # why nothing may be written for it (revoked, on probation), or ""
 
 
 @dataclass
@@ -130,12 +132,16 @@ class SyncOutcome:
 
 
 def peer_choices(ws: Workspace) -> list[PeerChoice]:
-    """Every peer with whether it has news; `has_news_for` plans a whole bundle, so this
-    runs on the worker."""
-    return [
-        PeerChoice(peer, peer.revoked_after is None and has_news_for(ws, peer))
-        for peer in list_peers(ws)
-    ]
+    """Every peer with whether it has news, or why nothing may be written for it
+    (sync.peer_state); `has_news_for` plans a whole bundle, so this runs on the worker."""
+    choices = []
+    for peer in list_peers(ws):
+        refusal = export_refusal(ws, peer)
+        if refusal is not None:
+            choices.append(PeerChoice(peer, False, refusal))
+        else:
+            choices.append(PeerChoice(peer, has_news_for(ws, peer)))
+    return choices
 
 
 def scan_folder(ws: Workspace, folder: Path, token: CancelToken, sink: ProgressSink) -> ScanOutcome:
@@ -353,6 +359,8 @@ def _row_after_import(row: BundleRow, report: ImportReport) -> BundleRow:
         state, text = "already imported", "already imported"
     elif report.status == "refused":
         state, text = "refused", refusal_words(report.reason)
+    elif report.status == "parked" and report.reason == UNVERIFIED:
+        state, text = "sender not verified", "kept aside: sender not verified"
     elif report.status == "parked":
         state, text = "unknown sender", "kept aside: unknown sender"
     elif report.status == "failed":
@@ -646,10 +654,11 @@ class SyncCenter(QWidget):
             text = f"{peer.office_name} ({role_label(peer.role)})"
             item = QListWidgetItem(self.peer_list)
             item.setData(PeerOriginRole, peer.origin)
-            if peer.revoked_after is not None:
-                item.setText(f"{text}: key revoked")
+            if choice.refusal:
+                why = "key revoked" if peer.revoked_after is not None else "not verified"
+                item.setText(f"{text}: {why}, nothing is written for it")
                 item.setFlags(Qt.ItemFlag.NoItemFlags)
-                item.setToolTip("Its key was revoked; nothing is written for it.")
+                item.setToolTip(choice.refusal)
                 continue
             item.setText(f"{text}: has news" if choice.news else text)
             item.setToolTip(

@@ -10,6 +10,7 @@ from desktop.commands import (
     evidence_cmds,
     history_cmds,
     parked_cmds,
+    policy_cmds,
     record_cmds,
     sync_cmds,
     workspace_cmds,
@@ -25,6 +26,7 @@ def register_all(commands: Any, common: argparse.ArgumentParser) -> None:
         history_cmds,
         sync_cmds,
         parked_cmds,
+        policy_cmds,
         demo_cmd,
     )
     for module in modules:

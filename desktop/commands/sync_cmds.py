@@ -9,7 +9,9 @@ from typing import Any
 
 from desktop.cli import unlock
 from desktop.output import TerminalProgress, error, line, print_fields, print_json, print_table, say
-from sync import conflicts, peers, trust
+from storage.text_rules import one_line
+from storage.workspace import Workspace
+from sync import conflicts, peer_state, peers, trust
 from sync.agekeys import age_identity, age_recipient
 from sync.cards import PEER_ROLES, read_card
 from sync.errors import SyncError
@@ -29,12 +31,19 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("card", metavar="CARD", help="contact card file")
     p.add_argument("--role", required=True, choices=PEER_ROLES)
     p.set_defaults(run=cmd_peer_add)
-    p = actions.add_parser("list", parents=[common], help="list peers")
+    p = actions.add_parser("list", parents=[common], help="list peers and their state")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_peer_list)
-    p = actions.add_parser("verify", parents=[common], help="mark a fingerprint as compared")
+    p = actions.add_parser(
+        "verify", parents=[common], help="record that the fingerprint read to you matches"
+    )
     p.add_argument("peer", metavar="PEER")
-    p.add_argument("--fingerprint", help="the digits read to you; checked when given")
+    p.add_argument(
+        "--fingerprint",
+        required=True,
+        metavar="DIGITS",
+        help="all the digits the other office read to you (spaces allowed)",
+    )
     p.set_defaults(run=cmd_peer_verify)
     p = actions.add_parser(
         "revoke", parents=[common], help="revoke a peer's key after a changeset (lost device)"
@@ -206,17 +215,41 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
     card = read_card(Path(args.card))
     with unlock(args) as ws:
         peer = peers.add_peer(ws, card, args.role)
+        ours = ws.fingerprint
+        probation = peer_state.on_probation(ws, peer)
     line(peer.peer_id)
-    say(f"Added {peer.office_name} as {peer.role}.")
-    say(f"Fingerprint: {peer.fingerprint}")
-    say(
-        f"Compare it with the one {peer.office_name} reads to you, then run"
-        f" `valise peer verify {peer.peer_id}`."
+    office = one_line(peer.office_name, 120)
+    say(f"Added {office} as {peer.role}.")
+    say(f"Their fingerprint: {peer.fingerprint}")
+    say(f"Our fingerprint:   {ours}")
+    compare = (
+        "Read our fingerprint to them, have them read theirs to you, then run"
+        f" `valise peer verify {peer.peer_id} --fingerprint DIGITS` with the digits they read."
     )
+    if probation:
+        say(
+            f"{office} is on probation: its bundles are kept unread and nothing is written"
+            f" for it until you verify it. {compare}"
+        )
+    elif not peer.verified:
+        say(
+            f"{office} is not verified, but this office accepts unverified peers"
+            f" (`valise policy show`), so bundles go both ways. {compare}"
+        )
     return 0
 
 
-def _peer_json(peer: peers.Peer) -> dict[str, Any]:
+def _peer_state(ws: Workspace, peer: peers.Peer) -> str:
+    """One word for what a peer's state allows: revoked, probation, unverified (accepted by
+    the setting) or verified."""
+    if peer_state.revocation(ws, peer) is not None:
+        return "revoked"
+    if peer_state.on_probation(ws, peer):
+        return "probation"
+    return "verified" if peer.verified else "unverified"
+
+
+def _peer_json(peer: peers.Peer, state: str) -> dict[str, Any]:
     return {
         "id": peer.peer_id,
         "origin": peer.origin,
@@ -227,18 +260,19 @@ def _peer_json(peer: peers.Peer) -> dict[str, Any]:
         "revoked_after": peer.revoked_after,
         "verified_at": peer.verified_at,
         "added_at": peer.added_at,
+        "state": state,
     }
 
 
 def cmd_peer_list(args: argparse.Namespace) -> int:
     """Every peer with its role and whether its fingerprint was compared."""
     with unlock(args) as ws:
-        found = peers.list_peers(ws)
+        found = [(p, _peer_state(ws, p)) for p in peers.list_peers(ws)]
     if args.json:
-        print_json([_peer_json(p) for p in found])
+        print_json([_peer_json(p, state) for p, state in found])
     else:
         print_table(
-            ["ID", "OFFICE", "ROLE", "VERIFIED", "REVOKED", "FINGERPRINT"],
+            ["ID", "OFFICE", "ROLE", "VERIFIED", "REVOKED", "STATE", "FINGERPRINT"],
             [
                 (
                     p.peer_id,
@@ -246,27 +280,30 @@ def cmd_peer_list(args: argparse.Namespace) -> int:
                     p.role,
                     "yes" if p.verified else "no",
                     "" if p.revoked_after is None else f"after {p.revoked_after}",
+                    state,
                     p.fingerprint,
                 )
-                for p in found
+                for p, state in found
             ],
         )
+        if any(state == "probation" for _, state in found):
+            say(
+                "Peers on probation send and receive nothing until you compare their"
+                " fingerprint by phone or on paper and run `valise peer verify ID"
+                " --fingerprint DIGITS`."
+            )
     return 0
 
 
 def cmd_peer_verify(args: argparse.Namespace) -> int:
-    """Mark a peer's fingerprint as compared (checking the digits when given)."""
+    """Record that the digits the other office read out match its card; anything else is
+    refused and nothing changes."""
     with unlock(args) as ws:
-        peer = peers.get_peer(ws, args.peer)
-        if args.fingerprint is not None:
-            given = "".join(c for c in args.fingerprint if c.isdigit())
-            if given != peer.fingerprint.replace(" ", ""):
-                raise SyncError(
-                    f"The fingerprint given does not match {peer.office_name}'s card; do not"
-                    " trust this card. Nothing was changed."
-                )
-        peers.verify_peer(ws, peer)
-    say(f"{peer.office_name} is marked as verified.")
+        peer = peers.verify_peer(ws, peers.get_peer(ws, args.peer), args.fingerprint)
+    say(
+        f"{one_line(peer.office_name, 120)} is verified: its bundles are read and bundles are"
+        " written for it (those it sent before are read at the next import or sync)."
+    )
     return 0
 
 

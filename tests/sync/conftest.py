@@ -2,7 +2,8 @@
 
 Each installation has its own keys, so each is created once per session and copied per
 test. `Network` opens the copies, adds every installation as every other's peer (with the
-role it has) and offers the steps tests repeat: share, export, import, exchange.
+role it has, verified as the offices would after comparing fingerprints) and offers the
+steps tests repeat: share, export, import, exchange.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from storage.keyfile import FAST_INSECURE_KDF
 from storage.workspace import Workspace, create_workspace, open_workspace
 from sync import peers
-from sync.cards import parse_card
+from sync.cards import ContactCard, parse_card
 from sync.export import ExportResult, export_bundle
 from sync.importer import ImportReport, import_paths
 from tests.conftest import PASSPHRASE
@@ -87,9 +88,17 @@ class Network:
         return reports[0]
 
 
+def add_verified(ws: Workspace, card: ContactCard, role: str) -> peers.Peer:
+    """Add a peer and verify it with the digits of its card, as the people setting up two
+    offices do once they compared the fingerprint by phone: out of probation."""
+    peer = peers.add_peer(ws, card, role)
+    return peers.verify_peer(ws, peer, card.fingerprint)
+
+
 @pytest.fixture
 def network(installation_templates: dict[str, Path], tmp_path: Path) -> Iterator[Network]:
-    """Every installation open, each knowing the others as peers."""
+    """Every installation open, each knowing the others as verified peers (tests of
+    probation make their own unverified pair)."""
     net = Network(tmp_path)
     for name, template in installation_templates.items():
         root = tmp_path / name
@@ -99,7 +108,7 @@ def network(installation_templates: dict[str, Path], tmp_path: Path) -> Iterator
     for holder, ws in net.ws.items():
         for other, card in cards.items():
             if other != holder:
-                peers.add_peer(ws, card, INSTALLATIONS[other][1])
+                add_verified(ws, card, INSTALLATIONS[other][1])
     yield net
     for ws in net.ws.values():
         ws.close()

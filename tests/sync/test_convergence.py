@@ -59,7 +59,7 @@ from sync.cards import parse_card
 from sync.export import export_bundle
 from sync.importer import ImportReport, import_paths
 from tests.conftest import PASSPHRASE
-from tests.sync.conftest import INSTALLATIONS, Network
+from tests.sync.conftest import INSTALLATIONS, Network, add_verified
 
 # Full-trust installations only: they must end up with identical replicated state.
 NODES = ("kabora", "dressa", "liaison")
@@ -111,7 +111,7 @@ def _templates() -> dict[str, Path]:
     for holder, ws in opened.items():
         for other, card in cards.items():
             if other != holder:
-                peers.add_peer(ws, card, INSTALLATIONS[other][1])
+                add_verified(ws, card, INSTALLATIONS[other][1])
     for ws in opened.values():
         ws.close()
     _TEMPLATES.update({name: base / name for name in NODES})

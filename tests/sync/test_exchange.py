@@ -17,7 +17,7 @@ from sync import importer, peers
 from sync.bundle_format import BUNDLE_FOLDER, HEAD_SUFFIX, PART_SUFFIX
 from sync.cards import parse_card
 from sync.holdings import held_here
-from tests.sync.conftest import Network
+from tests.sync.conftest import Network, add_verified
 
 
 def _evidence_file(tmp_path: Path, size: int, seed: int = 1) -> Path:
@@ -123,7 +123,7 @@ def test_a_bundle_from_an_unknown_sender_waits_for_its_card(
     assert report.status == "parked" and "contact card" in report.message
     assert state_digest(dressa.conn) == before
     shutil.rmtree(result.head.parent.parent)  # the stick leaves with the courier
-    peers.add_peer(dressa, parse_card(peers.card_bytes(kabora)), "office")
+    add_verified(dressa, parse_card(peers.card_bytes(kabora)), "office")
     reports = network.receive("dressa", network.new_stick())
     assert [r.status for r in reports] == ["imported"]
     assert queries.get(dressa.conn, Case, case_id).title == "Case for Dressa"

@@ -71,7 +71,7 @@ from sync.export import ExportResult
 from sync.holdings import held_here
 from sync.importer import ImportReport
 from tests.conftest import PASSPHRASE
-from tests.sync.conftest import INSTALLATIONS, Network
+from tests.sync.conftest import INSTALLATIONS, Network, add_verified
 
 SENDER, RECEIVER = "kabora", "liaison"
 AGE_CHUNK = 64 * 1024 + 16  # one sealed age payload chunk
@@ -1270,7 +1270,7 @@ def real_manifest(
             for other in network.ws:
                 if other != holder:
                     card = parse_card(peers.card_bytes(network.ws[other]))
-                    peers.add_peer(network.ws[holder], card, INSTALLATIONS[other][1])
+                    add_verified(network.ws[holder], card, INSTALLATIONS[other][1])
         case_id = cases.add_case(network.ws["dressa"], "A case from Dressa")
         network.share("dressa", case_id, SENDER)
         network.send("dressa", SENDER)

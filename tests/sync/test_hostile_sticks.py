@@ -35,7 +35,7 @@ from sync.importer import NOT_A_FILE, ImportReport, import_paths, inspect_bundle
 from sync.parked_bundles import parked_bundle_heads, parked_folder
 from tests.conftest import PASSPHRASE
 from tests.desktop.clitools import assert_refused, valise
-from tests.sync.conftest import Network
+from tests.sync.conftest import Network, add_verified
 
 SENDER, RECEIVER = "kabora", "liaison"
 PROMPTLY = 60  # seconds; a hang is what these tests catch
@@ -254,7 +254,7 @@ def test_heads_of_an_unknown_sender_and_a_junk_part_park_only_what_the_heads_nam
     assert state_digest(receiver.conn) == before
 
     shutil.rmtree(stick)  # the courier leaves; the card arrives later
-    peers.add_peer(receiver, parse_card(peers.card_bytes(network.ws[SENDER])), "office")
+    add_verified(receiver, parse_card(peers.card_bytes(network.ws[SENDER])), "office")
     reports = network.receive(RECEIVER, network.new_stick())
     assert [r.status for r in reports] == ["imported"] * 3, [r.message for r in reports]
     for case_id in case_ids:

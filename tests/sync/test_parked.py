@@ -23,7 +23,7 @@ from sync.importer import import_paths
 from sync.parked import BUNDLE, CHANGESET, QUARANTINED, list_waiting
 from tests.conftest import PASSPHRASE
 from tests.desktop.clitools import assert_ok, valise
-from tests.sync.conftest import Network
+from tests.sync.conftest import Network, add_verified
 
 
 def _send(network: Network, sender: Workspace, receiver: Workspace) -> str:
@@ -85,7 +85,7 @@ def _bundle_from_a_stranger(
             tmp_path / "stranger", office, PASSPHRASE, kdf=FAST_INSECURE_KDF
         )
         try:
-            peer = peers.add_peer(stranger, parse_card(peers.card_bytes(dressa)), "office")
+            peer = add_verified(stranger, parse_card(peers.card_bytes(dressa)), "office")
             case_id = cases.add_case(stranger, "Looting at Ostra")
             peers.share_case(stranger, case_id, peer)
             result = export_bundle(stranger, [peer], network.new_stick())

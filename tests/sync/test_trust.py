@@ -47,7 +47,8 @@ def test_a_revoked_key_is_quarantined_after_its_revocation_point(network: Networ
 def test_a_rotated_key_is_adopted_by_peers_under_the_old_one(network: Network) -> None:
     case_id = _shared_case(network)
     kabora, liaison = network.ws["kabora"], network.ws["liaison"]
-    peers.verify_peer(liaison, network.peer("liaison", "kabora"))
+    to_kabora = network.peer("liaison", "kabora")
+    peers.verify_peer(liaison, to_kabora, to_kabora.fingerprint)
     old_origin = kabora.origin
     stale = network.export("liaison", "kabora")  # written before the liaison learns
 

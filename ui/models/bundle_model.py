@@ -82,8 +82,9 @@ class BundleRow:
     """One bundle as listed: who wrote it, when, how big, and whether it verified.
 
     `state` is a short code: "verified", "already imported", "not for us", "unknown
-    sender", "ours", "refused" or "unreadable"; `state_text` is what the table shows and
-    `detail` the full sentence (empty when there is nothing more to say).
+    sender", "sender not verified", "ours", "refused" or "unreadable"; `state_text` is
+    what the table shows and `detail` the full sentence (empty when there is nothing more
+    to say).
     """
 
     head: Path
@@ -98,7 +99,7 @@ class BundleRow:
     @property
     def importable(self) -> bool:
         """True when importing it would do something (bring in changes or park it)."""
-        return self.state in (VERIFIED, "unknown sender")
+        return self.state in (VERIFIED, "unknown sender", "sender not verified")
 
 
 def row_from_inspection(head: Path, info: dict[str, Any]) -> BundleRow:
@@ -114,7 +115,8 @@ def row_from_inspection(head: Path, info: dict[str, Any]) -> BundleRow:
     sender = str(info.get("sender", ""))
     if state == VERIFIED and info.get("sender_verified") is False:
         detail = detail or (
-            "The bundle verified, but nobody here has compared its sender's fingerprint yet."
+            "The bundle verified; nobody here compared its sender's fingerprint, but this"
+            " office accepts unverified peers."
         )
     parts = info.get("parts")
     size = info.get("bytes")  # known only once the head opened and listed its parts

@@ -1,7 +1,8 @@
 """The peers of a workspace as a table model: who they are, what role we gave them, trust.
 
 Peers are few (the offices, liaisons and organisations one exchanges bundles with), so
-`refresh()` rereads them whole through `sync.peers.list_peers`; the model never runs SQL.
+`refresh()` rereads them whole through `sync.peers.list_peers`, with what their state
+allows from `sync.peer_state` (on probation, revoked); the model never runs SQL.
 `PeerOriginRole` gives a row's origin, the id that `sync.peers.get_peer` accepts.
 """
 
@@ -19,6 +20,7 @@ from PySide6.QtCore import (
 
 from storage.text_rules import visible
 from storage.workspace import Workspace
+from sync import peer_state
 from sync.peers import Peer, list_peers
 from ui.models.headed_table import HeadedTableModel
 
@@ -48,6 +50,11 @@ def short_fingerprint(fingerprint: str) -> str:
 class PeerModel(HeadedTableModel):
     """Peers of one workspace: Office, Role, Fingerprint, Verified, Added, Revoked.
 
+    Verified reads "No: on probation" for a peer whose fingerprint was never compared
+    (nothing is read from or written for it), "No (accepted)" when the office accepts
+    unverified peers; Revoked reads "Revoked after N" for a revoked key. The tooltips of
+    both say, in a sentence, why nothing is written for the peer.
+
     `Qt.DisplayRole` gives the text (the fingerprint in its short form; `ToolTipRole` and
     `FingerprintRole` give all of it), `PeerOriginRole` the peer's origin.
     """
@@ -65,12 +72,21 @@ class PeerModel(HeadedTableModel):
     def __init__(self, workspace: Workspace, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ws = workspace
-        self._rows: list[Peer] = list_peers(workspace)
+        self._rows: list[Peer] = []
+        self._refusals: list[str] = []  # why nothing is written for each peer ("" if sent)
+        self._accepts_unverified = False
+        self._read()
+
+    def _read(self) -> None:
+        self._rows = list_peers(self._ws)
+        self._refusals = [peer_state.export_refusal(self._ws, p) or "" for p in self._rows]
+        self._accepts_unverified = peer_state.accepts_unverified_peers(self._ws)
 
     def refresh(self) -> None:
-        """Reread the peers after one is added, verified or revoked."""
+        """Reread the peers after one is added, verified or revoked, or the setting for
+        unverified peers changed."""
         self.beginResetModel()
-        self._rows = list_peers(self._ws)
+        self._read()
         self.endResetModel()
 
     # -- shape and data ------------------------------------------------------------------
@@ -98,10 +114,13 @@ class PeerModel(HeadedTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(peer, index.column())
         if role == Qt.ItemDataRole.ToolTipRole:
+            refusal = self._refusals[index.row()]
             if index.column() == self.FINGERPRINT:
                 return peer.fingerprint
             if index.column() == self.VERIFIED and peer.verified:
                 return f"Fingerprint compared on {peer.verified_at[:10]}"
+            if index.column() in (self.VERIFIED, self.REVOKED) and refusal:
+                return visible(refusal)
             return self._text(peer, index.column())
         if role == PeerOriginRole:
             return peer.origin
@@ -117,11 +136,13 @@ class PeerModel(HeadedTableModel):
         if column == self.FINGERPRINT:
             return short_fingerprint(peer.fingerprint)
         if column == self.VERIFIED:
-            return "Yes" if peer.verified else "No"
+            if peer.verified:
+                return "Yes"
+            return "No (accepted)" if self._accepts_unverified else "No: on probation"
         if column == self.ADDED:
             return peer.added_at[:10]
         if column == self.REVOKED:
-            return "" if peer.revoked_after is None else f"After {peer.revoked_after}"
+            return "" if peer.revoked_after is None else f"Revoked after {peer.revoked_after}"
         return None
 
     def roleNames(self) -> dict[int, QByteArray]:
