@@ -55,7 +55,7 @@ UNKNOWN_SENDER = WaitsFor(
     "`valise peer add` knows the sender", "Add the sender's contact card with `valise peer add`"
 )
 UNVERIFIED_SENDER = WaitsFor(
-    "the sender is verified (`valise peer verify`)",
+    "the sender is verified",
     "Verify the sender with `valise peer verify`",
 )
 

@@ -44,7 +44,7 @@ def how_to_verify(peer: Peer) -> str:
     return (
         f"Compare the fingerprint digits with {one_line(peer.office_name, 120)} by phone or"
         f" on paper, then run `valise peer verify {peer.peer_id} --fingerprint DIGITS`"
-        " (or Peers > Mark as verified in the window)."
+        " (or Mark as verified in the window's Peers view)."
     )
 
 
@@ -105,6 +105,6 @@ def export_refusal(ws: Workspace, peer: Peer) -> str | None:
 def probation_notice(peer: Peer) -> str:
     """What an import says of a bundle from a peer on probation (it is kept unread)."""
     return (
-        f"The bundle comes from {who(peer)}, whose fingerprint was never compared: it is"
-        f" kept unread until you verify them. {how_to_verify(peer)}"
+        f"The bundle comes from {who(peer)}, whose fingerprint was never compared, so it is"
+        f" not read yet. {how_to_verify(peer)}"
     )
