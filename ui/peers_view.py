@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal, Slot
@@ -57,7 +56,9 @@ NOT_A_CARD = "it is not a Valise contact card"
 
 OpenChooser = Callable[[QWidget, str], Path | None]
 SaveChooser = Callable[[QWidget, str, str], Path | None]
-RoleAsker = Callable[[QWidget, ContactCard, str | None], str | None]
+# (parent, card, the role it already has here or None, our fingerprint) -> role or None
+RoleAsker = Callable[[QWidget, ContactCard, str | None, str], str | None]
+# (parent, peer, our fingerprint) -> the digits typed, matching its card, or None
 DigitsAsker = Callable[[QWidget, peers.Peer, str], str | None]
 
 
@@ -177,7 +178,7 @@ class AddPeerDialog(QDialog):
         self.setAccessibleName("Add a peer")
         self.setMinimumWidth(520)
 
-        intro = _plain_label("About this dialog", self)
+        self.intro_label = intro = _plain_label("About this dialog", self)
         intro.setText(
             f"This card is from {shown_name(card.office_name)}. Anyone can make a card, so"
             f" until you compare fingerprints the peer is on probation: its bundles are kept"
@@ -292,7 +293,7 @@ class VerifyPeerDialog(QDialog):
         self.setAccessibleName("Verify a peer")
         self.setMinimumWidth(560)
 
-        intro = _plain_label("About this dialog", self)
+        self.intro_label = intro = _plain_label("About this dialog", self)
         intro.setText(
             f"Call {name} on a number you know (not one from the card) or meet them. Read"
             " them our fingerprint below, then have them read you theirs and type its"
@@ -384,8 +385,8 @@ class PeersView(QWidget):
     `peersChanged` is emitted after a peer is added, verified or revoked, or the office's
     acceptance of unverified peers changes, so other views (a share dialog, the export
     menu) can reread. The file choosers, the role question and the digits question are
-    injectable; they default to the platform's file dialogs, `AddPeerDialog.ask` (with our
-    fingerprint) and `VerifyPeerDialog.ask`.
+    injectable; they default to the platform's file dialogs, `AddPeerDialog.ask` and
+    `VerifyPeerDialog.ask`.
     """
 
     peersChanged = Signal()
@@ -398,7 +399,7 @@ class PeersView(QWidget):
         prompts: Prompts | None = None,
         choose_open: OpenChooser = choose_card_file,
         choose_save: SaveChooser = choose_card_target,
-        ask_role: RoleAsker | None = None,
+        ask_role: RoleAsker = AddPeerDialog.ask,
         ask_digits: DigitsAsker = VerifyPeerDialog.ask,
     ) -> None:
         super().__init__(parent)
@@ -406,9 +407,7 @@ class PeersView(QWidget):
         self._prompts = prompts or Prompts()
         self._choose_open = choose_open
         self._choose_save = choose_save
-        self._ask_role: RoleAsker = ask_role or partial(
-            AddPeerDialog.ask, our_fingerprint=workspace.fingerprint
-        )
+        self._ask_role = ask_role
         self._ask_digits = ask_digits
         self.setAccessibleName(TITLE)
 
@@ -580,7 +579,7 @@ class PeersView(QWidget):
             return
         try:
             known = peers.peer_by_origin(self._ws, card.origin)
-            role = self._ask_role(self, card, known.role if known else None)
+            role = self._ask_role(self, card, known.role if known else None, self._ws.fingerprint)
             if role is None:
                 return  # a cancel is silent
             peer = peers.add_peer(self._ws, card, role)

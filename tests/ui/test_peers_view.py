@@ -1,8 +1,10 @@
-"""The peers view: adding real contact cards, verifying, revoking, saving our own card.
+"""The peers view: adding real contact cards, verifying, revoking, saving our own card,
+probation and the setting that accepts unverified peers.
 
-Cards come from real workspaces (the sync tests' `Network` and the suite's template
-workspace); dialogs are answered by `ScriptedPrompts`, files by injected choosers, and the
-role question by the real `AddPeerDialog`, shown and clicked rather than executed.
+Cards come from real workspaces (the sync tests' `Network`, whose peers are verified, and
+the suite's template workspace, which adds them unverified); dialogs are answered by
+`ScriptedPrompts`, files by injected choosers, and the role and digits questions by the
+real `AddPeerDialog` and `VerifyPeerDialog`, shown and clicked rather than executed.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from PySide6.QtWidgets import QDialog, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from storage import audit
 from storage.workspace import Workspace
-from sync import peers
+from sync import peer_state, peers, trust
 from sync.cards import MAX_CARD_BYTES, PEER_ROLES, ContactCard, encode_card, parse_card
 from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import Network
 from ui.models.peer_model import FingerprintRole, PeerModel, PeerOriginRole
-from ui.peers_view import AddPeerDialog, PeersView
+from ui.peers_view import AddPeerDialog, PeersView, VerifyPeerDialog
 from ui.prompts import ScriptedPrompts
 
 # The sync tests' fixtures: real installations that are each other's peers.
@@ -54,8 +57,10 @@ class RoleDialogs:
     role: str | None
     seen: list[AddPeerDialog] = field(default_factory=list)
 
-    def __call__(self, parent: QWidget, card: ContactCard, known_as: str | None) -> str | None:
-        dialog = AddPeerDialog(card, parent, known_as)
+    def __call__(
+        self, parent: QWidget, card: ContactCard, known_as: str | None, ours: str
+    ) -> str | None:
+        dialog = AddPeerDialog(card, parent, known_as, ours)
         self.qtbot.addWidget(dialog)
         dialog.show()
         self.seen.append(dialog)
@@ -66,6 +71,39 @@ class RoleDialogs:
             dialog.set_role(self.role)
             self.qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
         return dialog.role() if dialog.result() == QDialog.DialogCode.Accepted else None
+
+
+@dataclass
+class DigitsDialogs:
+    """Plays a person at the real VerifyPeerDialog: types each of `typed` in turn and
+    presses Verify (None: cancels); the dialog stays open while the digits are wrong."""
+
+    qtbot: QtBot
+    typed: list[str | None]
+    seen: list[VerifyPeerDialog] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def __call__(self, parent: QWidget, peer: peers.Peer, ours: str) -> str | None:
+        dialog = VerifyPeerDialog(peer, ours, parent)
+        self.qtbot.addWidget(dialog)
+        dialog.show()
+        self.seen.append(dialog)
+        assert not dialog.verify_button.isEnabled()  # nothing typed yet
+        for text in self.typed:
+            if text is None:
+                dialog.reject()
+                break
+            dialog.digits_edit.clear()
+            self.qtbot.keyClicks(dialog.digits_edit, text)
+            if not text.strip():
+                assert not dialog.verify_button.isEnabled()  # nothing to check
+                continue
+            self.qtbot.mouseClick(dialog.verify_button, Qt.MouseButton.LeftButton)
+            if dialog.result() == QDialog.DialogCode.Accepted:
+                break
+            assert dialog.isVisible() and dialog.problem_label.isVisible()
+            self.problems.append(dialog.problem_label.text())
+        return dialog.digits() if dialog.result() == QDialog.DialogCode.Accepted else None
 
 
 def write_card(ws: Workspace, path: Path) -> Path:
@@ -79,6 +117,7 @@ def make_view(
     prompts: ScriptedPrompts,
     files: Files | None = None,
     role: RoleDialogs | None = None,
+    digits: DigitsDialogs | None = None,
 ) -> PeersView:
     files = files or Files()
     view = PeersView(
@@ -87,6 +126,7 @@ def make_view(
         choose_open=files.open,
         choose_save=files.save,
         ask_role=role or RoleDialogs(qtbot, None),
+        ask_digits=digits or DigitsDialogs(qtbot, [None]),
     )
     qtbot.addWidget(view)
     view.show()
@@ -127,7 +167,7 @@ def test_the_list_shows_office_role_short_fingerprint_verified_and_added(network
     row = [model.index(0, c).data() for c in range(model.columnCount())]
     assert row[1] == "Office"
     assert row[2] == " ".join(dressa.fingerprint.split()[:2]) + " …"
-    assert row[3:] == ["No", dressa.added_at[:10], ""]
+    assert row[3:] == ["Yes", dressa.added_at[:10], ""]  # the network's peers are verified
     assert model.index(2, PeerModel.ROLE).data() == "NGO"
     assert model.index(0, 0).data(PeerOriginRole) == dressa.origin
     assert model.index(0, PeerModel.FINGERPRINT).data(FingerprintRole) == dressa.fingerprint
@@ -157,6 +197,9 @@ def test_adding_a_card_shows_its_fingerprint_large_and_adds_the_peer_with_the_ch
     assert big.fixedPitch()
     assert big.pointSizeF() >= 1.8 * dialog.font().pointSizeF()
     assert dialog.fingerprint_label.textFormat() == Qt.TextFormat.PlainText
+    assert dialog.our_fingerprint_label.text() == ws.fingerprint  # ours, to read to them
+    assert dialog.our_fingerprint_label.font().fixedPitch()
+    assert "on probation" in dialog.intro_label.text()
     assert dialog.claimed_label.text().startswith("Liaison (the role it claims")
     assert [dialog.role_combo.itemData(i) for i in range(dialog.role_combo.count())] == list(
         PEER_ROLES
@@ -165,7 +208,14 @@ def test_adding_a_card_shows_its_fingerprint_large_and_adds_the_peer_with_the_ch
     [peer] = peers.list_peers(ws)
     assert (peer.origin, peer.role, peer.verified) == (liaison.origin, "defence", False)
     assert rows(view) == [
-        ["Tribunal liaison", "Defence", view.model.index(0, 2).data(), "No", peer.added_at[:10], ""]
+        [
+            "Tribunal liaison",
+            "Defence",
+            view.model.index(0, 2).data(),
+            "No: on probation",
+            peer.added_at[:10],
+            "",
+        ]
     ]
     assert view.selected_peer() == peer
     assert "Added Tribunal liaison as Defence" in view.message_label.text()
@@ -240,31 +290,102 @@ def test_our_own_card_is_refused_with_a_sentence(
     assert dialogs.seen == [] and peers.list_peers(ws) == []
 
 
-def test_mark_as_verified_shows_the_fingerprint_and_is_reflected_in_the_list(
-    qtbot: QtBot, network: Network
+def test_mark_as_verified_asks_for_the_digits_refuses_wrong_ones_and_is_reflected(
+    qtbot: QtBot, network: Network, ws: Workspace
 ) -> None:
-    kabora = network.ws["kabora"]
-    dressa = network.peer("kabora", "dressa")
-    prompts = ScriptedPrompts([False, True])
-    view = make_view(qtbot, kabora, prompts)
+    dressa_ws = network.ws["dressa"]
+    dressa = peers.add_peer(ws, parse_card(peers.card_bytes(dressa_ws)), "office")
+    real = dressa.fingerprint
+    wrong = real[:-1] + ("0" if real[-1] != "0" else "1")
+    prompts = ScriptedPrompts()
+    dialogs = DigitsDialogs(qtbot, ["12345 abcde", wrong, real.replace(" ", "")])
+    view = make_view(qtbot, ws, prompts, digits=dialogs)
     assert not view.verify_button.isEnabled()  # nothing selected
     assert view.select_peer(dressa.origin)
     assert view.verify_button.isEnabled()
+    row = view.model.row_of(dressa.origin)
+    assert view.model.index(row, PeerModel.VERIFIED).data() == "No: on probation"
+    tooltip = view.model.index(row, PeerModel.VERIFIED).data(Qt.ItemDataRole.ToolTipRole)
+    assert "was never compared" in tooltip and "valise peer verify" in tooltip
 
-    qtbot.mouseClick(view.verify_button, Qt.MouseButton.LeftButton)  # "No": they differ
-    assert not peers.get_peer(kabora, dressa.origin).verified
     with qtbot.waitSignal(view.peersChanged, timeout=2000):
         qtbot.mouseClick(view.verify_button, Qt.MouseButton.LeftButton)
 
-    assert [a.kind for a in prompts.asked] == ["confirm", "confirm"]
-    assert dressa.fingerprint in prompts.asked[0].text
-    assert peers.get_peer(kabora, dressa.origin).verified
-    row = view.model.row_of(dressa.origin)
+    [dialog] = dialogs.seen
+    assert dialog.our_fingerprint_label.text() == ws.fingerprint
+    assert real not in dialog.intro_label.text()  # theirs is typed as heard, not shown
+    assert "only the digits 0 to 9" in dialogs.problems[0]
+    assert "do not match the card of Dressa field office" in dialogs.problems[1]
+    assert len(dialogs.problems) == 2 and prompts.asked == []
+    assert peers.get_peer(ws, dressa.origin).verified
     assert view.model.index(row, PeerModel.VERIFIED).data() == "Yes"
     selected = view.selected_peer()
     assert selected is not None and selected.origin == dressa.origin
     assert not view.verify_button.isEnabled()
-    assert view.message_label.text() == "Dressa field office is marked as verified."
+    assert view.message_label.text().startswith("Dressa field office is marked as verified")
+
+
+def test_cancelling_the_digits_or_typing_wrong_ones_verifies_nothing(
+    qtbot: QtBot, network: Network, ws: Workspace
+) -> None:
+    dressa = peers.add_peer(ws, parse_card(peers.card_bytes(network.ws["dressa"])), "office")
+    other = network.ws["liaison"].fingerprint  # a real fingerprint, of another office
+    dialogs = DigitsDialogs(qtbot, [other, "", None])
+    view = make_view(qtbot, ws, ScriptedPrompts(), digits=dialogs)
+    view.select_peer(dressa.origin)
+    before = [e.seq for e in audit.entries(ws.conn, limit=1)]
+
+    qtbot.mouseClick(view.verify_button, Qt.MouseButton.LeftButton)
+
+    [dialog] = dialogs.seen
+    assert dialog.result() == QDialog.DialogCode.Rejected
+    assert "do not match" in dialogs.problems[0]
+    assert not dialog.verify_button.isEnabled()  # emptied: nothing to check
+    assert not peers.get_peer(ws, dressa.origin).verified
+    assert [e.seq for e in audit.entries(ws.conn, limit=1)] == before
+
+
+def test_accepting_unverified_peers_in_the_window_warns_first_and_is_audited(
+    qtbot: QtBot, network: Network, ws: Workspace
+) -> None:
+    dressa = peers.add_peer(ws, parse_card(peers.card_bytes(network.ws["dressa"])), "office")
+    prompts = ScriptedPrompts([False, True])
+    view = make_view(qtbot, ws, prompts)
+    box = view.accept_unverified_box
+    assert box.accessibleName() and not box.isChecked()
+
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton)  # declines the warning
+    assert not box.isChecked() and not peer_state.accepts_unverified_peers(ws)
+    with qtbot.waitSignal(view.peersChanged, timeout=2000):
+        qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
+
+    assert [a.kind for a in prompts.asked] == ["confirm", "confirm"]
+    assert "forged card would be trusted" in prompts.asked[0].text
+    assert box.isChecked() and peer_state.accepts_unverified_peers(ws)
+    row = view.model.row_of(dressa.origin)
+    assert view.model.index(row, PeerModel.VERIFIED).data() == "No (accepted)"
+    assert "recorded in the audit log" in view.message_label.text()
+    [entry] = audit.entries(ws.conn, limit=1)
+    assert (entry.action, entry.subject) == ("policy changed", "accept-unverified-peers")
+
+    with qtbot.waitSignal(view.peersChanged, timeout=2000):
+        qtbot.mouseClick(box, Qt.MouseButton.LeftButton)  # off again: no question asked
+    assert len(prompts.asked) == 2 and not peer_state.accepts_unverified_peers(ws)
+    assert view.model.index(row, PeerModel.VERIFIED).data() == "No: on probation"
+    assert audit.entries(ws.conn, limit=1)[0].detail == '{"from":"yes","to":"no"}'
+
+
+def test_a_revoked_peer_is_shown_revoked_with_the_reason(qtbot: QtBot, network: Network) -> None:
+    kabora = network.ws["kabora"]
+    dressa = network.peer("kabora", "dressa")
+    trust.revoke_peer(kabora, dressa, 0, "laptop stolen")
+    view = make_view(qtbot, kabora, ScriptedPrompts())
+    row = view.model.row_of(dressa.origin)
+    assert view.model.index(row, PeerModel.REVOKED).data() == "Revoked after 0"
+    tooltip = view.model.index(row, PeerModel.REVOKED).data(Qt.ItemDataRole.ToolTipRole)
+    assert "Nothing is written for Dressa field office" in tooltip and "laptop stolen" in tooltip
+    view.select_peer(dressa.origin)
+    assert not view.verify_button.isEnabled() and not view.revoke_button.isEnabled()
 
 
 def test_revoke_asks_the_number_and_reason_warns_it_is_permanent_and_is_reflected(
@@ -283,7 +404,7 @@ def test_revoke_asks_the_number_and_reason_warns_it_is_permanent_and_is_reflecte
     assert "permanent" in prompts.asked[2].text and "after number 3" in prompts.asked[2].text
     assert peers.get_peer(kabora, ngo.origin).revoked_after == 3
     row = view.model.row_of(ngo.origin)
-    assert view.model.index(row, PeerModel.REVOKED).data() == "After 3"
+    assert view.model.index(row, PeerModel.REVOKED).data() == "Revoked after 3"
     assert not view.revoke_button.isEnabled() and not view.verify_button.isEnabled()
     assert "revoked after its changeset 3" in view.message_label.text()
 
@@ -404,17 +525,18 @@ def test_a_card_whose_office_name_reorders_the_fingerprint_is_refused_in_the_win
 
 
 def test_an_office_name_recorded_by_an_older_valise_is_shown_escaped(
-    qtbot: QtBot, network: Network, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, network: Network, ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    dressa = network.ws["dressa"]
     with monkeypatch.context() as older:  # an older Valise did not refuse the name
         older.setattr(peers, "text_problem", lambda *args, **kwargs: "")
-        peers.add_peer(kabora, _named_card(dressa, "Dressa \u202e\x1b[2K office"), "office")
-    prompts = ScriptedPrompts([False])
-    view = make_view(qtbot, kabora, prompts)
+        peers.add_peer(ws, _named_card(dressa, "Dressa \u202e\x1b[2K office"), "office")
+    dialogs = DigitsDialogs(qtbot, [None])
+    view = make_view(qtbot, ws, ScriptedPrompts(), digits=dialogs)
     row = view.model.row_of(dressa.origin)
     assert view.model.index(row, PeerModel.OFFICE).data() == "Dressa \\u202e\\x1b[2K office"
     assert view.select_peer(dressa.origin)
     qtbot.mouseClick(view.verify_button, Qt.MouseButton.LeftButton)
-    [asked] = prompts.asked
-    assert "Dressa \\u202e\\x1b[2K office" in asked.text and "\u202e" not in asked.text
+    [dialog] = dialogs.seen
+    shown = dialog.intro_label.text()
+    assert "Dressa \\u202e\\x1b[2K office" in shown and "\u202e" not in shown

@@ -22,9 +22,10 @@ from pytestqt.qtbot import QtBot
 from storage import cases, queries
 from storage.records import Case
 from storage.workspace import Workspace
-from sync import usb
+from sync import trust, usb
 from sync.bundle_format import BUNDLE_FOLDER, HEAD_SUFFIX
 from sync.errors import SyncError
+from sync.importer import read_own_manifest
 from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import Network
 from ui import sync_center
@@ -478,3 +479,51 @@ def test_after_an_import_the_incoming_changes_name_the_office_and_open_the_case(
     view.table.activated.emit(view.model.index(0, 0))
     docks = [d for d in window.findChildren(QDockWidget) if d.windowTitle().startswith("Case ")]
     assert len(docks) == 1 and window.selected_case_id() == case_id
+
+
+def test_revoked_and_unverified_peers_are_listed_with_why_and_cannot_be_ticked(
+    network: Network, qtbot: QtBot, make_center: Callable[..., tuple[SyncCenter, ScriptedPrompts]]
+) -> None:
+    kabora = network.ws["kabora"]
+    _shared_case(network, "kabora", "dressa", "liaison", "ngo")
+    trust.revoke_peer(kabora, network.peer("kabora", "dressa"), 0, "laptop stolen")
+    with kabora.transaction() as conn:  # the NGO's card as if never compared
+        conn.execute(
+            "UPDATE peers SET verified_at = '' WHERE origin = ?", (network.ws["ngo"].origin,)
+        )
+    stick = network.new_stick()
+    center, _ = make_center(kabora, [stick])
+    _choose(qtbot, center)
+
+    items = {
+        center.peer_list.item(row).data(sync_center.PeerOriginRole): center.peer_list.item(row)
+        for row in range(center.peer_list.count())
+    }
+    revoked = items[network.ws["dressa"].origin]
+    assert revoked.text() == "Dressa field office (Office): key revoked, nothing is written for it"
+    assert "laptop stolen" in revoked.toolTip()
+    unverified = items[network.ws["ngo"].origin]
+    assert unverified.text().endswith(": not verified, nothing is written for it")
+    assert "valise peer verify" in unverified.toolTip()
+    assert not center.set_peer_checked(network.ws["dressa"].origin)
+    assert not center.set_peer_checked(network.ws["ngo"].origin)
+    assert center.set_peer_checked(network.ws["liaison"].origin)
+
+    with qtbot.waitSignal(center.busy, timeout=WAIT_MS, check_params_cb=lambda b: not b):
+        qtbot.mouseClick(center.sync_button, Qt.MouseButton.LeftButton)
+    _wait_idle(qtbot, center)
+    summary = center.summary.toPlainText()
+    assert "Nothing is written for Dressa field office" in summary
+    assert "Nothing is written for Varosa Documentation Project" in summary
+    assert "2 peers skipped" in center.listing_label.text()
+    assert _recipients_of_our_bundles(stick, kabora) == [[network.ws["liaison"].origin]]
+
+
+def _recipients_of_our_bundles(stick: Path, ws: Workspace) -> list[list[str]]:
+    """The recipients' origins of each bundle this workspace left on the stick."""
+    found = []
+    for head in sorted((stick / BUNDLE_FOLDER).glob(f"*{HEAD_SUFFIX}")):
+        manifest = read_own_manifest(ws, head)
+        assert manifest is not None
+        found.append([str(r["origin"]) for r in manifest["recipients"]])
+    return found
