@@ -140,6 +140,7 @@ def test_two_offices_and_an_ngo_exchange_and_settle_conflicts_from_the_command_l
     assert (listed[dressa_id]["role"], listed[ngo_id]["role"]) == ("office", "ngo")
     assert listed[dressa_id]["fingerprint"] == identity["Dressa field office"]["fingerprint"]
     assert not listed[dressa_id]["verified"]
+    assert listed[dressa_id]["state"] == "probation"
 
     # Fingerprints: a wrong one is refused and changes nothing; the right one verifies.
     wrong = "1" * 40
@@ -148,7 +149,8 @@ def test_two_offices_and_an_ngo_exchange_and_settle_conflicts_from_the_command_l
     assert not {p["id"]: p for p in kabora.json("peer", "list")}[dressa_id]["verified"]
     digits = identity["Dressa field office"]["fingerprint"]
     kabora.ok("peer", "verify", dressa_id, "--fingerprint", digits)
-    assert {p["id"]: p for p in kabora.json("peer", "list")}[dressa_id]["verified"]
+    verified = {p["id"]: p for p in kabora.json("peer", "list")}[dressa_id]
+    assert verified["verified"] and verified["state"] == "verified"
 
     # A case with a protected witness, shared with Dressa, carried on a stick.
     case_id = kabora.ok("case", "add", "--title", "Shelling of the Oru market")
@@ -160,17 +162,33 @@ def test_two_offices_and_an_ngo_exchange_and_settle_conflicts_from_the_command_l
     assert head.parent == stick / BUNDLE_FOLDER
     assert list(head.parent.glob(f"*{PART_SUFFIX}"))
 
+    # Dressa never compared Kabora's fingerprint: the bundle is kept unread, with how to
+    # verify; once the digits are typed, the next import reads it.
+    inspected = dressa.run("bundle", "inspect", head, "--json")
+    assert inspected.returncode == 1 and "was never compared" in inspected.stderr
+    info = json.loads(inspected.stdout)
+    assert info["verification"] == "sender not verified"
+    assert f"valise peer verify {kabora_id} --fingerprint DIGITS" in info["detail"]
+    kept = dressa.json("bundle", "import", stick)
+    assert [(r["status"], r["reason"]) for r in kept] == [("parked", "unverified sender")]
+    assert dressa.json("case", "list") == []
+    kabora_digits = identity["Kabora field office"]["fingerprint"]
+    dressa.ok("peer", "verify", kabora_id, "--fingerprint", kabora_digits)
     info = dressa.json("bundle", "inspect", head)
     assert info["verification"] == "verified"
     assert "Kabora field office" in info["sender"] and kabora_id in info["sender"]
     assert info["recipients"] == "Dressa field office"
     # The case, the witness and the grant that shares the case with Dressa.
     assert (info["changesets"], info["evidence_files"]) == (3, 0)
-    assert info["sender_verified"] is False
+    assert info["sender_verified"] is True
     assert dressa.json("case", "list") == []  # inspecting applies nothing
 
     imported = dressa.json("bundle", "import", stick)
-    assert [(r["status"], r["changesets"]) for r in imported] == [("imported", 3)]
+    # The bundle on the stick is read; the copy kept aside is then seen as read and dropped.
+    assert [(r["status"], r["changesets"]) for r in imported] == [
+        ("imported", 3),
+        ("already imported", 0),
+    ]
     assert imported[0]["sender_id"] == kabora_id
     assert [c["id"] for c in dressa.json("case", "list")] == [case_id]
     again = dressa.json("bundle", "import", head)
@@ -221,6 +239,8 @@ def test_two_offices_and_an_ngo_exchange_and_settle_conflicts_from_the_command_l
         assert (case["title"], case["summary"]) == ("Oru market shelling", "Agreed: three strikes")
 
     # The NGO receives the case with the witness known by pseudonym only.
+    kabora.ok("peer", "verify", ngo_id, "--fingerprint", identity[ngo.name]["fingerprint"])
+    ngo.ok("peer", "verify", kabora_id, "--fingerprint", kabora_digits)
     kabora.ok("case", "share", case_id, ngo_id)
     head = Path(kabora.ok("bundle", "export", "--to", ngo_id, "--out", tmp_path / "stick-ngo"))
     assert ngo.json("bundle", "import", head)[0]["status"] == "imported"
@@ -260,7 +280,10 @@ def pair_template(tmp_path_factory: pytest.TempPathFactory) -> Pair:
         cards[office.name] = base / f"{office.root.name}.card"
         office.ok("identity", "card", "--out", cards[office.name])
     dressa_id = kabora.ok("peer", "add", cards["Dressa field office"], "--role", "office")
-    dressa.ok("peer", "add", cards["Kabora field office"], "--role", "office")
+    kabora_id = dressa.ok("peer", "add", cards["Kabora field office"], "--role", "office")
+    for office, peer_id, other in ((kabora, dressa_id, dressa), (dressa, kabora_id, kabora)):
+        digits = other.json("identity")["fingerprint"]
+        office.ok("peer", "verify", peer_id, "--fingerprint", digits)
     titles = ("Oru market, 12 March", "Oru market shelling")
     with (
         open_workspace(kabora.root, PASSPHRASE) as k,
@@ -425,7 +448,7 @@ def test_peer_add_with_an_invalid_or_missing_role_is_a_usage_error(kab: Kabora) 
 # -- peer ids ---------------------------------------------------------------------------------
 
 PEER_COMMANDS = [
-    ["peer", "verify", "{peer}"],
+    ["peer", "verify", "{peer}", "--fingerprint", "12345"],
     ["case", "share", "{case}", "{peer}"],
     ["case", "unshare", "{case}", "{peer}"],
     ["bundle", "export", "--to", "{peer}", "--out", "{out}"],
@@ -480,13 +503,97 @@ def test_every_command_naming_a_peer_refuses_an_ambiguous_id(kab: Kabora, tmp_pa
     unchanged.check()
 
 
+def _dressa_never_compared(kab: Kabora) -> Unchanged:
+    """Dressa as if its fingerprint had never been compared at Kabora (the prepared pair
+    verified each other); what the workspace holds then."""
+    with open_workspace(kab.office.root, PASSPHRASE) as ws, ws.transaction() as conn:
+        conn.execute("UPDATE peers SET verified_at = ''")
+    return Unchanged(kab.office.root)
+
+
 def test_peer_verify_with_a_wrong_fingerprint_changes_nothing(kab: Kabora) -> None:
-    for wrong in ("12345 67890", "not digits at all", ""):
+    unchanged = _dressa_never_compared(kab)
+    with open_workspace(kab.pair.dressa, PASSPHRASE) as dressa:
+        real = dressa.fingerprint
+    for wrong, needle in (
+        ("12345 67890", "does not match"),
+        (real[:-1] + ("0" if real[-1] != "0" else "1"), "does not match"),
+        (real + " 1", "does not match"),
+        ("not digits at all", "only the digits 0 to 9"),
+        ("\u0663" * 40, "only the digits 0 to 9"),
+        ("", "No fingerprint was given"),
+        ("  -  ", "No fingerprint was given"),
+    ):
         result = kab.run("peer", "verify", kab.pair.dressa_id, "--fingerprint", wrong)
-        assert_refused(result, 1, "does not match", "Nothing was changed")
-    kab.unchanged.check()
+        assert_refused(result, 1, needle, "Nothing was changed")
+    unchanged.check()
     listed = json.loads(assert_ok(kab.run("peer", "list", "--json")))
-    assert [p["verified"] for p in listed] == [False]
+    assert [(p["verified"], p["state"]) for p in listed] == [(False, "probation")]
+
+
+def test_peer_verify_without_the_digits_is_a_usage_error(kab: Kabora) -> None:
+    unchanged = _dressa_never_compared(kab)
+    result = kab.run("peer", "verify", kab.pair.dressa_id)
+    assert_refused(result, 2, "--fingerprint")
+    assert_refused(kab.run("peer", "verify", kab.pair.dressa_id, "--fingerprint"), 2)
+    unchanged.check()
+
+
+def test_bundle_export_to_an_unverified_or_revoked_peer_is_refused_with_why(
+    kab: Kabora, tmp_path: Path
+) -> None:
+    unchanged = _dressa_never_compared(kab)
+    out = tmp_path / "stick"
+    result = kab.run("bundle", "export", "--to", kab.pair.dressa_id, "--out", out)
+    assert_refused(
+        result,
+        1,
+        "Nothing is written for Dressa field office (office,",
+        "its fingerprint was never compared",
+        f"valise peer verify {kab.pair.dressa_id} --fingerprint DIGITS",
+        "No bundle was written",
+    )
+    assert list(out.rglob("*.age")) == []
+    courier = tmp_path / "courier"
+    courier.mkdir()
+    synced = kab.run("sync", "usb", courier)
+    assert "its fingerprint was never compared" in assert_ok(synced)
+    assert "1 peer skipped" in synced.stderr
+    assert list(courier.rglob("*.age")) == []
+    unchanged.check()
+
+    with open_workspace(kab.pair.dressa, PASSPHRASE) as dressa:
+        kab.office.ok("peer", "verify", kab.pair.dressa_id, "--fingerprint", dressa.fingerprint)
+    kab.office.ok("peer", "revoke", kab.pair.dressa_id, "--after", "0", "--reason", "stolen")
+    result = kab.run("bundle", "export", "--to", kab.pair.dressa_id, "--out", out)
+    assert_refused(result, 1, "its key was revoked after its change 0 (stolen)")
+    assert list(out.rglob("*.age")) == []
+    listed = json.loads(assert_ok(kab.run("peer", "list", "--json")))
+    assert [p["state"] for p in listed] == ["revoked"]
+
+
+def test_policy_set_refuses_garbage_and_records_each_change(kab: Kabora) -> None:
+    for args in (
+        ["policy", "set", "accept-unverified-peers", "maybe"],
+        ["policy", "set", "accept-unverified-peers", "YES"],
+        ["policy", "set", "accept-unverified-peers"],
+        ["policy", "set", "accept-everyone", "yes"],
+        ["policy", "set"],
+    ):
+        assert_refused(kab.run(*args), 2)
+    kab.unchanged.check()
+    shown = json.loads(assert_ok(kab.run("policy", "show", "--json")))
+    assert shown == {"accept-unverified-peers": "no"}
+
+    said = kab.run("policy", "set", "accept-unverified-peers", "yes")
+    assert "recorded in the audit log" in assert_ok(said) + said.stderr
+    again = kab.run("policy", "set", "accept-unverified-peers", "yes")
+    assert "already yes; nothing was changed" in again.stderr
+    kab.office.ok("policy", "set", "accept-unverified-peers", "no")
+    after = contents(kab.office.root)
+    before = kab.unchanged.records.audit_actions
+    assert after.audit_ok and after.audit_actions[: len(before)] == before
+    assert after.audit_actions[len(before) :] == ("policy changed", "policy changed")
 
 
 def test_peer_revoke_needs_a_sequence_number(kab: Kabora) -> None:
