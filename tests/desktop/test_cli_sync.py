@@ -127,7 +127,12 @@ def test_two_offices_and_an_ngo_exchange_and_settle_conflicts_from_the_command_l
         assert parse_card(card.read_bytes()).office_name == office.name
 
     # Peers: the id alone on stdout, 16 hex digits, the start of the origin.
-    dressa_id = kabora.ok("peer", "add", cards / "dressa.card", "--role", "office")
+    added = kabora.run("peer", "add", cards / "dressa.card", "--role", "office")
+    dressa_id = assert_ok(added)
+    assert f"Their fingerprint: {identity['Dressa field office']['fingerprint']}" in added.stderr
+    assert f"Our fingerprint:   {identity['Kabora field office']['fingerprint']}" in added.stderr
+    assert "Dressa field office is on probation" in added.stderr
+    assert f"valise peer verify {dressa_id} --fingerprint DIGITS" in added.stderr
     ngo_id = kabora.ok("peer", "add", cards / "ngo.card", "--role", "ngo")
     kabora_id = dressa.ok("peer", "add", cards / "kabora.card", "--role", "office")
     assert ngo.ok("peer", "add", cards / "kabora.card", "--role", "office") == kabora_id
