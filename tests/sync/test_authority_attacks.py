@@ -19,20 +19,20 @@ from sync import conflicts, peers
 from sync.cards import parse_card
 from sync.importer import ImportReport
 from tests.conftest import PASSPHRASE
-from tests.sync.conftest import Network
+from tests.sync.conftest import Network, add_verified
 
 FINGERPRINT = r"\d{5}…"
 
 
 def _join_defence(network: Network, tmp_path: Path) -> Workspace:
     """A defence team's installation, known to Kabora and the liaison as `defence` (and
-    knowing them as offices)."""
+    knowing them as offices), fingerprints compared on every side."""
     ws = create_workspace(tmp_path / "defence", "Varosa Defence", PASSPHRASE, kdf=FAST_INSECURE_KDF)
     network.ws["defence"] = ws
     card = parse_card(peers.card_bytes(ws))
     for name in ("kabora", "liaison"):
-        peers.add_peer(network.ws[name], card, "defence")
-        peers.add_peer(ws, parse_card(peers.card_bytes(network.ws[name])), "office")
+        add_verified(network.ws[name], card, "defence")
+        add_verified(ws, parse_card(peers.card_bytes(network.ws[name])), "office")
     return ws
 
 
