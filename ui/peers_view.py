@@ -46,6 +46,7 @@ from sync import peer_state, peers, trust
 from sync.cards import MAX_CARD_BYTES, PEER_ROLES, ContactCard, parse_card
 from sync.errors import BadCard
 from ui.card_qr import CardQrDialog
+from ui.dialogs.form_fields import ask_modally, caption, lay_out_form, reason_line, show_reason
 from ui.models.peer_model import PeerModel, role_label
 from ui.prompts import Prompts
 
@@ -306,37 +307,24 @@ class VerifyPeerDialog(QDialog):
         self.digits_edit.setMaxLength(120)
         self.digits_edit.setFont(fingerprint_font(self.font()))
         self.digits_edit.textChanged.connect(self._on_text_changed)
-        self.problem_label = _plain_label("Problem with the digits", self)
-        self.problem_label.hide()
+        self.problem_label = reason_line("Problem with the digits", self)
 
-        form = QFormLayout()
-        form.addRow("Our fingerprint:", self.our_fingerprint_label)
-        caption = QLabel("&Their digits:", self)
-        caption.setBuddy(self.digits_edit)
-        form.addRow(caption, self.digits_edit)
-
-        self.buttons = QDialogButtonBox(self)
-        self.verify_button = self.buttons.addButton(
-            "&Verify", QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        self.verify_button.setAccessibleName("Verify")
-        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setAccessibleName("Cancel")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.problem_label)
-        layout.addWidget(self.buttons)
+        fields = QFormLayout()
+        fields.addRow("Our fingerprint:", self.our_fingerprint_label)
+        fields.addRow(caption("&Their digits:", self.digits_edit, self), self.digits_edit)
+        content = QVBoxLayout()
+        content.addWidget(intro)
+        content.addLayout(fields)
+        content.addWidget(self.problem_label)
+        buttons = lay_out_form(self, content, "&Verify")
+        self.buttons, self.verify_button = buttons.box, buttons.accept
         self._on_text_changed("")
         self.digits_edit.setFocus()
 
     @Slot(str)
     def _on_text_changed(self, text: str) -> None:
         self.verify_button.setEnabled(bool(text.strip()))
-        self.problem_label.hide()
+        show_reason(self.problem_label, "", self.digits_edit)
 
     def digits(self) -> str:
         """The digits as typed."""
@@ -360,8 +348,7 @@ class VerifyPeerDialog(QDialog):
         """Close only when the digits match the card; otherwise say why and stay."""
         problem = self.problem()
         if problem:
-            self.problem_label.setText(problem)
-            self.problem_label.show()
+            show_reason(self.problem_label, problem, self.digits_edit)
             self.digits_edit.setFocus()
             self.digits_edit.selectAll()
             return
@@ -372,9 +359,7 @@ class VerifyPeerDialog(QDialog):
         """Ask modally; the matching digits, or None when the person cancels."""
         dialog = cls(peer, our_fingerprint, parent)
         try:
-            if dialog.exec() != QDialog.DialogCode.Accepted:
-                return None
-            return dialog.digits()
+            return ask_modally(dialog, dialog.digits)
         finally:
             dialog.deleteLater()
 
@@ -553,6 +538,19 @@ class PeersView(QWidget):
 
     # -- actions -------------------------------------------------------------------------
 
+    def _attempt(self, title: str, change: Callable[[], object]) -> bool:
+        """Make a change; a refusal is shown as a sentence and a bug reported with details.
+        True when it was made."""
+        try:
+            change()
+        except StorageError as exc:
+            self._prompts.warn(self, title, sentence(str(exc)))
+            return False
+        except Exception as exc:
+            self._prompts.report_bug(self, title, exc)
+            return False
+        return True
+
     @Slot()
     def add_card(self) -> None:
         """Read a card file, show its fingerprint and ask the role; only then add the peer."""
@@ -607,13 +605,7 @@ class PeersView(QWidget):
         digits = self._ask_digits(self, peer, self._ws.fingerprint)
         if digits is None:
             return  # a cancel is silent
-        try:
-            peers.verify_peer(self._ws, peer, digits)
-        except StorageError as exc:
-            self._prompts.warn(self, title, sentence(str(exc)))
-            return
-        except Exception as exc:
-            self._prompts.report_bug(self, title, exc)
+        if not self._attempt(title, lambda: peers.verify_peer(self._ws, peer, digits)):
             return
         self._changed(
             peer.origin,
@@ -636,12 +628,7 @@ class PeersView(QWidget):
         ):
             self.accept_unverified_box.setChecked(False)
             return
-        try:
-            peer_state.set_accept_unverified_peers(self._ws, accept)
-        except StorageError as exc:
-            self._prompts.warn(self, title, sentence(str(exc)))
-        except Exception as exc:
-            self._prompts.report_bug(self, title, exc)
+        self._attempt(title, lambda: peer_state.set_accept_unverified_peers(self._ws, accept))
         stored = peer_state.accepts_unverified_peers(self._ws)
         self.accept_unverified_box.setChecked(stored)
         self.refresh()

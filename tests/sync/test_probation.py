@@ -64,6 +64,17 @@ def _audit_actions(ws: Workspace) -> list[str]:
     return [str(row[0]) for row in ws.conn.execute("SELECT action FROM audit ORDER BY seq")]
 
 
+def _refused_export(ws: Workspace, peer: peers.Peer, stick: Path) -> str:
+    """The sentence `bundle export` refuses with for `peer`; nothing may reach the stick."""
+    with pytest.raises(SyncError) as refused:
+        export_bundle(ws, [peer], stick)
+    message = str(refused.value)
+    assert message.startswith(f"Nothing is written for {peer.office_name} ({peer.role}, ")
+    assert message.endswith("No bundle was written.")
+    assert _bundle_files(stick) == []
+    return message
+
+
 def _case_for_dressa(pair: Network) -> tuple[str, Path]:
     """A case at Kabora shared with Dressa, and the bundle that carries it."""
     case_id = cases.add_case(pair.ws["kabora"], "Shelling of the Oru market")
@@ -124,13 +135,9 @@ def test_nothing_is_exported_to_an_unverified_peer(pair: Network) -> None:
     before = (state_digest(dressa.conn), _audit_actions(dressa))
     stick = pair.new_stick()
 
-    with pytest.raises(SyncError) as refused:
-        export_bundle(dressa, [kabora], stick)
-    message = str(refused.value)
-    assert message.startswith("Nothing is written for Kabora field office (office, ")
+    message = _refused_export(dressa, kabora, stick)
     assert "its fingerprint was never compared" in message
     assert f"`valise peer verify {kabora.peer_id} --fingerprint DIGITS`" in message
-    assert message.endswith("No bundle was written.")
     with pytest.raises(SyncError, match="was never compared"):
         export_bundles(dressa, [kabora], stick)
     assert _bundle_files(stick) == []
@@ -224,12 +231,8 @@ def test_revoked_thief_gets_no_bundle(network: Network) -> None:
     before = (state_digest(liaison.conn), _audit_actions(liaison))
     stick = network.new_stick()
 
-    with pytest.raises(SyncError) as refused:
-        export_bundle(liaison, [thief], stick)
-    message = str(refused.value)
-    assert message.startswith("Nothing is written for Kabora field office (office, ")
+    message = _refused_export(liaison, thief, stick)
     assert f"its key was revoked after its change {last_good} (laptop stolen)" in message
-    assert message.endswith("No bundle was written.")
     with pytest.raises(SyncError, match="revoked"):  # named beside a peer in good standing
         export_bundles(liaison, [network.peer("liaison", "dressa"), thief], stick)
     assert _bundle_files(stick) == []
