@@ -18,11 +18,12 @@ from datetime import UTC, datetime
 from storage import canonical
 from storage.changesets import Changeset, Op, decode_verified, op_ref
 from storage.connection import Connection
-from storage.entities import ENTITIES, GRANT, PROTECTED, TRUST, Entity, clean_fields
+from storage.entities import ENTITIES, GRANT, OPEN, PROTECTED, TRUST, Entity, clean_fields
 from storage.errors import InvalidInput, StorageError
 from storage.grants import cases_of, derive_shares
+from storage.hlc import Stamp, system_clock_ms
 from storage.identity import origin_of
-from storage.sealing import Reveal, field_class, strictest
+from storage.sealing import BY_RECORD, Reveal, field_class, strictest
 from storage.search import reindex
 
 MAX_ANCESTRY_WALK = 10_000
@@ -47,6 +48,26 @@ class ForkDetected(ApplyError):
     """Two different changesets claim the same origin, epoch and sequence number."""
 
 
+class ValueInClear(ApplyError):
+    """An op carries a protected or privileged value in the signed body instead of sealed:
+    whoever forwards that body would hand the value to every peer, restricted ones too."""
+
+
+class ClockAhead(ApplyError):
+    """The changeset's clock stamp lies further ahead of our clock than `ALLOWED_DRIFT_MS`.
+
+    Refused for now, not for good: the importer offers it again on later imports, and it
+    applies once our clock has caught up to within the allowed drift of its stamp."""
+
+
+# How far ahead of our clock a peer's stamp may be. Stamps decide which of two concurrent
+# edits is shown, so a clock ahead by D wins every conflict made within D of it: ten minutes
+# bounds that, and is far above what an unsynchronised laptop clock drifts between syncs
+# (seconds a day). A clock set hours wrong is refused rather than clamped: its changesets
+# wait (nothing is lost) until our clock reaches their stamp, or its owner corrects it.
+ALLOWED_DRIFT_MS = 10 * 60 * 1000
+
+
 @dataclass
 class ApplyResult:
     """What applying one changeset did."""
@@ -68,6 +89,7 @@ def apply_changeset(
     reveals: Reveals | None = None,
     *,
     own: bool = False,
+    now_ms: int | None = None,
 ) -> ApplyResult:
     """Record a verified changeset and apply its ops. The caller holds the transaction.
 
@@ -76,6 +98,11 @@ def apply_changeset(
     changesets (`own`) must follow our last one exactly; another origin's may arrive with
     gaps, because a peer receives only the cases shared with it, but never two different
     changesets in one (origin, epoch, seq) slot.
+
+    Another origin's changeset is refused (`ApplyError`, so the importer quarantines it)
+    when an op carries a protected or privileged value in clear (`ValueInClear`), or when
+    its clock stamp lies beyond `ALLOWED_DRIFT_MS` ahead of `now_ms` (our wall clock, the
+    system's when not given; `ClockAhead`).
     """
     holder = conn.execute(
         "SELECT id FROM changesets WHERE origin = ? AND epoch = ? AND seq = ?",
@@ -92,6 +119,9 @@ def apply_changeset(
     _check_reveals(cs, reveals)
     if own:
         _check_sequence(conn, cs)
+    else:
+        _refuse_clock_ahead(cs, system_clock_ms() if now_ms is None else now_ms)
+    _refuse_values_in_clear(conn, cs)
     conn.execute(
         "INSERT INTO changesets(id, origin, epoch, seq, prev_hash, hlc, author, case_id, body,"
         " sig, applied_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -134,6 +164,72 @@ def _check_reveals(cs: Changeset, reveals: Reveals) -> None:
                 f"A revealed value of {cs.ops[index].entity} field {name!r} does not match "
                 "what its author signed."
             )
+
+
+def _refuse_clock_ahead(cs: Changeset, now_ms: int) -> None:
+    """Refuse a stamp from further in our future than the allowed drift (`ClockAhead`)."""
+    ahead = Stamp.parse(cs.hlc).wall_ms - now_ms
+    if ahead > ALLOWED_DRIFT_MS:
+        raise ClockAhead(
+            f"Its clock stamp is {_duration(ahead)} ahead of this computer's clock, more than"
+            f" the {_duration(ALLOWED_DRIFT_MS)} allowed, so it could win every conflict; it"
+            " is offered again on later imports and applies once the clocks agree. Ask the"
+            " sending office to check its computer's date and time."
+        )
+
+
+def _duration(ms: int) -> str:
+    """A length of time in words, to the minute ("3 days 4 hours", "10 minutes")."""
+    minutes = ms // 60_000
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [
+        f"{count} {unit}{'' if count == 1 else 's'}"
+        for count, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"))
+        if count
+    ]
+    return " ".join(parts[:2]) or "less than a minute"
+
+
+def _refuse_values_in_clear(conn: Connection, cs: Changeset) -> None:
+    """Refuse an op that carries a protected or privileged field's value in clear: the
+    signed body travels to every peer of the case, so such values must travel sealed
+    (storage.sealing), as the local write path always seals them. The value itself is
+    never put in the sentence."""
+    given: dict[str, str] = {}  # note id -> the class an op of this changeset gives it
+    for op in cs.ops:
+        kind = ENTITIES[op.entity]
+        if op.entity == "note" and "class" in op.fields:
+            given[op.entity_id] = str(op.fields["class"])
+        for name in op.fields:
+            klass = _class_in_clear(conn, kind, op, name, given.get(op.entity_id))
+            if klass != OPEN:
+                raise ValueInClear(
+                    f"It carries the {klass} {kind.name} field “{name.replace('_', ' ')}”"
+                    f" in clear instead of sealed; {klass} values travel only sealed, so"
+                    " whoever forwarded it would hand the value to every peer."
+                )
+
+
+def _class_in_clear(conn: Connection, kind: Entity, op: Op, name: str, given: str | None) -> str:
+    """The class a field sent in clear must be judged by. A note's text takes the class
+    its changeset gives the note (`given`), else the class it was created with while it still has
+    a restricted one: both are fixed by signed history, so every office decides alike,
+    and an edit made before a concurrent raise of the class (its author saw the note
+    open) is not refused."""
+    spec = kind.fields.get(name)
+    if spec is None or spec.klass != BY_RECORD:
+        return spec.klass if spec is not None else OPEN
+    if given is not None:
+        return field_class(kind, name, given)
+    created = current_op(conn, op.entity, op.entity_id, CREATED)
+    creating_op = _op_at(conn, created[0]) if created else None
+    if creating_op is None:
+        return OPEN  # not known here yet: the importer parks it until the note arrives
+    at_creation = field_class(kind, name, str(creating_op.fields.get("class", OPEN)))
+    row = conn.execute("SELECT class FROM notes WHERE id = ?", (op.entity_id,)).fetchone()
+    now = field_class(kind, name, str(row[0])) if row else OPEN
+    return OPEN if OPEN in (at_creation, now) else strictest(at_creation, now)
 
 
 def _store_reveals(conn: Connection, cs: Changeset, cs_id: str, reveals: Reveals) -> None:

@@ -16,6 +16,7 @@ from storage.changesets import Changeset, Op
 from storage.connection import Connection
 from storage.entities import ENTITIES, OPEN
 from storage.identity import verify_changeset
+from storage.signers import Signers
 
 
 @dataclass(frozen=True)
@@ -24,15 +25,16 @@ class LogEntry:
 
     id: str
     origin: str
-    office: str
+    office: str  # the office on the signer's card (ours for our keys), or "an unknown origin"
     epoch: int
     seq: int
     hlc: str
-    author: str
+    author: str  # free text its author typed: shown beside the signer, never instead of it
     case_id: str
     case_reference: str
     ops: list[str]
     signature_ok: bool
+    signer: str = ""  # office, role and short fingerprint (storage.signers)
 
     def to_json(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -42,7 +44,8 @@ class LogEntry:
 def log(
     conn: Connection, case_id: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[LogEntry]:
-    """Newest changesets first, with their ops summarized and their signatures checked."""
+    """Newest changesets first, with their ops summarized, their signatures checked and
+    their signer named as this office knows the key (storage.signers)."""
     sql = (
         "SELECT cs.id, cs.origin, o.office_name, o.signing_public, cs.epoch, cs.seq, cs.hlc,"
         " cs.author, cs.case_id, coalesce(c.reference, ''), cs.body, cs.sig"
@@ -55,6 +58,7 @@ def log(
         params.append(case_id)
     sql += " ORDER BY cs.hlc DESC, cs.id LIMIT ? OFFSET ?"
     params += [limit, offset]
+    signers = Signers(conn)
     entries = []
     for row in conn.execute(sql, params):
         body, sig = bytes(row[10]), bytes(row[11])
@@ -68,7 +72,8 @@ def log(
             LogEntry(
                 id=row[0],
                 origin=row[1],
-                office=row[2],
+                office=signers.of(row[1]).name,
+                signer=signers.of(row[1]).label,
                 epoch=row[4],
                 seq=row[5],
                 hlc=row[6],
@@ -103,7 +108,7 @@ class IncomingEntry:
 
     id: str
     origin: str
-    office: str
+    office: str  # the office on the signer's card, or "an unknown origin" (storage.signers)
     received_at: str  # when it was applied here: ISO 8601, UTC
     hlc: str  # when its author made it, by the author's clock
     author: str
@@ -112,6 +117,7 @@ class IncomingEntry:
     case_title: str
     changes: tuple[str, ...]  # what it did, in words; never a protected value
     signature_ok: bool
+    signer: str = ""  # office, role and short fingerprint (storage.signers)
 
     def to_json(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -204,6 +210,7 @@ def incoming(
     )
     params += [limit, offset]
     labels = RecordNames(conn)
+    signers = Signers(conn)
     entries = []
     for row in conn.execute(sql, params).fetchall():
         body, sig = bytes(row[10]), bytes(row[11])
@@ -215,7 +222,8 @@ def incoming(
             IncomingEntry(
                 id=row[0],
                 origin=row[1],
-                office=row[2],
+                office=signers.of(row[1]).name,
+                signer=signers.of(row[1]).label,
                 received_at=row[4],
                 hlc=row[5],
                 author=row[6],
@@ -242,7 +250,11 @@ def incoming_offices(
         " GROUP BY cs.origin ORDER BY o.office_name, cs.origin",
         (own_origin,),
     ).fetchall()
-    offices = [IncomingOffice(str(row[0]), str(row[1]), int(row[2])) for row in rows]
+    signers = Signers(conn)
+    offices = [
+        IncomingOffice(str(row[0]), signers.of(str(row[0])).name, int(row[2])) for row in rows
+    ]
+    offices.sort(key=lambda office: (office.office, office.origin))
     if since is None:
         return offices
     # Counted office by office on the (origin, applied_at) index: one grouped count over

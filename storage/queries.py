@@ -20,6 +20,7 @@ from storage.records import (
     Note,
     Person,
 )
+from storage.signers import Signers
 
 R = TypeVar("R")
 
@@ -33,7 +34,7 @@ TABLES: dict[type[Any], tuple[str, str]] = {
     Note: ("notes", "note"),
     CustodyEvent: ("custody_events", "custody event"),
 }
-_RENAMED = {"klass": '"class"'}
+_RENAMED = {"klass": '"class"', "signer": "''"}  # a signer is looked up, not stored
 # Names people type besides ids, and what tells the records apart when one names several
 # (two offices, or an office restored from a backup, gave the same reference).
 _ALTERNATE_NAMES = {"cases": ("reference", "title"), "evidence": ("ern", "title")}
@@ -256,8 +257,33 @@ def in_case(
 
 
 def custody_of(conn: Connection, evidence_id: str) -> list[CustodyEvent]:
-    """An item's chain of custody in the order it was recorded."""
-    return _fetch(conn, CustodyEvent, "evidence_id = ? ORDER BY created_hlc, id", (evidence_id,))
+    """An item's chain of custody in the order its events reached this workspace, each with
+    the office whose key signed it (storage.signers).
+
+    Not by clock stamp: a peer chooses its stamp, and a back-dated one would put its event
+    before ours. Arrival order here keeps each origin's events in their sequence (a later
+    changeset of an origin never applies before an earlier one it builds on)."""
+    events = _fetch(conn, CustodyEvent, "evidence_id = ?", (evidence_id,))
+    arrivals = {
+        str(row[0]): (int(row[1]), str(row[2]))
+        for row in conn.execute(
+            "SELECT ce.id, cs.rowid, cs.origin FROM custody_events ce"
+            " JOIN field_state fs ON fs.entity = 'custody' AND fs.entity_id = ce.id"
+            " AND fs.field = '*'"
+            " JOIN changesets cs ON cs.id = substr(fs.op_ref, 1, instr(fs.op_ref, ':') - 1)"
+            " WHERE ce.evidence_id = ?",
+            (evidence_id,),
+        )
+    }
+    signers = Signers(conn)
+    unknown = (2**63, "")
+    ordered = sorted(events, key=lambda e: (arrivals.get(e.id, unknown)[0], e.id))
+    return [
+        dataclasses.replace(e, signer=signers.of(arrivals[e.id][1]).label)
+        if e.id in arrivals
+        else e
+        for e in ordered
+    ]
 
 
 def links_of(conn: Connection, ident: str) -> list[Link]:

@@ -188,3 +188,6 @@ class CustodyEvent(Record):
     withdrawn: int
     created_hlc: str
     updated_hlc: str
+    # Who signed it, as this office knows the key (storage.signers): not stored in the row
+    # but looked up, because `actor` and `office` are free text anyone may type.
+    signer: str = ""

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.changesets import decode_verified
+from storage.signers import signer_of
 from storage.text_rules import one_line
 from storage.workspace import Workspace
 from sync.importer import unverified_manifest
 from sync.parked_bundles import parked_bundle_heads
 from sync.peer_state import how_to_verify, on_probation, who
 from sync.peers import peer_by_origin
-from sync.trust import our_keys
+from sync.quarantine import list_held_back
 
 CHANGESET, BUNDLE, QUARANTINED = "changeset", "bundle", "quarantined"
 
@@ -67,17 +68,9 @@ def list_waiting(ws: Workspace) -> list[Waiting]:
 
 
 def _office_of(ws: Workspace, origin: str) -> str:
-    """The office an origin belongs to, as a person reads it."""
-    if origin in dict(our_keys(ws)):
-        return f"{ws.office_name} (this office)"
-    row = ws.conn.execute("SELECT office_name FROM peers WHERE origin = ?", (origin,)).fetchone()
-    if row is None:
-        row = ws.conn.execute(
-            "SELECT office_name FROM origins WHERE origin = ?", (origin,)
-        ).fetchone()
-    if row is None or not row[0]:
-        return f"an office not known here ({origin[:12]})"
-    return str(row[0])
+    """The office an origin belongs to, as this office knows its key (storage.signers):
+    a bundle's introduction of an office name proves nothing."""
+    return signer_of(ws.conn, origin).label
 
 
 def _sender_of_bundle(ws: Workspace, bundle_id: str) -> str:
@@ -139,24 +132,22 @@ def _parked_changesets(ws: Workspace) -> list[Waiting]:
 
 
 def _quarantined(ws: Workspace) -> list[Waiting]:
-    rows = ws.conn.execute("SELECT id, body, reason, bundle_id, at FROM quarantine").fetchall()
-    waiting = []
-    for cs_id, body, reason, bundle_id, at in rows:
-        cs = decode_verified(bytes(body))
-        waiting.append(
-            Waiting(
-                QUARANTINED,
-                str(cs_id),
-                _sender_of_bundle(ws, str(bundle_id)),
-                _office_of(ws, cs.origin),
-                f"epoch {cs.epoch}, change {cs.seq}",
-                cs.case_id,
-                _case_text(ws, cs.case_id),
-                f"quarantined: {str(reason).rstrip('.')}",
-                str(at),
-            )
+    """Quarantined changesets as sync.quarantine tells them (the one reader of that
+    table), so this list and the Held back view say the same thing."""
+    return [
+        Waiting(
+            QUARANTINED,
+            held.changeset_id,
+            held.sender,
+            held.signer.label,
+            held.position,
+            held.case_id,
+            held.case,
+            f"quarantined: it tried to {held.what}. {held.reason.strip().rstrip('.')}",
+            held.held_at,
         )
-    return waiting
+        for held in list_held_back(ws)
+    ]
 
 
 def _parked_bundles(ws: Workspace) -> list[Waiting]:

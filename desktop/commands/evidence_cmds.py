@@ -203,8 +203,8 @@ def cmd_evidence_show(args: argparse.Namespace) -> int:
     print_fields(item.to_json().items())
     line("\nCustody:")
     print_table(
-        ["AT", "EVENT", "ACTOR", "TO", "RESULT"],
-        [(e.at, e.event, e.actor, e.to_holder, e.result) for e in chain],
+        ["AT", "EVENT", "SIGNED BY", "ACTOR (AS WRITTEN)", "TO", "RESULT"],
+        [(e.at, e.event, e.signer, e.actor, e.to_holder, e.result) for e in chain],
     )
     return 0
 
@@ -263,9 +263,18 @@ def cmd_custody_list(args: argparse.Namespace) -> int:
         print_json([e.to_json() for e in chain])
     else:
         print_table(
-            ["AT", "EVENT", "ACTOR", "FROM", "TO", "HASH SEEN", "NOTE"],
+            ["AT", "EVENT", "SIGNED BY", "ACTOR (AS WRITTEN)", "FROM", "TO", "HASH SEEN", "NOTE"],
             [
-                (e.at, e.event, e.actor, e.from_holder, e.to_holder, e.hash_seen[:16], e.note)
+                (
+                    e.at,
+                    e.event,
+                    e.signer,
+                    e.actor,
+                    e.from_holder,
+                    e.to_holder,
+                    e.hash_seen[:16],
+                    e.note,
+                )
                 for e in chain
             ],
         )

@@ -74,8 +74,8 @@ def cmd_log(args: argparse.Namespace) -> int:
         return 0
     for e in entries:
         state = "signature ok" if e.signature_ok else "SIGNATURE BAD"
-        line(f"changeset {e.id[:16]}  {e.office} #{e.epoch}.{e.seq}  {state}")
-        line(f"  hlc {e.hlc}  author {e.author}  case {e.case_reference or e.case_id}")
+        line(f"changeset {e.id[:16]}  signed by {e.signer} #{e.epoch}.{e.seq}  {state}")
+        line(f"  hlc {e.hlc}  author (as written) {e.author}  case {e.case_reference or e.case_id}")
         for op in e.ops:
             line(f"    {op}")
     return 0

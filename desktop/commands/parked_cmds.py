@@ -1,4 +1,5 @@
-"""parked list: what an import kept aside, for what it waits, and since when."""
+"""parked list: what an import kept aside, for what it waits, and since when;
+quarantine list: what an import refused to apply, from whom, what it tried and why."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from desktop.cli import unlock
 from desktop.output import line, print_json
 from sync.parked import BUNDLE, Waiting, list_waiting
+from sync.quarantine import HeldBack, list_held_back
 
 NOTHING_WAITS = "Nothing waits: every change received has been applied."
 ADVICE = (
@@ -25,6 +27,15 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_parked_list)
+    held = commands.add_parser(
+        "quarantine", help="changes an import refused to apply: from whom, what, why"
+    )
+    actions = held.add_subparsers(dest="action", metavar="ACTION")
+    p = actions.add_parser(
+        "list", parents=[common], help="every held-back change, oldest first, in words"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_quarantine_list)
 
 
 def describe(item: Waiting) -> list[str]:
@@ -57,4 +68,41 @@ def cmd_parked_list(args: argparse.Namespace) -> int:
         line("\n".join(describe(item)))  # line() escapes what a peer's data may hold
         line("")
     line(ADVICE)
+    return 0
+
+
+NOTHING_HELD = "Nothing is held back: no change received was refused."
+HELD_ADVICE = (
+    "A held-back change is never applied and never passed on. One refused only because its"
+    " signer had no grant yet, or because its clock was ahead, is tried again on every"
+    " import; for the others, ask the office that signed it."
+)
+
+
+def describe_held(held: HeldBack) -> list[str]:
+    """Who, what, why, when and in which bundle, a few lines per change."""
+    lines = [held.sentence]
+    if held.case_id:
+        lines.append(f"  case:    {held.case or held.case_id + ' (not here)'}")
+    lines.append(f"  change:  {held.changeset_id[:16]} ({held.position} of its signer)")
+    bundle = held.bundle_id + (f" from {held.sender}" if held.sender else "")
+    lines.append(f"  bundle:  {bundle}")
+    lines.append(f"  held at: {held.held_at}")
+    return lines
+
+
+def cmd_quarantine_list(args: argparse.Namespace) -> int:
+    """List quarantined changesets: from whom, what they tried, why, when, which bundle."""
+    with unlock(args) as ws:
+        found = list_held_back(ws)
+    if args.json:
+        print_json([held.to_json() for held in found])
+        return 0
+    if not found:
+        line(NOTHING_HELD)
+        return 0
+    for held in found:
+        line("\n".join(describe_held(held)))  # line() escapes what a peer's data may hold
+        line("")
+    line(HELD_ADVICE)
     return 0

@@ -384,7 +384,9 @@ def test_adding_a_custody_event_shows_it_in_the_timeline(
     assert tab.timeline.item(0, 1).text() == "collected"
     assert tab.timeline.item(1, 1).text() == "sealed"
     assert tab.timeline.item(1, 3).text() == "Sealed in bag 12 by the field team"
-    assert tab.timeline.item(1, 2).text().startswith(ws.author)
+    # Who: the office whose key signed it first, then the name as its author wrote it.
+    who = tab.timeline.item(1, 2).text()
+    assert who.startswith(f"{ws.office_name} (this office, ") and ws.author in who
     assert tab.details is not None
     [_, sealed] = queries.custody_of(ws.conn, tab.details.item.id)
     assert (sealed.event, sealed.note) == ("sealed", "Sealed in bag 12 by the field team")

@@ -410,9 +410,14 @@ def describe_integrity(outcome: IntegrityOutcome) -> str:
 
 
 def event_row(event: CustodyEvent) -> tuple[str, str, str, str]:
-    """When, event, who, note: one line of the custody timeline."""
+    """When, event, who, note: one line of the custody timeline. Who is the office whose
+    key signed the event first; the actor and office its author typed follow as written,
+    since anyone may type any name there."""
     when = event.at.replace("T", " ").removesuffix("Z")
-    who = ", ".join(part for part in (event.actor, event.office) if part)
+    typed = ", ".join(part for part in (event.actor, event.office) if part)
+    who = event.signer or typed
+    if event.signer and typed:
+        who = f"{event.signer}; written as: {typed}"
     note = "; ".join(part for part in (event.note, event.result) if part)
     return when, event.event, who, note
 

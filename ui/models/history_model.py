@@ -39,8 +39,8 @@ class HistoryModel(HeadedTableModel):
     WHEN, OFFICE, AUTHOR, WHAT, SIGNATURE = range(5)
     HEADERS: ClassVar[tuple[str, ...]] = (
         "When (UTC)",
-        "Office",
-        "Who",
+        "Signed by",
+        "Author (as written)",
         "What changed",
         "Signature",
     )
@@ -96,7 +96,7 @@ class HistoryModel(HeadedTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             values = (
                 when(entry.hlc),
-                entry.office,
+                entry.signer or entry.office,
                 entry.author,
                 "; ".join(entry.ops),
                 "verified" if entry.signature_ok else "DOES NOT VERIFY",

@@ -61,7 +61,7 @@ class IncomingModel(HeadedTableModel):
     RECEIVED, OFFICE, CASE, WHAT, SIGNATURE = range(5)
     HEADERS: ClassVar[tuple[str, ...]] = (
         "Received (UTC)",
-        "Office",
+        "Signed by",
         "Case",
         "What changed",
         "Signature",
@@ -152,7 +152,7 @@ class IncomingModel(HeadedTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             values = (
                 received(entry.received_at),
-                entry.office,
+                entry.signer or entry.office,
                 case_text(entry),
                 "; ".join(entry.changes),
                 "verified" if entry.signature_ok else "DOES NOT VERIFY",
@@ -171,6 +171,7 @@ class IncomingModel(HeadedTableModel):
                 " key. Do not rely on it; tell your IT staff."
             )
         return (
-            f"Made by {entry.author} at {entry.office}, {when(entry.hlc)} UTC by their clock."
+            f"Signed by {entry.signer or entry.office}; its author wrote the name"
+            f" “{entry.author}”; made {when(entry.hlc)} UTC by their clock."
             f"\nChangeset {entry.id[:16]}…"
         )
