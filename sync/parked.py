@@ -143,7 +143,7 @@ def _quarantined(ws: Workspace) -> list[Waiting]:
             held.position,
             held.case_id,
             held.case,
-            f"quarantined: it tried to {held.what}. {held.reason.strip().rstrip('.')}",
+            f"quarantined: it tried to {held.what}; {held.reason.strip().rstrip('.')}",
             held.held_at,
         )
         for held in list_held_back(ws)

@@ -64,6 +64,7 @@ class HeldBack:
         reason = self.reason.strip()
         if reason and not reason.endswith("."):
             reason += "."
+        reason = reason[:1].upper() + reason[1:]
         return f"Held back: {self.signer.label} tried to {self.what}. {reason}".strip()
 
     def to_json(self) -> dict[str, Any]:

@@ -285,6 +285,10 @@ def test_backdated_custody_event_does_not_come_first(network: Network, tmp_path:
     assert min(e.created_hlc for e in chain) == str(years_ago)
     assert [(e.id, e.event) for e in chain[: len(chain_before)]] == chain_before
     assert chain[-2].event == "sent in bundle"  # Dressa's own, recorded before it forged
-    assert chain[-1].id == op.entity_id and chain[-1].event == "copied" and chain[-1].at.startswith("2023-01-01")
+    assert (
+        chain[-1].id == op.entity_id
+        and chain[-1].event == "copied"
+        and chain[-1].at.startswith("2023-01-01")
+    )
     assert chain[-1].signer.startswith("Dressa field office (office, ")
     assert chain[0].event == "collected"

@@ -59,10 +59,11 @@ def test_a_note_that_came_before_its_case_says_what_it_waits_for_then_lands(
     restored = dressa_restored_before_a_case_reached_it(network, tmp_path)
     [waiting] = list_waiting(restored)
     assert waiting.kind == CHANGESET
-    assert waiting.sender == waiting.author == "Kabora field office"
+    assert waiting.sender == waiting.author  # named from Kabora's card, with its digits
+    assert waiting.author.startswith("Kabora field office (office, ")
     assert waiting.case == ""  # the case is not here
     assert waiting.waits_for.startswith("earlier changes it builds on (")
-    assert "of Kabora field office, epoch 0" in waiting.waits_for
+    assert f"of {waiting.author}, epoch 0" in waiting.waits_for
     assert waiting.needs and waiting.since
 
     # Dressa's next bundle tells Kabora what it holds; Kabora's answer brings the case.
@@ -128,7 +129,9 @@ def test_a_change_signed_after_a_revocation_is_listed_with_its_reason(network: N
     [waiting] = list_waiting(dressa)
     assert waiting.kind == QUARANTINED
     assert waiting.case.endswith("Shelling of Kabora market")
-    assert waiting.waits_for.startswith("quarantined: signed with a key revoked after")
+    assert waiting.waits_for.startswith(
+        "quarantined: it tried to add a note; signed with a key revoked after"
+    )
 
 
 def test_parked_list_says_what_waits_for_what_and_since_when(
@@ -144,7 +147,7 @@ def test_parked_list_says_what_waits_for_what_and_since_when(
     }
     text = assert_ok(valise(env, "parked", "list"))
     assert text.splitlines()[0] == (
-        f"changeset {waiting.item[:16]}  by Kabora field office, {waiting.position}"
+        f"changeset {waiting.item[:16]}  by {waiting.author}, {waiting.position}"
     )
     assert f"  case:      {waiting.case_id} (not here yet)" in text
     assert f"  waits for: {waiting.waits_for}" in text

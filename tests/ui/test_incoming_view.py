@@ -55,6 +55,11 @@ def _column(view: IncomingView, column: int) -> list[str]:
     return [model.index(row, column).data() for row in range(model.rowCount())]
 
 
+def _offices(view: IncomingView) -> list[str]:
+    """The office names of the Signed by column, without the role and digits after them."""
+    return [text.split(" (")[0] for text in _column(view, IncomingModel.OFFICE)]
+
+
 def test_each_change_is_listed_with_its_office_and_case(
     qtbot: QtBot, network: Network, received: dict[str, str]
 ) -> None:
@@ -62,7 +67,10 @@ def test_each_change_is_listed_with_its_office_and_case(
     view = _view(qtbot, liaison)
     reference = queries.get(liaison.conn, Case, received["kabora"]).reference
 
-    assert _column(view, IncomingModel.OFFICE) == [DRESSA, DRESSA, KABORA, KABORA, KABORA]
+    assert _offices(view) == [DRESSA, DRESSA, KABORA, KABORA, KABORA]
+    # Signed by: the name on the card, its role and the start of its fingerprint.
+    digits = network.peer("liaison", "dressa").fingerprint.split()[:2]
+    assert _column(view, IncomingModel.OFFICE)[0] == f"{DRESSA} (office, {' '.join(digits)}…)"
     assert _column(view, IncomingModel.CASE)[3] == f"{reference} Shelling of the Varosa market"
     assert _column(view, IncomingModel.WHAT) == [
         GRANTED,
@@ -90,7 +98,7 @@ def test_the_office_filter_narrows_the_list_and_counts_each_office(
 
     view.office_box.setCurrentIndex(2)
 
-    assert _column(view, IncomingModel.OFFICE) == [KABORA, KABORA, KABORA]
+    assert _offices(view) == [KABORA, KABORA, KABORA]
     assert view.summary_label.text() == f"3 changes from {KABORA} in 1 case"
     view.refresh()  # the office chosen stays chosen
     assert view.office_box.currentText() == f"{KABORA} (3)"

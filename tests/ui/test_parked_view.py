@@ -64,14 +64,21 @@ def test_each_waiting_change_says_from_whom_its_case_for_what_and_since(
     ModelTester(None).check(view.model)  # type: ignore[no-untyped-call]
     assert view.model.rowCount() == 2
     assert view.summary_label.text().startswith("1 change waits; 1 change is quarantined.")
-    assert _column(view, ParkedModel.FROM) == ["Kabora field office"] * 2
+    kabora = network.peer("dressa", "kabora").fingerprint.split()[:2]
+    assert (
+        _column(view, ParkedModel.FROM)
+        == [f"Kabora field office (office, {' '.join(kabora)}…)"] * 2
+    )
     parked_case, quarantined_case = _column(view, ParkedModel.CASE)
     assert parked_case.endswith("(not here yet)")
     reference = queries.get(dressa.conn, Case, here).reference
     assert quarantined_case == f"{reference} Shelling of Kabora market"
     waits = _column(view, ParkedModel.WAITS_FOR)
     assert waits[0].startswith("earlier changes it builds on (")
-    assert waits[1].startswith("quarantined: signed with a key revoked after its changeset 3")
+    assert waits[1] == (
+        f"quarantined: it tried to change case {reference} (summary); signed with a key revoked"
+        " after its changeset 3 (laptop stolen)"
+    )
     assert all(len(t) == 19 for t in _column(view, ParkedModel.SINCE))  # 2026-12-07 05:20:11
     tip = view.model.index(0, ParkedModel.WAITS_FOR).data(Qt.ItemDataRole.ToolTipRole)
     assert "earlier changes it builds on" in tip
