@@ -85,15 +85,17 @@ class HeldBack:
         }
 
 
-def list_held_back(ws: Workspace) -> list[HeldBack]:
-    """Every quarantined changeset, oldest first."""
+def list_held_back(ws: Workspace, limit: int = -1, offset: int = 0) -> list[HeldBack]:
+    """Quarantined changesets, oldest first: all of them, or `limit` from `offset` (a page
+    for a view that reads as it scrolls)."""
     conn = ws.conn
     signers = Signers(conn)
     labels = RecordNames(conn)
     rows = conn.execute(
         "SELECT q.id, q.origin, q.body, q.reason, q.bundle_id, q.at, coalesce(b.sender, '')"
         " FROM quarantine q LEFT JOIN bundles_in b ON b.bundle_id = q.bundle_id"
-        " ORDER BY q.at, q.id"
+        " ORDER BY q.at, q.id LIMIT ? OFFSET ?",
+        (limit, offset),
     ).fetchall()
     held = []
     for cs_id, origin, body, reason, bundle_id, at, sender in rows:

@@ -61,6 +61,7 @@ from ui.cell_tips import FullTextTips
 from ui.conflicts_view import ConflictsView
 from ui.dialogs.settings import SettingsDialog
 from ui.dialogs.unlock import UnlockDialog
+from ui.held_back_view import HeldBackView
 from ui.idle import IdleWatcher
 from ui.incoming_view import IncomingView
 from ui.models.case_table import CaseTableModel
@@ -299,10 +300,17 @@ class MainWindow(QMainWindow):
             "What imports kept aside: for what each waits, and since when",
             self.show_parked,
         )
+        self.held_back_action = self._action(
+            "&Held back…",
+            "Ctrl+Shift+H",
+            "Changes an import refused: from whom, what they tried, and why",
+            self.show_held_back,
+        )
         sync_menu = self.menuBar().addMenu("&Sync")
         sync_menu.addAction(self.sync_action)
         sync_menu.addAction(self.incoming_action)
         sync_menu.addAction(self.parked_action)
+        sync_menu.addAction(self.held_back_action)
         sync_menu.addAction(self.conflicts_action)
         sync_menu.addAction(self.peers_action)
         self.audit_action = self._action(
@@ -347,6 +355,7 @@ class MainWindow(QMainWindow):
         self.conflicts_action.setEnabled(open_)
         self.incoming_action.setEnabled(open_)
         self.parked_action.setEnabled(open_)
+        self.held_back_action.setEnabled(open_)
         self.sync_action.setEnabled(open_)
         self.audit_action.setEnabled(open_)
         if self._busy:  # a worker task owns the database until it ends
@@ -357,6 +366,7 @@ class MainWindow(QMainWindow):
                 self.conflicts_action,
                 self.incoming_action,
                 self.parked_action,
+                self.held_back_action,
                 self.sync_action,
                 self.audit_action,
             ):
@@ -614,6 +624,15 @@ class MainWindow(QMainWindow):
         self._dock("parked", "Parked", view)
 
     @Slot()
+    def show_held_back(self) -> None:
+        """What imports refused to apply: from whom, what, why; a row opens its case."""
+        if self.workspace is None or self._busy:
+            return
+        view = HeldBackView(self.workspace)
+        view.caseChosen.connect(self.open_case)
+        self._dock("held_back", "Held back", view)
+
+    @Slot()
     def show_sync_center(self) -> None:
         """The sync centre: bundles from a stick in, bundles for peers out. While one of
         its tasks runs on a worker thread it owns the workspace's connection, so the
@@ -716,11 +735,11 @@ class MainWindow(QMainWindow):
         """New cases (with their lead offices), changes and conflicts may have arrived."""
         self._refresh_cases()
         self._refresh_offices()
-        for name in ("conflicts", "incoming", "parked"):
+        for name in ("conflicts", "incoming", "parked", "held_back"):
             dock = self._docks.get(name)
             if dock is not None and shiboken6.isValid(dock):
                 view = dock.widget()
-                if isinstance(view, ConflictsView | IncomingView | ParkedView):
+                if isinstance(view, ConflictsView | IncomingView | ParkedView | HeldBackView):
                     view.refresh()
 
     @Slot()
