@@ -15,6 +15,8 @@ refuses it first: what refuses it (or shows it for what it is) is the rule under
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from pathlib import Path
 
 from storage import cases, evidence, queries
@@ -27,6 +29,8 @@ from storage.queries import custody_of
 from storage.records import Case, Note, Person
 from storage.workspace import Workspace, new_id
 from sync.quarantine import list_held_back
+from tests.conftest import PASSPHRASE
+from tests.desktop.clitools import assert_ok, valise
 from tests.sync.conftest import Network
 
 ATTACKER, RECEIVER = "kabora", "liaison"
@@ -292,3 +296,50 @@ def test_backdated_custody_event_does_not_come_first(network: Network, tmp_path:
     )
     assert chain[-1].signer.startswith("Dressa field office (office, ")
     assert chain[0].event == "collected"
+
+
+def test_quarantine_list_says_from_whom_what_why_when_and_which_bundle(
+    network: Network,
+) -> None:
+    kabora, liaison = network.ws[ATTACKER], network.ws[RECEIVER]
+    case_id = _shared_case(network)
+    op = Op(
+        "case",
+        case_id,
+        "update",
+        {"reference": "KAB-FAKE-0001", "title": "Nothing happened"},
+        {
+            "reference": _field_op(kabora, "case", case_id, "reference"),
+            "title": _field_op(kabora, "case", case_id, "title"),
+        },
+    )
+    ahead = Stamp(system_clock_ms() + 2 * ALLOWED_DRIFT_MS, 0)
+    forged = _forge(kabora, case_id, [op], hlc=str(ahead))
+    _held_back_after(network, ATTACKER, forged)
+    [held] = list_held_back(liaison)
+    reference = queries.get(liaison.conn, Case, case_id).reference
+    assert held.attempted == (f"rename case {reference}",)
+    env = {
+        **os.environ,
+        "VALISE_WORKSPACE": str(liaison.paths.root),
+        "VALISE_PASSPHRASE": PASSPHRASE,
+    }
+    liaison.close()
+    lines = assert_ok(valise(env, "quarantine", "list")).splitlines()
+    assert lines[0] == held.sentence
+    assert lines[1] == f"  case:    {reference} Shelling of the Varosa market"
+    assert lines[2].startswith(f"  change:  {forged[:16]} (epoch 0, change ")
+    assert lines[3] == f"  bundle:  {held.bundle_id} from {held.sender}"
+    assert lines[4] == f"  held at: {held.held_at}"
+    assert lines[-1].startswith("A held-back change is never applied and never passed on.")
+    [listed] = json.loads(assert_ok(valise(env, "quarantine", "list", "--json")))
+    assert listed == held.to_json()
+    assert listed["signer"]["office"] == "Kabora field office"
+    assert listed["attempted"] == [f"rename case {reference}"]
+
+
+def test_quarantine_list_with_nothing_held_back_says_so(cli_env: dict[str, str]) -> None:
+    assert assert_ok(valise(cli_env, "quarantine", "list")) == (
+        "Nothing is held back: no change received was refused."
+    )
+    assert json.loads(assert_ok(valise(cli_env, "quarantine", "list", "--json"))) == []
