@@ -143,6 +143,26 @@ def withdraw(ws: Workspace, record: type[Any], ident: str) -> str:
     return str(found.id)
 
 
+def restore_case(ws: Workspace, case: str) -> CaseId:
+    """Bring back a withdrawn case: an ordinary signed edit of its `withdrawn` field that
+    names the withdrawal it undoes (its `prev`), so it syncs like any change and settles,
+    at every office, the edits that were flagged against that withdrawal. A withdrawal
+    made elsewhere that this office has not seen stays a conflict, shown to be settled."""
+    found = queries.get(ws.conn, Case, case)
+    if not found.withdrawn:
+        raise InvalidInput(
+            f"Case {found.reference} is not withdrawn, so there is nothing to restore; it is"
+            " in the case list as it is."
+        )
+    with ws.transaction():
+        ws.commit(
+            found.id,
+            [Draft("case", found.id, "update", {"withdrawn": 0})],
+            audit_action="case restored",
+        )
+    return found.id
+
+
 def add_person(
     ws: Workspace,
     case: str,

@@ -44,6 +44,8 @@ PROGRESS_STEPS = 10_000  # SQLite steps between checks for a cancel (well under 
 ReaderOpener = Callable[[], Connection]
 
 ANY = "Any"
+# The status choice that shows withdrawn cases instead of the others (to restore one).
+WITHDRAWN = "withdrawn"
 FILTER_MIN_CHARS = 4  # the narrowest a filter's choice box gets, in characters
 
 
@@ -54,7 +56,7 @@ class CaseFilterBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.status_box = self._combo("Status", list(CASE_STATUSES))
+        self.status_box = self._combo("Status", [*CASE_STATUSES, WITHDRAWN])
         self.category_box = self._combo("Category", list(ACT_TYPES))
         self.office_box = self._combo("Lead office", [])
         layout = QHBoxLayout(self)
@@ -105,9 +107,11 @@ class CaseFilterBar(QWidget):
         self._emit()
 
     def current(self) -> CaseFilter:
-        """The filter the choices describe."""
+        """The filter the choices describe ("Withdrawn" lists withdrawn cases only)."""
+        status = self.status_box.currentData() or None
         return CaseFilter(
-            status=self.status_box.currentData() or None,
+            status=None if status == WITHDRAWN else status,
+            withdrawn=status == WITHDRAWN,
             category=self.category_box.currentData() or None,
             lead_office=self.office_box.currentData() or None,
         )

@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from storage.cases import add_case
+from storage.cases import add_case, restore_case
 from storage.errors import StorageError
 from storage.queries import CaseFilter, get, lead_offices
 from storage.records import Case, CaseId
@@ -263,10 +263,17 @@ class MainWindow(QMainWindow):
         self.lock_action = self._action(
             "&Lock", "Ctrl+L", "Close the workspace until the passphrase is typed again", self.lock
         )
+        self.restore_case_action = self._action(
+            "&Restore withdrawn case",
+            "Ctrl+Shift+R",
+            "Bring back the selected withdrawn case (Status: Withdrawn lists them)",
+            self.restore_selected_case,
+        )
         self.quit_action = self._action("&Quit", "Ctrl+Q", "Lock and quit Valise", self.close)
         self.settings_action = self._settings_action()
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.new_case_action)
+        file_menu.addAction(self.restore_case_action)
         file_menu.addSeparator()
         file_menu.addAction(self.lock_action)
         file_menu.addAction(self.quit_action)
@@ -348,6 +355,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         open_ = self.workspace is not None
         self.new_case_action.setEnabled(open_)
+        self.restore_case_action.setEnabled(open_)
         self.lock_action.setEnabled(open_)
         # Only someone who unlocked the workspace may change when it locks itself.
         self.settings_action.setEnabled(open_)
@@ -361,6 +369,7 @@ class MainWindow(QMainWindow):
         if self._busy:  # a worker task owns the database until it ends
             for action in (
                 self.new_case_action,
+                self.restore_case_action,
                 self.settings_action,
                 self.peers_action,
                 self.conflicts_action,
@@ -813,6 +822,37 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Case {title.strip()} opened.", 5000)
         if self.workspace.awaiting_own_work:
             self._warn_number_may_be_taken(case_id)
+
+    @Slot()
+    def restore_selected_case(self) -> None:
+        """Bring back the selected withdrawn case through the write path (a signed edit that
+        syncs like any other), then show every case again with it selected."""
+        if self.workspace is None or self.model is None or self._busy:
+            return
+        case_id = self.selected_case_id()
+        if not case_id:
+            self._prompts.inform(
+                self,
+                "Restore case",
+                "Select the withdrawn case to bring back first: choose Status › Withdrawn"
+                " above the list to see them.",
+            )
+            return
+        try:
+            restore_case(self.workspace, case_id)
+        except StorageError as exc:
+            self._prompts.warn(self, "Restore case", str(exc))
+            return
+        except Exception as exc:  # a bug: logged and shown with copyable details
+            self._prompts.report_bug(self, "Restore case", exc)
+            return
+        reference = get(self.workspace.conn, Case, case_id).reference
+        self.filter_bar.clear()  # every case again: the restored one is among them
+        self._refresh_offices()
+        self.select_case(case_id)
+        self.statusBar().showMessage(
+            f"Case {reference} is back; it reaches your peers with the next sync.", 5000
+        )
 
     def _warn_number_may_be_taken(self, case_id: str) -> None:
         """After a restore, until a peer sent back the work done after the backup, a new

@@ -13,6 +13,7 @@ from desktop.output import (
     print_fields,
     print_json,
     print_table,
+    say,
     warn_if_own_work_missing,
 )
 from storage import cases, queries
@@ -64,6 +65,7 @@ def _register_case(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--status", choices=CASE_STATUSES)
     p.add_argument("--sort", choices=sorted(queries.CASE_SORTS), default="updated")
     p.add_argument("--limit", type=positive_count, default=1000)
+    p.add_argument("--withdrawn", action="store_true", help="only withdrawn cases (to restore one)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_case_list)
     p = case.add_parser("show", parents=[common], help="show one case")
@@ -78,6 +80,11 @@ def _register_case(commands: Any, common: argparse.ArgumentParser) -> None:
     p = case.add_parser("withdraw", parents=[common], help="withdraw a case")
     p.add_argument("case", metavar="ID")
     p.set_defaults(run=lambda a: _withdraw(a, Case, a.case))
+    p = case.add_parser(
+        "restore", parents=[common], help="bring back a withdrawn case (syncs like any change)"
+    )
+    p.add_argument("case", metavar="ID")
+    p.set_defaults(run=cmd_case_restore)
     sync_cmds.register_case_sharing(case, common)
 
 
@@ -213,6 +220,7 @@ def cmd_case_list(args: argparse.Namespace) -> int:
             sort=args.sort,
             descending=args.sort == "updated",
             limit=args.limit,
+            where=queries.CaseFilter(status=args.status, withdrawn=args.withdrawn),
         )
     if args.json:
         print_json([c.to_json() for c in found])
@@ -251,6 +259,16 @@ def cmd_case_update(args: argparse.Namespace) -> int:
             location=args.location,
             opened_on=args.opened_on,
         )
+    line(case_id)
+    return 0
+
+
+def cmd_case_restore(args: argparse.Namespace) -> int:
+    """Bring back a withdrawn case; prints its id."""
+    with unlock(args) as ws:
+        case_id = cases.restore_case(ws, args.case)
+        reference = queries.get(ws.conn, Case, case_id).reference
+    say(f"Case {reference} is back in the case list; it reaches its peers with the next sync.")
     line(case_id)
     return 0
 
