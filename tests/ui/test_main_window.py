@@ -46,10 +46,12 @@ def test_actions_have_the_documented_shortcuts(window: MainWindow):
     assert window.new_case_action.shortcut() == QKeySequence("Ctrl+N")
     assert window.lock_action.shortcut() == QKeySequence("Ctrl+L")
     assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
+    assert window.restore_case_action.shortcut() == QKeySequence("Ctrl+Shift+R")
     file_menu = window.menuBar().actions()[0]
     assert file_menu.text() == "&File"
     assert [a.text() for a in file_menu.menu().actions() if a.text()] == [
         "&New case…",
+        "&Restore withdrawn case",
         "&Lock",
         "&Quit",
     ]
@@ -156,6 +158,7 @@ def test_the_sync_menu_docks_peers_and_conflicts_and_locking_closes_them(qtbot, 
         "Sync &centre…",
         "&Incoming changes…",
         "Pa&rked…",
+        "&Held back…",
         "&Conflicts…",
         "&Peers…",
     ]
