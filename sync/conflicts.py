@@ -16,6 +16,7 @@ from storage import canonical, cases
 from storage.apply import WITHDRAWAL
 from storage.entities import ENTITIES, PROTECTED
 from storage.errors import InvalidInput, NotFound
+from storage.signers import signer_of
 from storage.workspace import Draft, Workspace
 
 # What a withheld protected value reads as (the same words `valise person list` uses).
@@ -92,14 +93,16 @@ def _decode(text: object) -> Any:
 
 
 def _author(ws: Workspace, op_ref: str) -> tuple[str, str]:
+    """Who wrote an op: the name its author typed, and the office whose key signed it as
+    this office knows that key (storage.signers), never a name a bundle introduced."""
     row = ws.conn.execute(
-        "SELECT c.author, o.office_name, c.hlc FROM changesets c"
-        " LEFT JOIN origins o ON o.origin = c.origin WHERE c.id = ?",
+        "SELECT author, origin, hlc FROM changesets WHERE id = ?",
         (op_ref.split(":", 1)[0],),
     ).fetchone()
     if row is None:
         return "", ""
-    author, office, hlc = (str(v or "") for v in row)
+    author, hlc = str(row[0] or ""), str(row[2] or "")
+    office = signer_of(ws.conn, str(row[1])).name
     who = f"{author} ({office})" if office and author != office else office or author
     return who, hlc
 
