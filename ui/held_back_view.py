@@ -10,12 +10,12 @@ through `caseChosen`. Rows are read a page at a time as the list scrolls.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
-from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtCore import QModelIndex, Signal, Slot
+from PySide6.QtWidgets import QWidget
 
 from storage.workspace import Workspace
-from ui.case_tabs.row_selection import setup_row_table
 from ui.models.held_back_model import HeldBackModel
+from ui.summary_table import summary_and_table
 
 NOTHING_HELD = "Nothing is held back: no change received was refused."
 ADVICE = (
@@ -42,31 +42,22 @@ class HeldBackView(QWidget):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = HeldBackModel(workspace, self)
-        self.summary_label = QLabel(self)
-        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.summary_label.setWordWrap(True)
-        self.summary_label.setAccessibleName("Summary of what is held back")
-        self.table = QTableView(self)
-        self.table.setModel(self.model)
-        self.table.setAccessibleName("Held-back changes")
-        self.table.setAccessibleDescription(
-            "Changes an import refused, oldest first: the office whose key signed it, what it"
-            " tried, why it was held back, its case and when. Press Enter to open the case."
+        self.summary_label, self.table = summary_and_table(
+            self,
+            self.model,
+            names=("Summary of what is held back", "Held-back changes"),
+            description=(
+                "Changes an import refused, oldest first: the office whose key signed it,"
+                " what it tried, its case, why it was held back and when. Press Enter to"
+                " open the case."
+            ),
+            samples=COLUMN_SAMPLES,
+            stretch=HeldBackModel.WHY,
         )
-        setup_row_table(self.table)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, sample in COLUMN_SAMPLES.items():
-            header.resizeSection(column, self.fontMetrics().horizontalAdvance(sample) + 16)
         # Read as a sentence: who tried what, in which case, and why; the time last.
+        header = self.table.horizontalHeader()
         header.moveSection(header.visualIndex(HeldBackModel.CASE), HeldBackModel.WHY)
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(HeldBackModel.WHY, QHeaderView.ResizeMode.Stretch)
         self.table.activated.connect(self._activated)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.summary_label)
-        layout.addWidget(self.table, 1)
         self._say_how_many()
 
     @Slot()

@@ -9,13 +9,13 @@ a handful of rows, not a history.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
-from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtCore import QModelIndex, Signal, Slot
+from PySide6.QtWidgets import QWidget
 
 from storage.workspace import Workspace
 from sync.parked import BUNDLE, QUARANTINED, list_waiting
-from ui.case_tabs.row_selection import setup_row_table
 from ui.models.parked_model import ParkedModel
+from ui.summary_table import summary_and_table
 
 NOTHING_WAITS = "Nothing waits: every change received has been applied."
 ADVICE = (
@@ -46,31 +46,22 @@ class ParkedView(QWidget):
         super().__init__(parent)
         self._ws = workspace
         self.model = ParkedModel(self)
-        self.summary_label = QLabel(self)
-        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.summary_label.setWordWrap(True)
-        self.summary_label.setAccessibleName("Summary of what waits")
-        self.table = QTableView(self)
-        self.table.setModel(self.model)
-        self.table.setAccessibleName("Parked changes and bundles")
-        self.table.setAccessibleDescription(
-            "What imports kept aside, oldest first: what it is, who it comes from, its case,"
-            " what it waits for and since when. Press Enter to open the case of a row."
+        self.summary_label, self.table = summary_and_table(
+            self,
+            self.model,
+            names=("Summary of what waits", "Parked changes and bundles"),
+            description=(
+                "What imports kept aside, oldest first: what it is, who it comes from, its"
+                " case, what it waits for and since when. Press Enter to open the case of a"
+                " row."
+            ),
+            samples=COLUMN_SAMPLES,
+            stretch=ParkedModel.WAITS_FOR,
         )
-        setup_row_table(self.table)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, sample in COLUMN_SAMPLES.items():
-            header.resizeSection(column, self.fontMetrics().horizontalAdvance(sample) + 16)
         # Read as a sentence: what, from whom, in which case, waits for what; the time last.
+        header = self.table.horizontalHeader()
         header.moveSection(header.visualIndex(ParkedModel.SINCE), header.count() - 1)
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(ParkedModel.WAITS_FOR, QHeaderView.ResizeMode.Stretch)
         self.table.activated.connect(self._activated)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.summary_label)
-        layout.addWidget(self.table, 1)
         self.refresh()
 
     @Slot()

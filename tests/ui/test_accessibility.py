@@ -135,6 +135,7 @@ def full_window(qtbot, ws: Workspace, runner: TaskRunner) -> MainWindow:
     window.show_peers()
     window.show_conflicts()
     window.show_parked()
+    window.show_held_back()
     window.show_audit()
     qtbot.wait(50)  # the views start their first reads from the event loop
     qtbot.waitUntil(lambda: runner.active == 0 and not window._busy)
