@@ -56,8 +56,11 @@ class ValueInClear(ApplyError):
 class ClockAhead(ApplyError):
     """The changeset's clock stamp lies further ahead of our clock than `ALLOWED_DRIFT_MS`.
 
-    Refused for now, not for good: the importer offers it again on later imports, and it
-    applies once our clock has caught up to within the allowed drift of its stamp."""
+    Refused for now, not for good: the importer keeps it in quarantine marked `HELD_FOR`,
+    offers it again on later imports, and it applies once our clock has caught up to within
+    the allowed drift of its stamp."""
+
+    HELD_FOR = "clock ahead"  # quarantine.held_for: offered again, like a missing grant
 
 
 # How far ahead of our clock a peer's stamp may be. Stamps decide which of two concurrent

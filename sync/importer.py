@@ -32,6 +32,7 @@ from storage import audit, canonical
 from storage.apply import (
     ApplyError,
     ApplyResult,
+    ClockAhead,
     ForkDetected,
     MissingRecord,
     apply_changeset,
@@ -814,6 +815,10 @@ class _Applier:
         except MissingRecord as exc:
             outcome.held.pop(item.cs_id, None)
             outcome.waiting[item.cs_id] = (item, str(exc), [])
+            return False
+        except ClockAhead as exc:  # held back, offered again until our clock catches up
+            outcome.waiting.pop(item.cs_id, None)
+            outcome.held[item.cs_id] = (item, Refusal(str(exc), ClockAhead.HELD_FOR))
             return False
         except ApplyError as exc:
             outcome.settle(item.cs_id)

@@ -19,6 +19,9 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
+from storage import apply as apply_module
 from storage import cases, evidence, queries
 from storage.apply import ALLOWED_DRIFT_MS, ClockAhead, apply_changeset
 from storage.changesets import Changeset, Op, changeset_id, decode
@@ -28,6 +31,7 @@ from storage.identity import sign_changeset
 from storage.queries import custody_of
 from storage.records import Case, Note, Person
 from storage.workspace import Workspace, new_id
+from sync.importer import retry_held
 from sync.quarantine import list_held_back
 from tests.conftest import PASSPHRASE
 from tests.desktop.clitools import assert_ok, valise
@@ -223,6 +227,32 @@ def test_a_clock_stamp_ahead_is_refused_as_clock_ahead_until_the_clock_catches_u
     assert "ahead of this computer's clock" in refused
     with liaison.transaction() as conn:
         apply_changeset(conn, changeset, forged, bytes(body), bytes(sig), now_ms=ahead)
+    assert queries.get(liaison.conn, Case, case_id).summary == "Four witnesses"
+
+
+def test_a_changeset_held_for_its_clock_applies_once_our_clock_catches_up(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held back, not refused for good: offered again on the next import (still ahead, it
+    stays held), and applied on an import once our clock has reached its stamp."""
+    kabora, liaison = network.ws[ATTACKER], network.ws[RECEIVER]
+    case_id = _shared_case(network)
+    ahead = system_clock_ms() + 3 * ALLOWED_DRIFT_MS
+    op = Op(
+        "case",
+        case_id,
+        "update",
+        {"summary": "Four witnesses"},
+        {"summary": _field_op(kabora, "case", case_id, "summary")},
+    )
+    forged = _forge(kabora, case_id, [op], hlc=str(Stamp(ahead, 0)))
+    _held_back_after(network, ATTACKER, forged)
+    assert retry_held(liaison) == 0  # still ahead: still held
+    [held] = list_held_back(liaison)
+    assert held.changeset_id == forged
+    monkeypatch.setattr(apply_module, "system_clock_ms", lambda: ahead)
+    assert retry_held(liaison) == 1
+    assert list_held_back(liaison) == []
     assert queries.get(liaison.conn, Case, case_id).summary == "Four witnesses"
 
 
