@@ -475,7 +475,8 @@ def test_after_an_import_the_incoming_changes_name_the_office_and_open_the_case(
     assert view is not None and view.model.rowCount() >= 1
     office = network.ws["kabora"].office_name
     row = [view.model.index(0, column).data() for column in range(view.model.columnCount())]
-    assert office in row
+    # Signed by: the office on Kabora's card, its role and the start of its fingerprint.
+    assert any(str(cell).startswith(f"{office} (office, ") for cell in row)
     view.table.activated.emit(view.model.index(0, 0))
     docks = [d for d in window.findChildren(QDockWidget) if d.windowTitle().startswith("Case ")]
     assert len(docks) == 1 and window.selected_case_id() == case_id
