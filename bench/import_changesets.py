@@ -1,0 +1,484 @@
+"""Importing a bundle of many changesets, beside the floor measured in the same run.
+
+    python -m bench.import_changesets [--changesets 100000] [--repeat 3] [--fresh]
+                                      [--profile FILE]
+
+Issue 11's figure: the import of 100,000 changesets (authorization on), median of 3,
+printed beside what no import of those changesets can beat on this machine:
+
+  (a) verifying the same 100,000 Ed25519 signatures on both cores (two worker processes,
+      already started, fed in batches of 1,000 like `sync.verify_pool`), and
+  (b) inserting the same rows in one transaction: every row the import added (changesets,
+      records, field state, search index, audit, bookkeeping), taken from an imported copy
+      and inserted with `executemany` into a fresh copy of the same workspace, then COMMIT.
+
+The sender's workspace, the receiver's (fresh, knowing the sender) and the bundle are
+generated once and cached under bench/out/import-<count>/ (git-ignored); the cache is
+rebuilt when the code that writes bundles or the schema changes, or with --fresh. Each
+round copies the fresh receiver, imports the bundle into the copy in a child process
+(`import_paths`, timed around the call), then measures (a) and (b); rounds are
+interleaved so that other work on the machine weighs on all three alike. The load
+average is printed with every figure: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import hashlib
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.machine import describe
+from bench.stats import heading, median, row, secs, verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+PASSPHRASE = "bench: scratch workspaces for the import figure"  # noqa: S105
+TARGET_S = 20.0
+VERIFY_BATCH = 1_000
+# What the cached bundle depends on: when any of these changes, it is generated again.
+CACHE_INPUTS = (
+    "bench/import_changesets.py",
+    "sync/export.py",
+    "sync/bundle_format.py",
+    "storage/changesets.py",
+    "storage/canonical.py",
+    "storage/entities.py",
+    "storage/migrations",
+)
+# FTS5 keeps its index in shadow tables; the floor inserts through the virtual table.
+FTS_TABLE = "search_index"
+# The importer's steps, timed apart: staging (decrypt, parse, decode, check, verify) and
+# applying (one transaction).
+PHASES = ("stage", "apply_staged")
+
+
+def _load() -> str:
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message} (load {_load()})", file=sys.stderr, flush=True)
+
+
+def _cache_key(count: int) -> str:
+    digest = hashlib.sha256(str(count).encode())
+    for name in CACHE_INPUTS:
+        path = ROOT / name
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for file in files:
+            if file.is_file() and file.suffix in (".py", ".sql"):
+                digest.update(file.relative_to(ROOT).as_posix().encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _open(root: Path) -> Any:
+    from storage.workspace import open_workspace
+
+    return open_workspace(root, PASSPHRASE)
+
+
+# -- generation (once, cached) -------------------------------------------------------------
+
+
+def _grant_if_needed(sender: Any, case_id: str, peer: Any) -> None:
+    """Once grants exist (issue 11), the sender exports a case only to its members: grant
+    the receiver `liaison` in the case through whatever API the grants module offers."""
+    try:
+        from sync import grants  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    grant = getattr(grants, "grant_case", None) or getattr(grants, "add_grant", None)
+    if grant is not None:
+        grant(sender, case_id, peer, "liaison")
+
+
+def _child_generate(spec: dict[str, Any]) -> dict[str, Any]:
+    """Two workspaces that know (and have verified) each other; the sender writes `count`
+    changesets of one note each in one case (as people do, one edit at a time), shares the
+    case and exports it to the receiver."""
+    from storage import cases
+    from storage.keyfile import FAST_INSECURE_KDF
+    from storage.workspace import Draft, create_workspace, new_id
+    from sync import peers
+    from sync.cards import parse_card
+    from sync.export import export_bundle
+
+    sender = create_workspace(
+        Path(spec["sender"]), "Sender office", PASSPHRASE, kdf=FAST_INSECURE_KDF
+    )
+    receiver = create_workspace(
+        Path(spec["receiver"]), "Receiving liaison", PASSPHRASE, kdf=FAST_INSECURE_KDF
+    )
+    to_receiver = peers.add_peer(sender, parse_card(peers.card_bytes(receiver)), "liaison")
+    to_sender = peers.add_peer(receiver, parse_card(peers.card_bytes(sender)), "office")
+    # Fingerprints compared in person: neither side is on probation.
+    peers.verify_peer(sender, to_receiver)
+    peers.verify_peer(receiver, to_sender)
+    case_id = cases.add_case(sender, "Bundle benchmark case", "one case")
+    count, done = int(spec["changesets"]), 1  # the case's own changeset counts
+    while done < count:
+        with sender.transaction():
+            for _ in range(min(2000, count - done)):
+                note = {"case_id": case_id, "text": f"note {done}", "class": "open"}
+                sender.commit(case_id, [Draft("note", new_id(), "create", note)])
+                done += 1
+    peers.share_case(sender, case_id, to_receiver)
+    _grant_if_needed(sender, case_id, to_receiver)
+    result = export_bundle(
+        sender, [peers.get_peer(sender, to_receiver.peer_id)], Path(spec["stick"])
+    )
+    sender.close()
+    receiver.close()
+    return {"case": case_id, "changesets": result.changesets, "bytes": result.bytes_written}
+
+
+def ensure_bundle(count: int, fresh: bool) -> dict[str, Any]:
+    """The cached sender, fresh receiver and bundle, generated when missing or stale."""
+    key = _cache_key(count)
+    base = OUT / f"import-{count}"
+    meta_path = base / "generated.json"
+    if not fresh and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("key") == key:
+            return dict(meta)
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    spec = {
+        "sender": str(base / "sender"),
+        "receiver": str(base / "receiver"),
+        "stick": str(base / "stick"),
+        "changesets": count,
+    }
+    _log(f"generating {count:,} changesets and their bundle (once; cached in {base})")
+    t0 = time.perf_counter()
+    spec.update(_child("generate", spec))
+    spec["generation_s"] = time.perf_counter() - t0
+    spec["key"] = key
+    meta_path.write_text(json.dumps(spec))
+    return spec
+
+
+# -- the import (a child process per round) ------------------------------------------------
+
+
+def _timed_phases(module: Any, names: tuple[str, ...]) -> dict[str, float]:
+    """Wrap module functions so that the seconds spent in each are added up (the importer
+    calls them through its module globals, so the wrappers are what it calls)."""
+    spent = dict.fromkeys(names, 0.0)
+    for name in names:
+        inner = getattr(module, name)
+
+        def timed(*args: Any, _inner: Any = inner, _name: str = name, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return _inner(*args, **kwargs)
+            finally:
+                spent[_name] += time.perf_counter() - t0
+
+        setattr(module, name, timed)
+    return spent
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and of its children that ended (the
+    signature worker is joined before staging ends)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _child_import(spec: dict[str, Any]) -> dict[str, Any]:
+    from sync import importer
+    from sync.importer import import_paths
+
+    phases = _timed_phases(importer, PHASES)
+    ws = _open(Path(spec["copy"]))
+    cpu0 = _cpu()
+    profile = spec.get("profile")
+    t0 = time.perf_counter()
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        reports = profiler.runcall(import_paths, ws, [Path(spec["stick"])])
+        profiler.dump_stats(profile)
+    else:
+        reports = import_paths(ws, [Path(spec["stick"])])
+    seconds = time.perf_counter() - t0
+    cpu = _cpu() - cpu0
+    ws.close()
+    report = reports[0]
+    if report.status != "imported" or report.quarantined or report.parked:
+        raise RuntimeError(f"import: {report.status}: {report.message} {report.to_json()}")
+    return {
+        "seconds": seconds,
+        "changesets": report.changesets,
+        "load": _load(),
+        "phases": phases,
+        "cpu": cpu,
+    }
+
+
+CHILDREN = {"generate": _child_generate, "import": _child_import}
+
+
+def _child(step: str, spec: dict[str, Any]) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.import_changesets", "--child", step, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"the {step} child failed:\n{proc.stderr}")
+    return dict(json.loads(proc.stdout.splitlines()[-1]))
+
+
+def _copy_receiver(spec: dict[str, Any], name: str) -> Path:
+    target = OUT / f"import-{spec['changesets']}" / name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(spec["receiver"], target)
+    return target
+
+
+# -- floor (a): the signatures on both cores -----------------------------------------------
+
+
+def _signed(spec: dict[str, Any]) -> list[tuple[str, bytes, bytes, bytes]]:
+    """(id, key, body, signature) of every changeset the bundle carries, read from the
+    sender (not timed)."""
+    ws = _open(Path(spec["sender"]))
+    key = ws.keys.signing_public
+    rows = ws.conn.execute("SELECT id, body, sig FROM changesets WHERE origin = ?", (ws.origin,))
+    items = [(str(cs_id), key, bytes(body), bytes(sig)) for cs_id, body, sig in rows]
+    ws.close()
+    return items
+
+
+def _nothing(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def verify_floor(items: list[tuple[str, bytes, bytes, bytes]]) -> dict[str, float]:
+    """Seconds to verify every signature with two started worker processes (batches of
+    1,000, as sync.verify_pool sends them), and on one core in this process."""
+    from sync.verify_pool import failed_in
+
+    batches = [items[i : i + VERIFY_BATCH] for i in range(0, len(items), VERIFY_BATCH)]
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
+        # Both workers started and imported before the clock starts.
+        list(pool.map(_nothing, [0.3, 0.3]))
+        list(pool.map(failed_in, [batches[0][:10], batches[0][:10]]))
+        t0 = time.perf_counter()
+        failed = [cs_id for result in pool.map(failed_in, batches) for cs_id in result]
+        two = time.perf_counter() - t0
+    if failed:
+        raise RuntimeError(f"{len(failed)} signatures failed in the floor")
+    t0 = time.perf_counter()
+    failed_in(items)
+    one = time.perf_counter() - t0
+    return {"two cores": two, "one core": one}
+
+
+# -- floor (b): the same rows in one transaction ------------------------------------------
+
+
+def _tables(conn: Any) -> list[str]:
+    rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
+    shadows = {f"{FTS_TABLE}_{s}" for s in ("data", "idx", "content", "docsize", "config")}
+    return [
+        str(name) for name, _ in rows if name not in shadows and not str(name).startswith("sqlite_")
+    ]
+
+
+def _rows(conn: Any, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    if table == FTS_TABLE:
+        cursor = conn.execute(f"SELECT rowid, * FROM {table}")
+        columns = ["rowid"] + [d[0] for d in cursor.description[1:]]
+    else:
+        cursor = conn.execute(f"SELECT * FROM {table}")
+        columns = [d[0] for d in cursor.description]
+    return columns, cursor.fetchall()
+
+
+def added_rows(fresh: Path, imported: Path) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
+    """Per table, the rows of `imported` that `fresh` does not hold (what the import added
+    or changed), in the order the imported copy holds them."""
+    before, after = _open(fresh), _open(imported)
+    added: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+    for table in _tables(after.conn):
+        columns, rows = _rows(after.conn, table)
+        known = set(_rows(before.conn, table)[1])
+        new = [r for r in rows if r not in known]
+        if new:
+            added[table] = (columns, new)
+    before.close()
+    after.close()
+    return added
+
+
+def insert_floor(copy: Path, added: dict[str, tuple[list[str], list[tuple[Any, ...]]]]) -> float:
+    """Seconds to insert `added` into `copy` (a fresh receiver) in one transaction."""
+    ws = _open(copy)
+    conn = ws.conn
+    t0 = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    for table, (columns, rows) in added.items():
+        marks = ",".join("?" * len(columns))
+        conn.executemany(
+            f"INSERT OR REPLACE INTO {table}({','.join(columns)}) VALUES ({marks})", rows
+        )
+    conn.execute("COMMIT")
+    seconds = time.perf_counter() - t0
+    ws.close()
+    return seconds
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate (or reuse) the bundle, run the rounds, print the figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench.import_changesets", description=__doc__)
+    parser.add_argument("--changesets", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--fresh", action="store_true", help="generate the bundle again")
+    parser.add_argument("--profile", help="cProfile the first import into this file")
+    parser.add_argument("--no-floor", action="store_true", help="imports only")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(CHILDREN[args.child[0]](json.loads(args.child[1]))))
+        return 0
+
+    started = time.perf_counter()
+    print(f"Valise: import of a bundle of {args.changesets:,} changesets, beside its floor")
+    print(f"  command: python -m bench.import_changesets {' '.join(sys.argv[1:])}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    for label, value in describe(OUT):
+        row(label, value)
+    row("load average at start (1, 5, 15 min)", _load())
+    spec = ensure_bundle(args.changesets, args.fresh)
+    if "generation_s" in spec:
+        row("generation (once, cached)", secs(spec["generation_s"]))
+    row("bundle", f"{spec['changesets']:,} changesets", f"{spec['bytes']:,} bytes")
+    row("authorization", _authorization())
+
+    items: list[tuple[str, bytes, bytes, bytes]] = []
+    added: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+    rounds: list[dict[str, Any]] = []
+    for number in range(1, args.repeat + 1):
+        copy = _copy_receiver(spec, "run")
+        os.sync()
+        _log(f"round {number}/{args.repeat}: import")
+        step = dict(spec, copy=str(copy))
+        if args.profile and number == 1:
+            step["profile"] = args.profile
+        imported = _child("import", step)
+        result: dict[str, Any] = {
+            "import": imported["seconds"],
+            "import load": imported["load"],
+            "phases": imported["phases"],
+            "cpu": imported["cpu"],
+        }
+        if not args.no_floor:
+            if not added:
+                _log("collecting the rows the import added (not timed)")
+                added = added_rows(Path(spec["receiver"]), copy)
+                items = _signed(spec)
+            _log(f"round {number}/{args.repeat}: floor (a), signatures")
+            result.update(verify_floor(items))
+            result["verify load"] = _load()
+            floor_copy = _copy_receiver(spec, "floor")
+            os.sync()
+            _log(f"round {number}/{args.repeat}: floor (b), the same rows in one transaction")
+            result["insert"] = insert_floor(floor_copy, added)
+            result["insert load"] = _load()
+            shutil.rmtree(floor_copy, ignore_errors=True)
+        shutil.rmtree(copy, ignore_errors=True)
+        rounds.append(result)
+        _print_round(number, result)
+
+    _print_summary(args, rounds, added)
+    row("load average at end", _load())
+    row("wall time", secs(time.perf_counter() - started))
+    return 0
+
+
+def _authorization() -> str:
+    try:
+        import sync.authority  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        return "OFF: sync.authority is not in this tree (issue 11 grants not merged)"
+    return "on (sync.authority)"
+
+
+def _print_round(number: int, result: dict[str, Any]) -> None:
+    heading(f"Round {number}")
+    row("import", secs(result["import"]), f"load {result['import load']}")
+    row("  CPU (all its processes)", secs(result["cpu"]))
+    for phase, seconds in result["phases"].items():
+        row(f"  in {phase}", secs(seconds))
+    if "insert" in result:
+        row(
+            "floor (a): signatures, two cores",
+            secs(result["two cores"]),
+            f"load {result['verify load']}",
+        )
+        row("  the same on one core", secs(result["one core"]))
+        row(
+            "floor (b): the same rows, one transaction",
+            secs(result["insert"]),
+            f"load {result['insert load']}",
+        )
+
+
+def _print_summary(
+    args: argparse.Namespace,
+    rounds: list[dict[str, Any]],
+    added: dict[str, tuple[list[str], list[tuple[Any, ...]]]],
+) -> None:
+    heading(f"Median of {len(rounds)}")
+    took = median([r["import"] for r in rounds])
+    row(
+        f"import of {args.changesets:,} changesets",
+        secs(took),
+        "all: " + ", ".join(secs(r["import"]) for r in rounds),
+    )
+    if added:
+        verify = median([r["two cores"] for r in rounds])
+        one = median([r["one core"] for r in rounds])
+        insert = median([r["insert"] for r in rounds])
+        row("floor (a): verify signatures, two cores", secs(verify), f"one core: {secs(one)}")
+        row("floor (b): insert the same rows, one transaction", secs(insert))
+        row("floor (a) + (b)", secs(verify + insert))
+        row("import / (a + b)", f"{took / (verify + insert):.2f}")
+        total = sum(len(rows) for _, rows in added.values())
+        detail = ", ".join(
+            f"{t} {len(r):,}" for t, (_, r) in sorted(added.items(), key=lambda x: -len(x[1][1]))
+        )
+        row("rows inserted in (b)", f"{total:,}", detail)
+    heading("Target from issue 11")
+    row(
+        f"import of {args.changesets:,} changesets, median",
+        secs(took),
+        f"≤ 20 s: {verdict(took <= TARGET_S)}",
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
