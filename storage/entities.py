@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from storage.dates import normalize_timestamp, normalize_uncertain_date
 from storage.errors import InvalidInput
-from storage.text_rules import text_problem
+from storage.text_rules import refused_character, text_problem
 
 OPEN = "open"
 PROTECTED = "protected"
@@ -493,6 +493,8 @@ def field_text_problem(kind_name: str, name: str, value: object, *, advice: str 
     kind = ENTITIES.get(kind_name)
     spec = kind.fields.get(name) if kind else None
     multiline = spec is not None and isinstance(spec.check, TextCheck) and spec.check.multiline
+    if refused_character(value, multiline=multiline) is None:
+        return ""  # the common case, without building a sentence
     label = f"The {kind_name} {name.replace('_', ' ')}"
     return text_problem(label, value, multiline=multiline, advice=advice or None)
 

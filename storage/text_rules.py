@@ -12,6 +12,7 @@ window, a contact card, a peer's bundle) is judged here by one rule; text alread
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Explicit bidirectional embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069):
@@ -20,11 +21,13 @@ BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066
 # Joiners are format characters that Persian, Indic scripts and emoji need to display right.
 _JOINERS = frozenset("\u200c\u200d")
 MULTILINE_ALLOWED = "\n\t"
-
-
-def _is_control(character: str) -> bool:
-    code = ord(character)
-    return code < 0x20 or 0x7F <= code < 0xA0
+# What `refused_character` looks for, as one pattern, so that the scan runs in C (a bundle
+# of 100,000 changesets holds half a million values to check): C0 controls (newline \x0a
+# and tab \x09 apart in multiline text), DEL and C1 controls, the bidirectional controls
+# above, lone surrogates.
+_OTHER_REFUSED = r"\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_REFUSED_ONE_LINE = re.compile(rf"[\x00-\x1f{_OTHER_REFUSED}]")
+_REFUSED_MULTILINE = re.compile(rf"[\x00-\x08\x0b-\x1f{_OTHER_REFUSED}]")
 
 
 def _is_surrogate(character: str) -> bool:
@@ -38,13 +41,8 @@ def refused_character(value: str, *, multiline: bool = False) -> str | None:
     text: notes, summaries, descriptions), bidirectional overrides and isolates, and lone
     surrogates (bytes that were not UTF-8 where the text came from).
     """
-    allowed = MULTILINE_ALLOWED if multiline else ""
-    for character in value:
-        if (_is_control(character) and character not in allowed) or (
-            character in BIDI_CONTROLS or _is_surrogate(character)
-        ):
-            return character
-    return None
+    found = (_REFUSED_MULTILINE if multiline else _REFUSED_ONE_LINE).search(value)
+    return found.group() if found else None
 
 
 def text_problem(
