@@ -46,8 +46,8 @@ PASSPHRASE = "bench: scratch workspaces for the import figure"  # noqa: S105
 TARGET_S = 20.0
 VERIFY_BATCH = 1_000
 # What the cached bundle depends on: when any of these changes, it is generated again.
+GENERATOR = "1"  # raise when _child_generate changes what it writes
 CACHE_INPUTS = (
-    "bench/import_changesets.py",
     "sync/export.py",
     "sync/bundle_format.py",
     "storage/changesets.py",
@@ -71,7 +71,7 @@ def _log(message: str) -> None:
 
 
 def _cache_key(count: int) -> str:
-    digest = hashlib.sha256(str(count).encode())
+    digest = hashlib.sha256(f"{GENERATOR} {count}".encode())
     for name in CACHE_INPUTS:
         path = ROOT / name
         files = sorted(path.rglob("*")) if path.is_dir() else [path]
@@ -233,17 +233,43 @@ def _child_import(spec: dict[str, Any]) -> dict[str, Any]:
 CHILDREN = {"generate": _child_generate, "import": _child_import}
 
 
-def _child(step: str, spec: dict[str, Any]) -> dict[str, Any]:
+def _child(step: str, spec: dict[str, Any], code: Path = ROOT) -> dict[str, Any]:
+    """Run a step in a child process, with the storage and sync packages of `code` (this
+    tree, or an earlier commit's extracted by --against)."""
+    script = (
+        "import runpy, sys; sys.argv = sys.argv[1:];"
+        " runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    argv = [str(Path(__file__).resolve()), "--child", step, json.dumps(spec)]
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.import_changesets", "--child", step, json.dumps(spec)],
+        [sys.executable, "-c", script, *argv],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=code,
+        env={**os.environ, "PYTHONPATH": str(code)},
         check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"the {step} child failed:\n{proc.stderr}")
     return dict(json.loads(proc.stdout.splitlines()[-1]))
+
+
+def extract_commit(rev: str) -> Path:
+    """The tree of an earlier commit, to import with the code before a change."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    target = OUT / f"tree-{commit}"
+    if not target.exists():
+        target.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", commit, "storage", "sync", "bench"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
 
 
 def _copy_receiver(spec: dict[str, Any], name: str) -> Path:
@@ -359,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="generate the bundle again")
     parser.add_argument("--profile", help="cProfile the first import into this file")
     parser.add_argument("--no-floor", action="store_true", help="imports only")
+    parser.add_argument(
+        "--against", metavar="REV", help="also import with the code of commit REV, each round"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -395,6 +424,13 @@ def main(argv: list[str] | None = None) -> int:
             "phases": imported["phases"],
             "cpu": imported["cpu"],
         }
+        if args.against:
+            shutil.rmtree(copy, ignore_errors=True)
+            copy = _copy_receiver(spec, "run")
+            os.sync()
+            _log(f"round {number}/{args.repeat}: import with the code of {args.against}")
+            earlier = _child("import", dict(step, profile=None), extract_commit(args.against))
+            result["earlier"] = earlier
         if not args.no_floor:
             if not added:
                 _log("collecting the rows the import added (not timed)")
@@ -433,6 +469,12 @@ def _print_round(number: int, result: dict[str, Any]) -> None:
     row("  CPU (all its processes)", secs(result["cpu"]))
     for phase, seconds in result["phases"].items():
         row(f"  in {phase}", secs(seconds))
+    if "earlier" in result:
+        earlier = result["earlier"]
+        row("import with the earlier code", secs(earlier["seconds"]), f"load {earlier['load']}")
+        row("  CPU (all its processes)", secs(earlier["cpu"]))
+        for phase, seconds in earlier["phases"].items():
+            row(f"  in {phase}", secs(seconds))
     if "insert" in result:
         row(
             "floor (a): signatures, two cores",
