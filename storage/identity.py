@@ -83,12 +83,16 @@ def sign_changeset(keys: NodeKeys | Ed25519PrivateKey, body: bytes) -> bytes:
     return signer.sign(CHANGESET_DOMAIN + body)
 
 
-def verify_changeset(signing_public: bytes, body: bytes, sig: bytes) -> bool:
-    """True when `sig` is the origin's signature over `body`."""
+def verify_changeset(signing_public: bytes | Ed25519PublicKey, body: bytes, sig: bytes) -> bool:
+    """True when `sig` is the origin's signature over `body`.
+
+    Pass the key object when verifying many: loading it from bytes each time costs more."""
     from cryptography.exceptions import InvalidSignature
 
     try:
-        Ed25519PublicKey.from_public_bytes(signing_public).verify(sig, CHANGESET_DOMAIN + body)
+        if isinstance(signing_public, bytes):
+            signing_public = Ed25519PublicKey.from_public_bytes(signing_public)
+        signing_public.verify(sig, CHANGESET_DOMAIN + body)
     except (InvalidSignature, ValueError):
         return False
     return True

@@ -1,32 +1,54 @@
-"""Checking many changeset signatures on a second core.
+"""Checking many changeset signatures on the other cores.
 
 Ed25519 verification takes about 0.1 ms and holds Python's GIL, so for a bundle of
 100,000 changesets it is the largest single cost of staging. Large bundles hand it, in
-batches, to one worker process while the main process goes on decrypting and parsing;
-staging waits for every batch before anything is applied. Small bundles, and any machine
-where a worker cannot start, verify in the main process as before.
+batches, to worker processes (one per core, at most WORKERS) while the main process goes
+on decrypting and parsing; when the main process has parsed everything, the workers have
+every core to themselves. Staging waits for every batch before anything is applied.
+Small bundles, and any machine where a worker cannot start, verify in the main process.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
 from collections import deque
 from concurrent.futures.process import BrokenProcessPool
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from storage.identity import verify_changeset
 from sync.worker_processes import end_resource_tracker
 
 BATCH = 1_000
-IN_FLIGHT = 8  # batches queued at most (about 6 MB of changesets)
+IN_FLIGHT_PER_WORKER = 8  # batches queued at most per worker (about 6 MB of changesets)
+WORKERS = 4  # at most; never more than the cores this process may use
 POOL_THRESHOLD = 5_000  # changesets in a bundle before a worker is worth starting
 
 Item = tuple[str, bytes, bytes, bytes]  # changeset id, signing key, body, signature
 
 
 def failed_in(batch: list[Item]) -> list[str]:
-    """The ids in `batch` whose signature does not verify (runs in the worker)."""
-    return [cs_id for cs_id, key, body, sig in batch if not verify_changeset(key, body, sig)]
+    """The ids in `batch` whose signature does not verify (runs in a worker). Each key is
+    loaded once per batch (a batch is mostly one origin's changesets)."""
+    keys: dict[bytes, bytes | Ed25519PublicKey] = {}
+    for _, key, _, _ in batch:
+        if key not in keys:
+            try:
+                keys[key] = Ed25519PublicKey.from_public_bytes(key)
+            except ValueError:
+                keys[key] = key  # verify_changeset refuses it again, with its own rule
+    return [cs_id for cs_id, key, body, sig in batch if not verify_changeset(keys[key], body, sig)]
+
+
+def worker_count() -> int:
+    """One worker per core this process may run on, at most WORKERS."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(WORKERS, cores))
 
 
 def _broken() -> concurrent.futures.Future[list[str]]:
@@ -41,10 +63,14 @@ class SignatureChecker:
 
     def __init__(self, expected: int) -> None:
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._workers = 1
         if expected >= POOL_THRESHOLD:
             try:
                 context = multiprocessing.get_context("spawn")
-                self._pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
+                self._workers = worker_count()
+                self._pool = concurrent.futures.ProcessPoolExecutor(
+                    self._workers, mp_context=context
+                )
             except (OSError, ValueError, RuntimeError):
                 self._pool = None
         self._batch: list[Item] = []
@@ -69,7 +95,7 @@ class SignatureChecker:
             except BrokenProcessPool:
                 self._pending.append((_broken(), self._batch))
             self._batch = []
-        while len(self._pending) > IN_FLIGHT:
+        while len(self._pending) > IN_FLIGHT_PER_WORKER * self._workers:
             self._collect()
 
     def _collect(self) -> None:
