@@ -22,6 +22,7 @@ from storage.connection import open_scratch_database
 from storage.sealing import Reveal
 
 Reveals = dict[tuple[int, str], Reveal]
+SPOOL_BATCH = 500  # changesets written in one executemany (about 300 KB)
 
 
 @dataclass
@@ -70,11 +71,11 @@ class ChangesetSpool:
         )
         self._conn.execute("BEGIN")
         self.count = 0
+        self._waiting: list[tuple[str, bytes, bytes, str, str, str]] = []
 
     def add(self, item: StagedChangeset) -> None:
-        """Keep one verified changeset."""
-        self._conn.execute(
-            "INSERT INTO spool(id, body, sig, case_id, case_prev, reveals) VALUES (?,?,?,?,?,?)",
+        """Keep one verified changeset (written with the next SPOOL_BATCH, in one call)."""
+        self._waiting.append(
             (
                 item.cs_id,
                 item.body,
@@ -82,12 +83,24 @@ class ChangesetSpool:
                 item.changeset.case_id,
                 item.case_prev,
                 item.reveals_json(),
-            ),
+            )
         )
         self.count += 1
+        if len(self._waiting) >= SPOOL_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._waiting:
+            self._conn.executemany(
+                "INSERT INTO spool(id, body, sig, case_id, case_prev, reveals)"
+                " VALUES (?,?,?,?,?,?)",
+                self._waiting,
+            )
+            self._waiting = []
 
     def items(self, *, key_statements: bool) -> Iterator[StagedChangeset]:
         """The changesets about keys (case "") or the others, in arrival order."""
+        self._flush()
         where = "case_id = ''" if key_statements else "case_id != ''"
         rows = self._conn.execute(
             f"SELECT id, body, sig, case_prev, reveals FROM spool WHERE {where} ORDER BY n"
@@ -105,6 +118,7 @@ class ChangesetSpool:
 
     def case_ids(self) -> list[str]:
         """Every case the changesets belong to."""
+        self._flush()
         rows = self._conn.execute("SELECT DISTINCT case_id FROM spool WHERE case_id != ''")
         return [str(row[0]) for row in rows]
 
