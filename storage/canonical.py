@@ -95,13 +95,10 @@ def decode(data: bytes, *, require_canonical: bool = True) -> JSONValue:
     if text.count("[") + text.count("{") > MAX_DEPTH:  # else it cannot nest too deeply
         _check_nesting(text)
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_no_constant,
-            parse_float=_no_float,
-            parse_int=_int_in_range,
-        )
+        # Required canonical, a duplicate key cannot pass the comparison with the encoding
+        # below (the object parsed holds fewer members than the text): the hook, a Python
+        # call per object, is then needed only to name the key.
+        value = _parse(text, pairs_hook=not require_canonical)
     except CanonicalError:
         raise
     except RecursionError as exc:
@@ -114,8 +111,19 @@ def decode(data: bytes, *, require_canonical: bool = True) -> JSONValue:
         except UnicodeEncodeError:
             raise CanonicalError("text holds a lone surrogate (not Unicode)") from None
         if require_canonical and encoded != data:
+            _parse(text, pairs_hook=True)  # raises when a duplicate key is the reason
             raise CanonicalError("not in canonical form")
     return value
+
+
+def _parse(text: str, *, pairs_hook: bool) -> JSONValue:
+    return json.loads(
+        text,
+        object_pairs_hook=_no_duplicates if pairs_hook else None,
+        parse_constant=_no_constant,
+        parse_float=_no_float,
+        parse_int=_int_in_range,
+    )
 
 
 # A JSON string (with its escapes) or one bracket. The closing quote is optional so that an
