@@ -173,18 +173,20 @@ def ensure_bundle(count: int, fresh: bool) -> dict[str, Any]:
 
 
 def _timed_phases(module: Any, names: tuple[str, ...]) -> dict[str, float]:
-    """Wrap module functions so that the seconds spent in each are added up (the importer
-    calls them through its module globals, so the wrappers are what it calls)."""
-    spent = dict.fromkeys(names, 0.0)
+    """Wrap module functions so that the seconds spent in each, and the CPU seconds of this
+    process in each (workers not counted), are added up (the importer calls them through
+    its module globals, so the wrappers are what it calls)."""
+    spent = dict.fromkeys(names, 0.0) | dict.fromkeys([f"{n} CPU" for n in names], 0.0)
     for name in names:
         inner = getattr(module, name)
 
         def timed(*args: Any, _inner: Any = inner, _name: str = name, **kwargs: Any) -> Any:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 return _inner(*args, **kwargs)
             finally:
                 spent[_name] += time.perf_counter() - t0
+                spent[f"{_name} CPU"] += time.process_time() - c0
 
         setattr(module, name, timed)
     return spent
@@ -463,18 +465,23 @@ def _authorization() -> str:
     return "on (sync.authority)"
 
 
+def _print_phases(phases: dict[str, float]) -> None:
+    for phase in PHASES:
+        row(
+            f"  in {phase}", secs(phases[phase]), f"main process CPU {secs(phases[phase + ' CPU'])}"
+        )
+
+
 def _print_round(number: int, result: dict[str, Any]) -> None:
     heading(f"Round {number}")
     row("import", secs(result["import"]), f"load {result['import load']}")
     row("  CPU (all its processes)", secs(result["cpu"]))
-    for phase, seconds in result["phases"].items():
-        row(f"  in {phase}", secs(seconds))
+    _print_phases(result["phases"])
     if "earlier" in result:
         earlier = result["earlier"]
         row("import with the earlier code", secs(earlier["seconds"]), f"load {earlier['load']}")
         row("  CPU (all its processes)", secs(earlier["cpu"]))
-        for phase, seconds in earlier["phases"].items():
-            row(f"  in {phase}", secs(seconds))
+        _print_phases(earlier["phases"])
     if "insert" in result:
         row(
             "floor (a): signatures, two cores",
