@@ -26,6 +26,8 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import hashlib
+import importlib
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -94,10 +96,9 @@ def _open(root: Path) -> Any:
 def _grant_if_needed(sender: Any, case_id: str, peer: Any) -> None:
     """Once grants exist (issue 11), the sender exports a case only to its members: grant
     the receiver `liaison` in the case through whatever API the grants module offers."""
-    try:
-        from sync import grants  # type: ignore[attr-defined]
-    except ImportError:
+    if importlib.util.find_spec("sync.grants") is None:
         return
+    grants = importlib.import_module("sync.grants")
     grant = getattr(grants, "grant_case", None) or getattr(grants, "add_grant", None)
     if grant is not None:
         grant(sender, case_id, peer, "liaison")
@@ -236,13 +237,20 @@ CHILDREN = {"generate": _child_generate, "import": _child_import}
 
 
 def _child(step: str, spec: dict[str, Any], code: Path = ROOT) -> dict[str, Any]:
-    """Run a step in a child process, with the storage and sync packages of `code` (this
-    tree, or an earlier commit's extracted by --against)."""
+    return run_child(Path(__file__), step, spec, code)
+
+
+def run_child(
+    script_file: Path, step: str, spec: dict[str, Any], code: Path = ROOT
+) -> dict[str, Any]:
+    """Run `script_file --child step spec` in a child process, with the storage and sync
+    packages of `code` (this tree, or an earlier commit's extracted by --against); the
+    last line it prints is its JSON answer."""
     script = (
         "import runpy, sys; sys.argv = sys.argv[1:];"
         " runpy.run_path(sys.argv[0], run_name='__main__')"
     )
-    argv = [str(Path(__file__).resolve()), "--child", step, json.dumps(spec)]
+    argv = [str(script_file.resolve()), "--child", step, json.dumps(spec)]
     proc = subprocess.run(
         [sys.executable, "-c", script, *argv],
         capture_output=True,
@@ -458,9 +466,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _authorization() -> str:
-    try:
-        import sync.authority  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("sync.authority") is None:
         return "OFF: sync.authority is not in this tree (issue 11 grants not merged)"
     return "on (sync.authority)"
 
