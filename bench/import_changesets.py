@@ -506,6 +506,17 @@ def _print_summary(
 ) -> None:
     heading(f"Median of {len(rounds)}")
     took = median([r["import"] for r in rounds])
+    if args.against:
+        row(
+            f"import with the code of {args.against}",
+            secs(median([r["earlier"]["seconds"] for r in rounds])),
+            f"CPU {secs(median([r['earlier']['cpu'] for r in rounds]))}",
+        )
+        row(
+            "import with this code",
+            secs(took),
+            f"CPU {secs(median([r['cpu'] for r in rounds]))}",
+        )
     row(
         f"import of {args.changesets:,} changesets",
         secs(took),
