@@ -56,6 +56,9 @@ FTS_TABLE = "search_index"
 # The importer's steps, timed apart: staging (decrypt, parse, decode, check, verify) and
 # applying (one transaction).
 PHASES = ("stage", "apply_staged")
+# The authorization check the importer asks of sync.authority for every changeset (timed
+# inside apply_staged, when the tree has it).
+AUTHORITY = "refusal"
 
 
 def _load() -> str:
@@ -167,11 +170,14 @@ def ensure_bundle(count: int, fresh: bool) -> dict[str, Any]:
 # -- the import (a child process per round) ------------------------------------------------
 
 
-def _timed_phases(module: Any, names: tuple[str, ...]) -> dict[str, float]:
-    """Wrap module functions so that the seconds spent in each, and the CPU seconds of this
-    process in each (workers not counted), are added up (the importer calls them through
-    its module globals, so the wrappers are what it calls)."""
-    spent = dict.fromkeys(names, 0.0) | dict.fromkeys([f"{n} CPU" for n in names], 0.0)
+def _timed_phases(
+    module: Any, names: tuple[str, ...], spent: dict[str, float] | None = None
+) -> dict[str, float]:
+    """Wrap functions of a module (or methods of a class) so that the seconds spent in each,
+    and the CPU seconds of this process in each (workers not counted), are added up (the
+    importer calls them through its module globals, so the wrappers are what it calls)."""
+    spent = {} if spent is None else spent
+    spent.update(dict.fromkeys(names, 0.0) | dict.fromkeys([f"{n} CPU" for n in names], 0.0))
     for name in names:
         inner = getattr(module, name)
 
@@ -200,6 +206,10 @@ def _child_import(spec: dict[str, Any]) -> dict[str, Any]:
     from sync.importer import import_paths
 
     phases = _timed_phases(importer, PHASES)
+    if importlib.util.find_spec("sync.authority") is not None:
+        from sync.authority import Authority
+
+        _timed_phases(Authority, (AUTHORITY,), phases)
     ws = _open(Path(spec["copy"]))
     cpu0 = _cpu()
     profile = spec.get("profile")
@@ -473,6 +483,12 @@ def _print_phases(phases: dict[str, float]) -> None:
         row(
             f"  in {phase}", secs(phases[phase]), f"main process CPU {secs(phases[phase + ' CPU'])}"
         )
+    if AUTHORITY in phases:
+        row(
+            "    of which sync.authority (Authority.refusal)",
+            secs(phases[AUTHORITY]),
+            f"CPU {secs(phases[AUTHORITY + ' CPU'])}",
+        )
 
 
 def _print_round(number: int, result: dict[str, Any]) -> None:
@@ -535,6 +551,12 @@ def _print_summary(
         row(
             "import: main process CPU applying (median)",
             secs(median([r["phases"]["apply_staged CPU"] for r in rounds])),
+        )
+    if AUTHORITY in rounds[0]["phases"]:
+        row(
+            "import: in sync.authority (median)",
+            secs(median([r["phases"][AUTHORITY] for r in rounds])),
+            f"CPU {secs(median([r['phases'][AUTHORITY + ' CPU'] for r in rounds]))}",
         )
         row("floor (a) + (b)", secs(verify + insert))
         row("import / (a + b)", f"{took / (verify + insert):.2f}")
