@@ -17,7 +17,6 @@ without them it says which are missing and measures nothing.
 from __future__ import annotations
 
 import argparse
-import importlib
 import importlib.util
 import json
 import os
@@ -56,27 +55,16 @@ def missing() -> list[str]:
     ]
 
 
-def _grant(office: Any, case_id: str, peer: Any, role: str) -> None:
-    """Grant the peer the case once grants exist (issue 11); until then sharing is enough."""
-    if importlib.util.find_spec("sync.grants") is None:
-        return
-    grants = importlib.import_module("sync.grants")
-    grant = getattr(grants, "grant_case", None) or getattr(grants, "add_grant", None)
-    if grant is not None:
-        grant(office, case_id, peer, role)
-
-
 def _child_generate(spec: dict[str, Any]) -> dict[str, Any]:
     """The office (a case with `items` evidence items, `released` of them released to the
     NGO) and the NGO, knowing and having verified each other."""
-    from sync.releases import release_to
-
     from storage import cases
     from storage.evidence import add_evidence
     from storage.keyfile import FAST_INSECURE_KDF
     from storage.workspace import create_workspace
     from sync import peers
     from sync.cards import parse_card
+    from sync.releases import release_to
 
     office = create_workspace(
         Path(spec["office"]), "Bench office", PASSPHRASE, kdf=FAST_INSECURE_KDF
@@ -95,8 +83,7 @@ def _child_generate(spec: dict[str, Any]) -> dict[str, Any]:
         file.write_bytes(os.urandom(ITEM_BYTES))
         evidence_ids.append(add_evidence(office, case_id, file))
         file.unlink()
-    peers.share_case(office, case_id, to_ngo)
-    _grant(office, case_id, to_ngo, "ngo")
+    peers.share_case(office, case_id, to_ngo)  # a signed grant of the case, role ngo
     for evidence_id in evidence_ids[: int(spec["released"])]:
         release_to(office, evidence_id, to_ngo.peer_id)
     office.close()

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import hashlib
-import importlib
 import importlib.util
 import json
 import multiprocessing
@@ -90,17 +89,6 @@ def _open(root: Path) -> Any:
 # -- generation (once, cached) -------------------------------------------------------------
 
 
-def _grant_if_needed(sender: Any, case_id: str, peer: Any) -> None:
-    """Once grants exist (issue 11), the sender exports a case only to its members: grant
-    the receiver `liaison` in the case through whatever API the grants module offers."""
-    if importlib.util.find_spec("sync.grants") is None:
-        return
-    grants = importlib.import_module("sync.grants")
-    grant = getattr(grants, "grant_case", None) or getattr(grants, "add_grant", None)
-    if grant is not None:
-        grant(sender, case_id, peer, "liaison")
-
-
 def _child_generate(spec: dict[str, Any]) -> dict[str, Any]:
     """Two workspaces that know (and have verified) each other; the sender writes `count`
     changesets of one note each in one case (as people do, one edit at a time), shares the
@@ -131,8 +119,7 @@ def _child_generate(spec: dict[str, Any]) -> dict[str, Any]:
                 note = {"case_id": case_id, "text": f"note {done}", "class": "open"}
                 sender.commit(case_id, [Draft("note", new_id(), "create", note)])
                 done += 1
-    peers.share_case(sender, case_id, to_receiver)
-    _grant_if_needed(sender, case_id, to_receiver)
+    peers.share_case(sender, case_id, to_receiver)  # a signed grant of the case (liaison)
     result = export_bundle(
         sender, [peers.get_peer(sender, to_receiver.peer_id)], Path(spec["stick"])
     )
