@@ -109,8 +109,8 @@ def _child_generate(spec: dict[str, Any]) -> dict[str, Any]:
     to_receiver = peers.add_peer(sender, parse_card(peers.card_bytes(receiver)), "liaison")
     to_sender = peers.add_peer(receiver, parse_card(peers.card_bytes(sender)), "office")
     # Fingerprints compared in person: neither side is on probation.
-    peers.verify_peer(sender, to_receiver)
-    peers.verify_peer(receiver, to_sender)
+    peers.verify_peer(sender, to_receiver, receiver.fingerprint)
+    peers.verify_peer(receiver, to_sender, sender.fingerprint)
     case_id = cases.add_case(sender, "Bundle benchmark case", "one case")
     count, done = int(spec["changesets"]), 1  # the case's own changeset counts
     while done < count:
