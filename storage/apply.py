@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from storage import canonical
+from storage import canonical, key_trust
 from storage.changesets import Changeset, Op, decode_verified, op_ref
 from storage.connection import Connection
 from storage.entities import ENTITIES, GRANT, OPEN, PROTECTED, TRUST, Entity, clean_fields
@@ -330,10 +330,11 @@ def _apply_op(
 def _apply_trust(
     conn: Connection, statement_id: str, values: dict[str, object], cs: Changeset
 ) -> None:
-    """Record what a key statement means: a revocation point, or a rotation (the old key
-    retired after the statement, the new key known as an origin)."""
+    """Check a key statement's shape, make a rotation's new key known as an origin, then
+    derive the revocations again from every statement held (storage.key_trust): who signed
+    what decides whether it counts, not the order statements arrive in."""
     subject = str(values["subject"])
-    if values["statement"] == "rotate":
+    if values["statement"] == key_trust.ROTATE:
         if subject != cs.origin:
             raise ApplyError("Only a key's own holder can announce its replacement.")
         new_signing = bytes.fromhex(str(values.get("new_signing_public") or ""))
@@ -343,21 +344,17 @@ def _apply_trust(
             "INSERT OR IGNORE INTO origins(origin, signing_public, office_name) VALUES (?,?,?)",
             (origin_of(new_signing), new_signing, str(values.get("office_name") or "")),
         )
-        for case_id in cases_of(conn, subject):  # the new key is the same member
-            derive_shares(conn, case_id)
-        reason = "key replaced by a new one"
-    else:
-        reason = str(values.get("reason") or "key revoked")
-    epoch, after = int(str(values.get("epoch") or 0)), int(str(values.get("after_seq") or 0))
-    known = conn.execute(
-        "SELECT epoch, after_seq FROM revocations WHERE origin = ?", (subject,)
-    ).fetchone()
-    if known is None or (epoch, after) < (int(known[0]), int(known[1])):
-        conn.execute(
-            "INSERT OR REPLACE INTO revocations(origin, epoch, after_seq, reason, statement_id)"
-            " VALUES (?,?,?,?,?)",
-            (subject, epoch, after, reason, statement_id),
+    elif values["statement"] == key_trust.RETRACT and not values.get("retracts"):
+        raise ApplyError(
+            f"The key statement {statement_id} retracts nothing: it names no revocation."
         )
+    trust = key_trust.recompute(conn)
+    # A rotation that counts makes the new key the same member of the old key's cases; one
+    # that stops counting (a revocation arrived) undoes it: derive those cases' shares again.
+    affected = {subject, *(new for new, old in trust.honoured_rotations.items() if old == subject)}
+    for origin in sorted(affected):
+        for case_id in cases_of(conn, origin):
+            derive_shares(conn, case_id)
 
 
 def _apply_grant(conn: Connection, values: dict[str, object], cs: Changeset) -> None:

@@ -89,7 +89,7 @@ CUSTODY_EVENTS = (
     "returned",
     "destroyed",
 )
-TRUST_STATEMENTS = ("revoke", "rotate")
+TRUST_STATEMENTS = ("revoke", "rotate", "retract")
 # The roles a peer may be granted in a case (sync.authority says what each may do).
 GRANT_ROLES = ("office", "liaison", "ngo", "defence")
 FULL_TRUST_ROLES = ("office", "liaison")
@@ -192,6 +192,23 @@ def sha256_hex(name: str, value: object) -> object:
         value and (len(value) != 64 or any(c not in "0123456789abcdef" for c in value))
     ):
         raise InvalidInput(f"{name} must be a SHA-256 digest in hex.")
+    return value
+
+
+def op_reference(name: str, value: object) -> object:
+    """The name of one op, "changeset id:op index" (or empty where none is named)."""
+    cs_id, _, index = value.partition(":") if isinstance(value, str) else ("", "", "")
+    if not isinstance(value, str) or (
+        value
+        and not (
+            len(cs_id) == 64
+            and all(c in "0123456789abcdef" for c in cs_id)
+            and index.isdigit()
+            and index.isascii()
+            and len(index) <= 6
+        )
+    ):
+        raise InvalidInput(f"{name} must name an op as 'changeset id:index'.")
     return value
 
 
@@ -429,8 +446,9 @@ ENTITIES: dict[str, Entity] = {
             required=("case_id", "person_id", "audience", "decision"),
         ),
         # Statements about keys, not about a case: a peer's key revoked after a sequence
-        # number (a lost laptop), or our own key replaced by a new one announced under the
-        # old. Their changesets carry the empty case id and go to every peer.
+        # number (a lost laptop), our own key replaced by a new one announced under the
+        # old, or a revocation retracted (`retracts` names it). Their changesets carry the
+        # empty case id and go to every peer; storage.key_trust says which of them count.
         Entity(
             "trust",
             "trust_statements",
@@ -444,6 +462,7 @@ ENTITIES: dict[str, Entity] = {
                 "office_name": Field(text(), mutable=False),
                 "reason": Field(text(), mutable=False),
                 "at": Field(timestamp, mutable=False),
+                "retracts": Field(op_reference, mutable=False),
             },
             append_only=True,
             required=("statement", "subject", "at"),

@@ -9,7 +9,7 @@ the same grants, whatever order they arrived in:
 * a grantee's statements are read in (hlc, id) order and the last one decides: after a
   grant the grantee holds that grant's role with no cut; after an ungrant it keeps the role
   of the grant before it, cut at the ungrant's (epoch, after_seq);
-* a key replaced by a rotation (a `rotate` key statement) is the same member under its
+* a key replaced by a rotation that counts (storage.key_trust) is the same member under its
   new key.
 
 `case_shares` is what the grants mean for export: the owner and every grantee not
@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from storage import key_trust
 from storage.connection import Connection
 from storage.identity import origin_of
 
@@ -61,17 +62,9 @@ def record_creator(conn: Connection, entity: str, entity_id: str) -> str | None:
 
 
 def rotated_from(conn: Connection) -> dict[str, str]:
-    """{new origin: old origin} for every key rotation applied here."""
-    found: dict[str, str] = {}
-    rows = conn.execute(
-        "SELECT subject, new_signing_public FROM trust_statements WHERE statement = 'rotate'"
-    )
-    for subject, new_public in rows:
-        try:
-            found[origin_of(bytes.fromhex(str(new_public)))] = str(subject)
-        except ValueError:
-            continue
-    return found
+    """{new origin: old origin} for every key rotation that counts here (storage.key_trust:
+    announced by its holder at or before any revocation point of the old key)."""
+    return dict(key_trust.current(conn).honoured_rotations)
 
 
 def earlier_keys(origin: str, rotations: dict[str, str]) -> list[str]:

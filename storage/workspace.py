@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from storage import audit, keyfile, migrations, throttle
+from storage import audit, key_trust, keyfile, migrations, throttle
 from storage.apply import apply_changeset, current_op, waiting_ops
 from storage.atomic import TEMP_SUFFIX, remove_interrupted_copies
 from storage.blobs import BlobStore
@@ -46,6 +46,7 @@ from storage.sealing import Reveal, field_class, new_reveal, sealable
 from storage.text_rules import text_problem
 
 LOCK_WAIT_SECONDS = 10.0
+KEY_TRUST_SCHEMA = 10  # the migration after which revocations are derived (key_trust)
 
 
 @dataclass(frozen=True)
@@ -555,9 +556,11 @@ def open_workspace(
             raise
         try:
             _check_belongs(conn, paths, sealed)
-            migrations.migrate(
+            applied = migrations.migrate(
                 conn, backup=lambda v: _pre_migration_backup(conn, paths, v, database_key)
             )
+            if KEY_TRUST_SCHEMA in applied:  # revocations become derived: derive them now
+                _recompute_revocations(conn)
             workspace = Workspace(paths, conn, database_key, sealed.kdf, lock_fd, wall)
         except BaseException:
             conn.close()
@@ -567,6 +570,17 @@ def open_workspace(
         raise
     _after_unlock(workspace, attempts, sealed)
     return workspace
+
+
+def _recompute_revocations(conn: Connection) -> None:
+    """Derive the revocations from the key statements held, once, in a transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        key_trust.recompute(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _blame_key_file_if_foreign(paths: WorkspacePaths, database_key: bytes) -> None:

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyrage import x25519
 
-from storage import audit, canonical
+from storage import audit, canonical, key_trust
 from storage.apply import (
     ApplyError,
     ApplyResult,
@@ -78,13 +78,21 @@ from sync.parked_bundles import (
 )
 from sync.peer_state import UNVERIFIED, on_probation, probation_notice
 from sync.peers import Peer, peer_by_origin
+from sync.receipts import accepted_receipts
 from sync.spool import (
     ChangesetSpool,
     StagedChangeset,
     decode_reveals,
     first_key_statements,
 )
-from sync.trust import adopt_rotated_peer, endorsed_peer, our_keys
+from sync.trust import (
+    adopt_rotated_peer,
+    endorsed_peer,
+    honoured_rotation,
+    introduction_refusal,
+    manifest_refusal,
+    our_keys,
+)
 from sync.verify_pool import SignatureChecker
 
 Progress = Callable[[int, int], None]
@@ -112,6 +120,7 @@ class ImportReport:
     parked_reasons: list[str] = field(default_factory=list)
     quarantined: int = 0
     quarantine_reasons: list[str] = field(default_factory=list)
+    receipts_refused: list[str] = field(default_factory=list)
     evidence: int = 0
     conflicts: int = 0
     cases: set[str] = field(default_factory=set)
@@ -135,6 +144,7 @@ class ImportReport:
             "parked_reasons": self.parked_reasons,
             "quarantined": self.quarantined,
             "quarantine_reasons": self.quarantine_reasons,
+            "receipts_refused": self.receipts_refused,
             "evidence": self.evidence,
             "conflicts": self.conflicts,
             "cases": sorted(self.cases),
@@ -280,7 +290,7 @@ def open_head(ws: Workspace, path: Path) -> OpenHead:
     peer = peer_by_origin(ws, sender["origin"])
     endorsed_from = ""
     if peer is None:
-        peer = endorsed_peer(ws, sender, manifest["endorsement"])
+        peer = endorsed_peer(ws, manifest)
         endorsed_from = str(manifest["endorsement"].get("old_origin", "")) if peer else ""
     if peer is None:
         try:  # self-signed at least, or it is not worth keeping
@@ -306,6 +316,8 @@ def open_head(ws: Workspace, path: Path) -> OpenHead:
             f"The bundle claims to come from {peer.office_name} but its signature does not"
             " verify: it was altered or forged.",
         ) from None
+    if refusal := manifest_refusal(ws, peer, manifest) or introduction_refusal(ws, peer, manifest):
+        raise refuse("key trust", refusal)
     ours = [r for r in manifest["recipients"] if r["origin"] in ours_now]
     if not ours or ours[0]["encryption_public"] != _public_hex(ours_now[ours[0]["origin"]]):
         raise refuse(
@@ -997,6 +1009,8 @@ def _record_outcome(ws: Workspace, staged: Staged, outcome: _Outcome, report: Im
     report.quarantine_reasons = sorted(
         {reason for _, reason in outcome.quarantined} | set(newly_held)
     )
+    receipts = accepted_receipts(ws, head.sender, head.endorsed_from, head.manifest["receipts"])
+    report.receipts_refused = receipts.refused
     summary = report.to_json()
     del summary["file"], summary["message"]
     conn.execute(
@@ -1028,10 +1042,12 @@ def _record_outcome(ws: Workspace, staged: Staged, outcome: _Outcome, report: Im
             "INSERT OR REPLACE INTO receipts_due(bundle_id, peer_origin, receipt) VALUES (?,?,?)",
             (head.bundle_id, head.sender.origin, canonical.encode(receipt).decode()),
         )
-    for incoming in head.manifest["receipts"]:
+    for incoming in receipts.accepted:
         audit.append(conn, ws.author, "receipt received", incoming["bundle_id"], incoming)
+    for sentence in receipts.refused:
+        audit.append(conn, ws.author, "receipt refused", head.bundle_id, {"message": sentence})
     audit.append(conn, ws.author, "bundle imported", head.bundle_id, summary)
-    _note_own_work_back(ws, head, now)
+    _note_own_work_back(ws, head, now, [str(r["bundle_id"]) for r in receipts.accepted])
     if outcome.own_epoch_shared:
         ws.start_new_epoch(
             f"{head.sender.office_name} sent changes of this office's present epoch that this"
@@ -1064,7 +1080,7 @@ def _record_held(conn: Any, outcome: _Outcome, bundle_id: str, now: str) -> None
         )
 
 
-def _note_own_work_back(ws: Workspace, head: OpenHead, now: str) -> None:
+def _note_own_work_back(ws: Workspace, head: OpenHead, now: str, answered: list[str]) -> None:
     """After a restore, our work after the backup counts as back once a peer that holds
     nothing of ours we lack either held our work from before the restore (it gave back
     all it had) or answered a bundle we wrote after the restore (it knew what we hold)."""
@@ -1075,7 +1091,6 @@ def _note_own_work_back(ws: Workspace, head: OpenHead, now: str) -> None:
     knew_earlier_work = any(
         epoch != ws.epoch for origin in ours for epoch, _, _ in holdings.get(origin, [])
     )
-    answered = [str(r.get("bundle_id", "")) for r in head.manifest["receipts"]]
     restored_at = ws.meta("restored_at")
     answered_since = any(
         ws.conn.execute(
@@ -1091,12 +1106,17 @@ def _note_own_work_back(ws: Workspace, head: OpenHead, now: str) -> None:
 
 
 def _adopt_rotations(ws: Workspace, rotations: list[Op]) -> None:
-    """A peer that replaced its keys stays the same peer under its new keys."""
+    """A peer that replaced its keys stays the same peer under its new keys, on probation
+    (a new key is never `verified`), when its rotation counts here (storage.key_trust: it
+    was announced at or before any revocation point of the old key)."""
+    if not rotations:
+        return
+    trust = key_trust.current(ws.conn)
     for op in rotations:
         old = peer_by_origin(ws, str(op.fields["subject"]))
-        if old is None:
-            continue
         signing = bytes.fromhex(str(op.fields["new_signing_public"]))
+        if old is None or not honoured_rotation(trust, old.origin, origin_of(signing)):
+            continue
         new = Peer(
             origin_of(signing)[:16],
             origin_of(signing),
@@ -1105,7 +1125,7 @@ def _adopt_rotations(ws: Workspace, rotations: list[Op]) -> None:
             signing,
             bytes.fromhex(str(op.fields["new_encryption_public"])),
             "",
-            old.verified_at,
+            "",
         )
         adopt_rotated_peer(ws, old.origin, new)
 

@@ -20,9 +20,21 @@ def _shared_case(network: Network) -> str:
     return case_id
 
 
-def test_a_revoked_key_is_quarantined_after_its_revocation_point(network: Network) -> None:
+def name_liaison_as_authority(network: Network, *holders: str) -> None:
+    """Each holder names the tribunal liaison's key as its authority over revocation, as an
+    office set up by the tribunal does (after comparing the fingerprint)."""
+    for holder in holders:
+        liaison = network.peer(holder, "liaison")
+        trust.name_authority(network.ws[holder], liaison.peer_id, liaison.fingerprint)
+
+
+def test_a_revoked_key_is_refused_after_its_revocation_point(network: Network) -> None:
+    """The thief's bundle, written after the revocation point, is refused where the
+    revocation counts: at the liaison that signed it, and at Kabora, which names the
+    liaison as its authority."""
     case_id = _shared_case(network)
     dressa, liaison, kabora = network.ws["dressa"], network.ws["liaison"], network.ws["kabora"]
+    name_liaison_as_authority(network, "kabora")
     cases.update_case(dressa, case_id, summary="before the loss")
     network.share("dressa", case_id, "liaison", "kabora")
     network.send("dressa", "liaison")
@@ -32,16 +44,34 @@ def test_a_revoked_key_is_quarantined_after_its_revocation_point(network: Networ
     trust.revoke_peer(liaison, network.peer("liaison", "dressa"), last_good, "laptop stolen")
     cases.update_case(dressa, case_id, summary="written by the thief")
     report = network.send("dressa", "liaison")
-    assert report.quarantined == 1 and report.changesets == 0
-    assert "revoked" in report.quarantine_reasons[0]
+    assert report.status == "refused" and report.changesets == 0
+    assert f"with a key revoked after its changeset {last_good}" in report.message
+    assert "laptop stolen" in report.message and "Tribunal liaison" in report.message
     assert queries.get(liaison.conn, Case, case_id).summary == "before the loss"
     assert network.peer("liaison", "dressa").revoked_after == last_good
 
-    # The statement reaches Kabora through the liaison; the thief's edit is refused there too.
+    # The statement reaches Kabora through the liaison; the thief's bundle is refused there.
     network.send("liaison", "kabora")
+    assert network.peer("kabora", "dressa").revoked_after == last_good
     report = network.send("dressa", "kabora")
-    assert report.quarantined == 1
+    assert report.status == "refused" and "revoked" in report.message
     assert queries.get(kabora.conn, Case, case_id).summary == "before the loss"
+
+
+def test_a_forwarded_changeset_of_a_revoked_key_is_quarantined(network: Network) -> None:
+    """Dressa applied the thief's edit before it learnt of the revocation; when it forwards
+    it, the liaison quarantines it with the reason."""
+    case_id = _shared_case(network)
+    liaison, kabora = network.ws["liaison"], network.ws["kabora"]
+    network.share("dressa", case_id, "liaison")
+    _, last_good = trust.last_seq_of(liaison, kabora.origin)
+    trust.revoke_peer(liaison, network.peer("liaison", "kabora"), last_good, "laptop stolen")
+    cases.update_case(kabora, case_id, summary="written by the thief")
+    network.send("kabora", "dressa")
+    report = network.send("dressa", "liaison")
+    assert report.quarantined == 1 and report.changesets == 0
+    assert "revoked" in report.quarantine_reasons[0]
+    assert queries.get(liaison.conn, Case, case_id).summary == "start"
 
 
 def test_a_rotated_key_is_adopted_by_peers_under_the_old_one(network: Network) -> None:
@@ -59,7 +89,8 @@ def test_a_rotated_key_is_adopted_by_peers_under_the_old_one(network: Network) -
     assert report.status == "imported", report.message
     assert queries.get(liaison.conn, Case, case_id).summary == "after rotation"
     adopted = peers.peer_by_origin(liaison, kabora.origin)
-    assert adopted is not None and adopted.role == "office" and adopted.verified
+    # Same role, but a new key starts on probation: its fingerprint is compared again.
+    assert adopted is not None and adopted.role == "office" and not adopted.verified
     assert peers.peer_by_origin(liaison, old_origin).revoked_after is not None  # type: ignore[union-attr]
 
     # A bundle addressed to the old key still opens at Kabora.
