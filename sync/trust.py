@@ -343,13 +343,23 @@ class Authority:
 def name_authority(ws: Workspace, source: str, digits: str) -> Authority:
     """Name a key (from a card file, or a peer by id) as an authority over revocation,
     after checking the fingerprint a person read from the authority itself."""
-    card = _authority_card(ws, source)
+    return name_authority_card(ws, _authority_card(ws, source), digits)
+
+
+def check_authority_fingerprint(card: ContactCard, digits: str) -> None:
+    """Refuse an authority's card unless `digits` are its fingerprint (a person compared
+    them with the authority, aloud or on paper)."""
     given = "".join(c for c in digits if c.isdigit())
     if given != card.fingerprint.replace(" ", ""):
         raise SyncError(
             f"The fingerprint given does not match the card of {one_line(card.office_name, 80)};"
             " do not trust this card. Nothing was changed."
         )
+
+
+def name_authority_card(ws: Workspace, card: ContactCard, digits: str) -> Authority:
+    """Name the key of `card` as an authority, once its fingerprint matches `digits`."""
+    check_authority_fingerprint(card, digits)
     if card.origin in key_trust.own_origins(ws.conn):
         raise SyncError("That is this office's own key; it counts here already.")
     with ws.transaction() as conn:

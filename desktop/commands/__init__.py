@@ -13,6 +13,7 @@ from desktop.commands import (
     policy_cmds,
     record_cmds,
     sync_cmds,
+    trust_cmds,
     workspace_cmds,
 )
 
@@ -25,6 +26,7 @@ def register_all(commands: Any, common: argparse.ArgumentParser) -> None:
         evidence_cmds,
         history_cmds,
         sync_cmds,
+        trust_cmds,
         parked_cmds,
         policy_cmds,
         demo_cmd,

@@ -404,6 +404,8 @@ def describe(report: ImportReport) -> str:
         parts.append(f"{report.parked:,} parked ({'; '.join(report.parked_reasons)})")
     if report.quarantined:
         parts.append(f"{report.quarantined:,} quarantined ({'; '.join(report.quarantine_reasons)})")
+    if report.receipts_refused:
+        parts.append(f"{len(report.receipts_refused):,} receipts refused")
     return f"{report.head.name}: from {report.sender} ({report.created}): " + ", ".join(parts)
 
 
@@ -417,6 +419,8 @@ def _print_reports(reports: list[ImportReport], as_json: bool) -> int:
             line(describe(report))
         if report.status in ("refused", "failed"):
             say(f"valise: {report.status} {report.head}: {report.message}")
+        for sentence in report.receipts_refused:
+            say(f"valise: warning: {sentence}")
     return 1 if any(r.status in ("refused", "failed") for r in reports) else 0
 
 

@@ -19,6 +19,8 @@ from desktop.env_secrets import NEW_PASSPHRASE_ENV, PASSPHRASE_ENV
 from desktop.output import print_fields, print_json, say
 from storage import backup
 from storage.workspace import create_workspace
+from sync import trust
+from sync.cards import ContactCard, read_card
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -28,6 +30,20 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--code", help="short office code used in references (default: from the name)")
     p.add_argument("--situation", default="", help="situation code used in references, e.g. VAR")
     p.add_argument("--author", help="name recorded as author of changes (default: the office)")
+    p.add_argument(
+        "--authority",
+        action="append",
+        default=[],
+        metavar="CARDFILE",
+        help="the contact card of a key trusted to revoke others' keys (the tribunal liaison)",
+    )
+    p.add_argument(
+        "--authority-fingerprint",
+        action="append",
+        default=[],
+        metavar="DIGITS",
+        help="its fingerprint, read to you by the authority (one per --authority)",
+    )
     p.set_defaults(run=cmd_init)
 
     p = commands.add_parser("identity", parents=[common], help="show this office's identity")
@@ -57,6 +73,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 def cmd_init(args: argparse.Namespace) -> int:
     """Create a workspace; the passphrase is asked twice."""
     root = workspace_dir(args)
+    authorities = _authority_cards(args)
     passphrase = read_new_passphrase(PASSPHRASE_ENV)
     with create_workspace(
         root,
@@ -67,9 +84,30 @@ def cmd_init(args: argparse.Namespace) -> int:
         author=args.author,
         kdf=kdf_for_new_workspace(),
     ) as ws:
+        for card, digits in authorities:
+            trust.name_authority_card(ws, card, digits)
         say(f"Created the workspace of {ws.office_name} in {root}")
         say(f"Fingerprint: {ws.fingerprint}")
+        for card, _ in authorities:
+            say(f"Authority over revocation: {card.office_name} ({card.fingerprint})")
     return 0
+
+
+def _authority_cards(args: argparse.Namespace) -> list[tuple[ContactCard, str]]:
+    """The authority cards given to `init`, each checked against its fingerprint before
+    anything is created."""
+    if len(args.authority) != len(args.authority_fingerprint):
+        raise UsageError(
+            "Give one --authority-fingerprint for each --authority card (the digits the"
+            " authority read to you)."
+        )
+    cards = [
+        (read_card(Path(path)), digits)
+        for path, digits in zip(args.authority, args.authority_fingerprint, strict=True)
+    ]
+    for card, digits in cards:
+        trust.check_authority_fingerprint(card, digits)
+    return cards
 
 
 def cmd_identity(args: argparse.Namespace) -> int:
