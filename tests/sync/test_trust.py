@@ -10,6 +10,7 @@ from storage.records import Case
 from sync import peers, trust
 from sync.importer import StagedChangeset, _apply_all
 from tests.sync.conftest import Network
+from tests.sync.test_trust_authority import name_liaison_as_authority
 
 
 def _shared_case(network: Network) -> str:
@@ -18,14 +19,6 @@ def _shared_case(network: Network) -> str:
     network.send("kabora", "dressa")
     network.send("kabora", "liaison")
     return case_id
-
-
-def name_liaison_as_authority(network: Network, *holders: str) -> None:
-    """Each holder names the tribunal liaison's key as its authority over revocation, as an
-    office set up by the tribunal does (after comparing the fingerprint)."""
-    for holder in holders:
-        liaison = network.peer(holder, "liaison")
-        trust.name_authority(network.ws[holder], liaison.peer_id, liaison.fingerprint)
 
 
 def test_a_revoked_key_is_refused_after_its_revocation_point(network: Network) -> None:
