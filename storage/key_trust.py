@@ -105,21 +105,41 @@ _PARSED_LIMIT = 100_000
 
 
 def key_statements(conn: Connection) -> list[KeyStatement]:
-    """Every statement about keys in the changesets held here, in a fixed order."""
-    ids = [str(row[0]) for row in conn.execute("SELECT id FROM changesets WHERE case_id = ''")]
+    """Every statement about keys held here, in a fixed order: those applied, and the
+    rotations among those quarantined because their signer was revoked before them (so
+    that the key they announce is known as refused, whichever office forwards it)."""
+    applied = [str(r[0]) for r in conn.execute("SELECT id FROM changesets WHERE case_id = ''")]
+    held = [str(r[0]) for r in conn.execute("SELECT id FROM quarantined_key_statements")]
     if len(_PARSED) > _PARSED_LIMIT:
         _PARSED.clear()
     found: list[KeyStatement] = []
-    for cs_id in sorted(ids):
+    for cs_id in sorted(applied):
         if cs_id not in _PARSED:
-            _PARSED[cs_id] = _parse(conn, cs_id)
+            _PARSED[cs_id] = _parse(conn, cs_id, "changesets")
         found.extend(_PARSED[cs_id])
+    for cs_id in sorted(set(held) - set(applied)):
+        if cs_id not in _PARSED:
+            _PARSED[cs_id] = _parse(conn, cs_id, "quarantined_key_statements")
+        found.extend(s for s in _PARSED[cs_id] if s.kind == ROTATE)
     return found
 
 
-def _parse(conn: Connection, cs_id: str) -> tuple[KeyStatement, ...]:
+def hold_quarantined(
+    conn: Connection, cs_id: str, origin: str, position: Position, hlc: str, body: bytes
+) -> None:
+    """Keep a key statement refused because its signer was revoked before it (inside the
+    caller's transaction) and derive the revocations again."""
+    conn.execute(
+        "INSERT OR IGNORE INTO quarantined_key_statements(id, origin, epoch, seq, hlc, body)"
+        " VALUES (?,?,?,?,?,?)",
+        (cs_id, origin, position[0], position[1], hlc, body),
+    )
+    recompute(conn)
+
+
+def _parse(conn: Connection, cs_id: str, table: str) -> tuple[KeyStatement, ...]:
     origin, epoch, seq, hlc, body = conn.execute(
-        "SELECT origin, epoch, seq, hlc, body FROM changesets WHERE id = ?", (cs_id,)
+        f"SELECT origin, epoch, seq, hlc, body FROM {table} WHERE id = ?", (cs_id,)
     ).fetchone()
     changeset = decode_verified(bytes(body))
     found: list[KeyStatement] = []

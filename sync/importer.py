@@ -811,6 +811,8 @@ class _Applier:
         if reason:
             outcome.settle(item.cs_id)
             outcome.quarantined.append((item, reason))
+            if item.changeset.case_id == "":  # a thief's rotation still marks its new key
+                self._hold_key_statement(item)
             return True
         # What a held-back changeset builds on has arrived: it was refused, not lost.
         needs = [n for n in _needs(self._present, item) if not self._is_held(n, outcome)]
@@ -857,6 +859,15 @@ class _Applier:
     def _is_held(self, cs_id: str, outcome: _Outcome) -> bool:
         """True for a changeset sync.authority holds back (in this import or before)."""
         return cs_id in outcome.held or cs_id in self.outcome.held or cs_id in self._held
+
+    def _hold_key_statement(self, item: StagedChangeset) -> None:
+        """Keep a key statement refused for its revoked signer where storage.key_trust
+        reads it, so the key a stolen key announced is refused from here on too."""
+        cs = item.changeset
+        key_trust.hold_quarantined(
+            self._conn, item.cs_id, cs.origin, (cs.epoch, cs.seq), cs.hlc, item.body
+        )
+        self._revocations.clear()
 
     def _in_own_epoch(self, item: StagedChangeset) -> bool:
         """True for a changeset of our origin in the epoch we write in now."""

@@ -32,3 +32,15 @@ ALTER TABLE trust_statements ADD COLUMN retracts TEXT NOT NULL DEFAULT '';
 
 -- Who signed the statement that makes each revocation effective.
 ALTER TABLE revocations ADD COLUMN revoked_by TEXT NOT NULL DEFAULT '';
+
+-- Key statements quarantined because their signer's key was revoked before them: kept so
+-- that a rotation a thief announced with a stolen key still marks the new key as refused
+-- (storage.key_trust reads only rotations from here; nothing here is ever applied).
+CREATE TABLE quarantined_key_statements (
+    id TEXT PRIMARY KEY,
+    origin TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    hlc TEXT NOT NULL,
+    body BLOB NOT NULL
+) WITHOUT ROWID;

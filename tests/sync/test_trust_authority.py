@@ -276,6 +276,30 @@ def test_rotation_after_revocation_is_not_adopted(network: Network) -> None:
     assert Snapshot.of(dressa) == before
 
 
+def test_a_thief_rotation_forwarded_by_an_office_does_not_let_the_new_key_in(
+    network: Network,
+) -> None:
+    """Dressa adopted the thief's new key before it heard of the revocation and forwards
+    the rotation and the new key's work to the liaison (an office may introduce keys): the
+    liaison quarantines the rotation and, because of it, everything the new key signed."""
+    case_id = _shared_case(network)
+    kabora, liaison = network.ws["kabora"], network.ws["liaison"]
+    _, last_good = trust.last_seq_of(liaison, kabora.origin)
+    trust.revoke_peer(liaison, network.peer("liaison", "kabora"), last_good, "laptop stolen")
+    trust.rotate_identity(kabora)
+    cases.update_case(kabora, case_id, summary="the thief's new key")
+    assert network.send("kabora", "dressa").status == "imported"
+    network.share("dressa", case_id, "liaison")
+    before = state_digest(liaison.conn)
+    report = network.send("dressa", "liaison")
+    assert report.status == "imported" and report.changesets == 0
+    assert report.quarantined == 2
+    assert all("revoked" in reason for reason in report.quarantine_reasons)
+    assert state_digest(liaison.conn) == before
+    assert _summary(liaison, case_id) == "start"
+    assert key_trust.current(liaison.conn).revocations[kabora.origin].point == (0, 0)
+
+
 def test_rotated_key_does_not_inherit_verified(network: Network) -> None:
     case_id = _shared_case(network)
     kabora, liaison = network.ws["kabora"], network.ws["liaison"]
