@@ -132,9 +132,12 @@ def _plan(ws: Workspace, peers: Sequence[Peer]) -> _Plan:
         " o.signing_public FROM changesets c JOIN origins o ON o.origin = c.origin"
         " ORDER BY c.rowid"
     )
+    revoked = _revocation_points(ws)
     for cs_id, origin, epoch, seq, case_id, body, office, signing in rows:
         if case_id not in cases and case_id != "":  # "": key statements go to everyone
             continue
+        if origin in revoked and (epoch, seq) > revoked[origin]:
+            continue  # applied before we heard of the revocation: never passed on
         case_prev = last_in_case.get((origin, case_id), "")
         last_in_case[(origin, case_id)] = cs_id
         lacking = [peer for peer, index in indexes if _lacks(peer, index, origin, epoch, seq)]
@@ -157,6 +160,12 @@ def _plan(ws: Workspace, peers: Sequence[Peer]) -> _Plan:
                         plan.blobs.append((sha, int(size_row[0])))
                         plan.blob_bytes += int(size_row[0])
     return plan
+
+
+def _revocation_points(ws: Workspace) -> dict[str, tuple[int, int]]:
+    """(epoch, seq) after which each revoked key's changesets are not passed on."""
+    rows = ws.conn.execute("SELECT origin, epoch, after_seq FROM revocations")
+    return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
 
 def has_news_for(ws: Workspace, peer: Peer) -> bool:

@@ -300,6 +300,27 @@ def test_a_thief_rotation_forwarded_by_an_office_does_not_let_the_new_key_in(
     assert key_trust.current(liaison.conn).revocations[kabora.origin].point == (0, 0)
 
 
+def test_work_of_a_revoked_key_applied_before_the_revocation_is_not_passed_on(
+    network: Network,
+) -> None:
+    """Dressa applied the thief's edit before the revocation reached it; once it has, it no
+    longer passes that edit on (the liaison never even sees it to quarantine it)."""
+    case_id = _shared_case(network)
+    kabora, dressa, liaison = network.ws["kabora"], network.ws["dressa"], network.ws["liaison"]
+    name_liaison_as_authority(network, "dressa")
+    _, last_good = trust.last_seq_of(liaison, kabora.origin)
+    trust.revoke_peer(liaison, network.peer("liaison", "kabora"), last_good, "laptop stolen")
+    cases.update_case(kabora, case_id, summary="written by the thief")
+    network.send("kabora", "dressa")
+    assert _summary(dressa, case_id) == "written by the thief"
+    network.send("liaison", "dressa")
+    network.share("dressa", case_id, "liaison")
+    result = network.export("dressa", "liaison")
+    report = network.receive("liaison", result.head)[0]
+    assert report.status == "imported" and report.quarantined == 0 and report.changesets == 0
+    assert _summary(liaison, case_id) == "start"
+
+
 def test_rotated_key_does_not_inherit_verified(network: Network) -> None:
     case_id = _shared_case(network)
     kabora, liaison = network.ws["kabora"], network.ws["liaison"]
