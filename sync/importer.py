@@ -755,6 +755,9 @@ class _Applier:
         self._present = _Present(ws.conn)
         self._revocations: dict[str, tuple[int, int, str] | None] = {}
         self._authority = Authority(ws.conn)
+        # Changesets quarantined earlier (a revocation since retracted, say) that a peer
+        # sends again: when one applies now, its quarantine entry goes.
+        self._quarantined = {str(r[0]) for r in ws.conn.execute("SELECT id FROM quarantine")}
         self.outcome = _Outcome()
 
     def offer_all(self, items: Iterable[StagedChangeset]) -> list[StagedChangeset]:
@@ -848,6 +851,8 @@ class _Applier:
         # Our next edit must rank after what we have now seen (far-future clocks clamped).
         self._ws.clock.observe(Stamp.parse(item.changeset.hlc))
         self._present.add(item.cs_id)
+        if item.cs_id in self._quarantined:
+            self._conn.execute("DELETE FROM quarantine WHERE id = ?", (item.cs_id,))
         if item.changeset.case_id == "":  # a key statement: revocations may have changed
             self._revocations.clear()
         self._authority.after_applied(item.changeset)

@@ -208,6 +208,31 @@ def test_authority_revocation_takes_effect_and_can_be_retracted(network: Network
     assert _summary(kabora, case_id) == "Dressa, after the revocation"
 
 
+def test_work_quarantined_under_a_retracted_revocation_applies_when_sent_again(
+    network: Network,
+) -> None:
+    """Kabora revoked Dressa's key itself (it counts at Kabora; at the liaison it is an
+    advisory), so Dressa's edit forwarded by the liaison is quarantined at Kabora. Kabora
+    retracts: the liaison sends the edit again (Kabora's holdings lack it) and it applies."""
+    case_id = _shared_case(network)
+    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    _, last_good = trust.last_seq_of(kabora, dressa.origin)
+    revocation = trust.revoke_peer(kabora, network.peer("kabora", "dressa"), last_good, "lost")
+    network.send("kabora", "liaison")
+    cases.update_case(dressa, case_id, summary="Dressa's edit")
+    network.share("dressa", case_id, "liaison")
+    network.send("dressa", "liaison")
+    report = network.send("liaison", "kabora")
+    assert report.quarantined == 1 and "revoked" in report.quarantine_reasons[0]
+    assert _summary(kabora, case_id) == "start"
+
+    trust.retract_revocation(kabora, revocation[:12], "found the laptop")
+    report = network.send("liaison", "kabora")
+    assert report.status == "imported" and report.changesets == 1, report
+    assert _summary(kabora, case_id) == "Dressa's edit"
+    assert kabora.conn.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+
+
 def test_a_retraction_counts_whatever_order_the_statements_arrive_in(network: Network) -> None:
     """Dressa receives the liaison's revocation of the NGO's key, then the retraction;
     Kabora receives both at once. Both end with the key unrevoked and list the same."""
