@@ -6,9 +6,9 @@ compares the fingerprint the peer is on probation (sync.peer_state): its bundles
 unread and nothing is written for it. Marking it verified asks for the digits the other
 office read out, and refuses any that differ from its card. An office that cannot compare
 fingerprints may accept unverified peers with a checkbox here (audited). Revoking a key
-(a lost laptop) is permanent and travels to every peer. Each step calls `sync.peers`,
-`sync.peer_state` or `sync.trust`; files are chosen through injectable callables so tests
-and other windows can supply them.
+(a lost laptop) travels to every peer and counts where this office is an authority
+(sync.trust). Each step calls `sync.peers`, `sync.peer_state` or `sync.trust`; files are
+chosen through injectable callables so tests and other windows can supply them.
 """
 
 from __future__ import annotations
@@ -685,9 +685,10 @@ class PeersView(QWidget):
         if not self._prompts.confirm(
             self,
             title,
-            f"Revoking the key of {shown_name(peer.office_name)} is permanent and cannot be undone."
-            f" Changesets it signed after number {after} will be refused here and, once the"
-            " next bundles arrive, at every peer.\n\nRevoke the key?",
+            f"Revoking the key of {shown_name(peer.office_name)} is permanent until this office"
+            f" retracts it. Changesets it signed after number {after} will be refused here and,"
+            " once the next bundles arrive, at the offices that name this one as an authority"
+            " (elsewhere it is an advisory for a person there to confirm).\n\nRevoke the key?",
         ):
             return
         try:

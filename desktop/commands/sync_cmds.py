@@ -308,15 +308,17 @@ def cmd_peer_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_peer_revoke(args: argparse.Namespace) -> int:
-    """Revoke a peer's key after one of its changesets; the statement reaches every peer."""
+    """Revoke a peer's key after one of its changesets; the statement reaches every peer and
+    counts where this office is an authority."""
     with unlock(args) as ws:
         peer = peers.get_peer(ws, args.peer)
         _, newest = trust.last_seq_of(ws, peer.origin)
         trust.revoke_peer(ws, peer, args.after, args.reason)
     say(
         f"The key of {peer.office_name} is revoked after its changeset {args.after} (the newest"
-        f" held here is {newest}). Later changesets signed with it will be quarantined here"
-        " and, once the next bundles arrive, at every peer."
+        f" held here is {newest}). Later changesets signed with it are refused here and, once"
+        " the next bundles arrive, at the offices that name this one as an authority (an"
+        " advisory elsewhere). `valise revocation retract ID` withdraws it."
     )
     return 0
 
