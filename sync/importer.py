@@ -87,7 +87,9 @@ from sync.spool import (
 )
 from sync.trust import (
     adopt_rotated_peer,
+    check_endorsed_rotation,
     endorsed_peer,
+    endorsement_counts,
     honoured_rotation,
     introduction_refusal,
     manifest_refusal,
@@ -316,6 +318,8 @@ def open_head(ws: Workspace, path: Path) -> OpenHead:
             f"The bundle claims to come from {peer.office_name} but its signature does not"
             " verify: it was altered or forged.",
         ) from None
+    if endorsed_from:
+        check_endorsed_rotation(ws, endorsed_from, peer.origin, manifest)
     if refusal := manifest_refusal(ws, peer, manifest) or introduction_refusal(ws, peer, manifest):
         raise refuse("key trust", refusal)
     ours = [r for r in manifest["recipients"] if r["origin"] in ours_now]
@@ -939,8 +943,6 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
     created: list[Path] = []
     try:
         with ws.transaction() as conn:
-            if head.endorsed_from:
-                adopt_rotated_peer(ws, head.endorsed_from, head.sender)
             conn.execute(
                 "INSERT OR IGNORE INTO origins(origin, signing_public, office_name) VALUES (?,?,?)",
                 (head.sender.origin, head.sender.signing_public, head.sender.office_name),
@@ -960,6 +962,10 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
                 {item.cs_id for item in parked_before},
                 {item.cs_id for item in held_before},
             )
+            if head.endorsed_from and endorsement_counts(
+                ws, head.endorsed_from, head.sender.origin
+            ):
+                adopt_rotated_peer(ws, head.endorsed_from, head.sender)
             _record_outcome(ws, staged, outcome, report)
             ws.set_meta("hlc", str(ws.clock.last))
     except BaseException:

@@ -34,7 +34,7 @@ from storage.text_rules import one_line
 from storage.workspace import Draft, Workspace, new_id
 from sync.bundle_format import refuse
 from sync.cards import ContactCard, read_card
-from sync.errors import BundleParked, SyncError, UnknownPeer
+from sync.errors import SyncError, UnknownPeer
 from sync.peers import PEER_ID_LENGTH, Peer, get_peer, peer_by_origin
 
 ENDORSEMENT_DOMAIN = b"valise/key-rotation/v1\n"
@@ -479,12 +479,8 @@ def own_endorsement(ws: Workspace) -> dict[str, Any]:
 def endorsed_peer(ws: Workspace, manifest: dict[str, Any]) -> Peer | None:
     """The peer a bundle from unknown keys really comes from, when its old key (one of our
     peers) signed the new keys; None when there is no endorsement or it does not hold.
-
-    The new keys start on probation (never `verified`). When the old key is revoked, the
-    endorsement counts only with a rotation announced at or before the revocation point:
-    a bundle whose own holdings show the old key signing after that point (a thief who
-    rotated the stolen key) is refused; one whose rotation statement has not reached us
-    yet is parked until it does."""
+    The new keys start on probation (never `verified`); `check_endorsed_rotation` then
+    says whether the rotation may count at all."""
     sender, endorsement = manifest["sender"], manifest["endorsement"]
     if not endorsement:
         return None
@@ -500,7 +496,6 @@ def endorsed_peer(ws: Workspace, manifest: dict[str, Any]) -> Peer | None:
         )
     except (InvalidSignature, ValueError):
         return None
-    _check_rotation_standing(ws, old, origin_of(new_signing), manifest)
     return Peer(
         peer_id=origin_of(new_signing)[:PEER_ID_LENGTH],
         origin=origin_of(new_signing),
@@ -513,34 +508,38 @@ def endorsed_peer(ws: Workspace, manifest: dict[str, Any]) -> Peer | None:
     )
 
 
-def _check_rotation_standing(
-    ws: Workspace, old: Peer, new_origin: str, manifest: dict[str, Any]
+def check_endorsed_rotation(
+    ws: Workspace, old_origin: str, new_origin: str, manifest: dict[str, Any]
 ) -> None:
+    """Once a bundle from endorsed new keys has been verified against them, refuse it when
+    the old key was revoked and the bundle's own holdings show the old key signing after
+    the revocation point: the new keys were announced after it (a thief who rotated the
+    stolen key). Otherwise the rotation was announced at or before that point and may
+    count; `endorsement_counts` decides after the bundle's statements are applied."""
     trust = key_trust.current(ws.conn)
-    revocation = trust.revocations.get(old.origin)
-    if revocation is None or trust.honoured_rotations.get(new_origin) == old.origin:
+    revocation = trust.revocations.get(old_origin)
+    if revocation is None or honoured_rotation(trust, old_origin, new_origin):
         return
-    who = office_label(ws, old.origin)
     point = revocation.point
-    by = office_label(ws, revocation.revoked_by)
-    signed_after = any(
-        (epoch, last) > point for epoch, _, last in manifest["holdings"].get(old.origin, [])
-    )
-    if signed_after:
+    if any((epoch, last) > point for epoch, _, last in manifest["holdings"].get(old_origin, [])):
         raise refuse(
             "revoked",
-            f"Refused: this bundle comes from new keys that the key of {who} vouched for"
-            f" after that key was revoked (after its changeset {point[1]}, by {by}). A key"
+            f"Refused: this bundle comes from new keys that the key of"
+            f" {office_label(ws, old_origin)} vouched for after that key was revoked (after"
+            f" its changeset {point[1]}, by {office_label(ws, revocation.revoked_by)}). A key"
             " replaced after its revocation is not adopted; nothing was imported. If the"
             " office really has new keys, add its new card and compare the fingerprint.",
         )
-    raise BundleParked(
-        f"This bundle comes from new keys that the key of {who} vouched for, but that key"
-        f" was revoked after its changeset {point[1]} (by {by}) and no replacement announced"
-        " before then has reached this office. The bundle is kept until that announcement"
-        " arrives, or until the office's new card is added and its fingerprint compared.",
-        manifest,
-    )
+
+
+def endorsement_counts(ws: Workspace, old_origin: str, new_origin: str) -> bool:
+    """True when new keys its old key vouched for may stand for a peer here: the old key
+    is not revoked (other than by this very rotation), or the rotation counts."""
+    trust = key_trust.current(ws.conn)
+    if new_origin in trust.revocations:
+        return False
+    revocation = trust.revocations.get(old_origin)
+    return revocation is None or honoured_rotation(trust, old_origin, new_origin)
 
 
 def adopt_rotated_peer(ws: Workspace, old_origin: str, new: Peer) -> None:

@@ -301,6 +301,26 @@ def test_rotation_after_revocation_is_not_adopted(network: Network) -> None:
     assert Snapshot.of(dressa) == before
 
 
+def test_a_rotation_announced_by_the_revocation_point_is_adopted(network: Network) -> None:
+    """The liaison revokes Kabora's old key after the changeset that announced its new one
+    (which it has not received yet): the new keys' bundle carries the announcement, and the
+    rotation counts, on probation."""
+    case_id = _shared_case(network)
+    kabora, liaison = network.ws["kabora"], network.ws["liaison"]
+    old_origin = kabora.origin
+    _, last_seen = trust.last_seq_of(liaison, old_origin)
+    old_peer = network.peer("liaison", "kabora")
+    trust.rotate_identity(kabora)  # the old key's changeset last_seen + 1
+    trust.revoke_peer(liaison, old_peer, last_seen + 1, "old laptop")
+    cases.update_case(kabora, case_id, summary="from the new keys")
+    report = network.send("kabora", "liaison")
+    assert report.status == "imported" and report.quarantined == 0, report
+    assert _summary(liaison, case_id) == "from the new keys"
+    adopted = peers.peer_by_origin(liaison, kabora.origin)
+    assert adopted is not None and not adopted.verified
+    assert key_trust.current(liaison.conn).honoured_rotations == {kabora.origin: old_origin}
+
+
 def test_a_thief_rotation_forwarded_by_an_office_does_not_let_the_new_key_in(
     network: Network,
 ) -> None:
