@@ -473,7 +473,11 @@ def _describe_op(op: Op, labels: RecordNames) -> str:
             return f"removed the access of {office}"
         return f"granted {office} access as {op.fields.get('role') or 'a member'}"
     elif op.entity == "trust":
-        said = {"revoke": " revoking a key", "rotate": " announcing new keys"}
+        said = {
+            "revoke": " revoking a key",
+            "rotate": " announcing new keys",
+            "retract": " retracting a revocation",
+        }
         return f"{verb} key statement" + said.get(str(op.fields.get("statement")), "")
     else:
         label = labels.of(op.entity, op.entity_id, op.fields if op.kind == "create" else None)
