@@ -110,7 +110,7 @@ note: case_id subject_id class withdrawn | text
 custody: case_id evidence_id event at actor office location from_holder to_holder medium note
     hash_seen hash_expected result |
 trust: statement subject epoch after_seq new_signing_public new_encryption_public office_name
-    reason at |
+    reason at retracts |
 grant: case_id kind grantee signing_public encryption_public office_name role epoch after_seq
     at |
 release: case_id evidence_id grantee_origin grantee_role grantee_name with_file_name at

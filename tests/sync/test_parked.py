@@ -119,13 +119,19 @@ def test_an_unknown_office_cannot_draw_its_own_lines_in_the_list(
 
 
 def test_a_change_signed_after_a_revocation_is_listed_with_its_reason(network: Network) -> None:
-    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    kabora, dressa, liaison = network.ws["kabora"], network.ws["dressa"], network.ws["liaison"]
     case_id = cases.add_case(kabora, "Shelling of Kabora market")
-    network.share("kabora", case_id, "dressa")
+    network.share("kabora", case_id, "dressa", "liaison")
     assert _send(network, kabora, dressa) == "imported"
     trust.revoke_peer(dressa, network.peer("dressa", "kabora"), 1, "laptop stolen")
     cases.add_note(kabora, case_id, "Signed after the revocation")
-    assert _send(network, kabora, dressa) == "imported"
+    # Kabora's own bundle, written after the revocation point, is refused whole at Dressa;
+    # the note reaches Dressa forwarded by the liaison (for which Dressa's revocation is only
+    # an advisory) and waits there, quarantined.
+    assert _send(network, kabora, dressa) == "refused"
+    assert _send(network, kabora, liaison) == "imported"
+    network.share("liaison", case_id, "dressa")
+    assert _send(network, liaison, dressa) == "imported"
     [waiting] = list_waiting(dressa)
     assert waiting.kind == QUARANTINED
     assert waiting.case.endswith("Shelling of Kabora market")
