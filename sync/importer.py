@@ -86,6 +86,7 @@ from sync.spool import (
     first_key_statements,
 )
 from sync.trust import (
+    adopt_endorsed_keys,
     adopt_rotated_peer,
     check_endorsed_rotation,
     endorsed_peer,
@@ -267,8 +268,10 @@ def unverified_manifest(ws: Workspace, path: Path) -> dict[str, Any] | None:
         return None
 
 
-def open_head(ws: Workspace, path: Path) -> OpenHead:
-    """Decrypt and check a head: for us, signed by a peer we know, addressed to us."""
+def open_head(ws: Workspace, path: Path, *, adopt: bool = False) -> OpenHead:
+    """Decrypt and check a head: for us, signed by a peer we know, addressed to us. With
+    `adopt` (an import), new keys a peer's old key vouched for are recorded as that peer,
+    on probation, as soon as they may be (sync.trust.adopt_endorsed_keys)."""
     data = _read_head_file(path)
     if not data.startswith(b"age-encryption.org/v1\n"):
         raise refuse("not a bundle", f"{path.name} is not an encrypted Valise bundle.")
@@ -320,6 +323,8 @@ def open_head(ws: Workspace, path: Path) -> OpenHead:
         ) from None
     if endorsed_from:
         check_endorsed_rotation(ws, endorsed_from, peer.origin, manifest)
+        if adopt:
+            adopt_endorsed_keys(ws, endorsed_from, peer)
     if refusal := manifest_refusal(ws, peer, manifest) or introduction_refusal(ws, peer, manifest):
         raise refuse("key trust", refusal)
     ours = [r for r in manifest["recipients"] if r["origin"] in ours_now]
@@ -1175,7 +1180,7 @@ def import_bundle(
     """Import one bundle; every outcome (refusals included) comes back as a report, and a
     refused bundle leaves the workspace exactly as it was."""
     try:
-        head = open_head(ws, path)
+        head = open_head(ws, path, adopt=True)
     except NotForUs as exc:
         return ImportReport(path, "not for us", str(exc))
     except OurOwn as exc:

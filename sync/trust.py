@@ -542,6 +542,17 @@ def endorsement_counts(ws: Workspace, old_origin: str, new_origin: str) -> bool:
     return revocation is None or honoured_rotation(trust, old_origin, new_origin)
 
 
+def adopt_endorsed_keys(ws: Workspace, old_origin: str, new: Peer) -> None:
+    """Record new keys the old key of a peer vouched for as that peer, on probation, when
+    the old key is not revoked (in a transaction of its own, before the bundle is read),
+    so that a person can compare the new fingerprint even while its bundle waits. When the
+    old key is revoked, the bundle's own statements decide (after they are applied)."""
+    if old_origin in key_trust.current(ws.conn).revocations:
+        return
+    with ws.transaction():
+        adopt_rotated_peer(ws, old_origin, new)
+
+
 def adopt_rotated_peer(ws: Workspace, old_origin: str, new: Peer) -> None:
     """Record a peer's new keys in place of its old ones (inside the caller's transaction):
     same role, shared cases and holdings, but on probation: a new key is never `verified`
