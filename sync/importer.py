@@ -91,6 +91,7 @@ from sync.trust import (
     check_endorsed_rotation,
     endorsed_peer,
     endorsement_counts,
+    endorsement_refusal,
     honoured_rotation,
     introduction_refusal,
     manifest_refusal,
@@ -967,9 +968,9 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
                 {item.cs_id for item in parked_before},
                 {item.cs_id for item in held_before},
             )
-            if head.endorsed_from and endorsement_counts(
-                ws, head.endorsed_from, head.sender.origin
-            ):
+            if head.endorsed_from:
+                if not endorsement_counts(ws, head.endorsed_from, head.sender.origin):
+                    raise refuse("revoked", endorsement_refusal(ws, head.endorsed_from))
                 adopt_rotated_peer(ws, head.endorsed_from, head.sender)
             _record_outcome(ws, staged, outcome, report)
             ws.set_meta("hlc", str(ws.clock.last))

@@ -542,6 +542,25 @@ def endorsement_counts(ws: Workspace, old_origin: str, new_origin: str) -> bool:
     return revocation is None or honoured_rotation(trust, old_origin, new_origin)
 
 
+def endorsement_refusal(ws: Workspace, old_origin: str) -> str:
+    """Why a bundle from new keys is refused after its statements were applied: the old
+    key that vouched for them is revoked and no rotation to them announced by then counts
+    (the bundle did not carry one, or it came after the revocation point)."""
+    revocation = key_trust.current(ws.conn).revocations.get(old_origin)
+    when = (
+        f" after its changeset {revocation.point[1]} (by {office_label(ws, revocation.revoked_by)})"
+        if revocation is not None
+        else ""
+    )
+    return (
+        f"Refused: this bundle comes from new keys that the key of {office_label(ws, old_origin)}"
+        f" vouched for, but that key was revoked{when} and no announcement of these keys made"
+        " by then counts here. A key replaced after its revocation is not adopted; nothing was"
+        " imported. If the office really has new keys, add its new card and compare the"
+        " fingerprint."
+    )
+
+
 def adopt_endorsed_keys(ws: Workspace, old_origin: str, new: Peer) -> None:
     """Record new keys the old key of a peer vouched for as that peer, on probation, when
     the old key is not revoked (in a transaction of its own, before the bundle is read),

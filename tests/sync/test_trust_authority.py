@@ -301,6 +301,32 @@ def test_rotation_after_revocation_is_not_adopted(network: Network) -> None:
     assert Snapshot.of(dressa) == before
 
 
+def test_new_keys_of_a_revoked_key_are_refused_when_the_bundle_hides_the_rotation(
+    network: Network,
+) -> None:
+    """The thief rotates the stolen key after its revocation, then removes the rotation
+    from its own history so the bundle's holdings hide when it was made: without a
+    rotation that counts here, the bundle from the new keys is refused whole."""
+    case_id = _shared_case(network)
+    kabora, liaison = network.ws["kabora"], network.ws["liaison"]
+    old_origin = kabora.origin
+    _, last_good = trust.last_seq_of(liaison, old_origin)
+    trust.revoke_peer(liaison, network.peer("liaison", "kabora"), last_good, "laptop stolen")
+    trust.rotate_identity(kabora)
+    cases.update_case(kabora, case_id, summary="the thief's new key")
+    with kabora.transaction() as conn:
+        conn.execute("DELETE FROM changesets WHERE origin = ? AND seq > ?", (old_origin, last_good))
+    before = Snapshot.of(liaison)
+    report = network.send("kabora", "liaison")
+    assert report.status == "refused"
+    assert report.message.startswith(
+        "Refused: this bundle comes from new keys that the key of Kabora field office"
+    )
+    assert f"was revoked after its changeset {last_good} (by Tribunal liaison" in report.message
+    assert Snapshot.of(liaison) == before
+    assert _summary(liaison, case_id) == "start"
+
+
 def test_a_rotation_announced_by_the_revocation_point_is_adopted(network: Network) -> None:
     """The liaison revokes Kabora's old key after the changeset that announced its new one
     (which it has not received yet): the new keys' bundle carries the announcement, and the
