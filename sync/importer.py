@@ -96,6 +96,7 @@ from sync.trust import (
     introduction_refusal,
     manifest_refusal,
     our_keys,
+    written_after_revocation,
 )
 from sync.verify_pool import SignatureChecker
 
@@ -391,6 +392,10 @@ class _Verifier:
         # The sender signed the manifest, so its own key is known; other origins' keys
         # come from our records or from the sender's introductions.
         self._keys.setdefault(head.sender.origin, head.sender.signing_public)
+        # A revoked sender's own changesets after its revocation point refuse the bundle
+        # (its holdings could have hidden them).
+        self._sender = head.sender.origin
+        self._sender_revoked = revoked_after(ws.conn, self._sender)
         for intro in head.manifest["introductions"]:
             key = bytes.fromhex(intro["signing_public"])
             if origin_of(key) != intro["origin"]:
@@ -410,6 +415,12 @@ class _Verifier:
             raise refuse(
                 "unknown signer", "The bundle holds changesets from an office nobody introduced."
             )
+        if (
+            cs.origin == self._sender
+            and self._sender_revoked is not None
+            and (cs.epoch, cs.seq) > self._sender_revoked[:2]
+        ):
+            raise refuse("key trust", written_after_revocation(self._ws, self._sender))
         self.signatures.add(cs_id, key, frame.body, frame.sig)
         reveals = self._reveals(cs, cs_id, frame.reveals)
         _refuse_unsafe_text(cs, cs_id, reveals)

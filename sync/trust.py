@@ -638,12 +638,7 @@ def manifest_refusal(ws: Workspace, sender: Peer, manifest: dict[str, Any]) -> s
     who = office_label(ws, sender.origin)
     point = revocation.point
     if any((epoch, last) > point for epoch, _, last in manifest["holdings"].get(sender.origin, [])):
-        return (
-            f"Refused: this bundle is signed by {who} with a key revoked after its changeset"
-            f" {point[1]} ({one_line(revocation.reason, 120)}; by"
-            f" {office_label(ws, revocation.revoked_by)}), and was written after that point."
-            " Nothing was imported."
-        )
+        return written_after_revocation(ws, sender.origin)
     unknown = _unknown_introductions(ws, manifest)
     if unknown and revocation.kind != key_trust.ROTATE:  # a retired key's late bundle may
         return (
@@ -652,6 +647,20 @@ def manifest_refusal(ws: Workspace, sender: Peer, manifest: dict[str, Any]) -> s
             " imported."
         )
     return ""
+
+
+def written_after_revocation(ws: Workspace, origin: str) -> str:
+    """The sentence refusing a bundle that `origin` signed after its key's revocation point
+    (its holdings say so, or it carries a changeset of its own from after that point)."""
+    revocation = key_trust.current(ws.conn).revocations.get(origin)
+    if revocation is None:
+        return ""
+    return (
+        f"Refused: this bundle is signed by {office_label(ws, origin)} with a key revoked after"
+        f" its changeset {revocation.point[1]} ({one_line(revocation.reason, 120)}; by"
+        f" {office_label(ws, revocation.revoked_by)}), and was written after that point."
+        " Nothing was imported."
+    )
 
 
 def introduction_refusal(ws: Workspace, sender: Peer, manifest: dict[str, Any]) -> str:

@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import pytest
+
 from storage import audit, canonical, cases, key_trust, queries
 from storage.apply import apply_changeset
 from storage.changesets import Changeset, Op, changeset_id
+from storage.connection import Connection
 from storage.digest import state_digest
 from storage.identity import NodeKeys, generate, sign_changeset
 from storage.records import Case
 from storage.workspace import Workspace, new_id
-from sync import peers, trust
+from sync import export, peers, trust
 from tests.sync.conftest import Network
 
 
@@ -167,6 +170,32 @@ def test_office_does_not_revoke_itself_on_a_forwarded_advisory(network: Network)
     assert report.status == "imported" and report.quarantined == 0
     assert _entry(dressa, cs_id).status == "advisory"
     assert _summary(dressa, case_id) == "still Kabora"
+
+
+def test_a_revoked_key_cannot_hide_its_late_changesets_from_its_holdings(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thief's bundle claims (in its signed holdings) to hold nothing of its own key
+    after the revocation point, but carries a changeset from after it: refused whole."""
+    case_id = _shared_case(network)
+    kabora, liaison = network.ws["kabora"], network.ws["liaison"]
+    _, last_good = trust.last_seq_of(liaison, kabora.origin)
+    trust.revoke_peer(liaison, network.peer("liaison", "kabora"), last_good, "laptop stolen")
+    cases.update_case(kabora, case_id, summary="written by the thief")
+    honest = export.held_here
+
+    def hiding(conn: Connection) -> dict[str, list[list[int]]]:
+        held = honest(conn)
+        held.pop(kabora.origin, None)
+        return held
+
+    monkeypatch.setattr(export, "held_here", hiding)
+    before = Snapshot.of(liaison)
+    report = network.send("kabora", "liaison")
+    assert report.status == "refused"
+    assert report.message.startswith("Refused: this bundle is signed by Kabora field office")
+    assert f"with a key revoked after its changeset {last_good} (laptop stolen" in report.message
+    assert Snapshot.of(liaison) == before
 
 
 def test_authority_revocation_takes_effect_and_can_be_retracted(network: Network) -> None:
