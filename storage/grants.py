@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 from storage import key_trust
 from storage.connection import Connection
-from storage.identity import origin_of
 
 OWNER = "owner"
 
