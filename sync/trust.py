@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from storage import audit, key_trust
+from storage.grants import cases_of, derive_shares
 from storage.identity import NodeKeys, fingerprint, generate, origin_of
 from storage.key_trust import RETIRED_KEYS_META, KeyStatement, KeyTrust
 from storage.text_rules import one_line
@@ -574,8 +575,9 @@ def adopt_endorsed_keys(ws: Workspace, old_origin: str, new: Peer) -> None:
 
 def adopt_rotated_peer(ws: Workspace, old_origin: str, new: Peer) -> None:
     """Record a peer's new keys in place of its old ones (inside the caller's transaction):
-    same role, shared cases and holdings, but on probation: a new key is never `verified`
-    until a person compares its fingerprint."""
+    same role and holdings, but on probation: a new key is never `verified` until a person
+    compares its fingerprint. Its cases are the old key's once a rotation to it counts
+    (storage.grants derives the shares; an endorsement alone gives it none)."""
     conn = ws.conn
     old = conn.execute(
         "SELECT role, holdings, holdings_at, card FROM peers WHERE origin = ?",
@@ -602,12 +604,8 @@ def adopt_rotated_peer(ws: Workspace, old_origin: str, new: Peer) -> None:
             old[2],
         ),
     )
-    conn.execute(
-        "INSERT OR IGNORE INTO case_shares(case_id, peer_origin, shared_at)"
-        " SELECT case_id, ?, shared_at FROM case_shares WHERE peer_origin = ?",
-        (new.origin, old_origin),
-    )
-    conn.execute("DELETE FROM case_shares WHERE peer_origin = ?", (old_origin,))
+    for case_id in cases_of(conn, old_origin):  # shares follow the grants (storage.grants)
+        derive_shares(conn, case_id)
     audit.append(
         conn,
         ws.author,
