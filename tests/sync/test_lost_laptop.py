@@ -18,7 +18,7 @@ from sync.export import export_bundle
 from sync.importer import ImportReport, import_paths
 from sync.peers import peer_by_origin
 from tests.conftest import PASSPHRASE
-from tests.sync.conftest import Network
+from tests.sync.conftest import Network, compare_new_keys
 
 
 def _send(network: Network, sender: Workspace, receiver: Workspace) -> ImportReport:
@@ -147,7 +147,15 @@ def test_the_readme_procedure_restore_rotate_and_sync_brings_the_work_back(
     old_origin = restored.origin
     trust.rotate_identity(restored)
     assert restored.origin != old_origin
-    _send(network, restored, dressa)
+    result = export_bundle(
+        restored,
+        [peer_by_origin(restored, dressa.origin)],
+        network.new_stick(),  # type: ignore[list-item]
+    )
+    [kept] = import_paths(dressa, [result.head])
+    assert kept.status == "parked"  # the new keys are on probation at Dressa
+    [read] = compare_new_keys(dressa, restored.origin)
+    assert read.status == "imported", read.message
     report = _send(network, dressa, restored)
 
     assert report.parked == 0 and report.quarantined == 0, report

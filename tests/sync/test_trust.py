@@ -9,7 +9,7 @@ from storage.identity import sign_changeset
 from storage.records import Case
 from sync import peers, trust
 from sync.importer import StagedChangeset, _apply_all
-from tests.sync.conftest import Network
+from tests.sync.conftest import Network, compare_new_keys
 from tests.sync.test_trust_authority import name_liaison_as_authority
 
 
@@ -79,11 +79,14 @@ def test_a_rotated_key_is_adopted_by_peers_under_the_old_one(network: Network) -
     assert kabora.origin != old_origin and kabora.fingerprint == new_fingerprint
     cases.update_case(kabora, case_id, summary="after rotation")
     report = network.send("kabora", "liaison")
+    # Same role, but a new key starts on probation: its bundle waits until a person
+    # compares the new fingerprint.
+    assert report.status == "parked", report.message
+    adopted = peers.peer_by_origin(liaison, kabora.origin)
+    assert adopted is not None and adopted.role == "office" and not adopted.verified
+    [report] = compare_new_keys(liaison, kabora.origin)
     assert report.status == "imported", report.message
     assert queries.get(liaison.conn, Case, case_id).summary == "after rotation"
-    adopted = peers.peer_by_origin(liaison, kabora.origin)
-    # Same role, but a new key starts on probation: its fingerprint is compared again.
-    assert adopted is not None and adopted.role == "office" and not adopted.verified
     assert peers.peer_by_origin(liaison, old_origin).revoked_after is not None  # type: ignore[union-attr]
 
     # A bundle addressed to the old key still opens at Kabora.
@@ -100,6 +103,7 @@ def test_changesets_signed_with_a_retired_key_are_refused(network: Network) -> N
     old_keys = kabora.keys
     trust.rotate_identity(kabora)
     network.send("kabora", "liaison")
+    compare_new_keys(liaison, kabora.origin)
     epoch, rotation_seq = trust.last_seq_of(liaison, old_keys.origin)
     # Someone holding the old private key signs a new changeset after the rotation.
     forged = Changeset(

@@ -21,7 +21,9 @@ from storage.identity import NodeKeys, generate, sign_changeset
 from storage.records import Case
 from storage.workspace import Workspace, new_id
 from sync import export, peers, trust
-from tests.sync.conftest import Network
+from sync.cards import parse_card
+from sync.peer_state import set_accept_unverified_peers
+from tests.sync.conftest import Network, compare_new_keys
 
 
 def name_liaison_as_authority(network: Network, *holders: str) -> None:
@@ -315,9 +317,11 @@ def test_rotation_after_revocation_is_not_adopted(network: Network) -> None:
 
     # Dressa hears of the rotation before the revocation: it adopts the new key on
     # probation, then, once the revocation arrives, refuses it from its first changeset.
-    network.send("kabora", "dressa")
+    assert network.send("kabora", "dressa").status == "parked"  # on probation
     adopted = peers.peer_by_origin(dressa, kabora.origin)
     assert adopted is not None and not adopted.verified
+    [read] = compare_new_keys(dressa, kabora.origin)  # the thief reads the digits out
+    assert read.status == "imported", read.message
     network.send("liaison", "dressa")
     trust_here = key_trust.current(dressa.conn)
     assert kabora.origin not in trust_here.honoured_rotations
@@ -345,8 +349,14 @@ def test_new_keys_of_a_revoked_key_are_refused_when_the_bundle_hides_the_rotatio
     cases.update_case(kabora, case_id, summary="the thief's new key")
     with kabora.transaction() as conn:
         conn.execute("DELETE FROM changesets WHERE origin = ? AND seq > ?", (old_origin, last_good))
+    # New keys are on probation, and these are not even recorded as a peer (their old key
+    # is revoked): the bundle is kept unread. An office that accepts unverified peers
+    # reads it, and refuses it once its statements show no rotation that counts.
+    assert network.send("kabora", "liaison").status == "parked"
+    assert peers.peer_by_origin(liaison, kabora.origin) is None
+    set_accept_unverified_peers(liaison, True)
     before = Snapshot.of(liaison)
-    report = network.send("kabora", "liaison")
+    [report] = network.receive("liaison")
     assert report.status == "refused"
     assert report.message.startswith(
         "Refused: this bundle comes from new keys that the key of Kabora field office"
@@ -368,11 +378,14 @@ def test_a_rotation_announced_by_the_revocation_point_is_adopted(network: Networ
     trust.rotate_identity(kabora)  # the old key's changeset last_seen + 1
     trust.revoke_peer(liaison, old_peer, last_seen + 1, "old laptop")
     cases.update_case(kabora, case_id, summary="from the new keys")
-    report = network.send("kabora", "liaison")
+    # The old key is revoked, so the new keys are not taken on its word: the bundle waits
+    # until a person adds the office's new card and compares its fingerprint.
+    assert network.send("kabora", "liaison").status == "parked"
+    new_card = parse_card(peers.card_bytes(kabora))
+    peers.verify_peer(liaison, peers.add_peer(liaison, new_card, "office"), new_card.fingerprint)
+    [report] = network.receive("liaison")
     assert report.status == "imported" and report.quarantined == 0, report
     assert _summary(liaison, case_id) == "from the new keys"
-    adopted = peers.peer_by_origin(liaison, kabora.origin)
-    assert adopted is not None and not adopted.verified
     assert key_trust.current(liaison.conn).honoured_rotations == {kabora.origin: old_origin}
 
 
@@ -388,7 +401,9 @@ def test_a_thief_rotation_forwarded_by_an_office_does_not_let_the_new_key_in(
     trust.revoke_peer(liaison, network.peer("liaison", "kabora"), last_good, "laptop stolen")
     trust.rotate_identity(kabora)
     cases.update_case(kabora, case_id, summary="the thief's new key")
-    assert network.send("kabora", "dressa").status == "imported"
+    assert network.send("kabora", "dressa").status == "parked"  # on probation
+    [read] = compare_new_keys(network.ws["dressa"], kabora.origin)  # a person is deceived by phone
+    assert read.status == "imported", read.message
     network.share("dressa", case_id, "liaison")
     before = state_digest(liaison.conn)
     report = network.send("dressa", "liaison")
@@ -424,12 +439,12 @@ def test_work_of_a_revoked_key_applied_before_the_revocation_is_not_passed_on(
 def test_rotated_key_does_not_inherit_verified(network: Network) -> None:
     case_id = _shared_case(network)
     kabora, liaison = network.ws["kabora"], network.ws["liaison"]
-    old = peers.verify_peer(liaison, network.peer("liaison", "kabora"))
-    assert old.verified
+    assert network.peer("liaison", "kabora").verified
     trust.rotate_identity(kabora)
     cases.update_case(kabora, case_id, summary="from the new key")
     report = network.send("kabora", "liaison")
-    assert report.status == "imported", report.message
+    assert report.status == "parked", report.message  # kept unread: on probation
+    assert _summary(liaison, case_id) == "start"
     adopted = peers.peer_by_origin(liaison, kabora.origin)
     assert adopted is not None and adopted.role == "office"
     assert not adopted.verified and adopted.verified_at == ""
@@ -437,8 +452,10 @@ def test_rotated_key_does_not_inherit_verified(network: Network) -> None:
         e for e in audit.entries(liaison.conn, limit=100) if e.action == "peer key replaced"
     ]
     assert replaced and json.loads(replaced[0].detail)["fingerprint"] == kabora.fingerprint
-    # A person compares the new digits; only then is the new key verified.
-    assert peers.verify_peer(liaison, adopted).verified
+    # A person compares the new digits; only then is the new key verified and read.
+    [read] = compare_new_keys(liaison, kabora.origin)
+    assert read.status == "imported", read.message
+    assert _summary(liaison, case_id) == "from the new key"
 
 
 # -- who may introduce -------------------------------------------------------------------------
