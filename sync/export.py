@@ -1,11 +1,19 @@
 """Writing a bundle for one or more peers onto a stick (or any folder).
 
-What goes in: the changesets of the cases shared with every recipient that some recipient
-does not yet hold (by the holdings its last bundle reported; its own changesets too, which
-an office restored from a backup lacks), in the order we applied them,
-each with the reveals its recipients may see (sync.redaction); then the evidence files
-those changesets register. Parts are written and fsynced first and the head last, so a
-stick pulled out mid-write leaves no head and nothing that imports as whole.
+What goes in for full-trust peers (office, liaison): the changesets of the cases shared
+with every recipient that some recipient does not yet hold (by the holdings its last
+bundle reported; its own changesets too, which an office restored from a backup lacks), in
+the order we applied them, each with the reveals its recipients may see (sync.redaction);
+then the evidence files those changesets register.
+
+A restricted peer (ngo, defence) gets a bundle of its own and no raw history about a case:
+its projection (sync.projection: what it may see now, signed by this office), its own
+changesets it lacks, the key statements that concern it or us, receipts, and the holdings
+that concern it; evidence bytes only for items in its projection (and for its own items
+whose bytes only it ever sent us: never by digest).
+
+Parts are written and fsynced first and the head last, so a stick pulled out mid-write
+leaves no head and nothing that imports as whole.
 """
 
 from __future__ import annotations
@@ -52,12 +60,21 @@ from sync.evidence_parts import (
     cut_into_parts,
     part_bytes,
 )
-from sync.holdings import HoldingsIndex, held_here
+from sync.holdings import Holdings, HoldingsIndex, compress, held_here
 from sync.parts import PayloadSource, plaintext_budget, write_part
 from sync.peer_state import export_refusal
 from sync.peers import Peer
-from sync.redaction import may_receive, releasable_reveals, sight, sight_words
-from sync.trust import own_endorsement
+from sync.projection import (
+    is_restricted,
+    projected_for,
+    projection_pending,
+    stream_changeset,
+    stream_entries,
+    stream_ops,
+    update_projection,
+)
+from sync.redaction import FULL_TRUST_ROLES, may_receive, releasable_reveals, sight, sight_words
+from sync.trust import our_keys, own_endorsement
 
 Progress = Callable[[int, int], None]
 
@@ -91,6 +108,25 @@ class _Plan:
     introductions: dict[str, tuple[str, bytes]]
     cases: set[str]
     blob_bytes: int = 0
+    # For a restricted peer: its projection changesets (id, case_prev), and the holdings
+    # its bundle tells it (only what concerns it) instead of everything we hold.
+    projected: list[tuple[str, str]] = field(default_factory=list)
+    holdings: Holdings | None = None
+
+    @property
+    def frames(self) -> int:
+        """How many changesets the bundle carries."""
+        return len(self.changesets) + len(self.projected)
+
+    def add_blob(self, ws: Workspace, case_id: str, evidence_id: str, sha: str) -> None:
+        """Send the bytes of an evidence item (once per file), when we hold them."""
+        self.evidence_sent.append((case_id, evidence_id, sha))
+        if any(known == sha for known, _ in self.blobs):
+            return
+        size_row = ws.conn.execute("SELECT size FROM blobs WHERE sha256 = ?", (sha,)).fetchone()
+        if size_row:
+            self.blobs.append((sha, int(size_row[0])))
+            self.blob_bytes += int(size_row[0])
 
 
 def _shared_cases(ws: Workspace, peers: Sequence[Peer]) -> set[str]:
@@ -122,6 +158,9 @@ def _lacks(peer: Peer, index: HoldingsIndex | None, origin: str, epoch: int, seq
 
 def _plan(ws: Workspace, peers: Sequence[Peer]) -> _Plan:
     """Choose what goes in, in one pass over the history of the shared cases."""
+    if any(is_restricted(peer.role) for peer in peers):
+        _check_restricted_alone(peers)
+        return _plan_restricted(ws, peers[0])
     cases = _shared_cases(ws, peers)
     indexes = [(peer, _holdings_of(ws, peer)) for peer in peers]
     plan = _Plan([], [], [], {}, set())
@@ -129,15 +168,17 @@ def _plan(ws: Workspace, peers: Sequence[Peer]) -> _Plan:
     seen_blobs: set[str] = set()
     rows = ws.conn.execute(
         "SELECT c.id, c.origin, c.epoch, c.seq, c.case_id, c.body, o.office_name,"
-        " o.signing_public FROM changesets c JOIN origins o ON o.origin = c.origin"
+        " o.signing_public, c.author FROM changesets c JOIN origins o ON o.origin = c.origin"
         " ORDER BY c.rowid"
     )
     revoked = _revocation_points(ws)
-    for cs_id, origin, epoch, seq, case_id, body, office, signing in rows:
+    for cs_id, origin, epoch, seq, case_id, body, office, signing, author in rows:
         if case_id not in cases and case_id != "":  # "": key statements go to everyone
             continue
         if origin in revoked and (epoch, seq) > revoked[origin]:
             continue  # applied before we heard of the revocation: never passed on
+        if projected_for(str(author)) is not None:
+            continue  # a projection another office wrote for us: never passed on
         case_prev = last_in_case.get((origin, case_id), "")
         last_in_case[(origin, case_id)] = cs_id
         lacking = [peer for peer, index in indexes if _lacks(peer, index, origin, epoch, seq)]
@@ -174,7 +215,91 @@ def has_news_for(ws: Workspace, peer: Peer) -> bool:
     receipts = ws.conn.execute(
         "SELECT 1 FROM receipts_due WHERE peer_origin = ? LIMIT 1", (peer.origin,)
     ).fetchone()
-    return bool(receipts) or bool(_plan(ws, [peer]).changesets)
+    if receipts:
+        return True
+    if is_restricted(peer.role) and projection_pending(ws, peer.origin, peer.role):
+        return True
+    return bool(_plan(ws, [peer]).frames)
+
+
+def _check_restricted_alone(peers: Sequence[Peer]) -> None:
+    """A restricted peer's bundle carries its own projection: nobody else may read it."""
+    if len(peers) == 1:
+        return
+    restricted = next(peer for peer in peers if is_restricted(peer.role))
+    others = ", ".join(p.office_name for p in peers if p is not restricted)
+    raise SyncError(
+        f"{restricted.office_name} ({restricted.role}) receives a projection of its own, not"
+        f" what {others} receive{'s' if len(peers) == 2 else ''}: write them separate bundles."
+    )
+
+
+def _concerns(ops: Sequence[Any], subjects: set[str]) -> bool:
+    """True when a key statement (revocation, rotation) is about one of `subjects`."""
+    return any(str(op.fields.get("subject", "")) in subjects for op in ops)
+
+
+def _bytes_only_from(ws: Workspace, sha: str, peer: Peer) -> bool:
+    """True when every evidence record naming `sha` here was created by `peer`: then the
+    bytes we hold came from it, and giving them back reveals nothing. A record naming the
+    digest of someone else's file (bait) gets no bytes."""
+    row = ws.conn.execute(
+        "SELECT 1 FROM evidence e LEFT JOIN field_state f ON f.entity = 'evidence'"
+        " AND f.entity_id = e.id AND f.field = '*'"
+        " WHERE e.sha256 = ? AND coalesce(f.origin, '') != ? LIMIT 1",
+        (sha, peer.origin),
+    ).fetchone()
+    return row is None
+
+
+def _plan_restricted(ws: Workspace, peer: Peer) -> _Plan:
+    """What a restricted peer gets: its projection, its own changesets it lacks, key
+    statements about it or us, and holdings that concern it. Call `update_projection`
+    first so the projection is up to date."""
+    index = _holdings_of(ws, peer)
+    plan = _Plan([], [], [], {}, set())
+    slots: list[tuple[str, int, int]] = []
+    for entry in stream_entries(ws.conn, peer.origin):
+        slots.append((entry.origin, entry.epoch, entry.seq))
+        if index is not None and index.holds(entry.origin, entry.epoch, entry.seq):
+            continue
+        plan.projected.append((entry.cs_id, entry.case_prev))
+        plan.cases.add(entry.case_id)
+        for op in stream_ops(ws.conn, entry.cs_id):
+            if op.entity == "evidence" and op.kind == "create" and "sha256" in op.fields:
+                plan.add_blob(ws, entry.case_id, op.entity_id, str(op.fields["sha256"]))
+    subjects = {peer.origin, *(origin for origin, _ in our_keys(ws))}
+    last_in_case: dict[tuple[str, str], str] = {}
+    rows = ws.conn.execute(
+        "SELECT c.id, c.origin, c.epoch, c.seq, c.case_id, c.body, o.office_name,"
+        " o.signing_public FROM changesets c JOIN origins o ON o.origin = c.origin"
+        " WHERE c.origin = ? OR c.case_id = '' ORDER BY c.rowid",
+        (peer.origin,),
+    )
+    for cs_id, origin, epoch, seq, case_id, body, office, signing in rows:
+        ops = decode(bytes(body)).ops
+        if origin != peer.origin and not _concerns(ops, subjects):
+            continue  # a key statement about someone else: not the peer's business
+        slots.append((str(origin), int(epoch), int(seq)))
+        case_prev = last_in_case.get((origin, case_id), "")
+        last_in_case[(origin, case_id)] = cs_id
+        own = origin == peer.origin
+        # Its own work goes back only when its holdings show it lacks it (a restore).
+        lacking = not index.holds(origin, epoch, seq) if index is not None else not own
+        if not lacking:
+            continue
+        plan.changesets.append((cs_id, case_prev))
+        if case_id:
+            plan.cases.add(case_id)
+        if origin != ws.origin:
+            plan.introductions[origin] = (str(office), bytes(signing))
+        for op in ops:
+            sha = str(op.fields.get("sha256", ""))
+            creates_evidence = op.entity == "evidence" and op.kind == "create" and sha
+            if creates_evidence and _bytes_only_from(ws, sha, peer):
+                plan.add_blob(ws, case_id, op.entity_id, sha)
+    plan.holdings = compress(sorted(set(slots)))
+    return plan
 
 
 def _stored_blobs(ws: Workspace, plan: _Plan) -> list[StoredBlob]:
@@ -209,6 +334,13 @@ def _payload(
         body = bytes(body)
         reveals = releasable_reveals(ws.conn, cs_id, decode(body).ops, roles)
         frame = changeset_frame(body, bytes(sig), case_prev, reveals)
+        digest.update(frame)
+        yield frame
+    for cs_id, case_prev in plan.projected:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        body, sig = stream_changeset(ws.conn, cs_id)
+        frame = changeset_frame(body, sig, case_prev, [])  # a projection holds no sealed field
         digest.update(frame)
         yield frame
     for blob in blobs:
@@ -282,10 +414,13 @@ def _check_named(ws: Workspace, peers: Sequence[Peer]) -> None:
 
 def recipient_groups(peers: Sequence[Peer]) -> list[list[Peer]]:
     """`peers` split into groups that may see the same things (sync.redaction.sight), in
-    the order they were named: each group can share one bundle, no two groups can."""
-    groups: dict[frozenset[str], list[Peer]] = {}
+    the order they were named: each group can share one bundle, no two groups can. Each
+    restricted peer is a group of its own (it receives its own projection)."""
+    groups: dict[object, list[Peer]] = {}
     for peer in peers:
-        groups.setdefault(sight(peer.role), []).append(peer)
+        # A restricted peer reads its own projection: it shares its bundle with nobody.
+        key = ("projection", peer.origin) if is_restricted(peer.role) else sight(peer.role)
+        groups.setdefault(key, []).append(peer)
     return list(groups.values())
 
 
@@ -375,7 +510,9 @@ def export_bundle(
     """Write one bundle for `peers` under `out_dir/Valise/` and record that it was sent.
     The peers must all see the same things; `export_bundles` sorts them into groups."""
     _check_named(ws, peers)
-    if len({sight(p.role) for p in peers}) > 1:
+    if any(is_restricted(p.role) for p in peers):
+        _check_restricted_alone(peers)
+    elif len({sight(p.role) for p in peers}) > 1:
         # One bundle is redacted for its strictest reader; a trusted reader in it would be
         # counted as holding values it never received. export_bundles never gets here.
         trusted = ", ".join(p.office_name for p in peers if may_receive(p.role, PROTECTED))
@@ -396,8 +533,14 @@ def export_bundle(
         raise SyncError(f"Cannot write to {out_dir}: {exc.strerror}.") from None
     if cancel is not None and cancel.is_set():
         raise Cancelled()
+    if is_restricted(peers[0].role):
+        update_projection(ws, peers[0].origin, peers[0].role)
+        # The raw changesets a restricted bundle carries are the peer's own (and key
+        # statements): it may have back the values it sealed itself.
+        roles = [FULL_TRUST_ROLES[0]]
+    else:
+        roles = [peer.role for peer in peers]
     plan = _plan(ws, peers)
-    roles = [peer.role for peer in peers]
     recipient_texts = [age_recipient(p.encryption_public) for p in peers]
     recipient_texts.append(age_recipient(ws.keys.encryption_public))
     recipients = [x25519.Recipient.from_str(text) for text in recipient_texts]
@@ -477,7 +620,7 @@ def export_bundle(
         raise
     if workers is not None:
         workers.close()
-    result.changesets = len(plan.changesets)
+    result.changesets = plan.frames
     result.evidence = len(plan.blobs)
     result.evidence_bytes = plan.blob_bytes
     result.cases = plan.cases
@@ -514,7 +657,7 @@ def _manifest(
             }
             for p in peers
         ],
-        "holdings": held_here(ws.conn),
+        "holdings": held_here(ws.conn) if plan.holdings is None else plan.holdings,
         "receipts": _receipts_for(ws, peers),
         "introductions": [
             {"origin": origin, "office_name": office, "signing_public": signing.hex()}
@@ -525,7 +668,7 @@ def _manifest(
         "payload": {
             "size": payload_size,
             "sha256": digest.hexdigest(),
-            "changesets": len(plan.changesets),
+            "changesets": plan.frames,
             "blobs": len(plan.blobs),
             "blob_bytes": plan.blob_bytes,
         },

@@ -66,8 +66,8 @@ from sync.bundle_format import (
 )
 from sync.errors import BundleParked, BundleRefused, NotForUs, OurOwn, SyncError, TransferFailed
 from sync.export import record_handoff
+from sync.holdings import Holdings, lacks_any_of
 from sync.holdings import check as check_holdings
-from sync.holdings import lacks_any_of
 from sync.parked_bundles import (
     UNKNOWN_SENDER,
     UNVERIFIED_SENDER,
@@ -78,6 +78,7 @@ from sync.parked_bundles import (
 )
 from sync.peer_state import UNVERIFIED, on_probation, probation_notice
 from sync.peers import Peer, peer_by_origin
+from sync.projection import is_our_projection, projected_for, projection_epochs
 from sync.receipts import accepted_receipts
 from sync.spool import (
     ChangesetSpool,
@@ -613,9 +614,12 @@ class _Present:
         if cs_id in self._known:
             return True
         row = self._conn.execute("SELECT 1 FROM changesets WHERE id = ?", (cs_id,)).fetchone()
-        if row:
+        # A restricted peer's edit may name an op of the projection we wrote for it: that
+        # changeset is ours, kept apart, and nothing waits for it.
+        if row or is_our_projection(self._conn, str(cs_id)):
             self.add(str(cs_id))
-        return row is not None
+            return True
+        return False
 
     def begin(self) -> None:
         """Start remembering additions, to forget them if the batch is rolled back."""
@@ -755,6 +759,9 @@ class _Outcome:
                 self.rotations.append(op)
 
 
+_OUR_PROJECTION = "ours"  # a projection this office wrote, sent back to it
+
+
 class _BatchSpoiled(Exception):
     """A changeset failed half-way inside a batch: the batch is replayed one by one."""
 
@@ -829,6 +836,15 @@ class _Applier:
             outcome.duplicates += 1
             outcome.settle(item.cs_id)
             return True
+        projection = self._projection_refusal(item)
+        if projection == _OUR_PROJECTION:
+            outcome.duplicates += 1  # ours, sent back: we keep it apart and never apply it
+            outcome.settle(item.cs_id)
+            return True
+        if projection:
+            outcome.settle(item.cs_id)
+            outcome.quarantined.append((item, projection))
+            return True
         reason = self._revoked(item)
         if reason and item.cs_id in self._present:
             reason = None  # held from before the revocation: a plain duplicate
@@ -894,6 +910,33 @@ class _Applier:
             self._conn, item.cs_id, cs.origin, (cs.epoch, cs.seq), cs.hlc, item.body
         )
         self._revocations.clear()
+
+    def _projection_refusal(self, item: StagedChangeset) -> str | None:
+        """Why a projection must not be applied here ('' when it may): only the peer it was
+        written for applies it. One we wrote ourselves and got back is _OUR_PROJECTION."""
+        cs = item.changeset
+        reader = projected_for(cs.author)
+        if reader is None:
+            return None
+        ours = {origin for origin, _ in our_keys(self._ws)}
+        if cs.origin in ours:
+            if is_our_projection(self._conn, item.cs_id):
+                return _OUR_PROJECTION
+            return (
+                f"Held back: changeset {item.cs_id[:12]} claims to be a projection this office"
+                " wrote, but it never wrote it; it is not applied."
+            )
+        if reader in ours:
+            return None
+        row = self._conn.execute(
+            "SELECT office_name FROM origins WHERE origin = ?", (cs.origin,)
+        ).fetchone()
+        writer = f"{one_line(str(row[0]), 80)} ({cs.origin[:8]}…)" if row else cs.origin[:12]
+        return (
+            f"Held back: changeset {item.cs_id[:12]} is a projection that {writer} wrote for"
+            f" another office ({reader[:8]}…); a projection is applied only by the office it"
+            " was written for."
+        )
 
     def _in_own_epoch(self, item: StagedChangeset) -> bool:
         """True for a changeset of our origin in the epoch we write in now."""
@@ -1125,7 +1168,7 @@ def _note_own_work_back(ws: Workspace, head: OpenHead, now: str, answered: list[
     all it had) or answered a bundle we wrote after the restore (it knew what we hold)."""
     if not ws.awaiting_own_work:
         return
-    holdings = check_holdings(head.manifest["holdings"])
+    holdings = _without_projections(ws, check_holdings(head.manifest["holdings"]))
     ours = [origin for origin, _ in our_keys(ws)]
     knew_earlier_work = any(
         epoch != ws.epoch for origin in ours for epoch, _, _ in holdings.get(origin, [])
@@ -1142,6 +1185,17 @@ def _note_own_work_back(ws: Workspace, head: OpenHead, now: str, answered: list[
         return
     ws.set_meta("own_work_back_at", now)
     audit.append(ws.conn, ws.author, "own work back", head.bundle_id, head.sender.office_name)
+
+
+def _without_projections(ws: Workspace, holdings: Holdings) -> Holdings:
+    """A restricted peer's holdings name the projection we wrote for it under our origin:
+    that is not our own work, which only `changesets` holds."""
+    epochs = projection_epochs(ws.conn)
+    ours = {origin for origin, _ in our_keys(ws)}
+    return {
+        origin: [r for r in ranges if origin not in ours or int(r[0]) not in epochs]
+        for origin, ranges in holdings.items()
+    }
 
 
 def _adopt_rotations(ws: Workspace, rotations: list[Op]) -> None:

@@ -10,6 +10,10 @@ the stick's file names) for every value in UTF-8, UTF-16 (both byte orders), upp
 lower case, hex and base64, and for distinctive words of each value on their own. Each
 negative search has a positive control: the same search finds the values where they are
 allowed (the pseudonym, an open note, the bundle for a liaison).
+
+An NGO or the defence receives a projection (sync.projection), not the raw history: its
+bundle holds only changesets signed by the sending office, and no record of a protected or
+privileged note at all (not even its id). tests/sync/test_projection.py has the attacks.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pyrage import x25519
 
 from storage import canonical, cases, queries
 from storage.changesets import decode
+from storage.errors import StorageError
 from storage.records import Note, Person
 from storage.sealing import Reveal, commit
 from storage.workspace import Draft, Workspace
@@ -221,6 +226,12 @@ def sensitive_case(ws: Workspace) -> Sensitive:
     )
 
 
+def notes_held(ws: Workspace, case_id: str) -> set[str]:
+    """Ids of the notes of a case a workspace holds, withdrawn ones included."""
+    rows = ws.conn.execute("SELECT id FROM notes WHERE case_id = ?", (case_id,))
+    return {str(row[0]) for row in rows}
+
+
 def assert_identity_withheld(ws: Workspace, case: Sensitive) -> None:
     person = queries.get(ws.conn, Person, case.person_id)
     assert person.pseudonym == PSEUDONYM
@@ -250,9 +261,13 @@ def test_a_bundle_for_the_ngo_holds_no_protected_or_privileged_byte(network: Net
     assert report.status == "imported", report.message
     assert report.quarantined == 0 and report.parked == 0
     assert_identity_withheld(ngo, case)
-    assert queries.get(ngo.conn, Note, case.protected_note).text == ""
-    assert queries.get(ngo.conn, Note, case.privileged_note).text == ""
+    # Protected and privileged notes do not exist for the NGO: no record, no id.
+    assert notes_held(ngo, case.case_id) == {case.open_note}
     assert queries.get(ngo.conn, Note, case.open_note).text == OPEN_NOTE
+    for hidden in (case.protected_note, case.privileged_note):
+        assert hidden.encode() not in bundle.everything
+    # Every changeset is the sending office's projection, not another author's history.
+    assert {decode(frame.body).origin for frame in bundle.frames} == {kabora.origin}
     # Nothing anywhere in the NGO's database either: records, history, index, audit.
     stored = database_text(ngo)
     assert secrets_in(stored) == []
@@ -415,7 +430,7 @@ def test_a_later_edit_of_a_protected_identity_never_reaches_the_ngo(network: Net
     cases.update_record(kabora, Person, case.person_id, legal_name=renamed, home_location=moved)
     cases.update_record(kabora, Person, case.person_id, languages="Varosan, French")
     result = network.export("kabora", "ngo")
-    assert result.changesets == 2
+    assert result.changesets == 1  # the projection of the case: only what changed for it
     bundle = open_bundle(result, ngo)
     assert secrets_in(bundle.everything) == []
     assert leaks(bundle.everything, [renamed, moved, "Ashford", "Cottages"]) == []
@@ -433,7 +448,7 @@ def test_a_later_edit_of_a_protected_identity_never_reaches_the_ngo(network: Net
 
 def test_a_note_created_privileged_never_leaves_the_office(network: Network) -> None:
     """Not to an NGO, not to a liaison, not even to another office; edits of its text and
-    repeated bundles change nothing."""
+    repeated bundles change nothing. The NGO does not even learn that the note exists."""
     kabora = network.ws["kabora"]
     case_id = cases.add_case(kabora, "Case with work product")
     note_id = cases.add_note(kabora, case_id, PRIVILEGED_NOTE, klass="privileged")
@@ -447,8 +462,12 @@ def test_a_note_created_privileged_never_leaves_the_office(network: Network) -> 
         assert leaks(bundle.everything, [second]) == [], peer
         assert revealed_fields(bundle) == set(), peer
         assert network.receive(peer, result.head)[0].status == "imported"
-        held = queries.get(network.ws[peer].conn, Note, note_id)
-        assert (held.text, held.klass) == ("", "privileged"), peer
+        if peer == "ngo":
+            assert note_id.encode() not in bundle.everything
+            assert notes_held(network.ws[peer], case_id) == set()
+        else:
+            held = queries.get(network.ws[peer].conn, Note, note_id)
+            assert (held.text, held.klass) == ("", "privileged"), peer
         assert secrets_in(database_text(network.ws[peer])) == [], peer
     assert queries.get(kabora.conn, Note, note_id).text == second
 
@@ -458,10 +477,12 @@ def test_a_note_reclassified_from_open_to_privileged_keeps_its_old_text_in_histo
 ) -> None:
     """Documents the limit of reclassification. A note's text is sealed by the class the
     note has when the text is written. Text written while the note was open is in a signed
-    changeset body, which is forwarded unchanged: it cannot be recalled from peers that
-    have it, and it still travels to any peer the case is shared with later (here a
-    liaison, shared after the note became privileged). What is written after the change is
-    sealed, and peers show the note's text as withheld from then on."""
+    changeset body, which is forwarded unchanged to full-trust peers: it cannot be recalled
+    from peers that have it, and it still travels to any office or liaison the case is
+    shared with later (here a liaison, shared after the note became privileged). What is
+    written after the change is sealed, and peers show the note's text as withheld from
+    then on. An NGO, which receives a projection, sees the note withdrawn: it keeps the
+    early text it was given, and nothing written after."""
     kabora, ngo, liaison = network.ws["kabora"], network.ws["ngo"], network.ws["liaison"]
     case_id = cases.add_case(kabora, "Case")
     early = "Early thoughts on the Pellucid informant"
@@ -478,7 +499,7 @@ def test_a_note_reclassified_from_open_to_privileged_keeps_its_old_text_in_histo
     assert secrets_in(bundle.everything) == []
     assert network.receive("ngo", result.head)[0].status == "imported"
     held = queries.get(ngo.conn, Note, note_id)
-    assert (held.text, held.klass) == ("", "privileged")
+    assert (held.text, held.klass, held.withdrawn) == (early, "open", 1)
     # Not recalled: the early text stays in the NGO's copy of the signed history.
     assert early.encode() in database_text(ngo)
     assert secrets_in(database_text(ngo)) == []
@@ -504,11 +525,12 @@ def test_a_liaison_forwarding_a_case_to_the_ngo_passes_on_no_protected_value(
 
     network.share("liaison", case.case_id, "ngo")
     result = network.export("liaison", "ngo")
-    assert result.changesets >= 6
+    assert result.changesets == 1  # the liaison's projection of the case, not Kabora's history
     bundle = open_bundle(result, ngo)
     assert secrets_in(bundle.everything) == []
     assert revealed_fields(bundle) == set()
-    assert {i["origin"] for i in bundle.manifest["introductions"]} == {kabora.origin}
+    assert {decode(frame.body).origin for frame in bundle.frames} == {liaison.origin}
+    assert bundle.manifest["introductions"] == []
     report = network.receive("ngo", result.head)[0]
     assert report.status == "imported" and report.quarantined == 0, report
     assert_identity_withheld(ngo, case)
@@ -517,16 +539,20 @@ def test_a_liaison_forwarding_a_case_to_the_ngo_passes_on_no_protected_value(
 
 
 def test_a_peer_cannot_declassify_another_offices_privileged_note(network: Network) -> None:
-    kabora, ngo = network.ws["kabora"], network.ws["ngo"]
+    """The NGO never holds the note, so cannot even name it in an edit; a liaison, which
+    holds it with the text withheld, marks it open: the text still never travels."""
+    kabora, ngo, liaison = network.ws["kabora"], network.ws["ngo"], network.ws["liaison"]
     case_id = cases.add_case(kabora, "Case")
     note_id = cases.add_note(kabora, case_id, PRIVILEGED_NOTE, klass="privileged")
-    network.share("kabora", case_id, "ngo")
+    network.share("kabora", case_id, "ngo", "liaison")
     assert network.send("kabora", "ngo").status == "imported"
-    # The NGO, which never saw the text, marks the note open and sends that back.
-    ngo.commit(case_id, [Draft("note", note_id, "update", {"class": "open"})])
-    assert network.send("ngo", "kabora").status == "imported"
+    with pytest.raises(StorageError, match="not known here"):
+        ngo.commit(case_id, [Draft("note", note_id, "update", {"class": "open"})])
+    assert network.send("kabora", "liaison").status == "imported"
+    # The liaison, which never saw the text, marks the note open and sends that back.
+    liaison.commit(case_id, [Draft("note", note_id, "update", {"class": "open"})])
+    assert network.send("liaison", "kabora").status == "imported"
     # The next bundles Kabora writes, for the NGO and for the liaison.
-    network.share("kabora", case_id, "liaison")
     result = network.export("kabora", "ngo")
     assert secrets_in(open_bundle(result, ngo).everything) == []
     result = network.export("kabora", "liaison")
