@@ -22,7 +22,8 @@ What P may see of a case shared with it:
     evidence           items released to P (sync.releases) only; the original file name
                        only when the release gives it
     custody events     of those items, and of P's own items
-    notes              open notes about nothing, or about a record P sees
+    notes              open notes about nothing, or about a record P sees; their text
+                       only when it was written while the note was open
     grants             those naming P
 
 Never: elements, links, privileged or protected notes, other records' history, other
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -51,6 +53,7 @@ from storage.connection import Connection
 from storage.entities import ENTITIES, OPEN, Entity
 from storage.epochs import fresh_epoch
 from storage.identity import sign_changeset
+from storage.sealing import SALT_BYTES, commit
 from storage.workspace import Workspace
 from sync.releases import released_evidence, released_with_file_name
 
@@ -62,6 +65,17 @@ MAX_PROJECTED_OPS = 5_000  # ops per projection changeset (a changeset holds at 
 _KINDS = ("case", "grant", "person", "incident", "evidence", "note", "custody")
 
 Key = tuple[str, str]  # (entity, entity id)
+
+
+class _Withheld:
+    """The value of a field the peer holds withheld (a note's text written while the note
+    was protected or privileged): the op seals it under a commitment that is never opened."""
+
+    def __repr__(self) -> str:
+        return "WITHHELD"
+
+
+WITHHELD = _Withheld()
 
 
 def is_restricted(role: str) -> bool:
@@ -86,7 +100,23 @@ def projected_for(author: str) -> str | None:
 
 
 def _digest(value: object) -> str:
+    if value is WITHHELD:
+        value = ["withheld"]  # no field value is a list: never equal to a real one
     return hashlib.sha256(canonical.encode(value)).hexdigest()
+
+
+def _op(
+    entity: str, entity_id: str, kind: str, values: dict[str, object], prev: dict[str, str]
+) -> Op:
+    """An op carrying `values`; a withheld field is sealed under a commitment to random
+    bytes, never opened: the peer records it withheld, as when it receives no reveal."""
+    fields = {name: value for name, value in values.items() if value is not WITHHELD}
+    sealed = {
+        name: commit(secrets.token_bytes(SALT_BYTES), secrets.token_hex(16))
+        for name, value in values.items()
+        if value is WITHHELD
+    }
+    return Op(entity, entity_id, kind, fields, prev, sealed)
 
 
 # -- what a peer may see ---------------------------------------------------------------------
@@ -133,6 +163,8 @@ def visible_records(
     named = released_with_file_name(conn, case_id, peer_origin, role)
     visible: dict[Key, dict[str, object]] = {}
     own_evidence: set[str] = set()
+    hidden_names: dict[str, list[str]] = {}  # evidence id -> its file name, when not released
+    erns: dict[str, str] = {}
     for kind_name in _KINDS:
         kind = ENTITIES.get(kind_name)
         if kind is None or not _has_table(conn, kind.table):
@@ -146,11 +178,48 @@ def visible_records(
             ):
                 continue
             if kind_name == "note" and not _text_written_open(conn, record_id):
-                continue  # marked open later, by anyone: the text it holds was not
+                values["text"] = WITHHELD  # marked open later, by anyone: its text was not
             if kind_name == "evidence" and record_id not in named:
-                values.pop("original_name", None)
+                hidden_names[record_id] = _name_forms(values.pop("original_name", ""))
+                erns[record_id] = str(values.get("ern") or "")
+            item = record_id if kind_name == "evidence" else str(values.get("evidence_id", ""))
+            if kind_name in ("evidence", "custody") and hidden_names.get(item):
+                values = _without_names(values, hidden_names[item], erns[item])
             visible[(kind_name, record_id)] = values
     return visible
+
+
+def _name_forms(original: object) -> list[str]:
+    """The forms an unreleased file name could appear in: whole, and without its
+    extension (a title is often the file name, a description may quote its stem)."""
+    name = str(original or "")
+    stem = name.rsplit(".", 1)[0] if "." in name[1:] else name
+    return [form for form in (name, stem) if len(form.strip()) >= 4]
+
+
+def _without_names(values: dict[str, object], names: list[str], ern: str) -> dict[str, object]:
+    """`values` with every unreleased file name replaced by the item's ERN: the evidence
+    title defaults to the file name, and a custody note may quote it."""
+    cleaned: dict[str, object] = {}
+    for key, value in values.items():
+        if isinstance(value, str):
+            for name in names:
+                value = _replace_folded(value, name, ern or "(file name withheld)")
+        cleaned[key] = value
+    return cleaned
+
+
+def _replace_folded(text: str, old: str, new: str) -> str:
+    """`text` with every case-insensitive occurrence of `old` replaced by `new`."""
+    folded, target = text.casefold(), old.casefold()
+    if target not in folded or len(folded) != len(text):
+        return new if target in folded else text  # lengths differ: replace the whole value
+    out, start = [], 0
+    while (found := folded.find(target, start)) >= 0:
+        out.append(text[start:found] + new)
+        start = found + len(old)
+    out.append(text[start:])
+    return "".join(out)
 
 
 def _text_written_open(conn: Connection, note_id: str) -> bool:
@@ -250,7 +319,7 @@ def _create(key: Key, values: dict[str, object]) -> _Change:
         for name, value in values.items()
         if name != "withdrawn" and (value != kind.fields[name].default or name in kind.required)
     }
-    return _Change(Op(key[0], key[1], "create", fields, {}), dict(values))
+    return _Change(_op(key[0], key[1], "create", fields, {}), dict(values))
 
 
 def _withdraw(key: Key, before: _Projected) -> _Change:
@@ -272,7 +341,7 @@ def _update(key: Key, values: dict[str, object], before: _Projected) -> _Change 
         return None
     watched = [*changed, "withdrawn"] if "withdrawn" in kind.fields else list(changed)
     prev = {name: before.ref(name) for name in watched}
-    return _Change(Op(key[0], key[1], "update", changed, prev), changed)
+    return _Change(_op(key[0], key[1], "update", changed, prev), changed)
 
 
 def _changes(
@@ -292,8 +361,10 @@ def _changes(
         elif change := _update(key, values, before):
             changes.append(change)
     for key, before in projected.items():
-        if key not in visible and not before.withdrawn:
-            changes.append(_withdraw(key, before))  # no longer released, or no longer open
+        if key not in visible and not before.withdrawn and not ENTITIES[key[0]].append_only:
+            # No longer released, or no longer open. (Custody events are append-only: the
+            # peer keeps those of an item it was given.)
+            changes.append(_withdraw(key, before))
     order = {kind: index for index, kind in enumerate(_KINDS)}
     changes.sort(key=lambda change: order.get(change.op.entity, len(order)))
     return changes

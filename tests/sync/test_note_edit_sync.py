@@ -4,7 +4,9 @@ Real workspaces exchange real bundles (tests.sync.conftest); each bundle is decr
 the recipient's own key and searched in every encoding for the text it must not carry, as
 tests/sync/test_redaction.py does. The rule under test: a note's text is sealed by the
 class it is written under, and travels by the strictest of that class and the note's class
-now, so nobody declassifies text by editing the note.
+now, so nobody declassifies text by editing the note. A partner (ngo, defence) receives a
+projection (sync.projection): it holds no privileged or protected note at all, and an open
+note whose text was written under another class without that text.
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ def held(network: Network, peer: str, note_id: NoteId) -> tuple[str, str]:
     return note.text, note.klass
 
 
+def holds_note(network: Network, peer: str, note_id: NoteId) -> bool:
+    """True when `peer` holds any record of the note (withdrawn or not)."""
+    row = network.ws[peer].conn.execute("SELECT 1 FROM notes WHERE id = ?", (note_id,))
+    return row.fetchone() is not None
+
+
 def test_editing_an_open_notes_text_reaches_an_office_peer(network: Network) -> None:
     kabora = network.ws["kabora"]
     case_id = cases.add_case(kabora, "Shelling of the Oru market")
@@ -72,7 +80,9 @@ def test_editing_an_open_notes_text_reaches_an_office_peer(network: Network) -> 
 
 @pytest.mark.parametrize("peer", ["dressa", "liaison", "ngo", "defence"])
 def test_editing_a_privileged_notes_text_reaches_no_peer(network: Network, peer: str) -> None:
-    """Not another office, not the liaison, not a partner: work product never leaves."""
+    """Not another office, not the liaison, not a partner: work product never leaves. A
+    partner does not even learn that the note exists."""
+    partner = peer in ("ngo", "defence")
     if peer == "defence":
         as_defence(network)
         peer = "ngo"
@@ -85,11 +95,16 @@ def test_editing_a_privileged_notes_text_reaches_no_peer(network: Network, peer:
     cases.update_record(kabora, Note, note_id, text=REDRAFT)
     result = network.export("kabora", peer)
     bundle = open_bundle(result, network.ws[peer])
-    assert result.changesets == 1  # the edit itself travels, its text does not
+    # The edit itself travels to full-trust peers, its text does not; a partner gets nothing.
+    assert result.changesets == (0 if partner else 1)
     assert leaks(bundle.everything, [*SECRET_WORDS, *REDRAFT_WORDS]) == []
+    assert not partner or leaks(bundle.everything, [note_id]) == []
     assert revealed_fields(bundle) == set()
     assert network.receive(peer, result.head)[0].status == "imported"
-    assert held(network, peer, note_id) == ("", "privileged")
+    if partner:
+        assert not holds_note(network, peer, note_id)
+    else:
+        assert held(network, peer, note_id) == ("", "privileged")
     assert leaks(database_text(network.ws[peer]), [*SECRET_WORDS, *REDRAFT_WORDS]) == []
     assert queries.get(kabora.conn, Note, note_id).text == REDRAFT
 
@@ -141,14 +156,17 @@ def test_an_open_note_raised_to_privileged_stops_its_later_text_leaving(
     cases.update_record(kabora, Note, note_id, klass="privileged")
     cases.update_record(kabora, Note, note_id, text=SECRET)
     deliver(network, "ngo", SECRET_WORDS)
-    assert held(network, "ngo", note_id) == ("", "privileged")
+    # The partner's copy is withdrawn: it keeps the open text it was given, nothing later.
+    assert held(network, "ngo", note_id) == (OPEN_TEXT, "open")
+    assert queries.get(network.ws["ngo"].conn, Note, note_id).withdrawn == 1
 
     # Raised and rewritten in one edit: sealed by the new class.
     cases.update_record(kabora, Note, note_id, text=REDRAFT, klass="privileged")
     network.share("kabora", case_id, "dressa", "liaison")
     for peer in ("ngo", "dressa", "liaison"):
         deliver(network, peer, [*SECRET_WORDS, *REDRAFT_WORDS])
-        assert held(network, peer, note_id) == ("", "privileged")
+        expected = (OPEN_TEXT, "open") if peer == "ngo" else ("", "privileged")
+        assert held(network, peer, note_id) == expected
 
 
 def test_a_protected_note_changed_to_open_keeps_its_earlier_text_from_partners(
