@@ -380,8 +380,9 @@ def projection_epochs(conn: Connection) -> set[int]:
 
 def _stream(ws: Workspace, peer_origin: str) -> tuple[int, int, str]:
     """(epoch, next seq, prev hash) of the peer's stream; a new stream when there is none
-    yet or this office has moved to another epoch since (a restore: the restored table
-    may be behind what the peer holds, so sequence numbers must not be written twice)."""
+    yet, when this office has moved to another epoch since (a restore: the restored table
+    may be behind what the peer holds, so sequence numbers must not be written twice), or
+    when our keys were replaced (a stream has one signer)."""
     conn = ws.conn
     row = conn.execute(
         "SELECT epoch, base_epoch FROM projection_streams WHERE peer_origin = ?"
@@ -391,11 +392,14 @@ def _stream(ws: Workspace, peer_origin: str) -> tuple[int, int, str]:
     if row is not None and int(row[1]) == ws.epoch:
         epoch = int(row[0])
         last = conn.execute(
-            "SELECT seq, id FROM projection_changesets WHERE peer_origin = ? AND epoch = ?"
-            " ORDER BY seq DESC LIMIT 1",
+            "SELECT seq, id, origin FROM projection_changesets WHERE peer_origin = ?"
+            " AND epoch = ? ORDER BY seq DESC LIMIT 1",
             (peer_origin, epoch),
         ).fetchone()
-        return (epoch, int(last[0]) + 1, str(last[1])) if last else (epoch, 1, "")
+        if last is None:
+            return epoch, 1, ""
+        if str(last[2]) == ws.origin:  # else our keys were replaced: a stream of the new key
+            return epoch, int(last[0]) + 1, str(last[1])
     above = max(ws.epoch, int(row[0]) if row else 0)
     epoch = fresh_epoch(above)
     while (

@@ -17,16 +17,21 @@ from pathlib import Path
 
 import pytest
 
-from storage import cases, queries
+from storage import backup, cases, queries
 from storage.changesets import Changeset, decode
+from storage.connection import Connection
 from storage.digest import state_digest
 from storage.evidence import add_custody, add_evidence
 from storage.records import Case, Evidence, Incident, Note, Person
-from storage.workspace import Draft, Workspace, new_id
+from storage.workspace import Draft, Workspace, new_id, open_workspace
 from sync import export as export_module
+from sync import peers
 from sync.bundle_format import PayloadParser
-from sync.export import has_news_for
+from sync.export import export_bundle, has_news_for
+from sync.holdings import Holdings
+from sync.importer import import_paths
 from sync.projection import projected_for, projection_author
+from tests.conftest import PASSPHRASE
 from tests.sync.conftest import Network
 from tests.sync.test_redaction import OpenedBundle, database_text, leaks, open_bundle
 
@@ -257,8 +262,8 @@ def test_evidence_by_digest_gets_nothing(
     ngo.commit(case_id, [Draft("evidence", bait, "create", {**fields, "size": len(secret)})])
     real_holdings = export_module.held_here
 
-    def without_own(conn: object) -> dict[str, list[list[int]]]:
-        held = real_holdings(conn)  # type: ignore[arg-type]
+    def without_own(conn: Connection) -> Holdings:
+        held = real_holdings(conn)
         held.pop(ngo.origin, None)  # "we lost our own work: send it back"
         return held
 
@@ -438,3 +443,48 @@ def test_projection_is_never_applied_or_sent_to_anyone_else(
     held = dressa.conn.execute("SELECT reason FROM quarantine").fetchall()
     assert len(held) == len(projected)
     assert json.dumps(report.to_json())  # the report stays printable
+
+
+def test_a_restored_office_projects_in_a_new_epoch(network: Network, tmp_path: Path) -> None:
+    """Restored from a backup, the office's record of what it projected is behind what the
+    NGO holds: it projects in a new epoch, so no (origin, epoch, seq) is written twice,
+    and the NGO's holdings of the old projection do not count as our own work missing."""
+    kabora, ngo = network.ws["kabora"], network.ws["ngo"]
+    case_id = cases.add_case(kabora, "Case before the backup")
+    network.share("kabora", case_id, "ngo")
+    import_ok(network, "ngo", network.export("kabora", "ngo").head)
+    network.send("ngo", "kabora")
+    saved = tmp_path / "kabora.valise-backup"
+    backup.write_backup(kabora, saved)
+    cases.update_case(kabora, case_id, summary="Written after the backup")
+    import_ok(network, "ngo", network.export("kabora", "ngo").head)
+    network.send("ngo", "kabora")
+    first_epochs = {int(r[0]) for r in kabora.conn.execute("SELECT epoch FROM projection_streams")}
+
+    backup.restore_backup(saved, tmp_path / "restored", PASSPHRASE)
+    restored = open_workspace(tmp_path / "restored", PASSPHRASE)
+    try:
+        cases.update_case(restored, case_id, title="Retitled after the restore")
+        peer = peers.peer_by_origin(restored, ngo.origin)
+        assert peer is not None
+        result = export_bundle(restored, [peer], network.new_stick())
+        [cs] = frames_of(open_bundle(result, ngo))
+        assert cs.epoch not in first_epochs and cs.seq == 1
+        import_ok(network, "ngo", result.head)
+        case = queries.get(ngo.conn, Case, case_id)
+        assert (case.title, case.summary) == (
+            "Retitled after the restore",
+            "Written after the backup",
+        )
+
+        assert restored.awaiting_own_work
+        to_kabora = peers.peer_by_origin(ngo, kabora.origin)
+        assert to_kabora is not None
+        back = export_bundle(ngo, [to_kabora], network.new_stick())
+        report = import_paths(restored, [back.head])[0]
+        assert report.status == "imported", report.message
+        assert (
+            not restored.awaiting_own_work
+        )  # the NGO's holdings of our projection are not our work
+    finally:
+        restored.close()

@@ -29,6 +29,7 @@ from sync.usb import sync_usb
 from tests.conftest import PASSPHRASE
 from tests.desktop.clitools import valise
 from tests.sync.conftest import Network
+from tests.sync.test_projection import release
 
 
 def _case_with_evidence(network: Network, tmp_path: Path, megabytes: int) -> str:
@@ -282,7 +283,8 @@ def test_one_export_for_two_groups_on_a_full_stick_keeps_the_bundle_that_fits(
     big = cases.add_case(kabora, "Case with evidence for the NGO")
     path = tmp_path / "large.bin"
     path.write_bytes(random.Random(5).randbytes(3_000_000))
-    evidence.add_evidence(kabora, big, path)
+    item = evidence.add_evidence(kabora, big, path)
+    release(kabora, big, item, network.ws["ngo"].origin, with_file_name=False)  # so it travels
     network.share("kabora", big, "ngo")
     kabora.close()
     env = {**os.environ, "VALISE_WORKSPACE": str(kabora.paths.root)}
