@@ -159,10 +159,9 @@ def visible_records(
 ) -> dict[Key, dict[str, object]]:
     """What `peer_origin` (of `role`) may see now of case `case_id`, record by record, in
     the order records must be created. Records the peer created itself are left out."""
-    released = released_evidence(conn, case_id, peer_origin, role)
+    sight = _Sight(peer_origin, released_evidence(conn, case_id, peer_origin, role))
     named = released_with_file_name(conn, case_id, peer_origin, role)
     visible: dict[Key, dict[str, object]] = {}
-    own_evidence: set[str] = set()
     hidden_names: dict[str, list[str]] = {}  # evidence id -> its file name, when not released
     erns: dict[str, str] = {}
     for kind_name in _KINDS:
@@ -171,12 +170,12 @@ def visible_records(
             continue  # a kind this version does not know (grants before they land)
         names = _projected_field_names(kind)
         for record_id, creator, values in _rows(conn, kind, case_id, names):
-            if kind_name == "evidence" and creator == peer_origin:
-                own_evidence.add(record_id)
-            if creator == peer_origin or not _may_see(
-                kind_name, record_id, values, peer_origin, released, own_evidence, visible
-            ):
+            if creator == peer_origin:
+                sight.own.add(record_id)  # its own: it holds it, and may see what is about it
                 continue
+            if not sight.may_see(kind_name, record_id, values):
+                continue
+            sight.seen.add(record_id)
             if kind_name == "note" and not _text_written_open(conn, record_id):
                 values["text"] = WITHHELD  # marked open later, by anyone: its text was not
             if kind_name == "evidence" and record_id not in named:
@@ -238,26 +237,29 @@ def _text_written_open(conn: Connection, note_id: str) -> bool:
     return int(index) < len(ops) and "text" not in ops[int(index)].sealed
 
 
-def _may_see(
-    kind: str,
-    record_id: str,
-    values: dict[str, object],
-    peer_origin: str,
-    released: set[str],
-    own_evidence: set[str],
-    visible: dict[Key, dict[str, object]],
-) -> bool:
-    if kind == "evidence":
-        return record_id in released
-    if kind == "custody":
-        return values.get("evidence_id") in released | own_evidence
-    if kind == "note":
-        subject = str(values.get("subject_id") or "")
-        subject_seen = not subject or any((k, subject) in visible for k in _KINDS)
-        return values.get("class") == OPEN and subject_seen
-    if kind == "grant":
-        return values.get("grantee") == peer_origin
-    return True  # the case, persons and incidents (open fields only)
+@dataclass
+class _Sight:
+    """What a peer may see of one case, decided record by record in creation order."""
+
+    peer_origin: str
+    released: set[str]  # evidence released to it
+    own: set[str] = field(default_factory=set)  # records it created
+    seen: set[str] = field(default_factory=set)  # records projected to it so far
+
+    def may_see(self, kind: str, record_id: str, values: dict[str, object]) -> bool:
+        """True when the peer may see this record (its open fields)."""
+        if kind == "evidence":
+            return record_id in self.released
+        if kind == "custody":
+            item = values.get("evidence_id")
+            return item in self.released or item in self.own
+        if kind == "note":
+            subject = str(values.get("subject_id") or "")
+            about_seen = not subject or subject in self.seen or subject in self.own
+            return values.get("class") == OPEN and about_seen
+        if kind == "grant":
+            return values.get("grantee") == self.peer_origin
+        return True  # the case, persons and incidents
 
 
 # -- what was projected before ---------------------------------------------------------------

@@ -385,12 +385,17 @@ def test_partner_note_applies_at_the_office(network: Network) -> None:
     ).fetchone()[0]
     assert signer == ngo.origin  # the NGO's own signature, as it sent it
 
-    # The office's next projection does not send the NGO its own records back.
+    # The office's next projection does not send the NGO its own records back, but does
+    # send what the office wrote about them.
     cases.update_case(kabora, case_id, summary="Updated after the NGO's note")
+    reply = cases.add_note(kabora, case_id, "Corroborated by our footage", subject=incident_id)
     result = network.export("kabora", "ngo")
     bundle = open_bundle(result, ngo)
-    assert leaks(bundle.payload, [note_id, incident_id]) == []
+    created = {op.entity_id for cs in frames_of(bundle) for op in cs.ops if op.kind == "create"}
+    assert created == {reply}
+    assert not {note_id, incident_id} & {op.entity_id for cs in frames_of(bundle) for op in cs.ops}
     import_ok(network, "ngo", result.head)
+    assert queries.get(ngo.conn, Note, reply).subject_id == incident_id
 
 
 # -- the projection stays with its reader ----------------------------------------------------
