@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -139,16 +140,24 @@ def _has_table(conn: Connection, table: str) -> bool:
 
 
 def _rows(
-    conn: Connection, kind: Entity, case_id: str, names: Sequence[str]
+    conn: Connection, kind: Entity, case_id: str, names: Sequence[str], sight: _Sight
 ) -> Iterable[tuple[str, str, dict[str, object]]]:
-    """(id, creating origin, {field: value}) of every record of `kind` in the case."""
+    """(id, creating origin, {field: value}) of the records of `kind` in the case; of
+    evidence and custody only those about released items or the peer's own (a case may
+    hold ten thousand items of which a hundred are released)."""
     key_column = "id" if kind.name == "case" else "case_id"
     columns = ", ".join(f"t.{name}" for name in names)
+    only = {"evidence": "t.id", "custody": "t.evidence_id"}.get(kind.name)
+    narrowing = ""
+    args: tuple[object, ...] = (kind.name, CREATED, case_id)
+    if only:
+        narrowing = f" AND ({only} IN (SELECT value FROM json_each(?)) OR f.origin = ?)"
+        args += (json.dumps(sorted(sight.released | sight.own)), sight.peer_origin)
     rows = conn.execute(
         f"SELECT t.id, coalesce(f.origin, ''), {columns} FROM {kind.table} t"
         " LEFT JOIN field_state f ON f.entity = ? AND f.entity_id = t.id AND f.field = ?"
-        f" WHERE t.{key_column} = ? ORDER BY t.created_hlc, t.id",
-        (kind.name, CREATED, case_id),
+        f" WHERE t.{key_column} = ?{narrowing} ORDER BY t.created_hlc, t.id",
+        args,
     )
     for row in rows:
         yield str(row[0]), str(row[1]), dict(zip(names, row[2:], strict=True))
@@ -169,7 +178,7 @@ def visible_records(
         if kind is None or not _has_table(conn, kind.table):
             continue  # a kind this version does not know (grants before they land)
         names = _projected_field_names(kind)
-        for record_id, creator, values in _rows(conn, kind, case_id, names):
+        for record_id, creator, values in _rows(conn, kind, case_id, names, sight):
             if creator == peer_origin:
                 sight.own.add(record_id)  # its own: it holds it, and may see what is about it
                 continue
