@@ -912,8 +912,9 @@ class _Applier:
         self._revocations.clear()
 
     def _projection_refusal(self, item: StagedChangeset) -> str | None:
-        """Why a projection must not be applied here ('' when it may): only the peer it was
-        written for applies it. One we wrote ourselves and got back is _OUR_PROJECTION."""
+        """Why a changeset must not be applied here as a projection (None when it is no
+        projection, or one written for us): only the peer a projection was written for
+        applies it. One we wrote ourselves and got back is _OUR_PROJECTION."""
         cs = item.changeset
         reader = projected_for(cs.author)
         if reader is None:
