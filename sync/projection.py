@@ -51,7 +51,7 @@ from storage import canonical
 from storage.apply import current_op
 from storage.changesets import Changeset, Op, changeset_id, decode_verified
 from storage.connection import Connection
-from storage.entities import ENTITIES, OPEN, Entity
+from storage.entities import ENTITIES, OPEN, Entity, TextCheck
 from storage.epochs import fresh_epoch
 from storage.identity import sign_changeset
 from storage.sealing import SALT_BYTES, commit
@@ -192,25 +192,35 @@ def visible_records(
                 erns[record_id] = str(values.get("ern") or "")
             item = record_id if kind_name == "evidence" else str(values.get("evidence_id", ""))
             if kind_name in ("evidence", "custody") and hidden_names.get(item):
-                values = _without_names(values, hidden_names[item], erns[item])
+                values = _without_names(kind, values, hidden_names[item], erns[item])
             visible[(kind_name, record_id)] = values
     return visible
 
 
+MIN_STEM = 8  # a shorter stem ("photo", "scan_01") says nothing and is a common word
+
+
 def _name_forms(original: object) -> list[str]:
     """The forms an unreleased file name could appear in: whole, and without its
-    extension (a title is often the file name, a description may quote its stem)."""
+    extension when that is distinctive (a title is often the file name, a description may
+    quote its stem)."""
     name = str(original or "")
     stem = name.rsplit(".", 1)[0] if "." in name[1:] else name
-    return [form for form in (name, stem) if len(form.strip()) >= 4]
+    forms = [name] if name.strip() else []
+    if stem != name and len(stem.strip()) >= MIN_STEM:
+        forms.append(stem)
+    return forms
 
 
-def _without_names(values: dict[str, object], names: list[str], ern: str) -> dict[str, object]:
-    """`values` with every unreleased file name replaced by the item's ERN: the evidence
-    title defaults to the file name, and a custody note may quote it."""
+def _without_names(
+    kind: Entity, values: dict[str, object], names: list[str], ern: str
+) -> dict[str, object]:
+    """`values` with every unreleased file name in a free-text field replaced by the
+    item's ERN: the evidence title defaults to the file name, and a custody note may
+    quote it. Fields with a fixed set of values (type, event) are left alone."""
     cleaned: dict[str, object] = {}
     for key, value in values.items():
-        if isinstance(value, str):
+        if isinstance(value, str) and isinstance(kind.fields[key].check, TextCheck):
             for name in names:
                 value = _replace_folded(value, name, ern or "(file name withheld)")
         cleaned[key] = value

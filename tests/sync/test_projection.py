@@ -40,7 +40,13 @@ EARLY_WORDS = ["Amarantha", "Quorvello"]
 
 
 def release(
-    ws: Workspace, case_id: str, evidence_id: str, peer_origin: str, *, with_file_name: bool
+    ws: Workspace,
+    case_id: str,
+    evidence_id: str,
+    peer_origin: str,
+    *,
+    with_file_name: bool,
+    role: str = "ngo",
 ) -> None:
     """Release an evidence item to one peer, as `evidence release EV --to PEER` records it
     in the `evidence_releases` table (storage.releases); sync.releases reads that table."""
@@ -50,7 +56,7 @@ def release(
             "INSERT INTO evidence_releases(id, case_id, evidence_id, grantee_origin,"
             " grantee_role, with_file_name, at, created_hlc, updated_hlc)"
             " VALUES (?,?,?,?,?,?,?,?,?)",
-            (new_id(), case_id, evidence_id, peer_origin, "ngo", int(with_file_name), now, "", ""),
+            (new_id(), case_id, evidence_id, peer_origin, role, int(with_file_name), now, "", ""),
         )
 
 
@@ -189,8 +195,11 @@ def test_partner_gets_no_original_file_names_unless_released(
     released_name = "drone_overflight_Marrowlight.mp4"
     unnamed = add_evidence(kabora, case_id, evidence_file(tmp_path, secret_name, b"statement"))
     named = add_evidence(kabora, case_id, evidence_file(tmp_path, released_name, b"video"))
+    # A plain name such as photo.jpg must not disturb fields of a fixed set (type "photo").
+    plain = add_evidence(kabora, case_id, evidence_file(tmp_path, "photo.jpg", b"a photo"))
     release(kabora, case_id, unnamed, ngo.origin, with_file_name=False)
     release(kabora, case_id, named, ngo.origin, with_file_name=True)
+    release(kabora, case_id, plain, ngo.origin, with_file_name=False)
 
     network.share("kabora", case_id, "ngo")
     result = network.export("kabora", "ngo")
@@ -200,6 +209,9 @@ def test_partner_gets_no_original_file_names_unless_released(
     import_ok(network, "ngo", result.head)
     assert queries.get(ngo.conn, Evidence, unnamed).original_name == ""
     assert queries.get(ngo.conn, Evidence, named).original_name == released_name
+    shown = queries.get(ngo.conn, Evidence, plain)
+    assert (shown.original_name, shown.type) == ("", "photo")
+    assert shown.title == queries.get(kabora.conn, Evidence, plain).ern  # not "photo.jpg"
     assert leaks(database_text(ngo), [secret_name, "Yselda", "Brannock"]) == []
 
 
