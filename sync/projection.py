@@ -168,7 +168,8 @@ def visible_records(
 ) -> dict[Key, dict[str, object]]:
     """What `peer_origin` (of `role`) may see now of case `case_id`, record by record, in
     the order records must be created. Records the peer created itself are left out."""
-    sight = _Sight(peer_origin, released_evidence(conn, case_id, peer_origin, role))
+    # (a set of ids, or ids mapped to whether the file name goes too: either reads as ids)
+    sight = _Sight(peer_origin, set(released_evidence(conn, case_id, peer_origin, role)))
     named = released_with_file_name(conn, case_id, peer_origin, role)
     visible: dict[Key, dict[str, object]] = {}
     hidden_names: dict[str, list[str]] = {}  # evidence id -> its file name, when not released

@@ -25,11 +25,12 @@ from storage.evidence import add_custody, add_evidence
 from storage.records import Case, Evidence, Incident, Note, Person
 from storage.workspace import Draft, Workspace, new_id, open_workspace
 from sync import export as export_module
-from sync import peers
+from sync import peers, releases
 from sync.bundle_format import PayloadParser
 from sync.export import export_bundle, has_news_for
 from sync.holdings import Holdings
 from sync.importer import import_paths
+from sync.peers import PEER_ID_LENGTH
 from sync.projection import projected_for, projection_author
 from tests.conftest import PASSPHRASE
 from tests.sync.conftest import Network
@@ -48,8 +49,13 @@ def release(
     with_file_name: bool,
     role: str = "ngo",
 ) -> None:
-    """Release an evidence item to one peer, as `evidence release EV --to PEER` records it
-    in the `evidence_releases` table (storage.releases); sync.releases reads that table."""
+    """Release an evidence item to one peer, as `evidence release EV --to PEER` does
+    (sync.releases.release_to where it exists; before it, the row that storage.releases
+    writes in `evidence_releases`, which sync.releases reads)."""
+    release_to = getattr(releases, "release_to", None)
+    if release_to is not None:
+        release_to(ws, evidence_id, peer_origin[:PEER_ID_LENGTH], with_file_name=with_file_name)
+        return
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with ws.transaction() as conn:
         conn.execute(
@@ -60,11 +66,17 @@ def release(
         )
 
 
-def unrelease(ws: Workspace, evidence_id: str) -> None:
-    """Withdraw every release of an item."""
+def unrelease(ws: Workspace, evidence_id: str, peer_origin: str) -> None:
+    """Withdraw the item's release to the peer."""
+    unrelease_to = getattr(releases, "unrelease_to", None)
+    if unrelease_to is not None:
+        unrelease_to(ws, evidence_id, peer_origin[:PEER_ID_LENGTH])
+        return
     with ws.transaction() as conn:
         conn.execute(
-            "UPDATE evidence_releases SET withdrawn = 1 WHERE evidence_id = ?", (evidence_id,)
+            "UPDATE evidence_releases SET withdrawn = 1 WHERE evidence_id = ?"
+            " AND grantee_origin = ?",
+            (evidence_id, peer_origin),
         )
 
 
@@ -249,7 +261,7 @@ def test_partner_gets_only_released_evidence_bytes(network: Network, tmp_path: P
 
     # A withdrawn release withdraws the item at the partner (what it got, it keeps).
     network.send("ngo", "kabora")
-    unrelease(kabora, items[2])
+    unrelease(kabora, items[2], ngo.origin)
     result = network.export("kabora", "ngo")
     assert blob_digests(open_bundle(result, ngo)) == []
     import_ok(network, "ngo", result.head)
