@@ -19,7 +19,7 @@ from storage.connection import Connection
 from storage.digest import state_digest
 from storage.identity import NodeKeys, generate, sign_changeset
 from storage.records import Case
-from storage.workspace import Workspace, new_id
+from storage.workspace import Draft, Workspace, new_id
 from sync import export, peers, trust
 from sync.cards import parse_card
 from sync.peer_state import set_accept_unverified_peers
@@ -221,9 +221,23 @@ def test_authority_revocation_takes_effect_and_can_be_retracted(network: Network
     assert "laptop stolen; by Tribunal liaison (liaison, " in refused.message
     assert Snapshot.of(kabora) == before
 
-    # The NGO's retraction is an advisory: the revocation stands.
-    network.send("liaison", "ngo")
-    ngo_retraction = trust.retract_revocation(network.ws["ngo"], revocation[:12], "found it")
+    # The NGO's retraction is an advisory: the revocation stands. (A partner's bundles carry
+    # no statement about another office's key, so a hostile one writes the retraction by
+    # hand, from the statement's id.)
+    revoked = trust.find_statement(liaison, revocation[:12])
+    retract = {
+        "statement": "retract",
+        "subject": revoked.subject,
+        "epoch": revoked.point[0],
+        "after_seq": revoked.point[1],
+        "office_name": revoked.office_name,
+        "reason": "found it",
+        "retracts": revoked.ref,
+        "at": "2026-12-07T09:00:00+00:00",
+    }
+    ngo_retraction = network.ws["ngo"].commit(
+        "", [Draft("trust", new_id(), "create", retract)], audit_action="revocation retracted"
+    )
     network.send("ngo", "kabora")
     assert _entry(kabora, ngo_retraction).status == "advisory"
     assert network.peer("kabora", "dressa").revoked_after == last_good
