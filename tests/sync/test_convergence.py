@@ -304,8 +304,8 @@ class ConvergenceMachine(RuleBasedStateMachine):
             return None  # a partner's state is not compared
         held = self.held(receiver)
         for ungrant in self.ungrants:
-            if ungrant.cs_id in held or ungrant.grantee == receiver:
-                continue
+            if ungrant.cs_id in held or ungrant.grantee == receiver or ungrant.cs_id in carries:
+                continue  # the receiver holds the ungrant, or gets it in the same bundle
             after = self.signed_by(ungrant.grantee, ungrant.case_id) - ungrant.before
             if after & carries:
                 return f"{receiver} lacks the ungrant of {ungrant.grantee}"
