@@ -81,7 +81,7 @@ from storage.hlc import system_clock_ms
 from storage.keyfile import FAST_INSECURE_KDF
 from storage.records import Case, Evidence, Note, Person
 from storage.workspace import Workspace, create_workspace, open_workspace
-from sync import conflicts, peers
+from sync import conflicts, peers, trust
 from sync.authority import Authority, may_grant
 from sync.cards import parse_card
 from sync.export import export_bundle
@@ -146,6 +146,8 @@ def _templates() -> dict[str, Path]:
             if other != holder and (holder in NODES or other in NODES):
                 add_verified(ws, card, OFFICE_NAMES[other][1])
     _ORIGINS.update({name: ws.origin for name, ws in opened.items()})
+    for name in ("kabora", "dressa"):  # the tribunal's liaison decides revocations there
+        trust.name_authority_card(opened[name], cards["liaison"], cards["liaison"].fingerprint)
     for ws in opened.values():
         ws.close()
     _TEMPLATES.update({name: base / name for name in (*NODES, *PARTNERS)})
@@ -222,7 +224,7 @@ class Ungrant:
 
     cs_id: str
     grantee: str
-    case_id: str
+    case_id: str  # "" for a revocation of the grantee's key: every case
     before: frozenset[str]
 
 
@@ -279,6 +281,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self.clock = SharedClock(0)
         self.skew: dict[str, int] = {}
         self.ungrants: list[Ungrant] = []
+        self.revoked: set[str] = set()  # partners whose key the liaison revoked
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -332,7 +335,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         for ungrant in self.ungrants:
             if ungrant.cs_id in held or ungrant.grantee == receiver or ungrant.cs_id in carries:
                 continue  # the receiver holds the ungrant, or gets it in the same bundle
-            after = self.signed_by(ungrant.grantee, ungrant.case_id) - ungrant.before
+            after = self.signed_by(ungrant.grantee, ungrant.case_id or None) - ungrant.before
             if after & carries:
                 return f"{receiver} lacks the ungrant of {ungrant.grantee}"
         return None
@@ -444,6 +447,9 @@ class ConvergenceMachine(RuleBasedStateMachine):
             f" unparked {report.unparked} quarantined {report.quarantined}"
             f" conflicts {report.conflicts})"
         )
+        if bundle.sender in self.revoked and report.status == "refused":
+            event("a revoked partner's bundle refused")
+            return report
         if report.status not in ("imported", "already imported"):
             self.fail(f"bundle {bundle.label} was {report.status}: {report.message}")
         if report.quarantined:
@@ -617,6 +623,28 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self.ungrants.append(Ungrant(cs_id, other, record.id, frozenset(signed)))
         event("ungranted a member")
         self.say(f"{node}: ungrant {record.label} from {other} ({member.role})")
+
+    @precondition(lambda self: any(p in self.ws for p in PARTNERS))
+    @rule(partner=st.sampled_from(PARTNERS))
+    @_step
+    def revoke_partner(self, partner: str) -> None:
+        """The tribunal's liaison, an authority at every office, revokes a partner's key
+        after the newest of its changesets the liaison holds; what the partner signs after
+        it is refused everywhere, and nothing is sent to it any more."""
+        if partner not in self.ws or partner in self.revoked:
+            return
+        liaison = self.ws["liaison"]
+        signed = self.signed_by(partner)
+        if signed - self.held("liaison") - set(self.quarantined("liaison")):
+            event("a revocation excluded: the partner wrote what the liaison lacks")
+            return
+        _, after_seq = trust.last_seq_of(liaison, self.origin(partner))
+        trust.revoke_peer(liaison, self.peer[("liaison", partner)], after_seq, "laptop stolen")
+        cs_id, _, _ = self.last_changeset("liaison")
+        self.ungrants.append(Ungrant(cs_id, partner, "", frozenset(signed)))
+        self.revoked.add(partner)
+        event("revoked a partner's key")
+        self.say(f"liaison: revoke {partner}'s key after its changeset {after_seq}")
 
     @precondition(lambda self: any(p in self.ws for p in PARTNERS))
     @rule(
@@ -941,6 +969,8 @@ class ConvergenceMachine(RuleBasedStateMachine):
         if partner not in self.ws:
             return
         sender, receiver = (node, partner) if to_partner else (partner, node)
+        if receiver in self.revoked:
+            return  # nothing is exported to a revoked key
         if self.cut_off_for(frozenset(self.held(sender)), receiver):
             event("a delivery excluded: it would outrun an ungrant")
             return
@@ -1060,7 +1090,9 @@ class ConvergenceMachine(RuleBasedStateMachine):
             (sender, receiver)
             for sender in names
             for receiver in names
-            if receiver != sender and (sender in NODES or receiver in NODES)
+            if receiver != sender
+            and (sender in NODES or receiver in NODES)
+            and receiver not in self.revoked
         ]
         for _round in range(MAX_EXCHANGE_ROUNDS):
             carried = waiting = 0
@@ -1127,8 +1159,11 @@ class ConvergenceMachine(RuleBasedStateMachine):
                     " of its signer is held back"
                 )
         authority = Authority(conn)
-        rows = conn.execute("SELECT id, body, held_for, reason FROM quarantine").fetchall()
-        for cs_id, body, held_for, reason in rows:
+        revoked = {self.origin(name) for name in self.revoked}
+        rows = conn.execute("SELECT id, origin, body, held_for, reason FROM quarantine").fetchall()
+        for cs_id, origin, body, held_for, reason in rows:
+            if not held_for and str(origin) in revoked:
+                continue  # signed after its key's revocation: refused for good
             if not held_for:
                 self.fail(f"{node}: changeset {str(cs_id)[:8]} refused for good: {reason}")
             refusal = authority.refusal(decode(bytes(body)))
