@@ -60,7 +60,7 @@ from sync.evidence_parts import (
     cut_into_parts,
     part_bytes,
 )
-from sync.holdings import Holdings, HoldingsIndex, compress, held_here
+from sync.holdings import Holdings, HoldingsIndex, compress, held_back_to_retry, held_here
 from sync.parts import PayloadSource, plaintext_budget, write_part
 from sync.peer_state import export_refusal
 from sync.peers import Peer
@@ -298,6 +298,8 @@ def _plan_restricted(ws: Workspace, peer: Peer) -> _Plan:
             creates_evidence = op.entity == "evidence" and op.kind == "create" and sha
             if creates_evidence and _bytes_only_from(ws, sha, peer):
                 plan.add_blob(ws, case_id, op.entity_id, sha)
+    # What it wrote that we hold back and try again ourselves: it need not send it again.
+    slots.extend(held_back_to_retry(ws.conn, peer.origin))
     plan.holdings = compress(sorted(set(slots)))
     return plan
 

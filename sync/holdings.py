@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from storage.changesets import decode
 from storage.connection import Connection
 from sync.errors import BundleRefused
 
@@ -29,11 +30,30 @@ def compress(slots: Iterable[tuple[str, int, int]]) -> Holdings:
 
 
 def held_here(conn: Connection) -> Holdings:
-    """Every changeset this workspace holds (applied or parked)."""
-    rows = conn.execute(
-        "SELECT origin, epoch, seq FROM changesets ORDER BY origin, epoch, seq"
-    ).fetchall()
-    return compress((str(r[0]), int(r[1]), int(r[2])) for r in rows)
+    """Every changeset this workspace holds: applied, and held back to be tried again here
+    (a missing grant, a clock ahead). The second kind is kept with its body and tried at
+    every import, so a peer need not send it again; counting it as held stops a partner
+    from resending it, with its evidence and a new custody event, in every bundle.
+    Changesets refused for good (a revoked key, a fork) are not counted: a retraction may
+    make them welcome when a peer sends them again."""
+    rows = conn.execute("SELECT origin, epoch, seq FROM changesets").fetchall()
+    slots = {(str(r[0]), int(r[1]), int(r[2])) for r in rows}
+    slots.update(held_back_to_retry(conn))
+    return compress(sorted(slots))
+
+
+def held_back_to_retry(conn: Connection, origin: str | None = None) -> set[tuple[str, int, int]]:
+    """(origin, epoch, seq) of the changesets held back here that are tried again at every
+    import (of `origin` only, when given): they count as held in what we tell peers."""
+    query = "SELECT body FROM quarantine WHERE held_for != ''"
+    args: tuple[str, ...] = ()
+    if origin is not None:
+        query, args = query + " AND origin = ?", (origin,)
+    slots = set()
+    for (body,) in conn.execute(query, args):
+        held = decode(bytes(body))
+        slots.add((held.origin, held.epoch, held.seq))
+    return slots
 
 
 def lacks_any_of(conn: Connection, holdings: Holdings, origins: Iterable[str]) -> bool:
