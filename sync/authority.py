@@ -11,6 +11,10 @@ locally, so every office holding the same history decides the same:
   notes, persons, incidents) and update or withdraw only records whose create op it
   signed; it may not touch the case record, grants, legal elements or links;
 * a `defence` member writes nothing into a case it does not own;
+* either may add custody events to an item released to it or to its role (its own
+  handling of what it was given, such as "received in bundle", is part of the chain),
+  decided from the signed release records, withdrawn or not: a withdrawal stops future
+  sends, not the partner's account of what it did with what it was sent;
 * only the owner, or a member granted `office` or `liaison`, may grant or ungrant, and
   the owner cannot be ungranted;
 * an ungrant's cut point applies to the grantee's changesets after it;
@@ -119,6 +123,8 @@ class Authority:
                 f"its access was removed after its changeset {cut[1]}",
             )
         if member.role == "defence":
+            if self._only_custody_of_released(cs, member):
+                return None
             return self._refuse(
                 cs,
                 member,
@@ -167,13 +173,18 @@ class Authority:
                 )
             creator = grants.record_creator(self._conn, op.entity, op.entity_id)
             if creator is None:
-                if op.entity == "custody" and not self._own_evidence(cs, op, created_here):
+                if (
+                    op.entity == "custody"
+                    and not self._own_evidence(cs, op, created_here)
+                    and not self._released_to(cs, member, op)
+                ):
                     return self._refuse(
                         cs,
                         member,
                         NOT_PERMITTED,
                         "record custody of an evidence item",
-                        "a partner organisation records custody only of evidence it added",
+                        "a partner organisation records custody only of evidence it added"
+                        " or that was released to it",
                     )
                 continue  # a new record of its own (or one that has not arrived: it waits)
             if not self._is_signer(creator, cs.origin):
@@ -185,6 +196,32 @@ class Authority:
                     "a partner organisation changes only the records it added",
                 )
         return None
+
+    def _only_custody_of_released(self, cs: Changeset, member: Membership) -> bool:
+        """True when every op of `cs` adds a custody event to an item released to the
+        signer or its role: all a defence member may write into a case."""
+        return all(
+            op.entity == "custody"
+            and op.kind == "create"
+            and grants.record_creator(self._conn, op.entity, op.entity_id) is None
+            and self._released_to(cs, member, op)
+            for op in cs.ops
+        )
+
+    def _released_to(self, cs: Changeset, member: Membership, op: Op) -> bool:
+        """True when the item a custody op names was ever released (by a signed release
+        record, withdrawn or not, so arrival order does not matter) to the signer, a key it
+        replaced, or its role, in the changeset's case."""
+        evidence_id = str(op.fields.get("evidence_id", ""))
+        keys = grants.earlier_keys(cs.origin, self._rotations_now())
+        marks = ",".join("?" * len(keys))
+        row = self._conn.execute(
+            "SELECT 1 FROM evidence_releases WHERE evidence_id = ? AND case_id = ?"
+            f" AND (grantee_origin IN ({marks}) OR (grantee_origin = '' AND grantee_role = ?))"
+            " LIMIT 1",
+            (evidence_id, cs.case_id, *keys, member.role),
+        ).fetchone()
+        return row is not None
 
     def _own_evidence(self, cs: Changeset, op: Op, created_here: set[tuple[str, str]]) -> bool:
         evidence_id = str(op.fields.get("evidence_id", ""))

@@ -17,7 +17,9 @@ from storage.records import Case, Evidence, Note, Person
 from storage.workspace import Draft, Workspace, create_workspace, new_id
 from sync import conflicts, peers
 from sync.cards import parse_card
+from sync.export import has_news_for
 from sync.importer import ImportReport
+from sync.releases import release_to
 from tests.conftest import PASSPHRASE
 from tests.sync.conftest import Network, add_verified
 from tests.sync.test_projection import release
@@ -135,6 +137,33 @@ def test_defence_custody_event_is_held_back(network: Network, tmp_path: Path) ->
     _held(report, r"Held back: Varosa Defence \(defence, .*defence writes nothing into .*")
     assert state_digest(kabora.conn) == before
     assert [e.id for e in queries.custody_of(kabora.conn, evidence_id)] == chain_before
+
+
+def test_defence_receiving_a_released_item_leaves_nothing_to_send_back(
+    network: Network, tmp_path: Path
+) -> None:
+    defence = _join_defence(network, tmp_path)
+    kabora = network.ws["kabora"]
+    case_id = cases.add_case(kabora, "Shelling of the Varosa market")
+    source = tmp_path / "photo.jpg"
+    source.write_bytes(b"\xff\xd8 a photograph of the market" * 100)
+    evidence_id = evidence.add_evidence(kabora, case_id, source)
+    release_to(kabora, evidence_id, "defence")
+    network.share("kabora", case_id, "defence")
+    assert network.send("kabora", "defence").status == "imported"
+
+    for _ in range(2):  # the second exchange carries what each recorded sending the first
+        back = network.send("defence", "kabora")
+        assert back.status == "imported" and back.quarantined == 0, back
+        assert network.send("kabora", "defence").status == "imported"
+
+    received = [
+        e for e in queries.custody_of(kabora.conn, evidence_id) if e.to_holder == "Varosa Defence"
+    ]
+    assert "received in bundle" in [e.event for e in received]
+    assert not kabora.conn.execute("SELECT 1 FROM quarantine").fetchone()
+    assert not has_news_for(kabora, network.peer("kabora", "defence"))
+    assert not has_news_for(defence, network.peer("defence", "kabora"))
 
 
 def test_defence_editing_evidence_description_is_held_back(

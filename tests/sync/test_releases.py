@@ -26,6 +26,7 @@ from storage.releases import ReleaseRefused, releases_of
 from storage.workspace import Workspace
 from sync import peers
 from sync.cards import ContactCard
+from sync.export import has_news_for
 from sync.releases import (
     release_to,
     released_evidence,
@@ -535,3 +536,63 @@ def test_a_partner_giving_consent_for_a_witness_is_held_back(
     _assert_held_back_from_the_ngo(network, case_id, consent, "a person's consent")
     with pytest.raises(ReleaseRefused, match="W-0500 has refused"):
         release_to(kabora, evidence_id, "ngo")
+
+
+def test_a_partner_receiving_released_evidence_leaves_nothing_to_send_back(
+    network: Network, tmp_path: Path
+) -> None:
+    kabora, ngo_ws = network.ws["kabora"], network.ws["ngo"]
+    case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
+    record_consent(kabora, person_id, "partners", "given")
+    release_to(kabora, evidence_id, "ngo")
+    network.share("kabora", case_id, "ngo")
+    assert network.send("kabora", "ngo").status == "imported"
+    received = [
+        e for e in queries.custody_of(ngo_ws.conn, evidence_id) if e.event == "received in bundle"
+    ]
+    assert received, "the NGO records that it received the released item"
+
+    # Two exchanges each way: the second carries what each recorded sending the first.
+    for _ in range(2):
+        back = network.send("ngo", "kabora")
+        assert back.status == "imported" and back.quarantined == 0, back
+        assert network.send("kabora", "ngo").status == "imported"
+
+    events = [e.event for e in queries.custody_of(kabora.conn, evidence_id)]
+    assert "received in bundle" in events  # the partner's handling is in the office's chain
+    assert not kabora.conn.execute("SELECT 1 FROM quarantine").fetchone()
+    assert not has_news_for(kabora, network.peer("kabora", "ngo"))
+    assert not has_news_for(ngo_ws, network.peer("ngo", "kabora"))
+
+
+def test_a_partner_custody_event_on_an_item_not_released_to_it_is_held_back(
+    network: Network, tmp_path: Path
+) -> None:
+    kabora = network.ws["kabora"]
+    case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
+    record_consent(kabora, person_id, "partners", "given")
+    release_to(kabora, evidence_id, "defence")  # released, but to the other role
+    network.share("kabora", case_id, "ngo")
+    assert network.send("kabora", "ngo").status == "imported"
+    chain_before = [e.id for e in queries.custody_of(kabora.conn, evidence_id)]
+    before = state_digest(kabora.conn)
+
+    evidence.add_custody(network.ws["ngo"], evidence_id, "copied", to_holder="personal laptop")
+    report = network.send("ngo", "kabora")
+
+    reference = re.escape(queries.get(kabora.conn, Case, case_id).reference)
+    assert report.changesets == 0, report
+    assert f"Held back: {NGO_NAME} (ngo, " in "".join(report.quarantine_reasons), (
+        report.quarantine_reasons
+    )
+    assert any(
+        re.fullmatch(
+            rf"Held back: {NGO_NAME} \(ngo, \d{{5}}…\) may not record custody of an evidence"
+            rf" item in case {reference}; a partner organisation records custody only of"
+            r" evidence it added or that was released to it\.",
+            reason,
+        )
+        for reason in report.quarantine_reasons
+    ), report.quarantine_reasons
+    assert state_digest(kabora.conn) == before
+    assert [e.id for e in queries.custody_of(kabora.conn, evidence_id)] == chain_before
