@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from storage import queries
+from storage import grants, queries
 from storage.apply import current_op
 from storage.dates import end_before_start
 from storage.entities import clean_fields, entity
@@ -86,7 +86,7 @@ def add_case(
     """Open a new case; returns its id."""
     if not title.strip():
         raise InvalidInput("A case needs a title.")
-    case_id = CaseId(new_id())
+    case_id = CaseId(grants.new_case_id(ws.origin))
     with ws.transaction():
         if reference is not None:
             reference = reference.strip()

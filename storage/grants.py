@@ -20,12 +20,41 @@ applied, never written from what a peer claims.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 from dataclasses import dataclass
 
 from storage import key_trust
 from storage.connection import Connection
 
 OWNER = "owner"
+# A case id made since ids are bound to their creator: 12 hex digits of nonce, then 20 of
+# SHA-256 over the creator's origin and the nonce (80 bits: no key can be ground to match).
+_NONCE_DIGITS = 12
+_TAG_DIGITS = 20
+BOUND_CASE_ID_DIGITS = _NONCE_DIGITS + _TAG_DIGITS
+
+
+def _case_tag(origin: str, nonce: str) -> str:
+    data = b"valise case id\0" + origin.encode() + b"\0" + nonce.encode()
+    return hashlib.sha256(data).hexdigest()[:_TAG_DIGITS]
+
+
+def new_case_id(origin: str) -> str:
+    """A fresh case id bound to its creator: nobody else can sign a case create of it that
+    an office accepts, so a stranger who learns the id cannot claim the case first at an
+    office that does not hold it yet."""
+    nonce = secrets.token_hex(_NONCE_DIGITS // 2)
+    return nonce + _case_tag(origin, nonce)
+
+
+def case_id_binding(case_id: str, origin: str) -> bool | None:
+    """True when the case id was made by `origin` (`new_case_id`), False when it is bound
+    to another key, None when it is an id from before ids were bound (20 hex digits)."""
+    if len(case_id) != BOUND_CASE_ID_DIGITS or not all(c in "0123456789abcdef" for c in case_id):
+        return None
+    nonce, tag = case_id[:_NONCE_DIGITS], case_id[_NONCE_DIGITS:]
+    return secrets.compare_digest(tag, _case_tag(origin, nonce))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,12 @@ locally, so every office holding the same history decides the same:
 * only the owner, or a member granted `office` or `liaison`, may grant or ungrant, and
   the owner cannot be ungranted;
 * an ungrant's cut point applies to the grantee's changesets after it;
-* a changeset that creates a case not known here makes its signer the owner.
+* a changeset that creates a case not known here makes its signer the owner, when the
+  case id is bound to the signer's key (`storage.grants.new_case_id`): a stranger who
+  learns a case id cannot claim it first at an office that does not hold it yet. Such a
+  claim is refused for good (`NEVER`). A case created before ids were bound (20 hex
+  digits) has no such proof; its create is accepted, as before, only from a peer this
+  office knows as an office or liaison, else held back until a person adds the peer so.
 
 A refusal is a `Refusal`: a sentence saying who (office name and short fingerprint), what
 and why, and what would make it valid (`held_for`): `NO_GRANT` when its signer holds no
@@ -44,6 +49,7 @@ from storage.identity import fingerprint
 
 NO_GRANT = "no grant"
 NOT_PERMITTED = "not permitted"
+NEVER = ""  # held for good: no later grant can make it valid
 # What an ngo member may create in a case granted to it.
 NGO_CREATES = ("evidence", "custody", "note", "person", "incident")
 _NOUNS = {
@@ -66,7 +72,7 @@ class Refusal:
     """Why a changeset is held back, in a sentence, and what would make it valid."""
 
     sentence: str
-    held_for: str  # NO_GRANT or NOT_PERMITTED
+    held_for: str  # NO_GRANT or NOT_PERMITTED (offered again later), or NEVER
 
 
 class Authority:
@@ -107,7 +113,7 @@ class Authority:
         if owner is None:
             # A new case makes its creator the owner; anything else about a case not known
             # here waits for the case (apply parks it) and is decided when it lands.
-            return None
+            return self._claim_refusal(cs)
         member = self._member(cs.case_id, cs.origin)
         if member is None:
             return self._refuse(
@@ -144,6 +150,45 @@ class Authority:
         )
 
     # -- the rules ---------------------------------------------------------------------------
+
+    def _claim_refusal(self, cs: Changeset) -> Refusal | None:
+        """A case create for a case not held here: its id must be bound to the signer."""
+        for op in cs.ops:
+            if op.entity != "case" or op.kind != "create":
+                continue
+            bound = grants.case_id_binding(op.entity_id, cs.origin)
+            if bound is False or op.entity_id != cs.case_id:
+                return self._claim_refused(
+                    cs,
+                    NEVER,
+                    "its id was made by another office's key, so only that office can have"
+                    " opened it",
+                )
+            if bound is None and not self._known_as_office(cs.origin):
+                return self._claim_refused(
+                    cs,
+                    NOT_PERMITTED,
+                    "a case from before case ids were bound to their creator is accepted"
+                    " only from a peer this office knows as an office or liaison",
+                )
+        return None
+
+    def _claim_refused(self, cs: Changeset, held_for: str, why: str) -> Refusal:
+        who = signer_words(self._conn, cs.origin, "no grant")
+        return Refusal(f"Held back: {who} may not open case {cs.case_id[:8]}; {why}.", held_for)
+
+    def _known_as_office(self, origin: str) -> bool:
+        """The one local fact the authority consults, and only for cases created before ids
+        were bound: whether a person here added `origin` (or a key it replaced) as an
+        office or liaison. Our own key counts."""
+        keys = grants.earlier_keys(origin, self._rotations_now())
+        marks = ",".join("?" * len(keys))
+        row = self._conn.execute(
+            f"SELECT 1 FROM peers WHERE origin IN ({marks}) AND role IN ('office', 'liaison')"
+            f" UNION ALL SELECT 1 FROM node_identity WHERE origin IN ({marks})",
+            (*keys, *keys),
+        ).fetchone()
+        return row is not None
 
     @staticmethod
     def _grant_problem(op: Op, member: Membership, owner: str) -> tuple[str, str] | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from storage.grants import BOUND_CASE_ID_DIGITS
 from tests.conftest import PASSPHRASE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +49,7 @@ def test_init_then_the_documented_forms(tmp_path: Path) -> None:
         "--summary",
         "Villages emptied",
     ).stdout.strip()
-    assert len(case_id) == 20 and "\n" not in case_id
+    assert len(case_id) == BOUND_CASE_ID_DIGITS and "\n" not in case_id  # bound to its creator
     listed = json.loads(valise(env, "case", "list", "--json").stdout)
     assert [c["id"] for c in listed] == [case_id]
     assert listed[0]["reference"].startswith("VAR-MIR-")

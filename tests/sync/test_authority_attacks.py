@@ -483,3 +483,74 @@ def test_shares_made_before_grants_become_grants_and_subscriptions_are_dropped(
     assert peers.shared_with(kabora, subscribed) == []
     report = network.send("kabora", "liaison")
     assert report.status == "imported" and report.cases == {shared}
+
+
+def test_case_claimed_first_by_a_stranger_is_refused(network: Network) -> None:
+    kabora, dressa, ngo = (network.ws[n] for n in ("kabora", "dressa", "ngo"))
+    case_id = cases.add_case(kabora, "Shelling of the Varosa market", "Three witnesses")
+    before = state_digest(dressa.conn)
+
+    # The ngo learnt the id from a filing and tells Dressa, which does not hold the case
+    # yet, that it opened a case of that id and shares it with Dressa.
+    ngo.commit(
+        case_id,
+        [Draft("case", case_id, "create", {"reference": "X-1", "title": "A staged incident"})],
+    )
+    cases.add_note(ngo, case_id, "Send your work in this case to us")
+    peers.share_case(ngo, case_id, network.peer("ngo", "dressa"))
+    report = network.send("ngo", "dressa")
+
+    assert report.status == "imported" and report.changesets == 0, report
+    assert any(
+        re.fullmatch(
+            rf"Held back: Varosa Documentation Project \(no grant, {FINGERPRINT}\) may not open"
+            rf" case {case_id[:8]}; its id was made by another office's key, so only that"
+            r" office can have opened it\.",
+            reason,
+        )
+        for reason in report.quarantine_reasons
+    ), report.quarantine_reasons
+    assert state_digest(dressa.conn) == before
+    assert dressa.conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone() is None
+
+    # The real owner's case reaches Dressa afterwards and is Kabora's there.
+    network.share("kabora", case_id, "dressa")
+    assert network.send("kabora", "dressa").status == "imported"
+    assert queries.get(dressa.conn, Case, case_id).title == "Shelling of the Varosa market"
+    cases.update_case(kabora, case_id, summary="Four witnesses")
+    assert network.send("kabora", "dressa").changesets == 1
+    assert queries.get(dressa.conn, Case, case_id).summary == "Four witnesses"
+    # What the stranger wrote stays held back, now for want of a grant; nothing of its
+    # claim is applied and Dressa sends it nothing of the case.
+    assert ngo.office_name not in {p.office_name for p in peers.shared_with(dressa, case_id)}
+    assert not dressa.conn.execute(
+        "SELECT 1 FROM changesets WHERE origin = ?", (ngo.origin,)
+    ).fetchone()
+
+
+def test_a_case_from_before_bound_ids_is_accepted_only_from_an_office(network: Network) -> None:
+    kabora, dressa, ngo = (network.ws[n] for n in ("kabora", "dressa", "ngo"))
+    legacy = new_id()  # 20 hex digits: an id made before ids were bound to their creator
+    kabora.commit(
+        legacy, [Draft("case", legacy, "create", {"reference": "OLD-1", "title": "Old case"})]
+    )
+    ngo.commit(legacy, [Draft("case", legacy, "create", {"reference": "X", "title": "X"})])
+    peers.share_case(ngo, legacy, network.peer("ngo", "dressa"))
+    before = state_digest(dressa.conn)
+
+    report = network.send("ngo", "dressa")
+
+    assert report.changesets == 0, report
+    assert any(
+        re.fullmatch(
+            rf"Held back: Varosa Documentation Project \(no grant, {FINGERPRINT}\) may not open"
+            rf" case {legacy[:8]}; a case from before case ids were bound to their creator is"
+            r" accepted only from a peer this office knows as an office or liaison\.",
+            reason,
+        )
+        for reason in report.quarantine_reasons
+    ), report.quarantine_reasons
+    assert state_digest(dressa.conn) == before
+    network.share("kabora", legacy, "dressa")
+    assert network.send("kabora", "dressa").status == "imported"
+    assert queries.get(dressa.conn, Case, legacy).title == "Old case"
