@@ -22,6 +22,7 @@ from storage.errors import InvalidInput, StorageError, ThrottledUnlock
 from storage.keyfile import FAST_INSECURE_KDF, STANDARD_KDF, KdfParams
 from storage.paths import default_workspace_dir
 from storage.workspace import Workspace, open_workspace
+from sync.authority import check_own_commits
 from sync.peers import grant_shares_made_before_grants
 
 KDF_PROFILE_ENV = "VALISE_KDF_PROFILE"
@@ -124,6 +125,7 @@ def unlock(args: argparse.Namespace) -> Workspace:
         time.sleep(exc.wait_seconds + 0.05)
         ws = open_workspace(root, passphrase)
     grant_shares_made_before_grants(ws)  # once, after the upgrade to grants
+    check_own_commits(ws)  # a change the offices would hold back is refused at once
     return ws
 
 

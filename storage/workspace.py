@@ -87,6 +87,12 @@ def _release_lock(fd: int) -> None:
     os.close(fd)
 
 
+# A check a layer above storage sets on a workspace (sync.authority.check_own_commits):
+# given the changeset about to be signed, None to go ahead, else the sentence saying why
+# the person may not make this change. Storage may not import sync, so it is handed in.
+CommitCheck = Callable[[Connection, Changeset], "str | None"]
+
+
 class Workspace:
     """An unlocked workspace: the database connection, node keys and blob store."""
 
@@ -113,6 +119,7 @@ class Workspace:
         self._signer = self.keys.signer()  # rebuilt per changeset it cost more than signing
         self._origin = self.keys.origin
         self.clock = HybridClock(Stamp.parse(self.meta("hlc")), wall)
+        self.commit_check: CommitCheck | None = None
 
     # -- metadata -------------------------------------------------------------------------
 
@@ -241,6 +248,8 @@ class Workspace:
                 case_id=case_id,
                 ops=ops,
             )
+            if self.commit_check is not None and (refused := self.commit_check(conn, changeset)):
+                raise InvalidInput(refused)  # rolls back: the transaction raised
             body = changeset.encode()
             cs_id = changeset_id(body)
             signature = sign_changeset(self._signer, body)

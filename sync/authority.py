@@ -46,6 +46,7 @@ from storage.connection import Connection
 from storage.entities import FULL_TRUST_ROLES, GRANT
 from storage.grants import OWNER, Membership
 from storage.identity import fingerprint
+from storage.workspace import Workspace
 
 NO_GRANT = "no grant"
 NOT_PERMITTED = "not permitted"
@@ -356,3 +357,42 @@ def may_grant(conn: Connection, origin: str, case_id: str) -> str | None:
         f" case {case_words(conn, case_id)}; only the case's owner or an office or liaison"
         " it was shared with may."
     )
+
+
+def own_commit_problem(conn: Connection, cs: Changeset) -> str | None:
+    """None when the offices would accept this workspace's own changeset `cs`, else the
+    sentence for the person who tried to make it: the same rule, decided before signing,
+    so that a partner's or defence team's edit is refused at once rather than held back
+    at every office later (and sent back and forth)."""
+    if cs.case_id == "":
+        return None
+    refusal = Authority(conn).refusal(cs)
+    if refusal is None:
+        return None
+    rule = refusal.sentence.removeprefix("Held back: ")
+    return (
+        f"Not saved: {rule} The offices would hold this change back, so it was not made;"
+        " ask the office that shares the case with you to make it."
+    )
+
+
+def check_own_commits(ws: Workspace) -> None:
+    """Refuse, from now on, every change to this workspace that the offices would hold
+    back (set when a person opens a workspace in the window or on the command line)."""
+    ws.commit_check = own_commit_problem
+
+
+def may_record_custody(ws: Workspace, case_id: str, evidence_id: str) -> bool:
+    """True when the offices would accept a custody event this workspace adds to the item
+    now (asked before recording what arrived or left in a bundle)."""
+    probe = Changeset(
+        origin=ws.origin,
+        epoch=ws.epoch,
+        seq=2**62,  # after any cut: a member cut off records nothing more
+        prev_hash="",
+        hlc="",
+        author=ws.author,
+        case_id=case_id,
+        ops=(Op("custody", "", "create", {"evidence_id": evidence_id}, {}),),
+    )
+    return Authority(ws.conn).refusal(probe) is None

@@ -40,6 +40,7 @@ from storage.changesets import decode
 from storage.entities import PROTECTED
 from storage.workspace import Draft, Workspace, new_id
 from sync.agekeys import age_recipient
+from sync.authority import may_record_custody
 from sync.bundle_format import (
     BUNDLE_FOLDER,
     HEAD_SUFFIX,
@@ -719,9 +720,13 @@ def record_handoff(
     ws: Workspace, evidence: Sequence[tuple[str, str, str]], event: str, other_office: str
 ) -> None:
     """One custody event per evidence item (case id, evidence id, sha256) that changed
-    hands in a bundle, one changeset per case; inside the caller's transaction."""
+    hands in a bundle, one changeset per case; inside the caller's transaction. An event
+    the offices would hold back (a partner's custody of an item not released to it) is
+    not recorded: it would only travel back and forth."""
     by_case: dict[str, list[Draft]] = {}
     for case_id, evidence_id, sha in evidence:
+        if not may_record_custody(ws, case_id, evidence_id):
+            continue
         draft = _custody_draft(ws, case_id, evidence_id, sha, event, other_office)
         by_case.setdefault(case_id, []).append(draft)
     for case_id, drafts in by_case.items():

@@ -927,3 +927,29 @@ def test_export_import_and_sync_show_progress_on_a_terminal_only(
     status, shown = _on_a_terminal(liaison_env, "sync", "usb", second_stick)
     assert status == 0, shown
     assert "\rSyncing with the stick: 100%\r\n" in shown
+
+
+def test_a_partner_renaming_an_office_case_is_refused_on_the_command_line(
+    network: Network,
+) -> None:
+    kabora, ngo = network.ws["kabora"], network.ws["ngo"]
+    case_id = cases.add_case(kabora, "Shelling of the Oru market")
+    network.share("kabora", case_id, "ngo")
+    assert network.send("kabora", "ngo").status == "imported"
+    root = ngo.paths.root
+    env = _env_of(ngo)
+    before = contents(root)
+
+    result = valise(env, "case", "update", case_id, "--title", "A staged incident")
+
+    message = assert_refused(result, 1, "not saved")
+    assert re.search(
+        r"Not saved: Varosa Documentation Project \(ngo, \d{5}…\) may not change the case"
+        r" record in case .*; a partner organisation adds only evidence, custody of its own"
+        r" evidence, notes, persons and incidents\. The offices would hold this change back,"
+        r" so it was not made; ask the office that shares the case with you to make it\.",
+        " ".join(message.split()),
+    ), message
+    assert contents(root) == before
+    # What it may do goes through as before.
+    assert_ok(valise(env, "note", "add", case_id, "--text", "Seen at the checkpoint"))

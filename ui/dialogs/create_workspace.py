@@ -26,6 +26,7 @@ from storage.errors import StorageError
 from storage.keyfile import STANDARD_KDF, KdfParams
 from storage.passphrase import weakness
 from storage.workspace import Workspace, create_workspace
+from sync.authority import check_own_commits
 from ui.dialogs._common import (
     SWITCH_WORKSPACE,
     UNUSABLE_CHARACTER_MESSAGE,
@@ -223,7 +224,9 @@ class CreateWorkspaceDialog(QDialog):
         passphrase = self.passphrase_edit.text()
 
         def work(_token: CancelToken, _progress: ProgressSink) -> Workspace:
-            return create_workspace(root, office, passphrase, office_code=code, kdf=kdf)
+            ws = create_workspace(root, office, passphrase, office_code=code, kdf=kdf)
+            check_own_commits(ws)  # a change the offices would hold back is refused at once
+            return ws
 
         self.error_label.setText("Creating the workspace…")
         self._busy_keys.begin()  # before the fields are disabled: Enter must not reach Quit

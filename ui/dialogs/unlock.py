@@ -27,6 +27,7 @@ from storage import throttle
 from storage.errors import StorageError, ThrottledUnlock, WrongPassphrase
 from storage.paths import WorkspacePaths
 from storage.workspace import Workspace, open_workspace
+from sync.authority import check_own_commits
 from sync.peers import grant_shares_made_before_grants
 from ui.dialogs._common import (
     SWITCH_WORKSPACE,
@@ -189,6 +190,7 @@ class UnlockDialog(QDialog):
             ws = open_workspace(root, passphrase, now=clock)
             try:
                 grant_shares_made_before_grants(ws)  # once, after the upgrade to grants
+                check_own_commits(ws)  # a change the offices would hold back is refused at once
             except BaseException:
                 ws.close()
                 raise
