@@ -750,11 +750,11 @@ def test_unknown_ids_are_named(env: dict[str, str], pop: Populated, unchanged: U
 def test_an_ambiguous_short_id_asks_for_more(
     pop: Populated, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import storage.cases
+    import storage.grants
 
-    ids = iter(["abcd1" + "0" * 15, "abcd2" + "0" * 15])
+    ids = iter(["abcd1" + "0" * 27, "abcd2" + "0" * 27])
     with open_workspace(pop.root, PASSPHRASE) as ws:
-        monkeypatch.setattr(storage.cases, "new_id", lambda: next(ids))
+        monkeypatch.setattr(storage.grants, "new_case_id", lambda _origin: next(ids))
         cases.add_case(ws, "First twin")
         cases.add_case(ws, "Second twin")
     monkeypatch.undo()
