@@ -11,10 +11,11 @@ locally, so every office holding the same history decides the same:
   notes, persons, incidents) and update or withdraw only records whose create op it
   signed; it may not touch the case record, grants, legal elements or links;
 * a `defence` member writes nothing into a case it does not own;
-* either may add custody events to an item released to it or to its role (its own
-  handling of what it was given, such as "received in bundle", is part of the chain),
-  decided from the signed release records, withdrawn or not: a withdrawal stops future
-  sends, not the partner's account of what it did with what it was sent;
+* either may record that it received an item released to it or to its role (the custody
+  event "received in bundle" its importer writes: its receipt is part of the chain, and
+  an office that held it back would be sent it again with every bundle), decided from the
+  signed release records, withdrawn or not, so arrival order does not matter; any other
+  custody event on an item it did not add stays held back;
 * only the owner, or a member granted `office` or `liaison`, may grant or ungrant, and
   the owner cannot be ungranted;
 * an ungrant's cut point applies to the grantee's changesets after it;
@@ -53,6 +54,8 @@ NOT_PERMITTED = "not permitted"
 NEVER = ""  # held for good: no later grant can make it valid
 # What an ngo member may create in a case granted to it.
 NGO_CREATES = ("evidence", "custody", "note", "person", "incident")
+# The custody event an importer records for an item whose file arrived in a bundle.
+RECEIPT_EVENT = "received in bundle"
 _NOUNS = {
     "case": "the case record",
     "person": "a person",
@@ -229,8 +232,8 @@ class Authority:
                         member,
                         NOT_PERMITTED,
                         "record custody of an evidence item",
-                        "a partner organisation records custody only of evidence it added"
-                        " or that was released to it",
+                        "a partner organisation records custody only of evidence it added,"
+                        " and of an item released to it only its receipt",
                     )
                 continue  # a new record of its own (or one that has not arrived: it waits)
             if not self._is_signer(creator, cs.origin):
@@ -244,8 +247,8 @@ class Authority:
         return None
 
     def _only_custody_of_released(self, cs: Changeset, member: Membership) -> bool:
-        """True when every op of `cs` adds a custody event to an item released to the
-        signer or its role: all a defence member may write into a case."""
+        """True when every op of `cs` records the receipt of an item released to the signer
+        or its role: all a defence member may write into a case."""
         return all(
             op.entity == "custody"
             and op.kind == "create"
@@ -255,9 +258,11 @@ class Authority:
         )
 
     def _released_to(self, cs: Changeset, member: Membership, op: Op) -> bool:
-        """True when the item a custody op names was ever released (by a signed release
-        record, withdrawn or not, so arrival order does not matter) to the signer, a key it
-        replaced, or its role, in the changeset's case."""
+        """True when the custody op is a receipt ("received in bundle") of an item ever
+        released (by a signed release record, withdrawn or not, so arrival order does not
+        matter) to the signer, a key it replaced, or its role, in the changeset's case."""
+        if op.fields.get("event") != RECEIPT_EVENT:
+            return False
         evidence_id = str(op.fields.get("evidence_id", ""))
         keys = grants.earlier_keys(cs.origin, self._rotations_now())
         marks = ",".join("?" * len(keys))
@@ -382,7 +387,7 @@ def check_own_commits(ws: Workspace) -> None:
     ws.commit_check = own_commit_problem
 
 
-def may_record_custody(ws: Workspace, case_id: str, evidence_id: str) -> bool:
+def may_record_custody(ws: Workspace, case_id: str, evidence_id: str, event: str) -> bool:
     """True when the offices would accept a custody event this workspace adds to the item
     now (asked before recording what arrived or left in a bundle)."""
     probe = Changeset(
@@ -393,6 +398,6 @@ def may_record_custody(ws: Workspace, case_id: str, evidence_id: str) -> bool:
         hlc="",
         author=ws.author,
         case_id=case_id,
-        ops=(Op("custody", "", "create", {"evidence_id": evidence_id}, {}),),
+        ops=(Op("custody", "", "create", {"evidence_id": evidence_id, "event": event}, {}),),
     )
     return Authority(ws.conn).refusal(probe) is None

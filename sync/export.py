@@ -725,7 +725,7 @@ def record_handoff(
     not recorded: it would only travel back and forth."""
     by_case: dict[str, list[Draft]] = {}
     for case_id, evidence_id, sha in evidence:
-        if not may_record_custody(ws, case_id, evidence_id):
+        if not may_record_custody(ws, case_id, evidence_id, event):
             continue
         draft = _custody_draft(ws, case_id, evidence_id, sha, event, other_office)
         by_case.setdefault(case_id, []).append(draft)

@@ -23,7 +23,7 @@ from storage.errors import InvalidInput
 from storage.identity import generate, sign_changeset
 from storage.records import Case, Evidence
 from storage.releases import ReleaseRefused, releases_of
-from storage.workspace import Workspace
+from storage.workspace import Workspace, new_id
 from sync import peers
 from sync.cards import ContactCard
 from sync.export import has_news_for
@@ -538,6 +538,19 @@ def test_a_partner_giving_consent_for_a_witness_is_held_back(
         release_to(kabora, evidence_id, "ngo")
 
 
+def _custody_op(case_id: str, evidence_id: str, event: str) -> Op:
+    """A custody event as the NGO's client would sign it."""
+    fields = {
+        "case_id": case_id,
+        "evidence_id": evidence_id,
+        "event": event,
+        "at": "2026-12-07T09:00:00+00:00",
+        "actor": NGO_NAME,
+        "office": NGO_NAME,
+    }
+    return Op("custody", new_id(), "create", fields, {})
+
+
 def test_a_partner_receiving_released_evidence_leaves_nothing_to_send_back(
     network: Network, tmp_path: Path
 ) -> None:
@@ -547,10 +560,6 @@ def test_a_partner_receiving_released_evidence_leaves_nothing_to_send_back(
     release_to(kabora, evidence_id, "ngo")
     network.share("kabora", case_id, "ngo")
     assert network.send("kabora", "ngo").status == "imported"
-    received = [
-        e for e in queries.custody_of(ngo_ws.conn, evidence_id) if e.event == "received in bundle"
-    ]
-    assert received, "the NGO records that it received the released item"
 
     # Two exchanges each way: the second carries what each recorded sending the first.
     for _ in range(2):
@@ -558,11 +567,47 @@ def test_a_partner_receiving_released_evidence_leaves_nothing_to_send_back(
         assert back.status == "imported" and back.quarantined == 0, back
         assert network.send("kabora", "ngo").status == "imported"
 
-    events = [e.event for e in queries.custody_of(kabora.conn, evidence_id)]
-    assert "received in bundle" in events  # the partner's handling is in the office's chain
+    # Whatever receipt the NGO recorded is in the office's chain, nothing is held back,
+    # and neither has anything left to send.
+    receipts = ngo_ws.conn.execute(
+        "SELECT id FROM custody_events WHERE event = 'received in bundle' AND evidence_id = ?",
+        (evidence_id,),
+    ).fetchall()
+    chain = {e.id for e in queries.custody_of(kabora.conn, evidence_id)}
+    assert {str(r[0]) for r in receipts} <= chain
     assert not kabora.conn.execute("SELECT 1 FROM quarantine").fetchone()
     assert not has_news_for(kabora, network.peer("kabora", "ngo"))
     assert not has_news_for(ngo_ws, network.peer("ngo", "kabora"))
+
+
+def test_a_partners_receipt_of_a_released_item_is_applied(network: Network, tmp_path: Path) -> None:
+    kabora = network.ws["kabora"]
+    case_id, evidence_id = _released_to_the_ngo(network, tmp_path)
+    op = _custody_op(case_id, evidence_id, "received in bundle")
+    _forge(network.ws["ngo"], case_id, [op])
+
+    report = network.send("ngo", "kabora")
+
+    assert report.status == "imported" and report.quarantined == 0, report
+    assert op.entity_id in {e.id for e in queries.custody_of(kabora.conn, evidence_id)}
+
+
+def _released_to_the_ngo(network: Network, tmp_path: Path) -> tuple[str, str]:
+    kabora = network.ws["kabora"]
+    case_id, person_id, evidence_id = add_witness_statement(kabora, tmp_path)
+    record_consent(kabora, person_id, "partners", "given")
+    release_to(kabora, evidence_id, "ngo")
+    network.share("kabora", case_id, "ngo")
+    assert network.send("kabora", "ngo").status == "imported"
+    assert network.send("ngo", "kabora").status == "imported"  # its own receipt, if any
+    return case_id, evidence_id
+
+
+PARTNER_CUSTODY = (
+    "Held back: " + re.escape(NGO_NAME) + r" \(ngo, \d{{5}}…\) may not record custody of an"
+    r" evidence item in case {case}; a partner organisation records custody only of evidence"
+    r" it added, and of an item released to it only its receipt\."
+)
 
 
 def test_a_partner_custody_event_on_an_item_not_released_to_it_is_held_back(
@@ -575,24 +620,35 @@ def test_a_partner_custody_event_on_an_item_not_released_to_it_is_held_back(
     network.share("kabora", case_id, "ngo")
     assert network.send("kabora", "ngo").status == "imported"
     chain_before = [e.id for e in queries.custody_of(kabora.conn, evidence_id)]
+
+    _assert_held_back_from_the_ngo_as(
+        network, case_id, _custody_op(case_id, evidence_id, "received in bundle"), PARTNER_CUSTODY
+    )
+    assert [e.id for e in queries.custody_of(kabora.conn, evidence_id)] == chain_before
+
+
+def test_a_partner_custody_event_other_than_its_receipt_is_held_back(
+    network: Network, tmp_path: Path
+) -> None:
+    case_id, evidence_id = _released_to_the_ngo(network, tmp_path)
+
+    _assert_held_back_from_the_ngo_as(
+        network,
+        case_id,
+        _custody_op(case_id, evidence_id, "copied to personal laptop"),
+        PARTNER_CUSTODY,
+    )
+
+
+def _assert_held_back_from_the_ngo_as(network: Network, case_id: str, op: Op, pattern: str) -> None:
+    kabora = network.ws["kabora"]
+    _forge(network.ws["ngo"], case_id, [op])
     before = state_digest(kabora.conn)
 
-    evidence.add_custody(network.ws["ngo"], evidence_id, "copied", to_holder="personal laptop")
     report = network.send("ngo", "kabora")
 
     reference = re.escape(queries.get(kabora.conn, Case, case_id).reference)
+    sentence = pattern.format(case=reference)
     assert report.changesets == 0, report
-    assert f"Held back: {NGO_NAME} (ngo, " in "".join(report.quarantine_reasons), (
-        report.quarantine_reasons
-    )
-    assert any(
-        re.fullmatch(
-            rf"Held back: {NGO_NAME} \(ngo, \d{{5}}…\) may not record custody of an evidence"
-            rf" item in case {reference}; a partner organisation records custody only of"
-            r" evidence it added or that was released to it\.",
-            reason,
-        )
-        for reason in report.quarantine_reasons
-    ), report.quarantine_reasons
+    assert any(re.fullmatch(sentence, reason) for reason in report.quarantine_reasons), report
     assert state_digest(kabora.conn) == before
-    assert [e.id for e in queries.custody_of(kabora.conn, evidence_id)] == chain_before
