@@ -22,9 +22,13 @@ locally, so every office holding the same history decides the same:
 * a changeset that creates a case not known here makes its signer the owner, when the
   case id is bound to the signer's key (`storage.grants.new_case_id`): a stranger who
   learns a case id cannot claim it first at an office that does not hold it yet. Such a
-  claim is refused for good (`NEVER`). A case created before ids were bound (20 hex
-  digits) has no such proof; its create is accepted, as before, only from a peer this
-  office knows as an office or liaison, else held back until a person adds the peer so.
+  claim is refused for good (`NEVER`). The one exception is a partner's copy: a changeset
+  signed by a peer this workspace knows as an office or liaison that opens the case and
+  grants it to this workspace as `ngo` or `defence` is the projection an office sharing
+  the case made for it (signed by that office, not by the case's creator).
+  A case created before ids were bound (20 hex digits) has no such proof; its create is
+  accepted, as before, only from a peer this office knows as an office or liaison, else
+  held back until a person adds the peer so.
 
 A refusal is a `Refusal`: a sentence saying who (office name and short fingerprint), what
 and why, and what would make it valid (`held_for`): `NO_GRANT` when its signer holds no
@@ -44,7 +48,7 @@ from dataclasses import dataclass
 from storage import grants
 from storage.changesets import Changeset, Op
 from storage.connection import Connection
-from storage.entities import FULL_TRUST_ROLES, GRANT
+from storage.entities import FULL_TRUST_ROLES, GRANT, RESTRICTED_ROLES
 from storage.grants import OWNER, Membership
 from storage.identity import fingerprint
 from storage.workspace import Workspace
@@ -161,6 +165,13 @@ class Authority:
             if op.entity != "case" or op.kind != "create":
                 continue
             bound = grants.case_id_binding(op.entity_id, cs.origin)
+            if (
+                op.entity_id == cs.case_id
+                and bound is not True
+                and self._copy_for_us(cs)
+                and self._known_as_office(cs.origin)
+            ):
+                continue
             if bound is False or op.entity_id != cs.case_id:
                 return self._claim_refused(
                     cs,
@@ -176,6 +187,22 @@ class Authority:
                     " only from a peer this office knows as an office or liaison",
                 )
         return None
+
+    def _copy_for_us(self, cs: Changeset) -> bool:
+        """True when `cs` also grants this workspace the case in a restricted role: the
+        copy (projection) an office that shares the case makes for a partner, signed by
+        that office, not by the case's creator. Offices never take a case this way: they
+        receive the creator's own signed history."""
+        row = self._conn.execute("SELECT origin FROM node_identity WHERE id = 1").fetchone()
+        here = str(row[0]) if row else ""
+        return any(
+            op.entity == GRANT
+            and op.kind == "create"
+            and op.fields.get("kind") == "grant"
+            and op.fields.get("grantee") == here
+            and op.fields.get("role") in RESTRICTED_ROLES
+            for op in cs.ops
+        )
 
     def _claim_refused(self, cs: Changeset, held_for: str, why: str) -> Refusal:
         who = signer_words(self._conn, cs.origin, "no grant")

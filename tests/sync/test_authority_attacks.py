@@ -558,3 +558,39 @@ def test_a_case_from_before_bound_ids_is_accepted_only_from_an_office(network: N
     network.share("kabora", legacy, "dressa")
     assert network.send("kabora", "dressa").status == "imported"
     assert queries.get(dressa.conn, Case, legacy).title == "Old case"
+
+
+def test_a_stranger_dressing_its_claim_as_a_partners_copy_is_refused(network: Network) -> None:
+    kabora, dressa, ngo = (network.ws[n] for n in ("kabora", "dressa", "ngo"))
+    case_id = cases.add_case(kabora, "Shelling of the Varosa market")
+    before = state_digest(dressa.conn)
+
+    # The ngo opens Kabora's case id and, in the same changeset, grants it to Dressa as if
+    # Dressa were a partner receiving an office's copy.
+    grant = {
+        "case_id": case_id,
+        "kind": "grant",
+        "grantee": dressa.origin,
+        "signing_public": dressa.keys.signing_public.hex(),
+        "encryption_public": dressa.keys.encryption_public.hex(),
+        "office_name": dressa.office_name,
+        "role": "ngo",
+        "at": "2026-12-07T08:00:00+00:00",
+    }
+    ngo.commit(
+        case_id,
+        [
+            Draft("case", case_id, "create", {"reference": "X-1", "title": "A staged incident"}),
+            Draft("grant", new_id(), "create", grant),
+        ],
+    )
+    report = network.send("ngo", "dressa")
+
+    assert report.changesets == 0, report
+    assert any(
+        reason.endswith(
+            "its id was made by another office's key, so only that office can have opened it."
+        )
+        for reason in report.quarantine_reasons
+    ), report.quarantine_reasons
+    assert state_digest(dressa.conn) == before
