@@ -33,7 +33,7 @@ from storage import history
 from storage.cases import add_note, update_case, update_record
 from storage.keyfile import FAST_INSECURE_KDF
 from storage.queries import in_case, list_cases
-from storage.records import Element, Incident, Person
+from storage.records import Element, Evidence, Incident, Person
 from storage.workspace import create_workspace, open_workspace
 from sync.cards import own_card
 from sync.export import export_bundle
@@ -44,6 +44,7 @@ from ui.dialogs.element_form import ElementDraft, ElementForm
 from ui.dialogs.incident_form import IncidentDraft, IncidentForm
 from ui.dialogs.note_form import AddNoteDialog
 from ui.dialogs.person_form import AddPersonDialog, EditPersonDialog
+from ui.dialogs.release_form import ReleaseDialog, ReleaseTarget
 from ui.dialogs.unlock import UnlockDialog
 from ui.fonts import load_fonts
 from ui.incoming_view import IncomingView
@@ -237,10 +238,19 @@ def shoot_forms(folder: Path) -> None:
             p for p in in_case(kabora.conn, Person, shelling.id) if p.pseudonym == "W-0042"
         )
         elements = list(in_case(kabora.conn, Element, shelling.id))
+        exhibit = next(iter(in_case(kabora.conn, Evidence, shelling.id)))
         card = own_card(kabora)
     form = IncidentForm(None, IncidentDraft.of(incident))
     shoot_dialog(folder, "incident-form", form, lambda: form.from_edit.setText("March-ish 2027"))
-    shoot_dialog(folder, "person-edit", EditPersonDialog(witness, identity_shown=False))
+    consent = {"prosecution": "given", "tribunal": "given", "partners": "refused"}
+    shoot_dialog(
+        folder, "person-edit", EditPersonDialog(witness, identity_shown=False, consent=consent)
+    )
+    targets = [
+        ReleaseTarget("ngo", "Every NGO peer"),
+        ReleaseTarget("defence", "Every defence peer"),
+    ]
+    shoot_dialog(folder, "release", ReleaseDialog(exhibit, targets))
     shoot_dialog(folder, "person-add", AddPersonDialog())
     shoot_dialog(folder, "note-add", AddNoteDialog())
     charges = {e.charge: e.article for e in elements}

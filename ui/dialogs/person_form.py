@@ -204,7 +204,7 @@ class EditPersonDialog(QDialog):
         self._add_line("languages", "&Languages:", "Languages", "e.g. Varosan, French")
         self._add_line(
             "consent",
-            "C&onsent:",
+            "C&onsent notes:",
             "Consent to share",
             "to whom, when and given to whom, e.g. tribunal: yes, 2027-03-02",
         )
