@@ -88,7 +88,7 @@ def _bundle_round_trip(
         _small_bundles_use_workers(evidence_parts, verify_pool, workers),
     ):
         peer = peers.add_peer(sender, parse_card(peers.card_bytes(receiver)), "liaison")
-        peers.verify_peer(sender, peer, receiver.fingerprint)  # both sit side by side here
+        peer = peers.verify_peer(sender, peer, receiver.fingerprint)  # side by side here
         to_sender = peers.add_peer(receiver, parse_card(peers.card_bytes(sender)), "office")
         peers.verify_peer(receiver, to_sender, sender.fingerprint)
         peers.share_case(sender, case_id, peer)

@@ -37,11 +37,16 @@ def _waiting_and_quarantined(network: Network, tmp_path: Path) -> tuple[Workspac
     dressa = dressa_restored_before_a_case_reached_it(network, tmp_path)
     kabora = network.ws["kabora"]
     here = cases.add_case(kabora, "Shelling of Kabora market")
-    network.share("kabora", here, "dressa")
+    network.share("kabora", here, "dressa", "liaison")
     assert network.send("kabora", "dressa").status == "imported"
     trust.revoke_peer(dressa, network.peer("dressa", "kabora"), 3, "laptop stolen")
     cases.update_case(kabora, here, summary="Signed after the revocation")
-    assert network.send("kabora", "dressa").status == "imported"
+    # Kabora's own bundle, written after the revocation point, is refused whole at Dressa;
+    # the change reaches Dressa forwarded by the liaison and is quarantined there.
+    assert network.send("kabora", "dressa").status == "refused"
+    assert network.send("kabora", "liaison").status == "imported"
+    network.share("liaison", here, "dressa")
+    assert network.send("liaison", "dressa").status == "imported"
     return dressa, here
 
 
@@ -65,10 +70,12 @@ def test_each_waiting_change_says_from_whom_its_case_for_what_and_since(
     assert view.model.rowCount() == 2
     assert view.summary_label.text().startswith("1 change waits; 1 change is quarantined.")
     kabora = network.peer("dressa", "kabora").fingerprint.split()[:2]
-    assert (
-        _column(view, ParkedModel.FROM)
-        == [f"Kabora field office (office, {' '.join(kabora)}…)"] * 2
-    )
+    liaison = network.peer("dressa", "liaison").fingerprint.split()[:2]
+    signer = f"Kabora field office (office, {' '.join(kabora)}…)"
+    assert _column(view, ParkedModel.FROM) == [
+        signer,
+        f"{signer}, sent by Tribunal liaison (liaison, {' '.join(liaison)}…)",
+    ]
     parked_case, quarantined_case = _column(view, ParkedModel.CASE)
     assert parked_case.endswith("(not here yet)")
     reference = queries.get(dressa.conn, Case, here).reference

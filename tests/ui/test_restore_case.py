@@ -14,7 +14,6 @@ from storage.records import Case
 from storage.workspace import Workspace
 from ui.case_filters import WITHDRAWN
 from ui.main_window import MainWindow
-from ui.models.case_table import CaseIdRole
 from ui.prompts import Asked, ScriptedPrompts
 from ui.tasks import TaskRunner
 
@@ -37,7 +36,7 @@ def window(qtbot: QtBot, ws: Workspace, prompts: ScriptedPrompts, runner: TaskRu
 def _rows(window: MainWindow) -> list[str]:
     model = window.model
     assert model is not None
-    return [model.index(row, 0).data(CaseIdRole) for row in range(model.rowCount())]
+    return [model.case_id(row) for row in range(model.rowCount())]
 
 
 def _show_withdrawn(window: MainWindow) -> None:
