@@ -4,12 +4,20 @@ quarantine list: what an import refused to apply, from whom, what it tried and w
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from desktop.cli import unlock
 from desktop.output import line, print_json
 from sync.parked import BUNDLE, Waiting, list_waiting
 from sync.quarantine import HeldBack, list_held_back
+
+
+class _HasJson(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+
+Listed = TypeVar("Listed", bound=_HasJson)
 
 NOTHING_WAITS = "Nothing waits: every change received has been applied."
 ADVICE = (
@@ -58,17 +66,7 @@ def cmd_parked_list(args: argparse.Namespace) -> int:
     """List parked changesets, parked bundles and quarantined changesets."""
     with unlock(args) as ws:
         found = list_waiting(ws)
-    if args.json:
-        print_json([item.to_json() for item in found])
-        return 0
-    if not found:
-        line(NOTHING_WAITS)
-        return 0
-    for item in found:
-        line("\n".join(describe(item)))  # line() escapes what a peer's data may hold
-        line("")
-    line(ADVICE)
-    return 0
+    return _print_listing(args, found, describe, NOTHING_WAITS, ADVICE)
 
 
 NOTHING_HELD = "Nothing is held back: no change received was refused."
@@ -95,14 +93,25 @@ def cmd_quarantine_list(args: argparse.Namespace) -> int:
     """List quarantined changesets: from whom, what they tried, why, when, which bundle."""
     with unlock(args) as ws:
         found = list_held_back(ws)
+    return _print_listing(args, found, describe_held, NOTHING_HELD, HELD_ADVICE)
+
+
+def _print_listing(
+    args: argparse.Namespace,
+    found: Sequence[Listed],
+    describe_one: Callable[[Listed], list[str]],
+    nothing: str,
+    advice: str,
+) -> int:
+    """Print the parked or the held-back list: JSON, or a few lines per item and advice."""
     if args.json:
-        print_json([held.to_json() for held in found])
+        print_json([item.to_json() for item in found])
         return 0
     if not found:
-        line(NOTHING_HELD)
+        line(nothing)
         return 0
-    for held in found:
-        line("\n".join(describe_held(held)))  # line() escapes what a peer's data may hold
+    for item in found:
+        line("\n".join(describe_one(item)))  # line() escapes what a peer's data may hold
         line("")
-    line(HELD_ADVICE)
+    line(advice)
     return 0
