@@ -59,6 +59,7 @@ class KeyStatement:
     office_name: str = ""
     new_signing_public: str = ""
     retracts: str = ""
+    at: str = ""  # when its signer says it signed it (ISO 8601 UTC; a claim, for people)
 
     @property
     def new_origin(self) -> str:
@@ -160,6 +161,7 @@ def _parse(conn: Connection, cs_id: str, table: str) -> tuple[KeyStatement, ...]
                 office_name=str(values.get("office_name", "")),
                 new_signing_public=str(values.get("new_signing_public", "")),
                 retracts=str(values.get("retracts", "")),
+                at=str(values.get("at", "")),
             )
         )
     return tuple(found)

@@ -31,6 +31,7 @@ from storage import audit, key_trust
 from storage.grants import cases_of, derive_shares
 from storage.identity import NodeKeys, fingerprint, generate, origin_of
 from storage.key_trust import RETIRED_KEYS_META, KeyStatement, KeyTrust
+from storage.signers import Signer, Signers
 from storage.text_rules import one_line
 from storage.workspace import Draft, Workspace, new_id
 from sync.bundle_format import refuse
@@ -138,6 +139,8 @@ class RevocationEntry:
     reason: str
     retracts: str = ""
     retracted_by: str = ""
+    signed_at: str = ""  # when the signer says it signed it (ISO 8601 UTC, a claim)
+    point: tuple[int, int] = (0, 0)  # revocations: (epoch, seq) after which nothing counts
 
     @property
     def short_id(self) -> str:
@@ -159,6 +162,7 @@ class RevocationEntry:
             "reason": self.reason,
             "retracts": self.retracts,
             "retracted_by": self.retracted_by,
+            "signed_at": self.signed_at,
         }
 
 
@@ -195,10 +199,42 @@ def revocation_entries(ws: Workspace) -> list[RevocationEntry]:
                 reason=one_line(s.reason, MAX_REASON),
                 retracts=short_statement_id(s.retracts) if s.retracts else "",
                 retracted_by=short_statement_id(trust.retracted_by.get(s.ref, "")),
+                signed_at=one_line(s.at, 40),
+                point=s.point,
             )
         )
     entries.sort(key=lambda e: (e.status != key_trust.ADVISORY, e.subject_label, e.statement_id))
     return entries
+
+
+def advisories_waiting(ws: Workspace) -> int:
+    """How many advisory revocations wait for a person here to confirm or dismiss them
+    (the window's notice; a few rows of statements, read without naming anybody)."""
+    status = key_trust.current(ws.conn).status
+    decided = {str(row[0]) for row in ws.conn.execute("SELECT statement FROM revocation_decisions")}
+    return sum(
+        1 for ref, state in status.items() if state == key_trust.ADVISORY and ref not in decided
+    )
+
+
+def party(ws: Workspace, signers: Signers, origin: str) -> Signer:
+    """The holder of `origin` as the window names it beside a revocation: ourselves, a
+    peer from its card, or an authority we named from its card (role "authority"); an
+    origin of which no card is held stays unknown (its self-given name is only a claim)."""
+    found = signers.of(origin)
+    if found.known:
+        return found
+    row = ws.conn.execute(
+        "SELECT office_name, fingerprint FROM trust_authorities WHERE origin = ?", (origin,)
+    ).fetchone()
+    if row is None:
+        return found
+    return Signer(origin, str(row[0]), "authority", str(row[1]))
+
+
+def is_authority_here(ws: Workspace, origin: str) -> bool:
+    """True when this office named `origin` as an authority over revocation."""
+    return origin in key_trust.authorities(ws.conn)
 
 
 def find_statement(ws: Workspace, text: str) -> KeyStatement:

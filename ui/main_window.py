@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QPushButton,
     QStackedWidget,
     QTableView,
     QToolBar,
@@ -49,6 +50,7 @@ from storage.errors import StorageError
 from storage.queries import CaseFilter, get, lead_offices
 from storage.records import Case, CaseId
 from storage.workspace import Workspace
+from sync.trust import advisories_waiting
 from ui.audit_view import AuditView
 from ui.case_filters import CaseFilterBar, CaseSearch
 from ui.case_list_guide import CaseListGuide, ListState, list_state
@@ -72,6 +74,7 @@ from ui.settings import Settings
 from ui.slots import weakly
 from ui.sync_center import SyncCenter
 from ui.tasks import TaskRunner
+from ui.trust_view import TrustView, waiting_notice
 
 log = logging.getLogger(__name__)
 
@@ -239,8 +242,19 @@ class MainWindow(QMainWindow):
         for label in (self.office_label, self.count_label, self.fingerprint_label):
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setContentsMargins(6, 0, 12, 0)
+        # Shown while advisory revocations wait for a person: a click opens the Trust view.
+        self.revocation_notice = QPushButton(self)
+        self.revocation_notice.setFlat(True)
+        self.revocation_notice.setAccessibleName("Revocations waiting for your decision")
+        self.revocation_notice.setToolTip(
+            "An office that is not an authority here says a key is lost or compromised;"
+            " open Trust (Ctrl+Shift+T) to confirm or dismiss it"
+        )
+        self.revocation_notice.hide()
+        self.revocation_notice.clicked.connect(self.show_trust)
         self.statusBar().addWidget(self.office_label)
         self.statusBar().addWidget(self.count_label)
+        self.statusBar().addWidget(self.revocation_notice)
         self.statusBar().addPermanentWidget(self.fingerprint_label)
 
         self._build_actions()
@@ -313,6 +327,12 @@ class MainWindow(QMainWindow):
             "Changes an import refused: from whom, what they tried, and why",
             self.show_held_back,
         )
+        self.trust_action = self._action(
+            "&Trust and revocations…",
+            "Ctrl+Shift+T",
+            "Revoked keys, advisories to confirm or dismiss, and the authorities named here",
+            self.show_trust,
+        )
         sync_menu = self.menuBar().addMenu("&Sync")
         sync_menu.addAction(self.sync_action)
         sync_menu.addAction(self.incoming_action)
@@ -320,6 +340,7 @@ class MainWindow(QMainWindow):
         sync_menu.addAction(self.held_back_action)
         sync_menu.addAction(self.conflicts_action)
         sync_menu.addAction(self.peers_action)
+        sync_menu.addAction(self.trust_action)
         self.audit_action = self._action(
             "&Audit log…",
             "Ctrl+Shift+A",
@@ -364,6 +385,7 @@ class MainWindow(QMainWindow):
         self.incoming_action.setEnabled(open_)
         self.parked_action.setEnabled(open_)
         self.held_back_action.setEnabled(open_)
+        self.trust_action.setEnabled(open_)
         self.sync_action.setEnabled(open_)
         self.audit_action.setEnabled(open_)
         if self._busy:  # a worker task owns the database until it ends
@@ -376,6 +398,7 @@ class MainWindow(QMainWindow):
                 self.incoming_action,
                 self.parked_action,
                 self.held_back_action,
+                self.trust_action,
                 self.sync_action,
                 self.audit_action,
             ):
@@ -406,6 +429,7 @@ class MainWindow(QMainWindow):
         self.fingerprint_label.setText(f"Fingerprint: {workspace.fingerprint}")
         self._update_count()
         self._update_actions()
+        self._update_revocation_notice()
         (self.guide if self.list_state is not ListState.CASES else self.table).setFocus()
         self.statusBar().clearMessage()
         self.idle_watcher.set_limit(self.settings.idle_lock_minutes * 60)
@@ -483,6 +507,7 @@ class MainWindow(QMainWindow):
             workspace.close()
         self._update_count()
         self._update_actions()
+        self._update_revocation_notice()
 
     @Slot()
     def lock(self) -> None:
@@ -642,6 +667,23 @@ class MainWindow(QMainWindow):
         self._dock("held_back", "Held back", view)
 
     @Slot()
+    def show_trust(self) -> None:
+        """Revocations of keys, advisories to decide, and the authorities named here."""
+        if self.workspace is None or self._busy:
+            return
+        view = TrustView(self.workspace, prompts=self._prompts)
+        view.changed.connect(self._update_revocation_notice)
+        self._dock("trust", "Trust", view)
+
+    @Slot()
+    def _update_revocation_notice(self) -> None:
+        """Show how many advisory revocations wait for a decision (hidden when none, or
+        while locked); a few rows of statements, read on the UI thread."""
+        waiting = 0 if self.workspace is None else advisories_waiting(self.workspace)
+        self.revocation_notice.setText(f"{waiting_notice(waiting)} (Ctrl+Shift+T)")
+        self.revocation_notice.setVisible(waiting > 0)
+
+    @Slot()
     def show_sync_center(self) -> None:
         """The sync centre: bundles from a stick in, bundles for peers out. While one of
         its tasks runs on a worker thread it owns the workspace's connection, so the
@@ -744,11 +786,14 @@ class MainWindow(QMainWindow):
         """New cases (with their lead offices), changes and conflicts may have arrived."""
         self._refresh_cases()
         self._refresh_offices()
-        for name in ("conflicts", "incoming", "parked", "held_back"):
+        self._update_revocation_notice()
+        for name in ("conflicts", "incoming", "parked", "held_back", "trust"):
             dock = self._docks.get(name)
             if dock is not None and shiboken6.isValid(dock):
                 view = dock.widget()
-                if isinstance(view, ConflictsView | IncomingView | ParkedView | HeldBackView):
+                if isinstance(
+                    view, ConflictsView | IncomingView | ParkedView | HeldBackView | TrustView
+                ):
                     view.refresh()
 
     @Slot()

@@ -144,7 +144,7 @@ def _plain_label(name: str, parent: QWidget) -> QLabel:
     return label
 
 
-def _fingerprint_label(name: str, digits: str, parent: QWidget) -> QLabel:
+def large_fingerprint(name: str, digits: str, parent: QWidget) -> QLabel:
     """A fingerprint in large monospace digits, selectable and reachable by keyboard."""
     label = _plain_label(name, parent)
     label.setText(digits)
@@ -193,8 +193,8 @@ class AddPeerDialog(QDialog):
         bold = self.office_label.font()
         bold.setBold(True)
         self.office_label.setFont(bold)
-        self.fingerprint_label = _fingerprint_label("Fingerprint", card.fingerprint, self)
-        self.our_fingerprint_label = _fingerprint_label("Our fingerprint", our_fingerprint, self)
+        self.fingerprint_label = large_fingerprint("Fingerprint", card.fingerprint, self)
+        self.our_fingerprint_label = large_fingerprint("Our fingerprint", our_fingerprint, self)
         self.claimed_label = _plain_label("Role the card claims", self)
         self.claimed_label.setText(
             f"{role_label(card.role)} (the role it claims; you choose the one you give it)."
@@ -300,7 +300,7 @@ class VerifyPeerDialog(QDialog):
             " them our fingerprint below, then have them read you theirs and type its"
             " digits here. Spaces between the groups do not matter."
         )
-        self.our_fingerprint_label = _fingerprint_label("Our fingerprint", our_fingerprint, self)
+        self.our_fingerprint_label = large_fingerprint("Our fingerprint", our_fingerprint, self)
         self.digits_edit = QLineEdit(self)
         self.digits_edit.setAccessibleName(f"Digits {name} read to you")
         self.digits_edit.setPlaceholderText("00000 00000 00000 00000 00000 00000 00000 00000")
