@@ -244,7 +244,9 @@ class MainWindow(QMainWindow):
             label.setContentsMargins(6, 0, 12, 0)
         # Shown while advisory revocations wait for a person: a click opens the Trust view.
         self.revocation_notice = QPushButton(self)
-        self.revocation_notice.setFlat(True)
+        notice_font = self.revocation_notice.font()
+        notice_font.setBold(True)
+        self.revocation_notice.setFont(notice_font)
         self.revocation_notice.setAccessibleName("Revocations waiting for your decision")
         self.revocation_notice.setToolTip(
             "An office that is not an authority here says a key is lost or compromised;"

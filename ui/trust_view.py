@@ -54,12 +54,13 @@ NO_AUTHORITY = (
     " key. A revocation anyone else signs waits for your decision."
 )
 COLUMN_SAMPLES = {
-    RevocationModel.KEY_OF: "Kabora field office (office, 40281 11902…)",
-    RevocationModel.STATUS: "Waits for your decision",
-    RevocationModel.SIGNED_BY: "Varosa Documentation Project (ngo, 48213 09124…)",
-    RevocationModel.AFTER: "its change 1234",
+    RevocationModel.KEY_OF: "Kabora field office (office)",
+    RevocationModel.STATUS: "Confirmed by this office",
+    RevocationModel.SIGNED_BY: "Varosa Documentation Project (ngo)",
+    RevocationModel.ACCEPTED_UP_TO: "none of its changes",
     RevocationModel.SIGNED: "2026-12-07 10:00:00",
 }
+AUTHORITY_ROWS = 4  # the authorities list shows this many before it scrolls
 
 # (parent, title, what it will do, accept button text, with a reason) -> reason or None
 DecisionAsker = Callable[[QWidget, str, str, str, bool], str | None]
@@ -136,7 +137,6 @@ class TrustView(QWidget):
         self.authorities_label = message_label("About the authorities", self)
         self.authorities_list = QListWidget(self)
         self.authorities_list.setAccessibleName("Authorities")
-        self.authorities_list.setMaximumHeight(self.fontMetrics().height() * 5)
         self.add_authority_button = self._button(
             "&Add an authority…",
             "Add an authority",
@@ -235,9 +235,15 @@ class TrustView(QWidget):
         for authority in named:
             self.authorities_list.addItem(
                 f"{shown_name(authority.office_name)}: fingerprint {authority.fingerprint}"
-                f" (named {received(authority.named_at)} UTC)"
             )
+            item = self.authorities_list.item(self.authorities_list.count() - 1)
+            item.setToolTip(f"Named here on {received(authority.named_at)} UTC")
         self.authorities_list.setVisible(bool(named))
+        # As tall as its rows (up to AUTHORITY_ROWS), so the revocations keep the room.
+        rows = min(max(len(named), 1), AUTHORITY_ROWS)
+        frame = 2 * self.authorities_list.frameWidth()
+        row = max(self.authorities_list.sizeHintForRow(0), self.fontMetrics().height() + 4)
+        self.authorities_list.setFixedHeight(rows * row + frame)
         self.authorities_label.setText(
             "Revocations and retractions signed by these keys count here without asking you."
             if named
@@ -290,7 +296,7 @@ class TrustView(QWidget):
         text = (
             f"{shown.signer_text} says the key of {shown.subject_text} is lost or"
             f" compromised. If you confirm, this office signs the same revocation: nothing"
-            f" will be sent to {name} any more, and its changes after {shown.after} will be"
+            f" will be sent to {name} any more, and {shown.refused_changes} will be"
             " held back, here and, once the next bundles reach them, at the offices that name"
             " this office as an authority. Only this office can retract it later."
         )
@@ -337,7 +343,7 @@ class TrustView(QWidget):
             return
         text = (
             f"Retract this office's revocation of the key of {shown.subject_text}? From now"
-            f" on its changes after {shown.after} are accepted here again, and bundles are"
+            f" on {shown.refused_changes} are accepted here again, and bundles are"
             " written for it again. Offices that name this office as an authority follow once"
             " the next bundles reach them; elsewhere the retraction is an advisory."
         )

@@ -35,6 +35,15 @@ STATUS_WORDS = {
 }
 
 
+def party_name(party: Signer, claimed: str = "") -> str:
+    """A party as a table cell names it, short: "Kabora field office (office)"; the
+    fingerprint is in the row's sentence and tooltip."""
+    if not party.known:
+        return party_text(party, claimed)
+    role = "this office" if party.own else party.role
+    return visible(f"{party.office} ({role})" if role else party.office)
+
+
 def party_text(party: Signer, claimed: str = "") -> str:
     """A party as sentences name it: "Kabora field office (office, 40281 11902…)"; an
     origin of which no card is held here says so, with the name it gives itself only as
@@ -80,12 +89,18 @@ class Revocation:
         return party_text(self.signer)
 
     @property
-    def after(self) -> str:
+    def accepted_up_to(self) -> str:
         """The subject's last change that still counts ("" for retractions)."""
         if self.entry.kind != key_trust.REVOKE:
             return ""
         seq = self.entry.point[1]
-        return "its first change" if seq == 0 else f"its change {seq}"
+        return "none of its changes" if seq == 0 else f"its change {seq}"
+
+    @property
+    def refused_changes(self) -> str:
+        """The subject's changes a revocation refuses: "its changes after its change 4"."""
+        seq = self.entry.point[1]
+        return "all its changes" if seq == 0 else f"its changes after its change {seq}"
 
     @property
     def status_text(self) -> str:
@@ -97,50 +112,48 @@ class Revocation:
 
     @property
     def sentence(self) -> str:
-        """The statement and what it amounts to here, in words."""
+        """The statement and what it amounts to here, in words, then the reason given."""
+        reason = f" Reason given: “{visible(self.entry.reason)}”." if self.entry.reason else ""
+        return self._meaning() + reason
+
+    def _meaning(self) -> str:
         e, subject, signer = self.entry, self.subject_text, self.signer_text
-        reason = f" (“{visible(e.reason)}”)" if e.reason else ""
         if e.kind == key_trust.RETRACT:
             return (
-                f"{signer} withdrew the revocation {e.retracts} of the key of {subject}"
-                f"{reason}. {_retraction_outcome(e.status)}"
+                f"{signer} withdrew the revocation {e.retracts} of the key of {subject}."
+                f" {_retraction_outcome(e.status)}"
             )
         point = self.entry.point[1]
-        nothing_after = (
-            "nothing it signed is accepted"
-            if point == 0
-            else f"nothing it signed after its change {point} is accepted"
-        )
+        after = "" if point == 0 else f" after its change {point}"
         if e.status == key_trust.ADVISORY:
             return (
-                f"{signer} says the key of {subject} is lost or compromised{reason}, and"
-                f" that {nothing_after.replace(' is accepted', ' should be accepted')}."
-                f" {self.signer.name} is not an authority here, so this changes nothing"
-                " until you decide: Confirm signs the same revocation as this office;"
-                " Dismiss sets it aside."
+                f"{signer} says the key of {subject} is lost or compromised, and that nothing"
+                f" it signed{after} should be accepted. {self.signer.name} is not an authority"
+                " here, so this changes nothing until you decide: Confirm signs the same"
+                " revocation as this office; Dismiss sets it aside."
             )
         if e.status == key_trust.EFFECTIVE:
             by = "its holder" if e.signer == e.subject else signer
             return (
-                f"The key of {subject} is revoked by {by}{reason}: {nothing_after} here,"
-                " and nothing is sent to that key any more."
+                f"The key of {subject} is revoked by {by}: nothing it signed{after} is"
+                " accepted here, and nothing is sent to that key any more."
             )
         if e.status == key_trust.RETRACTED:
             return (
-                f"{signer} revoked the key of {subject}{reason}; the revocation was"
-                f" retracted by {e.retracted_by} and counts no more."
+                f"{signer} revoked the key of {subject}; the revocation was retracted by"
+                f" {e.retracted_by} and counts no more."
             )
         if e.status == "confirmed":
             return (
-                f"{signer} said the key of {subject} is lost or compromised{reason}. This"
-                " office confirmed it and signed the same revocation."
+                f"{signer} said the key of {subject} is lost or compromised. This office"
+                " confirmed it and signed the same revocation."
             )
         if e.status == "dismissed":
             return (
-                f"{signer} said the key of {subject} is lost or compromised{reason}. It was"
-                " set aside here and changes nothing."
+                f"{signer} said the key of {subject} is lost or compromised. It was set aside"
+                " here and changes nothing."
             )
-        return f"{signer} revoked the key of {subject}{reason}; it counts for nothing here."
+        return f"{signer} revoked the key of {subject}; it counts for nothing here."
 
 
 def _retraction_outcome(status: str) -> str:
@@ -175,18 +188,18 @@ def load_revocations(ws: Workspace) -> list[Revocation]:
 class RevocationModel(HeadedTableModel):
     """The revocations held here, advisories waiting first (a few rows: read whole).
 
-    `DisplayRole` gives the text of each cell, `ToolTipRole` the whole sentence of the
-    row on every cell.
+    `DisplayRole` gives the text of each cell (offices by name and role), `ToolTipRole`
+    the whole sentence of the row, with both fingerprints, on every cell.
     """
 
-    KEY_OF, STATUS, SIGNED_BY, AFTER, REASON, SIGNED = range(6)
+    KEY_OF, STATUS, SIGNED_BY, ACCEPTED_UP_TO, SIGNED, REASON = range(6)
     HEADERS: ClassVar[tuple[str, ...]] = (
         "Key of",
         "Here",
         "Signed by",
-        "Nothing accepted after",
-        "Reason",
+        "Accepted up to",
         "Signed (UTC)",
+        "Reason",
     )
 
     def __init__(self, workspace: Workspace, parent: QObject | None = None) -> None:
@@ -230,10 +243,10 @@ class RevocationModel(HeadedTableModel):
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         return (
-            shown.subject_text,
+            party_name(shown.subject, shown.claimed_office),
             shown.status_text,
-            shown.signer_text,
-            shown.after,
-            visible(shown.entry.reason),
+            party_name(shown.signer),
+            shown.accepted_up_to,
             received(shown.entry.signed_at) if shown.entry.signed_at else "",
+            visible(shown.entry.reason),
         )[index.column()]
