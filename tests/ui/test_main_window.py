@@ -161,6 +161,7 @@ def test_the_sync_menu_docks_peers_and_conflicts_and_locking_closes_them(qtbot, 
         "&Held back…",
         "&Conflicts…",
         "&Peers…",
+        "&Trust and revocations…",
     ]
     assert window.incoming_action.shortcut() == QKeySequence("Ctrl+Shift+I")
     assert window.peers_action.shortcut() == QKeySequence("Ctrl+Shift+P")

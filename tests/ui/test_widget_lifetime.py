@@ -47,6 +47,7 @@ from ui.peers_view import PeersView
 from ui.prompts import ScriptedPrompts
 from ui.sync_center import SyncCenter
 from ui.tasks import TaskRunner
+from ui.trust_view import TrustView
 
 MakeView = Callable[[Workspace, CaseId, TaskRunner], QWidget]
 WAIT_MS = 30_000
@@ -75,6 +76,7 @@ VIEWS: dict[str, MakeView] = {
     "peers": lambda ws, _case_id, _runner: PeersView(ws, prompts=ScriptedPrompts()),
     "conflicts": lambda ws, _case_id, _runner: ConflictsView(ws, prompts=ScriptedPrompts()),
     "incoming changes": lambda ws, _case_id, _runner: IncomingView(ws),
+    "trust": lambda ws, _case_id, _runner: TrustView(ws, prompts=ScriptedPrompts()),
 }
 
 
