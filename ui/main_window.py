@@ -628,6 +628,7 @@ class MainWindow(QMainWindow):
         if self.workspace is None:
             return
         view = PeersView(self.workspace, prompts=self._prompts)
+        view.peersChanged.connect(self._refresh_trust)  # a key revoked there is listed there
         self._dock("peers", "Peers", view)
 
     @Slot()
@@ -676,6 +677,15 @@ class MainWindow(QMainWindow):
         view = TrustView(self.workspace, prompts=self._prompts)
         view.changed.connect(self._update_revocation_notice)
         self._dock("trust", "Trust", view)
+
+    @Slot()
+    def _refresh_trust(self) -> None:
+        """Reread the Trust view, when it is open, after a change made elsewhere."""
+        dock = self._docks.get("trust")
+        if dock is not None and shiboken6.isValid(dock):
+            view = dock.widget()
+            if isinstance(view, TrustView):
+                view.refresh()
 
     @Slot()
     def _update_revocation_notice(self) -> None:

@@ -30,6 +30,7 @@ from tests.sync.conftest import Network
 from ui.dialogs.trust_dialogs import AuthorityDialog, DecisionDialog
 from ui.main_window import MainWindow
 from ui.models.revocation_model import RevocationModel
+from ui.peers_view import PeersView
 from ui.prompts import ScriptedPrompts
 from ui.tasks import TaskRunner
 from ui.trust_view import NO_AUTHORITY, NOTHING_REVOKED, TrustView
@@ -443,4 +444,26 @@ def test_the_status_bar_says_an_advisory_waits_and_opens_the_view(
 
     window.lock()
     assert not notice.isVisible()
+    window.shutdown()
+
+
+def test_a_key_revoked_in_the_peers_view_is_listed_in_the_open_trust_view(
+    qtbot: QtBot, network: Network, runner: TaskRunner
+) -> None:
+    kabora = network.ws["kabora"]
+    prompts = ScriptedPrompts(["0", "laptop stolen", True])
+    window = MainWindow(kabora, prompts=prompts, runner=runner)
+    qtbot.addWidget(window)
+    window.show()
+    window.trust_action.trigger()
+    window.peers_action.trigger()
+    trust_view, peers_view = window._docks["trust"].widget(), window._docks["peers"].widget()
+    assert isinstance(trust_view, TrustView) and trust_view.model.rowCount() == 0
+    assert isinstance(peers_view, PeersView)
+    assert peers_view.select_peer(network.ws["dressa"].origin)
+    qtbot.mouseClick(peers_view.revoke_button, Qt.MouseButton.LeftButton)
+    assert column(trust_view, RevocationModel.KEY_OF) == ["Dressa field office (office)"]
+    assert column(trust_view, RevocationModel.SIGNED_BY) == [f"{KABORA} (this office)"]
+    assert trust_view.retract_button.isEnabled()  # ours: this office may retract it
+    assert not window.revocation_notice.isVisible()  # ours is no advisory
     window.shutdown()
