@@ -278,26 +278,38 @@ class AddPeerDialog(QDialog):
             dialog.deleteLater()
 
 
-class VerifyPeerDialog(QDialog):
-    """Asks for the fingerprint digits the other office reads out, and closes with OK only
-    when they are all of its card's. Their fingerprint is not shown here: typing what was
-    heard, rather than nodding at digits on the screen, is what catches a forged card.
-    Ours is shown, to read to them. Nothing is recorded here: the caller verifies."""
+class DigitsDialog(QDialog):
+    """Asks for the fingerprint digits another office reads out for its card, and closes
+    with the accept button only when they are all of the card's. Their fingerprint is not
+    shown here: typing what was heard, rather than nodding at digits on the screen, is
+    what catches a forged card. Ours is shown, to read to them. Nothing is recorded here:
+    the caller acts once the dialog is accepted (`VerifyPeerDialog`, and the Trust view's
+    `AuthorityDialog`, say what for)."""
 
     def __init__(
-        self, peer: peers.Peer, our_fingerprint: str, parent: QWidget | None = None
+        self,
+        *,
+        office_name: str,
+        fingerprint: str,
+        our_fingerprint: str,
+        title: str,
+        intro: str,
+        accept_text: str,
+        refusal: str,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.peer = peer
-        name = shown_name(peer.office_name)
-        self.setWindowTitle("Verify a peer — Valise")
-        self.setAccessibleName("Verify a peer")
+        self._fingerprint = fingerprint
+        self._refusal = refusal
+        name = shown_name(office_name)
+        self.setWindowTitle(f"{title} — Valise")
+        self.setAccessibleName(title)
         self.setMinimumWidth(560)
 
-        self.intro_label = intro = _plain_label("About this dialog", self)
-        intro.setText(
-            f"Call {name} on a number you know (not one from the card) or meet them. Read"
-            " them our fingerprint below, then have them read you theirs and type its"
+        self.intro_label = _plain_label("About this dialog", self)
+        self.intro_label.setText(
+            f"{intro}Call {name} on a number you know (not one from the card) or meet them."
+            " Read them our fingerprint below, then have them read you theirs and type its"
             " digits here. Spaces between the groups do not matter."
         )
         self.our_fingerprint_label = large_fingerprint("Our fingerprint", our_fingerprint, self)
@@ -309,21 +321,21 @@ class VerifyPeerDialog(QDialog):
         self.digits_edit.textChanged.connect(self._on_text_changed)
         self.problem_label = reason_line("Problem with the digits", self)
 
-        fields = QFormLayout()
-        fields.addRow("Our fingerprint:", self.our_fingerprint_label)
-        fields.addRow(caption("&Their digits:", self.digits_edit, self), self.digits_edit)
+        self.fields = QFormLayout()
+        self.fields.addRow("Our fingerprint:", self.our_fingerprint_label)
+        self.fields.addRow(caption("&Their digits:", self.digits_edit, self), self.digits_edit)
         content = QVBoxLayout()
-        content.addWidget(intro)
-        content.addLayout(fields)
+        content.addWidget(self.intro_label)
+        content.addLayout(self.fields)
         content.addWidget(self.problem_label)
-        buttons = lay_out_form(self, content, "&Verify")
-        self.buttons, self.verify_button = buttons.box, buttons.accept
+        buttons = lay_out_form(self, content, accept_text)
+        self.buttons, self.accept_button = buttons.box, buttons.accept
         self._on_text_changed("")
         self.digits_edit.setFocus()
 
     @Slot(str)
     def _on_text_changed(self, text: str) -> None:
-        self.verify_button.setEnabled(bool(text.strip()))
+        self.accept_button.setEnabled(bool(text.strip()))
         show_reason(self.problem_label, "", self.digits_edit)
 
     def digits(self) -> str:
@@ -331,18 +343,12 @@ class VerifyPeerDialog(QDialog):
         return self.digits_edit.text()
 
     def problem(self) -> str:
-        """Why the digits typed cannot verify the peer ("" when they match its card)."""
+        """Why the digits typed are not the card's ("" when they are)."""
         try:
             given = peers.fingerprint_digits(self.digits())
         except InvalidInput as exc:
             return str(exc).replace(" Nothing was changed.", "")
-        if given != self.peer.fingerprint.replace(" ", ""):
-            return (
-                f"These digits do not match the card of {shown_name(self.peer.office_name)}:"
-                " do not verify it. Ask them to read theirs again, and check you added the"
-                " card they sent; if the digits still differ, the card may be forged."
-            )
-        return ""
+        return self._refusal if given != self._fingerprint.replace(" ", "") else ""
 
     def accept(self) -> None:
         """Close only when the digits match the card; otherwise say why and stay."""
@@ -353,6 +359,30 @@ class VerifyPeerDialog(QDialog):
             self.digits_edit.selectAll()
             return
         super().accept()
+
+
+class VerifyPeerDialog(DigitsDialog):
+    """Asks for the digits a peer reads out before it is marked as verified."""
+
+    def __init__(
+        self, peer: peers.Peer, our_fingerprint: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(
+            office_name=peer.office_name,
+            fingerprint=peer.fingerprint,
+            our_fingerprint=our_fingerprint,
+            title="Verify a peer",
+            intro="",
+            accept_text="&Verify",
+            refusal=(
+                f"These digits do not match the card of {shown_name(peer.office_name)}:"
+                " do not verify it. Ask them to read theirs again, and check you added the"
+                " card they sent; if the digits still differ, the card may be forged."
+            ),
+            parent=parent,
+        )
+        self.peer = peer
+        self.verify_button = self.accept_button
 
     @classmethod
     def ask(cls, parent: QWidget, peer: peers.Peer, our_fingerprint: str) -> str | None:

@@ -284,29 +284,44 @@ class TrustView(QWidget):
 
     # -- decisions -----------------------------------------------------------------------
 
+    def _decide(
+        self,
+        title: str,
+        text: str,
+        accept_text: str,
+        act: Callable[[str, str], object],
+        done: str,
+        *,
+        with_reason: bool = False,
+    ) -> None:
+        """Say what an action on the selected statement will do (`text`); once the person
+        goes ahead, `act(statement id, reason)` through sync.trust, then say `done`."""
+        shown = self.selected()
+        assert shown is not None
+        reason = self._ask_decision(self, title, text, accept_text, with_reason)
+        if reason is None:
+            return  # a cancel is silent
+        statement = shown.entry.statement_id
+        if self._attempt(title, lambda: act(statement, reason)):
+            self._done(statement, done)
+
     @Slot()
     def confirm_selected(self) -> None:
         """Say what confirming the selected advisory does; once accepted, this office signs
         the same revocation (it counts here, and travels with the next bundles)."""
-        title = "Confirm a revocation"
         shown = self.selected()
         if shown is None or not shown.is_advisory:
             return
         name = shown.subject.name if shown.subject.known else "that office"
-        text = (
+        self._decide(
+            "Confirm a revocation",
             f"{shown.signer_text} says the key of {shown.subject_text} is lost or"
-            f" compromised. If you confirm, this office signs the same revocation: nothing"
-            f" will be sent to {name} any more, and {shown.refused_changes} will be"
-            " held back, here and, once the next bundles reach them, at the offices that name"
-            " this office as an authority. Only this office can retract it later."
-        )
-        if self._ask_decision(self, title, text, "&Confirm revocation", False) is None:
-            return
-        statement = shown.entry.statement_id
-        if not self._attempt(title, lambda: trust.confirm_advisory(self._ws, statement)):
-            return
-        self._done(
-            statement,
+            " compromised. If you confirm, this office signs the same revocation: nothing"
+            f" will be sent to {name} any more, and {shown.refused_changes} will be held"
+            " back, here and, once the next bundles reach them, at the offices that name"
+            " this office as an authority. Only this office can retract it later.",
+            "&Confirm revocation",
+            lambda statement, _reason: trust.confirm_advisory(self._ws, statement),
             f"Confirmed: this office signed the revocation of the key of {shown.subject_text};"
             " it counts here now, and reaches your peers with the next bundles.",
         )
@@ -315,48 +330,39 @@ class TrustView(QWidget):
     def dismiss_selected(self) -> None:
         """Say what dismissing the selected advisory does (nothing changes); once accepted,
         set it aside (it stays listed, and the decision is audited)."""
-        title = "Dismiss a revocation"
         shown = self.selected()
         if shown is None or not shown.is_advisory:
             return
         name = shown.subject.name if shown.subject.known else "that office"
-        text = (
+        self._decide(
+            "Dismiss a revocation",
             f"Set aside what {shown.signer_text} says about the key of {shown.subject_text}?"
             f" Nothing changes: {name} stays trusted here and bundles are still written for"
             " it. The advisory stays listed as set aside, and your decision is recorded in"
-            " the audit log."
+            " the audit log.",
+            "&Dismiss advisory",
+            lambda statement, _reason: trust.dismiss_advisory(self._ws, statement),
+            f"Set aside: the key of {shown.subject_text} stays trusted here.",
         )
-        if self._ask_decision(self, title, text, "&Dismiss advisory", False) is None:
-            return
-        statement = shown.entry.statement_id
-        if not self._attempt(title, lambda: trust.dismiss_advisory(self._ws, statement)):
-            return
-        self._done(statement, f"Set aside: the key of {shown.subject_text} stays trusted here.")
 
     @Slot()
     def retract_selected(self) -> None:
         """Say what retracting a revocation this office signed does, take a reason, and
         once accepted sign the retraction (it travels with the next bundles)."""
-        title = "Retract a revocation"
         shown = self.selected()
         if shown is None or not shown.retractable:
             return
-        text = (
+        self._decide(
+            "Retract a revocation",
             f"Retract this office's revocation of the key of {shown.subject_text}? From now"
-            f" on {shown.refused_changes} are accepted here again, and bundles are"
-            " written for it again. Offices that name this office as an authority follow once"
-            " the next bundles reach them; elsewhere the retraction is an advisory."
-        )
-        reason = self._ask_decision(self, title, text, "R&etract revocation", True)
-        if reason is None:
-            return
-        statement = shown.entry.statement_id
-        if not self._attempt(title, lambda: trust.retract_revocation(self._ws, statement, reason)):
-            return
-        self._done(
-            statement,
+            f" on {shown.refused_changes} are accepted here again, and bundles are written"
+            " for it again. Offices that name this office as an authority follow once the"
+            " next bundles reach them; elsewhere the retraction is an advisory.",
+            "R&etract revocation",
+            lambda statement, reason: trust.retract_revocation(self._ws, statement, reason),
             f"Retracted: the key of {shown.subject_text} counts here again; the retraction"
             " reaches your peers with the next bundles.",
+            with_reason=True,
         )
 
     # -- authorities ---------------------------------------------------------------------

@@ -15,8 +15,7 @@ from __future__ import annotations
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QDialog, QFormLayout, QLineEdit, QVBoxLayout, QWidget
 
-from storage.errors import InvalidInput, StorageError
-from sync import peers, trust
+from sync import trust
 from sync.cards import ContactCard
 from ui.dialogs._common import message_label
 from ui.dialogs.form_fields import (
@@ -28,9 +27,7 @@ from ui.dialogs.form_fields import (
     show_reason,
     text_problem,
 )
-from ui.peers_view import fingerprint_font, large_fingerprint, shown_name
-
-DIGITS_PLACEHOLDER = "00000 00000 00000 00000 00000 00000 00000 00000"
+from ui.peers_view import DigitsDialog, shown_name
 
 
 class DecisionDialog(QDialog):
@@ -102,87 +99,41 @@ class DecisionDialog(QDialog):
             dialog.deleteLater()
 
 
-class AuthorityDialog(QDialog):
+class AuthorityDialog(DigitsDialog):
     """Asks for the fingerprint digits an authority reads out for its card, and closes
-    only when they are all of the card's. Nothing is recorded here: the caller names it."""
+    only when they are all of the card's. Nothing is recorded here: the caller names it
+    (sync.trust checks the digits again)."""
 
     def __init__(
         self, card: ContactCard, our_fingerprint: str, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self.card = card
         name = shown_name(card.office_name)
-        self.setWindowTitle("Add an authority — Valise")
-        self.setAccessibleName("Add an authority")
-        self.setMinimumWidth(560)
-        self.intro_label = message_label("About this dialog", self)
-        self.intro_label.setText(
-            f"This card is from {name}. Once named as an authority, its revocations of other"
-            " offices' keys count here without asking you, and it may retract them. Call"
-            f" {name} on a number you know (not one from the card) or meet them. Read them"
-            " our fingerprint below, then have them read you theirs and type its digits"
-            " here. Spaces between the groups do not matter."
+        super().__init__(
+            office_name=card.office_name,
+            fingerprint=card.fingerprint,
+            our_fingerprint=our_fingerprint,
+            title="Add an authority",
+            intro=(
+                f"This card is from {name}. Once named as an authority, its revocations of"
+                " other offices' keys count here without asking you, and it may retract"
+                " them. "
+            ),
+            accept_text="&Name as authority",
+            refusal=(
+                f"These digits do not match the card of {name}: do not name it. Ask them to"
+                " read theirs again, and check you chose the card they sent; if the digits"
+                " still differ, the card may be forged."
+            ),
+            parent=parent,
         )
+        self.card = card
+        self.name_button = self.accept_button
         self.office_label = message_label("Office", self)
         self.office_label.setText(name)
         bold = self.office_label.font()
         bold.setBold(True)
         self.office_label.setFont(bold)
-        self.our_fingerprint_label = large_fingerprint("Our fingerprint", our_fingerprint, self)
-        self.digits_edit = QLineEdit(self)
-        self.digits_edit.setAccessibleName(f"Digits {name} read to you")
-        self.digits_edit.setPlaceholderText(DIGITS_PLACEHOLDER)
-        self.digits_edit.setMaxLength(120)
-        self.digits_edit.setFont(fingerprint_font(self.font()))
-        self.digits_edit.textChanged.connect(self._on_text_changed)
-        self.problem_label = reason_line("Problem with the digits", self)
-
-        fields = QFormLayout()
-        fields.addRow("Authority:", self.office_label)
-        fields.addRow("Our fingerprint:", self.our_fingerprint_label)
-        fields.addRow(caption("&Their digits:", self.digits_edit, self), self.digits_edit)
-        content = QVBoxLayout()
-        content.addWidget(self.intro_label)
-        content.addLayout(fields)
-        content.addWidget(self.problem_label)
-        buttons = lay_out_form(self, content, "&Name as authority")
-        self.buttons, self.name_button = buttons.box, buttons.accept
-        self._on_text_changed("")
-        self.digits_edit.setFocus()
-
-    @Slot(str)
-    def _on_text_changed(self, text: str) -> None:
-        self.name_button.setEnabled(bool(text.strip()))
-        show_reason(self.problem_label, "", self.digits_edit)
-
-    def digits(self) -> str:
-        """The digits as typed."""
-        return self.digits_edit.text()
-
-    def problem(self) -> str:
-        """Why the digits typed cannot name the card's key ("" when they are its own)."""
-        try:
-            digits = peers.fingerprint_digits(self.digits())
-            trust.check_authority_fingerprint(self.card, digits)
-        except InvalidInput as exc:
-            return str(exc).replace(" Nothing was changed.", "")
-        except StorageError:
-            return (
-                f"These digits do not match the card of {shown_name(self.card.office_name)}:"
-                " do not name it. Ask them to read theirs again, and check you chose the"
-                " card they sent; if the digits still differ, the card may be forged."
-            )
-        return ""
-
-    def accept(self) -> None:
-        """Close only when the digits match the card; otherwise say why and stay."""
-        problem = self.problem()
-        if problem:
-            show_reason(self.problem_label, problem, self.digits_edit)
-            self.digits_edit.setFocus()
-            self.digits_edit.selectAll()
-            return
-        super().accept()
+        self.fields.insertRow(0, "Authority:", self.office_label)
 
     @classmethod
     def ask(cls, parent: QWidget, card: ContactCard, our_fingerprint: str) -> str | None:
