@@ -307,10 +307,14 @@ class DigitsDialog(QDialog):
         self.setMinimumWidth(560)
 
         self.intro_label = _plain_label("About this dialog", self)
+        read_ours = (
+            " Read them our fingerprint below, then have them read you theirs and type its"
+            if our_fingerprint
+            else " Have them read you their fingerprint and type its"  # we have none yet
+        )
         self.intro_label.setText(
             f"{intro}Call {name} on a number you know (not one from the card) or meet them."
-            " Read them our fingerprint below, then have them read you theirs and type its"
-            " digits here. Spaces between the groups do not matter."
+            f"{read_ours} digits here. Spaces between the groups do not matter."
         )
         self.our_fingerprint_label = large_fingerprint("Our fingerprint", our_fingerprint, self)
         self.digits_edit = QLineEdit(self)
@@ -322,7 +326,10 @@ class DigitsDialog(QDialog):
         self.problem_label = reason_line("Problem with the digits", self)
 
         self.fields = QFormLayout()
-        self.fields.addRow("Our fingerprint:", self.our_fingerprint_label)
+        if our_fingerprint:
+            self.fields.addRow("Our fingerprint:", self.our_fingerprint_label)
+        else:
+            self.our_fingerprint_label.hide()
         self.fields.addRow(caption("&Their digits:", self.digits_edit, self), self.digits_edit)
         content = QVBoxLayout()
         content.addWidget(self.intro_label)

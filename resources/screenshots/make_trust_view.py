@@ -28,6 +28,7 @@ from sync import peers, trust
 from sync.cards import parse_card
 from sync.export import export_bundle
 from sync.importer import import_paths
+from ui.dialogs.create_workspace import CreateWorkspaceDialog
 from ui.dialogs.trust_dialogs import AuthorityDialog, DecisionDialog
 from ui.fonts import load_fonts
 from ui.main_window import MainWindow
@@ -149,6 +150,16 @@ def main() -> None:
     authority.digits_edit.setText("12345 67890")
     authority.accept()  # wrong digits: the dialog stays and says why
     shoot_dialog(out / "add-an-authority-wrong-digits.png", authority)
+    card_path = Path(tempfile.mkdtemp()) / "liaison.card"  # the card an office set up names
+    card_path.write_bytes(peers.card_bytes(offices["liaison"]))
+    first = CreateWorkspaceDialog(
+        Path(tempfile.mkdtemp()) / "new",
+        choose_card=lambda _parent, _caption: card_path,
+        ask_digits=lambda _parent, card, _ours: card.fingerprint,
+    )
+    first.office_name_edit.setText("Mirani field office")
+    first.choose_authority()
+    shoot_dialog(out / "first-run-with-authority.png", first)
     window.shutdown()
     print(out)
 

@@ -22,11 +22,14 @@ from pytestqt.qtbot import QtBot
 
 from storage import audit, cases, key_trust, queries
 from storage.digest import state_digest
+from storage.keyfile import FAST_INSECURE_KDF
 from storage.workspace import Workspace
 from sync import peers, trust
 from sync.cards import ContactCard
+from tests.conftest import PASSPHRASE
 from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import Network
+from ui.dialogs.create_workspace import CreateWorkspaceDialog
 from ui.dialogs.trust_dialogs import AuthorityDialog, DecisionDialog
 from ui.main_window import MainWindow
 from ui.models.revocation_model import RevocationModel
@@ -467,3 +470,74 @@ def test_a_key_revoked_in_the_peers_view_is_listed_in_the_open_trust_view(
     assert trust_view.retract_button.isEnabled()  # ours: this office may retract it
     assert not window.revocation_notice.isVisible()  # ours is no advisory
     window.shutdown()
+
+
+# -- naming the authority when the office is set up ------------------------------------------
+
+
+def first_run(
+    qtbot: QtBot, root: Path, runner: TaskRunner, card_file: Path | None, digits: DigitsTyped
+) -> CreateWorkspaceDialog:
+    dialog = CreateWorkspaceDialog(
+        root,
+        kdf=FAST_INSECURE_KDF,
+        runner=runner,
+        choose_card=lambda _parent, _caption: card_file,
+        ask_digits=digits,
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.office_name_edit, "Mirani field office")
+    qtbot.keyClicks(dialog.passphrase_edit, PASSPHRASE)
+    qtbot.keyClicks(dialog.repeat_edit, PASSPHRASE)
+    return dialog
+
+
+def test_the_first_run_names_an_authority_once_its_digits_match(
+    qtbot: QtBot, network: Network, runner: TaskRunner, tmp_path: Path
+) -> None:
+    liaison = network.ws["liaison"]
+    card_file = tmp_path / "liaison.card"
+    card_file.write_bytes(peers.card_bytes(liaison))
+    real = liaison.fingerprint
+    wrong = real[:-1] + ("0" if real[-1] != "0" else "1")
+    typed = DigitsTyped(qtbot, [wrong, real])
+    dialog = first_run(qtbot, tmp_path / "mirani", runner, card_file, typed)
+    assert dialog.authority_label.text().startswith("None (optional)")
+
+    qtbot.mouseClick(dialog.authority_button, Qt.MouseButton.LeftButton)
+
+    [asked] = typed.seen
+    assert not asked.our_fingerprint_label.isVisible()  # no keys yet: none to read out
+    assert "do not match the card of Tribunal liaison" in typed.problems[0]
+    assert dialog.authority_label.text().startswith(
+        f"Tribunal liaison ({short(real)}): its digits match"
+    )
+    with qtbot.waitSignal(dialog.created, timeout=30_000) as created:
+        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    ws = created.args[0]
+    try:
+        assert [a.origin for a in trust.list_authorities(ws)] == [liaison.origin]
+        assert "authority named" in actions(ws)
+    finally:
+        ws.close()
+
+
+def test_the_first_run_refuses_a_garbage_card_and_creates_without_an_authority(
+    qtbot: QtBot, network: Network, runner: TaskRunner, tmp_path: Path
+) -> None:
+    noise = tmp_path / "noise.card"
+    noise.write_bytes(b"\x00\xff not a card at all")
+    typed = DigitsTyped(qtbot, [None])
+    dialog = first_run(qtbot, tmp_path / "mirani", runner, noise, typed)
+    qtbot.mouseClick(dialog.authority_button, Qt.MouseButton.LeftButton)
+    assert typed.seen == []
+    assert "is not a usable contact card" in dialog.message()
+    assert dialog.authority is None
+    with qtbot.waitSignal(dialog.created, timeout=30_000) as created:
+        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    ws = created.args[0]
+    try:
+        assert trust.list_authorities(ws) == []
+    finally:
+        ws.close()

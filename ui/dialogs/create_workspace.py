@@ -3,13 +3,20 @@
 The passphrase is judged as it is typed with the same rule the storage layer enforces
 (`storage.passphrase.weakness`), so the reason for a refusal is visible before pressing
 Create. Creating derives the key with Argon2id, so it runs on a worker.
+
+An office set up by the tribunal may name its authority over revocation here (issue 11:
+"named when the office is set up"), as `valise init --authority CARD
+--authority-fingerprint DIGITS` does: the authority's contact card, and the digits its
+holder reads out, typed and checked before anything is created. It is named right after
+the workspace is created, by the same call (`sync.trust.name_authority_card`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,7 +33,10 @@ from storage.errors import StorageError
 from storage.keyfile import STANDARD_KDF, KdfParams
 from storage.passphrase import weakness
 from storage.workspace import Workspace, create_workspace
+from sync import trust
 from sync.authority import check_own_commits
+from sync.cards import ContactCard
+from sync.errors import BadCard
 from ui.dialogs._common import (
     SWITCH_WORKSPACE,
     UNUSABLE_CHARACTER_MESSAGE,
@@ -39,10 +49,16 @@ from ui.dialogs._common import (
     with_line_under,
 )
 from ui.dialogs.busy import BusyKeys
+from ui.dialogs.trust_dialogs import AuthorityDialog
+from ui.peers_view import OpenChooser, choose_card_file, load_card, shown_name
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
 
 MISMATCH = "The two passphrases differ. Type the same passphrase in both fields."
+NO_AUTHORITY_YET = "None (optional): the tribunal's liaison, if it set up this office."
+
+# (parent, card, our fingerprint) -> the digits typed, matching its card, or None
+AuthorityAsker = Callable[[QWidget, ContactCard, str], str | None]
 
 
 def strength_feedback(passphrase: str) -> str:
@@ -75,6 +91,8 @@ class CreateWorkspaceDialog(QDialog):
         runner: TaskRunner | None = None,
         prompts: Prompts | None = None,
         choose_folder: FolderChooser = choose_workspace_folder,
+        choose_card: OpenChooser = choose_card_file,
+        ask_digits: AuthorityAsker = AuthorityDialog.ask,
     ) -> None:
         super().__init__(parent)
         self.workspace_dir = Path(workspace_dir)
@@ -85,6 +103,9 @@ class CreateWorkspaceDialog(QDialog):
         self._runner = runner or shared_runner()
         self._prompts = prompts or Prompts()
         self._task: Task | None = None
+        self._choose_card = choose_card
+        self._ask_digits = ask_digits
+        self.authority: tuple[ContactCard, str] | None = None  # card and the digits checked
 
         self.setWindowTitle("Create a workspace — Valise")
         self.setAccessibleName("Create a workspace")
@@ -118,6 +139,15 @@ class CreateWorkspaceDialog(QDialog):
         self.match_label = message_label("Passphrase match", self)
         self.show_check = QCheckBox("Show the passphrase", self)
         self.show_check.setAccessibleName("Show the passphrase")
+        self.authority_label = message_label("Authority over revocation", self)
+        self.authority_label.setText(NO_AUTHORITY_YET)
+        self.authority_button = QPushButton("Choose its contact c&ard…", self)
+        self.authority_button.setAccessibleName("Choose the authority's contact card")
+        self.authority_button.setToolTip(
+            "A key whose revocations of other offices' keys count here without asking"
+            " (you can also name one later: Sync › Trust and revocations…)"
+        )
+        self.authority_button.clicked.connect(self.choose_authority)
         self.error_label = message_label("Create message", self)
         bold = self.error_label.font()
         bold.setBold(True)
@@ -145,6 +175,12 @@ class CreateWorkspaceDialog(QDialog):
         form.addRow("&Passphrase:", with_line_under(self.passphrase_edit, self.strength_label))
         form.addRow("&Repeat it:", with_line_under(self.repeat_edit, self.match_label))
         form.addRow("", self.show_check)
+        authority_box = QWidget(self)
+        authority_column = QVBoxLayout(authority_box)
+        authority_column.setContentsMargins(0, 0, 0, 0)
+        authority_column.addWidget(self.authority_button, 0, Qt.AlignmentFlag.AlignLeft)
+        authority_column.addWidget(self.authority_label)
+        form.addRow("Authority:", authority_box)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addSpacing(8)
@@ -222,10 +258,17 @@ class CreateWorkspaceDialog(QDialog):
         office = self.office_name_edit.text().strip()
         code = self.office_code_edit.text().strip() or None
         passphrase = self.passphrase_edit.text()
+        authority = self.authority
 
         def work(_token: CancelToken, _progress: ProgressSink) -> Workspace:
             ws = create_workspace(root, office, passphrase, office_code=code, kdf=kdf)
-            check_own_commits(ws)  # a change the offices would hold back is refused at once
+            try:
+                check_own_commits(ws)  # a change the offices would hold back is refused
+                if authority is not None:
+                    trust.name_authority_card(ws, *authority)  # as `valise init --authority`
+            except BaseException:
+                ws.close()
+                raise
             return ws
 
         self.error_label.setText("Creating the workspace…")
@@ -242,6 +285,7 @@ class CreateWorkspaceDialog(QDialog):
             self.office_code_edit,
             self.passphrase_edit,
             self.repeat_edit,
+            self.authority_button,
             self.create_button,
             self.open_other_button,
         ):
@@ -271,6 +315,31 @@ class CreateWorkspaceDialog(QDialog):
         else:
             self.error_label.setText("The workspace could not be created (an error in Valise).")
             self._prompts.report_bug(self, "Creating the workspace failed", error)
+
+    @Slot()
+    def choose_authority(self) -> None:
+        """Read the authority's card and ask for the digits its holder reads out; only
+        when they match is it kept, to be named as the workspace is created."""
+        if self.busy:
+            return
+        path = self._choose_card(self, "Open the authority's contact card")
+        if path is None:
+            return
+        try:
+            card = load_card(path)
+        except BadCard as exc:
+            self.error_label.setText(f"{exc} Ask the authority for its contact card file again.")
+            return
+        digits = self._ask_digits(self, card, "")
+        if digits is None:
+            return  # a cancel keeps what was chosen before
+        self.authority = (card, digits)
+        groups = " ".join(card.fingerprint.split()[:2])
+        self.authority_label.setText(
+            f"{shown_name(card.office_name)} ({groups}…): its digits match; it is named as"
+            " the workspace is created."
+        )
+        self.error_label.setText("")
 
     @Slot()
     def open_other(self) -> None:
