@@ -272,6 +272,15 @@ def confirm_advisory(ws: Workspace, text: str) -> str:
     ourselves, so it counts here (and wherever we are an authority). Returns our
     statement's changeset id."""
     advisory = _advisory(ws, text, "confirm")
+    if advisory.subject in key_trust.own_origins(ws.conn):
+        raise SyncError(
+            f"The advisory {short_statement_id(advisory.ref)} is about this office's own key:"
+            " confirming it would refuse, at every office that follows this one, what this"
+            " office signed after that point, and a new key announced later would not count."
+            " If this office's key really was lost or copied, call the tribunal liaison and"
+            " replace the key (`valise identity rotate`); otherwise dismiss the advisory."
+            " Nothing was changed."
+        )
     with ws.transaction() as conn:
         by = office_label(ws, advisory.signer)
         cs_id = _commit_revocation(

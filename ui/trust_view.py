@@ -258,9 +258,8 @@ class TrustView(QWidget):
         shown = self.selected()
         self.details_label.setText(shown.sentence if shown else "")
         self.details_label.setVisible(shown is not None)
-        advisory = shown is not None and shown.is_advisory
-        self.confirm_button.setEnabled(advisory)
-        self.dismiss_button.setEnabled(advisory)
+        self.confirm_button.setEnabled(shown is not None and shown.confirmable)
+        self.dismiss_button.setEnabled(shown is not None and shown.is_advisory)
         self.retract_button.setEnabled(shown is not None and shown.retractable)
 
     def _done(self, statement_id: str, message: str) -> None:
@@ -310,7 +309,7 @@ class TrustView(QWidget):
         """Say what confirming the selected advisory does; once accepted, this office signs
         the same revocation (it counts here, and travels with the next bundles)."""
         shown = self.selected()
-        if shown is None or not shown.is_advisory:
+        if shown is None or not shown.confirmable:
             return
         name = shown.subject.name if shown.subject.known else "that office"
         self._decide(

@@ -22,6 +22,7 @@ from storage.records import Case
 from storage.workspace import Draft, Workspace, new_id
 from sync import export, peers, trust
 from sync.cards import parse_card
+from sync.errors import SyncError
 from sync.peer_state import set_accept_unverified_peers
 from tests.sync.conftest import Network, compare_new_keys
 
@@ -615,3 +616,27 @@ def test_receipt_with_extra_fields_is_refused(network: Network) -> None:
     report = network.send("dressa", "kabora")
     assert report.receipts_refused == []
     assert Snapshot.of(kabora).receipts == before.receipts + 1
+
+
+def test_an_ngo_cannot_trick_an_office_into_revoking_its_own_key(network: Network) -> None:
+    """The NGO says Kabora's own key is stolen; the liaison forwards the statement. At
+    Kabora it is an advisory, and confirming it (which would sign a revocation of the very
+    key Kabora signs with, from its first change) is refused with a sentence."""
+    kabora = network.ws["kabora"]
+    cs_id = trust.revoke_peer(network.ws["ngo"], network.peer("ngo", "kabora"), 0, "stolen")
+    network.send("ngo", "liaison")
+    network.send("liaison", "kabora")
+    assert _entry(kabora, cs_id).status == "advisory"
+    before = Snapshot.of(kabora)
+    with pytest.raises(SyncError) as refused:
+        trust.confirm_advisory(kabora, cs_id[:12])
+    assert str(refused.value).startswith(
+        f"The advisory {cs_id[:12]} is about this office's own key"
+    )
+    assert "`valise identity rotate`" in str(refused.value)
+    assert str(refused.value).endswith("Nothing was changed.")
+    assert Snapshot.of(kabora) == before
+    assert _entry(kabora, cs_id).status == "advisory"  # still to dismiss
+    trust.dismiss_advisory(kabora, cs_id[:12])
+    assert _entry(kabora, cs_id).status == "dismissed"
+    assert key_trust.current(kabora.conn).revocations == {}

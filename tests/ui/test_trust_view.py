@@ -541,3 +541,20 @@ def test_the_first_run_refuses_a_garbage_card_and_creates_without_an_authority(
         assert trust.list_authorities(ws) == []
     finally:
         ws.close()
+
+
+def test_an_advisory_about_our_own_key_can_be_dismissed_but_not_confirmed(
+    qtbot: QtBot, network: Network
+) -> None:
+    kabora = network.ws["kabora"]
+    trust.revoke_peer(network.ws["ngo"], network.peer("ngo", "kabora"), 0, "stolen")
+    network.send("ngo", "liaison")
+    network.send("liaison", "kabora")
+    view = make_view(qtbot, kabora)
+    assert column(view, RevocationModel.KEY_OF) == [f"{KABORA} (this office)"]
+    assert column(view, RevocationModel.STATUS) == ["Waits for your decision"]
+    assert "this office's own key" in view.details_label.text()
+    assert "cannot be confirmed here" in view.details_label.text()
+    assert not view.confirm_button.isEnabled()
+    assert view.dismiss_button.isEnabled()
+    assert view.summary_label.text().startswith("1 revocation waits for your decision")

@@ -69,6 +69,12 @@ class Revocation:
         return self.entry.status == key_trust.ADVISORY
 
     @property
+    def confirmable(self) -> bool:
+        """An advisory this office may confirm: never one about this office's own key
+        (sync.trust refuses it: it would revoke the key this office signs with)."""
+        return self.is_advisory and not self.subject.own
+
+    @property
     def retractable(self) -> bool:
         """A revocation this office signed that is in effect: this office may retract it
         (it counts here, and where this office is named as an authority)."""
@@ -125,6 +131,14 @@ class Revocation:
             )
         point = self.entry.point[1]
         after = "" if point == 0 else f" after its change {point}"
+        if e.status == key_trust.ADVISORY and self.subject.own:
+            return (
+                f"{signer} says this office's own key ({subject}) is lost or compromised."
+                f" {self.signer.name} is not an authority here, so this changes nothing. It"
+                " cannot be confirmed here: if this office's key really was lost or copied,"
+                " call the tribunal liaison and replace the key (`valise identity rotate`);"
+                " otherwise dismiss it."
+            )
         if e.status == key_trust.ADVISORY:
             return (
                 f"{signer} says the key of {subject} is lost or compromised, and that nothing"
