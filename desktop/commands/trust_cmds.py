@@ -116,7 +116,8 @@ def cmd_revocation_list(args: argparse.Namespace) -> int:
         say(
             f"{advisories} advisory revocation{'s' if advisories > 1 else ''} signed by"
             " offices that are not authorities here change nothing until confirmed"
-            " (`valise revocation confirm ID`) or set aside (`valise revocation dismiss ID`)."
+            " (`valise revocation confirm ID`) or set aside (`valise revocation dismiss ID`),"
+            " here or in the window (Sync › Trust and revocations…, Ctrl+Shift+T)."
         )
     return 0
 
