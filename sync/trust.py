@@ -213,7 +213,11 @@ def advisories_waiting(ws: Workspace) -> int:
     status = key_trust.current(ws.conn).status
     decided = {str(row[0]) for row in ws.conn.execute("SELECT statement FROM revocation_decisions")}
     return sum(
-        1 for ref, state in status.items() if state == key_trust.ADVISORY and ref not in decided
+        1
+        for s in key_trust.key_statements(ws.conn)
+        if s.kind == key_trust.REVOKE  # an advisory retraction is no one's to decide here
+        and status.get(s.ref) == key_trust.ADVISORY
+        and s.ref not in decided
     )
 
 

@@ -558,3 +558,29 @@ def test_an_advisory_about_our_own_key_can_be_dismissed_but_not_confirmed(
     assert not view.confirm_button.isEnabled()
     assert view.dismiss_button.isEnabled()
     assert view.summary_label.text().startswith("1 revocation waits for your decision")
+
+
+def test_a_retraction_by_an_office_that_is_no_authority_waits_for_nobody(
+    qtbot: QtBot, network: Network
+) -> None:
+    """The NGO revokes Kabora's key, then retracts it: at the liaison both are signed by
+    an office that is no authority there. The revocation waits for a decision; the
+    retraction is only listed (nobody can confirm or dismiss a retraction)."""
+    cs_id, _ = ngo_says_kabora_is_stolen(network)
+    ngo, liaison = network.ws["ngo"], network.ws["liaison"]
+    retraction = trust.retract_revocation(ngo, cs_id[:12], "found again")
+    assert network.send("ngo", "liaison").status == "imported"
+    assert trust.advisories_waiting(liaison) == 1
+    view = make_view(qtbot, liaison)
+    assert view.model.waiting == 1
+    assert view.select_statement(f"{retraction}:0")
+    shown = view.selected()
+    assert shown is not None and not shown.is_advisory
+    assert shown.status_text == (
+        f"Retraction of {cs_id[:12]}: not counted, its signer is no authority here"
+    )
+    assert "Its signer is no authority here, so it changes nothing here." in (
+        view.details_label.text()
+    )
+    for button in (view.confirm_button, view.dismiss_button, view.retract_button):
+        assert not button.isEnabled()

@@ -34,6 +34,13 @@ STATUS_WORDS = {
     key_trust.IGNORED: "Counts for nothing here",
 }
 
+# What a retraction amounts to here, in words.
+RETRACTION_WORDS = {
+    key_trust.EFFECTIVE: "in effect",
+    key_trust.ADVISORY: "not counted, its signer is no authority here",
+    key_trust.NOT_HONOURED: "not honoured",
+}
+
 
 def party_name(party: Signer, claimed: str = "") -> str:
     """A party as a table cell names it, short: "Kabora field office (office)"; the
@@ -66,7 +73,7 @@ class Revocation:
     @property
     def is_advisory(self) -> bool:
         """A revocation by someone who is no authority here, waiting for a decision."""
-        return self.entry.status == key_trust.ADVISORY
+        return self.entry.kind == key_trust.REVOKE and self.entry.status == key_trust.ADVISORY
 
     @property
     def confirmable(self) -> bool:
@@ -112,8 +119,8 @@ class Revocation:
     def status_text(self) -> str:
         """What the statement amounts to here, in words."""
         if self.entry.kind == key_trust.RETRACT:
-            words = STATUS_WORDS.get(self.entry.status, self.entry.status)
-            return f"Retraction of {self.entry.retracts}: {words.lower()}"
+            words = RETRACTION_WORDS.get(self.entry.status, "counts for nothing here")
+            return f"Retraction of {self.entry.retracts}: {words}"
         return STATUS_WORDS.get(self.entry.status, self.entry.status)
 
     @property
@@ -174,7 +181,7 @@ def _retraction_outcome(status: str) -> str:
     if status == key_trust.EFFECTIVE:
         return "The revocation counts no more here."
     if status == key_trust.ADVISORY:
-        return "Its signer is no authority here, so the revocation still counts."
+        return "Its signer is no authority here, so it changes nothing here."
     if status == key_trust.NOT_HONOURED:
         return "Its signer's own key was revoked before it signed this, so it counts for nothing."
     return "It counts for nothing here."
