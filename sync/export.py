@@ -41,6 +41,7 @@ from storage.entities import PROTECTED
 from storage.workspace import Draft, Workspace, new_id
 from sync.agekeys import age_recipient
 from sync.authority import may_record_custody
+from sync.case_roles import receives_projection, restricted_cases
 from sync.bundle_format import (
     BUNDLE_FOLDER,
     HEAD_SUFFIX,
@@ -131,12 +132,14 @@ class _Plan:
 
 
 def _shared_cases(ws: Workspace, peers: Sequence[Peer]) -> set[str]:
+    """The cases whose raw history goes to every one of `peers`: shared with each, and
+    not a case where one of them holds a partner role (it gets a projection of those)."""
     shared: set[str] | None = None
     for peer in peers:
         rows = ws.conn.execute(
             "SELECT case_id FROM case_shares WHERE peer_origin = ?", (peer.origin,)
         )
-        cases = {str(r[0]) for r in rows}
+        cases = {str(r[0]) for r in rows} - set(restricted_cases(ws, peer))
         shared = cases if shared is None else shared & cases
     return shared or set()
 
@@ -160,8 +163,9 @@ def _lacks(peer: Peer, index: HoldingsIndex | None, origin: str, epoch: int, seq
 def _plan(ws: Workspace, peers: Sequence[Peer]) -> _Plan:
     """Choose what goes in, in one pass over the history of the shared cases."""
     if any(is_restricted(peer.role) for peer in peers):
-        _check_restricted_alone(peers)
+        _check_restricted_alone(ws, peers)
         return _plan_restricted(ws, peers[0])
+    _check_restricted_alone(ws, peers)
     cases = _shared_cases(ws, peers)
     indexes = [(peer, _holdings_of(ws, peer)) for peer in peers]
     plan = _Plan([], [], [], {}, set())
@@ -201,6 +205,9 @@ def _plan(ws: Workspace, peers: Sequence[Peer]) -> _Plan:
                     if size_row:
                         plan.blobs.append((sha, int(size_row[0])))
                         plan.blob_bytes += int(size_row[0])
+    if len(peers) == 1:
+        # Added as an office, granted a partner role in some case: that case's projection.
+        _add_projection(ws, peers[0], indexes[0][1], plan)
     return plan
 
 
@@ -218,16 +225,19 @@ def has_news_for(ws: Workspace, peer: Peer) -> bool:
     ).fetchone()
     if receipts:
         return True
-    if is_restricted(peer.role) and projection_pending(ws, peer.origin, peer.role):
+    if receives_projection(ws, peer) and projection_pending(ws, peer.origin, peer.role):
         return True
     return bool(_plan(ws, [peer]).frames)
 
 
-def _check_restricted_alone(peers: Sequence[Peer]) -> None:
-    """A restricted peer's bundle carries its own projection: nobody else may read it."""
+def _check_restricted_alone(ws: Workspace, peers: Sequence[Peer]) -> None:
+    """A peer that receives a projection of some case (added as a partner, or granted a
+    partner role in a case: sync.case_roles) reads it in a bundle of its own."""
     if len(peers) == 1:
         return
-    restricted = next(peer for peer in peers if is_restricted(peer.role))
+    restricted = next((peer for peer in peers if receives_projection(ws, peer)), None)
+    if restricted is None:
+        return
     others = ", ".join(p.office_name for p in peers if p is not restricted)
     raise SyncError(
         f"{restricted.office_name} ({restricted.role}) receives a projection of its own, not"
@@ -259,16 +269,7 @@ def _plan_restricted(ws: Workspace, peer: Peer) -> _Plan:
     first so the projection is up to date."""
     index = _holdings_of(ws, peer)
     plan = _Plan([], [], [], {}, set())
-    slots: list[tuple[str, int, int]] = []
-    for entry in stream_entries(ws.conn, peer.origin):
-        slots.append((entry.origin, entry.epoch, entry.seq))
-        if index is not None and index.holds(entry.origin, entry.epoch, entry.seq):
-            continue
-        plan.projected.append((entry.cs_id, entry.case_prev))
-        plan.cases.add(entry.case_id)
-        for op in stream_ops(ws.conn, entry.cs_id):
-            if op.entity == "evidence" and op.kind == "create" and "sha256" in op.fields:
-                plan.add_blob(ws, entry.case_id, op.entity_id, str(op.fields["sha256"]))
+    slots = _add_projection(ws, peer, index, plan)
     subjects = {peer.origin, *(origin for origin, _ in our_keys(ws))}
     last_in_case: dict[tuple[str, str], str] = {}
     rows = ws.conn.execute(
@@ -303,6 +304,25 @@ def _plan_restricted(ws: Workspace, peer: Peer) -> _Plan:
     slots.extend(held_back_to_retry(ws.conn, peer.origin))
     plan.holdings = compress(sorted(set(slots)))
     return plan
+
+
+def _add_projection(
+    ws: Workspace, peer: Peer, index: HoldingsIndex | None, plan: _Plan
+) -> list[tuple[str, int, int]]:
+    """Add to `plan` the projection changesets written for `peer` that it does not hold
+    yet, with the bytes of the evidence they create; returns every (origin, epoch, seq)
+    of its stream (what it holds of it, once it has this bundle)."""
+    slots: list[tuple[str, int, int]] = []
+    for entry in stream_entries(ws.conn, peer.origin):
+        slots.append((entry.origin, entry.epoch, entry.seq))
+        if index is not None and index.holds(entry.origin, entry.epoch, entry.seq):
+            continue
+        plan.projected.append((entry.cs_id, entry.case_prev))
+        plan.cases.add(entry.case_id)
+        for op in stream_ops(ws.conn, entry.cs_id):
+            if op.entity == "evidence" and op.kind == "create" and "sha256" in op.fields:
+                plan.add_blob(ws, entry.case_id, op.entity_id, str(op.fields["sha256"]))
+    return slots
 
 
 def _stored_blobs(ws: Workspace, plan: _Plan) -> list[StoredBlob]:
@@ -415,14 +435,15 @@ def _check_named(ws: Workspace, peers: Sequence[Peer]) -> None:
         raise SyncError(" ".join([*refusals, "No bundle was written."]))
 
 
-def recipient_groups(peers: Sequence[Peer]) -> list[list[Peer]]:
+def recipient_groups(ws: Workspace, peers: Sequence[Peer]) -> list[list[Peer]]:
     """`peers` split into groups that may see the same things (sync.redaction.sight), in
     the order they were named: each group can share one bundle, no two groups can. Each
-    restricted peer is a group of its own (it receives its own projection)."""
+    peer that receives a projection is a group of its own."""
     groups: dict[object, list[Peer]] = {}
     for peer in peers:
-        # A restricted peer reads its own projection: it shares its bundle with nobody.
-        key = ("projection", peer.origin) if is_restricted(peer.role) else sight(peer.role)
+        # A projection is read by its peer alone: it shares its bundle with nobody.
+        own = receives_projection(ws, peer)
+        key = ("projection", peer.origin) if own else sight(peer.role)
         groups.setdefault(key, []).append(peer)
     return list(groups.values())
 
@@ -481,7 +502,7 @@ def export_bundles(
     are none)."""
     _check_named(ws, peers)
     run = ExportRun()
-    groups = recipient_groups(peers)
+    groups = recipient_groups(ws, peers)
     for number, group in enumerate(groups):
         try:
             run.written.append(
@@ -513,8 +534,8 @@ def export_bundle(
     """Write one bundle for `peers` under `out_dir/Valise/` and record that it was sent.
     The peers must all see the same things; `export_bundles` sorts them into groups."""
     _check_named(ws, peers)
-    if any(is_restricted(p.role) for p in peers):
-        _check_restricted_alone(peers)
+    if any(receives_projection(ws, p) for p in peers):
+        _check_restricted_alone(ws, peers)
     elif len({sight(p.role) for p in peers}) > 1:
         # One bundle is redacted for its strictest reader; a trusted reader in it would be
         # counted as holding values it never received. export_bundles never gets here.
@@ -536,8 +557,9 @@ def export_bundle(
         raise SyncError(f"Cannot write to {out_dir}: {exc.strerror}.") from None
     if cancel is not None and cancel.is_set():
         raise Cancelled()
-    if is_restricted(peers[0].role):
+    if receives_projection(ws, peers[0]):
         update_projection(ws, peers[0].origin, peers[0].role)
+    if is_restricted(peers[0].role):
         # The raw changesets a restricted bundle carries are the peer's own (and key
         # statements): it may have back the values it sealed itself.
         roles = [FULL_TRUST_ROLES[0]]

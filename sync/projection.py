@@ -13,7 +13,9 @@ case shared with it *now*, compares it with what it projected to P before (kept 
 a record P has not seen, `update` for changed fields (each `prev` naming the op that last
 projected the field), `withdraw` for a record P may no longer see.
 
-What P may see of a case shared with it:
+What P may see of a case shared with it, by the role its grant gives it in that case
+(sync.case_roles: a peer added here as an office but granted `ngo` in a case gets the NGO
+projection of that case):
 
     the case           its open fields
     persons            open fields (the pseudonym, never a protected field, whatever
@@ -21,7 +23,10 @@ What P may see of a case shared with it:
     incidents          open fields
     evidence           items released to P (sync.releases) only; the original file name
                        only when the release gives it
-    custody events     of those items, and of P's own items
+    releases           those of these items to P or to P's role (so P's custody shows
+                       "released to you by ..." and P may record its receipt)
+    custody events     of those items, and of P's own items, except those telling of
+                       another partner (a release to it, a bundle it sent or received)
     notes              open notes about nothing, or about a record P sees; their text
                        only when it was written while the note was open
     grants             those naming P
@@ -51,11 +56,12 @@ from storage import canonical
 from storage.apply import current_op
 from storage.changesets import Changeset, Op, changeset_id, decode_verified
 from storage.connection import Connection
-from storage.entities import ENTITIES, OPEN, Entity, TextCheck
+from storage.entities import ENTITIES, OPEN, RELEASE_EVENTS, Entity, TextCheck
 from storage.epochs import fresh_epoch
 from storage.identity import sign_changeset
 from storage.sealing import SALT_BYTES, commit
 from storage.workspace import Workspace
+from sync.case_roles import case_roles
 from sync.releases import released_evidence, released_with_file_name
 
 RESTRICTED_ROLES = ("ngo", "defence")
@@ -63,7 +69,7 @@ PROJECTION_AUTHOR = "projection for "
 CREATED = "*"  # the projected_fields row of a record's creating op
 MAX_PROJECTED_OPS = 5_000  # ops per projection changeset (a changeset holds at most 10,000)
 # Kinds projected, in the order a changeset must create them (targets before pointers).
-_KINDS = ("case", "grant", "person", "incident", "evidence", "note", "custody")
+_KINDS = ("case", "grant", "person", "incident", "evidence", "release", "note", "custody")
 
 Key = tuple[str, str]  # (entity, entity id)
 
@@ -147,7 +153,9 @@ def _rows(
     hold ten thousand items of which a hundred are released)."""
     key_column = "id" if kind.name == "case" else "case_id"
     columns = ", ".join(f"t.{name}" for name in names)
-    only = {"evidence": "t.id", "custody": "t.evidence_id"}.get(kind.name)
+    only = {"evidence": "t.id", "custody": "t.evidence_id", "release": "t.evidence_id"}.get(
+        kind.name
+    )
     narrowing = ""
     args: tuple[object, ...] = (kind.name, CREATED, case_id)
     if only:
@@ -169,7 +177,7 @@ def visible_records(
     """What `peer_origin` (of `role`) may see now of case `case_id`, record by record, in
     the order records must be created. Records the peer created itself are left out."""
     # (a set of ids, or ids mapped to whether the file name goes too: either reads as ids)
-    sight = _Sight(peer_origin, set(released_evidence(conn, case_id, peer_origin, role)))
+    sight = _Sight(peer_origin, set(released_evidence(conn, case_id, peer_origin, role)), role)
     named = released_with_file_name(conn, case_id, peer_origin, role)
     visible: dict[Key, dict[str, object]] = {}
     hidden_names: dict[str, list[str]] = {}  # evidence id -> its file name, when not released
@@ -179,6 +187,9 @@ def visible_records(
         if kind is None or not _has_table(conn, kind.table):
             continue  # a kind this version does not know (grants before they land)
         names = _projected_field_names(kind)
+        if kind_name == "custody":  # (evidence came first: the peer's own items are known)
+            items = sight.released | sight.own
+            sight.others_events = about_other_partners(conn, case_id, peer_origin, role, items)
         for record_id, creator, values in _rows(conn, kind, case_id, names, sight):
             if creator == peer_origin:
                 sight.own.add(record_id)  # its own: it holds it, and may see what is about it
@@ -196,6 +207,60 @@ def visible_records(
                 values = _without_names(kind, values, hidden_names[item], erns[item])
             visible[(kind_name, record_id)] = values
     return visible
+
+
+HANDOFF_EVENTS = ("sent in bundle", "received in bundle")
+
+
+def about_other_partners(
+    conn: Connection, case_id: str, peer_origin: str, role: str, released: Iterable[str]
+) -> set[str]:
+    """Ids of the custody events of the `released` items that tell of another partner: a
+    release (or its withdrawal) to another peer or role, and a bundle hand-off to, from or
+    by another partner of the case. A partner learns of its own releases and receipts,
+    never of what other partners were given."""
+    others = conn.execute(
+        "SELECT grantee, office_name FROM case_grants WHERE case_id = ? AND kind = 'grant'"
+        " AND role IN ('ngo', 'defence') AND grantee != ?",
+        (case_id, peer_origin),
+    ).fetchall()
+    other_origins = {str(r[0]) for r in others}
+    other_names = {str(r[1]) for r in others if str(r[1]).strip()}
+    events = ",".join("?" * len(RELEASE_EVENTS + HANDOFF_EVENTS))
+    rows = conn.execute(
+        "SELECT t.id, t.event, t.from_holder, t.to_holder, coalesce(f.origin, ''),"
+        " coalesce(f.op_ref, '') FROM custody_events t LEFT JOIN field_state f"
+        " ON f.entity = 'custody' AND f.entity_id = t.id AND f.field = ?"
+        f" WHERE t.case_id = ? AND t.event IN ({events})"
+        " AND t.evidence_id IN (SELECT value FROM json_each(?))",
+        (CREATED, case_id, *RELEASE_EVENTS, *HANDOFF_EVENTS, json.dumps(sorted(released))),
+    )
+    hidden: set[str] = set()
+    for event_id, event, from_holder, to_holder, creator, op_ref in rows:
+        if event in RELEASE_EVENTS:
+            if not _release_concerns(conn, str(op_ref), peer_origin, role):
+                hidden.add(str(event_id))
+        elif creator in other_origins or any(
+            name in str(holder) for name in other_names for holder in (from_holder, to_holder)
+        ):
+            hidden.add(str(event_id))
+    return hidden
+
+
+def _release_concerns(conn: Connection, op_ref: str, peer_origin: str, role: str) -> bool:
+    """True when the changeset that recorded a release custody event (`op_ref`) releases,
+    or withdraws a release, to `peer_origin` or to every peer of `role`."""
+    row = conn.execute("SELECT body FROM changesets WHERE id = ?", (op_ref[:64],)).fetchone()
+    if row is None:
+        return False
+    ids = [op.entity_id for op in decode_verified(bytes(row[0])).ops if op.entity == "release"]
+    marks = ",".join("?" * len(ids))
+    found = conn.execute(
+        f"SELECT 1 FROM evidence_releases WHERE id IN ({marks}) AND (grantee_origin = ?"
+        " OR (grantee_origin = '' AND grantee_role = ?)) LIMIT 1",
+        (*ids, peer_origin, role),
+    ).fetchone()
+    return bool(ids) and found is not None
 
 
 MIN_STEM = 8  # a shorter stem ("photo", "scan_01") says nothing and is a common word
@@ -263,15 +328,21 @@ class _Sight:
 
     peer_origin: str
     released: set[str]  # evidence released to it
+    role: str = ""  # the partner role it holds in the case (sync.case_roles)
     own: set[str] = field(default_factory=set)  # records it created
     seen: set[str] = field(default_factory=set)  # records projected to it so far
+    others_events: set[str] = field(default_factory=set)  # custody about other partners
 
     def may_see(self, kind: str, record_id: str, values: dict[str, object]) -> bool:
         """True when the peer may see this record (its open fields)."""
         if kind == "evidence":
             return record_id in self.released
+        if kind == "release":
+            return values.get("evidence_id") in self.released and self._names_it(values)
         if kind == "custody":
             item = values.get("evidence_id")
+            if record_id in self.others_events:
+                return False
             return item in self.released or item in self.own
         if kind == "note":
             subject = str(values.get("subject_id") or "")
@@ -280,6 +351,11 @@ class _Sight:
         if kind == "grant":
             return values.get("grantee") == self.peer_origin
         return True  # the case, persons and incidents
+
+    def _names_it(self, release: dict[str, object]) -> bool:
+        """True when a release is to this peer, or to every peer of its role."""
+        grantee = release.get("grantee_origin") or ""
+        return grantee == self.peer_origin or (not grantee and release.get("grantee_role") == self.role)
 
 
 # -- what was projected before ---------------------------------------------------------------
@@ -530,23 +606,35 @@ def projected_cases(ws: Workspace, peer_origin: str) -> list[str]:
     return [case_id for case_id in cases if case_id in granted]
 
 
-def _pending(ws: Workspace, peer_origin: str, role: str) -> Iterable[tuple[str, list[_Change]]]:
-    for case_id in projected_cases(ws, peer_origin):
-        visible = visible_records(ws.conn, case_id, peer_origin, role)
+def _pending(
+    ws: Workspace, peer_origin: str, local_role: str
+) -> Iterable[tuple[str, list[_Change]]]:
+    """Per case projected to the peer, the changes since its last projection. The role
+    that decides what it sees is the one its grant gives it in that case, narrowed by the
+    role it was added with here (sync.case_roles); a case where that is not a partner role
+    is not projected (the peer receives its raw history)."""
+    cases = projected_cases(ws, peer_origin)
+    roles = case_roles(ws.conn, peer_origin, local_role, cases)
+    for case_id in cases:
+        if not is_restricted(roles[case_id]):
+            continue
+        visible = visible_records(ws.conn, case_id, peer_origin, roles[case_id])
         changes = _changes(visible, _projected(ws.conn, peer_origin, case_id))
         if changes:
             yield case_id, changes
 
 
 def projection_pending(ws: Workspace, peer_origin: str, role: str) -> bool:
-    """True when what the peer may see differs from what it was given (nothing written)."""
+    """True when what the peer may see differs from what it was given (nothing written);
+    `role` is the one it was added with here."""
     return any(True for _ in _pending(ws, peer_origin, role))
 
 
 def update_projection(ws: Workspace, peer_origin: str, role: str) -> int:
-    """Append to the peer's stream what changed since its last projection, one changeset
-    per case (more when a case changed in more than MAX_PROJECTED_OPS records); returns
-    how many were written. One transaction: all of it or none."""
+    """Append to the peer's stream (`role`: the one it was added with here) what changed
+    since its last projection, one changeset per case (more when a case changed in more
+    than MAX_PROJECTED_OPS records); returns how many were written. One transaction: all
+    of it or none."""
     written = 0
     with ws.transaction():
         for case_id, changes in list(_pending(ws, peer_origin, role)):

@@ -23,6 +23,7 @@ from storage.releases import (
     withdraw_release,
 )
 from storage.workspace import Workspace
+from sync.case_roles import sending_role
 from sync.peers import Peer, get_peer
 
 __all__ = [
@@ -87,13 +88,14 @@ def grantee_of(ws: Workspace, case_id: str, target: str) -> Grantee:
 
 
 def role_in_case(ws: Workspace, case_id: str, peer: Peer) -> str:
-    """The role the peer holds in the case by its signed grant (what the authority and
-    the projection go by; the case's owner has full trust), else the role this office gave
-    it (an item may be released before the case is shared)."""
+    """The role that decides what the peer receives of the case (sync.case_roles): the
+    one its signed grant gives it there, narrowed to the partner role this office added it
+    with; the role this office gave it when it holds no grant (an item may be released
+    before the case is shared)."""
     member = grants.membership(ws.conn, case_id, peer.origin)
     if member is None or member.cut is not None:
         return peer.role
-    return member.role
+    return sending_role(peer.role, member.role)
 
 
 def release_to(ws: Workspace, evidence: str, target: str, *, with_file_name: bool = False) -> str:

@@ -181,8 +181,9 @@ def test_partner_gets_no_elements_links_or_privileged_notes(
     network.share("kabora", case_id, "ngo")
     result = network.export("kabora", "ngo")
     bundle = open_bundle(result, ngo)
-    # (and the grant naming the NGO, where grants are recorded)
-    assert kinds_in(bundle) - {"grant"} == {"case", "incident", "evidence", "custody", "note"}
+    # (and the grant naming the NGO, where grants are recorded; the release to it)
+    expected = {"case", "incident", "evidence", "release", "custody", "note"}
+    assert kinds_in(bundle) - {"grant"} == expected
     grants = [op for cs in frames_of(bundle) for op in cs.ops if op.entity == "grant"]
     assert all(op.fields.get("grantee") == ngo.origin for op in grants)
     hidden = [element_id, link_to_element, link_to_incident, privileged, protected, about_element]
