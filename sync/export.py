@@ -41,7 +41,6 @@ from storage.entities import PROTECTED
 from storage.workspace import Draft, Workspace, new_id
 from sync.agekeys import age_recipient
 from sync.authority import may_record_custody
-from sync.case_roles import receives_projection, restricted_cases
 from sync.bundle_format import (
     BUNDLE_FOLDER,
     HEAD_SUFFIX,
@@ -54,6 +53,7 @@ from sync.bundle_format import (
     changeset_frame,
     encode_head,
 )
+from sync.case_roles import receives_projection, restricted_cases
 from sync.errors import SyncError
 from sync.evidence_parts import (
     EvidenceWorkers,
@@ -559,12 +559,10 @@ def export_bundle(
         raise Cancelled()
     if receives_projection(ws, peers[0]):
         update_projection(ws, peers[0].origin, peers[0].role)
-    if is_restricted(peers[0].role):
-        # The raw changesets a restricted bundle carries are the peer's own (and key
-        # statements): it may have back the values it sealed itself.
-        roles = [FULL_TRUST_ROLES[0]]
-    else:
-        roles = [peer.role for peer in peers]
+    # The raw changesets a restricted bundle carries are the peer's own (and key
+    # statements): it may have back the values it sealed itself.
+    partner = is_restricted(peers[0].role)
+    roles = [FULL_TRUST_ROLES[0]] if partner else [peer.role for peer in peers]
     plan = _plan(ws, peers)
     recipient_texts = [age_recipient(p.encryption_public) for p in peers]
     recipient_texts.append(age_recipient(ws.keys.encryption_public))

@@ -76,6 +76,7 @@ from sync.parked_bundles import (
     parked_bundle_heads,
     remove_interrupted,
 )
+from sync.partner_bundles import check_courier
 from sync.peer_state import UNVERIFIED, on_probation, probation_notice
 from sync.peers import Peer, peer_by_origin
 from sync.projection import is_our_projection, projected_for, projection_epochs
@@ -84,7 +85,6 @@ from sync.spool import (
     ChangesetSpool,
     StagedChangeset,
     decode_reveals,
-    first_key_statements,
 )
 from sync.trust import (
     adopt_endorsed_keys,
@@ -127,6 +127,7 @@ class ImportReport:
     quarantined: int = 0
     quarantine_reasons: list[str] = field(default_factory=list)
     receipts_refused: list[str] = field(default_factory=list)
+    not_taken: list[str] = field(default_factory=list)  # sync.partner_bundles: left out
     evidence: int = 0
     conflicts: int = 0
     cases: set[str] = field(default_factory=set)
@@ -151,6 +152,7 @@ class ImportReport:
             "quarantined": self.quarantined,
             "quarantine_reasons": self.quarantine_reasons,
             "receipts_refused": self.receipts_refused,
+            "not_taken": self.not_taken,
             "evidence": self.evidence,
             "conflicts": self.conflicts,
             "cases": sorted(self.cases),
@@ -1014,12 +1016,14 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
                     " VALUES (?,?,?)",
                     (intro["origin"], bytes.fromhex(intro["signing_public"]), intro["office_name"]),
                 )
+            courier = check_courier(ws, head.sender, staged.spool, head.endorsed_from)
+            _leave_out_blobs(ws, staged, courier.dropped_shas)
             _commit_blobs(ws, staged, created)
             parked_before = _parked_items(ws)
             held_before = held_items(ws)
             outcome = _apply_all(
                 ws,
-                first_key_statements(staged.spool, [*parked_before, *held_before]),
+                courier.admitted(staged.spool, [*parked_before, *held_before]),
                 {item.cs_id for item in parked_before},
                 {item.cs_id for item in held_before},
             )
@@ -1028,6 +1032,7 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
                     raise refuse("revoked", endorsement_refusal(ws, head.endorsed_from))
                 adopt_rotated_peer(ws, head.endorsed_from, head.sender)
             _record_outcome(ws, staged, outcome, report)
+            _record_not_taken(ws, head.bundle_id, courier.sentences, report)
             ws.set_meta("hlc", str(ws.clock.last))
     except BaseException:
         for path in created:
@@ -1037,6 +1042,25 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
         raise
     staged.spool.close()
     return report
+
+
+def _leave_out_blobs(ws: Workspace, staged: Staged, shas: set[str]) -> None:
+    """Discard the staged evidence files that only changesets left out name."""
+    if not shas:
+        return
+    for blob in [blob for blob in staged.blobs if blob.sha256 in shas]:
+        ws.blobs.discard(blob)
+        staged.blobs.remove(blob)
+
+
+def _record_not_taken(
+    ws: Workspace, bundle_id: str, sentences: list[str], report: ImportReport
+) -> None:
+    """Say what was left out of a partner's bundle (sync.partner_bundles), in the report
+    and the audit log."""
+    if sentences:
+        report.not_taken = list(sentences)
+        audit.append(ws.conn, ws.author, "changesets not taken", bundle_id, {"why": sentences})
 
 
 def _record_outcome(ws: Workspace, staged: Staged, outcome: _Outcome, report: ImportReport) -> None:

@@ -355,7 +355,9 @@ class _Sight:
     def _names_it(self, release: dict[str, object]) -> bool:
         """True when a release is to this peer, or to every peer of its role."""
         grantee = release.get("grantee_origin") or ""
-        return grantee == self.peer_origin or (not grantee and release.get("grantee_role") == self.role)
+        if grantee:
+            return grantee == self.peer_origin
+        return release.get("grantee_role") == self.role
 
 
 # -- what was projected before ---------------------------------------------------------------

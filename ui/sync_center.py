@@ -300,6 +300,7 @@ def describe_report(report: ImportReport, names: dict[str, str]) -> str:
                 f"  {_count(report.quarantined, 'changeset')} quarantined and not applied"
                 f" ({'; '.join(report.quarantine_reasons)})."
             )
+        lines.extend(f"  {sentence}" for sentence in report.not_taken)
         return "\n".join(lines)
     if report.status == "refused":
         return (

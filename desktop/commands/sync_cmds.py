@@ -408,6 +408,8 @@ def describe(report: ImportReport) -> str:
         parts.append(f"{report.quarantined:,} quarantined ({'; '.join(report.quarantine_reasons)})")
     if report.receipts_refused:
         parts.append(f"{len(report.receipts_refused):,} receipts refused")
+    if report.not_taken:
+        parts.append(f"passed on by a partner and not taken ({'; '.join(report.not_taken)})")
     return f"{report.head.name}: from {report.sender} ({report.created}): " + ", ".join(parts)
 
 

@@ -434,7 +434,7 @@ def test_projection_is_never_applied_or_sent_to_anyone_else(
 ) -> None:
     """The office keeps its projection apart: it never applies it, never sends it to a
     full-trust peer. A hostile NGO that sends it back changes nothing at the office, and
-    one that passes it on to another office has it held back there, with the reason."""
+    one that passes it on to another office has it left out there, with the reason."""
     kabora, dressa, ngo = network.ws["kabora"], network.ws["dressa"], network.ws["ngo"]
     case_id = cases.add_case(kabora, "Case")
     cases.add_person(kabora, case_id, "witness", protected=True, name="Secret")
@@ -460,21 +460,20 @@ def test_projection_is_never_applied_or_sent_to_anyone_else(
     back = network.export("ngo", "kabora")
     report = network.receive("kabora", back.head)[0]
     assert report.status == "imported" and report.quarantined == 0, report
-    assert report.duplicates == len(projected)
+    # A partner passes on only what it signed (sync.partner_bundles): none of it is taken.
+    assert (report.duplicates, report.changesets) == (0, 0)
+    assert len(report.not_taken) == 1 and "Not taken: Varosa" in report.not_taken[0]
     assert state_digest(kabora.conn) == before
     assert kabora.conn.execute(count).fetchone()[0] == 0
 
     dressa_before = state_digest(dressa.conn)
     report = network.send("ngo", "dressa")
-    assert report.quarantined == len(projected)
-    assert all(
-        "is a projection that Kabora field office" in reason
-        and "applied only by the office it was written for" in reason
-        for reason in report.quarantine_reasons
-    )
+    assert (report.quarantined, report.changesets) == (0, 0), report
+    assert len(report.not_taken) == 1
+    assert f"passed on {len(projected)} changeset" in report.not_taken[0]
+    assert "signed by Kabora field office (office, " in report.not_taken[0]
     assert state_digest(dressa.conn) == dressa_before
-    held = dressa.conn.execute("SELECT reason FROM quarantine").fetchall()
-    assert len(held) == len(projected)
+    assert dressa.conn.execute("SELECT 1 FROM quarantine").fetchone() is None
     assert json.dumps(report.to_json())  # the report stays printable
 
 
