@@ -59,6 +59,14 @@ def _held(report: ImportReport, pattern: str) -> None:
     )
 
 
+def _deliver_receipt(network: Network, partner: str) -> None:
+    """The partner's receipt of the item released to it (its projection carries the
+    release, so its import records one) reaches Kabora and is applied there."""
+    report = network.send(partner, "kabora")
+    assert report.status == "imported" and report.quarantined == 0, report
+    assert report.changesets == 1, report
+
+
 def _quarantine(ws: Workspace) -> list[tuple[str, str]]:
     return [
         (str(r[0]), str(r[1]))
@@ -121,6 +129,7 @@ def test_defence_custody_event_is_held_back(network: Network, tmp_path: Path) ->
     release(kabora, case_id, evidence_id, defence.origin, role="defence", with_file_name=False)
     network.share("kabora", case_id, "defence")
     assert network.send("kabora", "defence").status == "imported"
+    _deliver_receipt(network, "defence")
     chain_before = [e.id for e in queries.custody_of(kabora.conn, evidence_id)]
     before = state_digest(kabora.conn)
 
@@ -182,6 +191,7 @@ def test_defence_editing_evidence_description_is_held_back(
     release(kabora, case_id, evidence_id, defence.origin, role="defence", with_file_name=False)
     network.share("kabora", case_id, "defence")
     assert network.send("kabora", "defence").status == "imported"
+    _deliver_receipt(network, "defence")
     before = state_digest(kabora.conn)
 
     cases.update_record(defence, Evidence, evidence_id, description="defence says forged")
