@@ -28,6 +28,7 @@ from storage.workspace import Workspace
 from sync import export as export_module
 from tests.sync.conftest import Network
 from tests.sync.test_projection import import_ok
+from ui.sync_center import describe_report
 
 NGO = re.escape("Varosa Documentation Project") + r" \(ngo, \d{5}…\)"
 NOT_TAKEN = (
@@ -119,6 +120,7 @@ def test_partner_forwarding_the_offices_projection_back_changes_nothing(
     assert _not_taken_entries(kabora) == ["changesets not taken"]
     assert json.loads(json.dumps(report.to_json()))["not_taken"] == report.not_taken
     assert report.not_taken[0] in describe(report)  # what `valise bundle import` prints
+    assert report.not_taken[0] in describe_report(report, {})  # and the sync centre shows
 
 
 def test_partner_bundle_carrying_another_offices_changeset_is_refused(
