@@ -17,12 +17,12 @@ from pathlib import Path
 from storage import cases, queries
 from storage.evidence import add_evidence
 from storage.identity import generate
-from storage.records import Case, Evidence, Person
+from storage.records import Case, Evidence, Incident, Person
 from storage.releases import releases_of
 from storage.workspace import Workspace
 from sync import peers
 from sync.cards import ContactCard
-from sync.export import ExportResult, export_bundle
+from sync.export import ExportResult, export_bundle, recipient_groups
 from sync.releases import release_to
 from tests.sync.conftest import Network, add_verified
 from tests.sync.test_projection import (
@@ -238,3 +238,40 @@ def test_partner_sees_its_release_and_its_receipt_is_applied_at_the_office(
     assert receipts[0].id in at_kabora
     assert at_kabora[receipts[0].id].signer.startswith("Varosa Documentation Project (ngo, ")
     assert not kabora.conn.execute("SELECT 1 FROM quarantine").fetchone()
+
+
+def test_office_granted_ngo_in_one_case_gets_that_case_projected_and_the_other_raw(
+    network: Network, tmp_path: Path
+) -> None:
+    """Dressa, an office, is granted one of Kabora's cases as an NGO and another as an
+    office: its bundle carries the first as Kabora's projection and the second as raw
+    history, and it shares no bundle with the liaison (the projection is its own)."""
+    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    restricted = _case_with_two_items(kabora, tmp_path)
+    _grant(network, "kabora", restricted.case_id, "dressa", "ngo")
+    release_to(kabora, restricted.released, network.peer("kabora", "dressa").peer_id)
+    open_case = cases.add_case(kabora, "Joint investigation of the Brellin crossing")
+    cases.add_incident(kabora, open_case, "Crossing closed at dawn")
+    network.share("kabora", open_case, "dressa", "liaison")
+
+    groups = recipient_groups(
+        kabora, [network.peer("kabora", "dressa"), network.peer("kabora", "liaison")]
+    )
+    assert [[p.office_name for p in group] for group in groups] == [
+        ["Dressa field office"],
+        ["Tribunal liaison"],
+    ]
+    result = network.export("kabora", "dressa")
+    bundle = open_bundle(result, dressa)
+    by_case: dict[str, set[str]] = {}
+    for cs in frames_of(bundle):
+        by_case.setdefault(cs.case_id, set()).add(cs.author)
+    assert by_case[restricted.case_id] == {f"projection for {dressa.origin}"}
+    assert f"projection for {dressa.origin}" not in by_case[open_case]
+    hidden = [restricted.unreleased, "Pollendrake", *EARLY_WORDS]
+    assert leaks(bundle.everything, hidden) == []
+
+    import_ok(network, "dressa", result.head)
+    held = {str(r[0]) for r in dressa.conn.execute("SELECT id FROM evidence")}
+    assert held == {restricted.released}
+    assert queries.in_case(dressa.conn, Incident, open_case)[0].title == "Crossing closed at dawn"
