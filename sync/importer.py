@@ -1017,7 +1017,7 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
                     (intro["origin"], bytes.fromhex(intro["signing_public"]), intro["office_name"]),
                 )
             courier = check_courier(ws, head.sender, staged.spool, head.endorsed_from)
-            _leave_out_blobs(ws, staged, courier.dropped_shas)
+            courier.leave_out_files(ws, staged.blobs)
             _commit_blobs(ws, staged, created)
             parked_before = _parked_items(ws)
             held_before = held_items(ws)
@@ -1032,7 +1032,7 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
                     raise refuse("revoked", endorsement_refusal(ws, head.endorsed_from))
                 adopt_rotated_peer(ws, head.endorsed_from, head.sender)
             _record_outcome(ws, staged, outcome, report)
-            _record_not_taken(ws, head.bundle_id, courier.sentences, report)
+            report.not_taken = courier.record(ws, head.bundle_id)
             ws.set_meta("hlc", str(ws.clock.last))
     except BaseException:
         for path in created:
@@ -1042,25 +1042,6 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
         raise
     staged.spool.close()
     return report
-
-
-def _leave_out_blobs(ws: Workspace, staged: Staged, shas: set[str]) -> None:
-    """Discard the staged evidence files that only changesets left out name."""
-    if not shas:
-        return
-    for blob in [blob for blob in staged.blobs if blob.sha256 in shas]:
-        ws.blobs.discard(blob)
-        staged.blobs.remove(blob)
-
-
-def _record_not_taken(
-    ws: Workspace, bundle_id: str, sentences: list[str], report: ImportReport
-) -> None:
-    """Say what was left out of a partner's bundle (sync.partner_bundles), in the report
-    and the audit log."""
-    if sentences:
-        report.not_taken = list(sentences)
-        audit.append(ws.conn, ws.author, "changesets not taken", bundle_id, {"why": sentences})
 
 
 def _record_outcome(ws: Workspace, staged: Staged, outcome: _Outcome, report: ImportReport) -> None:

@@ -27,7 +27,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from storage import grants
+from storage import audit, grants
+from storage.blobs import StagedBlob
 from storage.entities import RESTRICTED_ROLES
 from storage.workspace import Workspace
 from sync.authority import case_words, signer_words
@@ -52,6 +53,22 @@ class CourierCheck:
             if item.cs_id not in self.dropped:
                 yield item
         yield from others
+
+    def leave_out_files(self, ws: Workspace, blobs: list[StagedBlob]) -> None:
+        """Discard from `blobs` (the bundle's staged evidence files) those that only
+        changesets left out name: nothing of them is stored."""
+        for blob in [blob for blob in blobs if blob.sha256 in self.dropped_shas]:
+            ws.blobs.discard(blob)
+            blobs.remove(blob)
+
+    def record(self, ws: Workspace, bundle_id: str) -> list[str]:
+        """Write what was left out in the audit log (inside the import's transaction);
+        returns the sentences for the import's report."""
+        if self.sentences:
+            audit.append(
+                ws.conn, ws.author, "changesets not taken", bundle_id, {"why": self.sentences}
+            )
+        return list(self.sentences)
 
 
 def _may_be_a_partner(ws: Workspace, sender: Peer, keys: list[str]) -> bool:
