@@ -61,6 +61,7 @@ class AuditView(QWidget):
         self.result_label.setAccessibleName("Verification result")
         self.result_label.setWordWrap(True)
         self.table = QTableView(self)
+        self.setFocusProxy(self.table)  # when docked, the arrows and Enter reach the list
         self.table.setAccessibleName("Audit entries")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

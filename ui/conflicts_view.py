@@ -145,6 +145,7 @@ class ConflictsView(QWidget):
 
         self.model = ConflictModel(workspace, self)
         self.table = QTableView(self)
+        self.setFocusProxy(self.table)  # when docked, the arrows and Enter reach the list
         self.table.setAccessibleName("Open conflicts")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -54,6 +54,7 @@ class HeldBackView(QWidget):
             samples=COLUMN_SAMPLES,
             stretch=HeldBackModel.WHY,
         )
+        self.setFocusProxy(self.table)  # when docked, the arrows and Enter reach the list
         # Read as a sentence: who tried what, in which case, and why; the time last.
         header = self.table.horizontalHeader()
         header.moveSection(header.visualIndex(HeldBackModel.CASE), HeldBackModel.WHY)

@@ -91,6 +91,7 @@ class IncomingView(QWidget):
         self.summary_label.setAccessibleName("Summary of incoming changes")
         self.summary_label.setWordWrap(True)
         self.table = QTableView(self)
+        self.setFocusProxy(self.table)  # when docked, the arrows and Enter reach the list
         self.table.setAccessibleName("Incoming changes")
         self.table.setAccessibleDescription(
             "Changes made by other offices, newest received first. Press Enter to open"

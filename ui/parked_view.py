@@ -58,6 +58,7 @@ class ParkedView(QWidget):
             samples=COLUMN_SAMPLES,
             stretch=ParkedModel.WAITS_FOR,
         )
+        self.setFocusProxy(self.table)  # when docked, the arrows and Enter reach the list
         # Read as a sentence: what, from whom, in which case, waits for what; the time last.
         header = self.table.horizontalHeader()
         header.moveSection(header.visualIndex(ParkedModel.SINCE), header.count() - 1)

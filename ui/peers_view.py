@@ -54,6 +54,7 @@ TITLE = "Peers"
 OFFICE_MAX_CHARS = 40  # the widest the office column grows to fit its names
 CARD_FILTER = "Valise contact cards (*.card);;All files (*)"
 NOT_A_CARD = "it is not a Valise contact card"
+DIGITS_PLACEHOLDER = "00000 00000 00000 00000 00000 00000 00000 00000"
 
 OpenChooser = Callable[[QWidget, str], Path | None]
 SaveChooser = Callable[[QWidget, str, str], Path | None]
@@ -319,9 +320,15 @@ class DigitsDialog(QDialog):
         self.our_fingerprint_label = large_fingerprint("Our fingerprint", our_fingerprint, self)
         self.digits_edit = QLineEdit(self)
         self.digits_edit.setAccessibleName(f"Digits {name} read to you")
-        self.digits_edit.setPlaceholderText("00000 00000 00000 00000 00000 00000 00000 00000")
+        self.digits_edit.setPlaceholderText(DIGITS_PLACEHOLDER)
         self.digits_edit.setMaxLength(120)
         self.digits_edit.setFont(fingerprint_font(self.font()))
+        # All eight groups in view as they are typed, to compare with what was heard: at
+        # the dialog's width the field scrolled, hiding the first groups (e2e walk).
+        digit = self.digits_edit.fontMetrics().horizontalAdvance("0")
+        self.digits_edit.setMinimumWidth(
+            self.digits_edit.fontMetrics().horizontalAdvance(DIGITS_PLACEHOLDER) + 2 * digit
+        )
         self.digits_edit.textChanged.connect(self._on_text_changed)
         self.problem_label = reason_line("Problem with the digits", self)
 
@@ -435,6 +442,7 @@ class PeersView(QWidget):
 
         self.model = PeerModel(workspace, self)
         self.table = QTableView(self)
+        self.setFocusProxy(self.table)  # when docked, the arrows and Enter reach the list
         self.table.setAccessibleName("Peers")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -511,6 +519,9 @@ class PeersView(QWidget):
         layout.addLayout(ours)
 
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        first = self.model.peer(0)
+        if first is not None:  # as the persons tab: the buttons act on a peer at once
+            self.select_peer(first.origin)
         self._update_buttons()
 
     def _button(self, text: str, name: str, tip: str) -> QPushButton:

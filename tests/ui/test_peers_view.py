@@ -300,7 +300,8 @@ def test_mark_as_verified_asks_for_the_digits_refuses_wrong_ones_and_is_reflecte
     prompts = ScriptedPrompts()
     dialogs = DigitsDialogs(qtbot, ["12345 abcde", wrong, real.replace(" ", "")])
     view = make_view(qtbot, ws, prompts, digits=dialogs)
-    assert not view.verify_button.isEnabled()  # nothing selected
+    opened_on = view.selected_peer()  # the first peer is selected when the view opens
+    assert opened_on is not None and opened_on.origin == dressa.origin
     assert view.select_peer(dressa.origin)
     assert view.verify_button.isEnabled()
     row = view.model.row_of(dressa.origin)

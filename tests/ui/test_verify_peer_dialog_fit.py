@@ -1,0 +1,42 @@
+"""The Verify a peer dialog shows every digit typed: found by the end-to-end walk
+(tests/e2e/test_sharing_walk.py), where the field scrolled after five groups and the person
+could no longer compare the first groups with what was read to them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPoint
+from pytestqt.qtbot import QtBot
+
+from storage.keyfile import FAST_INSECURE_KDF
+from storage.workspace import Workspace, create_workspace
+from sync import peers
+from sync.cards import parse_card
+from tests.conftest import PASSPHRASE
+from ui.peers_view import VerifyPeerDialog
+
+
+def test_the_whole_fingerprint_typed_stays_in_view(
+    qtbot: QtBot, ws: Workspace, tmp_path: Path
+) -> None:
+    other = create_workspace(
+        tmp_path / "ngo", "Varosa Documentation Project", PASSPHRASE, kdf=FAST_INSECURE_KDF
+    )
+    peer = peers.add_peer(ws, parse_card(peers.card_bytes(other)), "ngo")
+    other.close()
+    dialog = VerifyPeerDialog(peer, ws.fingerprint)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    edit = dialog.digits_edit
+    qtbot.keyClicks(edit, peer.fingerprint)
+
+    assert edit.text() == peer.fingerprint
+    assert edit.cursorPosition() == len(peer.fingerprint)
+    # The first digit is still at the field's left edge: nothing scrolled out of view.
+    left = edit.contentsRect().left() + edit.textMargins().left() + 4
+    assert edit.cursorPositionAt(QPoint(left, edit.height() // 2)) == 0
+    assert edit.cursorRect().right() <= edit.contentsRect().right()
+    # And the dialog still fits a small laptop screen (1024 pixels wide).
+    assert dialog.width() <= 1024
