@@ -541,3 +541,20 @@ def test_a_tab_deleted_while_a_file_is_added_stops_the_add_and_shows_nothing(
     assert queries.in_case(ws.conn, Evidence, case_id) == []
     assert [p for p in ws.blobs.stored_names() if p.is_file()] == []
     assert prompts.asked == []
+
+
+def test_opening_the_tab_of_a_case_with_items_shows_the_first_item(
+    qtbot: QtBot, make_tab: MakeTab, tmp_path: Path, ws: Workspace, case_id: str
+) -> None:
+    """Found by the end-to-end walk (tests/e2e/test_sharing_walk.py): the tab opened with no
+    item selected, every register field and Release… disabled, so the keys a person used
+    to reach Release… pressed Add evidence… instead."""
+    evidence.add_evidence(ws, case_id, write(tmp_path, "statement.txt", b"a" * 64))
+    evidence.add_evidence(ws, case_id, write(tmp_path, "photo.jpg", b"b" * 64))
+    tab = make_tab()
+    qtbot.waitUntil(lambda: tab.details is not None, timeout=WAIT_MS)
+    settle(qtbot, tab)
+    assert tab.details is not None
+    shown = tab.details.item.id
+    assert shown == tab.selected_id() == tab.model.index(0, 0).data(EvidenceIdRole)
+    assert tab.release_button.isEnabled() and tab.title_edit.isEnabled()

@@ -58,6 +58,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QTableWidget,
@@ -124,6 +125,15 @@ FilesChooser = Callable[[QWidget, str], list[Path]]
 SaveChooser = Callable[[QWidget, str, str], Path | None]
 CustodyAsker = Callable[[QWidget, Sequence[str]], tuple[str, str] | None]
 ReleaseAsker = Callable[[QWidget, Evidence, Sequence[ReleaseTarget], str], ReleaseChoice | None]
+
+
+DIGEST_GROUP = 8  # hex digits in each group of a SHA-256 as shown
+
+
+def grouped_digest(sha256: str) -> str:
+    """A digest in groups of eight hex digits: an eye compares it group by group, and the
+    register can wrap it (64 digits in one word held the window wider than the screen)."""
+    return " ".join(sha256[i : i + DIGEST_GROUP] for i in range(0, len(sha256), DIGEST_GROUP))
 
 
 def choose_files(parent: QWidget, caption: str) -> list[Path]:
@@ -620,6 +630,9 @@ class EvidenceTab(QWidget):
         self.ern_label = self._label("ERN")
         self.file_label = self._label("Original file")
         self.hash_label = self._label("SHA-256")
+        # A file name without spaces wraps nowhere: the form gives it the width there is
+        # (it may be cut; the whole name is selectable), not the width it asks.
+        self.file_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title_edit = QLineEdit(page)
         self.title_edit.setAccessibleName("Title")
         self.type_box = QComboBox(page)
@@ -846,6 +859,11 @@ class EvidenceTab(QWidget):
             self._restoring = False
         if self._details is not None and self.model.row_of(self._details.item.id) < 0:
             self._show_details(None)  # the item shown is no longer in the case
+        if self.selected_id() is None and self.model.rowCount():
+            # As the persons tab: the first item's register (and Release…) at once; with
+            # nothing selected every field and button was disabled, and a person's Tab
+            # from the tab bar reached Add evidence instead (e2e walk).
+            self.table.selectRow(0)
         self._update_controls()
 
     @Slot(QItemSelection, QItemSelection)
@@ -884,7 +902,9 @@ class EvidenceTab(QWidget):
         self.file_label.setText(
             f"{item.original_name} ({item.media_type}, {size_text(item.size)})" if item else ""
         )
-        self.hash_label.setText(item.sha256 if item else "")
+        self.hash_label.setText(grouped_digest(item.sha256) if item else "")
+        self.hash_label.setToolTip(item.sha256 if item else "")
+        self.hash_label.setAccessibleDescription(item.sha256 if item else "")
         self.title_edit.setText(item.title if item else "")
         self._choose(self.type_box, item.type if item else "")
         self.description_edit.setPlainText(item.description if item else "")
