@@ -14,7 +14,10 @@ from PySide6.QtCore import QModelIndex, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from storage.workspace import Workspace
+from sync.quarantine import HeldBack
+from ui.dialogs._common import message_label
 from ui.models.held_back_model import HeldBackModel
+from ui.models.incoming_model import received
 from ui.summary_table import summary_and_table
 
 NOTHING_HELD = "Nothing is held back: no change received was refused."
@@ -28,6 +31,16 @@ COLUMN_SAMPLES = {
     HeldBackModel.WHAT: "rename case KAB-2026-0001",
     HeldBackModel.CASE: "KAB-2026-0001 Shelling of",
 }
+
+
+def held_back_detail(held: HeldBack) -> str:
+    """One held-back change in full, for the line under the list: why (the sentence that
+    says who and what), then what it tried, in which case, and when it arrived."""
+    case = held.case or (f"{held.case_id} (not here)" if held.case_id else "none")
+    return (
+        f"{held.reason.strip()}\nIt tried to {held.what}. Case: {case}."
+        f" Received {received(held.held_at)} UTC."
+    )
 
 
 class HeldBackView(QWidget):
@@ -59,13 +72,26 @@ class HeldBackView(QWidget):
         header = self.table.horizontalHeader()
         header.moveSection(header.visualIndex(HeldBackModel.CASE), HeldBackModel.WHY)
         self.table.activated.connect(self._activated)
+        # The chosen change told whole under the list: docked beside the cases, the list
+        # showed who and what, and the reason (the column that matters) was off to the right.
+        self.detail_label = message_label("The chosen held-back change", self)
+        layout = self.layout()
+        if layout is not None:
+            layout.addWidget(self.detail_label)
+        self.table.selectionModel().currentRowChanged.connect(self._show_current)
         self._say_how_many()
+        self._show_current(self.table.currentIndex())
 
     @Slot()
     def refresh(self) -> None:
-        """Reread what is held back and say how much."""
+        """Reread what is held back and say how much, keeping the chosen row (oldest
+        first, so a reread only adds rows after it)."""
+        row = self.table.currentIndex().row()
         self.model.refresh()
+        if 0 <= row < self.model.rowCount():
+            self.table.setCurrentIndex(self.model.index(row, HeldBackModel.FROM))
         self._say_how_many()
+        self._show_current(self.table.currentIndex())
 
     def _say_how_many(self) -> None:
         total = self.model.total
@@ -74,6 +100,12 @@ class HeldBackView(QWidget):
             return
         counted = f"{total:,} change is" if total == 1 else f"{total:,} changes are"
         self.summary_label.setText(f"{counted} held back. {ADVICE}")
+
+    @Slot(QModelIndex)
+    def _show_current(self, index: QModelIndex) -> None:
+        held = self.model.held(index.row()) if index.isValid() else None
+        self.detail_label.setText(held_back_detail(held) if held is not None else "")
+        self.detail_label.setVisible(held is not None)
 
     @Slot(QModelIndex)
     def _activated(self, index: QModelIndex) -> None:

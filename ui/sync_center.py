@@ -297,7 +297,7 @@ def describe_report(report: ImportReport, names: dict[str, str]) -> str:
             )
         if report.quarantined:
             lines.append(
-                f"  {_count(report.quarantined, 'changeset')} quarantined and not applied"
+                f"  {_count(report.quarantined, 'changeset')} held back and not applied"
                 f" ({'; '.join(report.quarantine_reasons)})."
             )
         lines.extend(f"  {sentence}" for sentence in report.not_taken)
@@ -335,6 +335,12 @@ def describe_import(reports: Sequence[ImportReport], names: dict[str, str]) -> s
                 f" {_count(len(cases), 'case')},"
                 f" {_count(sum(r.evidence for r in imported), 'evidence file')},"
                 f" {_count(sum(r.conflicts for r in imported), 'new conflict')}."
+            )
+        held = sum(r.quarantined for r in imported)
+        if held:  # said first, not only in a bundle's paragraph further down
+            headline += (
+                f" {_count(held, 'change')} {'was' if held == 1 else 'were'} held back and"
+                " not applied: see Sync › Held back… (Ctrl+Shift+H)."
             )
         if refused:
             headline += f" {_count(len(refused), 'bundle')} could not be imported."

@@ -125,3 +125,22 @@ def test_sync_held_back_has_its_shortcut_and_opens_the_view_docked(
     docks = [d for d in window.findChildren(QDockWidget) if d.windowTitle() == "Held back"]
     qtbot.waitUntil(lambda: sum(shiboken6.isValid(d) and d.isVisible() for d in docks) == 1)
     assert isinstance(window._docks["held_back"].widget(), HeldBackView)
+
+
+def test_the_chosen_change_is_told_whole_under_the_list(qtbot: QtBot, network: Network) -> None:
+    """Found by the end-to-end walk (tests/e2e/test_held_back_walk.py): docked beside the
+    cases, the list showed who and what, and the reason was off to the right."""
+    _three_held_back(network)
+    view = _view(qtbot, network.ws["liaison"])
+    view.show()
+    assert view.detail_label.isHidden()  # nothing chosen yet
+    view.table.setCurrentIndex(view.model.index(1, HeldBackModel.FROM))
+    held = view.model.held(1)
+    assert held is not None
+    text = view.detail_label.text()
+    assert text.startswith(held.reason.strip())
+    assert f"It tried to {held.what}. Case: {held.case}." in text
+    assert text.endswith(" UTC.")
+    assert view.detail_label.isVisible()
+    view.refresh()  # a reread keeps the chosen change told
+    assert view.detail_label.text() == text

@@ -528,3 +528,31 @@ def _recipients_of_our_bundles(stick: Path, ws: Workspace) -> list[list[str]]:
         assert manifest is not None
         found.append([str(r["origin"]) for r in manifest["recipients"]])
     return found
+
+
+def test_an_import_with_a_held_back_change_says_so_in_its_first_line(
+    network: Network, qtbot: QtBot, make_center: Callable[..., tuple[SyncCenter, ScriptedPrompts]]
+) -> None:
+    """Found by the end-to-end walk (tests/e2e/test_held_back_walk.py): the first line
+    read "0 changesets in 0 cases, 0 evidence files, 0 new conflicts" and the refusal was
+    only further down the summary, out of sight."""
+    kabora = network.ws["kabora"]
+    case_id = _shared_case(network, "kabora", "ngo")
+    assert network.send("kabora", "ngo").status == "imported"
+    cases.update_case(network.ws["ngo"], case_id, title="A staged incident")
+    stick = network.new_stick()
+    network.export("ngo", "kabora", stick=stick)
+
+    center, prompts = make_center(kabora, [stick])
+    _choose(qtbot, center)
+    with qtbot.waitSignal(center.imported, timeout=WAIT_MS):
+        qtbot.mouseClick(center.import_button, Qt.MouseButton.LeftButton)
+    _wait_idle(qtbot, center)
+
+    first_line = center.summary.toPlainText().splitlines()[0]
+    assert first_line.endswith(
+        "1 change was held back and not applied: see Sync › Held back… (Ctrl+Shift+H)."
+    )
+    assert "1 changeset held back and not applied (Held back: " in (center.summary.toPlainText())
+    assert queries.get(kabora.conn, Case, case_id).title == CASE_TITLE
+    assert prompts.asked == []
