@@ -49,6 +49,12 @@ WITHDRAWN = "withdrawn"
 FILTER_MIN_CHARS = 4  # the narrowest a filter's choice box gets, in characters
 
 
+def _fit_choices(box: QComboBox) -> None:
+    """Let `box` ask for the width of its longest choice (its minimum width stays)."""
+    longest = max((len(box.itemText(i)) for i in range(box.count())), default=0)
+    box.setMinimumContentsLength(max(FILTER_MIN_CHARS, longest))
+
+
 class CaseFilterBar(QWidget):
     """Status, category and office choices; `changed(CaseFilter)` when one changes."""
 
@@ -76,12 +82,17 @@ class CaseFilterBar(QWidget):
         box = QComboBox(self)
         box.setAccessibleName(f"Filter by {name.lower()}")
         # As wide as its longest choice when there is room, narrower (elided) when a view
-        # is docked beside a small window: the bar must not hold the window wider.
+        # is docked beside a small window: the bar must not hold the window wider. Qt's
+        # size hint for this policy is the minimum length, so the box was always narrow
+        # and cut "Withdrawn" to "Withdraw" (e2e walk): the minimum width is fixed at
+        # FILTER_MIN_CHARS, and the hint follows the longest choice (`_fit_choices`).
         box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         box.setMinimumContentsLength(FILTER_MIN_CHARS)
+        box.setMinimumWidth(box.minimumSizeHint().width())
         box.addItem(ANY, None)
         for value in choices:
             box.addItem(value[:1].upper() + value[1:], value)
+        _fit_choices(box)
         box.currentIndexChanged.connect(self._emit)
         return box
 
@@ -95,6 +106,7 @@ class CaseFilterBar(QWidget):
             self.office_box.addItem(office, office)
         index = self.office_box.findData(chosen) if chosen else 0
         self.office_box.setCurrentIndex(max(index, 0))
+        _fit_choices(self.office_box)
         self.office_box.blockSignals(False)
 
     @Slot()

@@ -192,3 +192,17 @@ def test_a_cancel_that_misses_the_interrupt_still_stops_the_query(
     assert task is not None
     task.token.cancel()  # only the token: no interrupt()
     qtbot.waitUntil(lambda: search._pool.activeThreadCount() == 0, timeout=3000)
+
+
+def test_each_filter_shows_its_longest_choice_whole_yet_may_shrink(window: MainWindow) -> None:
+    """Found by the end-to-end walk (tests/e2e/test_withdraw_restore_walk.py): the status
+    filter read "Withdraw" for Withdrawn, its box always as narrow as four characters."""
+    window.resize(1200, 700)
+    window.filter_bar.set_offices(["Mirani field office", "Kabora field office"])
+    bar = window.filter_bar
+    for box in (bar.status_box, bar.category_box, bar.office_box):
+        longest = max((box.itemText(i) for i in range(box.count())), key=len)
+        needed = box.fontMetrics().horizontalAdvance(longest)
+        assert box.sizeHint().width() > needed, (box.accessibleName(), longest)
+        # Beside a docked view the box may still shrink (eliding its choice).
+        assert 0 < box.minimumWidth() < box.sizeHint().width()
