@@ -318,6 +318,9 @@ class DigitsDialog(QDialog):
             f"{read_ours} digits here. Spaces between the groups do not matter."
         )
         self.our_fingerprint_label = large_fingerprint("Our fingerprint", our_fingerprint, self)
+        # On one line, as wide as the field under it: wrapped, the form gave it the height
+        # of one line and cut both in half once a reason appeared below (e2e walk).
+        self.our_fingerprint_label.setWordWrap(False)
         self.digits_edit = QLineEdit(self)
         self.digits_edit.setAccessibleName(f"Digits {name} read to you")
         self.digits_edit.setPlaceholderText(DIGITS_PLACEHOLDER)

@@ -40,3 +40,33 @@ def test_the_whole_fingerprint_typed_stays_in_view(
     assert edit.cursorRect().right() <= edit.contentsRect().right()
     # And the dialog still fits a small laptop screen (1024 pixels wide).
     assert dialog.width() <= 1024
+
+
+def test_the_reason_for_wrong_digits_takes_room_of_its_own(
+    qtbot: QtBot, ws: Workspace, tmp_path: Path
+) -> None:
+    """Found by the end-to-end walk: the two lines saying the digits do not match were
+    taken from the fingerprint above them, shown cut in half."""
+    other = create_workspace(
+        tmp_path / "ngo", "Varosa Documentation Project", PASSPHRASE, kdf=FAST_INSECURE_KDF
+    )
+    peer = peers.add_peer(ws, parse_card(peers.card_bytes(other)), "ngo")
+    other.close()
+    dialog = VerifyPeerDialog(peer, ws.fingerprint)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    label = dialog.our_fingerprint_label
+    qtbot.waitUntil(lambda: label.height() >= label.sizeHint().height())
+
+    qtbot.keyClicks(dialog.digits_edit, peer.fingerprint[:-1] + "9" * (peer.fingerprint[-1] != "9"))
+    dialog.accept()
+    qtbot.waitUntil(lambda: dialog.problem_label.isVisible())
+    layout = dialog.layout()
+    assert layout is not None
+    qtbot.waitUntil(lambda: dialog.height() >= layout.totalHeightForWidth(dialog.width()))
+    qtbot.waitUntil(lambda: label.height() >= label.sizeHint().height())
+    assert dialog.problem_label.height() >= dialog.problem_label.heightForWidth(
+        dialog.problem_label.width()
+    )
+    assert dialog.digits_edit.height() >= dialog.digits_edit.sizeHint().height()
