@@ -32,6 +32,7 @@ LIST_VIEWS = {
     "incoming": Qt.Key.Key_I,
     "conflicts": Qt.Key.Key_K,
     "audit": Qt.Key.Key_A,
+    "trust": Qt.Key.Key_T,  # focused by the window's fallback: its first list
 }
 
 
