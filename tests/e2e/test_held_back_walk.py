@@ -48,7 +48,9 @@ def prepare_a_held_back_change(tmp_path: Path) -> tuple[Path, Path, str]:
     assert report.status == "imported", report.message
     cases.update_case(ngo, case_id, title=RENAMED)
     stick = fresh_folder(tmp_path, "stick")
-    export_bundle(ngo, [peers.peer_by_origin(ngo, kabora.origin)], stick)
+    kabora_at_ngo = peers.peer_by_origin(ngo, kabora.origin)
+    assert kabora_at_ngo is not None
+    export_bundle(ngo, [kabora_at_ngo], stick)
     folder = kabora.paths.root
     kabora.close()
     ngo.close()

@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from storage import cases, evidence
 from storage.workspace import Workspace
 from ui.case_tabs.evidence import EvidenceTab, grouped_digest
+from ui.case_view import CaseView
 from ui.main_window import MainWindow
 from ui.prompts import ScriptedPrompts
 from ui.tasks import TaskRunner
@@ -38,11 +39,9 @@ def test_opening_an_item_with_a_long_name_keeps_the_window_on_the_screen(
 
     window.open_case(case_id)
     view = window._docks["case"].widget()
-    tab = next(
-        view.tabs.widget(i)
-        for i in range(view.tabs.count())
-        if isinstance(view.tabs.widget(i), EvidenceTab)
-    )
+    assert isinstance(view, CaseView)
+    tab = view.findChild(EvidenceTab)
+    assert tab is not None
     view.tabs.setCurrentWidget(tab)
     empty = tab.details_tabs.minimumSizeHint().width()  # before the item is read
     qtbot.waitUntil(lambda: tab.details is not None, timeout=60_000)
@@ -51,9 +50,11 @@ def test_opening_an_item_with_a_long_name_keeps_the_window_on_the_screen(
 
     assert tab.details_tabs.minimumSizeHint().width() == empty  # the item added no width
     assert window.width() == before
-    assert tab.hash_label.text() == grouped_digest(tab.details.item.sha256)
-    assert tab.hash_label.text().replace(" ", "") == tab.details.item.sha256
-    assert tab.hash_label.toolTip() == tab.details.item.sha256
+    details = tab.details
+    assert details is not None
+    assert tab.hash_label.text() == grouped_digest(details.item.sha256)
+    assert tab.hash_label.text().replace(" ", "") == details.item.sha256
+    assert tab.hash_label.toolTip() == details.item.sha256
 
 
 def test_a_digest_is_shown_in_groups_of_eight() -> None:
