@@ -372,10 +372,22 @@ class DigitsDialog(QDialog):
         problem = self.problem()
         if problem:
             show_reason(self.problem_label, problem, self.digits_edit)
+            self._grow_for_the_reason()
             self.digits_edit.setFocus()
             self.digits_edit.selectAll()
             return
         super().accept()
+
+    def _grow_for_the_reason(self) -> None:
+        """Make room for the reason under the field: the dialog's height was set when it
+        opened, and the two lines were taken from the fingerprint and the field above,
+        both shown cut in half (e2e walk)."""
+        layout = self.layout()
+        if layout is None:
+            return
+        needed = layout.totalHeightForWidth(self.width())
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
 
 class VerifyPeerDialog(DigitsDialog):

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from storage.dates import normalize_uncertain_date
 from storage.errors import InvalidInput
 from storage.text_rules import text_problem as stored_text_problem
-from ui.dialogs._common import GrowForWrappedText, message_label, with_line_under
+from ui.dialogs._common import message_label, with_line_under
 
 Field = QLineEdit | QPlainTextEdit | QComboBox | QListWidget
 T = TypeVar("T")
@@ -127,10 +127,6 @@ def lay_out_form(dialog: QDialog, form: QLayout, accept_text: str) -> FormButton
     layout = QVBoxLayout(dialog)
     layout.addLayout(form)
     layout.addWidget(box)
-    # A reason that appears under a field after the dialog is shown takes its lines from
-    # the fields above unless the dialog grows: the Verify a peer dialog squeezed the
-    # fingerprint it shows into half its height (e2e walk).
-    GrowForWrappedText(dialog)
     return FormButtons(box, accept, cancel)
 
 
