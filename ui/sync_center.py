@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QBoxLayout,
     QFileDialog,
     QGroupBox,
@@ -717,8 +718,22 @@ class SyncCenter(QWidget):
 
     def _on_idle(self) -> None:
         self._update_controls()
+        self._focus_next_step()
         if self._peers_stale:
             QTimer.singleShot(0, self, self.refresh_peers)
+
+    def _focus_next_step(self) -> None:
+        """Cancel had the keys while the work ran; when it went, Qt gave them to the
+        summary text (the buttons were still disabled). Give them to what comes next:
+        Import once a stick lists something to import, else Choose a stick or folder. A
+        focus the person moved elsewhere meanwhile stays where it is."""
+        focus = QApplication.focusWidget()
+        if focus is not None and focus is not self.summary and focus is not self.cancel_button:
+            return
+        if focus is None and not self.isActiveWindow():
+            return
+        step = self.import_button if self.import_button.isEnabled() else self.choose_button
+        step.setFocus()
 
     @Slot()
     def cancel(self) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -556,3 +556,20 @@ def test_an_import_with_a_held_back_change_says_so_in_its_first_line(
     assert "1 changeset held back and not applied (Held back: " in (center.summary.toPlainText())
     assert queries.get(kabora.conn, Case, case_id).title == CASE_TITLE
     assert prompts.asked == []
+
+
+def test_the_keys_go_to_the_next_step_once_work_ends(
+    network: Network, qtbot: QtBot, make_center: Callable[..., tuple[SyncCenter, ScriptedPrompts]]
+) -> None:
+    """Found by the end-to-end walk (tests/e2e/test_held_back_walk.py): Cancel had the
+    focus while the centre read its peers, and when it went the focus fell into the
+    summary text; after listing a stick it fell there again instead of on Import."""
+    _shared_case(network, "kabora", "liaison")
+    stick = network.new_stick()
+    network.export("kabora", "liaison", stick=stick)
+    center, _prompts = make_center(network.ws["liaison"], [stick])
+    center.activateWindow()
+    qtbot.waitUntil(center.isActiveWindow)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is center.choose_button)
+    _choose(qtbot, center)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is center.import_button)
