@@ -54,6 +54,10 @@ def test_the_status_filter_lists_withdrawn_cases_and_restore_brings_one_back(
     assert _rows(window) == [kept]
     _show_withdrawn(window)
     assert _rows(window) == [gone]
+    # Its Status says withdrawn, not "Open" (the e2e walk saw "Open" under Withdrawn).
+    model = window.model
+    assert model is not None
+    assert model.index(0, model.STATUS).data() == "Withdrawn (was open)"
     assert window.restore_case_action.shortcut() == QKeySequence("Ctrl+Shift+R")
     file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
     assert window.restore_case_action in file_menu.actions()

@@ -46,8 +46,12 @@ _CELL_FLAGS = (
 
 def cell_texts(case: Case) -> tuple[str, str, str, str, str]:
     """What the list shows of a case, by column: Reference, Title, Status, Opened, Lead
-    office."""
-    return (case.reference, case.title, case.status.capitalize(), case.opened_on, case.lead_office)
+    office. A withdrawn case says so in its Status, with the status it had: under Status ›
+    Withdrawn a plain "Open" would tell a person the case is still in use."""
+    status = case.status.capitalize()
+    if case.withdrawn:
+        status = f"Withdrawn (was {case.status})"
+    return (case.reference, case.title, status, case.opened_on, case.lead_office)
 
 
 class CaseTableModel(QStandardItemModel):
