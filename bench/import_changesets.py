@@ -545,6 +545,7 @@ def _print_summary(
             secs(median([r["phases"][AUTHORITY] for r in rounds])),
             f"CPU {secs(median([r['phases'][AUTHORITY + ' CPU'] for r in rounds]))}",
         )
+    if added:
         row("floor (a) + (b)", secs(verify + insert))
         row("import / (a + b)", f"{took / (verify + insert):.2f}")
         total = sum(len(rows) for _, rows in added.values())
