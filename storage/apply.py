@@ -24,7 +24,7 @@ from storage.grants import cases_of, derive_shares
 from storage.hlc import Stamp, system_clock_ms
 from storage.identity import origin_of
 from storage.sealing import BY_RECORD, Reveal, field_class, strictest
-from storage.search import reindex
+from storage.search import index_new, reindex
 
 MAX_ANCESTRY_WALK = 10_000
 # The field_state row of a record's creating op. Every field starts from it, so a new record
@@ -143,7 +143,9 @@ def apply_changeset(
         ),
     )
     result = ApplyResult()
-    created: set[tuple[str, str]] = set()
+    # Records this changeset creates, with the row written (None once a later op of the
+    # same changeset changed it): their index rows are written from it, not read back.
+    created: dict[tuple[str, str], dict[str, object] | None] = {}
     for index, op in enumerate(cs.ops):
         revealed = {
             name: reveals[(index, name)].value for name in op.sealed if (index, name) in reveals
@@ -152,8 +154,12 @@ def apply_changeset(
         result.touched.add((op.entity, op.entity_id))
     _store_reveals(conn, cs, cs_id, reveals)
     for entity_name, entity_id in result.touched:
-        new = (entity_name, entity_id) in created
-        reindex(conn, ENTITIES[entity_name], entity_id, new=new)
+        key = (entity_name, entity_id)
+        row = created.get(key)
+        if row is not None:
+            index_new(conn, ENTITIES[entity_name], entity_id, row)
+        else:
+            reindex(conn, ENTITIES[entity_name], entity_id, new=key in created)
     return result
 
 
@@ -288,10 +294,13 @@ def _apply_op(
     ref: str,
     op: Op,
     revealed: dict[str, object],
-    created: set[tuple[str, str]],
+    created: dict[tuple[str, str], dict[str, object] | None],
 ) -> int:
-    """Apply one op; records it creates are added to `created`. Returns new conflicts."""
+    """Apply one op; records it creates are added to `created` with the row written.
+    Returns new conflicts."""
     kind = ENTITIES[op.entity]
+    if (op.entity, op.entity_id) in created:
+        created[(op.entity, op.entity_id)] = None  # changed again: read back to index
     exists = _row_exists(conn, kind, op.entity_id)
     # A sealed field we may not see is stored withheld: its default value.
     fields = {name: revealed.get(name, kind.fields[name].default) for name in op.sealed}
@@ -305,8 +314,7 @@ def _apply_op(
         raise ApplyError(f"An op on {op.entity} {op.entity_id} is invalid: {exc}") from None
     if creating:
         _check_case_scope(conn, kind, values, cs.case_id, op.entity_id)
-        _insert_row(conn, kind, op.entity_id, values, cs.hlc)
-        created.add((op.entity, op.entity_id))
+        created[(op.entity, op.entity_id)] = _insert_row(conn, kind, op.entity_id, values, cs.hlc)
         _record_field(conn, op, ref, CREATED, cs)
         if kind.name == TRUST:
             _apply_trust(conn, op.entity_id, values, cs)
@@ -417,7 +425,8 @@ def _check_case_scope(
 
 def _insert_row(
     conn: Connection, kind: Entity, entity_id: str, values: dict[str, object], hlc: str
-) -> None:
+) -> dict[str, object]:
+    """Insert a new record; the row written (every field)."""
     row = {name: spec.default for name, spec in kind.fields.items()}
     row.update(values)
     columns = ["id", *row.keys(), "created_hlc", "updated_hlc"]
@@ -426,6 +435,7 @@ def _insert_row(
         f"INSERT INTO {kind.table}({','.join(columns)}) VALUES ({placeholders})",
         (entity_id, *row.values(), hlc, hlc),
     )
+    return row
 
 
 def _record_field(conn: Connection, op: Op, ref: str, name: str, cs: Changeset) -> None:
