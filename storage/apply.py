@@ -93,6 +93,7 @@ def apply_changeset(
     *,
     own: bool = False,
     now_ms: int | None = None,
+    cases_here: set[str] | None = None,
 ) -> ApplyResult:
     """Record a verified changeset and apply its ops. The caller holds the transaction.
 
@@ -106,6 +107,10 @@ def apply_changeset(
     when an op carries a protected or privileged value in clear (`ValueInClear`), or when
     its clock stamp lies beyond `ALLOWED_DRIFT_MS` ahead of `now_ms` (our wall clock, the
     system's when not given; `ClockAhead`).
+
+    `cases_here`, when given, remembers the cases found in the database so that the
+    changesets after this one skip the look-up (an import of 100,000 notes in one case
+    asks once): the caller must empty it whenever it rolls back to a savepoint.
     """
     holder = conn.execute(
         "SELECT id FROM changesets WHERE origin = ? AND epoch = ? AND seq = ?",
@@ -150,7 +155,8 @@ def apply_changeset(
         revealed = {
             name: reveals[(index, name)].value for name in op.sealed if (index, name) in reveals
         }
-        result.conflicts += _apply_op(conn, cs, op_ref(cs_id, index), op, revealed, created)
+        ref = op_ref(cs_id, index)
+        result.conflicts += _apply_op(conn, cs, ref, op, revealed, created, cases_here)
         result.touched.add((op.entity, op.entity_id))
     _store_reveals(conn, cs, cs_id, reveals)
     for entity_name, entity_id in result.touched:
@@ -295,6 +301,7 @@ def _apply_op(
     op: Op,
     revealed: dict[str, object],
     created: dict[tuple[str, str], dict[str, object] | None],
+    cases_here: set[str] | None = None,
 ) -> int:
     """Apply one op; records it creates are added to `created` with the row written.
     Returns new conflicts."""
@@ -313,7 +320,7 @@ def _apply_op(
     except InvalidInput as exc:
         raise ApplyError(f"An op on {op.entity} {op.entity_id} is invalid: {exc}") from None
     if creating:
-        _check_case_scope(conn, kind, values, cs.case_id, op.entity_id)
+        _check_case_scope(conn, kind, values, cs.case_id, op.entity_id, cases_here)
         created[(op.entity, op.entity_id)] = _insert_row(conn, kind, op.entity_id, values, cs.hlc)
         _record_field(conn, op, ref, CREATED, cs)
         if kind.name == TRUST:
@@ -390,8 +397,24 @@ def _row_exists(conn: Connection, kind: Entity, entity_id: str) -> bool:
     return row is not None
 
 
+def _case_here(conn: Connection, case_id: str, cases_here: set[str] | None) -> bool:
+    """True when the case is in the database (remembered in `cases_here` once found)."""
+    if cases_here is not None and case_id in cases_here:
+        return True
+    if not conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone():
+        return False
+    if cases_here is not None:
+        cases_here.add(case_id)
+    return True
+
+
 def _check_case_scope(
-    conn: Connection, kind: Entity, values: dict[str, object], case_id: str, entity_id: str
+    conn: Connection,
+    kind: Entity,
+    values: dict[str, object],
+    case_id: str,
+    entity_id: str,
+    cases_here: set[str] | None = None,
 ) -> None:
     """Every record belongs to the changeset's case, and points at records of that case;
     trust statements belong to no case."""
@@ -402,10 +425,7 @@ def _check_case_scope(
     owner = entity_id if kind.name == "case" else values.get("case_id")
     if owner != case_id:
         raise ApplyError(f"A {kind.name} op names a case other than its changeset's.")
-    if (
-        kind.name != "case"
-        and not conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone()
-    ):
+    if kind.name != "case" and not _case_here(conn, case_id, cases_here):
         raise MissingRecord(f"A {kind.name} belongs to a case that is not known here.")
     for ref_field, table in (
         ("evidence_id", "evidence"),

@@ -785,6 +785,9 @@ class _Applier:
         self._present = _Present(ws.conn)
         self._revocations: dict[str, tuple[int, int, str] | None] = {}
         self._authority = Authority(ws.conn)
+        # Cases found in the database while applying (storage.apply asks once per case);
+        # emptied with every rollback to a savepoint, which may take a case away.
+        self._cases_here: set[str] = set()
         # Changesets quarantined earlier (a revocation since retracted, say) that a peer
         # sends again: when one applies now, its quarantine entry goes.
         self._quarantined = {str(r[0]) for r in ws.conn.execute("SELECT id FROM quarantine")}
@@ -816,6 +819,7 @@ class _Applier:
             self._present.end(keep=False)
             self._revocations.clear()
             self._authority.forget()
+            self._cases_here.clear()
             return [item for item in batch if not self._offer(item, self.outcome, alone=True)]
         self._conn.execute("RELEASE batch")
         self._present.end(keep=True)
@@ -951,15 +955,16 @@ class _Applier:
         args = (self._conn, item.changeset, item.cs_id, item.body, item.sig, item.reveals)
         if not alone:
             try:
-                return apply_changeset(*args)
+                return apply_changeset(*args, cases_here=self._cases_here)
             except ApplyError:
                 raise _BatchSpoiled() from None
         self._conn.execute("SAVEPOINT change")
         try:
-            result = apply_changeset(*args)
+            result = apply_changeset(*args, cases_here=self._cases_here)
         except ApplyError:
             self._conn.execute("ROLLBACK TO change")
             self._conn.execute("RELEASE change")
+            self._cases_here.clear()
             raise
         self._conn.execute("RELEASE change")
         return result

@@ -682,6 +682,37 @@ def test_an_altered_changeset_body_under_its_old_signature_is_refused(
     _import(network, craft_bundle(network, base, _frame(case, body=body)), reason="signature")
 
 
+def test_a_case_whose_creating_changeset_failed_half_way_is_not_taken_as_known(
+    network: Network, base: Base
+) -> None:
+    """Applying remembers the cases it found, to ask the database once per case; a
+    rollback must forget them. Here the case's own changeset creates the case and a note
+    in it (the case is looked up and found), then fails on a note whose text is a number:
+    it is rolled back and quarantined. The person's changeset, its link to the
+    case's history stripped, then names a case that is not there: it waits, it is not
+    written into a missing case."""
+    kabora, liaison = network.ws[SENDER], network.ws[RECEIVER]
+    case, person = base.changeset("case"), base.changeset("person")
+    case_id = decode(case.body).case_id
+
+    def add_notes(doc: dict[str, Any]) -> None:
+        for number, text in enumerate(("a note", 12345)):
+            fields = {"case_id": case_id, "class": "open", "subject_id": "", "text": text}
+            entity_id = f"{number:032x}"
+            op = {"entity": "note", "entity_id": entity_id, "kind": "create", "prev": {}}
+            doc["ops"].append({**op, "fields": fields})
+
+    body = _altered_body(case.body, add_notes)
+    frames = [_frame(case, body=body, sig=sign_changeset(kabora.keys, body))]
+    frames.append(_frame(person, case_prev=""))
+    report = network.receive(RECEIVER, craft_bundle(network, base, b"".join(frames)))[0]
+    assert report.status == "imported", report.message
+    assert (report.changesets, report.quarantined, report.parked) == (0, 1, 1), report.to_json()
+    assert "not known here" in " ".join(report.parked_reasons), report.to_json()
+    assert liaison.conn.execute("SELECT count(*) FROM persons").fetchone()[0] == 0
+    assert liaison.conn.execute("SELECT count(*) FROM cases").fetchone()[0] == 0
+
+
 def _u32(n: int) -> bytes:
     return struct.pack(">I", n)
 
