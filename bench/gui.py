@@ -12,6 +12,19 @@ search box while a timer probes the loop.
 Stalls: a timer asks to run every 5 ms on the GUI thread while the sync centre lists and
 imports the bundle; the longest gap between two runs, beyond the 5 ms, is the stall a
 person would feel. Peak RSS (VmHWM) of that process is printed beside it.
+
+    python -m bench.gui scroll [--workspace W] [--runs 5] [--baseline main]
+
+Scroll: the case list scrolled to its last case a screen at a time, `--runs` times in
+fresh processes, and as many times the code of `--baseline` (that revision with this
+bench laid over it), interleaved so both see the same machine. Per run: the load average
+at start and end, the longest stall and its 99th percentile, the idle window's longest
+stall (what the machine alone causes), the GUI thread's CPU for its longest screen and its
+99th percentile, the screen longest on the wall clock (wall/CPU ms, voluntary+involuntary
+context switches: waits for other threads, and preemptions), the GUI thread's voluntary
+switches over the scroll, Python's collections (count/longest ms), the scroll's wall time
+and the RSS once every case is loaded. Each child makes its application as the desktop
+application does (desktop.gui), so the code measured decides how Qt paints.
 """
 
 from __future__ import annotations
@@ -22,6 +35,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -80,19 +94,26 @@ class LoopProbe:
 # -- in child processes --------------------------------------------------------------------
 
 
+def _application() -> Any:
+    """The application object as the desktop application makes it (desktop.gui), so the
+    code measured decides how Qt paints, with the bundled font it shows."""
+    from desktop import gui
+    from ui.fonts import load_fonts
+
+    app = gui._application()
+    load_fonts(app)
+    return app
+
+
 def _child_launch(spec: dict[str, Any]) -> dict[str, Any]:
     """Import, unlock, build and show the window, wait for its first page: seconds."""
     started = float(spec["started"])
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
     from bench import generate
     from storage.workspace import open_workspace
-    from ui.fonts import load_fonts
     from ui.main_window import MainWindow
 
-    app = QApplication([])
-    load_fonts(app)
+    app = _application()
     unlock_from = time.time()
     ws = open_workspace(Path(spec["workspace"]), generate.PASSPHRASE)
     unlocked = time.time()
@@ -118,7 +139,6 @@ def _child_stall(spec: dict[str, Any]) -> dict[str, Any]:
     """The sync centre lists and imports the bundle while a timer probes the loop."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     from bench.sync import PASSPHRASE
     from storage.queries import count_cases
@@ -126,7 +146,7 @@ def _child_stall(spec: dict[str, Any]) -> dict[str, Any]:
     from ui.main_window import MainWindow
     from ui.sync_center import SyncCenter
 
-    app = QApplication([])
+    app = _application()
     ws = open_workspace(Path(spec["receiver"]), PASSPHRASE)
     window = MainWindow(ws)
     window.show()
@@ -189,15 +209,13 @@ def _child_search(spec: dict[str, Any]) -> dict[str, Any]:
     """Words found in many records: each searched once on the GUI thread (as the window
     used to, the baseline) and once through the search box while a timer probes."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
     from bench import generate
     from storage.search import search_results
     from storage.workspace import open_workspace
     from ui.case_filters import SEARCH_LIMIT
     from ui.main_window import MainWindow
 
-    app = QApplication([])
+    app = _application()
     ws = open_workspace(Path(spec["workspace"]), generate.PASSPHRASE)
     window = MainWindow(ws)
     window.show()
@@ -259,12 +277,50 @@ def _deepest_page(ws: Any) -> dict[str, float]:
     return timings
 
 
+def _thread_switches() -> tuple[int, int]:
+    """Context switches of the calling thread so far: (voluntary, involuntary). A voluntary
+    one is a wait (for a lock, a semaphore, another thread); an involuntary one is the
+    scheduler giving the core to someone else."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return usage.ru_nvcsw, usage.ru_nivcsw
+
+
+class CollectorWatch:
+    """Python's garbage collections while it is on: how many and the longest pause."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []  # (generation, ms)
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], (time.perf_counter() - self._started) * 1000))
+
+    def __enter__(self) -> CollectorWatch:
+        import gc
+
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import gc
+
+        gc.callbacks.remove(self._callback)
+
+
 def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
     """Scroll the case list to its last case, a screen at a time, then sort and filter it,
-    while a timer probes the loop; each page of cases is read on the GUI thread."""
+    while a timer probes the loop; each page of cases is read on the GUI thread.
+
+    Each screen is timed on the wall clock and on the GUI thread's own CPU clock, with the
+    thread's context switches: the longest screen's wall time minus its CPU is time the
+    thread waited (for a core, or for another thread)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEventLoop, Qt, QTimer
-    from PySide6.QtWidgets import QApplication
 
     from bench import generate
     from storage.queries import CaseFilter
@@ -272,7 +328,7 @@ def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
     from ui.main_window import MainWindow
     from ui.models.case_table import CaseTableModel
 
-    app = QApplication([])
+    app = _application()
     ws = open_workspace(Path(spec["workspace"]), generate.PASSPHRASE)
     window = MainWindow(ws)
     window.resize(1200, 760)
@@ -290,18 +346,42 @@ def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
     QTimer.singleShot(IDLE_FLOOR_MS, idle.quit)
     idle.exec()
     idle_stalls = probe.stop()
+    load_before = os.getloadavg()[0]
     probe.start()
     started = time.perf_counter()
+    process_cpu = time.process_time()
+    switches_before = _thread_switches()
     steps = 0
     step_cpu: list[float] = []  # the window's own work per screen, whatever else runs
-    while bar.value() < bar.maximum() or model.canFetchMore():
-        cpu = time.thread_time()
-        bar.setValue(bar.value() + bar.pageStep())
-        app.processEvents()
-        step_cpu.append((time.thread_time() - cpu) * 1000)
-        steps += 1
+    # The longest screen on the wall clock: (wall ms, CPU ms, voluntary, involuntary).
+    longest: tuple[float, float, int, int] = (0.0, 0.0, 0, 0)
+    with CollectorWatch() as collections:
+        while bar.value() < bar.maximum() or model.canFetchMore():
+            wall, cpu, (voluntary, involuntary) = (
+                time.perf_counter(),
+                time.thread_time(),
+                _thread_switches(),
+            )
+            bar.setValue(bar.value() + bar.pageStep())
+            app.processEvents()
+            cpu_ms = (time.thread_time() - cpu) * 1000
+            wall_ms = (time.perf_counter() - wall) * 1000
+            step_cpu.append(cpu_ms)
+            if wall_ms > longest[0]:
+                after_voluntary, after_involuntary = _thread_switches()
+                longest = (
+                    wall_ms,
+                    cpu_ms,
+                    after_voluntary - voluntary,
+                    after_involuntary - involuntary,
+                )
+            steps += 1
     scrolled_s = time.perf_counter() - started
     scroll_stalls = probe.stop()
+    switches_after = _thread_switches()
+    process_cpu_s = time.process_time() - process_cpu
+    load_after = os.getloadavg()[0]
+    rss_after_scroll_kib = _status_kib("VmRSS")
     step_cpu.sort()
     actions: dict[str, float] = {}
     timed: list[tuple[str, Callable[[], object]]] = [
@@ -321,7 +401,7 @@ def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
         act()
         app.processEvents()
         actions[name] = (time.perf_counter() - start) * 1000
-    deepest = _deepest_page(ws)
+    deepest = _deepest_page(ws) if spec.get("deepest", True) else {}
     window.shutdown()
     return {
         "deepest_page_ms": deepest,
@@ -334,7 +414,27 @@ def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
         "idle_max_stall_ms": max(idle_stalls, default=0.0),
         "max_step_cpu_ms": step_cpu[-1] if step_cpu else 0.0,
         "p99_step_cpu_ms": step_cpu[int(len(step_cpu) * 0.99)] if step_cpu else 0.0,
-        "load_average": os.getloadavg()[0],
+        "median_step_cpu_ms": step_cpu[len(step_cpu) // 2] if step_cpu else 0.0,
+        "longest_screen": {
+            "wall_ms": longest[0],
+            "cpu_ms": longest[1],
+            "voluntary_switches": longest[2],
+            "involuntary_switches": longest[3],
+        },
+        "gui_thread_switches": {
+            "voluntary": switches_after[0] - switches_before[0],
+            "involuntary": switches_after[1] - switches_before[1],
+        },
+        "process_cpu_s": process_cpu_s,
+        "collections": {
+            "count": len(collections.pauses),
+            "full": sum(1 for generation, _ in collections.pauses if generation == 2),
+            "longest_ms": max((ms for _, ms in collections.pauses), default=0.0),
+        },
+        "paint_pool": "off" if os.environ.get("QT_NO_GUI_THREADPOOL") is not None else "on",
+        "rss_after_scroll_mb": rss_after_scroll_kib * 1024 / 1e6,
+        "load_average": load_before,
+        "load_after": load_after,
         "actions_ms": actions,
     }
 
@@ -347,23 +447,162 @@ CHILDREN = {
 }
 
 
-def _child(step: str, spec: dict[str, Any]) -> dict[str, Any]:
+ROOT = Path(__file__).resolve().parent.parent
+NO_PAINT_POOL_ENV = "QT_NO_GUI_THREADPOOL"  # ui.paint_threads; absent from older code
+
+
+def _child(step: str, spec: dict[str, Any], tree: Path = ROOT) -> dict[str, Any]:
+    """Run one child measurement in a fresh process on the code in `tree`.
+
+    The child's environment holds nothing that decides how Qt paints: the code measured
+    decides that, as the application does when it starts."""
     spec = {**spec, "started": time.time()}
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(tree)}
+    env.pop(NO_PAINT_POOL_ENV, None)
     proc = subprocess.run(
         [sys.executable, "-m", "bench.gui", "--child", step, json.dumps(spec)],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=tree,
         check=False,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        env=env,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"the {step} child failed:\n{proc.stderr}")
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
+def _baseline_tree(revision: str, into: Path) -> Path:
+    """The code at `revision` with this tree's bench/ laid over it: the older code measured
+    by exactly the same child."""
+    tree = into / "baseline"
+    tree.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    shutil.rmtree(tree / "bench", ignore_errors=True)
+    shutil.copytree(
+        ROOT / "bench",
+        tree / "bench",
+        ignore=shutil.ignore_patterns("out", "results", "__pycache__"),
+    )
+    return tree
+
+
+def _revision(revision: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", revision],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or revision
+
+
+SCROLL_COLUMNS = (
+    ("run", 10),
+    ("load", 9),
+    ("stall", 6),
+    ("p99", 5),
+    ("idle", 5),
+    ("CPU max", 8),
+    ("CPU p99", 8),
+    ("longest screen", 22),
+    ("waits", 7),
+    ("GC", 9),
+    ("scroll", 7),
+    ("RSS", 7),
+)
+
+
+def _scroll_line(label: str, item: dict[str, Any]) -> str:
+    longest = item["longest_screen"]
+    cells = (
+        label,
+        f"{item['load_average']:.1f}/{item['load_after']:.1f}",
+        f"{item['max_stall_ms']:.0f}",
+        f"{item['p99_stall_ms']:.0f}",
+        f"{item['idle_max_stall_ms']:.0f}",
+        f"{item['max_step_cpu_ms']:.1f}",
+        f"{item['p99_step_cpu_ms']:.1f}",
+        f"{longest['wall_ms']:.0f}/{longest['cpu_ms']:.1f} ms, {longest['voluntary_switches']}+"
+        f"{longest['involuntary_switches']}",
+        f"{item['gui_thread_switches']['voluntary']:,}",
+        f"{item['collections']['count']}/{item['collections']['longest_ms']:.1f}",
+        f"{item['scrolled_s']:.0f} s",
+        f"{item['rss_after_scroll_mb']:.0f} MB",
+    )
+    return "  ".join(
+        f"{cell:<{width}}" for cell, (_, width) in zip(cells, SCROLL_COLUMNS, strict=True)
+    )
+
+
+def scroll_main(argv: list[str]) -> int:
+    """Scroll the case list to its end several times, this tree's code and (with
+    --baseline) an older revision's, interleaved, and print each run as it ends."""
+    parser = argparse.ArgumentParser(prog="python -m bench.gui scroll")
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        help="a workspace of many cases (default: the one ./dev bench --scale 1 caches)",
+    )
+    parser.add_argument("--runs", type=int, default=5, help="scrolls to the end per code")
+    parser.add_argument("--baseline", help="a git revision to compare with, e.g. main")
+    args = parser.parse_args(argv)
+    from bench import generate
+
+    workspace = args.workspace or generate.folder_for(OUT, 1.0) / "workspace"
+    if not (workspace / "workspace.db").exists():
+        print(f"  no workspace at {workspace}: run ./dev bench --scale 1 or pass --workspace")
+        return 1
+    print("Scrolling the case list to its last case, a screen at a time")
+    print(f"  command: python -m bench.gui scroll {' '.join(argv)}")
+    for label, value in describe(OUT):
+        row(label, value)
+    with tempfile.TemporaryDirectory(prefix="valise-scroll-") as scratch:
+        codes: list[tuple[str, Path]] = [(f"this {_revision('HEAD')}", ROOT)]
+        if args.baseline:
+            base = _baseline_tree(args.baseline, Path(scratch))
+            codes.insert(0, (f"{args.baseline} {_revision(args.baseline)}", base))
+        print()
+        print("  " + "  ".join(f"{name:<{width}}" for name, width in SCROLL_COLUMNS))
+        results: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in codes}
+        for number in range(1, args.runs + 1):
+            # Alternate which code goes first, so neither always follows the other.
+            for name, tree in codes if number % 2 else codes[::-1]:
+                item = _child("scroll", {"workspace": str(workspace), "deepest": False}, tree)
+                results[name].append(item)
+                print("  " + _scroll_line(f"{name.split()[0]} {number}", item), flush=True)
+    heading("Per code, all runs")
+    for name, items in results.items():
+        stalls = [item["max_stall_ms"] for item in items]
+        under = sum(1 for stall in stalls if stall <= TARGET_STALL_MS)
+        row(
+            f"{name}: longest stall (runs at or under {TARGET_STALL_MS:g} ms)",
+            f"{min(stalls):.0f}-{max(stalls):.0f} ms ({under} of {len(items)})",
+            f"paint pool {items[0]['paint_pool']}",
+        )
+        row(
+            f"{name}: p99 stall / CPU of the longest screen",
+            f"{min(i['p99_stall_ms'] for i in items):.0f}-"
+            f"{max(i['p99_stall_ms'] for i in items):.0f} ms / "
+            f"{min(i['max_step_cpu_ms'] for i in items):.1f}-"
+            f"{max(i['max_step_cpu_ms'] for i in items):.1f} ms",
+        )
+        row(
+            f"{name}: load average during the runs",
+            f"{min(i['load_average'] for i in items):.1f}-"
+            f"{max(i['load_after'] for i in items):.1f}",
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run both measurements and print the figures."""
+    """Run both measurements and print the figures (`scroll`: only the scroll, repeated)."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["scroll"]:
+        return scroll_main(arguments[1:])
     parser = argparse.ArgumentParser(prog="python -m bench.gui", description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--evidence-mb", type=int, default=1024)

@@ -20,6 +20,7 @@ from ui.dialogs.create_workspace import CreateWorkspaceDialog
 from ui.dialogs.unlock import UnlockDialog
 from ui.fonts import load_fonts
 from ui.main_window import MainWindow
+from ui.paint_threads import paint_on_one_thread
 from ui.prompts import Prompts
 from ui.settings import Settings
 from ui.tasks import shared_runner
@@ -28,8 +29,10 @@ log = logging.getLogger(__name__)
 
 
 def _application() -> QApplication:
+    """The running application, made if there is none yet, painting on its own thread."""
     app = QApplication.instance()
     if not isinstance(app, QApplication):
+        paint_on_one_thread()  # before Qt first paints: it reads the setting once
         app = QApplication(sys.argv[:1])
     app.setApplicationName("Valise")
     app.setApplicationDisplayName("Valise")
