@@ -351,31 +351,51 @@ def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     process_cpu = time.process_time()
     switches_before = _thread_switches()
-    steps = 0
     step_cpu: list[float] = []  # the window's own work per screen, whatever else runs
     # The longest screen on the wall clock: (wall ms, CPU ms, voluntary, involuntary).
     longest: tuple[float, float, int, int] = (0.0, 0.0, 0, 0)
-    with CollectorWatch() as collections:
-        while bar.value() < bar.maximum() or model.canFetchMore():
-            wall, cpu, (voluntary, involuntary) = (
-                time.perf_counter(),
-                time.thread_time(),
-                _thread_switches(),
+
+    def more() -> bool:
+        return bar.value() < bar.maximum() or model.canFetchMore()
+
+    def one_screen() -> None:
+        nonlocal longest
+        wall, cpu, (voluntary, involuntary) = (
+            time.perf_counter(),
+            time.thread_time(),
+            _thread_switches(),
+        )
+        bar.setValue(bar.value() + bar.pageStep())
+        app.processEvents()
+        cpu_ms = (time.thread_time() - cpu) * 1000
+        wall_ms = (time.perf_counter() - wall) * 1000
+        step_cpu.append(cpu_ms)
+        if wall_ms > longest[0]:
+            after_voluntary, after_involuntary = _thread_switches()
+            longest = (
+                wall_ms,
+                cpu_ms,
+                after_voluntary - voluntary,
+                after_involuntary - involuntary,
             )
-            bar.setValue(bar.value() + bar.pageStep())
-            app.processEvents()
-            cpu_ms = (time.thread_time() - cpu) * 1000
-            wall_ms = (time.perf_counter() - wall) * 1000
-            step_cpu.append(cpu_ms)
-            if wall_ms > longest[0]:
-                after_voluntary, after_involuntary = _thread_switches()
-                longest = (
-                    wall_ms,
-                    cpu_ms,
-                    after_voluntary - voluntary,
-                    after_involuntary - involuntary,
-                )
-            steps += 1
+
+    pace_ms = int(spec.get("pace_ms") or 0)
+    with CollectorWatch() as collections:
+        if pace_ms:
+            # A screen every `pace_ms` from a timer, the event loop idle in between, as
+            # when a person holds Page Down (key repeat: 25-33 a second).
+            paced, driver = QEventLoop(), QTimer()
+            driver.setTimerType(Qt.TimerType.PreciseTimer)
+            driver.setInterval(pace_ms)
+            driver.timeout.connect(lambda: one_screen() if more() else paced.quit())
+            driver.start()
+            paced.exec()
+            driver.stop()
+        else:
+            # As fast as the window goes: the GUI thread never sleeps.
+            while more():
+                one_screen()
+    steps = len(step_cpu)
     scrolled_s = time.perf_counter() - started
     scroll_stalls = probe.stop()
     switches_after = _thread_switches()
@@ -431,6 +451,7 @@ def _child_scroll(spec: dict[str, Any]) -> dict[str, Any]:
             "full": sum(1 for generation, _ in collections.pauses if generation == 2),
             "longest_ms": max((ms for _, ms in collections.pauses), default=0.0),
         },
+        "pace_ms": pace_ms,
         "paint_pool": "off" if os.environ.get("QT_NO_GUI_THREADPOOL") is not None else "on",
         "rss_after_scroll_mb": rss_after_scroll_kib * 1024 / 1e6,
         "load_average": load_before,
@@ -549,6 +570,13 @@ def scroll_main(argv: list[str]) -> int:
     )
     parser.add_argument("--runs", type=int, default=5, help="scrolls to the end per code")
     parser.add_argument("--baseline", help="a git revision to compare with, e.g. main")
+    parser.add_argument(
+        "--pace",
+        type=int,
+        default=0,
+        metavar="MS",
+        help="a screen every MS milliseconds, the loop idle between (default: as fast as it goes)",
+    )
     args = parser.parse_args(argv)
     from bench import generate
 
@@ -556,7 +584,8 @@ def scroll_main(argv: list[str]) -> int:
     if not (workspace / "workspace.db").exists():
         print(f"  no workspace at {workspace}: run ./dev bench --scale 1 or pass --workspace")
         return 1
-    print("Scrolling the case list to its last case, a screen at a time")
+    pace = f"a screen every {args.pace} ms" if args.pace else "as fast as the window goes"
+    print(f"Scrolling the case list to its last case, a screen at a time, {pace}")
     print(f"  command: python -m bench.gui scroll {' '.join(argv)}")
     for label, value in describe(OUT):
         row(label, value)
@@ -571,7 +600,8 @@ def scroll_main(argv: list[str]) -> int:
         for number in range(1, args.runs + 1):
             # Alternate which code goes first, so neither always follows the other.
             for name, tree in codes if number % 2 else codes[::-1]:
-                item = _child("scroll", {"workspace": str(workspace), "deepest": False}, tree)
+                spec = {"workspace": str(workspace), "deepest": False, "pace_ms": args.pace}
+                item = _child("scroll", spec, tree)
                 results[name].append(item)
                 print("  " + _scroll_line(f"{name.split()[0]} {number}", item), flush=True)
     heading("Per code, all runs")
