@@ -18,6 +18,11 @@ import pytest
 
 from storage.keyfile import FAST_INSECURE_KDF
 from storage.workspace import Workspace, create_workspace, open_workspace
+from ui.paint_threads import paint_on_one_thread
+
+# Tests paint as the application does: on the GUI thread alone (ui/paint_threads.py; set
+# before pytest-qt makes the QApplication).
+paint_on_one_thread()
 
 PASSPHRASE = "correct horse battery staple"
 
