@@ -48,7 +48,7 @@ from storage.regular_files import FileTooLarge, NotARegularFile, open_regular, r
 from storage.sealing import Reveal
 from storage.text_rules import one_line
 from storage.workspace import Workspace
-from sync import age_reader
+from sync import age_reader, takeback
 from sync.agekeys import age_identity
 from sync.authority import Authority, Refusal
 from sync.bundle_format import (
@@ -832,7 +832,7 @@ class _Applier:
             self._revocations[origin] = revoked_after(self._conn, origin)
         revoked = self._revocations[origin]
         if revoked and (item.changeset.epoch, item.changeset.seq) > revoked[:2]:
-            return f"signed with a key revoked after its changeset {revoked[1]} ({revoked[2]})"
+            return takeback.revoked_sentence(revoked[1], revoked[2])
         return None
 
     def _offer(self, item: StagedChangeset, outcome: _Outcome, *, alone: bool) -> bool:
@@ -989,6 +989,35 @@ def _apply_all(
     return applier.outcome
 
 
+def _note_taken_back(outcome: _Outcome, taken: takeback.TakenBack) -> None:
+    """Record what a late ungrant or revocation took back (sync.takeback) as the import
+    records what it refuses or parks itself: held back with the authority's sentence,
+    refused for good with a revoked key's, parked when it built on a record now gone."""
+    gone = taken.ids()
+    if not gone:
+        return
+    for name in ("unparked", "released"):
+        kept = [cs_id for cs_id in getattr(outcome, name) if cs_id not in gone]
+        outcome.applied -= len(getattr(outcome, name)) - len(kept)
+        setattr(outcome, name, kept)
+    outcome.evidence_created = [
+        item for item in outcome.evidence_created if item[1] not in taken.gone_evidence
+    ]
+    for removed, refusal in taken.held:
+        outcome.held[removed.cs_id] = (_staged(removed), refusal)
+    for removed, sentence in taken.revoked:
+        outcome.quarantined.append((_staged(removed), sentence))
+    for removed in taken.parked:
+        reason = removed.missing or "waits for earlier changesets"
+        outcome.waiting[removed.cs_id] = (_staged(removed), reason, list(removed.needs))
+
+
+def _staged(removed: takeback.Removed) -> StagedChangeset:
+    return StagedChangeset(
+        removed.cs_id, removed.changeset, removed.body, removed.sig, "", removed.reveals
+    )
+
+
 def _commit_blobs(ws: Workspace, staged: Staged, created: list[Path]) -> None:
     now = dt.datetime.now(dt.UTC).isoformat()
     for blob in staged.blobs:
@@ -1026,12 +1055,14 @@ def apply_staged(ws: Workspace, staged: Staged) -> ImportReport:
             _commit_blobs(ws, staged, created)
             parked_before = _parked_items(ws)
             held_before = held_items(ws)
+            before = takeback.before_import(conn)
             outcome = _apply_all(
                 ws,
                 courier.admitted(staged.spool, [*parked_before, *held_before]),
                 {item.cs_id for item in parked_before},
                 {item.cs_id for item in held_before},
             )
+            _note_taken_back(outcome, takeback.take_back_late_refusals(ws, before))
             if head.endorsed_from:
                 if not endorsement_counts(ws, head.endorsed_from, head.sender.origin):
                     raise refuse("revoked", endorsement_refusal(ws, head.endorsed_from))
