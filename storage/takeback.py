@@ -167,7 +167,9 @@ def _spread(held: dict[str, _Held], removed: set[str]) -> tuple[set[str], set[Re
     while True:
         leaving = removed | parked
         created_by_remaining = {
-            record for cs_id, item in held.items() if cs_id not in leaving
+            record
+            for cs_id, item in held.items()
+            if cs_id not in leaving
             for record in _creates(item.changeset)
         }
         gone = {
@@ -245,7 +247,9 @@ def _append_only_lifted(conn: Connection, kind: Entity) -> Iterator[None]:
             conn.execute(sql)
 
 
-def _replay(conn: Connection, held: dict[str, _Held], leaving: set[str], again: set[Record]) -> None:
+def _replay(
+    conn: Connection, held: dict[str, _Held], leaving: set[str], again: set[Record]
+) -> None:
     """Apply the remaining ops on the records computed again, in the order their
     changesets were first applied (a causal order: each arrived after what it built on)."""
     if not again:

@@ -46,6 +46,7 @@ from storage.hlc import Stamp
 from storage.identity import origin_of
 from storage.regular_files import FileTooLarge, NotARegularFile, open_regular, read_regular
 from storage.sealing import Reveal
+from storage.takeback import Removed
 from storage.text_rules import one_line
 from storage.workspace import Workspace
 from sync import age_reader, takeback
@@ -1012,7 +1013,7 @@ def _note_taken_back(outcome: _Outcome, taken: takeback.TakenBack) -> None:
         outcome.waiting[removed.cs_id] = (_staged(removed), reason, list(removed.needs))
 
 
-def _staged(removed: takeback.Removed) -> StagedChangeset:
+def _staged(removed: Removed) -> StagedChangeset:
     return StagedChangeset(
         removed.cs_id, removed.changeset, removed.body, removed.sig, "", removed.reveals
     )

@@ -140,7 +140,9 @@ def _cases_to_decide(conn: Connection, before: Before) -> set[str]:
         if before.grants.get(str(case_id), 0) != int(count)
     }
     now = _revocation_points(conn)
-    changed = {o for o in set(now) | set(before.revocations) if now.get(o) != before.revocations.get(o)}
+    changed = {
+        o for o in set(now) | set(before.revocations) if now.get(o) != before.revocations.get(o)
+    }
     rotations = grants.rotated_from(conn) if changed else {}
     keys = changed | {new for new, old in rotations.items() if old in changed}
     for origin in sorted(keys):

@@ -18,27 +18,24 @@ Who may do what (sync.authority) is part of the machine: offices grant cases the
 to each other as `office` or `liaison`, and to two partners, an `ngo` and a `defence`
 office; they ungrant members; the partners write within their rights (their own notes and
 evidence, changes and withdrawals of them) and outside them (records they did not create,
-the case record; anything at all for the defence). After a full exchange the three offices
-must also hold back the same changesets with the same `held_for` and sentence, nothing for
-good, nothing parked but what builds on a held-back changeset, and nothing a grant they now
-hold allows (each held changeset is decided again and must be refused as recorded). The
-full exchange grants every office every case again, so ungrants between offices are healed
+the case record; anything at all for the defence), and the tribunal's liaison revokes a
+partner's key. After a full exchange the three offices must also hold back the same
+changesets with the same `held_for` and sentence, nothing for good but a revoked key's,
+nothing parked but what builds on a held-back changeset, and nothing a grant they now hold
+allows (each held changeset is decided again and must be refused as recorded). The full
+exchange grants every office every case again, so ungrants between offices are healed
 there; partners are not granted again. The partners' own state is not compared: they
-receive only what reaches a partner. Revocations (`sync.trust`) are not in the machine yet.
+receive only what reaches a partner.
 
-Orders the machine excludes, on purpose (a known divergence, pinned by the two
-`..._outruns_an_ungrant...` tests at the end): an ungrant cuts the grantee off after the
-newest of its changesets the *ungranting* office holds. A changeset of the grantee in that
-case past the cut that another office applied before the ungrant reached it stays applied
-there, while every office that had the ungrant first holds it back: the states differ until
-a later grant lifts the cut. So the machine (1) ungrants only when the ungranting office
-holds every changeset the grantee has signed (applied or held back), so nothing past the
-cut exists yet anywhere, and (2) never delivers to an office a bundle that may carry a
-grantee's changeset written after an ungrant, unless that office holds the ungrant or the
-same bundle carries it. The fix that would lift both exclusions: an office that applies an
-ungrant takes back the grantee's changesets in that case past the cut (moves them to
-quarantine and computes the affected fields again from the ops that remain), so the result
-is the same whichever came first.
+Ungrants and revocations happen at any time and bundles are delivered in any order: an
+ungrant cuts the grantee off after the newest of its changesets the *ungranting* office
+holds, so a changeset of the grantee past the cut may already be applied at another office
+when the ungrant reaches it. That office takes it back (sync.takeback: held back with the
+sentence an office that had the ungrant first writes, the records it touched computed
+again from the ops that remain, what built on a record it created parked), so the result
+is the same whichever came first; a revocation that arrives late does the same with the
+revoked key's changesets past its point. The `..._outruns_an_ungrant...` tests at the end
+pin the smallest such order.
 
 Deterministic tests at the end pin the interleavings people asked about, and the minimal
 reproductions of the bugs the machine found, kept as regression tests.
@@ -71,7 +68,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 from hypothesis import HealthCheck, Phase, event, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -232,13 +228,11 @@ class Bundle:
 
 @dataclass(frozen=True)
 class Ungrant:
-    """An ungrant the machine made: its changeset, whom it cut off in which case, and the
-    grantee's changesets that existed then (all held by the ungranter, see the docstring)."""
+    """An ungrant the machine made: its changeset, and whom it cut off in which case."""
 
     cs_id: str
     grantee: str
     case_id: str  # "" for a revocation of the grantee's key: every case
-    before: frozenset[str]
 
 
 Key = tuple[str, str, str]  # entity, entity id, field
@@ -339,9 +333,8 @@ class ConvergenceMachine(RuleBasedStateMachine):
         return {str(i) for i, c in rows if case_id is None or c == case_id}
 
     def cut_off_for(self, carries: frozenset[str], receiver: str, sender: str = "") -> str | None:
-        """Why a bundle carrying (at most) `carries` may not reach `receiver` in this
-        machine: it would carry a grantee's changeset written after an ungrant the receiver
-        does not hold yet (the excluded orders, see the module docstring)."""
+        """Why a bundle may not reach `receiver` in this machine (the excluded orders, see
+        the module docstring); None for every bundle an office sends."""
         if receiver not in NODES:
             return None  # a partner's state is not compared
         if sender in PARTNERS:
@@ -351,13 +344,6 @@ class ConvergenceMachine(RuleBasedStateMachine):
                 # form it received (no reveals) lands it at an office without the sealed
                 # values, for good (see the report). The projection work replaces this.
                 return f"{sender} would forward {len(forwarded)} changesets of others"
-        held = self.held(receiver)
-        for ungrant in self.ungrants:
-            if ungrant.cs_id in held or ungrant.grantee == receiver or ungrant.cs_id in carries:
-                continue  # the receiver holds the ungrant, or gets it in the same bundle
-            after = self.signed_by(ungrant.grantee, ungrant.case_id or None) - ungrant.before
-            if after & carries:
-                return f"{receiver} lacks the ungrant of {ungrant.grantee}"
         return None
 
     def evidence_lands(self, partner: str, case_id: str) -> bool:
@@ -650,15 +636,13 @@ class ConvergenceMachine(RuleBasedStateMachine):
         if may_grant(ws.conn, ws.origin, record.id):
             event("an ungrant refused locally: the office may not grant in that case")
             return
-        signed = self.signed_by(other)
-        if signed - self.held(node) - set(self.quarantined(node)):
+        if self.signed_by(other) - self.held(node) - set(self.quarantined(node)):
             # The cut is the newest changeset of the grantee the ungranter holds: one it
-            # lacks may already be applied elsewhere (the excluded orders, see the docstring).
-            event("an ungrant excluded: the grantee wrote what the ungranter lacks")
-            return
+            # lacks may already be applied elsewhere, and is taken back there (sync.takeback).
+            event("an ungrant that outruns the grantee's changesets")
         peers.unshare_case(ws, record.id, self.peer[(node, other)])
         cs_id, _, _ = self.last_changeset(node)
-        self.ungrants.append(Ungrant(cs_id, other, record.id, frozenset(signed)))
+        self.ungrants.append(Ungrant(cs_id, other, record.id))
         event("ungranted a member")
         self.say(f"{node}: ungrant {record.label} from {other} ({member.role})")
 
@@ -672,14 +656,14 @@ class ConvergenceMachine(RuleBasedStateMachine):
         if partner not in self.ws or partner in self.revoked:
             return
         liaison = self.ws["liaison"]
-        signed = self.signed_by(partner)
-        if signed - self.held("liaison") - set(self.quarantined("liaison")):
-            event("a revocation excluded: the partner wrote what the liaison lacks")
-            return
+        if self.signed_by(partner) - self.held("liaison") - set(self.quarantined("liaison")):
+            # What the partner wrote after the point may be applied elsewhere already: it
+            # is taken back there when the revocation arrives (sync.takeback).
+            event("a revocation that outruns the partner's changesets")
         _, after_seq = trust.last_seq_of(liaison, self.origin(partner))
         trust.revoke_peer(liaison, self.peer[("liaison", partner)], after_seq, "laptop stolen")
         cs_id, _, _ = self.last_changeset("liaison")
-        self.ungrants.append(Ungrant(cs_id, partner, "", frozenset(signed)))
+        self.ungrants.append(Ungrant(cs_id, partner, ""))
         self.revoked.add(partner)
         event("revoked a partner's key")
         self.say(f"liaison: revoke {partner}'s key after its changeset {after_seq}")

@@ -67,7 +67,9 @@ def test_edit_applied_before_the_ungrant_arrived_is_taken_back(network: Network)
 
     [(held_for, sentence)] = _held(dressa, edit)
     assert held_for == "no grant"
-    assert "Tribunal liaison" in sentence and "its access was removed after its changeset" in sentence
+    assert (
+        "Tribunal liaison" in sentence and "its access was removed after its changeset" in sentence
+    )
     assert _held(dressa, edit) == _held(kabora, edit)
     assert sentence in report.quarantine_reasons
     assert not _applied(dressa, edit)
@@ -94,7 +96,9 @@ def test_revocation_arriving_late_takes_back_the_thiefs_changes(network: Network
     network.send("liaison", "dressa")  # the revocation arrives
 
     assert _held(dressa, theft) == [("", at_liaison)]
-    assert f"revoked after its changeset {last_good}" in at_liaison and "laptop stolen" in at_liaison
+    assert (
+        f"revoked after its changeset {last_good}" in at_liaison and "laptop stolen" in at_liaison
+    )
     assert _summary(dressa, case_id) == "first"
     assert state_digest(dressa.conn) == state_digest(liaison.conn)
 
@@ -142,7 +146,9 @@ def test_evidence_taken_back_keeps_its_file_and_comes_back_with_a_new_grant(
     photo.write_bytes(b"a photograph of the convoy " * 64)
     item = evidence.add_evidence(liaison, case_id, photo)
     _liaison_writes_then_is_ungranted(network, case_id)
-    sha = str(dressa.conn.execute("SELECT sha256 FROM evidence WHERE id = ?", (item,)).fetchone()[0])
+    sha = str(
+        dressa.conn.execute("SELECT sha256 FROM evidence WHERE id = ?", (item,)).fetchone()[0]
+    )
 
     network.send("kabora", "dressa")
 
