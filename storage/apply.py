@@ -572,9 +572,11 @@ def _apply_field(
         _set_value(conn, kind, op.entity_id, name, value)
         _record_field(conn, op, ref, name, cs)
         return 0
-    if any(_is_ancestor(conn, ref, head.ref, name) for head in heads):
-        return 0  # already overwritten by something we hold: history only
     seen = op.prev.get(name)
+    if any(_is_ancestor(conn, ref, head.ref, name) for head in heads):
+        # Already overwritten by something we hold (it arrived after its descendant):
+        # history only, but its link completes the ancestry that descendant saw.
+        return _settle_stale(conn, kind, op, ref, name, heads, seen)
     superseded = [head for head in heads if seen and _is_ancestor(conn, head.ref, seen, name)]
     remaining = [head for head in heads if head not in superseded]
     incoming = _Head(ref, cs.hlc, cs.origin, value)
@@ -591,6 +593,58 @@ def _apply_field(
         (op.entity, op.entity_id, name, winner.ref, winner.hlc, winner.origin),
     )
     return _requeue(conn, op, name, winner, superseded, remaining, incoming, cs)
+
+
+def _settle_stale(
+    conn: Connection,
+    kind: Entity,
+    op: Op,
+    ref: str,
+    name: str,
+    heads: list[_Head],
+    seen: str | None,
+) -> int:
+    """An op that a head already overwrote arrives late (a held-back changeset applied
+    after one built on it, say). Record its place in the field's history, as it would be
+    had it arrived first, and drop the heads it had seen: they were overwritten too, by
+    the head that saw this op. The heads are then what they are in the other order."""
+    conn.execute(
+        "INSERT OR IGNORE INTO field_history(op_ref, field, entity, entity_id, prev_ref)"
+        " VALUES (?,?,?,?,?)",
+        (ref, name, op.entity, op.entity_id, seen),
+    )
+    superseded = [head for head in heads if seen and _is_ancestor(conn, head.ref, seen, name)]
+    if not superseded:
+        return 0
+    remaining = [head for head in heads if head not in superseded]
+    winner = max(remaining, key=lambda head: head.rank)
+    _set_value(conn, kind, op.entity_id, name, winner.value)
+    conn.execute(
+        "INSERT OR REPLACE INTO field_state(entity, entity_id, field, op_ref, hlc, origin)"
+        " VALUES (?,?,?,?,?,?)",
+        (op.entity, op.entity_id, name, winner.ref, winner.hlc, winner.origin),
+    )
+    for head in superseded:
+        if head.conflict_id is not None:
+            conn.execute(
+                "UPDATE conflicts SET status = 'resolved', resolved_by = ? WHERE id = ?",
+                (ref, head.conflict_id),
+            )
+        if name == "withdrawn":  # flags against a withdrawal that was overwritten
+            conn.execute(
+                "UPDATE conflicts SET status = 'resolved', resolved_by = ? WHERE status = 'open'"
+                " AND entity = ? AND entity_id = ? AND field = ? AND shown_op = ?",
+                (ref, op.entity, op.entity_id, WITHDRAWAL, head.ref),
+            )
+    for head in remaining:
+        if head is winner and head.conflict_id is not None:
+            conn.execute("DELETE FROM conflicts WHERE id = ?", (head.conflict_id,))
+        elif head is not winner:
+            conn.execute(
+                "UPDATE conflicts SET shown_op = ?, shown_value = ? WHERE id = ?",
+                (winner.ref, canonical.encode(winner.value).decode(), head.conflict_id),
+            )
+    return 0
 
 
 def _requeue(

@@ -233,3 +233,28 @@ def test_canonical_decoder_refuses_an_unterminated_string_of_escapes_at_once() -
     with pytest.raises(canonical.CanonicalError):
         canonical.decode(hostile)
     assert time.perf_counter() - started < 5
+
+
+def test_an_edit_arriving_after_the_edit_built_on_it_leaves_no_stale_conflict(
+    template_workspace: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A held-back edit can be applied after a later edit built on it (both released by
+    one grant, in any order). The earlier value the first edit overwrote must not come
+    back as a conflict: the state is the one the causal order gives. (Found by the
+    convergence machine once ungrants could outrun edits.)"""
+    import shutil
+
+    base = tmp_path_factory.mktemp("late-ancestor")
+    shutil.copytree(template_workspace, base / "a")
+    shutil.copytree(template_workspace, base / "b")
+    with open_workspace(base / "a", PASSPHRASE) as source:
+        case_id = cases.add_case(source, "Shelling of the Varosa market", "first")
+        cases.update_case(source, case_id, summary="second")
+        cases.update_case(source, case_id, summary="third")
+        created, second, third = _history(source)
+        expected = state_digest(source.conn)
+    with open_workspace(base / "b", PASSPHRASE) as replica:
+        _apply_all(replica, [created, third, second])
+        assert queries.get(replica.conn, Case, case_id).summary == "third"
+        assert not replica.conn.execute("SELECT 1 FROM conflicts WHERE status = 'open'").fetchone()
+        assert state_digest(replica.conn) == expected
