@@ -335,6 +335,8 @@ def _apply_op(
     conflicts = _check_withdrawal(conn, op, ref, cs)
     for name, value in values.items():
         conflicts += _apply_field(conn, kind, op, ref, name, value, cs)
+    if op.kind not in ("create", "withdraw") and "withdrawn" in kind.fields:
+        _unflag_edits_a_withdrawal_saw(conn, op.entity, op.entity_id)
     conn.execute(
         f"UPDATE {kind.table} SET updated_hlc = max(updated_hlc, ?) WHERE id = ?",
         (cs.hlc, op.entity_id),
@@ -720,6 +722,23 @@ def _check_withdrawal(conn: Connection, op: Op, ref: str, cs: Changeset) -> int:
             continue
         flagged += _flag(conn, op, head, edit, cs)
     return flagged
+
+
+def _unflag_edits_a_withdrawal_saw(conn: Connection, entity: str, entity_id: str) -> None:
+    """Drop flags of edits that a withdrawal is now known to have seen. An op that arrives
+    after one built on it (a held-back changeset released late) completes the history the
+    withdrawal named in its `prev`; in causal order that edit was never flagged."""
+    rows = conn.execute(
+        "SELECT id, shown_op, other_op FROM conflicts WHERE status = 'open' AND entity = ?"
+        " AND entity_id = ? AND field = ?",
+        (entity, entity_id, WITHDRAWAL),
+    ).fetchall()
+    for conflict_id, withdrawal_ref, edit_ref in rows:
+        withdrawal, edit = _op_at(conn, str(withdrawal_ref)), _op_at(conn, str(edit_ref))
+        if withdrawal is None or edit is None:
+            continue
+        if _withdrawal_saw(conn, withdrawal, str(edit_ref), [*edit.fields, *edit.sealed]):
+            conn.execute("DELETE FROM conflicts WHERE id = ?", (conflict_id,))
 
 
 def _withdrawn_heads(conn: Connection, entity: str, entity_id: str) -> list[str]:

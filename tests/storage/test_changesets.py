@@ -258,3 +258,29 @@ def test_an_edit_arriving_after_the_edit_built_on_it_leaves_no_stale_conflict(
         assert queries.get(replica.conn, Case, case_id).summary == "third"
         assert not replica.conn.execute("SELECT 1 FROM conflicts WHERE status = 'open'").fetchone()
         assert state_digest(replica.conn) == expected
+
+
+def test_a_withdrawal_applied_before_the_edit_it_saw_flags_nothing_once_the_edit_arrives(
+    template_workspace: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A withdrawal names in its `prev` the edits its author saw; when it is applied before
+    one of them (a held-back edit released late), the edit it saw must not stay flagged
+    against it: in causal order it never was."""
+    import shutil
+
+    base = tmp_path_factory.mktemp("late-edit")
+    shutil.copytree(template_workspace, base / "a")
+    shutil.copytree(template_workspace, base / "b")
+    with open_workspace(base / "a", PASSPHRASE) as source:
+        case_id = cases.add_case(source, "Shelling of the Varosa market", "first")
+        cases.update_case(source, case_id, title="Shelling of the market, 3 May")
+        cases.withdraw(source, Case, case_id)
+        created, edit, withdrawal = _history(source)
+        expected = state_digest(source.conn)
+    with open_workspace(base / "b", PASSPHRASE) as replica:
+        _apply_all(replica, [created, withdrawal, edit])
+        flags = replica.conn.execute(
+            "SELECT count(*) FROM conflicts WHERE status = 'open' AND field = '(withdrawal)'"
+        ).fetchone()[0]
+        assert flags == 0
+        assert state_digest(replica.conn) == expected

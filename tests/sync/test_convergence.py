@@ -374,8 +374,9 @@ class ConvergenceMachine(RuleBasedStateMachine):
     def last_changeset(self, node: str) -> tuple[str, str, str]:
         ws = self.ws[node]
         found = ws.conn.execute(
-            "SELECT id, hlc, origin FROM changesets WHERE origin = ? ORDER BY seq DESC LIMIT 1",
-            (ws.origin,),
+            "SELECT id, hlc, origin FROM changesets WHERE origin = ? AND epoch = ?"
+            " ORDER BY seq DESC LIMIT 1",
+            (ws.origin, ws.epoch),
         ).fetchone()
         return str(found[0]), str(found[1]), str(found[2])
 
@@ -1373,7 +1374,8 @@ def _shared_case(network: Network, holder: str = "kabora") -> str:
 def _last_op(ws: Workspace) -> str:
     """The op reference of the single op of this office's latest changeset."""
     found = ws.conn.execute(
-        "SELECT id FROM changesets WHERE origin = ? ORDER BY seq DESC LIMIT 1", (ws.origin,)
+        "SELECT id FROM changesets WHERE origin = ? AND epoch = ? ORDER BY seq DESC LIMIT 1",
+        (ws.origin, ws.epoch),
     ).fetchone()
     return f"{found[0]}:0"
 
