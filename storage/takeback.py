@@ -193,7 +193,7 @@ def _parked_needs(
     parked too, or else the record it builds on that is gone."""
     cs = held[cs_id].changeset
     waits = tuple(sorted((_prev_changesets(cs) & leaving) - {cs_id}))
-    missing = sorted(_builds_on(cs) & gone)
+    missing = sorted((_builds_on(cs) - _creates(cs)) & gone) or sorted(_builds_on(cs) & gone)
     words = f"The {missing[0][0]} {missing[0][1]} is not known here." if missing else ""
     return waits, words
 
