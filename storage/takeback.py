@@ -27,9 +27,10 @@ Evidence files are not touched: a blob stays in the encrypted blob store (nothin
 blobs), and the evidence changeset waits in quarantine, so when a later grant makes it
 valid the item comes back with its file.
 
-Rows of append-only tables (custody, grants, releases, consents) are removed only when the
-op that created them is taken back: they were never valid under the history held now. Their
-no-delete triggers are lifted for that one statement and put back as they were.
+Rows of tables that refuse deletion (custody, grants, consents: append-only; releases:
+withdrawn, never deleted) are removed only when the op that created them is taken back (they
+were never valid under the history held now), or, for a release, to be computed again at
+once. Their no-delete triggers are lifted for that one statement and put back as they were.
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ def _drop(conn: Connection, record: Record) -> None:
     """Forget a record's row and everything derived from the ops on it."""
     entity, entity_id = record
     kind = ENTITIES[entity]
-    with _append_only_lifted(conn, kind):
+    with _deletion_allowed(conn, kind):
         conn.execute(f"DELETE FROM {kind.table} WHERE id = ?", (entity_id,))
     for table in ("field_state", "field_history"):
         conn.execute(f"DELETE FROM {table} WHERE entity = ? AND entity_id = ?", record)
@@ -224,12 +225,9 @@ def _drop(conn: Connection, record: Record) -> None:
 
 
 @contextmanager
-def _append_only_lifted(conn: Connection, kind: Entity) -> Iterator[None]:
-    """Lift the no-delete trigger of an append-only table for one statement (in the
-    caller's transaction), and put it back exactly as it was."""
-    if not kind.append_only:
-        yield
-        return
+def _deletion_allowed(conn: Connection, kind: Entity) -> Iterator[None]:
+    """Lift the no-delete trigger of a table (custody, grants, releases, consents) for one
+    statement (in the caller's transaction), and put it back exactly as it was."""
     triggers = [
         (str(name), str(sql))
         for name, sql in conn.execute(
