@@ -7,7 +7,7 @@ both end up holding the same history, the same state and the same quarantine sen
 
 from __future__ import annotations
 
-from storage import cases, evidence
+from storage import cases, evidence, releases
 from storage.digest import state_digest
 from storage.records import Note
 from storage.workspace import Workspace
@@ -162,3 +162,32 @@ def test_evidence_taken_back_keeps_its_file_and_comes_back_with_a_new_grant(
     assert dressa.conn.execute("SELECT 1 FROM evidence WHERE id = ?", (item,)).fetchone()
     assert state_digest(dressa.conn) == state_digest(kabora.conn)
     assert b"".join(evidence.read_evidence(dressa, item)) == photo.read_bytes()
+
+
+def test_a_release_made_past_the_cut_is_taken_back_and_nothing_goes_to_the_partner(
+    network: Network,
+) -> None:
+    """A release is withdrawn, never deleted, by people; but a release whose changeset a
+    late ungrant refuses was never valid: it leaves Dressa's case, and what Dressa would
+    send the NGO is what Kabora, which had the ungrant first, would send."""
+    kabora, dressa, liaison = (network.ws[n] for n in ("kabora", "dressa", "liaison"))
+    case_id = _shared_case(network)
+    photo = network.base / "market.jpg"
+    photo.write_bytes(b"a photograph of the market " * 64)
+    item = evidence.add_evidence(kabora, case_id, photo)
+    for receiver in ("dressa", "liaison"):
+        network.send("kabora", receiver)
+    ngo = network.peer("liaison", "ngo")
+    releases.release_evidence(
+        liaison, item, grantee_origin=ngo.origin, grantee_role="ngo", grantee_name=ngo.office_name
+    )
+    _liaison_writes_then_is_ungranted(network, case_id)
+    assert releases.released_items(dressa.conn, case_id, ngo.origin, "ngo")
+
+    network.send("kabora", "dressa")
+
+    for ws in (kabora, dressa):
+        assert not releases.released_items(ws.conn, case_id, ngo.origin, "ngo")
+    for sender, receiver in (("dressa", "kabora"), ("kabora", "dressa")):
+        network.send(sender, receiver)  # the custody of the item's first journey settles
+    assert state_digest(dressa.conn) == state_digest(kabora.conn)
