@@ -15,6 +15,7 @@ from storage.errors import InvalidInput
 from storage.records import Case
 from storage.text_rules import text_problem
 from storage.workspace import Draft, Workspace, new_id
+from sync import takeback
 from sync.authority import may_grant
 from sync.cards import PEER_ROLES, ContactCard, encode_card, own_card
 from sync.errors import UnknownPeer
@@ -269,11 +270,15 @@ def unshare_case(ws: Workspace, case: str, peer: Peer) -> str:
         "after_seq": seq,
         "at": _now(),
     }
-    ws.commit(
-        case_id,
-        [Draft("grant", new_id(), "create", statement)],
-        audit_action="case unshared",
-        audit_detail={"peer": peer.peer_id, "after": [epoch, seq]},
+    # Whatever of the peer's the cut refuses and this office applied is taken back.
+    takeback.commit_taking_back(
+        ws,
+        lambda: ws.commit(
+            case_id,
+            [Draft("grant", new_id(), "create", statement)],
+            audit_action="case unshared",
+            audit_detail={"peer": peer.peer_id, "after": [epoch, seq]},
+        ),
     )
     return case_id
 

@@ -27,7 +27,11 @@ epoch, so that the sequence number of the parked changeset is never used twice.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from storage import grants
 from storage.apply import revoked_after
@@ -37,7 +41,9 @@ from storage.entities import FULL_TRUST_ROLES
 from storage.takeback import Removed, take_back
 from storage.workspace import Workspace
 from sync.authority import NEVER, Authority, Refusal
-from sync.trust import our_keys
+from sync.spool import encode_reveals
+
+T = TypeVar("T")
 
 Position = tuple[int, int]
 
@@ -97,6 +103,8 @@ class TakenBack:
 def take_back_late_refusals(ws: Workspace, before: Before) -> TakenBack:
     """Take back what the grants and revocations held now refuse, in the caller's
     transaction (see the module docstring)."""
+    from sync.trust import our_keys  # sync.trust signs statements through this module
+
     conn = ws.conn
     ours = {origin for origin, _ in our_keys(ws)}
     result = TakenBack()
@@ -210,3 +218,54 @@ def _revoked_changesets(
             if (int(epoch), int(seq)) > point:
                 found.setdefault(str(case_id), {})[str(cs_id)] = sentence
     return found
+
+
+def record_taken_back(conn: Connection, taken: TakenBack, bundle_id: str = "") -> None:
+    """Write what was taken back outside an import (after a statement signed here): held
+    back with its sentence, parked with what it waits for. An import records it with the
+    rest of its outcome instead."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    held = [(item, refusal.sentence, refusal.held_for) for item, refusal in taken.held]
+    held += [(item, sentence, "") for item, sentence in taken.revoked]
+    for item, sentence, held_for in held:
+        conn.execute(
+            "INSERT OR REPLACE INTO quarantine(id, origin, body, sig, reason, bundle_id, at,"
+            " held_for, reveals) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                item.cs_id,
+                item.changeset.origin,
+                item.body,
+                item.sig,
+                sentence,
+                bundle_id,
+                now,
+                held_for,
+                encode_reveals(item.reveals),
+            ),
+        )
+    for item in taken.parked:
+        conn.execute(
+            "INSERT OR IGNORE INTO parked_changesets(id, body, sig, reveals, needs, reason,"
+            " bundle_id, parked_at) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                item.cs_id,
+                item.body,
+                item.sig,
+                encode_reveals(item.reveals),
+                json.dumps({"case_prev": "", "changesets": list(item.needs)}),
+                item.missing or "waits for earlier changesets",
+                bundle_id,
+                now,
+            ),
+        )
+
+
+def commit_taking_back(ws: Workspace, commit: Callable[[], T]) -> T:
+    """Run a local commit that may cut rights (an ungrant, a revocation signed here, whose
+    point a person may set before changesets already applied) and take back, in the same
+    transaction, what it refuses, as an import that brought the statement would."""
+    with ws.transaction() as conn:
+        before = before_import(conn)
+        result = commit()
+        record_taken_back(conn, take_back_late_refusals(ws, before))
+    return result

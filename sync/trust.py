@@ -34,6 +34,7 @@ from storage.key_trust import RETIRED_KEYS_META, KeyStatement, KeyTrust
 from storage.signers import Signer, Signers
 from storage.text_rules import one_line
 from storage.workspace import Draft, Workspace, new_id
+from sync import takeback
 from sync.bundle_format import refuse
 from sync.cards import ContactCard, read_card
 from sync.errors import SyncError, UnknownPeer
@@ -114,7 +115,11 @@ def _commit_revocation(
         "reason": _reason(reason) or "key revoked (lost or compromised device)",
         "at": _now(),
     }
-    return ws.commit("", [Draft("trust", new_id(), "create", statement)], audit_action=audit_action)
+    draft = Draft("trust", new_id(), "create", statement)
+    # A point before changesets already applied here takes them back (sync.takeback).
+    return takeback.commit_taking_back(
+        ws, lambda: ws.commit("", [draft], audit_action=audit_action)
+    )
 
 
 def _reason(text: str) -> str:

@@ -191,3 +191,29 @@ def test_a_release_made_past_the_cut_is_taken_back_and_nothing_goes_to_the_partn
     for sender, receiver in (("dressa", "kabora"), ("kabora", "dressa")):
         network.send(sender, receiver)  # the custody of the item's first journey settles
     assert state_digest(dressa.conn) == state_digest(kabora.conn)
+
+
+def test_a_revocation_signed_here_with_an_earlier_point_takes_back_what_came_after(
+    network: Network,
+) -> None:
+    """The liaison learns that Kabora's laptop was stolen before its last edit arrived, and
+    revokes the key from the last changeset it trusts: the later edit, already applied at
+    the liaison and at Dressa, is taken back at both, with one sentence."""
+    kabora, dressa, liaison = (network.ws[n] for n in ("kabora", "dressa", "liaison"))
+    case_id = _shared_case(network)
+    name_liaison_as_authority(network, "dressa")
+    cases.update_case(kabora, case_id, summary="before the loss")
+    _, last_good = trust.last_seq_of(kabora, kabora.origin)
+    cases.update_case(kabora, case_id, summary="written by the thief")
+    theft = _last_changeset(kabora)
+    for receiver in ("dressa", "liaison"):
+        network.send("kabora", receiver)
+
+    trust.revoke_peer(liaison, network.peer("liaison", "kabora"), last_good, "laptop stolen")
+
+    [(held_for, sentence)] = _held(liaison, theft)
+    assert held_for == "" and f"revoked after its changeset {last_good}" in sentence
+    assert _summary(liaison, case_id) == "before the loss"
+    network.send("liaison", "dressa")
+    assert _held(dressa, theft) == [("", sentence)]
+    assert state_digest(dressa.conn) == state_digest(liaison.conn)
