@@ -123,7 +123,9 @@ def test_a_change_signed_after_a_revocation_is_listed_with_its_reason(network: N
     case_id = cases.add_case(kabora, "Shelling of Kabora market")
     network.share("kabora", case_id, "dressa", "liaison")
     assert _send(network, kabora, dressa) == "imported"
-    trust.revoke_peer(dressa, network.peer("dressa", "kabora"), 1, "laptop stolen")
+    # From the last changeset Dressa holds: a point before it would take those back too.
+    _, last_good = trust.last_seq_of(dressa, kabora.origin)
+    trust.revoke_peer(dressa, network.peer("dressa", "kabora"), last_good, "laptop stolen")
     cases.add_note(kabora, case_id, "Signed after the revocation")
     # Kabora's own bundle, written after the revocation point, is refused whole at Dressa;
     # the note reaches Dressa forwarded by the liaison (for which Dressa's revocation is only

@@ -39,7 +39,9 @@ def _waiting_and_quarantined(network: Network, tmp_path: Path) -> tuple[Workspac
     here = cases.add_case(kabora, "Shelling of Kabora market")
     network.share("kabora", here, "dressa", "liaison")
     assert network.send("kabora", "dressa").status == "imported"
-    trust.revoke_peer(dressa, network.peer("dressa", "kabora"), 3, "laptop stolen")
+    # From the last changeset Dressa holds: a point before it would take those back too.
+    _, last_good = trust.last_seq_of(dressa, kabora.origin)
+    trust.revoke_peer(dressa, network.peer("dressa", "kabora"), last_good, "laptop stolen")
     cases.update_case(kabora, here, summary="Signed after the revocation")
     # Kabora's own bundle, written after the revocation point, is refused whole at Dressa;
     # the change reaches Dressa forwarded by the liaison and is quarantined there.
@@ -82,9 +84,10 @@ def test_each_waiting_change_says_from_whom_its_case_for_what_and_since(
     assert quarantined_case == f"{reference} Shelling of Kabora market"
     waits = _column(view, ParkedModel.WAITS_FOR)
     assert waits[0].startswith("earlier changes it builds on (")
+    _, last_good = trust.last_seq_of(dressa, network.ws["kabora"].origin)
     assert waits[1] == (
         f"quarantined: it tried to change case {reference} (summary); signed with a key revoked"
-        " after its changeset 3 (laptop stolen)"
+        f" after its changeset {last_good} (laptop stolen)"
     )
     assert all(len(t) == 19 for t in _column(view, ParkedModel.SINCE))  # 2026-12-07 05:20:11
     tip = view.model.index(0, ParkedModel.WAITS_FOR).data(Qt.ItemDataRole.ToolTipRole)
