@@ -621,7 +621,14 @@ def _pending(
         if not is_restricted(roles[case_id]):
             continue
         visible = visible_records(ws.conn, case_id, peer_origin, roles[case_id])
-        changes = _changes(visible, _projected(ws.conn, peer_origin, case_id))
+        projected = _projected(ws.conn, peer_origin, case_id)
+        case = ("case", case_id)
+        if case not in projected and visible.get(case, {}).get("withdrawn") == 1:
+            # A case withdrawn before the peer ever saw it: nothing of it goes (its grant
+            # alone would wait at the partner for a case that never comes, and be sent
+            # again in every bundle). Restored, it is projected whole.
+            continue
+        changes = _changes(visible, projected)
         if changes:
             yield case_id, changes
 

@@ -520,3 +520,24 @@ def test_a_restored_office_projects_in_a_new_epoch(network: Network, tmp_path: P
         )  # the NGO's holdings of our projection are not our work
     finally:
         restored.close()
+
+
+def test_a_case_withdrawn_before_the_partner_saw_it_sends_nothing_until_restored(
+    network: Network,
+) -> None:
+    """Found by the convergence machine: a case withdrawn before it was ever projected to
+    a partner sent the partner its grant alone, which waited there for a case that never
+    came and went again in every bundle. Nothing goes until the case is restored."""
+    kabora, ngo = network.ws["kabora"], network.ws["ngo"]
+    case_id = cases.add_case(kabora, "Withdrawn before sharing")
+    cases.withdraw(kabora, Case, case_id)
+    network.share("kabora", case_id, "ngo")
+
+    result = network.export("kabora", "ngo")
+    assert result.changesets == 0
+    import_ok(network, "ngo", result.head)
+    assert ngo.conn.execute("SELECT count(*) FROM parked_changesets").fetchone()[0] == 0
+
+    cases.restore_case(kabora, case_id)
+    import_ok(network, "ngo", network.export("kabora", "ngo").head)
+    assert queries.get(ngo.conn, Case, case_id).title == "Withdrawn before sharing"
