@@ -267,7 +267,7 @@ def _replay(
                     (item.cs_id,),
                 )
             }
-        created: set[Record] = set()
+        created: dict[Record, dict[str, object] | None] = {}  # (indexed afterwards)
         for index, op in enumerate(cs.ops):
             if (op.entity, op.entity_id) not in again:
                 continue
