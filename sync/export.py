@@ -464,12 +464,15 @@ class ExportRun:
     written: list[ExportResult] = field(default_factory=list)
     failed: list[GroupFailure] = field(default_factory=list)
     not_started: list[list[Peer]] = field(default_factory=list)  # left by a cancel
+    # What each group sees, in words (group_sight), by its peers' ids.
+    sights: dict[tuple[str, ...], str] = field(default_factory=dict)
 
     def summary(self) -> str:
         """What was written for whom, and what was not, in a sentence or three."""
 
         def one(peers: Sequence[Peer]) -> str:
-            return f"{office_names(peers)} ({sight_words(peers[0].role)})"
+            words = self.sights.get(_group_key(peers)) or sight_words(peers[0].role)
+            return f"{office_names(peers)} ({words})"
 
         if len(self.written) == 1 and not self.failed and not self.not_started:
             text = f"Wrote a bundle for {one(self.written[0].recipients)}."
@@ -485,6 +488,24 @@ class ExportRun:
         for peers in self.not_started:
             text += f" Cancelled before the one for {one(peers)}: nothing of it was written."
         return text
+
+
+def _group_key(peers: Sequence[Peer]) -> tuple[str, ...]:
+    return tuple(peer.peer_id for peer in peers)
+
+
+def group_sight(ws: Workspace, peers: Sequence[Peer]) -> str:
+    """What a group of recipients sees of protected people, in a few words for the
+    summary. The locally typed role says it for most; but a peer added as an office and
+    granted a partner role in some cases receives those cases as a partner's projection
+    (sync.case_roles), and a person reading "full identities" would believe otherwise."""
+    words = sight_words(peers[0].role)
+    if len(peers) == 1 and peers[0].role in FULL_TRUST_ROLES:
+        as_partner = len(restricted_cases(ws, peers[0]))
+        if as_partner:
+            cases = "case" if as_partner == 1 else f"{as_partner} cases"
+            words += f"; pseudonyms only in the {cases} it is granted as a partner"
+    return words
 
 
 def export_bundles(
@@ -503,6 +524,7 @@ def export_bundles(
     _check_named(ws, peers)
     run = ExportRun()
     groups = recipient_groups(ws, peers)
+    run.sights = {_group_key(group): group_sight(ws, group) for group in groups}
     for number, group in enumerate(groups):
         try:
             run.written.append(

@@ -22,7 +22,7 @@ from storage.releases import releases_of
 from storage.workspace import Workspace
 from sync import peers
 from sync.cards import ContactCard
-from sync.export import ExportResult, export_bundle, recipient_groups
+from sync.export import ExportResult, export_bundle, export_bundles, recipient_groups
 from sync.releases import release_to
 from tests.sync.conftest import Network, add_verified
 from tests.sync.test_projection import (
@@ -109,6 +109,26 @@ def test_peer_typed_office_locally_but_granted_ngo_gets_only_released_items(
         "SELECT DISTINCT author FROM changesets WHERE origin = ?", (kabora.origin,)
     ).fetchall()
     assert [str(r[0]) for r in from_kabora] == [f"projection for {dressa.origin}"]
+
+
+def test_the_export_summary_says_which_cases_an_office_receives_as_a_partner(
+    network: Network, tmp_path: Path
+) -> None:
+    """Dressa, added as an office but granted one case as an NGO, gets that case as a
+    projection: the summary a person reads after writing its bundle says so, rather than
+    only "full identities"."""
+    kabora = network.ws["kabora"]
+    case = _case_with_two_items(kabora, tmp_path)
+    dressa = network.peer("kabora", "dressa")
+    run = export_bundles(kabora, [dressa], tmp_path / "out")
+    assert run.summary() == "Wrote a bundle for Dressa field office (full identities)."
+
+    _grant(network, "kabora", case.case_id, "dressa", "ngo")
+    run = export_bundles(kabora, [dressa], tmp_path / "out-2")
+    assert run.summary() == (
+        "Wrote a bundle for Dressa field office (full identities; pseudonyms only in the"
+        " case it is granted as a partner)."
+    )
 
 
 def test_peer_typed_ngo_locally_but_granted_office_by_a_member_gets_only_a_projection(
