@@ -19,6 +19,7 @@ from storage.paths import WorkspacePaths
 from storage.records import Case, Note
 from storage.workspace import create_workspace, open_workspace
 from tests.conftest import PASSPHRASE
+from tests.e2e.steps import assert_windows
 from tests.e2e.x11 import ValiseApp, XSession, wait_for
 
 OFFICE = "Kabora field office"
@@ -33,15 +34,6 @@ NEW_CASE = r"^New case"
 ADD_NOTE = r"^Add a note — Valise$"
 
 Shot = Callable[[str], Path]
-
-
-def assert_windows(app: ValiseApp, *titles: str) -> None:
-    """The process runs and shows exactly one window for each regular expression."""
-    app.assert_alive()
-    shown = app.titles()
-    assert len(shown) == len(titles), f"windows: {shown}"
-    for title in titles:
-        assert app.window(title) is not None, f"no window {title!r} among {shown}"
 
 
 def unlock_with_enter(x: XSession, app: ValiseApp, passphrase: str = PASSPHRASE) -> None:

@@ -17,7 +17,8 @@ from storage import audit
 from storage.workspace import open_workspace
 from sync import trust
 from tests.conftest import PASSPHRASE
-from tests.e2e.test_desktop_walk import assert_windows, unlock_with_enter
+from tests.e2e.steps import assert_windows
+from tests.e2e.test_desktop_walk import unlock_with_enter
 from tests.e2e.x11 import ValiseApp, XSession
 from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import Network
