@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Signal, Slot
+from PySide6.QtCore import QItemSelection, Signal, Slot
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -36,6 +36,7 @@ from storage.workspace import Workspace
 from sync import trust
 from sync.cards import ContactCard
 from sync.errors import BadCard
+from ui.case_tabs.row_selection import select_row
 from ui.dialogs._common import message_label
 from ui.dialogs.trust_dialogs import AuthorityDialog, DecisionDialog
 from ui.models.incoming_model import received
@@ -191,14 +192,7 @@ class TrustView(QWidget):
         return True
 
     def _select_row(self, row: int) -> None:
-        index = self.model.index(row, RevocationModel.KEY_OF)
-        self.table.selectionModel().select(
-            index,
-            QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows,
-        )
-        self.table.setCurrentIndex(index)
-        self.table.scrollTo(index)
+        select_row(self.table, row, RevocationModel.KEY_OF)
 
     @Slot()
     def refresh(self) -> None:
