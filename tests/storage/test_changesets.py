@@ -6,13 +6,16 @@ import time
 from pathlib import Path
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from storage import canonical, cases, changesets, history, queries
 from storage.apply import ApplyError, ForkDetected, SequenceGap, apply_changeset
 from storage.digest import state_digest
-from storage.identity import verify_changeset
+from storage.identity import CHANGESET_DOMAIN, verify_changeset
 from storage.records import Case
 from storage.text_rules import refused_character
 from storage.workspace import Draft, Workspace, open_workspace
@@ -284,3 +287,44 @@ def test_a_withdrawal_applied_before_the_edit_it_saw_flags_nothing_once_the_edit
         ).fetchone()[0]
         assert flags == 0
         assert state_digest(replica.conn) == expected
+
+
+_ONE_KEY = Ed25519PrivateKey.generate()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=300), st.integers(0, 63), st.integers(1, 255))
+def test_libsodium_and_openssl_agree_on_changeset_signatures(
+    body: bytes, other: bytes, at: int, flip: int
+) -> None:
+    """Changeset signatures are checked with libsodium; the standalone verifier and anyone
+    reading docs/bundle-format.md use an RFC 8032 verifier (OpenSSL): both accept a true
+    signature, and both refuse it over another body or with a byte changed."""
+    public = _ONE_KEY.public_key()
+    raw = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    sig = _ONE_KEY.sign(CHANGESET_DOMAIN + body)
+    public.verify(sig, CHANGESET_DOMAIN + body)  # OpenSSL accepts it
+    assert verify_changeset(raw, body, sig)
+    if other != body:
+        assert not verify_changeset(raw, other, sig)
+    bent = bytearray(sig)
+    bent[at] ^= flip
+    with pytest.raises(InvalidSignature):
+        public.verify(bytes(bent), CHANGESET_DOMAIN + body)
+    assert not verify_changeset(raw, body, bytes(bent))
+
+
+@pytest.mark.parametrize(
+    ("key", "sig"),
+    [
+        (b"", b""),
+        (b"\x00" * 31, b"\x00" * 64),  # a key one byte short
+        (b"\x00" * 33, b"\x00" * 64),
+        (b"\x01" + b"\x00" * 31, b"\x00" * 64),  # the identity point: small order
+        (b"\xff" * 32, b"\xff" * 64),  # not a point at all
+        (b"\x00" * 32, b"\x00" * 63),  # a signature one byte short
+        (b"\x00" * 32, b"\x00" * 65),
+    ],
+)
+def test_a_garbage_key_or_signature_is_refused_not_raised(key: bytes, sig: bytes) -> None:
+    assert not verify_changeset(key, b"{}", sig)
