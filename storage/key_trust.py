@@ -240,6 +240,8 @@ def _retraction_standing(
         return IGNORED
     if s.signer in own:
         return EFFECTIVE
+    if s.signer == revocation.signer != revocation.subject and s.signer not in named:
+        return EFFECTIVE  # an advisory withdrawn by whoever gave it: nothing left to decide
     if s.signer not in named:
         return ADVISORY
     about_itself = revocation.subject == s.signer

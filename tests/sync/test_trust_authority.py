@@ -640,3 +640,38 @@ def test_an_ngo_cannot_trick_an_office_into_revoking_its_own_key(network: Networ
     trust.dismiss_advisory(kabora, cs_id[:12])
     assert _entry(kabora, cs_id).status == "dismissed"
     assert key_trust.current(kabora.conn).revocations == {}
+
+
+def test_an_advisory_withdrawn_by_its_signer_no_longer_waits(network: Network) -> None:
+    _shared_case(network)
+    liaison = network.ws["liaison"]
+    ngo = network.ws["ngo"]
+    cs_id = trust.revoke_peer(ngo, network.peer("ngo", "kabora"), 0, "we say it was stolen")
+    network.send("ngo", "liaison")
+    assert trust.advisories_waiting(liaison) == 1
+
+    withdrawal = trust.retract_revocation(ngo, cs_id[:12], "we were wrong")
+    report = network.send("ngo", "liaison")
+    assert report.status == "imported" and report.quarantined == 0
+    assert trust.advisories_waiting(liaison) == 0
+    advisory = _entry(liaison, cs_id)
+    assert advisory.status == "retracted" and advisory.retracted_by == withdrawal[:12]
+    assert _entry(liaison, withdrawal).status == "effective"
+    assert key_trust.current(liaison.conn).revocations == {}
+    with pytest.raises(SyncError, match="is not an advisory revocation"):
+        trust.dismiss_advisory(liaison, cs_id[:12])
+
+
+def test_a_third_office_cannot_withdraw_someone_elses_advisory(network: Network) -> None:
+    _shared_case(network)
+    liaison, ngo, dressa = network.ws["liaison"], network.ws["ngo"], network.ws["dressa"]
+    cs_id = trust.revoke_peer(ngo, network.peer("ngo", "kabora"), 0, "we say it was stolen")
+    network.send("ngo", "liaison")
+    network.send("liaison", "dressa")
+    # Dressa holds the NGO's advisory and signs a retraction of it: at the liaison that is
+    # Dressa's own advisory, and the NGO's still waits for a person to decide.
+    forged = trust.retract_revocation(dressa, cs_id[:12], "not stolen at all")
+    network.send("dressa", "liaison")
+    assert _entry(liaison, cs_id).status == "advisory"
+    assert _entry(liaison, forged).status == "advisory"
+    assert trust.advisories_waiting(liaison) == 1

@@ -560,16 +560,44 @@ def test_an_advisory_about_our_own_key_can_be_dismissed_but_not_confirmed(
     assert view.summary_label.text().startswith("1 revocation waits for your decision")
 
 
-def test_a_retraction_by_an_office_that_is_no_authority_waits_for_nobody(
+def test_an_advisory_withdrawn_by_its_own_signer_waits_for_nobody(
     qtbot: QtBot, network: Network
 ) -> None:
-    """The NGO revokes Kabora's key, then retracts it: at the liaison both are signed by
-    an office that is no authority there. The revocation waits for a decision; the
-    retraction is only listed (nobody can confirm or dismiss a retraction)."""
+    """The NGO revokes Kabora's key, then retracts it: at the liaison, where the NGO is no
+    authority, the revocation was only an advisory, and its signer withdrew it. Nothing
+    waits for a decision any more; neither row can be confirmed, dismissed or retracted."""
     cs_id, _ = ngo_says_kabora_is_stolen(network)
     ngo, liaison = network.ws["ngo"], network.ws["liaison"]
     retraction = trust.retract_revocation(ngo, cs_id[:12], "found again")
     assert network.send("ngo", "liaison").status == "imported"
+    assert trust.advisories_waiting(liaison) == 0
+    view = make_view(qtbot, liaison)
+    assert view.model.waiting == 0
+    assert view.select_statement(f"{retraction}:0")
+    shown = view.selected()
+    assert shown is not None and not shown.is_advisory
+    assert shown.status_text == f"Retraction of {cs_id[:12]}: in effect"
+    assert "The revocation counts no more here." in view.details_label.text()
+    for button in (view.confirm_button, view.dismiss_button, view.retract_button):
+        assert not button.isEnabled()
+    assert view.select_statement(f"{cs_id}:0")
+    withdrawn = view.selected()
+    assert withdrawn is not None and withdrawn.status_text == "Retracted"
+    for button in (view.confirm_button, view.dismiss_button, view.retract_button):
+        assert not button.isEnabled()
+
+
+def test_a_retraction_by_an_office_that_is_no_authority_waits_for_nobody(
+    qtbot: QtBot, network: Network
+) -> None:
+    """The NGO revokes Kabora's key; Dressa, no authority at the liaison, retracts it. The
+    revocation still waits for a decision there; the retraction is only listed (nobody
+    can confirm or dismiss a retraction)."""
+    cs_id, _ = ngo_says_kabora_is_stolen(network)
+    dressa, liaison = network.ws["dressa"], network.ws["liaison"]
+    network.send("liaison", "dressa")
+    retraction = trust.retract_revocation(dressa, cs_id[:12], "found again")
+    assert network.send("dressa", "liaison").status == "imported"
     assert trust.advisories_waiting(liaison) == 1
     view = make_view(qtbot, liaison)
     assert view.model.waiting == 1
