@@ -15,6 +15,8 @@ the changesets of an import are applied, and before anything is recorded:
   them again as it would there;
 * every applied changeset of a key whose revocation is new or moved, signed after its
   revocation point, is taken back with the sentence the importer writes for a revoked key;
+  its key statements first (a stolen authority key's revocations of others stop counting),
+  and the revocations are derived again before the cases are looked at;
 * what built on a record that disappears is parked, as the importer parks a changeset
   whose record is not known; this repeats until nothing more is refused (a grant taken
   back can cut off the members it granted).
@@ -33,11 +35,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from storage import grants
+from storage import grants, key_trust
 from storage.apply import revoked_after
 from storage.changesets import decode_verified
 from storage.connection import Connection
 from storage.entities import FULL_TRUST_ROLES
+from storage.grants import derive_shares
 from storage.takeback import Removed, take_back
 from storage.workspace import Workspace
 from sync.authority import NEVER, Authority, Refusal
@@ -108,6 +111,7 @@ def take_back_late_refusals(ws: Workspace, before: Before) -> TakenBack:
     conn = ws.conn
     ours = {origin for origin, _ in our_keys(ws)}
     result = TakenBack()
+    _take_back_key_statements(conn, before, ours, result)
     revoked = _revoked_changesets(conn, before, ours)
     cases = _cases_to_decide(conn, before) | set(revoked)
     authority = Authority(conn)
@@ -136,6 +140,39 @@ def take_back_late_refusals(ws: Workspace, before: Before) -> TakenBack:
             " took back; it is parked, and its sequence number is not used again"
         )
     return result
+
+
+def _take_back_key_statements(
+    conn: Connection, before: Before, ours: set[str], result: TakenBack
+) -> None:
+    """Take back the key statements (revocations, retractions, rotations) that a key whose
+    revocation is new or moved signed after its revocation point: an office that had the
+    revocation first refused them, so here they must stop counting too. Without this, a
+    thief holding a stolen authority key whose revocation by itself arrives late could go on
+    revoking others here. Each is kept as the importer keeps a refused statement (its
+    rotation still marks the key it announced as refused), and the revocations are derived
+    again; a statement taken back can change other points, so this repeats until none is
+    left."""
+    while True:
+        found = _revoked_changesets(conn, before, ours, statements=True).get("", {})
+        if not found:
+            return
+        done = take_back(conn, "", found)
+        for item in done.taken:
+            result.revoked.append((item, found[item.cs_id]))
+            cs = item.changeset
+            key_trust.hold_quarantined(
+                conn, item.cs_id, cs.origin, (cs.epoch, cs.seq), cs.hlc, item.body
+            )
+        result.parked.extend(done.parked)
+        subjects = {
+            str(op.fields.get("subject", "")) for item in done.taken for op in item.changeset.ops
+        }
+        trust = key_trust.recompute(conn)
+        rotated = {new for new, old in trust.honoured_rotations.items() if old in subjects}
+        for origin in sorted(subjects | rotated):
+            for case_id in grants.cases_of(conn, origin):
+                derive_shares(conn, case_id)
 
 
 def _cases_to_decide(conn: Connection, before: Before) -> set[str]:
@@ -198,10 +235,11 @@ def _refused_in_case(
 
 
 def _revoked_changesets(
-    conn: Connection, before: Before, ours: set[str]
+    conn: Connection, before: Before, ours: set[str], *, statements: bool = False
 ) -> dict[str, dict[str, str]]:
     """{case id: {changeset id: sentence}} for applied changesets of keys whose revocation
-    is new or moved, signed after the revocation point."""
+    is new or moved, signed after the revocation point: those in cases, or (`statements`)
+    the key statements, under the case id ""."""
     found: dict[str, dict[str, str]] = {}
     for origin, point in _revocation_points(conn).items():
         if origin in ours or before.revocations.get(origin) == point:
@@ -211,7 +249,8 @@ def _revoked_changesets(
             continue
         sentence = revoked_sentence(revoked[1], revoked[2])
         rows = conn.execute(
-            "SELECT id, case_id, epoch, seq FROM changesets WHERE origin = ? AND case_id != ''",
+            "SELECT id, case_id, epoch, seq FROM changesets WHERE origin = ?"
+            f" AND case_id {'=' if statements else '!='} ''",
             (origin,),
         )
         for cs_id, case_id, epoch, seq in rows:

@@ -7,7 +7,7 @@ both end up holding the same history, the same state and the same quarantine sen
 
 from __future__ import annotations
 
-from storage import cases, evidence, releases
+from storage import cases, evidence, key_trust, releases
 from storage.digest import state_digest
 from storage.records import Note
 from storage.workspace import Workspace
@@ -217,3 +217,40 @@ def test_a_revocation_signed_here_with_an_earlier_point_takes_back_what_came_aft
     network.send("liaison", "dressa")
     assert _held(dressa, theft) == [("", sentence)]
     assert state_digest(dressa.conn) == state_digest(liaison.conn)
+
+
+def test_a_stolen_authority_keys_revocation_stops_counting_when_its_own_revocation_arrives(
+    network: Network,
+) -> None:
+    """Dressa names the liaison and Kabora as its authorities. The liaison's laptop is
+    stolen; Kabora revokes the liaison's key. The thief, with the liaison's key, revokes the
+    NGO's key and reaches Dressa first: there the NGO is revoked. When Kabora's revocation
+    of the liaison arrives, the thief's statement, signed after the liaison's revocation
+    point, is taken back like the thief's other work: the NGO is no longer revoked, the
+    statement waits in quarantine with the sentence for a revoked key, and Kabora, which
+    had the revocation first, counts it for nothing too."""
+    kabora, dressa, liaison = (network.ws[n] for n in ("kabora", "dressa", "liaison"))
+    for authority in ("liaison", "kabora"):
+        peer = network.peer("dressa", authority)
+        trust.name_authority(dressa, peer.peer_id, peer.fingerprint)
+    _, last_good = trust.last_seq_of(kabora, liaison.origin)
+    trust.revoke_peer(kabora, network.peer("kabora", "liaison"), last_good, "laptop stolen")
+    theft = trust.revoke_peer(liaison, network.peer("liaison", "ngo"), 0, "we say it was lost")
+    assert network.send("liaison", "dressa").status == "imported"
+    assert network.peer("dressa", "ngo").revoked_after == 0
+
+    report = network.send("kabora", "dressa")
+
+    assert report.status == "imported"
+    assert network.peer("dressa", "ngo").revoked_after is None
+    assert network.peer("dressa", "liaison").revoked_after == last_good
+    assert not _applied(dressa, theft)
+    [(held_for, sentence)] = _held(dressa, theft)
+    assert (
+        held_for == ""
+        and sentence == f"signed with a key revoked after its changeset {last_good} (laptop stolen)"
+    )
+    assert sentence in report.quarantine_reasons
+    assert key_trust.current(dressa.conn).revocations.keys() == {liaison.origin}
+    assert key_trust.current(kabora.conn).revocations.keys() == {liaison.origin}
+    assert trust.advisories_waiting(dressa) == 0
