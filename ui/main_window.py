@@ -141,7 +141,18 @@ CASE_TABS = (
 )
 
 
-DOCK_SHARE = 0.55  # of the window's width, for a view docked beside the case list
+# Of the window's width, for a view docked beside the case list: a little more than half;
+# on a small screen (a 1024-pixel laptop) more, so that a case's lists beside their forms
+# (the evidence register) still show more than their first column.
+DOCK_SHARE = 0.55
+DOCK_SHARE_SMALL = 0.65
+SMALL_WINDOW_WIDTH = 1280
+
+
+def dock_share(window_width: int) -> float:
+    """The share of the window a docked view gets first (the person may drag it)."""
+    return DOCK_SHARE_SMALL if window_width < SMALL_WINDOW_WIDTH else DOCK_SHARE
+
 
 # A typical value of each fixed column, which sets its width (the title takes the rest).
 CASE_COLUMN_SAMPLES = {
@@ -612,8 +623,9 @@ class MainWindow(QMainWindow):
         others = [d for d in self._docks.values() if shiboken6.isValid(d) and d.isVisible()]
         if others:  # one view at a time beside the cases, the others a tab away
             self.tabifyDockWidget(others[-1], dock)
-        else:  # the view gets a little more than half the window, the list keeps the rest
-            width = max(round(self.width() * DOCK_SHARE), dock.minimumSizeHint().width())
+        else:  # the view gets more than half the window, the list keeps the rest
+            share = dock_share(self.width())
+            width = max(round(self.width() * share), dock.minimumSizeHint().width())
             self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
         self._docks[name] = dock
         # Should a view ever go while its work runs, its count goes with it.

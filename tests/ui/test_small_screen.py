@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from storage.cases import add_case
 from storage.workspace import Workspace
+from ui.case_view import CaseView
 from ui.main_window import TYPICAL_TITLE, MainWindow
 from ui.models.case_table import CaseTableModel
 from ui.prompts import ScriptedPrompts
@@ -67,3 +68,20 @@ def test_the_title_column_keeps_a_typical_title_whole_beside_a_docked_view(
     least = window.table.fontMetrics().horizontalAdvance(TYPICAL_TITLE)
     qtbot.waitUntil(lambda: window.table.viewport().width() < 600)
     assert header.sectionSize(CaseTableModel.TITLE) >= least
+
+
+def test_every_aspect_of_an_open_case_is_a_tab_in_sight_on_a_small_screen(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """At 1024×700 the case view gets enough of the window that its tabs (Overview to
+    History) all show, with no scroll arrows to find the last ones."""
+    window.open_case(str(window.model.case_id(0) if window.model else ""))
+    qtbot.waitUntil(lambda: not window._busy, timeout=30_000)
+    view = window.findChild(CaseView)
+    assert view is not None
+    qtbot.waitUntil(lambda: view.tabs.tabBar().width() > 0)
+    qtbot.wait(50)  # one more layout pass
+    bar = view.tabs.tabBar()
+    last = bar.tabRect(bar.count() - 1)
+    assert last.right() <= bar.width(), (last, bar.width())
+    assert window.width() <= SCREEN[0]
