@@ -79,7 +79,7 @@ def _dumps(value: JSONValue) -> bytes:
 # once (json.dumps builds an encoder per call, a third of the cost of checking a changeset
 # body). Without a circular-reference check: a value that came out of the parser has no
 # cycles. `_dumps` where the C encoder is missing (never on CPython).
-_ENCODER = json.encoder.c_make_encoder
+_ENCODER = getattr(json.encoder, "c_make_encoder", None)
 _dumps_parsed: Callable[[JSONValue], bytes] = _dumps
 if _ENCODER is not None:
     _encode_chunks = _ENCODER(

@@ -172,13 +172,13 @@ def _well_shaped(doc: object) -> Changeset | None:
     return _changeset(doc, tuple(decoded))
 
 
-def _well_shaped_op(doc: object) -> Op | None:
+def _well_shaped_op(doc: Any) -> Op | None:
     """`_decode_op` for an op that passes all its checks, else None (see `_well_shaped`)."""
     if type(doc) is not dict:
         return None
     keys = doc.keys()
     if keys == _OP_KEYS:
-        sealed: object = {}
+        sealed: Any = {}
     elif keys == _SEALED_OP_KEYS:
         sealed = doc["sealed"]
         if type(sealed) is not dict or not sealed:
@@ -192,9 +192,10 @@ def _well_shaped_op(doc: object) -> Op | None:
         doc["prev"],
     )
     kind = ENTITIES.get(entity_name) if type(entity_name) is str else None
+    if kind is None:
+        return None
     shaped = (
-        kind is not None
-        and type(entity_id) is str
+        type(entity_id) is str
         and 0 < len(entity_id) <= 64
         and doc["kind"] in OP_KINDS
         and type(fields) is dict
@@ -203,12 +204,10 @@ def _well_shaped_op(doc: object) -> Op | None:
     )
     if not shaped:
         return None
-    assert kind is not None and isinstance(fields, dict) and isinstance(prev, dict)
     known = kind.fields
     for name, ref in prev.items():
         if name not in known or not _good_prev(ref):
             return None
-    assert isinstance(sealed, dict)
     for name, digest in sealed.items():
         if not sealable(kind, name) or name in fields or not _is_hex_digest(digest):
             return None
@@ -268,15 +267,15 @@ def decode_verified(body: bytes) -> Changeset:
 
 
 def _changeset(doc: dict[str, Any], ops: tuple[Op, ...]) -> Changeset:
-    return Changeset(
-        origin=doc["origin"],
-        epoch=doc["epoch"],
-        seq=doc["seq"],
-        prev_hash=doc["prev_hash"],
-        hlc=doc["hlc"],
-        author=doc["author"],
-        case_id=doc["case_id"],
-        ops=ops,
+    return Changeset(  # by position: once per changeset in a bundle, keywords cost a third
+        doc["origin"],
+        doc["epoch"],
+        doc["seq"],
+        doc["prev_hash"],
+        doc["hlc"],
+        doc["author"],
+        doc["case_id"],
+        ops,
     )
 
 

@@ -45,6 +45,22 @@ def refused_character(value: str, *, multiline: bool = False) -> str | None:
     return found.group() if found else None
 
 
+# The bytes that begin, in UTF-8 JSON, a refused character or an escape that may stand for
+# one: C0 controls, the backslash, DEL, and the lead bytes of U+0080-U+00BF (C1 controls),
+# U+2000-U+2FFF (bidirectional controls) and U+D000-U+DFFF (surrogates).
+_SUSPECT_BYTES = frozenset((*range(0x20), ord("\\"), 0x7F, 0xC2, 0xE2, 0xED))
+_INNOCENT_BYTES = bytes(b for b in range(256) if b not in _SUSPECT_BYTES)
+
+
+def may_hold_refused_text(utf8_json: bytes) -> bool:
+    """False when no string in this UTF-8 JSON text can hold a character that
+    `refused_character` refuses: every character of a parsed string is either written
+    there as itself or made by a backslash escape, and the text holds neither a refused
+    character's first byte nor a backslash. One pass in C over a changeset's bytes spares
+    checking each of its values apart (True says only: check them)."""
+    return bool(utf8_json.translate(None, _INNOCENT_BYTES))
+
+
 def text_problem(
     what: str, value: str, *, multiline: bool = False, advice: str | None = None
 ) -> str:

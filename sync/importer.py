@@ -47,7 +47,7 @@ from storage.identity import origin_of
 from storage.regular_files import FileTooLarge, NotARegularFile, open_regular, read_regular
 from storage.sealing import Reveal
 from storage.takeback import Removed
-from storage.text_rules import one_line
+from storage.text_rules import may_hold_refused_text, one_line
 from storage.workspace import Workspace
 from sync import age_reader, takeback
 from sync.agekeys import age_identity
@@ -427,7 +427,7 @@ class _Verifier:
             raise refuse("key trust", written_after_revocation(self._ws, self._sender))
         self.signatures.add(cs_id, key, frame.body, frame.sig)
         reveals = self._reveals(cs, cs_id, frame.reveals)
-        _refuse_unsafe_text(cs, cs_id, reveals)
+        _refuse_unsafe_text(cs, cs_id, reveals, frame.body)
         self._staged.spool.add(
             StagedChangeset(cs_id, cs, frame.body, frame.sig, frame.case_prev, reveals)
         )
@@ -449,10 +449,16 @@ class _Verifier:
         return reveals
 
 
-def _refuse_unsafe_text(cs: Changeset, cs_id: str, reveals: dict[tuple[int, str], Reveal]) -> None:
+def _refuse_unsafe_text(
+    cs: Changeset, cs_id: str, reveals: dict[tuple[int, str], Reveal], body: bytes
+) -> None:
     """Refuse the bundle when a changeset would record text that can deceive the screen:
     control characters, bidirectional overrides, broken characters (storage.text_rules).
-    The local write path refuses them too; a hostile or outdated peer may not."""
+    The local write path refuses them too; a hostile or outdated peer may not. `body` is
+    the changeset's bytes: when they cannot hold such text, its values are not looked at
+    one by one (revealed values travel beside the body: they are)."""
+    if not reveals and not may_hold_refused_text(body):
+        return
     values: list[tuple[str, str, object]] = [("changeset", "author", cs.author)]
     for index, op in enumerate(cs.ops):
         values.extend((op.entity, name, value) for name, value in op.fields.items())

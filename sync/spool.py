@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import struct
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from storage.connection import open_scratch_database
 from storage.sealing import Reveal
 
 Reveals = dict[tuple[int, str], Reveal]
-SPOOL_BATCH = 500  # changesets written in one executemany (about 300 KB)
+SPOOL_BATCH = 500  # changesets kept in one row (about 300 KB)
 
 
 @dataclass
@@ -59,68 +62,113 @@ def decode_reveals(text: str) -> Reveals:
     }
 
 
+class _Batch:
+    """Up to SPOOL_BATCH changesets as one blob: the lengths of their five parts (id,
+    body, signature, case_prev, reveals as JSON), then the parts one after the other."""
+
+    def __init__(self) -> None:
+        self.lengths = array("I")
+        self.parts: list[bytes] = []
+
+    def add(self, item: StagedChangeset) -> None:
+        parts = (
+            item.cs_id.encode(),
+            item.body,
+            item.sig,
+            item.case_prev.encode(),
+            item.reveals_json().encode(),
+        )
+        self.lengths.extend(map(len, parts))
+        self.parts.extend(parts)
+
+    def __len__(self) -> int:
+        return len(self.lengths) // 5
+
+    def take(self) -> bytes:
+        """The blob, and the batch begins again empty."""
+        blob = _COUNT.pack(len(self)) + self.lengths.tobytes() + b"".join(self.parts)
+        self.lengths, self.parts = array("I"), []
+        return blob
+
+
+_COUNT = struct.Struct("=I")
+
+
+def _unbatch(blob: bytes) -> Iterator[tuple[str, bytes, bytes, str, str]]:
+    """The changesets of a batch's blob (written by `_Batch.take` in this process)."""
+    (count,) = _COUNT.unpack_from(blob)
+    lengths = array("I")
+    start = _COUNT.size + 5 * count * lengths.itemsize
+    lengths.frombytes(blob[_COUNT.size : start])
+    ends = list(accumulate(lengths, initial=start))
+    for index in range(0, 5 * count, 5):
+        at, body_at, sig_at, prev_at, reveals_at, end = ends[index : index + 6]
+        yield (
+            blob[at:body_at].decode(),
+            blob[body_at:sig_at],
+            blob[sig_at:prev_at],
+            blob[prev_at:reveals_at].decode(),
+            blob[reveals_at:end].decode(),
+        )
+
+
 class ChangesetSpool:
-    """Verified changesets in arrival order, on disk (encrypted), read back lazily."""
+    """Verified changesets in arrival order, on disk (encrypted), read back lazily.
+
+    They are kept SPOOL_BATCH at a time, a batch in one row: a row per changeset cost
+    SQLite more than everything else staging does with it. Key statements (case "") are
+    batched apart, as they are read apart (`first_key_statements`)."""
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / f".staging-{secrets.token_hex(8)}{TEMP_SUFFIX}"
         self._conn = open_scratch_database(self.path)
         self._conn.execute(
-            "CREATE TABLE spool(n INTEGER PRIMARY KEY, id TEXT, body BLOB, sig BLOB,"
-            " case_id TEXT, case_prev TEXT, reveals TEXT)"
+            "CREATE TABLE spool(n INTEGER PRIMARY KEY, key_statements INTEGER, batch BLOB)"
         )
         self._conn.execute("BEGIN")
         self.count = 0
-        self._waiting: list[tuple[str, bytes, bytes, str, str, str]] = []
+        self._key_statements = _Batch()
+        self._others = _Batch()
+        self._case_ids: set[str] = set()
+        self._waiting = 0  # added since the last write
 
     def add(self, item: StagedChangeset) -> None:
-        """Keep one verified changeset (written with the next SPOOL_BATCH, in one call)."""
-        self._waiting.append(
-            (
-                item.cs_id,
-                item.body,
-                item.sig,
-                item.changeset.case_id,
-                item.case_prev,
-                item.reveals_json(),
-            )
-        )
+        """Keep one verified changeset (written with the next SPOOL_BATCH, in one row)."""
+        case_id = item.changeset.case_id
+        if case_id:
+            self._others.add(item)
+            self._case_ids.add(case_id)
+        else:
+            self._key_statements.add(item)
         self.count += 1
-        if len(self._waiting) >= SPOOL_BATCH:
+        self._waiting += 1
+        if self._waiting >= SPOOL_BATCH:
             self._flush()
 
     def _flush(self) -> None:
-        if self._waiting:
-            self._conn.executemany(
-                "INSERT INTO spool(id, body, sig, case_id, case_prev, reveals)"
-                " VALUES (?,?,?,?,?,?)",
-                self._waiting,
-            )
-            self._waiting = []
+        self._waiting = 0
+        for key_statements, waiting in ((1, self._key_statements), (0, self._others)):
+            if len(waiting):
+                self._conn.execute(
+                    "INSERT INTO spool(key_statements, batch) VALUES (?, ?)",
+                    (key_statements, waiting.take()),
+                )
 
     def items(self, *, key_statements: bool) -> Iterator[StagedChangeset]:
         """The changesets about keys (case "") or the others, in arrival order."""
         self._flush()
-        where = "case_id = ''" if key_statements else "case_id != ''"
         rows = self._conn.execute(
-            f"SELECT id, body, sig, case_prev, reveals FROM spool WHERE {where} ORDER BY n"
+            "SELECT batch FROM spool WHERE key_statements = ? ORDER BY n", (int(key_statements),)
         )
-        for cs_id, body, sig, case_prev, reveals in rows:
-            body = bytes(body)
-            yield StagedChangeset(
-                str(cs_id),
-                decode_verified(body),
-                body,
-                bytes(sig),
-                str(case_prev),
-                decode_reveals(reveals),
-            )
+        for (batch,) in rows:
+            for cs_id, body, sig, case_prev, reveals in _unbatch(bytes(batch)):
+                yield StagedChangeset(
+                    cs_id, decode_verified(body), body, sig, case_prev, decode_reveals(reveals)
+                )
 
     def case_ids(self) -> list[str]:
         """Every case the changesets belong to."""
-        self._flush()
-        rows = self._conn.execute("SELECT DISTINCT case_id FROM spool WHERE case_id != ''")
-        return [str(row[0]) for row in rows]
+        return sorted(self._case_ids)
 
     def close(self) -> None:
         """Drop the scratch database."""
