@@ -30,6 +30,7 @@ from storage.sealing import sealable
 
 JSONValue = Any
 
+
 def _no_duplicates(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValue]:
     result = dict(pairs)
     if len(result) != len(pairs):
@@ -185,5 +186,3 @@ def _decode_op(doc: object) -> Op:
         _expect(sealable(kind, name) and name not in fields, "bad sealed field")
         _expect(_is_hex_digest(digest), "bad commitment")
     return Op(doc["entity"], doc["entity_id"], doc["kind"], fields, prev, sealed)
-
-
