@@ -8,6 +8,7 @@ hostile source: duplicate keys, NaN and infinities, floats, deep nesting, huge i
 from __future__ import annotations
 
 import json
+import json.scanner
 import re
 from collections.abc import Callable
 from typing import Any
@@ -144,7 +145,26 @@ _STRICT_NAMING_DUPLICATES = json.JSONDecoder(
 )
 
 
+def _scanner(decoder: json.JSONDecoder) -> Callable[[str, int], tuple[JSONValue, int]]:
+    """The scanner a decoder builds for itself (typeshed names its argument's type oddly)."""
+    context: Any = decoder
+    return json.scanner.make_scanner(context)
+
+
+# Their scanners, called directly: JSONDecoder.decode less its two Python frames.
+_SCANNERS = {False: _scanner(_STRICT), True: _scanner(_STRICT_NAMING_DUPLICATES)}
+
+
 def _parse(text: str, *, pairs_hook: bool) -> JSONValue:
+    # When the text is one value from its first character to its last (canonical text
+    # always is), the scanner's answer is decode's; otherwise (white space around it,
+    # trailing data, no value) decode parses it again and says why.
+    try:
+        value, end = _SCANNERS[pairs_hook](text, 0)
+    except StopIteration:
+        end = -1
+    if end == len(text):
+        return value
     return (_STRICT_NAMING_DUPLICATES if pairs_hook else _STRICT).decode(text)
 
 
