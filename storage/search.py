@@ -111,12 +111,44 @@ def index_new(conn: Connection, kind: Entity, entity_id: str, row: dict[str, obj
     """Index a record just inserted with the column values `row` (every field of `kind`):
     the index row `reindex(..., new=True)` writes, without reading back the row just
     written (an import of 100,000 records spares as many look-ups)."""
+    entry = new_index_entry(kind, entity_id, row)
+    if entry is not None:
+        _write_entry(conn, entry)
+
+
+IndexEntry = tuple[str, str, str, str, str]  # entity, entity_id, case_id, title, body
+
+
+def new_index_entry(kind: Entity, entity_id: str, row: dict[str, object]) -> IndexEntry | None:
+    """The index row of a record just created with the column values `row` (every field
+    of `kind`), None when it has none: what `index_new` writes, for a caller that writes
+    many at once (`add_index_entries`)."""
     if not (kind.search_title or kind.search_body) or row["withdrawn"]:
-        return
+        return None
     case_id = entity_id if kind.name == "case" else row["case_id"]
     protection = row["protection"] if kind.name == "person" else "none"
     values = [row[name] for name in _indexed_columns(kind)]
-    _add_to_index(conn, kind, entity_id, str(case_id), str(protection), values)
+    return _entry(kind, entity_id, str(case_id), str(protection), values)
+
+
+def add_index_entries(conn: Connection, entries: Sequence[IndexEntry]) -> None:
+    """Write many index rows at once, with the rowids one `INSERT` each would have been
+    given (the next above the largest), in order: the same rows as `index_new` per record."""
+    if not entries:
+        return
+    last = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM search_docs").fetchone()[0])
+    numbered = list(enumerate(entries, start=last + 1))
+    conn.executemany(
+        "INSERT INTO search_docs(rowid, entity, entity_id, case_id) VALUES (?,?,?,?)",
+        [
+            (rowid, entity, entity_id, case_id)
+            for rowid, (entity, entity_id, case_id, _, _) in numbered
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO search_index(rowid, title, body) VALUES (?,?,?)",
+        [(rowid, title, body) for rowid, (_, _, _, title, body) in numbered],
+    )
 
 
 def _indexed_columns(kind: Entity) -> tuple[str, ...]:
@@ -131,6 +163,12 @@ def _add_to_index(
     protection: str,
     values: Sequence[object],
 ) -> None:
+    _write_entry(conn, _entry(kind, entity_id, case_id, protection, values))
+
+
+def _entry(
+    kind: Entity, entity_id: str, case_id: str, protection: str, values: Sequence[object]
+) -> IndexEntry:
     # A protected person's identity stays searchable (is this witness already in another
     # case?) but out of the title, and their hits show no snippet: a hit must never show
     # whom a pseudonym hides, which only the audited reveal may.
@@ -144,13 +182,16 @@ def _add_to_index(
     body_fields = [n for n in kind.search_title if not shown(n)] + list(kind.search_body)
     title = " ".join(dict.fromkeys(fields[n] for n in title_fields if fields[n]))
     body = " ".join(fields[n] for n in body_fields if fields[n])
+    return (kind.name, entity_id, case_id, title, body)
+
+
+def _write_entry(conn: Connection, entry: IndexEntry) -> None:
     cursor = conn.execute(
-        "INSERT INTO search_docs(entity, entity_id, case_id) VALUES (?,?,?)",
-        (kind.name, entity_id, case_id),
+        "INSERT INTO search_docs(entity, entity_id, case_id) VALUES (?,?,?)", entry[:3]
     )
     conn.execute(
         "INSERT INTO search_index(rowid, title, body) VALUES (?,?,?)",
-        (cursor.lastrowid, title, body),
+        (cursor.lastrowid, entry[3], entry[4]),
     )
 
 

@@ -113,6 +113,20 @@ class Authority:
         elif any(op.entity == GRANT for op in cs.ops):
             self.forget(cs.case_id)
 
+    def trusts_fully(self, cs: Changeset) -> bool:
+        """True when the signer of `cs` may write anything in its case but grants: its
+        owner, or a member granted `office` or `liaison` and not cut off before `cs`.
+        `refusal` says None for such a changeset without grant ops, and without reading
+        the records it creates (an ngo's changes are decided by who created what)."""
+        if cs.case_id == "" or self._owner(cs.case_id) is None:
+            return False
+        member = self._member(cs.case_id, cs.origin)
+        return (
+            member is not None
+            and member.accepts(cs.epoch, cs.seq)
+            and (member.role == OWNER or member.role in FULL_TRUST_ROLES)
+        )
+
     def refusal(self, cs: Changeset) -> Refusal | None:
         """None when the signer of `cs` may do all it does, else why not."""
         if cs.case_id == "":

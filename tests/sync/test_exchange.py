@@ -190,8 +190,10 @@ def test_a_refused_changeset_inside_a_batch_spoils_only_itself(
 ) -> None:
     """Changesets apply in batches under one savepoint; one refused mid-batch makes the batch
     replay one by one, and nothing is counted twice. The notes after it build on it (each
-    changeset names its predecessor in the case), so they wait."""
+    changeset names its predecessor in the case), so they wait. (The refusal is made by
+    replacing apply_changeset, which only the one-by-one path calls: the bulk path is off.)"""
     monkeypatch.setattr(importer._Applier, "BATCH", 4)
+    monkeypatch.setattr(importer._Applier, "BULK", False)
     kabora = network.ws["kabora"]
     case_id = cases.add_case(kabora, "Batched case")
     notes = [cases.add_note(kabora, case_id, f"note {n}") for n in range(9)]
