@@ -12,7 +12,6 @@ concurrent: both values are kept in the conflict queue and the one with the high
 
 from __future__ import annotations
 
-from collections import ChainMap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -266,61 +265,48 @@ class BulkCreates:
             _refuse_values_in_clear(self._conn, cs)
         except ApplyError:
             return False
-        written: dict[tuple[str, str], str] = {}  # by this changeset, before its later ops
         rows: list[tuple[tuple[str, tuple[str, ...]], tuple[object, ...]]] = []
-        field_state = []
-        created: dict[tuple[str, str], tuple[Entity, dict[str, object]]] = {}
-        touched: set[tuple[str, str]] = set()  # iterated as apply_changeset iterates its own
+        entries: list[IndexEntry | None] = []
+        written: list[tuple[str, str]] = []  # what its later ops may point at
         for index, op in enumerate(cs.ops):
             kind = ENTITIES[op.entity]
             key = (kind.table, op.entity_id)
-            if key in written or self._here(key) or not set(op.sealed) <= set(kind.fields):
+            if self._here(key) or (op.sealed and not op.sealed.keys() <= kind.fields.keys()):
+                self._forget(written)
                 return False
             fields = {name: kind.fields[name].default for name in op.sealed}
             fields.update(op.fields)
             try:
-                values = clean_fields(kind, fields, creating=True, present=set(op.sealed))
-                scope = ChainMap(written, self._cases)
+                values = clean_fields(kind, fields, creating=True, present=op.sealed.keys())
                 _check_case_scope(
-                    self._conn, kind, values, cs.case_id, op.entity_id, cases_here, scope
+                    self._conn, kind, values, cs.case_id, op.entity_id, cases_here, self._cases
                 )
             except (InvalidInput, ApplyError):
+                self._forget(written)
                 return False
-            row = {name: spec.default for name, spec in kind.fields.items()}
+            row = dict(_defaults(kind))
             row.update(values)
-            columns = ("id", *row.keys(), "created_hlc", "updated_hlc")
+            columns = ("id", *row, "created_hlc", "updated_hlc")
             rows.append(((kind.table, columns), (op.entity_id, *row.values(), cs.hlc, cs.hlc)))
-            written[key] = cs.case_id
-            field_state.append(
+            self._cases[key] = cs.case_id
+            written.append(key)
+            self._field_state.append(
                 (op.entity, op.entity_id, CREATED, op_ref(cs_id, index), cs.hlc, cs.origin)
             )
-            created[(op.entity, op.entity_id)] = (kind, row)
-            touched.add((op.entity, op.entity_id))
-        applied_at = datetime.now(UTC).isoformat()
-        self._changesets.append(
-            (
-                cs_id,
-                cs.origin,
-                cs.epoch,
-                cs.seq,
-                cs.prev_hash,
-                cs.hlc,
-                cs.author,
-                cs.case_id,
-                body,
-                sig,
-                applied_at,
-            )
-        )
+            entries.append(new_index_entry(kind, op.entity_id, row))
+        changeset = (cs_id, cs.origin, cs.epoch, cs.seq, cs.prev_hash, cs.hlc, cs.author)
+        self._changesets.append((*changeset, cs.case_id, body, sig))
         for table_columns, values_row in rows:
             self._rows.setdefault(table_columns, []).append(values_row)
-        self._field_state.extend(field_state)
-        for entity_name, entity_id in touched:
-            kind, row = created[(entity_name, entity_id)]
-            entry = new_index_entry(kind, entity_id, row)
-            if entry is not None:
-                self._index.append(entry)
-        self._cases.update(written)
+        if len(entries) == 1:
+            if entries[0] is not None:
+                self._index.append(entries[0])
+        else:  # in the order apply_changeset indexes the records a changeset touched
+            by_record = {
+                (op.entity, op.entity_id): e for op, e in zip(cs.ops, entries, strict=True)
+            }
+            touched = {(op.entity, op.entity_id) for op in cs.ops}
+            self._index.extend(e for key in touched if (e := by_record[key]) is not None)
         self._slots[(cs.origin, cs.epoch, cs.seq)] = cs_id
         return True
 
@@ -328,10 +314,11 @@ class BulkCreates:
         """Write the rows of the changesets taken since the last flush."""
         if not self._changesets:
             return
+        applied_at = (datetime.now(UTC).isoformat(),)
         self._conn.executemany(
             "INSERT INTO changesets(id, origin, epoch, seq, prev_hash, hlc, author, case_id,"
             " body, sig, applied_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            self._changesets,
+            [row + applied_at for row in self._changesets],
         )
         for (table, columns), rows in self._rows.items():
             self._conn.executemany(
@@ -361,6 +348,13 @@ class BulkCreates:
         self._index.clear()
         self._cases.clear()
 
+    def _forget(self, written: list[tuple[str, str]]) -> None:
+        """Undo what `add` kept of a changeset it then left to `apply_changeset`."""
+        for key in written:
+            del self._cases[key]
+        if written:
+            del self._field_state[-len(written) :]
+
     def _holder(self, cs: Changeset) -> str | None:
         slot = (cs.origin, cs.epoch, cs.seq)
         if slot not in self._slots:
@@ -378,6 +372,17 @@ class BulkCreates:
             row = self._conn.execute(f"SELECT 1 FROM {key[0]} WHERE id = ?", (key[1],))
             self._records[key] = row.fetchone() is not None
         return self._records[key]
+
+
+_DEFAULTS: dict[str, dict[str, object]] = {}
+
+
+def _defaults(kind: Entity) -> dict[str, object]:
+    """Every field of `kind` with its default, in the order of its columns."""
+    found = _DEFAULTS.get(kind.name)
+    if found is None:
+        found = _DEFAULTS[kind.name] = {name: spec.default for name, spec in kind.fields.items()}
+    return found
 
 
 def _chunks(values: list[Any]) -> Iterable[list[Any]]:

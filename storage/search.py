@@ -125,10 +125,15 @@ def new_index_entry(kind: Entity, entity_id: str, row: dict[str, object]) -> Ind
     many at once (`add_index_entries`)."""
     if not (kind.search_title or kind.search_body) or row["withdrawn"]:
         return None
-    case_id = entity_id if kind.name == "case" else row["case_id"]
-    protection = row["protection"] if kind.name == "person" else "none"
-    values = [row[name] for name in _indexed_columns(kind)]
-    return _entry(kind, entity_id, str(case_id), str(protection), values)
+    case_id = str(entity_id if kind.name == "case" else row["case_id"])
+    protection = str(row["protection"]) if kind.name == "person" else "none"
+    if protection != "none":
+        values = [row[name] for name in _indexed_columns(kind)]
+        return _entry(kind, entity_id, case_id, protection, values)
+    # What `_entry` writes for a record whose fields are all shown, in fewer steps.
+    title = " ".join(dict.fromkeys(text for name in kind.search_title if (text := str(row[name]))))
+    body = " ".join(text for name in kind.search_body if (text := str(row[name])))
+    return (kind.name, entity_id, case_id, title, body)
 
 
 def add_index_entries(conn: Connection, entries: Sequence[IndexEntry]) -> None:

@@ -37,7 +37,6 @@ from storage.apply import (
     ForkDetected,
     MissingRecord,
     apply_changeset,
-    only_creates_plain_records,
     prev_refs,
     revoked_after,
 )
@@ -857,9 +856,9 @@ class _Applier:
         savepoint; in a batch, a failure spoils the batch (`_BatchSpoiled`). In a batch,
         a changeset that only creates new records may be taken by the bulk path: the
         rows it holds back are written before anything else reads the database."""
-        bulk = self.BULK and not alone and self._bulk_candidate(item)
-        if not bulk:
-            self._bulk.flush()
+        if self.BULK and not alone and self._taken_in_bulk(item, outcome):
+            return True
+        self._bulk.flush()
         if self._present.remembers(item.cs_id):  # the database is asked by apply itself
             outcome.duplicates += 1
             outcome.settle(item.cs_id)
@@ -887,16 +886,6 @@ class _Applier:
         if needs:
             outcome.waiting[item.cs_id] = (item, "waits for earlier changesets", needs)
             return False
-        if (
-            bulk
-            and self._authority.trusts_fully(item.changeset)
-            and self._bulk.add(
-                item.changeset, item.cs_id, item.body, item.sig, cases_here=self._cases_here
-            )
-        ):
-            self._landed(item, outcome, 0)
-            return True
-        self._bulk.flush()
         refusal = self._authority.refusal(item.changeset)
         if refusal is not None:
             outcome.waiting.pop(item.cs_id, None)
@@ -926,18 +915,34 @@ class _Applier:
         self._landed(item, outcome, result.conflicts)
         return True
 
-    def _bulk_candidate(self, item: StagedChangeset) -> bool:
-        """True for a changeset the bulk path may take: another office's, that only
-        creates records, reveals nothing to keep, is no projection and was never
-        quarantined here (what the bulk path leaves out of `_landed`)."""
+    def _taken_in_bulk(self, item: StagedChangeset, outcome: _Outcome) -> bool:
+        """Apply `item` by the bulk path when every step of `_offer` would simply apply
+        it: another office's changeset that only creates new records, reveals nothing to
+        keep, is no projection, was never quarantined here, is not yet here, builds on
+        nothing, by a signer the authority trusts fully (without reading records), and
+        that `BulkCreates` finds new and valid. False leaves it to `_offer`'s one-by-one
+        steps, which decide it from scratch."""
         cs = item.changeset
-        return (
-            cs.origin != self._ws.origin
-            and not item.reveals
-            and item.cs_id not in self._quarantined
-            and only_creates_plain_records(cs)
-            and projected_for(cs.author) is None
-        )
+        if (
+            cs.origin == self._ws.origin
+            or item.reveals
+            or item.cs_id in self._quarantined
+            or projected_for(cs.author) is not None
+            or any(op.prev for op in cs.ops)
+            or (item.case_prev and item.case_prev not in self._present)
+            or self._present.remembers(item.cs_id)
+            or self._revoked(item) is not None
+            or not self._authority.trusts_fully(cs)
+            or not self._bulk.add(cs, item.cs_id, item.body, item.sig, cases_here=self._cases_here)
+        ):
+            return False
+        # What `_landed` does for such a changeset: not ours, no key statement, no grant,
+        # never quarantined here, no conflicts.
+        self._ws.clock.observe(Stamp.parse(cs.hlc))
+        self._present.add(item.cs_id)
+        outcome.settle(item.cs_id)
+        outcome.note_applied(item, self._parked, self._held)
+        return True
 
     def _landed(self, item: StagedChangeset, outcome: _Outcome, conflicts: int) -> None:
         """Bookkeeping for a changeset just applied."""
