@@ -390,3 +390,20 @@ def test_any_order_of_changesets_gives_the_same_state_through_both_paths(
     finally:
         for ws in opened:
             ws.close()
+
+
+def test_an_import_failing_after_the_bulk_rows_were_written_changes_nothing(
+    bundles: History, twins: tuple[Workspace, Workspace], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk path writes inside the import's one transaction: when the import fails
+    after every row was written (here, recording its outcome), nothing of it stays."""
+    bulk, _ = twins
+    before = state_digest(bulk.conn), contents(bulk.conn)
+
+    def disk_full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(importer, "_record_outcome", disk_full)
+    [report] = import_paths(bulk, [bundles.sticks["kabora"]])
+    assert report.status == "failed", report.to_json()
+    assert (state_digest(bulk.conn), contents(bulk.conn)) == before
