@@ -208,6 +208,7 @@ class BulkCreates:
         self._rows: dict[tuple[str, tuple[str, ...]], list[tuple[object, ...]]] = {}
         self._field_state: list[tuple[str, str, str, str, str, str]] = []
         self._index: list[IndexEntry] = []
+        self._order: dict[str, int] | None = None
 
     def look_ahead(self, changesets: Iterable[Changeset]) -> None:
         """Look up at once, for the changesets about to be offered, who holds their
@@ -320,7 +321,10 @@ class BulkCreates:
             " body, sig, applied_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [row + applied_at for row in self._changesets],
         )
-        for (table, columns), rows in self._rows.items():
+        # A record's row goes in after the rows it points at (foreign keys are checked at
+        # once): a custody event after the evidence item created earlier in the run.
+        rank = self._parents_first()
+        for (table, columns), rows in sorted(self._rows.items(), key=lambda i: rank[i[0][0]]):
             self._conn.executemany(
                 f"INSERT INTO {table}({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",
                 rows,
@@ -333,6 +337,30 @@ class BulkCreates:
         add_index_entries(self._conn, self._index)
         self._records.update(dict.fromkeys(self._cases, True))
         self._forget_rows()
+
+    def _parents_first(self) -> dict[str, int]:
+        """The record tables in an order where every table comes after the tables its
+        foreign keys point at (read from the schema once)."""
+        if self._order is None:
+            tables = {kind.table for kind in ENTITIES.values()}
+            parents = {
+                table: {
+                    str(row[2])
+                    for row in self._conn.execute(f"PRAGMA foreign_key_list({table})")
+                    if str(row[2]) in tables and str(row[2]) != table
+                }
+                for table in tables
+            }
+            order: list[str] = []
+            while parents:
+                ready = sorted(t for t, needs in parents.items() if needs <= set(order))
+                if not ready:
+                    raise StorageError("The record tables' foreign keys form a cycle.")
+                order.extend(ready)
+                for table in ready:
+                    del parents[table]
+            self._order = {table: rank for rank, table in enumerate(order)}
+        return self._order
 
     def discard(self) -> None:
         """Forget the rows not written and all that was looked up (the batch is rolled

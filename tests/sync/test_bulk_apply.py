@@ -68,10 +68,14 @@ def _write_history(network: Network, tmp_path: Path, *, with_evidence: bool) -> 
     incident = cases.add_incident(kabora, case_id, "Market shelling")
     cases.add_element(kabora, case_id, "murder", "intent")
     if with_evidence:
-        file = tmp_path / "photo.bin"
-        file.write_bytes(bytes(range(256)) * 8)
-        item = evidence.add_evidence(kabora, case_id, file)
-        cases.add_link(kabora, item, incident)
+        first = _evidence(kabora, case_id, tmp_path / "photo.bin", 1)
+        cases.add_link(kabora, first, incident)
+        cases.update_record(kabora, Person, amara, languages="Swahili")  # one by one
+        # Written in bulk after it: custody of the first item, then a second item with its
+        # custody event (its row must follow the item's) and a link to it.
+        evidence.add_custody(kabora, first, "examined")
+        second = _evidence(kabora, case_id, tmp_path / "video.bin", 2)
+        cases.add_link(kabora, second, incident)
     notes = [cases.add_note(kabora, case_id, f"market note {n}") for n in range(6)]
     kabora.commit(  # three records in one changeset
         case_id,
@@ -86,29 +90,40 @@ def _write_history(network: Network, tmp_path: Path, *, with_evidence: bool) -> 
     cases.update_record(kabora, Note, notes[0], text="market note zero, corrected")
     cases.update_record(kabora, Note, notes[1], text="market note one, corrected")
     cases.update_record(kabora, Note, notes[1], text="market note one, corrected again")
-    cases.update_record(kabora, Person, amara, languages="Swahili", contact="market stall 4")
+    cases.update_record(kabora, Person, amara, languages="Lingala", contact="market stall 4")
     cases.withdraw(kabora, Note, notes[2])
     network.share("kabora", case_id, "ngo")
     for n in range(4):
         cases.add_note(kabora, case_id, f"later market note {n}")
-    network.send("kabora", "ngo")
-    network.send("kabora", "dressa")
+    _sent(network, "kabora", "ngo")
+    _sent(network, "kabora", "dressa")
     partner_note = cases.add_note(ngo, case_id, "partner note")
     cases.update_record(ngo, Note, partner_note, text="partner note, corrected")
     cases.add_element(ngo, case_id, "murder", "act")  # a partner adds no elements: held back
     cases.add_note(ngo, case_id, "partner note after")
-    network.send("ngo", "kabora")  # Kabora forwards the partner's notes, not its element
+    _sent(network, "ngo", "kabora")  # Kabora forwards the partner's notes, not its element
     cases.add_note(dressa, case_id, "dressa note in the shared case")
     # Concurrent edits of one note: a conflict wherever both arrive.
     cases.update_record(dressa, Note, notes[3], text="market note three, as Dressa has it")
     cases.update_record(kabora, Note, notes[3], text="market note three, as Kabora has it")
-    network.send("dressa", "kabora")
+    _sent(network, "dressa", "kabora")
     peers.unshare_case(kabora, case_id, network.peer("kabora", "dressa"))
     cases.add_note(dressa, case_id, "dressa note after its access was removed")  # held back
     own_case = cases.add_case(dressa, "Dressa own case")
     for n in range(3):
         cases.add_note(dressa, own_case, f"dressa note {n}")
     return case_id, own_case
+
+
+def _sent(network: Network, sender: str, receiver: str) -> None:
+    """Export from `sender` and import at `receiver` (both paths of which are under test)."""
+    report = network.send(sender, receiver)
+    assert report.status == "imported", report.message
+
+
+def _evidence(ws: Workspace, case_id: str, file: Path, seed: int) -> str:
+    file.write_bytes(bytes((i * seed) % 256 for i in range(2048)))
+    return evidence.add_evidence(ws, case_id, file)
 
 
 def _items_of(ws: Workspace) -> list[StagedChangeset]:
@@ -346,6 +361,26 @@ def _outcome(outcome: importer._Outcome) -> dict[str, Any]:
 def _apply(ws: Workspace, items: list[StagedChangeset], *, bulk: bool, batch: int) -> Any:
     with _Paths(bulk=bulk, batch=batch), ws.transaction():
         return _outcome(importer._apply_all(ws, items))
+
+
+def test_changesets_in_the_order_written_give_the_same_state_through_both_paths(
+    history: History, tmp_path: Path
+) -> None:
+    """The order a sender exports in, in batches of 500: long runs of creates in bulk,
+    broken by updates, grants and records of another case."""
+    opened = []
+    try:
+        for name in ("bulk", "one-by-one"):
+            shutil.copytree(history.template, tmp_path / name)
+            opened.append(open_workspace(tmp_path / name, PASSPHRASE))
+        bulk, one_by_one = opened
+        outcome = _apply(bulk, history.items, bulk=True, batch=500)
+        assert outcome == _apply(one_by_one, history.items, bulk=False, batch=500)
+        assert outcome["applied"] > 40 and outcome["quarantined"], outcome
+        assert_same_state(bulk, one_by_one)
+    finally:
+        for ws in opened:
+            ws.close()
 
 
 @st.composite
