@@ -23,6 +23,7 @@ from storage.connection import Connection
 from storage.entities import ENTITIES, GRANT, OPEN, PROTECTED, TRUST, Entity, clean_fields
 from storage.errors import InvalidInput, StorageError
 from storage.grants import cases_of, derive_shares
+from storage.history import record_noun
 from storage.hlc import Stamp, system_clock_ms
 from storage.identity import origin_of
 from storage.sealing import BY_RECORD, Reveal, field_class, strictest
@@ -203,6 +204,8 @@ class BulkCreates:
         self._conn = conn
         self._slots: dict[tuple[str, int, int], str | None] = {}  # holder, when looked up
         self._records: dict[tuple[str, str], bool] = {}  # (table, id): is it here
+        # id -> the indexed kind it names here (None: none), for ids looked up or added
+        self._id_kinds: dict[str, str | None] = {}
         self._cases: dict[tuple[str, str], str] = {}  # (table, id) -> case, not written yet
         self._changesets: list[tuple[object, ...]] = []
         self._rows: dict[tuple[str, tuple[str, ...]], list[tuple[object, ...]]] = {}
@@ -238,12 +241,37 @@ class BulkCreates:
                     f"SELECT id FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk
                 )
                 self._records.update(((table, str(row[0])), True) for row in rows)
+        self._look_up_id_kinds(
+            [i for t, found in ids.items() if t in _INDEXED_VALUES for i in found]
+        )
+
+    def _look_up_id_kinds(self, entity_ids: list[str]) -> None:
+        """Which indexed kind each id names here, if any (one query per kind and chunk)."""
+        self._id_kinds.update(dict.fromkeys(entity_ids))
+        for kind_name, table in INDEXED_TABLES.items():
+            for chunk in _chunks(entity_ids):
+                rows = self._conn.execute(
+                    f"SELECT id FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk
+                )
+                self._id_kinds.update((str(row[0]), kind_name) for row in rows)
+
+    def _named_otherwise(self, kind: Entity, entity_id: str) -> bool:
+        """True when the id already names a record of another indexed kind (here, or
+        among those waiting to be written): `apply_changeset` refuses it."""
+        if kind.name not in INDEXED_TABLES:
+            return False
+        if entity_id not in self._id_kinds:
+            self._look_up_id_kinds([entity_id])
+        named = self._id_kinds[entity_id]
+        return named is not None and named != kind.name
 
     def noted_applied(self, cs: Changeset, cs_id: str, touched: Iterable[tuple[str, str]]) -> None:
         """`cs` was applied by `apply_changeset`: its slot and its records are here now."""
         self._slots[(cs.origin, cs.epoch, cs.seq)] = cs_id
         for entity, entity_id in touched:
             self._records[(ENTITIES[entity].table, entity_id)] = True
+            if entity in INDEXED_TABLES:
+                self._id_kinds[entity_id] = entity
 
     def add(
         self,
@@ -272,7 +300,11 @@ class BulkCreates:
         for index, op in enumerate(cs.ops):
             kind = ENTITIES[op.entity]
             key = (kind.table, op.entity_id)
-            if self._here(key) or (op.sealed and not op.sealed.keys() <= kind.fields.keys()):
+            if (
+                self._here(key)
+                or self._named_otherwise(kind, op.entity_id)
+                or (op.sealed and not op.sealed.keys() <= kind.fields.keys())
+            ):
                 self._forget(written)
                 return False
             fields = {name: kind.fields[name].default for name in op.sealed}
@@ -291,6 +323,8 @@ class BulkCreates:
             rows.append(((kind.table, columns), (op.entity_id, *row.values(), cs.hlc, cs.hlc)))
             self._cases[key] = cs.case_id
             written.append(key)
+            if kind.name in INDEXED_TABLES:
+                self._id_kinds[op.entity_id] = kind.name
             self._field_state.append(
                 (op.entity, op.entity_id, CREATED, op_ref(cs_id, index), cs.hlc, cs.origin)
             )
@@ -368,6 +402,7 @@ class BulkCreates:
         self._forget_rows()
         self._slots.clear()
         self._records.clear()
+        self._id_kinds.clear()
 
     def _forget_rows(self) -> None:
         self._changesets.clear()
@@ -569,6 +604,7 @@ def _apply_op(
     except InvalidInput as exc:
         raise ApplyError(f"An op on {op.entity} {op.entity_id} is invalid: {exc}") from None
     if creating:
+        _refuse_id_of_another_record(conn, kind, op.entity_id)
         _check_case_scope(conn, kind, values, cs.case_id, op.entity_id, cases_here)
         created[(op.entity, op.entity_id)] = _insert_row(conn, kind, op.entity_id, values, cs.hlc)
         _record_field(conn, op, ref, CREATED, cs)
@@ -641,6 +677,36 @@ def revoked_after(conn: Connection, origin: str) -> tuple[int, int, str] | None:
         "SELECT epoch, after_seq, reason FROM revocations WHERE origin = ?", (origin,)
     ).fetchone()
     return (int(row[0]), int(row[1]), str(row[2])) if row else None
+
+
+# The record kinds the search index holds, by table: one row each, by id alone, so an id
+# may name one of them only (a record of another kind under a taken id would break the
+# index, and with it every later import).
+INDEXED_TABLES = {
+    kind.name: kind.table for kind in ENTITIES.values() if kind.search_title or kind.search_body
+}
+_INDEXED_VALUES = frozenset(INDEXED_TABLES.values())
+
+
+def _refuse_id_of_another_record(conn: Connection, kind: Entity, entity_id: str) -> None:
+    """Refuse a new record whose id already names a record of another indexed kind here.
+    Ids are random (80 bits): only a hostile peer reuses one, e.g. the id of a legal
+    element it was never sent, to break the importing office's search index."""
+    if kind.name not in INDEXED_TABLES:
+        return
+    for other, table in INDEXED_TABLES.items():
+        if other == kind.name:
+            continue
+        if conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (entity_id,)).fetchone():
+            raise ApplyError(id_taken_sentence(kind.name, entity_id, other))
+
+
+def id_taken_sentence(entity: str, entity_id: str, other: str) -> str:
+    """Why a record under another record's id is refused."""
+    return (
+        f"It creates a {record_noun(entity)} under the id {entity_id}, which already names a"
+        f" {record_noun(other)} here; one id names one record, so it is not applied."
+    )
 
 
 def _row_exists(conn: Connection, kind: Entity, entity_id: str) -> bool:

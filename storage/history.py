@@ -379,6 +379,13 @@ _NOUNS: dict[str, tuple[str, str]] = {
     "release": ("evidence release", "evidence releases"),
     "consent": ("consent statement", "consent statements"),
 }
+
+
+def record_noun(entity: str) -> str:
+    """What a record kind is called in a sentence ("legal element")."""
+    return _NOUNS[entity][0] if entity in _NOUNS else entity
+
+
 # The field that names a record to a person. Only open fields may name anything: a label
 # is shown to whoever reads the list.
 _LABEL_FIELDS = {

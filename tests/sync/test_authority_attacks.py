@@ -13,7 +13,8 @@ from storage import audit, cases, evidence, queries
 from storage.digest import state_digest
 from storage.errors import InvalidInput
 from storage.keyfile import FAST_INSECURE_KDF
-from storage.records import Case, Evidence, Note, Person
+from storage.records import Case, Element, Evidence, Note, Person
+from storage.search import search
 from storage.workspace import Draft, Workspace, create_workspace, new_id
 from sync import conflicts, peers
 from sync.cards import parse_card
@@ -604,3 +605,59 @@ def test_a_stranger_dressing_its_claim_as_a_partners_copy_is_refused(network: Ne
         for reason in report.quarantine_reasons
     ), report.quarantine_reasons
     assert state_digest(dressa.conn) == before
+
+
+def test_ngo_creating_a_note_under_the_id_of_a_legal_element_is_refused(
+    network: Network,
+) -> None:
+    """The NGO, which is never sent legal elements, learns the id of one and creates a note
+    under it: at Kabora that id already names the element. Before, the search index
+    refused the row and the whole import failed with "is its disk full?". Now that note is
+    refused with a sentence, what the NGO wrote after it waits behind it, and the element
+    and its search entry are as they were."""
+    kabora, ngo = network.ws["kabora"], network.ws["ngo"]
+    case_id = _case_for(network, "ngo")
+    element = cases.add_element(kabora, case_id, "Attack on civilians", "Intent")
+    note = {"case_id": case_id, "text": "Spoke to the family", "class": "open"}
+    ngo.commit(case_id, [Draft("note", element, "create", note)])
+    cases.add_note(ngo, case_id, "A second visit on Friday")
+    before = state_digest(kabora.conn)
+
+    report = network.send("ngo", "kabora")
+
+    assert report.status == "imported", report.message
+    assert report.changesets == 0 and report.quarantined == 1
+    [reason] = report.quarantine_reasons
+    assert f"creates a note under the id {element}, which already names a legal element" in (reason)
+    assert state_digest(kabora.conn) == before
+    assert queries.get(kabora.conn, Element, element).charge == "Attack on civilians"
+    assert [hit.entity for hit in search(kabora.conn, "civilians")] == ["element"]
+
+
+def test_office_creating_notes_under_the_id_of_an_element_it_lacks_is_refused(
+    network: Network,
+) -> None:
+    """Dressa, a full member, writes a run of new notes (what the import writes in bulk),
+    one of them under the id of a legal element Kabora added since Dressa's last bundle:
+    that one is refused with the same sentence as one at a time, the notes before it apply,
+    and the element keeps its search entry."""
+    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    case_id = _case_for(network, "dressa")
+    element = cases.add_element(kabora, case_id, "Attack on civilians", "Intent")
+    first = [cases.add_note(dressa, case_id, f"Door to door, street {n}") for n in range(3)]
+    note = {"case_id": case_id, "text": "Spoke to the family", "class": "open"}
+    dressa.commit(case_id, [Draft("note", element, "create", note)])
+
+    report = network.send("dressa", "kabora")
+
+    assert report.status == "imported", report.message
+    assert report.changesets == 3 and report.quarantined == 1
+    [reason] = report.quarantine_reasons
+    assert f"creates a note under the id {element}, which already names a legal element" in (
+        reason
+    )
+    assert [queries.get(kabora.conn, Note, n).text for n in first] == [
+        f"Door to door, street {n}" for n in range(3)
+    ]
+    assert queries.get(kabora.conn, Element, element).charge == "Attack on civilians"
+    assert [hit.entity for hit in search(kabora.conn, "civilians")] == ["element"]
