@@ -11,6 +11,7 @@ from storage.cases import add_case
 from storage.workspace import Workspace
 from ui.case_list_guide import ListState
 from ui.main_window import MainWindow
+from ui.models.case_table import PAGE_SIZE
 from ui.peers_view import PeersView
 from ui.prompts import ScriptedPrompts
 from ui.sync_center import SyncCenter
@@ -98,3 +99,26 @@ def test_the_guide_waits_with_the_list_while_work_runs_and_goes_when_locked(
     assert window.guide.isEnabled()
     window.lock()
     assert window.cases_stack.currentWidget() is window.table  # nothing of the workspace
+
+
+def test_reading_more_cases_leaves_the_hidden_guide_alone(
+    ws: Workspace, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each page read while scrolling announces its rows; the guide, hidden behind the
+    rows, is not told (and laid out) again for each, and the count stays right."""
+    with ws.transaction():
+        for number in range(PAGE_SIZE + 5):
+            add_case(ws, f"Case {number}")
+    window._refresh_cases()
+    told: list[ListState] = []
+    monkeypatch.setattr(window.guide, "show_state", told.append)
+    model = window.model
+    assert model is not None and model.canFetchMore()
+    model.fetchMore()
+    assert model.rowCount() == PAGE_SIZE + 5
+    assert told == []
+    assert window.list_state is ListState.CASES
+    assert window.cases_stack.currentWidget() is window.table
+    assert window.count_label.text() == f"{PAGE_SIZE + 5} cases"
+    window.filter_bar.status_box.setCurrentIndex(window.filter_bar.status_box.findData("closed"))
+    assert told == [ListState.NO_MATCH]  # shown: told what to say
