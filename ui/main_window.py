@@ -70,6 +70,7 @@ from ui.models.case_table import CaseTableModel
 from ui.parked_view import ParkedView
 from ui.peers_view import PeersView
 from ui.prompts import Prompts
+from ui.read_ahead import ReadAhead
 from ui.settings import Settings
 from ui.slots import weakly
 from ui.sync_center import SyncCenter
@@ -212,6 +213,8 @@ class MainWindow(QMainWindow):
         self.resize(1000, 640)
 
         self.table = FilledGridTableView(self)  # grid lines filled: a fifth of a repaint less
+        # Pages of cases are read while the window is idle, not in the screen scrolled to.
+        self.read_ahead = ReadAhead(self.table)
         self.table.setAccessibleName("Cases")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -441,6 +444,7 @@ class MainWindow(QMainWindow):
         self.model.modelReset.connect(self._update_count)
         self.model.rowsInserted.connect(self._update_count)
         self.table.setModel(self.model)
+        self.read_ahead.follow(self.model)
         header = self.table.horizontalHeader()
         self.table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
         self._size_columns()
