@@ -268,3 +268,35 @@ def test_plain_text_is_passed_over_at_once() -> None:
     assert not may_hold_refused_text(_json_of("note 5", False))
     assert may_hold_refused_text(_json_of("a\u202eb", False))
     assert may_hold_refused_text(_json_of("a\u202eb", True))
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(changeset_doc.map(canonical.encode))
+def test_a_kept_changeset_is_rebuilt_as_before(body: bytes) -> None:
+    """What `decode` accepted (and we kept) reads back as the old json.loads rebuild did,
+    and as `decode` itself gave it."""
+    accepted = _outcome(changesets.decode, body)
+    if accepted[0] == "accepted":
+        assert changesets.decode_verified(body) == old_decoders.decode_verified(body)
+        assert changesets.decode_verified(body) == accepted[1]
+
+
+def _plain_outcome(parse: Any, data: bytes) -> tuple[str, object]:
+    try:
+        return "parsed", parse(data)
+    except ValueError as exc:
+        return "refused", type(exc).__name__
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(json_values.flatmap(_json_texts))
+@example(b" {} ")
+@example(b"{} []")
+@example(b"")
+@example(b"\xef\xbb\xbf{}")
+@example('{"a":"\u00e9"}'.encode("utf-16"))
+@example(b'"\\ud800"')
+def test_trusted_parsing_answers_as_json_loads(data: bytes) -> None:
+    """The plain parse of kept bodies gives what json.loads gives, and fails where it
+    fails (the kept text is never odd; the answer stays the same if it were)."""
+    assert _plain_outcome(canonical.decode_trusted, data) == _plain_outcome(json.loads, data)
