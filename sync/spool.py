@@ -71,15 +71,10 @@ class _Batch:
         self.parts: list[bytes] = []
 
     def add(self, item: StagedChangeset) -> None:
-        parts = (
-            item.cs_id.encode(),
-            item.body,
-            item.sig,
-            item.case_prev.encode(),
-            item.reveals_json().encode(),
-        )
+        reveals = encode_reveals(item.reveals).encode() if item.reveals else b"[]"
+        parts = (item.cs_id.encode(), item.body, item.sig, item.case_prev.encode(), reveals)
         self.lengths.extend(map(len, parts))
-        self.parts.extend(parts)
+        self.parts += parts
 
     def __len__(self) -> int:
         return len(self.lengths) // 5
@@ -94,8 +89,9 @@ class _Batch:
 _COUNT = struct.Struct("=I")
 
 
-def _unbatch(blob: bytes) -> Iterator[tuple[str, bytes, bytes, str, str]]:
-    """The changesets of a batch's blob (written by `_Batch.take` in this process)."""
+def _unbatch(blob: bytes) -> Iterator[StagedChangeset]:
+    """The changesets of a batch's blob (written by `_Batch.take` in this process), their
+    bodies rebuilt without a second check (`decode_verified`)."""
     (count,) = _COUNT.unpack_from(blob)
     lengths = array("I")
     start = _COUNT.size + 5 * count * lengths.itemsize
@@ -103,12 +99,15 @@ def _unbatch(blob: bytes) -> Iterator[tuple[str, bytes, bytes, str, str]]:
     ends = list(accumulate(lengths, initial=start))
     for index in range(0, 5 * count, 5):
         at, body_at, sig_at, prev_at, reveals_at, end = ends[index : index + 6]
-        yield (
+        body = blob[body_at:sig_at]
+        reveals = blob[reveals_at:end]
+        yield StagedChangeset(
             blob[at:body_at].decode(),
-            blob[body_at:sig_at],
+            decode_verified(body),
+            body,
             blob[sig_at:prev_at],
             blob[prev_at:reveals_at].decode(),
-            blob[reveals_at:end].decode(),
+            decode_reveals(reveals.decode()) if reveals != b"[]" else {},
         )
 
 
@@ -161,10 +160,7 @@ class ChangesetSpool:
             "SELECT batch FROM spool WHERE key_statements = ? ORDER BY n", (int(key_statements),)
         )
         for (batch,) in rows:
-            for cs_id, body, sig, case_prev, reveals in _unbatch(bytes(batch)):
-                yield StagedChangeset(
-                    cs_id, decode_verified(body), body, sig, case_prev, decode_reveals(reveals)
-                )
+            yield from _unbatch(bytes(batch))
 
     def case_ids(self) -> list[str]:
         """Every case the changesets belong to."""
