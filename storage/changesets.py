@@ -210,7 +210,7 @@ def _well_shaped_op(doc: Any) -> Op | None:
     for name, digest in sealed.items():
         if not sealable(kind, name) or name in fields or not _is_hex_digest(digest):
             return None
-    return _built_op(entity_name, entity_id, doc["kind"], fields, prev, sealed)
+    return Op(entity_name, entity_id, doc["kind"], fields, prev, sealed)
 
 
 def _checked(doc: object) -> Changeset:
@@ -254,7 +254,7 @@ def decode_verified(body: bytes) -> Changeset:
     back from its spool, and json.loads' own steps cost more than the parse."""
     doc = canonical.decode_trusted(body)
     ops = [
-        _built_op(
+        Op(
             op["entity"],
             op["entity_id"],
             op["kind"],
@@ -268,45 +268,16 @@ def decode_verified(body: bytes) -> Changeset:
 
 
 def _changeset(doc: dict[str, Any], ops: tuple[Op, ...]) -> Changeset:
-    """Changeset(...) of a checked document, its attributes set at once (see `_built_op`)."""
-    changeset = _new(Changeset)
-    attributes = changeset.__dict__
-    attributes["origin"] = doc["origin"]
-    attributes["epoch"] = doc["epoch"]
-    attributes["seq"] = doc["seq"]
-    attributes["prev_hash"] = doc["prev_hash"]
-    attributes["hlc"] = doc["hlc"]
-    attributes["author"] = doc["author"]
-    attributes["case_id"] = doc["case_id"]
-    attributes["ops"] = ops
-    return changeset
-
-
-_new = object.__new__
-
-
-def _built_op(
-    entity: str,
-    entity_id: str,
-    kind: str,
-    fields: dict[str, Any],
-    prev: dict[str, str],
-    sealed: dict[str, str],
-) -> Op:
-    """Op(...) with every attribute given, set at once: a frozen dataclass's __init__ sets
-    each through object.__setattr__, which cost as much as the rest of building an op, and
-    a bundle builds hundreds of thousands of them twice (staging, then the spool's
-    read-back). The same object as the constructor's (tests/storage/test_changesets.py
-    holds both builders to their classes' fields)."""
-    op = _new(Op)
-    attributes = op.__dict__
-    attributes["entity"] = entity
-    attributes["entity_id"] = entity_id
-    attributes["kind"] = kind
-    attributes["fields"] = fields
-    attributes["prev"] = prev
-    attributes["sealed"] = sealed
-    return op
+    return Changeset(  # by position: once per changeset in a bundle, keywords cost a third
+        doc["origin"],
+        doc["epoch"],
+        doc["seq"],
+        doc["prev_hash"],
+        doc["hlc"],
+        doc["author"],
+        doc["case_id"],
+        ops,
+    )
 
 
 def _decode_op(doc: object) -> Op:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -329,33 +328,3 @@ def test_libsodium_and_openssl_agree_on_changeset_signatures(
 )
 def test_a_garbage_key_or_signature_is_refused_not_raised(key: bytes, sig: bytes) -> None:
     assert not verify_changeset(key, b"{}", sig)
-
-
-def test_ops_and_changesets_built_at_once_are_the_constructors_own() -> None:
-    """The decoders set an op's and a changeset's attributes at once (without the frozen
-    dataclass's __init__): the objects must be the constructor's, field for field, and a
-    field added to either class must be added to the builders too."""
-    fields = {"text": "a note"}
-    prev = {"text": "ab" * 32 + ":0"}
-    sealed = {"legal_name": "0" * 64}
-    built_op = changesets._built_op("note", "n1", "update", fields, prev, sealed)
-    op = changesets.Op("note", "n1", "update", fields, prev, sealed)
-    assert vars(built_op) == vars(op)
-    assert (built_op, repr(built_op)) == (op, repr(op))
-    assert list(vars(built_op)) == [f.name for f in dataclasses.fields(changesets.Op)]
-    doc = {
-        "origin": "0" * 64,
-        "epoch": 2,
-        "seq": 7,
-        "prev_hash": "",
-        "hlc": "001796653111557.000001",
-        "author": "Office",
-        "case_id": "c" * 32,
-    }
-    built = changesets._changeset(doc, (built_op,))
-    constructed = changesets.Changeset(**doc, ops=(op,))
-    assert vars(built) == vars(constructed)
-    assert (built, repr(built)) == (constructed, repr(constructed))
-    assert list(vars(built)) == [f.name for f in dataclasses.fields(changesets.Changeset)]
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        built.seq = 8  # type: ignore[misc]
