@@ -653,9 +653,7 @@ def test_office_creating_notes_under_the_id_of_an_element_it_lacks_is_refused(
     assert report.status == "imported", report.message
     assert report.changesets == 3 and report.quarantined == 1
     [reason] = report.quarantine_reasons
-    assert f"creates a note under the id {element}, which already names a legal element" in (
-        reason
-    )
+    assert f"creates a note under the id {element}, which already names a legal element" in (reason)
     assert [queries.get(kabora.conn, Note, n).text for n in first] == [
         f"Door to door, street {n}" for n in range(3)
     ]
