@@ -55,8 +55,10 @@ class ReadAhead(QObject):
     def rows_wanted(self) -> int:
         """How many rows should be loaded now: the last row in sight plus `rows_ahead`."""
         viewport = self._view.viewport()
+        if viewport.height() <= 0 or not self._view.isVisible():
+            return 0  # no row in sight: nothing to read ahead of
         last_in_sight = self._view.indexAt(viewport.rect().bottomLeft()).row()
-        if last_in_sight < 0:  # below the last row, or nothing loaded
+        if last_in_sight < 0:  # the rows end above the bottom of the view, or none loaded
             last_in_sight = self._model.rowCount() - 1 if self._model is not None else 0
         return last_in_sight + 1 + self._rows_ahead
 

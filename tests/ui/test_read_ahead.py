@@ -4,6 +4,7 @@ scrolling finds the rows loaded, and the page read is not part of the screen scr
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex
+from PySide6.QtWidgets import QTableView
 from pytestqt.qtbot import QtBot
 
 from storage.cases import add_case
@@ -11,7 +12,7 @@ from storage.workspace import Workspace
 from ui.main_window import MainWindow
 from ui.models.case_table import PAGE_SIZE, CaseTableModel
 from ui.prompts import ScriptedPrompts
-from ui.read_ahead import ROWS_AHEAD
+from ui.read_ahead import ROWS_AHEAD, ReadAhead
 from ui.tasks import TaskRunner
 
 CASES = 8 * PAGE_SIZE
@@ -70,3 +71,23 @@ def test_scrolling_to_the_end_then_sorting_starts_again_from_one_page_ahead(
     qtbot.waitUntil(lambda: model.rowCount() >= _last_in_sight(main) + 1 + ROWS_AHEAD)
     assert model.rowCount() < CASES
     assert model.index(0, CaseTableModel.TITLE).data() in ("Case 0000", f"Case {CASES - 1:04d}")
+
+
+def test_a_view_with_no_room_for_rows_reads_nothing_ahead(qtbot: QtBot, ws: Workspace) -> None:
+    """A list squeezed to no height (a splitter dragged shut) shows no row: reading ahead of
+    "the last row in sight" must not then read every page, one per idle pass."""
+    with ws.transaction():
+        for number in range(CASES):
+            add_case(ws, f"Case {number:04d}")
+    view = QTableView()
+    qtbot.addWidget(view)
+    reader = ReadAhead(view)
+    model = CaseTableModel(ws.conn, view)
+    view.setModel(model)
+    reader.follow(model)
+    view.show()
+    qtbot.waitExposed(view)
+    view.resize(400, view.horizontalHeader().height() + 2 * view.frameWidth())
+    qtbot.waitUntil(lambda: view.viewport().height() <= 0)
+    qtbot.wait(200)
+    assert model.rowCount() <= PAGE_SIZE + ROWS_AHEAD
