@@ -1028,6 +1028,13 @@ def _check_withdrawal(conn: Connection, op: Op, ref: str, cs: Changeset) -> int:
     flags against the withdrawals it saw."""
     if op.kind == "withdraw":
         return _edits_unseen_by_withdrawal(conn, op, ref, cs)
+    edited = [name for name in (*op.fields, *op.sealed) if name != "withdrawn"]
+    if not edited:
+        # It only sets `withdrawn` (a restore, or a decision on a conflict over it): a
+        # decision about withdrawals, which competes with them on that field, never an
+        # edit made without seeing one. (A withdrawal arriving after it walks the other
+        # fields only, so it finds no edit there either.)
+        return 0
     if "withdrawn" not in ENTITIES[op.entity].fields or _saw_withdrawn(conn, op):
         return 0
     seen = op.prev.get("withdrawn") or ""
@@ -1040,7 +1047,7 @@ def _check_withdrawal(conn: Connection, op: Op, ref: str, cs: Changeset) -> int:
         withdrawal = _op_at(conn, head)
         if withdrawal is None or withdrawal.kind != "withdraw":
             continue
-        if _withdrawal_saw(conn, withdrawal, ref, [*op.fields, *op.sealed]):
+        if _withdrawal_saw(conn, withdrawal, ref, edited):
             continue
         flagged += _flag(conn, op, head, edit, cs)
     return flagged

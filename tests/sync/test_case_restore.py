@@ -18,6 +18,7 @@ from storage.errors import InvalidInput, NotFound
 from storage.queries import CaseFilter
 from storage.records import Case
 from storage.workspace import Workspace
+from sync import conflicts
 from sync.conflicts import list_conflicts
 from tests.desktop.clitools import assert_ok, valise
 from tests.sync.conftest import Network
@@ -148,4 +149,32 @@ def test_a_restore_and_a_new_withdrawal_made_at_once_stay_a_conflict(network: Ne
     for ws in (kabora, dressa):
         [conflict] = list_conflicts(ws)
         assert conflict.field == "withdrawn"
+    assert state_digest(dressa.conn) == state_digest(kabora.conn)
+
+
+def test_a_decision_on_two_restores_made_beside_a_new_withdrawal_is_flagged_nowhere(
+    network: Network,
+) -> None:
+    """Found by the convergence machine: Kabora and Dressa both restore a withdrawn case
+    (two values of `withdrawn`, a conflict). Dressa settles that conflict while Kabora,
+    not having seen it, withdraws the case again. Dressa's decision only sets `withdrawn`:
+    it competes with the new withdrawal on that field, at both offices, and is never an
+    edit waiting against it, whichever of the two arrives first."""
+    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    case_id = cases.add_case(kabora, "Shelling of the Varosa market")
+    network.share("kabora", case_id, "dressa")
+    cases.withdraw(kabora, Case, case_id)
+    assert network.send("kabora", "dressa").status == "imported"
+    cases.restore_case(kabora, case_id)
+    cases.restore_case(dressa, case_id)
+    network.send("kabora", "dressa")
+    network.send("dressa", "kabora")
+    [two_restores] = list_conflicts(dressa)
+    assert two_restores.field == "withdrawn"
+    conflicts.resolve(dressa, two_restores.id, keep="other")
+    cases.withdraw(kabora, Case, case_id)
+    network.send("kabora", "dressa")
+    network.send("dressa", "kabora")
+    for ws in (kabora, dressa):
+        assert [c.field for c in list_conflicts(ws)] == ["withdrawn"]
     assert state_digest(dressa.conn) == state_digest(kabora.conn)
