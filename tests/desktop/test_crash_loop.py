@@ -211,13 +211,17 @@ def test_kill_9_during_evidence_add(workspace_dir: Path, tmp_path: Path) -> None
     tally = Tally()
     added: set[str] = set()
     items = _evidence_count(workspace_dir)
-    for round_no in range(ROUNDS):
+    mid_write_delays: list[float] = []
+
+    def one_round(round_no: int, delay: float) -> None:
+        nonlocal items
         _write_evidence_file(big, rng, body)
-        delay = rng.uniform(0, 1.2 * took)
         outcome = _run_and_kill(env, delay, "evidence", "add", case_id, big)
         if outcome.killed:
             tally.killed += 1
-            tally.mid_write += bool(temp_leftovers(workspace_dir))
+            if temp_leftovers(workspace_dir):
+                tally.mid_write += 1
+                mid_write_delays.append(delay)
         else:
             tally.finished += 1
             assert outcome.returncode == 0, f"seed {seed}, round {round_no}: {outcome.stderr}"
@@ -238,6 +242,20 @@ def test_kill_9_during_evidence_add(workspace_dir: Path, tmp_path: Path) -> None
             shutil.copytree(base_ws, workspace_dir)
             added.clear()
             items = _evidence_count(workspace_dir)
+
+    for round_no in range(ROUNDS):
+        one_round(round_no, rng.uniform(0, 1.2 * took))
+    # On a busy machine the write's window moves within the run: aim further rounds at the
+    # delays that landed mid-write so far (or the whole run again), until three have.
+    for round_no in range(ROUNDS, ROUNDS + ROUNDS // 2):
+        if tally.mid_write >= 3:
+            break
+        low, high = (
+            (0.8 * min(mid_write_delays), 1.2 * max(mid_write_delays))
+            if mid_write_delays
+            else (0.0, 1.2 * took)
+        )
+        one_round(round_no, rng.uniform(low, high))
     _cli_verify(env, seed)
     print(
         f"evidence add: {tally.killed} killed ({tally.mid_write} mid-write, {tally.landed} "
