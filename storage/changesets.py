@@ -33,7 +33,7 @@ class MalformedChangeset(ValueError):
     """The bytes are not a changeset of the shape this version understands."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Op:
     """One change to one record. `sealed` maps protected or privileged fields to the
     commitment that stands for their value (storage.sealing); it is left out of the
@@ -60,7 +60,7 @@ class Op:
         return doc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Changeset:
     """The decoded body of a changeset (the signature travels beside it)."""
 

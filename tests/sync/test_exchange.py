@@ -12,7 +12,7 @@ import pytest
 from storage import cases, evidence, queries
 from storage.apply import ApplyError, apply_changeset
 from storage.digest import state_digest
-from storage.records import Case, Evidence, Note
+from storage.records import Case, Evidence, Note, Person
 from sync import importer, peers
 from sync.bundle_format import BUNDLE_FOLDER, HEAD_SUFFIX, PART_SUFFIX
 from sync.cards import parse_card
@@ -161,6 +161,39 @@ def test_a_large_bundle_is_split_into_parts_and_reassembled(
     liaison = network.ws["liaison"]
     assert b"".join(evidence.read_evidence(liaison, evidence_id)) == source.read_bytes()
     assert queries.get(liaison.conn, Evidence, evidence_id).sha256
+
+
+def test_a_bundle_beyond_the_memory_budget_waits_on_disk_and_arrives_whole(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first changesets wait in memory, the rest in the encrypted scratch database
+    (sync.spool): the import is the same, and the scratch database is gone after it."""
+    from sync import spool
+
+    kabora, liaison = network.ws["kabora"], network.ws["liaison"]
+    case_id = cases.add_case(kabora, "Case")
+    person = cases.add_person(kabora, case_id, "witness", name="W. Haddad", protected=True)
+    notes = [cases.add_note(kabora, case_id, f"note {n}") for n in range(12)]
+    network.share("kabora", case_id, "liaison")
+    opened: list[Path] = []
+
+    def scratch(path: Path) -> Any:
+        opened.append(path)
+        return open_scratch_database(path)
+
+    open_scratch_database = spool.open_scratch_database
+    monkeypatch.setattr(spool, "open_scratch_database", scratch)
+    monkeypatch.setattr(spool, "HELD_BYTES", 3 * spool.held_cost(b"x" * 600))
+
+    report = network.send("kabora", "liaison")
+
+    assert report.status == "imported", report.message
+    assert report.changesets == 2 + len(notes) + 1  # case, person, notes, grant
+    assert len(opened) == 1 and not opened[0].exists()
+    assert [queries.get(liaison.conn, Note, n).text for n in notes] == [
+        f"note {n}" for n in range(12)
+    ]
+    assert queries.get(liaison.conn, Person, person).legal_name == "W. Haddad"
 
 
 def test_a_liaison_forwards_an_office_case_with_its_signatures(network: Network) -> None:

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from storage.changesets import Changeset, Op, changeset_id
 from storage.sealing import Reveal
-from sync.spool import SPOOL_BATCH, ChangesetSpool, StagedChangeset, first_key_statements
+from sync.spool import (
+    SPOOL_BATCH,
+    ChangesetSpool,
+    StagedChangeset,
+    first_key_statements,
+    held_cost,
+)
 
 
 def _staged(number: int, case_id: str) -> StagedChangeset:
@@ -46,11 +54,14 @@ def _as_tuple(item: StagedChangeset) -> tuple[object, ...]:
     return (item.cs_id, item.changeset, item.body, item.sig, item.case_prev, item.reveals)
 
 
+# All on disk; the first 40 in memory and the rest on disk; all in memory.
+@pytest.mark.parametrize("held", ["none", "some", "all"])
 def test_the_spool_gives_back_key_statements_first_then_the_rest_in_arrival_order(
-    tmp_path: Path,
+    tmp_path: Path, held: str
 ) -> None:
     items = [_staged(n, "" if n % 7 == 0 else f"case{n % 3}") for n in range(2 * SPOOL_BATCH + 11)]
-    spool = ChangesetSpool(tmp_path)
+    budget = {"none": 0, "some": sum(held_cost(i.body) for i in items[:40]), "all": 1 << 30}[held]
+    spool = ChangesetSpool(tmp_path, held_bytes=budget)
     try:
         for item in items:
             spool.add(item)
@@ -65,6 +76,7 @@ def test_the_spool_gives_back_key_statements_first_then_the_rest_in_arrival_orde
         # Read twice (the courier check walks it before the apply does): the same.
         again = [_as_tuple(i) for i in spool.items(key_statements=False)]
         assert again == [_as_tuple(i) for i in items if i.changeset.case_id]
+        assert spool.path.exists() == (held != "all")  # a scratch database only when needed
     finally:
         spool.close()
     assert not spool.path.exists()
@@ -75,3 +87,23 @@ def test_an_empty_spool_gives_nothing(tmp_path: Path) -> None:
     assert list(first_key_statements(spool, ["parked"])) == ["parked"]
     assert spool.case_ids() == []
     spool.close()
+
+
+def test_a_changeset_larger_than_what_is_left_of_the_budget_sends_every_later_one_to_disk(
+    tmp_path: Path,
+) -> None:
+    """Order is kept: once one went to disk, a smaller later one does not stay in memory."""
+    small, large, later = _staged(1, "case"), _staged(2, "case"), _staged(3, "case")
+    large.body += b" " * 1000  # only its size matters to the budget
+    spool = ChangesetSpool(tmp_path, held_bytes=held_cost(small.body) + held_cost(later.body) + 10)
+    try:
+        for item in (small, large, later):
+            spool.add(item)
+        assert [i.cs_id for i in spool.items(key_statements=False)] == [
+            small.cs_id,
+            large.cs_id,
+            later.cs_id,
+        ]
+        assert spool.path.exists()
+    finally:
+        spool.close()
