@@ -2,9 +2,9 @@
 
 A bundle may hold hundreds of thousands of changesets. The first ones wait in memory as
 staging decoded them, up to HELD_BYTES: writing a changeset to disk, reading it back and
-decoding it again cost about 40 µs each, a sixth of applying it. A decoded changeset with
-its body takes about three times the body and a kilobyte more (2.5 KB for a one-note
-changeset of 480 bytes: 100,000 of them about 250 MB); beyond the budget they wait in an
+decoding it again cost about 55 µs each, a quarter of applying it. A decoded changeset
+with its body takes about 2.2 KB for a one-note changeset of 500 bytes (100,000 of them
+add 250 MB to the peak memory of an import, measured); beyond the budget they wait in an
 encrypted scratch database in the workspace folder, under a random key that is never
 written anywhere, and are read back one by one, in the bundle's order, when the
 transaction applies them. Memory stays bounded whatever the bundle's size, and nothing
