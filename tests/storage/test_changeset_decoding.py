@@ -196,6 +196,41 @@ def test_a_well_formed_changeset_is_decoded_alike() -> None:
     assert new[0] == "accepted"
 
 
+def test_decoded_changesets_share_the_texts_that_repeat() -> None:
+    """An import holds up to 100,000 decoded changesets (sync.spool): the origin, author,
+    case, entity and op kind that repeat from one to the next are one object, not a copy
+    each (equal values either way: the differential test above says so)."""
+    first, second = (
+        canonical.encode(
+            {
+                "author": "Office " + "du Nord",
+                "case_id": "c" * 32,
+                "epoch": 0,
+                "format": "valise.changeset",
+                "hlc": f"001796653111557.00000{seq}",
+                "ops": [
+                    {
+                        "entity": "note",
+                        "entity_id": f"n{seq}",
+                        "fields": {"text": f"note {seq}"},
+                        "kind": "create",
+                        "prev": {},
+                    }
+                ],
+                "origin": "0" * 64,
+                "prev_hash": "",
+                "seq": seq,
+                "version": 1,
+            }
+        )
+        for seq in (1, 2)
+    )
+    a, b = changesets.decode(first), changesets.decode(second)
+    assert (a.origin, a.author, a.case_id) == (b.origin, b.author, b.case_id)
+    assert a.origin is b.origin and a.author is b.author and a.case_id is b.case_id
+    assert a.ops[0].entity is b.ops[0].entity and a.ops[0].kind is b.ops[0].kind
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**64), 2**64) | awkward,
     lambda children: (
