@@ -1,10 +1,11 @@
 """Where a bundle's verified changesets wait for the apply transaction.
 
 A bundle may hold hundreds of thousands of changesets. The first ones wait in memory as
-staging decoded them, up to HELD_BYTES: reading 100,000 changesets back and decoding them
-again took 1.9-2.6 s of the apply transaction's 19-23 s. A decoded changeset with its body
-takes about 2.1 KB for a one-note changeset of 500 bytes (100,000 of them raised the peak
-memory of an import from 160 MB to 370 MB, measured); beyond the budget they wait in an
+staging decoded them, up to HELD_BYTES as `held_cost` bounds it: reading 100,000
+changesets back and decoding them again took 1.9-2.6 s of the apply transaction's 19-23 s.
+A decoded one-note changeset of 500 bytes takes about 2.1 KB with its body (bounded at
+3.7 KB; 100,000 of them raised the peak memory of an import from 160 MB to 370 MB,
+measured); beyond the budget, and from a changeset that cannot be bounded on, they wait in an
 encrypted scratch database in the workspace folder, under a random key that is never
 written anywhere, and are read back one by one, in the bundle's order, when the
 transaction applies them. Memory stays bounded whatever the bundle's size, and nothing
@@ -34,13 +35,33 @@ from storage.sealing import Reveal
 
 Reveals = dict[tuple[int, str], Reveal]
 SPOOL_BATCH = 500  # changesets kept in one row (about 300 KB)
-HELD_BYTES = 256 * 1024 * 1024  # memory for the changesets kept decoded (see held_cost)
+HELD_BYTES = 384 * 1024 * 1024  # memory held decoded, at most (as held_cost counts it)
+_PLAIN = (str, int, bool, type(None))  # the values a changeset of this version holds
+# Upper bounds in bytes, measured on CPython 3.11 (sys.getsizeof): a changeset beside its
+# ops (the holder, its id, signature, hashes, stamp, lists), one op (the object, its id and
+# three objects), one named value (the name's and the value's string headers and a table
+# entry), one revealed value (its key, salt and holder).
+_PER_CHANGESET, _PER_OP, _PER_VALUE, _PER_REVEAL = 1536, 512, 224, 384
 
 
-def held_cost(body: bytes) -> int:
-    """About the memory a staged changeset with this body takes, decoded: body, its
-    values as Python objects, and the objects holding them (measured with tracemalloc)."""
-    return 3 * len(body) + 1024
+def held_cost(item: StagedChangeset) -> int | None:
+    """An upper bound of the memory `item` takes decoded (its body, the characters of its
+    texts at one byte each, or four when it holds any character beyond ASCII, and the
+    objects holding them), or None when it cannot be bounded so: a value that is a list or
+    an object costs far more than the bytes that encode it (`[]` 2 bytes, 56 in memory).
+    Changesets of this version never hold one; one that does is kept on disk."""
+    body = item.body
+    cost = (2 if body.isascii() else 5) * len(body) + _PER_CHANGESET
+    for op in item.changeset.ops:
+        for value in op.fields.values():
+            if type(value) not in _PLAIN:
+                return None
+        cost += _PER_OP + _PER_VALUE * (len(op.fields) + len(op.prev) + len(op.sealed))
+    for reveal in item.reveals.values():
+        if type(reveal.value) not in _PLAIN:
+            return None
+        cost += _PER_REVEAL
+    return cost
 
 
 @dataclass
@@ -183,7 +204,8 @@ class ChangesetSpool:
         if case_id:
             self._case_ids.add(case_id)
         self.count += 1
-        self._held_left -= held_cost(item.body)
+        cost = held_cost(item)
+        self._held_left = -1 if cost is None else self._held_left - cost
         if self._held_left >= 0:  # once spent, every later one goes to disk: order kept
             if self._resume is None:  # resumed on close, or if the spool is dropped unclosed
                 _pause_collector()

@@ -183,7 +183,7 @@ def test_a_bundle_beyond_the_memory_budget_waits_on_disk_and_arrives_whole(
 
     open_scratch_database = spool.open_scratch_database
     monkeypatch.setattr(spool, "open_scratch_database", scratch)
-    monkeypatch.setattr(spool, "HELD_BYTES", 3 * spool.held_cost(b"x" * 600))
+    monkeypatch.setattr(spool, "HELD_BYTES", 20_000)  # the first few changesets
 
     report = network.send("kabora", "liaison")
 

@@ -4,11 +4,15 @@ key statements first, each kind in arrival order, with their reveals."""
 from __future__ import annotations
 
 import gc
+import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
 
-from storage.changesets import Changeset, Op, changeset_id
+from storage import canonical
+from storage.changesets import Changeset, MalformedChangeset, Op, changeset_id, decode
 from storage.sealing import Reveal
 from sync.spool import (
     SPOOL_BATCH,
@@ -17,6 +21,7 @@ from sync.spool import (
     first_key_statements,
     held_cost,
 )
+from tests.storage.test_changeset_decoding import good_changeset
 
 
 def _staged(number: int, case_id: str) -> StagedChangeset:
@@ -51,6 +56,12 @@ def _staged(number: int, case_id: str) -> StagedChangeset:
     )
 
 
+def _cost(item: StagedChangeset) -> int:
+    cost = held_cost(item)
+    assert cost is not None
+    return cost
+
+
 def _as_tuple(item: StagedChangeset) -> tuple[object, ...]:
     return (item.cs_id, item.changeset, item.body, item.sig, item.case_prev, item.reveals)
 
@@ -61,7 +72,7 @@ def test_the_spool_gives_back_key_statements_first_then_the_rest_in_arrival_orde
     tmp_path: Path, held: str
 ) -> None:
     items = [_staged(n, "" if n % 7 == 0 else f"case{n % 3}") for n in range(2 * SPOOL_BATCH + 11)]
-    budget = {"none": 0, "some": sum(held_cost(i.body) for i in items[:40]), "all": 1 << 30}[held]
+    budget = {"none": 0, "some": sum(_cost(i) for i in items[:40]), "all": 1 << 30}[held]
     spool = ChangesetSpool(tmp_path, held_bytes=budget)
     try:
         for item in items:
@@ -95,8 +106,8 @@ def test_a_changeset_larger_than_what_is_left_of_the_budget_sends_every_later_on
 ) -> None:
     """Order is kept: once one went to disk, a smaller later one does not stay in memory."""
     small, large, later = _staged(1, "case"), _staged(2, "case"), _staged(3, "case")
-    large.body += b" " * 1000  # only its size matters to the budget
-    spool = ChangesetSpool(tmp_path, held_bytes=held_cost(small.body) + held_cost(later.body) + 10)
+    large.body += b" " * 2000  # only its size matters to the budget
+    spool = ChangesetSpool(tmp_path, held_bytes=_cost(small) + _cost(later) + 10)
     try:
         for item in (small, large, later):
             spool.add(item)
@@ -129,3 +140,92 @@ def test_garbage_collection_waits_while_changesets_are_held_and_resumes_after(
     on_disk.add(_staged(3, "case"))
     assert gc.isenabled()  # nothing held: nothing to wait for
     on_disk.close()
+
+
+def _deep_size(item: object) -> int:
+    """The memory of `item` and of every object it reaches (each counted once)."""
+    seen: set[int] = set()
+    total = 0
+    waiting = [item]
+    while waiting:
+        obj = waiting.pop()
+        if id(obj) in seen or obj is None or isinstance(obj, bool | type):
+            continue
+        seen.add(id(obj))
+        total += sys.getsizeof(obj)
+        if isinstance(obj, dict):
+            waiting.extend(obj.keys())
+            waiting.extend(obj.values())
+        elif isinstance(obj, list | tuple):
+            waiting.extend(obj)
+        elif hasattr(obj, "__slots__") or hasattr(obj, "__dict__"):
+            names = getattr(obj, "__slots__", None) or vars(obj)
+            waiting.extend(getattr(obj, name) for name in names)
+    return total
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(good_changeset, st.binary(min_size=64, max_size=64))
+def test_what_a_held_changeset_takes_is_bounded_by_its_cost(
+    doc: dict[str, object], sig: bytes
+) -> None:
+    """HELD_BYTES bounds the memory held only if `held_cost` is an upper bound: of every
+    object a staged changeset reaches, its strings counted whole (shared or not)."""
+    body = canonical.encode(doc)
+    try:
+        changeset = decode(body)
+    except MalformedChangeset:
+        reject()  # the generator's changesets are nearly all well formed, not all
+    item = StagedChangeset(changeset_id(body), changeset, body, sig, "ab" * 32, {})
+    cost = held_cost(item)
+    if any(type(v) in (list, dict) for op in item.changeset.ops for v in op.fields.values()):
+        assert cost is None
+    else:
+        assert cost is not None and _deep_size(item) <= cost
+
+
+def test_a_changeset_of_many_small_values_is_bounded_too() -> None:
+    """The shapes where memory outgrows the bytes most: many ops, many short values,
+    characters beyond ASCII."""
+    for fields, ops in (({}, 2000), ({"text": "ab", "class": "é"}, 500)):
+        doc = {
+            "author": "Office",
+            "case_id": "c" * 32,
+            "epoch": 0,
+            "format": "valise.changeset",
+            "hlc": "001796653111557.000001",
+            "ops": [
+                {
+                    "entity": "note",
+                    "entity_id": f"{n}",
+                    "fields": fields,
+                    "kind": "create",
+                    "prev": {},
+                }
+                for n in range(ops)
+            ],
+            "origin": "0" * 64,
+            "prev_hash": "",
+            "seq": 1,
+            "version": 1,
+        }
+        body = canonical.encode(doc)
+        item = StagedChangeset(changeset_id(body), decode(body), body, bytes(64), "", {})
+        cost = held_cost(item)
+        assert cost is not None and _deep_size(item) <= cost
+
+
+def test_a_changeset_holding_a_list_is_kept_on_disk(tmp_path: Path) -> None:
+    """A list costs far more memory than its bytes: no bound, so that changeset and every
+    later one wait on disk (the order is kept)."""
+    plain, odd = _staged(1, "case"), _staged(2, "case")
+    odd.changeset.ops[0].fields["text"] = [[]] * 3
+    assert held_cost(odd) is None
+    spool = ChangesetSpool(tmp_path)
+    try:
+        spool.add(plain)
+        spool.add(odd)
+        assert [i.cs_id for i in spool.items(key_statements=False)] == [plain.cs_id, odd.cs_id]
+        assert spool.path.exists()
+    finally:
+        spool.close()
