@@ -167,30 +167,35 @@ def test_the_fast_decoder_accepts_and_refuses_what_the_old_one_did(body: bytes) 
     assert _outcome(changesets.decode, body) == _outcome(old_decoders.decode, body)
 
 
-def test_a_well_formed_changeset_is_decoded_alike() -> None:
-    """The generator above does reach the accepting side (not only refusals)."""
-    doc = {
-        "author": "Office",
+def changeset_doc_of(
+    ops: list[dict[str, Any]], *, seq: int = 1, author: str = "Office"
+) -> dict[str, Any]:
+    """A well-formed changeset holding `ops`."""
+    return {
+        "author": author,
         "case_id": "c" * 32,
         "epoch": 0,
         "format": "valise.changeset",
-        "hlc": "001796653111557.000001",
-        "ops": [
-            {
-                "entity": "person",
-                "entity_id": "p1",
-                "fields": {"contact": "a\nb"},
-                "kind": "update",
-                "prev": {"contact": "ab" * 32 + ":0"},
-                "sealed": {"legal_name": "0" * 64},
-            }
-        ],
+        "hlc": f"001796653111557.{seq:06d}",
+        "ops": ops,
         "origin": "0" * 64,
         "prev_hash": "",
-        "seq": 1,
+        "seq": seq,
         "version": 1,
     }
-    body = canonical.encode(doc)
+
+
+def test_a_well_formed_changeset_is_decoded_alike() -> None:
+    """The generator above does reach the accepting side (not only refusals)."""
+    op = {
+        "entity": "person",
+        "entity_id": "p1",
+        "fields": {"contact": "a\nb"},
+        "kind": "update",
+        "prev": {"contact": "ab" * 32 + ":0"},
+        "sealed": {"legal_name": "0" * 64},
+    }
+    body = canonical.encode(changeset_doc_of([op]))
     new, old = _outcome(changesets.decode, body), _outcome(old_decoders.decode, body)
     assert new == old
     assert new[0] == "accepted"
@@ -202,13 +207,8 @@ def test_decoded_changesets_share_the_texts_that_repeat() -> None:
     each (equal values either way: the differential test above says so)."""
     first, second = (
         canonical.encode(
-            {
-                "author": "Office " + "du Nord",
-                "case_id": "c" * 32,
-                "epoch": 0,
-                "format": "valise.changeset",
-                "hlc": f"001796653111557.00000{seq}",
-                "ops": [
+            changeset_doc_of(
+                [
                     {
                         "entity": "note",
                         "entity_id": f"n{seq}",
@@ -217,11 +217,9 @@ def test_decoded_changesets_share_the_texts_that_repeat() -> None:
                         "prev": {},
                     }
                 ],
-                "origin": "0" * 64,
-                "prev_hash": "",
-                "seq": seq,
-                "version": 1,
-            }
+                seq=seq,
+                author="Office " + "du Nord",
+            )
         )
         for seq in (1, 2)
     )

@@ -21,7 +21,7 @@ from sync.spool import (
     first_key_statements,
     held_cost,
 )
-from tests.storage.test_changeset_decoding import good_changeset
+from tests.storage.test_changeset_decoding import changeset_doc_of, good_changeset
 
 
 def _staged(number: int, case_id: str) -> StagedChangeset:
@@ -188,27 +188,8 @@ def test_a_changeset_of_many_small_values_is_bounded_too() -> None:
     """The shapes where memory outgrows the bytes most: many ops, many short values,
     characters beyond ASCII."""
     for fields, ops in (({}, 2000), ({"text": "ab", "class": "é"}, 500)):
-        doc = {
-            "author": "Office",
-            "case_id": "c" * 32,
-            "epoch": 0,
-            "format": "valise.changeset",
-            "hlc": "001796653111557.000001",
-            "ops": [
-                {
-                    "entity": "note",
-                    "entity_id": f"{n}",
-                    "fields": fields,
-                    "kind": "create",
-                    "prev": {},
-                }
-                for n in range(ops)
-            ],
-            "origin": "0" * 64,
-            "prev_hash": "",
-            "seq": 1,
-            "version": 1,
-        }
+        op = {"entity": "note", "fields": fields, "kind": "create", "prev": {}}
+        doc = changeset_doc_of([dict(op, entity_id=f"{n}") for n in range(ops)])
         body = canonical.encode(doc)
         item = StagedChangeset(changeset_id(body), decode(body), body, bytes(64), "", {})
         cost = held_cost(item)
