@@ -364,24 +364,35 @@ def _apply(ws: Workspace, items: list[StagedChangeset], *, bulk: bool, batch: in
         return _outcome(importer._apply_all(ws, items))
 
 
+def _applied_both_ways(
+    history: History, base: Path, items: list[StagedChangeset], batch: int
+) -> Any:
+    """Apply `items` to two copies of the history's template, through the bulk path and
+    one by one, `batch` at a time; assert that the outcomes, the states and the clocks
+    are the same. Returns the outcome."""
+    opened = []
+    try:
+        for name in ("bulk", "one-by-one"):
+            shutil.copytree(history.template, base / name)
+            opened.append(open_workspace(base / name, PASSPHRASE))
+        bulk, one_by_one = opened
+        outcome = _apply(bulk, items, bulk=True, batch=batch)
+        assert outcome == _apply(one_by_one, items, bulk=False, batch=batch)
+        assert_same_state(bulk, one_by_one)
+        assert bulk.clock.last == one_by_one.clock.last
+    finally:
+        for ws in opened:
+            ws.close()
+    return outcome
+
+
 def test_changesets_in_the_order_written_give_the_same_state_through_both_paths(
     history: History, tmp_path: Path
 ) -> None:
     """The order a sender exports in, in batches of 500: long runs of creates in bulk,
     broken by updates, grants and records of another case."""
-    opened = []
-    try:
-        for name in ("bulk", "one-by-one"):
-            shutil.copytree(history.template, tmp_path / name)
-            opened.append(open_workspace(tmp_path / name, PASSPHRASE))
-        bulk, one_by_one = opened
-        outcome = _apply(bulk, history.items, bulk=True, batch=500)
-        assert outcome == _apply(one_by_one, history.items, bulk=False, batch=500)
-        assert outcome["applied"] > 40 and outcome["quarantined"], outcome
-        assert_same_state(bulk, one_by_one)
-    finally:
-        for ws in opened:
-            ws.close()
+    outcome = _applied_both_ways(history, tmp_path, history.items, 500)
+    assert outcome["applied"] > 40 and outcome["quarantined"], outcome
 
 
 @st.composite
@@ -413,19 +424,7 @@ def test_any_order_of_changesets_gives_the_same_state_through_both_paths(
     the bulk path and one by one, in batches of any size."""
     order, batch = data.draw(arrivals(len(history.items)))
     items = [history.items[index] for index in order]
-    base = tmp_path_factory.mktemp("twins")
-    opened = []
-    try:
-        for name in ("bulk", "one-by-one"):
-            shutil.copytree(history.template, base / name)
-            opened.append(open_workspace(base / name, PASSPHRASE))
-        bulk, one_by_one = opened
-        outcome = _apply(bulk, items, bulk=True, batch=batch)
-        assert outcome == _apply(one_by_one, items, bulk=False, batch=batch)
-        assert_same_state(bulk, one_by_one)
-    finally:
-        for ws in opened:
-            ws.close()
+    _applied_both_ways(history, tmp_path_factory.mktemp("twins"), items, batch)
 
 
 def test_an_import_failing_after_the_bulk_rows_were_written_changes_nothing(
@@ -493,19 +492,7 @@ def test_values_in_clear_and_clocks_ahead_are_decided_alike_through_both_paths(
     ]
     crafted = [_variant(kabora, plain, 10_000 + n, **shape) for n, shape in enumerate(shapes)]
     items = [*history.items, *crafted]
-    opened = []
-    try:
-        for name in ("bulk", "one-by-one"):
-            shutil.copytree(history.template, tmp_path / name)
-            opened.append(open_workspace(tmp_path / name, PASSPHRASE))
-        bulk, one_by_one = opened
-        outcome = _apply(bulk, items, bulk=True, batch=500)
-        assert outcome == _apply(one_by_one, items, bulk=False, batch=500)
-        assert_same_state(bulk, one_by_one)
-        assert bulk.clock.last == one_by_one.clock.last
-    finally:
-        for ws in opened:
-            ws.close()
+    outcome = _applied_both_ways(history, tmp_path, items, 500)
     refused = {cs_id: reason for cs_id, reason in outcome["quarantined"]}
     held = dict(outcome["held"])
     assert [item.cs_id in refused for item in crafted] == [

@@ -133,16 +133,24 @@ def test_a_restore_settles_an_edit_made_against_the_withdrawal_everywhere(
     assert state_digest(dressa.conn) == state_digest(kabora.conn)
 
 
-def test_a_restore_and_a_new_withdrawal_made_at_once_stay_a_conflict(network: Network) -> None:
-    """Honest conflicts: Kabora restores while Dressa, having seen the withdrawal too,
-    withdraws again for its own reasons. Neither saw the other: both offices show the same
-    value (the later stamp) and keep the other waiting in the conflict queue."""
-    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+def _withdrawn_at_both_then_restored_by_kabora(network: Network) -> str:
+    """A case of Kabora's, shared with Dressa, withdrawn at both; then Kabora restores it
+    (not sent yet). Returns its id."""
+    kabora = network.ws["kabora"]
     case_id = cases.add_case(kabora, "Shelling of the Varosa market")
     network.share("kabora", case_id, "dressa")
     cases.withdraw(kabora, Case, case_id)
     assert network.send("kabora", "dressa").status == "imported"
     cases.restore_case(kabora, case_id)
+    return case_id
+
+
+def test_a_restore_and_a_new_withdrawal_made_at_once_stay_a_conflict(network: Network) -> None:
+    """Honest conflicts: Kabora restores while Dressa, having seen the withdrawal too,
+    withdraws again for its own reasons. Neither saw the other: both offices show the same
+    value (the later stamp) and keep the other waiting in the conflict queue."""
+    kabora, dressa = network.ws["kabora"], network.ws["dressa"]
+    case_id = _withdrawn_at_both_then_restored_by_kabora(network)
     cases.update_record(dressa, Case, case_id, withdrawn=1)
     network.send("kabora", "dressa")
     network.send("dressa", "kabora")
@@ -161,11 +169,7 @@ def test_a_decision_on_two_restores_made_beside_a_new_withdrawal_is_flagged_nowh
     it competes with the new withdrawal on that field, at both offices, and is never an
     edit waiting against it, whichever of the two arrives first."""
     kabora, dressa = network.ws["kabora"], network.ws["dressa"]
-    case_id = cases.add_case(kabora, "Shelling of the Varosa market")
-    network.share("kabora", case_id, "dressa")
-    cases.withdraw(kabora, Case, case_id)
-    assert network.send("kabora", "dressa").status == "imported"
-    cases.restore_case(kabora, case_id)
+    case_id = _withdrawn_at_both_then_restored_by_kabora(network)
     cases.restore_case(dressa, case_id)
     network.send("kabora", "dressa")
     network.send("dressa", "kabora")
