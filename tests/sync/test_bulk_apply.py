@@ -15,6 +15,7 @@ that is not here, sealed values with and without reveals, withdrawals.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import shutil
 import time
@@ -442,6 +443,7 @@ def test_an_import_failing_after_the_bulk_rows_were_written_changes_nothing(
     with pytest.raises(OSError, match="No space left"):
         import_paths(bulk, [bundles.sticks["kabora"]])
     assert (state_digest(bulk.conn), contents(bulk.conn)) == before
+    assert gc.isenabled()  # paused while the spool held changesets; the failure ends that
 
 
 def _variant(ws: Workspace, item: StagedChangeset, seq: int, **changes: Any) -> StagedChangeset:

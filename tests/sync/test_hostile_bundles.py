@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import hashlib
 import io
 import itertools
@@ -131,10 +132,12 @@ def _import(
     statuses: tuple[str, ...] = ("refused",),
     reason: str | None = None,
 ) -> ImportReport:
-    """Import `head` at `receiver` and check it was turned away cleanly."""
+    """Import `head` at `receiver` and check it was turned away cleanly (garbage
+    collection, paused while the spool holds decoded changesets, runs again)."""
     ws = network.ws[receiver]
     before = _snapshot(ws)
     reports = network.receive(receiver, head)
+    assert gc.isenabled(), "a refused import left garbage collection paused"
     assert len(reports) == 1, reports
     report = reports[0]
     _assert_plain(report, statuses)

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from storage import canonical
+from storage import canonical, cases, evidence
+from storage.blobs import Cancelled
 from storage.changesets import Changeset, MalformedChangeset, Op, changeset_id, decode
+from storage.digest import state_digest
 from storage.sealing import Reveal
+from sync.importer import import_paths
 from sync.spool import (
     SPOOL_BATCH,
     ChangesetSpool,
@@ -22,6 +26,7 @@ from sync.spool import (
     held_cost,
 )
 from tests.storage.test_changeset_decoding import changeset_doc_of, good_changeset
+from tests.sync.conftest import Network
 
 
 def _staged(number: int, case_id: str) -> StagedChangeset:
@@ -210,3 +215,32 @@ def test_a_changeset_holding_a_list_is_kept_on_disk(tmp_path: Path) -> None:
         assert spool.path.exists()
     finally:
         spool.close()
+
+
+def test_an_import_cancelled_while_changesets_are_held_changes_nothing_and_resumes_collection(
+    network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancel pressed while a bundle is staged, after its changesets were decoded and held
+    (garbage collection paused) and while its evidence is written: the import ends as
+    cancelled, the workspace is as it was, and collection runs again."""
+    kabora, liaison = network.ws["kabora"], network.ws["liaison"]
+    case_id = cases.add_case(kabora, "Shelling of the Varosa market")
+    source = tmp_path / "statement.bin"
+    source.write_bytes(bytes(range(256)) * 2048)
+    evidence.add_evidence(kabora, case_id, source)
+    network.share("kabora", case_id, "liaison")
+    head = network.export("kabora", "liaison").head
+    cancel = threading.Event()
+    real_add = ChangesetSpool.add
+
+    def held_then_cancelled(spool: ChangesetSpool, item: StagedChangeset) -> None:
+        real_add(spool, item)
+        assert not gc.isenabled()  # held: collection waits
+        cancel.set()  # the person presses Cancel
+
+    monkeypatch.setattr(ChangesetSpool, "add", held_then_cancelled)
+    before = state_digest(liaison.conn)
+    with pytest.raises(Cancelled):
+        import_paths(liaison, [head], None, cancel)
+    assert state_digest(liaison.conn) == before
+    assert gc.isenabled()
