@@ -100,8 +100,8 @@ def planned_then_written(copy: Path, added: Rows) -> dict[str, float]:
     conn.execute("BEGIN IMMEDIATE")
     _fixed_rows(conn, added)
     for table in GROWING:
-        columns = ",".join(added[table][0])
-        conn.execute(f"INSERT INTO main.{table}({columns}) SELECT {columns} FROM planned_{table}")
+        listed = ",".join(added[table][0])
+        conn.execute(f"INSERT INTO main.{table}({listed}) SELECT {listed} FROM planned_{table}")
     t1 = time.perf_counter()
     conn.execute("COMMIT")
     result = {
