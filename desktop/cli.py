@@ -110,10 +110,12 @@ def workspace_dir(args: argparse.Namespace) -> Path:
     return Path(args.workspace) if args.workspace else default_workspace_dir()
 
 
-def unlock(args: argparse.Namespace) -> Workspace:
-    """Open the workspace, waiting out the delay that earlier failed attempts imposed."""
+def unlock(args: argparse.Namespace, passphrase: str | None = None) -> Workspace:
+    """Open the workspace, waiting out the delay that earlier failed attempts imposed.
+    The passphrase is read here unless the command read it already (to use it again)."""
     root = workspace_dir(args)
-    passphrase = read_passphrase()
+    if passphrase is None:
+        passphrase = read_passphrase()
     try:
         ws = open_workspace(root, passphrase)
     except ThrottledUnlock as exc:

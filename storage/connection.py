@@ -81,6 +81,23 @@ def open_scratch_database(path: Path) -> Connection:
     return conn
 
 
+def opens_with_key(path: Path, key: bytes) -> bool:
+    """True when the database file at `path` exists and decrypts with `key`. For a file in
+    rollback-journal mode (an export): reading it leaves no file beside it."""
+    if not path.is_file():
+        return False
+    conn = sqlcipher.connect(str(path), isolation_level=None)
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        conn.execute(_key_pragma(key))
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except DatabaseError:
+        return False
+    finally:
+        conn.close()
+    return True
+
+
 def _check_database_file(path: Path) -> None:
     try:
         size = path.stat().st_size

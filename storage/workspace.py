@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from storage import audit, key_trust, keyfile, migrations, throttle
+from storage import audit, key_trust, keyfile, migrations, rekey, throttle
 from storage.apply import apply_changeset, current_op, waiting_ops
 from storage.atomic import TEMP_SUFFIX, remove_interrupted_copies
 from storage.blobs import BlobStore
@@ -405,6 +405,23 @@ class Workspace:
             self._lock_fd = -1
             self._key = b""
 
+    def close_and_then(self, action: Callable[[], None]) -> None:
+        """Close the database as `close` does, run `action` while the folder lock is still
+        held (a rekey replaces the database file, and no other process may open the old one
+        meanwhile), then release the lock."""
+        if self._lock_fd < 0:
+            raise StorageError("The workspace is locked.")
+        try:
+            with contextlib.suppress(OSError):
+                self.write_audit_anchor()
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.conn.close()
+            action()
+        finally:
+            _release_lock(self._lock_fd)
+            self._lock_fd = -1
+            self._key = b""
+
     def __enter__(self) -> Workspace:
         return self
 
@@ -558,6 +575,8 @@ def open_workspace(
         except WrongPassphrase:
             failed = throttle.record_failure(paths.attempts, now)
             raise WrongPassphrase(len(failed.failures)) from None
+        # A rekey a crash interrupted is completed or forgotten before anything opens.
+        rekey.finish_interrupted_rekey(paths, database_key)
         try:
             conn = open_database(paths.database, database_key)
         except WorkspaceFileError:

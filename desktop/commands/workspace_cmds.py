@@ -1,4 +1,4 @@
-"""init, identity, passwd, backup, restore, self-test."""
+"""init, identity, passwd, rekey, backup, restore, self-test."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from desktop.cli import (
 from desktop.commands import sync_cmds
 from desktop.env_secrets import NEW_PASSPHRASE_ENV, PASSPHRASE_ENV
 from desktop.output import print_fields, print_json, say
-from storage import backup
+from storage import backup, rekey
 from storage.workspace import create_workspace
 from sync import trust
 from sync.cards import ContactCard, read_card
@@ -51,8 +51,28 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(run=cmd_identity)
     sync_cmds.register_identity_files(p, common)
 
-    p = commands.add_parser("passwd", parents=[common], help="change the passphrase")
+    p = commands.add_parser(
+        "passwd",
+        parents=[common],
+        help="change the passphrase (the database key stays the same: see rekey)",
+        description="Change the passphrase. Only the key file changes: the database keeps its"
+        " key, so an older copy of the key file, or any backup, still opens the current"
+        " database with the old passphrase. After a key file or a backup was lost or seen"
+        " by someone who knows the old passphrase, run `valise rekey` as well.",
+    )
     p.set_defaults(run=cmd_passwd)
+
+    p = commands.add_parser(
+        "rekey",
+        parents=[common],
+        help="re-encrypt the database under a new random key",
+        description="Re-encrypt the database under a new random key and rewrite the key file"
+        " around it (the passphrase stays). Old key files, and the backups written before,"
+        " then no longer open the current database; they still open themselves (they are"
+        " copies of what was). An interruption (power cut, kill) leaves the old or the new"
+        " workspace whole; the next unlock finishes or forgets it.",
+    )
+    p.set_defaults(run=cmd_rekey)
 
     p = commands.add_parser("backup", parents=[common], help="write an encrypted backup file")
     p.add_argument("out", metavar="OUT", help="backup file to create")
@@ -132,7 +152,30 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     with unlock(args) as ws:
         new = read_new_passphrase(NEW_PASSPHRASE_ENV)
         ws.change_passphrase(new)
-    say("The passphrase was changed.")
+    say(
+        "The passphrase was changed. The database key is the same: an older copy of the key"
+        " file, or a backup, still opens it with the old passphrase (`valise rekey` changes"
+        " the key itself)."
+    )
+    return 0
+
+
+def cmd_rekey(args: argparse.Namespace) -> int:
+    """A new database key; the passphrase is read once and used to wrap it."""
+    passphrase = read_passphrase()
+    with unlock(args, passphrase) as ws:
+        result = rekey.rekey(ws, rekey.sealed_with_passphrase(ws, passphrase))
+    earlier = (
+        f" So do the {len(result.earlier_copies)} copies kept in backups/ before schema upgrades."
+        if result.earlier_copies
+        else ""
+    )
+    say(
+        "The database was re-encrypted under a new key; the passphrase is unchanged. Old"
+        " key files no longer open it. Backup files written before this still open with the"
+        f" old passphrase and hold the data as it was then.{earlier} Destroy them if the old"
+        " key file or passphrase may be known to someone else."
+    )
     return 0
 
 

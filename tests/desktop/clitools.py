@@ -149,5 +149,6 @@ def temp_leftovers(root: Path) -> list[Path]:
     return sorted(
         p
         for p in root.rglob("*")
-        if p.is_file() and (p.name.endswith(".partial") or p.name.startswith(".backup-"))
+        if p.is_file()
+        and (p.name.endswith(".partial") or p.name.startswith(".backup-") or ".rekey" in p.name)
     )

@@ -1,8 +1,9 @@
-"""Crash loops: `kill -9` at random moments during `evidence add` and `passwd`.
+"""Crash loops: `kill -9` at random moments during `evidence add`, `passwd` and `rekey`.
 
 After every kill the workspace must open (with the old or the new passphrase, for passwd),
 its audit chain and its evidence must verify, and no temporary file may survive the next
-open. The delays are drawn from a seeded RNG spanning the command's whole run time (measured
+open; after a rekey, it opens under the old database key or the new one, never neither.
+The delays are drawn from a seeded RNG spanning the command's whole run time (measured
 first), so a failure can be replayed: the seed is printed and named in every assertion.
 Set VALISE_CRASH_SEED to replay one, VALISE_CRASH_ROUNDS to change the number of kills.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from storage import evidence, keyfile
+from storage.digest import state_digest
 from storage.errors import WrongPassphrase
 from storage.passphrase import encode_passphrase
 from storage.workspace import open_workspace
@@ -156,11 +158,13 @@ def _open_checked(root: Path, passphrases: list[str], seed: int, round_no: int) 
     return fitting[0]
 
 
-def _time_key_file_change(env: dict[str, str], key: Path) -> tuple[float, float]:
-    """Run passwd to the end; return its duration and when the key file was replaced."""
+def _time_key_file_change(
+    env: dict[str, str], key: Path, command: str = "passwd"
+) -> tuple[float, float]:
+    """Run `command` to the end; return its duration and when the key file was replaced."""
     before = key.stat().st_ino
     started = time.monotonic()
-    process = _start(env, "passwd")
+    process = _start(env, command)
     replaced_at = None
     while process.poll() is None:
         if replaced_at is None and key.stat().st_ino != before:
@@ -324,3 +328,94 @@ def test_kill_9_during_passwd(workspace_dir: Path, tmp_path: Path) -> None:
         f"the new key file was in place), {tally.finished} finished"
     )
     assert tally.killed >= ROUNDS // 3, f"seed {seed}: too few kills landed ({tally.killed})"
+
+
+def _time_rekey(env: dict[str, str], root: Path) -> tuple[float, float, float]:
+    """Run rekey to the end: its duration, when its first new file appeared, and when the
+    key file was replaced."""
+    key = root / "workspace.key"
+    before = key.stat().st_ino
+    started = time.monotonic()
+    process = _start(env, "rekey")
+    first_file = replaced_at = None
+    while process.poll() is None:
+        now = time.monotonic() - started
+        if first_file is None and any(root.glob("*.rekey*")):
+            first_file = now
+        if replaced_at is None and key.stat().st_ino != before:
+            replaced_at = now
+        time.sleep(0.0005)
+    took = time.monotonic() - started
+    _, err = process.communicate()
+    assert process.returncode == 0, err.decode(errors="replace")
+    return (
+        took,
+        took if first_file is None else first_file,
+        took if replaced_at is None else replaced_at,
+    )
+
+
+def _database_key(root: Path) -> bytes:
+    return keyfile.unseal(keyfile.read(root / "workspace.key"), encode_passphrase(PASSPHRASE))
+
+
+@pytest.mark.slow
+def test_kill_9_during_rekey(workspace_dir: Path, tmp_path: Path) -> None:
+    """Issue 13: a `kill -9` at any moment of `valise rekey` leaves the old or the new
+    workspace whole, 100 times: it opens, under the key it had or a new one, with every
+    case and evidence item, its audit chain and evidence verifying, nothing left over."""
+    seed = _seed()
+    rng = random.Random(seed)
+    env = {**os.environ, "VALISE_WORKSPACE": str(workspace_dir), "VALISE_PASSPHRASE": PASSPHRASE}
+    env.pop("VALISE_DEBUG", None)
+    source = tmp_path / "statement.txt"
+    source.write_bytes(rng.randbytes(1 << 20))
+    with open_workspace(workspace_dir, PASSPHRASE) as ws:
+        from storage import cases
+
+        for number in range(20):
+            case = cases.add_case(ws, f"Rekey loop case {number}")
+        evidence.add_evidence(ws, case, source)
+        state = state_digest(ws.conn)
+
+    timings = [_time_rekey(env, workspace_dir) for _ in range(3)]
+    took, started_at, replaced_at = sorted(timings)[1]
+    print(
+        f"one rekey takes {took:.2f} s; it writes its first file at {started_at:.3f} s and"
+        f" replaces the key file at {replaced_at:.3f} s"
+    )
+
+    rounds = max(ROUNDS * 2, 100) if "VALISE_CRASH_ROUNDS" not in os.environ else ROUNDS
+    tally = Tally()
+    for round_no in range(rounds):
+        before = _database_key(workspace_dir)
+        if round_no % 3 == 2:  # aimed at the commit, a window the spread rarely hits
+            delay = max(0.0, rng.gauss(replaced_at, 0.01))
+        else:  # mostly while it writes (before that it only starts and unlocks)
+            delay = rng.uniform(started_at - 0.1, 1.1 * took)
+        outcome = _run_and_kill(env, max(0.0, delay), "rekey")
+        if outcome.killed:
+            tally.mid_write += bool(temp_leftovers(workspace_dir))
+        _open_checked(workspace_dir, [PASSPHRASE], seed, round_no)
+        after = _database_key(workspace_dir)
+        with open_workspace(workspace_dir, PASSPHRASE) as ws:
+            assert state_digest(ws.conn) == state, f"seed {seed}, round {round_no}: data changed"
+        if outcome.killed:
+            tally.killed += 1
+            tally.landed += after != before
+        else:
+            tally.finished += 1
+            assert outcome.returncode == 0, f"seed {seed}, round {round_no}: {outcome.stderr}"
+            assert after != before, f"seed {seed}, round {round_no}: rekey finished, key kept"
+        if round_no % 20 == 19:
+            _cli_verify(env, seed)  # records the verification in the evidence's custody
+            with open_workspace(workspace_dir, PASSPHRASE) as ws:
+                state = state_digest(ws.conn)
+    _cli_verify(env, seed)
+    print(
+        f"rekey: {tally.killed} killed ({tally.mid_write} with files left for the next"
+        f" unlock, {tally.landed} after the commit), {tally.finished} finished"
+    )
+    assert tally.killed >= rounds // 3, f"seed {seed}: too few kills landed ({tally.killed})"
+    assert tally.mid_write >= 3, f"seed {seed}: too few kills landed mid-rekey"
+    assert 0 < tally.landed < tally.killed, f"seed {seed}: kills on one side of the commit only"
