@@ -13,6 +13,9 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.env_secrets import take_from_environment
 
     take_from_environment()
+    from desktop.no_core_dumps import forbid_core_dumps
+
+    forbid_core_dumps()  # before any key or passphrase is in memory
     os.umask(0o077)  # workspace files, backups and exports are for this user only
     if not args or args[0] in ("--gui", "gui"):
         from desktop.gui import run_gui
