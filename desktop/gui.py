@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QByteArray, QCoreApplication
 from PySide6.QtWidgets import QApplication, QDialog
 
 from desktop import __version__
+from desktop.relock import LockedStart, RelockRequest, execute_locked
 from storage.keyfile import KdfParams
 from storage.paths import WORKSPACE_ENV, WorkspacePaths, default_workspace_dir
 from storage.workspace import Workspace
@@ -47,19 +49,23 @@ def _kdf_for_new_workspace() -> KdfParams:
     return kdf_for_new_workspace()
 
 
-def ask_for_workspace(workspace_dir: Path, settings: Settings | None = None) -> Workspace | None:
+def ask_for_workspace(
+    workspace_dir: Path, settings: Settings | None = None, *, locked_reason: str = ""
+) -> Workspace | None:
     """Create the workspace on first run, else unlock it; None when the person quits.
 
     From either dialog the person may choose another folder that holds a workspace; its
     unlock dialog follows. The folder of the workspace opened is remembered for the next
-    start.
+    start. `locked_reason` is shown in the first unlock dialog (a start after a lock).
     """
     settings = settings or Settings()
     folder = Path(workspace_dir)
     while True:
         dialog: CreateWorkspaceDialog | UnlockDialog
         if WorkspacePaths(folder).looks_like_workspace():
-            dialog = UnlockDialog(folder, choose_folder=choose_workspace_folder)
+            dialog = UnlockDialog(
+                folder, choose_folder=choose_workspace_folder, locked_reason=locked_reason
+            )
         else:
             dialog = CreateWorkspaceDialog(folder, kdf=_kdf_for_new_workspace())
         result = dialog.exec()
@@ -68,6 +74,7 @@ def ask_for_workspace(workspace_dir: Path, settings: Settings | None = None) -> 
         dialog.deleteLater()
         if other is not None:
             folder = other
+            locked_reason = ""
             continue
         if workspace is not None:
             settings.set_last_workspace(folder)
@@ -85,27 +92,43 @@ def start_folder(settings: Settings | None = None) -> Path:
     return default_workspace_dir()
 
 
-def run_gui(workspace_dir: Path | None = None) -> int:
+def run_gui(
+    workspace_dir: Path | None = None,
+    *,
+    locked: LockedStart | None = None,
+    relaunch: Callable[[LockedStart], None] = execute_locked,
+) -> int:
     """Run the desktop application on the workspace in `workspace_dir` (None: the one
     `start_folder` finds); the exit code.
 
     Returns 0 when the person quits, also from the first dialog. The workspace is closed
-    (audit head anchored, folder lock released) before this returns.
+    (audit head anchored, folder lock released) before this returns. `locked` is a start
+    after a lock (the folder, the reason shown in the unlock dialog, the window's
+    geometry). When the window locks, the event loop ends, everything is closed as on
+    quitting, and `relaunch` replaces the process with a locked start (`execute_locked`;
+    tests pass a recorder, which returns, and then so does this).
     """
     app = _application()
     load_fonts(app)
     app.setQuitOnLastWindowClosed(True)
     window: MainWindow | None = None
+    relock = RelockRequest(app.quit)
     reporter = crash.install(Prompts().report_bug)
     try:
-        folder = start_folder() if workspace_dir is None else Path(workspace_dir)
-        workspace = ask_for_workspace(folder)
+        if locked is not None:
+            folder = locked.folder
+        else:
+            folder = start_folder() if workspace_dir is None else Path(workspace_dir)
+        reason = locked.reason if locked is not None else ""
+        workspace = ask_for_workspace(folder, locked_reason=reason)
         if workspace is None:
             return 0
-        window = MainWindow(workspace)
+        window = MainWindow(workspace, relock=relock.ask)
+        if locked is not None and locked.geometry:
+            window.restoreGeometry(QByteArray(locked.geometry))
         app.aboutToQuit.connect(window.shutdown)
         window.show()
-        return int(app.exec())
+        code = int(app.exec())
     finally:
         if window is not None:
             window.shutdown()
@@ -115,3 +138,7 @@ def run_gui(workspace_dir: Path | None = None) -> int:
         QCoreApplication.sendPostedEvents()
         QCoreApplication.processEvents()
         crash.uninstall(reporter)
+    if relock.start is not None:
+        window = None
+        relaunch(relock.start)  # does not return, unless the exec failed or under tests
+    return code

@@ -17,10 +17,15 @@ def main(argv: list[str] | None = None) -> int:
 
     forbid_core_dumps()  # before any key or passphrase is in memory
     os.umask(0o077)  # workspace files, backups and exports are for this user only
-    if not args or args[0] in ("--gui", "gui"):
+    from desktop.relock import take_locked_start
+
+    # This image follows a lock (`valise`, `valise --gui` or `valise --workspace DIR` was
+    # running): ask for that workspace's passphrase again, whatever the arguments say.
+    locked = take_locked_start()
+    if locked is not None or not args or args[0] in ("--gui", "gui"):
         from desktop.gui import run_gui
 
-        return run_gui()  # the workspace opened last, or the default folder
+        return run_gui(locked=locked)  # else the workspace opened last, or the default one
     from desktop.cli import run_cli
 
     return run_cli(args)

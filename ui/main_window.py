@@ -15,6 +15,7 @@ import logging
 import platform
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import shiboken6
@@ -78,6 +79,10 @@ from ui.tasks import TaskRunner
 from ui.trust_view import TrustView, waiting_notice
 
 log = logging.getLogger(__name__)
+
+# Given the folder, the reason line and the window's geometry after a lock closed the
+# workspace: the application starts again, locked (desktop.relock); tests record the call.
+Relock = Callable[[Path, str, bytes], None]
 
 APP_NAME = "Valise"
 
@@ -190,8 +195,11 @@ class MainWindow(QMainWindow):
         runner: TaskRunner | None = None,
         settings: Settings | None = None,
         idle_watcher: IdleWatcher | None = None,
+        relock: Relock | None = None,
     ) -> None:
         super().__init__(parent)
+        self._relock = relock
+        self._lock_reason = ""  # the idle lock's sentence, for the unlock that follows
         self.workspace: Workspace | None = None
         self.workspace_dir: Path = workspace.paths.root
         self.model: CaseTableModel | None = None
@@ -544,16 +552,28 @@ class MainWindow(QMainWindow):
     @Slot()
     def lock(self) -> None:
         """Close the workspace and ask for the passphrase again (non-blocking). During a
-        bundle task, the task is cancelled first and the lock follows when it stops."""
+        bundle task, the task is cancelled first and the lock follows when it stops.
+
+        Given a `relock` (the application always is), the window then hands the folder,
+        the reason and its geometry to it, and the process starts again locked, so that
+        no key, passphrase or case text stays in its memory. Without one (tests, or a
+        window embedded elsewhere) it asks for the passphrase again in this process."""
         if self.workspace is None:
             return
         if self._busy:
             self._cancel_bundle_task("lock")
             return
+        reason, self._lock_reason = self._lock_reason, ""
         self._close_open_dialogs()
         self._close_workspace()
         self.fingerprint_label.setText("")
         self.locked.emit()
+        if self._relock is not None:
+            self.setWindowTitle(APP_NAME)  # the office's name goes with its workspace
+            self._relock(self.workspace_dir, reason, bytes(self.saveGeometry().data()))
+            return
+        if reason:
+            self.statusBar().showMessage(reason)
         dialog = UnlockDialog(self.workspace_dir, self, runner=self._runner, prompts=self._prompts)
         dialog.unlocked.connect(self.set_workspace)
         dialog.rejected.connect(self.close)
@@ -582,9 +602,9 @@ class MainWindow(QMainWindow):
         if self.workspace is None:
             return
         minutes = round(self.idle_watcher.limit_seconds / 60)
-        self.lock()
         unit = "minute" if minutes == 1 else "minutes"
-        self.statusBar().showMessage(f"Locked after {minutes} {unit} without use.")
+        self._lock_reason = f"Locked after {minutes} {unit} without use."
+        self.lock()
 
     # -- settings ------------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class UnlockDialog(QDialog):
         prompts: Prompts | None = None,
         clock: Callable[[], float] = time.time,
         choose_folder: FolderChooser | None = None,
+        locked_reason: str = "",
     ) -> None:
         super().__init__(parent)
         self.workspace_dir = Path(workspace_dir)
@@ -125,6 +126,8 @@ class UnlockDialog(QDialog):
         self._countdown.setInterval(250)
         self._countdown.timeout.connect(self._tick)
         self._check_throttle()
+        if locked_reason and not self.message():
+            self._show(locked_reason)  # why it asks again: e.g. locked after a time unused
 
     # -- state ---------------------------------------------------------------------------
 

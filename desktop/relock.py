@@ -1,0 +1,139 @@
+"""A lock ends the process image: Valise executes itself again, locked, on the same folder.
+
+Python keeps copies of key strings, passphrases and case text in memory after they are
+dropped (shared/PLATFORM.md #18), and zeroing buffers cannot reach them. After the window
+locks, the workspace is closed as before (audit head anchored, folder lock released) and
+then `os.execv` replaces the whole address space with a fresh start of the same program,
+keeping the process id. The new image shows the unlock dialog for that folder, with the
+reason for the lock; nothing of the unlocked session is left in memory.
+
+What crosses the exec is only what this module puts in the environment: the folder, the
+reason line and the window's geometry (no case data, no secret).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+LOCKED_FOLDER_ENV = "VALISE_LOCKED_WORKSPACE"
+LOCK_REASON_ENV = "VALISE_LOCK_REASON"
+LOCKED_GEOMETRY_ENV = "VALISE_LOCKED_GEOMETRY"
+_MAX_REASON = 200
+_MAX_GEOMETRY = 4096
+
+
+@dataclass(frozen=True)
+class LockedStart:
+    """Where and why the process starts locked: the unlock dialog's folder and message,
+    and the main window's geometry before the lock (Qt's `saveGeometry` bytes, or b"")."""
+
+    folder: Path
+    reason: str = ""
+    geometry: bytes = b""
+
+
+class RelockRequest:
+    """What the window asked for when it locked; `run_gui` carries it out after Qt quits.
+
+    The window is given `ask` (it cannot execute the program itself: Qt and the workspace
+    must be shut down first, and under tests nothing may exec)."""
+
+    def __init__(self, quit_application: Callable[[], None]) -> None:
+        self._quit = quit_application
+        self.start: LockedStart | None = None
+
+    def ask(self, folder: Path, reason: str, geometry: bytes) -> None:
+        """The workspace is closed: end the event loop so the process can start again."""
+        self.start = LockedStart(Path(folder), reason, geometry)
+        self._quit()
+
+
+def restart_argv() -> list[str]:
+    """The command line that starts this same program again.
+
+    A PyInstaller build (`sys.frozen`) is its own executable, given its own arguments. Run
+    by Python (`python -m desktop.main`, or pip's `valise` script, which is
+    `python /path/to/bin/valise`), `sys.orig_argv` is the interpreter's own command line
+    with its options (`-m desktop.main`, `-X ...`), so it is kept whole after
+    `sys.executable`.
+    """
+    if getattr(sys, "frozen", False):
+        return [sys.executable, *sys.argv[1:]]
+    return [sys.executable, *sys.orig_argv[1:]]
+
+
+def environment_for(start: LockedStart) -> dict[str, str]:
+    """The variables the new image reads with `take_locked_start`."""
+    return {
+        LOCKED_FOLDER_ENV: str(start.folder),
+        LOCK_REASON_ENV: start.reason[:_MAX_REASON],
+        LOCKED_GEOMETRY_ENV: base64.b64encode(start.geometry).decode("ascii"),
+    }
+
+
+def take_locked_start() -> LockedStart | None:
+    """The locked start the previous image asked for, removed from the environment so
+    that nothing started later inherits it; None on an ordinary start."""
+    folder = os.environ.pop(LOCKED_FOLDER_ENV, "")
+    reason = os.environ.pop(LOCK_REASON_ENV, "")
+    geometry_text = os.environ.pop(LOCKED_GEOMETRY_ENV, "")
+    if not folder or "\x00" in folder:
+        return None
+    try:
+        geometry = base64.b64decode(geometry_text[:_MAX_GEOMETRY], validate=True)
+    except ValueError:
+        geometry = b""
+    printable = "".join(ch for ch in reason[:_MAX_REASON] if ch.isprintable())
+    return LockedStart(Path(folder), printable, geometry)
+
+
+def execute_locked(start: LockedStart) -> None:
+    """Shut Qt down and replace this process with a locked start of the same program.
+
+    Qt is taken down first so that nothing is left behind the exec: the thread pools'
+    threads are joined, deferred deletions run and the application object (with its X11
+    or Wayland connection) is destroyed. Files Python opened are close-on-exec; the
+    workspace was closed (folder lock released) before the window asked for this. Returns
+    only if the exec fails, having said so on stderr: the process then ends, locked.
+    """
+    _shut_qt_down()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()  # buffered output would be lost with the old image
+    os.environ.update(environment_for(start))
+    argv = restart_argv()
+    try:
+        os.execv(argv[0], argv)  # noqa: S606  # this same program, by its full path
+    except OSError as exc:
+        log.error("could not start Valise again after locking: %s", exc.strerror)
+        print(
+            "Valise locked, but could not start again to ask for the passphrase "
+            f"({exc.strerror}). Start Valise again.",
+            file=sys.stderr,
+        )
+
+
+def _shut_qt_down() -> None:
+    from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool
+
+    from ui.tasks import shared_runner
+
+    shared_runner().wait_for_done(30_000)
+    QThreadPool.globalInstance().waitForDone(30_000)
+    app = QCoreApplication.instance()
+    if app is None:
+        return
+    for _ in range(3):  # deletions may post more deletions (a window's children)
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QCoreApplication.processEvents()
+    QThreadPool.globalInstance().waitForDone(30_000)
+    app.shutdown()
