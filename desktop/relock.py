@@ -86,7 +86,7 @@ def take_locked_start() -> LockedStart | None:
     folder = os.environ.pop(LOCKED_FOLDER_ENV, "")
     reason = os.environ.pop(LOCK_REASON_ENV, "")
     geometry_text = os.environ.pop(LOCKED_GEOMETRY_ENV, "")
-    if not folder or "\x00" in folder:
+    if not folder:
         return None
     try:
         geometry = base64.b64decode(geometry_text[:_MAX_GEOMETRY], validate=True)

@@ -14,6 +14,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop.gui import ask_for_workspace, run_gui, start_folder
+from desktop.relock import LockedStart
 from storage.paths import default_workspace_dir
 from storage.workspace import open_workspace
 from tests.conftest import PASSPHRASE
@@ -195,3 +196,36 @@ def test_valise_with_only_a_workspace_option_starts_the_window_on_it(qapp, works
     person.start()
     assert run_cli(["--workspace", str(workspace_dir)]) == 0
     assert person.seen == ["UnlockDialog", "MainWindow"]
+
+
+def test_a_lock_ends_run_gui_closed_and_asks_for_a_locked_restart(qapp, workspace_dir: Path):
+    """Ctrl+L in the real start-up path: the workspace is closed as on quitting, then the
+    relaunch step (here a recorder, in the application `os.execv`) gets the folder."""
+    restarts: list[LockedStart] = []
+
+    def lock(window: MainWindow) -> None:
+        window.lock_action.trigger()
+
+    person = Person([(UnlockDialog, unlock), (MainWindow, lock)])
+    person.start()
+    assert run_gui(workspace_dir, relaunch=restarts.append) == 0
+    assert person.seen == ["UnlockDialog", "MainWindow"]
+    assert [start.folder for start in restarts] == [workspace_dir]
+    assert restarts[0].reason == ""
+    assert restarts[0].geometry  # the window's place and size, for the next image
+    open_workspace(workspace_dir, PASSPHRASE).close()  # the folder lock was released
+
+
+def test_a_locked_start_asks_for_that_folder_and_says_why(qapp, workspace_dir: Path):
+    seen: list[str] = []
+
+    def read_and_quit(dialog: UnlockDialog) -> None:
+        seen.append(dialog.message())
+        seen.append(str(dialog.workspace_dir))
+        dialog.reject()
+
+    person = Person([(UnlockDialog, read_and_quit)])
+    person.start()
+    locked = LockedStart(workspace_dir, "Locked after 10 minutes without use.", b"")
+    assert run_gui(locked=locked, relaunch=lambda _start: None) == 0
+    assert seen == ["Locked after 10 minutes without use.", str(workspace_dir)]

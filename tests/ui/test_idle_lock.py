@@ -318,3 +318,31 @@ def test_a_stopped_watcher_ignores_input_and_never_fires(qtbot: QtBot, clock: Fa
         pass
     assert not watcher.running  # fired once, then stopped
     watcher.deleteLater()
+
+
+def test_an_idle_lock_in_the_application_restarts_locked_and_says_why(
+    qtbot: QtBot,
+    ws: Workspace,
+    runner: TaskRunner,
+    settings: Settings,
+    watcher: IdleWatcher,
+    clock: FakeClock,
+) -> None:
+    """The reason goes with the restart: the new image shows it in its unlock dialog."""
+    restarts: list[tuple[Path, str, bytes]] = []
+    main = MainWindow(
+        ws,
+        prompts=ScriptedPrompts(),
+        runner=runner,
+        settings=settings,
+        idle_watcher=watcher,
+        relock=lambda *args: restarts.append(args),
+    )
+    qtbot.addWidget(main)
+    main.show()
+    clock.advance(10 * MINUTE)
+    wait_for_idle_lock(qtbot, main)
+    assert [reason for _folder, reason, _geometry in restarts] == [
+        "Locked after 10 minutes without use."
+    ]
+    assert main.workspace is None and main.unlock_dialog is None

@@ -320,3 +320,26 @@ def test_what_is_alive_at_unlock_is_left_out_of_later_collections(window: MainWi
     """A full collection of the heap the window built took ~45 ms, a stall while
     scrolling; the window freezes it once unlocked (`settle_heap`)."""
     assert gc.get_freeze_count() > 0
+
+
+def test_a_lock_in_the_application_closes_everything_then_restarts_locked(
+    qtbot, ws: Workspace, prompts: ScriptedPrompts, runner: TaskRunner, workspace_dir
+):
+    """With a relock step (the application's re-executes the program) Ctrl+L closes the
+    workspace as before and hands over the folder and geometry instead of unlocking in
+    this process, whose memory still holds the key's traces."""
+    restarts: list[tuple[object, str, bytes]] = []
+    main = MainWindow(
+        ws, prompts=prompts, runner=runner, relock=lambda *args: restarts.append(args)
+    )
+    qtbot.addWidget(main)
+    main.show()
+    with qtbot.waitSignal(main.locked, timeout=1000):
+        main.lock_action.trigger()  # the real Ctrl+L: tests/e2e/test_lock_memory.py
+    with pytest.raises(sqlcipher.ProgrammingError):
+        ws.conn.execute("SELECT 1")
+    open_workspace(workspace_dir, PASSPHRASE).close()  # the folder lock was released
+    assert [(folder, reason) for folder, reason, _geometry in restarts] == [(workspace_dir, "")]
+    assert main.restoreGeometry(restarts[0][2])  # Qt's own geometry bytes
+    assert main.unlock_dialog is None  # the next process image asks for the passphrase
+    assert main.windowTitle() == "Valise"  # no office name left on screen meanwhile
