@@ -115,10 +115,13 @@ def test_first_run_unlock_with_enter_open_a_case_add_a_note_lock_and_unlock_agai
     assert_windows(app, MAIN)
     shot("note-added")
 
-    # Ctrl+L locks; the unlock dialog over the window takes Enter too.
+    # Ctrl+L locks: the process starts again (same id) with only the unlock dialog, so
+    # nothing of the unlocked session stays in its memory; it takes Enter too.
+    pid = app.pid
     x.key("ctrl+l")
     app.wait_for_window(UNLOCK)
-    assert_windows(app, MAIN, UNLOCK)
+    assert_windows(app, UNLOCK)
+    assert app.pid == pid
     shot("locked")
     unlock_with_enter(x, app)
     app.wait_until_gone(UNLOCK)
