@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QCoreApplication
+from PySide6.QtCore import QByteArray, QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
 from desktop import __version__
@@ -50,13 +50,19 @@ def _kdf_for_new_workspace() -> KdfParams:
 
 
 def ask_for_workspace(
-    workspace_dir: Path, settings: Settings | None = None, *, locked_reason: str = ""
+    workspace_dir: Path,
+    settings: Settings | None = None,
+    *,
+    locked_reason: str = "",
+    after_lock: bool = False,
 ) -> Workspace | None:
     """Create the workspace on first run, else unlock it; None when the person quits.
 
     From either dialog the person may choose another folder that holds a workspace; its
     unlock dialog follows. The folder of the workspace opened is remembered for the next
-    start. `locked_reason` is shown in the first unlock dialog (a start after a lock).
+    start. `after_lock` is a start after the window locked: its unlock dialog reopens the
+    workspace it showed, as the window's own did (no other folder is offered), and shows
+    `locked_reason`.
     """
     settings = settings or Settings()
     folder = Path(workspace_dir)
@@ -64,7 +70,9 @@ def ask_for_workspace(
         dialog: CreateWorkspaceDialog | UnlockDialog
         if WorkspacePaths(folder).looks_like_workspace():
             dialog = UnlockDialog(
-                folder, choose_folder=choose_workspace_folder, locked_reason=locked_reason
+                folder,
+                choose_folder=None if after_lock else choose_workspace_folder,
+                locked_reason=locked_reason,
             )
         else:
             dialog = CreateWorkspaceDialog(folder, kdf=_kdf_for_new_workspace())
@@ -74,7 +82,6 @@ def ask_for_workspace(
         dialog.deleteLater()
         if other is not None:
             folder = other
-            locked_reason = ""
             continue
         if workspace is not None:
             settings.set_last_workspace(folder)
@@ -112,7 +119,10 @@ def run_gui(
     load_fonts(app)
     app.setQuitOnLastWindowClosed(True)
     window: MainWindow | None = None
-    relock = RelockRequest(app.quit)
+    # Closed as on quitting, inside the event loop: the last window closed ends it. (A
+    # quit asked for directly left Qt's own quit for the last window pending, and it ended
+    # the next event loop: the first dialog of a following start, in the tests.)
+    relock = RelockRequest(lambda: QTimer.singleShot(0, app, app.closeAllWindows))
     reporter = crash.install(Prompts().report_bug)
     try:
         if locked is not None:
@@ -120,7 +130,7 @@ def run_gui(
         else:
             folder = start_folder() if workspace_dir is None else Path(workspace_dir)
         reason = locked.reason if locked is not None else ""
-        workspace = ask_for_workspace(folder, locked_reason=reason)
+        workspace = ask_for_workspace(folder, locked_reason=reason, after_lock=locked is not None)
         if workspace is None:
             return 0
         window = MainWindow(workspace, relock=relock.ask)

@@ -57,8 +57,12 @@ def _wipe(buffer: bytearray) -> None:
 def _apply_key(conn: Connection, key: bytes) -> None:
     """Turn SQLCipher's memory wiping on and give the connection its raw key, never as SQL.
 
-    `cipher_memory_security` makes SQLCipher zero every buffer it frees and lock its key
-    material in memory (measured cost in the README's figures); it is set before the key.
+    `cipher_memory_security` makes SQLCipher zero every buffer it frees and `mlock` every
+    buffer it allocates, so that nothing it held reaches swap or lingers freed; it is set
+    before the key. It is one process-wide switch in SQLCipher, and it is not free: an
+    `mlock` and a `munlock` system call per SQLite allocation. Measured on the import of
+    20,000 changesets (`python -m bench.import_changesets --changesets 20000 --repeat 3
+    --no-floor --against main`): 43.1 s and 33.0 s of CPU against 9.8 s and 8.4 s without.
     """
     conn.execute("PRAGMA cipher_memory_security = ON")
     blob = _raw_key_blob(key)

@@ -222,10 +222,11 @@ def test_a_locked_start_asks_for_that_folder_and_says_why(qapp, workspace_dir: P
     def read_and_quit(dialog: UnlockDialog) -> None:
         seen.append(dialog.message())
         seen.append(str(dialog.workspace_dir))
+        seen.append(str(dialog.open_other_button))
         dialog.reject()
 
     person = Person([(UnlockDialog, read_and_quit)])
     person.start()
     locked = LockedStart(workspace_dir, "Locked after 10 minutes without use.", b"")
     assert run_gui(locked=locked, relaunch=lambda _start: None) == 0
-    assert seen == ["Locked after 10 minutes without use.", str(workspace_dir)]
+    assert seen == ["Locked after 10 minutes without use.", str(workspace_dir), "None"]

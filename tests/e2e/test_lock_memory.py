@@ -165,6 +165,7 @@ def test_after_a_preview_and_a_lock_no_evidence_text_is_left_in_the_process(
         return hits if "evidence text (UTF-16)" in _found(hits) else None
 
     wait_for("the evidence preview in the window's memory", previewed)
+    x.key("alt+w")  # the Preview tab, to see it on the screenshot
     shot("evidence-previewed")
     assert app.window(MAIN) is not None
 
