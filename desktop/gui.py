@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QCoreApplication, QTimer
+from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
 from desktop import __version__
@@ -110,10 +110,11 @@ def run_gui(
 
     Returns 0 when the person quits, also from the first dialog. The workspace is closed
     (audit head anchored, folder lock released) before this returns. `locked` is a start
-    after a lock (the folder, the reason shown in the unlock dialog, the window's
-    geometry). When the window locks, the event loop ends, everything is closed as on
-    quitting, and `relaunch` replaces the process with a locked start (`execute_locked`;
-    tests pass a recorder, which returns, and then so does this).
+    after a lock (the folder, the reason shown in the unlock dialog, the window's place
+    and the case list's filters and order). When the window locks, the event loop ends,
+    everything is closed as on quitting, and `relaunch` replaces the process with a
+    locked start (`execute_locked`; tests pass a recorder, which returns, and then so
+    does this).
     """
     app = _application()
     load_fonts(app)
@@ -134,8 +135,8 @@ def run_gui(
         if workspace is None:
             return 0
         window = MainWindow(workspace, relock=relock.ask)
-        if locked is not None and locked.geometry:
-            window.restoreGeometry(QByteArray(locked.geometry))
+        if locked is not None:
+            window.show_list_view(locked.view)
         app.aboutToQuit.connect(window.shutdown)
         window.show()
         code = int(app.exec())

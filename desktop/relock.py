@@ -8,37 +8,41 @@ keeping the process id. The new image shows the unlock dialog for that folder, w
 reason for the lock; nothing of the unlocked session is left in memory.
 
 What crosses the exec is only what this module puts in the environment: the folder, the
-reason line and the window's geometry (no case data, no secret).
+reason line, the window's geometry and the case list's status and category filters and
+sort order (no case data, no secret).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import logging
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ui.list_view import ListView
 
 log = logging.getLogger(__name__)
 
 LOCKED_FOLDER_ENV = "VALISE_LOCKED_WORKSPACE"
 LOCK_REASON_ENV = "VALISE_LOCK_REASON"
-LOCKED_GEOMETRY_ENV = "VALISE_LOCKED_GEOMETRY"
+LOCKED_VIEW_ENV = "VALISE_LOCKED_VIEW"
 _MAX_REASON = 200
-_MAX_GEOMETRY = 4096
+_MAX_VIEW = 8192
 
 
 @dataclass(frozen=True)
 class LockedStart:
     """Where and why the process starts locked: the unlock dialog's folder and message,
-    and the main window's geometry before the lock (Qt's `saveGeometry` bytes, or b"")."""
+    and the window and case list as they were (`ui.main_window.ListView`)."""
 
     folder: Path
     reason: str = ""
-    geometry: bytes = b""
+    view: ListView = field(default_factory=ListView)
 
 
 class RelockRequest:
@@ -47,14 +51,14 @@ class RelockRequest:
     The window is given `ask` (it cannot execute the program itself: Qt and the workspace
     must be shut down first, and under tests nothing may exec)."""
 
-    def __init__(self, quit_application: Callable[[], None]) -> None:
-        self._quit = quit_application
+    def __init__(self, end_event_loop: Callable[[], None]) -> None:
+        self._end_event_loop = end_event_loop
         self.start: LockedStart | None = None
 
-    def ask(self, folder: Path, reason: str, geometry: bytes) -> None:
+    def ask(self, folder: Path, reason: str, view: ListView) -> None:
         """The workspace is closed: end the event loop so the process can start again."""
-        self.start = LockedStart(Path(folder), reason, geometry)
-        self._quit()
+        self.start = LockedStart(Path(folder), reason, view)
+        self._end_event_loop()
 
 
 def restart_argv() -> list[str]:
@@ -73,27 +77,50 @@ def restart_argv() -> list[str]:
 
 def environment_for(start: LockedStart) -> dict[str, str]:
     """The variables the new image reads with `take_locked_start`."""
+    view = start.view
     return {
         LOCKED_FOLDER_ENV: str(start.folder),
         LOCK_REASON_ENV: start.reason[:_MAX_REASON],
-        LOCKED_GEOMETRY_ENV: base64.b64encode(start.geometry).decode("ascii"),
+        LOCKED_VIEW_ENV: json.dumps(
+            {
+                "geometry": base64.b64encode(view.geometry).decode("ascii"),
+                "status": view.status,
+                "category": view.category,
+                "sort_column": view.sort_column,
+                "sort_descending": view.sort_descending,
+            }
+        ),
     }
 
 
 def take_locked_start() -> LockedStart | None:
     """The locked start the previous image asked for, removed from the environment so
-    that nothing started later inherits it; None on an ordinary start."""
+    that nothing started later inherits it; None on an ordinary start. Anything garbled
+    (the environment is the user's to change) falls back to the default view."""
     folder = os.environ.pop(LOCKED_FOLDER_ENV, "")
     reason = os.environ.pop(LOCK_REASON_ENV, "")
-    geometry_text = os.environ.pop(LOCKED_GEOMETRY_ENV, "")
+    view_text = os.environ.pop(LOCKED_VIEW_ENV, "")
     if not folder:
         return None
-    try:
-        geometry = base64.b64decode(geometry_text[:_MAX_GEOMETRY], validate=True)
-    except ValueError:
-        geometry = b""
     printable = "".join(ch for ch in reason[:_MAX_REASON] if ch.isprintable())
-    return LockedStart(Path(folder), printable, geometry)
+    return LockedStart(Path(folder), printable, _parse_view(view_text[:_MAX_VIEW]))
+
+
+def _parse_view(text: str) -> ListView:
+    try:
+        fields = json.loads(text)
+        if not isinstance(fields, dict):
+            return ListView()
+        geometry = base64.b64decode(str(fields.get("geometry", "")), validate=True)
+        status, category = fields.get("status", ""), fields.get("category", "")
+        column, descending = fields.get("sort_column", -1), fields.get("sort_descending", True)
+    except ValueError:
+        return ListView()
+    if not (isinstance(status, str) and isinstance(category, str)):
+        status, category = "", ""
+    if isinstance(column, bool) or not isinstance(column, int):
+        column = -1
+    return ListView(geometry, status[:100], category[:100], column, descending is not False)
 
 
 def execute_locked(start: LockedStart) -> None:

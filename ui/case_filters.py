@@ -118,6 +118,21 @@ class CaseFilterBar(QWidget):
             box.blockSignals(False)
         self._emit()
 
+    def choices(self) -> tuple[str, str]:
+        """The status and category chosen ("" for Any): fixed vocabularies, nothing of the
+        workspace, so they may cross a lock's restart (`MainWindow.list_view`)."""
+        return (self.status_box.currentData() or "", self.category_box.currentData() or "")
+
+    def choose(self, status: str, category: str) -> None:
+        """Choose this status and category again (a value not offered is left at Any),
+        then `changed` once."""
+        for box, value in ((self.status_box, status), (self.category_box, category)):
+            index = box.findData(value) if value else 0
+            box.blockSignals(True)
+            box.setCurrentIndex(max(index, 0))
+            box.blockSignals(False)
+        self._emit()
+
     def current(self) -> CaseFilter:
         """The filter the choices describe ("Withdrawn" lists withdrawn cases only)."""
         status = self.status_box.currentData() or None

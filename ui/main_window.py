@@ -20,6 +20,7 @@ from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import (
+    QByteArray,
     QEvent,
     QModelIndex,
     QObject,
@@ -67,6 +68,7 @@ from ui.filled_grid import FilledGridTableView
 from ui.held_back_view import HeldBackView
 from ui.idle import IdleWatcher
 from ui.incoming_view import IncomingView
+from ui.list_view import ListView
 from ui.models.case_table import CaseTableModel
 from ui.parked_view import ParkedView
 from ui.peers_view import PeersView
@@ -80,9 +82,10 @@ from ui.trust_view import TrustView, waiting_notice
 
 log = logging.getLogger(__name__)
 
-# Given the folder, the reason line and the window's geometry after a lock closed the
-# workspace: the application starts again, locked (desktop.relock); tests record the call.
-Relock = Callable[[Path, str, bytes], None]
+
+# Given the folder, the reason line and the list's view after a lock closed the workspace:
+# the application starts again, locked (desktop.relock); tests record the call.
+Relock = Callable[[Path, str, ListView], None]
 
 APP_NAME = "Valise"
 
@@ -570,7 +573,7 @@ class MainWindow(QMainWindow):
         self.locked.emit()
         if self._relock is not None:
             self.setWindowTitle(APP_NAME)  # the office's name goes with its workspace
-            self._relock(self.workspace_dir, reason, bytes(self.saveGeometry().data()))
+            self._relock(self.workspace_dir, reason, self.list_view())
             return
         if reason:
             self.statusBar().showMessage(reason)
@@ -581,6 +584,33 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(self._forget_unlock_dialog)
         self.unlock_dialog = dialog
         dialog.open()
+
+    def list_view(self) -> ListView:
+        """The window's place and the list's filters and order, for a restart after a lock."""
+        header = self.table.horizontalHeader()
+        status, category = self.filter_bar.choices()
+        return ListView(
+            geometry=bytes(self.saveGeometry().data()),
+            status=status,
+            category=category,
+            sort_column=header.sortIndicatorSection(),
+            sort_descending=header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder,
+        )
+
+    def show_list_view(self, view: ListView) -> None:
+        """Put the window where it was and the list as it was before a lock's restart
+        (a column that cannot be sorted, or a choice not offered, is left as it is)."""
+        if view.geometry:
+            self.restoreGeometry(QByteArray(view.geometry))
+        self.filter_bar.choose(view.status, view.category)
+        header = self.table.horizontalHeader()
+        if 0 <= view.sort_column < header.count():
+            order = (
+                Qt.SortOrder.DescendingOrder
+                if view.sort_descending
+                else Qt.SortOrder.AscendingOrder
+            )
+            header.setSortIndicator(view.sort_column, order)
 
     @Slot()
     def _forget_unlock_dialog(self) -> None:

@@ -212,7 +212,7 @@ def test_a_lock_ends_run_gui_closed_and_asks_for_a_locked_restart(qapp, workspac
     assert person.seen == ["UnlockDialog", "MainWindow"]
     assert [start.folder for start in restarts] == [workspace_dir]
     assert restarts[0].reason == ""
-    assert restarts[0].geometry  # the window's place and size, for the next image
+    assert restarts[0].view.geometry  # the window's place and size, for the next image
     open_workspace(workspace_dir, PASSPHRASE).close()  # the folder lock was released
 
 
@@ -227,6 +227,6 @@ def test_a_locked_start_asks_for_that_folder_and_says_why(qapp, workspace_dir: P
 
     person = Person([(UnlockDialog, read_and_quit)])
     person.start()
-    locked = LockedStart(workspace_dir, "Locked after 10 minutes without use.", b"")
+    locked = LockedStart(workspace_dir, "Locked after 10 minutes without use.")
     assert run_gui(locked=locked, relaunch=lambda _start: None) == 0
     assert seen == ["Locked after 10 minutes without use.", str(workspace_dir), "None"]

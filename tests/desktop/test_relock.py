@@ -12,17 +12,18 @@ from desktop import relock
 from desktop.relock import (
     LOCK_REASON_ENV,
     LOCKED_FOLDER_ENV,
-    LOCKED_GEOMETRY_ENV,
+    LOCKED_VIEW_ENV,
     LockedStart,
     environment_for,
     restart_argv,
     take_locked_start,
 )
+from ui.list_view import ListView
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (LOCKED_FOLDER_ENV, LOCK_REASON_ENV, LOCKED_GEOMETRY_ENV):
+    for name in (LOCKED_FOLDER_ENV, LOCK_REASON_ENV, LOCKED_VIEW_ENV):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -44,7 +45,8 @@ def test_a_frozen_build_restarts_its_own_executable(monkeypatch: pytest.MonkeyPa
 
 
 def test_the_locked_start_crosses_the_exec_and_is_taken_once(tmp_path: Path) -> None:
-    start = LockedStart(tmp_path, "Locked after 1 minute without use.", b"\x01\xd9\xd0\xcb")
+    view = ListView(b"\x01\xd9\xd0\xcb", "open", "killing", 3, False)
+    start = LockedStart(tmp_path, "Locked after 1 minute without use.", view)
     os.environ.update(environment_for(start))
     assert take_locked_start() == start
     assert take_locked_start() is None  # nothing started later inherits it
@@ -52,19 +54,35 @@ def test_the_locked_start_crosses_the_exec_and_is_taken_once(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(
-    ("folder", "reason", "geometry", "expected"),
+    ("folder", "reason", "view", "expected"),
     [
-        ("", "anything", "AAAA", None),
-        ("/w", "two\nlines\x1b[31m", "not base64!", LockedStart(Path("/w"), "twolines[31m", b"")),
-        ("/w", "x" * 5000, "", LockedStart(Path("/w"), "x" * 200, b"")),
+        ("", "anything", "{}", None),
+        (
+            "/w",
+            "two\nlines\x1b[31m",
+            '{"geometry": "not base64!"}',
+            LockedStart(Path("/w"), "twolines[31m"),
+        ),
+        ("/w", "x" * 5000, "[1, 2]", LockedStart(Path("/w"), "x" * 200)),
+        ("/w", "", "{not json", LockedStart(Path("/w"))),
+        (
+            "/w",
+            "",
+            '{"status": 7, "category": "killing", "sort_column": true, "sort_descending": 0}',
+            LockedStart(Path("/w"), "", ListView(b"", "", "", -1, True)),
+        ),
+        (
+            "/w",
+            "",
+            '{"status": "closed", "sort_column": 2, "sort_descending": false}',
+            LockedStart(Path("/w"), "", ListView(b"", "closed", "", 2, False)),
+        ),
     ],
 )
 def test_a_garbled_locked_start_is_refused_or_cleaned(
-    folder: str, reason: str, geometry: str, expected: LockedStart | None
+    folder: str, reason: str, view: str, expected: LockedStart | None
 ) -> None:
-    os.environ.update(
-        {LOCKED_FOLDER_ENV: folder, LOCK_REASON_ENV: reason, LOCKED_GEOMETRY_ENV: geometry}
-    )
+    os.environ.update({LOCKED_FOLDER_ENV: folder, LOCK_REASON_ENV: reason, LOCKED_VIEW_ENV: view})
     assert take_locked_start() == expected
 
 

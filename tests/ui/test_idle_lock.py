@@ -20,7 +20,7 @@ from storage.workspace import Workspace
 from tests.ui.conftest import FakeClock
 from ui.dialogs.settings import SettingsDialog
 from ui.idle import IdleWatcher
-from ui.main_window import MainWindow
+from ui.main_window import ListView, MainWindow
 from ui.prompts import ScriptedPrompts
 from ui.settings import DEFAULT_IDLE_LOCK_MINUTES, IDLE_LOCK_KEY, Settings
 from ui.tasks import TaskRunner
@@ -329,7 +329,7 @@ def test_an_idle_lock_in_the_application_restarts_locked_and_says_why(
     clock: FakeClock,
 ) -> None:
     """The reason goes with the restart: the new image shows it in its unlock dialog."""
-    restarts: list[tuple[Path, str, bytes]] = []
+    restarts: list[tuple[Path, str, ListView]] = []
     main = MainWindow(
         ws,
         prompts=ScriptedPrompts(),
@@ -342,7 +342,7 @@ def test_an_idle_lock_in_the_application_restarts_locked_and_says_why(
     main.show()
     clock.advance(10 * MINUTE)
     wait_for_idle_lock(qtbot, main)
-    assert [reason for _folder, reason, _geometry in restarts] == [
+    assert [reason for _folder, reason, _view in restarts] == [
         "Locked after 10 minutes without use."
     ]
     assert main.workspace is None and main.unlock_dialog is None

@@ -15,7 +15,7 @@ from storage.cases import add_case
 from storage.records import Incident
 from storage.workspace import Workspace, open_workspace
 from tests.conftest import PASSPHRASE
-from ui.main_window import MainWindow
+from ui.main_window import ListView, MainWindow
 from ui.models.case_table import CaseTableModel
 from ui.prompts import ScriptedPrompts
 from ui.tasks import TaskRunner
@@ -328,7 +328,7 @@ def test_a_lock_in_the_application_closes_everything_then_restarts_locked(
     """With a relock step (the application's re-executes the program) Ctrl+L closes the
     workspace as before and hands over the folder and geometry instead of unlocking in
     this process, whose memory still holds the key's traces."""
-    restarts: list[tuple[object, str, bytes]] = []
+    restarts: list[tuple[object, str, ListView]] = []
     main = MainWindow(
         ws, prompts=prompts, runner=runner, relock=lambda *args: restarts.append(args)
     )
@@ -339,7 +339,39 @@ def test_a_lock_in_the_application_closes_everything_then_restarts_locked(
     with pytest.raises(sqlcipher.ProgrammingError):
         ws.conn.execute("SELECT 1")
     open_workspace(workspace_dir, PASSPHRASE).close()  # the folder lock was released
-    assert [(folder, reason) for folder, reason, _geometry in restarts] == [(workspace_dir, "")]
-    assert main.restoreGeometry(restarts[0][2])  # Qt's own geometry bytes
+    assert [(folder, reason) for folder, reason, _view in restarts] == [(workspace_dir, "")]
+    assert main.restoreGeometry(restarts[0][2].geometry)  # Qt's own geometry bytes
     assert main.unlock_dialog is None  # the next process image asks for the passphrase
     assert main.windowTitle() == "Valise"  # no office name left on screen meanwhile
+
+
+def test_the_list_filters_and_order_survive_a_lock_restart(
+    qtbot, ws: Workspace, prompts: ScriptedPrompts, runner: TaskRunner, workspace_dir
+):
+    """What survived a lock in one process survives the restart: the status and category
+    filters and the sort order (the next image's window is given them back)."""
+    add_case(ws, "Detention at the river camp")
+    restarts: list[ListView] = []
+    main = MainWindow(
+        ws, prompts=prompts, runner=runner, relock=lambda _f, _r, view: restarts.append(view)
+    )
+    qtbot.addWidget(main)
+    main.filter_bar.choose("closed", "killing")
+    main.table.horizontalHeader().setSortIndicator(
+        CaseTableModel.TITLE, Qt.SortOrder.AscendingOrder
+    )
+    main.lock()
+    [view] = restarts
+    assert (view.status, view.category) == ("closed", "killing")
+    assert (view.sort_column, view.sort_descending) == (CaseTableModel.TITLE, False)
+
+    with open_workspace(workspace_dir, PASSPHRASE) as again:
+        after = MainWindow(again, prompts=prompts, runner=runner)
+        qtbot.addWidget(after)
+        after.show_list_view(view)
+        assert after.filter_bar.choices() == ("closed", "killing")
+        assert after.model.case_filter.status == "closed"
+        header = after.table.horizontalHeader()
+        assert header.sortIndicatorSection() == CaseTableModel.TITLE
+        assert header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+        after.shutdown()
