@@ -9,7 +9,6 @@ by the same user must not read it through ptrace or /proc/PID/mem while Valise r
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import sys
 
@@ -26,13 +25,14 @@ def forbid_core_dumps() -> None:
 
     On Linux `prctl(PR_SET_DUMPABLE, 0)` is reset by `execve` of a program, so the lock's
     re-execution calls this again as it starts. Elsewhere this sets only the core limit
-    (macOS) or nothing (Windows). What those would need: on macOS, `ptrace(PT_DENY_ATTACH)`
-    against debuggers and the hardened runtime without the `get-task-allow` entitlement
-    (a signed build), and turning off ReportCrash's memory reports is the user's setting;
-    on Windows, `SetErrorMode(SEM_NOGPFAULTERRORBOX)` with `WerAddExcludedApplication` (or
-    a `WerRegisterMemoryBlock`-free process) to keep Windows Error Reporting from writing
-    a full dump, and a process mitigation policy or a DACL on the process handle to keep
-    other processes of the same user from `ReadProcessMemory`.
+    (macOS) or nothing (Windows). What those would need: on macOS,
+    `ptrace(PT_DENY_ATTACH, 0, 0, 0)` against debuggers, and a signed build with the
+    hardened runtime and without the `get-task-allow` entitlement (else any process of
+    the user may read this one's memory through its task port); on Windows,
+    `SetErrorMode(SEM_NOGPFAULTERRORBOX)` and `WerAddExcludedApplication` so that Windows
+    Error Reporting writes no dump of the process, and a DACL on the process object
+    (`SetSecurityInfo`) so that other processes of the same user cannot open it with
+    `PROCESS_VM_READ` (an administrator still can).
     """
     try:
         import resource
@@ -46,8 +46,14 @@ def forbid_core_dumps() -> None:
         _linux_not_dumpable()
 
 
+def _libc() -> ctypes.CDLL:
+    # The symbols already loaded into the process, libc's among them: no `ldconfig` run
+    # (as `ctypes.util.find_library` does) at every start of the command line.
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def _linux_not_dumpable() -> None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc = _libc()
     prctl = libc.prctl
     prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
     prctl.restype = ctypes.c_int
@@ -60,5 +66,5 @@ def is_dumpable() -> bool | None:
     this cannot be asked (not Linux)."""
     if not sys.platform.startswith("linux"):
         return None
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc = _libc()
     return bool(libc.prctl(_PR_GET_DUMPABLE, 0, 0, 0, 0))
