@@ -129,7 +129,7 @@ def opens_with_key(path: Path, key: bytes) -> bool:
     conn = sqlcipher.connect(str(path), isolation_level=None)
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")
-        conn.execute(_key_pragma(key))
+        _apply_key(conn, key)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except DatabaseError:
         return False
