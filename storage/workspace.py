@@ -328,16 +328,35 @@ class Workspace:
 
     # -- keys ------------------------------------------------------------------------------
 
-    def change_passphrase(self, new_passphrase: str) -> None:
-        """Rewrap the database key under a new passphrase; the database is not rewritten."""
+    def change_passphrase(
+        self, new_passphrase: str, *, audit_action: str = "passphrase changed"
+    ) -> None:
+        """Rewrap the database key under a new passphrase; the database is not rewritten,
+        and the key file's other slots (a recovery slot) are kept as they are."""
         check_new_passphrase(new_passphrase)
-        sealed = keyfile.seal(
-            self._key, encode_passphrase(new_passphrase), self.workspace_id, self._kdf
+        slot = keyfile.passphrase_slot(
+            self._key, self.workspace_id, encode_passphrase(new_passphrase), self._kdf
         )
-        keyfile.write(self.paths.keyfile, sealed)
+        self.write_key_slot(slot, audit_action, "")
+
+    def write_key_slot(self, slot: keyfile.Slot, audit_action: str, detail: object) -> None:
+        """Put `slot` in the key file in place of the one of its kind (atomically), and
+        record `audit_action` in the audit chain. The key file on disk is read again, so
+        slots written since the unlock are kept; one that is damaged stops the change."""
+        current = keyfile.read(self.paths.keyfile)
+        if current.workspace_id != self.workspace_id:
+            raise WorkspaceFileError(
+                self.paths.keyfile, "The key file belongs to another workspace; nothing changed"
+            )
+        updated = current.with_slot(slot)
+        keyfile.write(self.paths.keyfile, updated)
         with self.transaction():
-            self.set_meta("key_generation", sealed.generation)
-            audit.append(self.conn, self.author, "passphrase changed", "", "")
+            self.set_meta("key_generation", updated.generation)
+            audit.append(self.conn, self.author, audit_action, "", detail)
+
+    def holds_key(self, database_key: bytes) -> bool:
+        """True when `database_key` is this workspace's key (a recovered key is checked)."""
+        return secrets.compare_digest(self._key, database_key)
 
     def replace_keys(self, keys: NodeKeys) -> None:
         """Make `keys` this installation's identity (a rotation; sync.trust). Inside the
@@ -559,6 +578,32 @@ def open_workspace(
 ) -> Workspace:
     """Unlock the workspace in `root`; wrong passphrases are counted and slowed down."""
     paths = WorkspacePaths(root)
+
+    def with_passphrase(sealed: keyfile.KeyFile) -> bytes:
+        attempts = throttle.load(paths.attempts, now)
+        wait = attempts.wait_seconds(now())
+        if wait > 0:
+            raise ThrottledUnlock(wait)
+        try:
+            return keyfile.unseal(sealed, encode_passphrase(passphrase))
+        except WrongPassphrase:
+            failed = throttle.record_failure(paths.attempts, now)
+            raise WrongPassphrase(len(failed.failures)) from None
+
+    return open_workspace_with(root, with_passphrase, wall=wall, now=now)
+
+
+def open_workspace_with(
+    root: Path,
+    unwrap: keyfile.Unwrap,
+    *,
+    wall: WallClock = system_clock_ms,
+    now: Callable[[], float] = time.time,
+) -> Workspace:
+    """Unlock the workspace in `root` with the database key `unwrap` takes out of its key
+    file (a passphrase, or storage.recovery's shares and escrow). The key is proved on the
+    database itself before anything is written: the folder lock is held throughout."""
+    paths = WorkspacePaths(root)
     if not root.is_dir() or not paths.looks_like_workspace():
         raise NotAWorkspace(root)
     lock_fd = _acquire_lock(paths)
@@ -567,14 +612,7 @@ def open_workspace(
         attempts = throttle.load(paths.attempts, now)
         if attempts.clamped:
             throttle.save(paths.attempts, attempts)
-        wait = attempts.wait_seconds(now())
-        if wait > 0:
-            raise ThrottledUnlock(wait)
-        try:
-            database_key = keyfile.unseal(sealed, encode_passphrase(passphrase))
-        except WrongPassphrase:
-            failed = throttle.record_failure(paths.attempts, now)
-            raise WrongPassphrase(len(failed.failures)) from None
+        database_key = unwrap(sealed)
         # A rekey a crash interrupted is completed or forgotten before anything opens.
         rekey.finish_interrupted_rekey(paths, database_key)
         try:

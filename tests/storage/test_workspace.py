@@ -250,7 +250,7 @@ def test_key_file_parser_refuses_garbage_plainly(data: bytes) -> None:
     except WorkspaceFileError as error:
         assert str(path) in str(error)
     else:  # only a well-formed key file parses
-        assert len(parsed.sealed_key) == 48
+        assert len(parsed.passphrase_slot.sealed_key) == 48
 
 
 @given(
