@@ -32,11 +32,12 @@ from typing import IO
 
 from storage import audit, keyfile, migrations
 from storage.atomic import fsync_directory, temp_name_beside
-from storage.connection import open_database
+from storage.connection import Connection, open_database
 from storage.epochs import fresh_epoch
 from storage.errors import InvalidInput, WorkspaceExists, WorkspaceFileError
-from storage.passphrase import encode_passphrase
+from storage.passphrase import check_new_passphrase, encode_passphrase
 from storage.paths import WorkspacePaths, display_name
+from storage.recovery import Recovered
 from storage.workspace import Workspace
 
 FORMAT = "valise-backup"
@@ -187,8 +188,16 @@ def _unpack(source: Path, staging: Path) -> dict[str, object]:
     return manifest
 
 
-def restore_backup(source: Path, root: Path, passphrase: str) -> RestoreSummary:
-    """Restore `source` into `root`, which must hold no workspace; returns what came back."""
+def restore_backup(
+    source: Path, root: Path, passphrase: str = "", *, recovered: Recovered | None = None
+) -> RestoreSummary:
+    """Restore `source` into `root`, which must hold no workspace; returns what came back.
+
+    The backup's key is unwrapped with `passphrase`, or when the passphrase is lost with
+    `recovered` (storage.recovery: paper shares or an escrow), which also sets a new
+    passphrase in the restored key file, keeping its recovery slot."""
+    if recovered is not None:
+        check_new_passphrase(recovered.new_passphrase)
     paths = WorkspacePaths(root)
     if paths.looks_like_workspace():
         raise WorkspaceExists(root)
@@ -206,7 +215,10 @@ def restore_backup(source: Path, root: Path, passphrase: str) -> RestoreSummary:
             raise WorkspaceFileError(
                 source, f"This is not a Valise backup, or it is damaged or incomplete: {exc}"
             ) from None
-        summary = _reopen_as_new_epoch(WorkspacePaths(staging), passphrase, manifest)
+        unwrap = keyfile.passphrase_unwrap(encode_passphrase(passphrase))
+        summary = _reopen_as_new_epoch(
+            WorkspacePaths(staging), recovered.unwrap if recovered else unwrap, manifest, recovered
+        )
         if root.exists():
             root.rmdir()
         os.replace(staging, root)
@@ -219,11 +231,19 @@ def restore_backup(source: Path, root: Path, passphrase: str) -> RestoreSummary:
 
 
 def _reopen_as_new_epoch(
-    paths: WorkspacePaths, passphrase: str, manifest: dict[str, object]
+    paths: WorkspacePaths,
+    unwrap: keyfile.Unwrap,
+    manifest: dict[str, object],
+    recovered: Recovered | None,
 ) -> RestoreSummary:
     sealed = keyfile.read(paths.keyfile)
-    key = keyfile.unseal(sealed, encode_passphrase(passphrase))
-    conn = open_database(paths.database, key)
+    key = unwrap(sealed)
+    try:
+        conn = open_database(paths.database, key)
+    except WorkspaceFileError:
+        if recovered is None:
+            raise
+        raise recovered.refuse_foreign_database("this backup") from None
     try:
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         if not meta.get("workspace_id") == sealed.workspace_id == manifest.get("workspace_id"):
@@ -257,6 +277,8 @@ def _reopen_as_new_epoch(
             "",
             {"epoch": new_epoch, "previous_epoch": epoch},
         )
+        if recovered is not None:
+            _set_new_passphrase(conn, paths, sealed, key, recovered, meta.get("author", ""))
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         # A restore is the sanctioned way back to an older database: anchor it as it is.
@@ -265,3 +287,24 @@ def _reopen_as_new_epoch(
     finally:
         conn.close()
     return RestoreSummary(str(meta.get("office_name", "")), new_epoch, len(names))
+
+
+def _set_new_passphrase(
+    conn: Connection,
+    paths: WorkspacePaths,
+    sealed: keyfile.KeyFile,
+    key: bytes,
+    recovered: Recovered,
+    author: str,
+) -> None:
+    """Write the restored key file's new passphrase slot (in the staging folder, so a
+    failure leaves nothing restored) inside the restore's transaction."""
+    passphrase = encode_passphrase(recovered.new_passphrase)
+    slot = keyfile.passphrase_slot(key, sealed.workspace_id, passphrase, sealed.kdf)
+    updated = sealed.with_slot(slot)
+    keyfile.write(paths.keyfile, updated)
+    conn.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES ('key_generation', ?)",
+        (updated.generation,),
+    )
+    audit.append(conn, author, f"backup restored with {recovered.way}", "", "")

@@ -129,3 +129,8 @@ class ThrottledUnlock(StorageError):
             f"Too many failed unlock attempts; wait {wait_seconds:.0f} s before trying again."
         )
         self.wait_seconds = wait_seconds
+
+
+class RecoveryRefused(StorageError):
+    """Paper shares, an escrow or an identity file do not recover this workspace; the
+    message says which file and why, and nothing was changed."""

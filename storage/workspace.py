@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from storage import audit, key_trust, keyfile, migrations, rekey, throttle
 from storage.apply import apply_changeset, current_op, waiting_ops
@@ -46,6 +46,7 @@ from storage.sealing import Reveal, field_class, new_reveal, sealable
 from storage.text_rules import text_problem
 
 LOCK_WAIT_SECONDS = 10.0
+T = TypeVar("T")
 KEY_TRUST_SCHEMA = 10  # the migration after which revocations are derived (key_trust)
 
 
@@ -354,6 +355,14 @@ class Workspace:
             self.set_meta("key_generation", updated.generation)
             audit.append(self.conn, self.author, audit_action, "", detail)
 
+    def seal_database_key(self, sealer: Callable[[bytes], T]) -> T:
+        """Hand the database key to `sealer`, which wraps it for keeping elsewhere (a
+        recovery slot, an escrow) and returns what it made; the key itself is never
+        returned, so only code that seals it ever holds it outside this object."""
+        if self._lock_fd < 0:
+            raise StorageError("The workspace is locked.")
+        return sealer(self._key)
+
     def holds_key(self, database_key: bytes) -> bool:
         """True when `database_key` is this workspace's key (a recovered key is checked)."""
         return secrets.compare_digest(self._key, database_key)
@@ -599,10 +608,13 @@ def open_workspace_with(
     *,
     wall: WallClock = system_clock_ms,
     now: Callable[[], float] = time.time,
+    key_refused: Callable[[], StorageError] | None = None,
 ) -> Workspace:
     """Unlock the workspace in `root` with the database key `unwrap` takes out of its key
     file (a passphrase, or storage.recovery's shares and escrow). The key is proved on the
-    database itself before anything is written: the folder lock is held throughout."""
+    database itself before anything is written: the folder lock is held throughout. When
+    the database does not open with the key, `key_refused` (if given) makes the error:
+    a key from an escrow does not come from the key file, so the key file is not to blame."""
     paths = WorkspacePaths(root)
     if not root.is_dir() or not paths.looks_like_workspace():
         raise NotAWorkspace(root)
@@ -618,6 +630,8 @@ def open_workspace_with(
         try:
             conn = open_database(paths.database, database_key)
         except WorkspaceFileError:
+            if key_refused is not None:
+                raise key_refused() from None
             _blame_key_file_if_foreign(paths, database_key)
             raise
         try:

@@ -12,6 +12,7 @@ from desktop.commands import (
     parked_cmds,
     policy_cmds,
     record_cmds,
+    recovery_cmds,
     sync_cmds,
     trust_cmds,
     workspace_cmds,
@@ -22,6 +23,7 @@ def register_all(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add every subcommand to the parser."""
     modules = (
         workspace_cmds,
+        recovery_cmds,
         record_cmds,
         evidence_cmds,
         history_cmds,

@@ -1,0 +1,62 @@
+"""Opening a workspace, or a backup, whose passphrase is lost.
+
+Paper shares (storage.paper_shares) open the key file's recovery slot; an escrow
+(storage.escrow) holds the database key itself. Either way the recovered key is never
+trusted blindly: it must open the database, whose workspace id must match the key file's
+(storage.workspace.open_workspace_with), and only then is a new passphrase slot written,
+keeping the recovery slot, with an audit entry naming the way in. Every refusal comes
+before anything is written, so the key file and the database are as they were.
+
+Backups use the same unwraps: storage.backup.restore_backup takes a `Recovered` in place of
+the passphrase. A backup written after a set of shares holds the key file with that set's
+recovery slot; the escrow opens any backup whose database has the escrowed key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage import keyfile
+from storage.errors import RecoveryRefused
+from storage.passphrase import check_new_passphrase
+from storage.workspace import Workspace, open_workspace_with
+
+SHARES = "paper shares"
+ESCROW = "escrow"
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """A way in without the passphrase: how the key is unwrapped, what it is called in
+    messages and the audit chain ("paper shares", "escrow"), and the passphrase to set."""
+
+    unwrap: keyfile.Unwrap
+    way: str
+    new_passphrase: str
+
+    def refuse_foreign_database(self, where: str) -> RecoveryRefused:
+        """The sentence when the recovered key does not open the database."""
+        return RecoveryRefused(
+            f"The key recovered with the {self.way} does not open the database of {where}"
+            " (it was rekeyed since, or the database is damaged). Nothing was changed."
+        )
+
+
+def recover_workspace(root: Path, recovered: Recovered) -> Workspace:
+    """Open the workspace in `root` with `recovered`, prove the key on the database, set
+    the new passphrase (keeping the recovery slot) and return it unlocked."""
+    check_new_passphrase(recovered.new_passphrase)  # before anything is read or written
+    ws = open_workspace_with(
+        root,
+        recovered.unwrap,
+        key_refused=lambda: recovered.refuse_foreign_database("this workspace"),
+    )
+    try:
+        ws.change_passphrase(
+            recovered.new_passphrase, audit_action=f"workspace recovered with {recovered.way}"
+        )
+    except BaseException:
+        ws.close()
+        raise
+    return ws
