@@ -13,8 +13,8 @@ import pytest
 from pyrage import x25519
 
 from storage import audit, keyfile, paper_shares
-from storage.passphrase import encode_passphrase
 from storage.keyfile import FAST_INSECURE_KDF
+from storage.passphrase import encode_passphrase
 from storage.workspace import create_workspace, open_workspace
 from tests.conftest import PASSPHRASE
 from tests.desktop.clitools import (
