@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from storage import cases, evidence, queries
+from storage import cases, evidence, keyfile, queries
 from storage.errors import EvidenceFileError
 from storage.keyfile import FAST_INSECURE_KDF
 from storage.records import Case, Evidence
@@ -301,12 +301,13 @@ def _damage_key(root: Path, how: str, other: Path) -> None:
     elif how == "other-json":
         key.write_bytes(b'{"format": "something-else", "version": 1}\n')
     elif how == "oversized":
-        key.write_bytes(good + b" " * 10_000)
+        key.write_bytes(good + b" " * keyfile.MAX_KEYFILE_BYTES)
     elif how == "flipped-ciphertext":
         doc = json.loads(good)
-        sealed = bytearray(base64.b64decode(doc["sealed_key"]))
+        slot = doc["slots"][0]  # the passphrase slot (key file version 2)
+        sealed = bytearray(base64.b64decode(slot["sealed_key"]))
         sealed[0] ^= 1
-        doc["sealed_key"] = base64.b64encode(bytes(sealed)).decode()
+        slot["sealed_key"] = base64.b64encode(bytes(sealed)).decode()
         key.write_text(json.dumps(doc))
     elif how == "missing":
         key.unlink()
