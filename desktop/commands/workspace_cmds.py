@@ -17,7 +17,7 @@ from desktop.cli import (
 from desktop.commands import sync_cmds
 from desktop.env_secrets import NEW_PASSPHRASE_ENV, PASSPHRASE_ENV
 from desktop.output import print_fields, print_json, say
-from storage import backup, rekey
+from storage import backup, escrow, rekey
 from storage.workspace import create_workspace
 from sync import trust
 from sync.cards import ContactCard, read_card
@@ -44,6 +44,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="DIGITS",
         help="its fingerprint, read to you by the authority (one per --authority)",
     )
+    p.add_argument(
+        "--escrow-recipient",
+        metavar="AGE_RECIPIENT",
+        help="also seal the database key to the tribunal IT's age key (see `recovery escrow`)",
+    )
+    p.add_argument("--escrow-out", metavar="FILE", help="the escrow file to create (with it)")
     p.set_defaults(run=cmd_init)
 
     p = commands.add_parser("identity", parents=[common], help="show this office's identity")
@@ -94,6 +100,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     """Create a workspace; the passphrase is asked twice."""
     root = workspace_dir(args)
     authorities = _authority_cards(args)
+    escrow_out = _escrow_request(args)
     passphrase = read_new_passphrase(PASSPHRASE_ENV)
     with create_workspace(
         root,
@@ -106,11 +113,30 @@ def cmd_init(args: argparse.Namespace) -> int:
     ) as ws:
         for card, digits in authorities:
             trust.name_authority_card(ws, card, digits)
+        if escrow_out is not None:
+            escrow.write_escrow(ws, args.escrow_recipient, escrow_out)
         say(f"Created the workspace of {ws.office_name} in {root}")
         say(f"Fingerprint: {ws.fingerprint}")
         for card, _ in authorities:
             say(f"Authority over revocation: {card.office_name} ({card.fingerprint})")
+        if escrow_out is not None:
+            say(f"Escrow for the tribunal IT written to {escrow_out}; send it to them.")
     return 0
+
+
+def _escrow_request(args: argparse.Namespace) -> Path | None:
+    """The escrow file `init` is asked to write, checked before anything is created."""
+    if (args.escrow_recipient is None) != (args.escrow_out is None):
+        raise UsageError("Give --escrow-recipient and --escrow-out together.")
+    if args.escrow_recipient is None:
+        return None
+    escrow.parse_recipient(args.escrow_recipient)
+    out = Path(args.escrow_out)
+    if out.exists() or out.is_symlink():
+        raise UsageError(f"{out} already exists; choose a new file name for the escrow.")
+    if not out.parent.is_dir():
+        raise UsageError(f"The folder {out.parent} does not exist.")
+    return out
 
 
 def _authority_cards(args: argparse.Namespace) -> list[tuple[ContactCard, str]]:

@@ -540,3 +540,45 @@ def test_no_secret_in_any_output_audit_entry_or_key_file(
     for share_words in words:
         for start in range(0, len(share_words) - 3):
             assert " ".join(share_words[start : start + 4]) not in haystack
+
+
+# -- init --------------------------------------------------------------------------------------
+
+
+def test_init_writes_the_escrow_beside_the_new_workspace(
+    tmp_path: Path, age_identity: tuple[str, Path]
+):
+    recipient, identity = age_identity
+    root = tmp_path / "new"
+    out = tmp_path / "new.escrow.age"
+    env = env_for(root, PASSPHRASE, None)
+    env["VALISE_PASSPHRASE"] = PASSPHRASE
+    created = cli(
+        env,
+        "init",
+        "--office",
+        "Dressa field office",
+        "--escrow-recipient",
+        recipient,
+        "--escrow-out",
+        out,
+    )
+    assert_ok(created)
+    assert "Escrow for the tribunal IT written" in created.stderr
+    assert_ok(cli(env_for(root, None, NEW), "recovery", "open", out, "--identity", identity))
+    assert opens_with(root, NEW)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--escrow-recipient", "age1wrong", "--escrow-out", "x.age"],
+        ["--escrow-recipient", "age1wrong"],
+    ],
+)
+def test_init_with_a_bad_escrow_request_creates_nothing(tmp_path: Path, extra: list[str]):
+    root = tmp_path / "new"
+    result = cli(env_for(root), "init", "--office", "Dressa field office", *extra)
+    assert result.returncode in (1, 2) and "Traceback" not in result.stderr
+    assert "escrow" in result.stderr.lower()
+    assert not (root / "workspace.key").exists()
