@@ -31,7 +31,7 @@ from pyrage import x25519
 from storage import keyfile
 from storage.atomic import WholeNewFile
 from storage.errors import InvalidInput, RecoveryRefused
-from storage.regular_files import FileTooLarge, NotARegularFile, read_regular
+from storage.recovery import read_given_file
 from storage.text_rules import one_line
 from storage.workspace import Workspace
 
@@ -104,16 +104,7 @@ def write_escrow(ws: Workspace, recipient_text: str, out: Path) -> None:
 
 def read_identities(path: Path) -> list[x25519.Identity]:
     """The age X25519 identities in an identity file (as age-keygen writes it)."""
-    try:
-        data = read_regular(path, MAX_IDENTITY_BYTES)
-    except FileNotFoundError:
-        raise RecoveryRefused(f"The identity file {path} does not exist.") from None
-    except (NotARegularFile, FileTooLarge) as exc:
-        raise RecoveryRefused(str(exc)) from None
-    except OSError as exc:
-        raise RecoveryRefused(
-            f"The identity file {path} cannot be read ({exc.strerror})."
-        ) from None
+    data = read_given_file(path, MAX_IDENTITY_BYTES, "identity file")
     lines = data.decode("ascii", "replace").splitlines()
     identities = []
     for line in lines:
@@ -136,14 +127,7 @@ def read_identities(path: Path) -> list[x25519.Identity]:
 def read_escrow(path: Path, identity_path: Path) -> Escrow:
     """Open the escrow at `path` with the identities in `identity_path`."""
     identities = read_identities(identity_path)
-    try:
-        data = read_regular(path, MAX_ESCROW_BYTES)
-    except FileNotFoundError:
-        raise RecoveryRefused(f"The escrow file {path} does not exist.") from None
-    except (NotARegularFile, FileTooLarge) as exc:
-        raise RecoveryRefused(str(exc)) from None
-    except OSError as exc:
-        raise RecoveryRefused(f"The escrow file {path} cannot be read ({exc.strerror}).") from None
+    data = read_given_file(path, MAX_ESCROW_BYTES, "escrow file")
     if not data.startswith(AGE_MAGIC):
         raise RecoveryRefused(f"{path} is not an escrow file (it is not an age file).")
     try:

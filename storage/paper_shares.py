@@ -38,7 +38,7 @@ from shamir_mnemonic.wordlist import WORD_INDEX_MAP
 from storage import keyfile
 from storage.atomic import fsync_directory
 from storage.errors import InvalidInput, RecoveryRefused
-from storage.regular_files import FileTooLarge, NotARegularFile, read_regular
+from storage.recovery import read_given_file
 from storage.workspace import Workspace
 
 MIN_THRESHOLD = 2
@@ -220,14 +220,7 @@ def _words_of(text: str) -> list[str]:
 
 def read_share(path: Path) -> tuple[str, Share]:
     """One share file checked on its own: its words and the share they encode."""
-    try:
-        data = read_regular(path, MAX_SHARE_FILE_BYTES)
-    except FileNotFoundError:
-        raise RecoveryRefused(f"The share file {path} does not exist.") from None
-    except (NotARegularFile, FileTooLarge) as exc:
-        raise RecoveryRefused(f"{exc} A share file holds the words of one share.") from None
-    except OSError as exc:
-        raise RecoveryRefused(f"The share file {path} cannot be read ({exc.strerror}).") from None
+    data = read_given_file(path, MAX_SHARE_FILE_BYTES, "share file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -20,6 +20,7 @@ from pathlib import Path
 from storage import keyfile
 from storage.errors import RecoveryRefused
 from storage.passphrase import check_new_passphrase
+from storage.regular_files import FileTooLarge, NotARegularFile, read_regular
 from storage.workspace import Workspace, open_workspace_with
 
 SHARES = "paper shares"
@@ -60,3 +61,16 @@ def recover_workspace(root: Path, recovered: Recovered) -> Workspace:
         ws.close()
         raise
     return ws
+
+
+def read_given_file(path: Path, limit: int, what: str) -> bytes:
+    """A file a person names for recovery (`what`: "share file", "escrow file", ...): a
+    regular file, not a link, of at most `limit` bytes; else a sentence naming it."""
+    try:
+        return read_regular(path, limit)
+    except FileNotFoundError:
+        raise RecoveryRefused(f"The {what} {path} does not exist.") from None
+    except (NotARegularFile, FileTooLarge) as exc:
+        raise RecoveryRefused(f"{exc} Give the {what} itself.") from None
+    except OSError as exc:
+        raise RecoveryRefused(f"The {what} {path} cannot be read ({exc.strerror}).") from None

@@ -52,8 +52,18 @@ def env_for(root: Path, passphrase: str | None = PASSPHRASE, new: str | None = N
     return env
 
 
+def shares_cmd(root: Path, k: int, n: int, out: Path):
+    """`valise recovery shares --threshold K --shares N --out OUT` on `root`."""
+    return cli(env_for(root), "recovery", "shares", "--threshold", k, "--shares", n, "--out", out)
+
+
+def escrow_cmd(root: Path, recipient: str, out: Path):
+    """`valise recovery escrow --recipient R --out OUT` on `root`."""
+    return cli(env_for(root), "recovery", "escrow", "--recipient", recipient, "--out", out)
+
+
 def make_shares(root: Path, out: Path, k: int = 3, n: int = 5) -> list[Path]:
-    result = cli(env_for(root), "recovery", "shares", "--threshold", k, "--shares", n, "--out", out)
+    result = shares_cmd(root, k, n, out)
     assert_ok(result)
     return sorted(out.glob("*.txt"))
 
@@ -128,9 +138,7 @@ def test_escrow_opens_a_workspace_whose_passphrase_is_lost(
 ):
     recipient, identity = age_identity
     out = tmp_path / "kabora.escrow.age"
-    assert_ok(
-        cli(env_for(workspace_dir), "recovery", "escrow", "--recipient", recipient, "--out", out)
-    )
+    assert_ok(escrow_cmd(workspace_dir, recipient, out))
     assert out.read_bytes().startswith(b"age-encryption.org/v1\n")
     with open_workspace(workspace_dir, PASSPHRASE) as ws:
         assert ws.meta("escrow_recipient") == recipient
@@ -179,9 +187,7 @@ def test_the_escrow_opens_a_backup_of_its_workspace(
     saved = tmp_path / "before-the-escrow.valise-backup"
     assert_ok(cli(env_for(workspace_dir), "backup", saved))  # older than the escrow
     out = tmp_path / "escrow.age"
-    assert_ok(
-        cli(env_for(workspace_dir), "recovery", "escrow", "--recipient", recipient, "--out", out)
-    )
+    assert_ok(escrow_cmd(workspace_dir, recipient, out))
     target = tmp_path / "restored"
     result = cli(
         env_for(target, None, NEW),
@@ -213,17 +219,7 @@ def test_bad_threshold_or_share_count_is_refused_with_a_sentence(
     workspace_dir: Path, tmp_path: Path, k: int, n: int, needle: str
 ):
     unchanged = Unchanged(workspace_dir)
-    result = cli(
-        env_for(workspace_dir),
-        "recovery",
-        "shares",
-        "--threshold",
-        k,
-        "--shares",
-        n,
-        "--out",
-        tmp_path / "shares",
-    )
+    result = shares_cmd(workspace_dir, k, n, tmp_path / "shares")
     assert_refused(result, 1, needle)
     assert not (tmp_path / "shares").exists()
     unchanged.check()
@@ -236,17 +232,7 @@ def test_shares_are_never_written_into_a_folder_that_holds_something(
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     unchanged = Unchanged(workspace_dir)
-    result = cli(
-        env_for(workspace_dir),
-        "recovery",
-        "shares",
-        "--threshold",
-        2,
-        "--shares",
-        3,
-        "--out",
-        out,
-    )
+    result = shares_cmd(workspace_dir, 2, 3, out)
     assert_refused(result, 1, "not empty")
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     unchanged.check()
@@ -254,17 +240,7 @@ def test_shares_are_never_written_into_a_folder_that_holds_something(
 
 def test_new_shares_make_the_old_set_useless(workspace_dir: Path, tmp_path: Path):
     old = make_shares(workspace_dir, tmp_path / "old", 2, 3)
-    result = cli(
-        env_for(workspace_dir),
-        "recovery",
-        "shares",
-        "--threshold",
-        2,
-        "--shares",
-        3,
-        "--out",
-        tmp_path / "new",
-    )
+    result = shares_cmd(workspace_dir, 2, 3, tmp_path / "new")
     assert_ok(result)
     assert "previous set of shares no longer opens" in result.stderr
     unchanged = Unchanged(workspace_dir)
@@ -395,9 +371,7 @@ def test_an_escrow_recipient_that_is_not_age_x25519_is_refused(
 ):
     unchanged = Unchanged(workspace_dir)
     out = tmp_path / "escrow.age"
-    result = cli(
-        env_for(workspace_dir), "recovery", "escrow", "--recipient", recipient, "--out", out
-    )
+    result = escrow_cmd(workspace_dir, recipient, out)
     assert_refused(result, 1, "age X25519 recipient")
     assert not out.exists()
     unchanged.check()
@@ -408,15 +382,7 @@ def test_an_escrow_is_never_written_over_a_file(
 ):
     out = tmp_path / "escrow.age"
     out.write_text("something else")
-    result = cli(
-        env_for(workspace_dir),
-        "recovery",
-        "escrow",
-        "--recipient",
-        age_identity[0],
-        "--out",
-        out,
-    )
+    result = escrow_cmd(workspace_dir, age_identity[0], out)
     assert_refused(result, 1, "already exists")
     assert out.read_text() == "something else"
 
@@ -424,17 +390,7 @@ def test_an_escrow_is_never_written_over_a_file(
 @pytest.fixture
 def escrow_file(workspace_dir: Path, tmp_path: Path, age_identity: tuple[str, Path]) -> Path:
     out = tmp_path / "escrow.age"
-    assert_ok(
-        cli(
-            env_for(workspace_dir),
-            "recovery",
-            "escrow",
-            "--recipient",
-            age_identity[0],
-            "--out",
-            out,
-        )
-    )
+    assert_ok(escrow_cmd(workspace_dir, age_identity[0], out))
     return out
 
 
@@ -461,9 +417,7 @@ def test_an_escrow_of_another_workspace_is_refused(
 ):
     other = another_workspace(tmp_path)
     theirs = tmp_path / "theirs.age"
-    assert_ok(
-        cli(env_for(other), "recovery", "escrow", "--recipient", age_identity[0], "--out", theirs)
-    )
+    assert_ok(escrow_cmd(other, age_identity[0], theirs))
     escrow_refused(workspace_dir, theirs, age_identity[1], "belongs to another workspace")
 
 
