@@ -49,6 +49,7 @@ MAX_SHARE_FILE_BYTES = 64 << 10
 BEGIN = "-----BEGIN VALISE RECOVERY WORDS-----"
 END = "-----END VALISE RECOVERY WORDS-----"
 _NUMBERING = re.compile(r"^\d+[.):]?$")
+_PRINTED_SET = re.compile(r"^Share set: ([0-9a-f]{8}) ", re.M)
 
 
 @dataclass(frozen=True)
@@ -301,6 +302,17 @@ def recover_secret(paths: Sequence[Path]) -> bytes:
     return secret
 
 
+def _printed_sets(paths: Sequence[Path]) -> list[str]:
+    """The set ids printed on share files as Valise wrote them (typed files have none)."""
+    found = []
+    for path in paths:
+        with contextlib.suppress(RecoveryRefused, UnicodeDecodeError):
+            text = read_given_file(path, MAX_SHARE_FILE_BYTES, "share file").decode("utf-8")
+            if match := _PRINTED_SET.search(text):
+                found.append(match.group(1))
+    return sorted(set(found))
+
+
 def shares_unwrap(paths: Sequence[Path]) -> keyfile.Unwrap:
     """An Unwrap (storage.keyfile) that opens a key file's recovery slot with the shares."""
 
@@ -314,10 +326,12 @@ def shares_unwrap(paths: Sequence[Path]) -> keyfile.Unwrap:
         key = keyfile.unseal_recovery(sealed, secret)
         if key is None:
             slot = sealed.recovery_slots[0]
+            printed = _printed_sets(paths)
+            said = f"; the papers say set {', '.join(printed)}" if printed else ""
             raise RecoveryRefused(
                 "These shares fit together, but they do not open this workspace's recovery"
                 " slot: they belong to another workspace, or to a set replaced since (the"
-                f" slot here is of set {slot.set_id}, made {slot.created_at[:10]})."
+                f" slot here is of set {slot.set_id}, made {slot.created_at[:10]}{said})."
                 " Nothing was changed."
             )
         return key

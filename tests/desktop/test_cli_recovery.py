@@ -245,7 +245,11 @@ def test_new_shares_make_the_old_set_useless(workspace_dir: Path, tmp_path: Path
     assert "previous set of shares no longer opens" in result.stderr
     unchanged = Unchanged(workspace_dir)
     refused = cli(env_for(workspace_dir, None, NEW), "recovery", "open", *old[:2])
-    assert_refused(refused, 1, "do not open this workspace's recovery slot")
+    new_set = keyfile.read(workspace_dir / "workspace.key").recovery_slots[0].set_id
+    old_set = old[0].name.split("-")[2]
+    assert_refused(
+        refused, 1, "do not open this workspace's recovery slot", new_set, f"say set {old_set}"
+    )
     unchanged.check()
 
 
