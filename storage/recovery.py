@@ -48,10 +48,9 @@ def recover_workspace(root: Path, recovered: Recovered) -> Workspace:
     """Open the workspace in `root` with `recovered`, prove the key on the database, set
     the new passphrase (keeping the recovery slot) and return it unlocked."""
     check_new_passphrase(recovered.new_passphrase)  # before anything is read or written
+    refusal = recovered.refuse_foreign_database("this workspace")
     ws = open_workspace_with(
-        root,
-        recovered.unwrap,
-        key_refused=lambda: recovered.refuse_foreign_database("this workspace"),
+        root, recovered.unwrap, outside_key=(lambda: refusal) if recovered.way == ESCROW else None
     )
     try:
         ws.change_passphrase(

@@ -608,13 +608,16 @@ def open_workspace_with(
     *,
     wall: WallClock = system_clock_ms,
     now: Callable[[], float] = time.time,
-    key_refused: Callable[[], StorageError] | None = None,
+    outside_key: Callable[[], StorageError] | None = None,
 ) -> Workspace:
     """Unlock the workspace in `root` with the database key `unwrap` takes out of its key
     file (a passphrase, or storage.recovery's shares and escrow). The key is proved on the
-    database itself before anything is written: the folder lock is held throughout. When
-    the database does not open with the key, `key_refused` (if given) makes the error:
-    a key from an escrow does not come from the key file, so the key file is not to blame."""
+    database itself before anything is written: the folder lock is held throughout.
+
+    `outside_key` is given when the key does not come from the key file (an escrow): a
+    database that does not open with it raises `outside_key()` rather than blaming the key
+    file, and a rekey a crash interrupted is left for the next unlock with the key file
+    (storage.rekey decides from the key the key file holds, which this one may not be)."""
     paths = WorkspacePaths(root)
     if not root.is_dir() or not paths.looks_like_workspace():
         raise NotAWorkspace(root)
@@ -625,13 +628,13 @@ def open_workspace_with(
         if attempts.clamped:
             throttle.save(paths.attempts, attempts)
         database_key = unwrap(sealed)
-        # A rekey a crash interrupted is completed or forgotten before anything opens.
-        rekey.finish_interrupted_rekey(paths, database_key)
+        if outside_key is None:  # a rekey a crash interrupted: completed or forgotten
+            rekey.finish_interrupted_rekey(paths, database_key)
         try:
             conn = open_database(paths.database, database_key)
         except WorkspaceFileError:
-            if key_refused is not None:
-                raise key_refused() from None
+            if outside_key is not None:
+                raise outside_key() from None
             _blame_key_file_if_foreign(paths, database_key)
             raise
         try:

@@ -17,7 +17,7 @@ from desktop.cli import (
 from desktop.commands import sync_cmds
 from desktop.env_secrets import NEW_PASSPHRASE_ENV, PASSPHRASE_ENV
 from desktop.output import print_fields, print_json, say
-from storage import backup, escrow, rekey
+from storage import backup, escrow, keyfile, rekey
 from storage.workspace import create_workspace
 from sync import trust
 from sync.cards import ContactCard, read_card
@@ -190,6 +190,8 @@ def cmd_rekey(args: argparse.Namespace) -> int:
     """A new database key; the passphrase is read once and used to wrap it."""
     passphrase = read_passphrase()
     with unlock(args, passphrase) as ws:
+        shares = keyfile.read(ws.paths.keyfile).recovery_slots
+        recipient = ws.meta(escrow.RECIPIENT_META, "")
         result = rekey.rekey(ws, rekey.sealed_with_passphrase(ws, passphrase))
     earlier = (
         f" So do the {len(result.earlier_copies)} copies kept in backups/ before schema upgrades."
@@ -202,7 +204,23 @@ def cmd_rekey(args: argparse.Namespace) -> int:
         f" old passphrase and hold the data as it was then.{earlier} Destroy them if the old"
         " key file or passphrase may be known to someone else."
     )
+    _say_recovery_after_rekey(shares, recipient)
     return 0
+
+
+def _say_recovery_after_rekey(shares: tuple[keyfile.RecoverySlot, ...], recipient: str) -> None:
+    """The paper shares and the escrow held the old key: say they no longer open it now."""
+    for slot in shares:
+        say(
+            f"The paper shares of set {slot.set_id} no longer open the workspace (they"
+            " still open the backups written before); make a new set with `valise recovery"
+            " shares`."
+        )
+    if recipient:
+        say(
+            "The escrow held by the tribunal IT holds the old key: write a new one with"
+            f" `valise recovery escrow --recipient {recipient} --out FILE`."
+        )
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

@@ -540,3 +540,30 @@ def test_init_with_a_bad_escrow_request_creates_nothing(tmp_path: Path, extra: l
     assert result.returncode in (1, 2) and "Traceback" not in result.stderr
     assert "escrow" in result.stderr.lower()
     assert not (root / "workspace.key").exists()
+
+
+def test_rekey_says_the_shares_and_the_escrow_no_longer_open_the_workspace(
+    workspace_dir: Path, tmp_path: Path, age_identity: tuple[str, Path]
+):
+    recipient, identity = age_identity
+    shares = make_shares(workspace_dir, tmp_path / "shares", 2, 3)
+    assert_ok(escrow_cmd(workspace_dir, recipient, tmp_path / "escrow.age"))
+    rekeyed = cli(env_for(workspace_dir), "rekey")
+    assert_ok(rekeyed)
+    assert "no longer open the workspace" in rekeyed.stderr
+    assert f"--recipient {recipient}" in rekeyed.stderr
+    assert not keyfile.read(workspace_dir / "workspace.key").recovery_slots
+    refused_with_nothing_changed(workspace_dir, shares[:2], "no recovery slot")
+    escrow_refused(workspace_dir, tmp_path / "escrow.age", identity, "does not open the database")
+    assert_ok(escrow_cmd(workspace_dir, recipient, tmp_path / "new-escrow.age"))
+    assert_ok(
+        cli(
+            env_for(workspace_dir, None, NEW),
+            "recovery",
+            "open",
+            tmp_path / "new-escrow.age",
+            "--identity",
+            identity,
+        )
+    )
+    assert opens_with(workspace_dir, NEW)
