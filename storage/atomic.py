@@ -23,13 +23,19 @@ from storage.regular_files import read_regular
 TEMP_SUFFIX = ".partial"
 
 
-def fsync_directory(folder: Path) -> None:
-    """Make a rename or a new file in `folder` durable."""
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """Make what was written to the file or folder at `path` durable (for a folder: the
+    renames and new files in it)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_directory(folder: Path) -> None:
+    """Make a rename or a new file in `folder` durable."""
+    fsync_path(folder)
 
 
 def temp_name_beside(path: Path) -> Path:

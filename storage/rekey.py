@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storage import audit, keyfile
-from storage.atomic import fsync_directory
+from storage.atomic import fsync_directory, fsync_path
 from storage.connection import export_copy, open_database, opens_with_key
 from storage.passphrase import encode_passphrase
 from storage.paths import WorkspacePaths
@@ -82,7 +82,7 @@ def rekey(ws: Workspace, reseal: Reseal) -> RekeyResult:
     seq, digest = _record_in_copy(pending_db, new_key, ws.author, sealed.generation)
     audit.write_anchor(_pending(paths.anchor), audit.anchor_key_for(new_key), seq, digest)
     keyfile.write(_pending(paths.keyfile), sealed)
-    _fsync_file(pending_db)
+    fsync_path(pending_db)
     fsync_directory(paths.root)
     earlier = sorted(paths.backups.glob("*.db")) if paths.backups.is_dir() else []
     ws.close_and_then(lambda: _commit(paths))
@@ -110,14 +110,6 @@ def _record_in_copy(path: Path, key: bytes, author: str, generation: str) -> tup
     for suffix in WAL_FILES:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return head
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _commit(paths: WorkspacePaths) -> None:
