@@ -62,7 +62,8 @@ def _apply_key(conn: Connection, key: bytes) -> None:
     before the key. It is one process-wide switch in SQLCipher, and it is not free: an
     `mlock` and a `munlock` system call per SQLite allocation. Measured on the import of
     20,000 changesets (`python -m bench.import_changesets --changesets 20000 --repeat 3
-    --no-floor --against main`): 43.1 s and 33.0 s of CPU against 9.8 s and 8.4 s without.
+    --no-floor --against 40d368d`): 29.3 s against 8.5 s without, in the same rounds
+    (bench/results/2026-12-07-import-20k-memory-security.txt).
     """
     conn.execute("PRAGMA cipher_memory_security = ON")
     blob = _raw_key_blob(key)
