@@ -68,19 +68,53 @@ class Outcome:
     returncode: int
     stdout: str
     stderr: str
+    elapsed: float  # from start to exit or kill
 
 
 def _run_and_kill(env: dict[str, str], delay: float, *args: str | os.PathLike[str]) -> Outcome:
+    started = time.monotonic()
     process = _start(env, *args)
     try:
         process.wait(timeout=delay)
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGKILL)
     out, err = process.communicate(timeout=120)
+    elapsed = time.monotonic() - started
     killed = process.returncode == -signal.SIGKILL
     return Outcome(
-        killed, process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+        killed,
+        process.returncode,
+        out.decode(errors="replace"),
+        err.decode(errors="replace"),
+        elapsed,
     )
+
+
+class RunClock:
+    """How long an uninterrupted run takes now, as a factor of the calibration run.
+
+    The calibration is one moment of a busy machine (the polling that finds a rename slows the
+    run it watches); the loop then lasts minutes while other work starts and stops. Every run
+    that finishes corrects the factor, so the kills stay aimed inside the run instead of
+    after its end, and how many land does not depend on the machine's mood."""
+
+    def __init__(self, calibrated: float) -> None:
+        self.calibrated = calibrated
+        self.factor = 1.0
+
+    def at(self, seconds: float) -> float:
+        """A moment of the calibration run, moved to where it falls in a run today."""
+        return seconds * self.factor
+
+    def observe(self, outcome: Outcome) -> None:
+        if not outcome.killed and self.calibrated > 0:
+            self.factor = 0.6 * self.factor + 0.4 * (outcome.elapsed / self.calibrated)
+
+
+def _enough_rounds(round_no: int, rounds: int, tally: Tally) -> bool:
+    """The loop's end: at least `rounds` rounds and a third of them killed mid-run; runs that
+    finished before their kill add rounds, up to three times as many."""
+    return (round_no >= rounds and tally.killed >= rounds // 3) or round_no >= 3 * rounds
 
 
 @dataclass
@@ -217,10 +251,13 @@ def test_kill_9_during_evidence_add(workspace_dir: Path, tmp_path: Path) -> None
     items = _evidence_count(workspace_dir)
     mid_write_delays: list[float] = []
 
+    clock = RunClock(took)
+
     def one_round(round_no: int, delay: float) -> None:
         nonlocal items
         _write_evidence_file(big, rng, body)
         outcome = _run_and_kill(env, delay, "evidence", "add", case_id, big)
+        clock.observe(outcome)
         if outcome.killed:
             tally.killed += 1
             if temp_leftovers(workspace_dir):
@@ -247,17 +284,20 @@ def test_kill_9_during_evidence_add(workspace_dir: Path, tmp_path: Path) -> None
             added.clear()
             items = _evidence_count(workspace_dir)
 
-    for round_no in range(ROUNDS):
-        one_round(round_no, rng.uniform(0, 1.2 * took))
+    round_no = 0
+    while not _enough_rounds(round_no, ROUNDS, tally):
+        one_round(round_no, rng.uniform(0, clock.at(1.2 * took)))
+        round_no += 1
     # On a busy machine the write's window moves within the run: aim further rounds at the
     # delays that landed mid-write so far (or the whole run again), until three have.
-    for round_no in range(ROUNDS, ROUNDS + ROUNDS // 2):
+    spread_rounds = round_no
+    for round_no in range(spread_rounds, spread_rounds + ROUNDS // 2):
         if tally.mid_write >= 3:
             break
         low, high = (
             (0.8 * min(mid_write_delays), 1.2 * max(mid_write_delays))
             if mid_write_delays
-            else (0.0, 1.2 * took)
+            else (0.0, clock.at(1.2 * took))
         )
         one_round(round_no, rng.uniform(low, high))
     _cli_verify(env, seed)
@@ -301,13 +341,16 @@ def test_kill_9_during_passwd(workspace_dir: Path, tmp_path: Path) -> None:
     # ROUNDS kills spread over the whole run, then half as many again aimed at the moment
     # the key file is replaced (a window of a few milliseconds the spread rarely hits).
     tally = Tally()
-    for round_no in range(ROUNDS + ROUNDS // 2):
+    clock = RunClock(took)
+    round_no = 0
+    while not _enough_rounds(round_no, ROUNDS + ROUNDS // 2, tally):
         new, run_env = change(current)
-        if round_no < ROUNDS:
-            delay = rng.uniform(0, 1.2 * took)
+        if round_no % 3 != 2:
+            delay = rng.uniform(0, clock.at(1.2 * took))
         else:
-            delay = max(0.0, rng.gauss(replaced_at, 0.015))
+            delay = max(0.0, rng.gauss(clock.at(replaced_at), 0.015))
         outcome = _run_and_kill(run_env, delay, "passwd")
+        clock.observe(outcome)
         if outcome.killed:
             tally.mid_write += bool(temp_leftovers(workspace_dir))
         now = _open_checked(workspace_dir, passphrases, seed, round_no)
@@ -322,6 +365,7 @@ def test_kill_9_during_passwd(workspace_dir: Path, tmp_path: Path) -> None:
         if round_no % 10 == 9:
             _cli_verify({**env, "VALISE_PASSPHRASE": now}, seed)
         current = now
+        round_no += 1
     _cli_verify({**env, "VALISE_PASSPHRASE": current}, seed)
     print(
         f"passwd: {tally.killed} killed ({tally.mid_write} mid-write, {tally.landed} after "
@@ -387,13 +431,16 @@ def test_kill_9_during_rekey(workspace_dir: Path, tmp_path: Path) -> None:
 
     rounds = max(ROUNDS * 2, 100) if "VALISE_CRASH_ROUNDS" not in os.environ else ROUNDS
     tally = Tally()
-    for round_no in range(rounds):
+    clock = RunClock(took)
+    round_no = 0
+    while not _enough_rounds(round_no, rounds, tally):
         before = _database_key(workspace_dir)
         if round_no % 3 == 2:  # aimed at the commit, a window the spread rarely hits
-            delay = max(0.0, rng.gauss(replaced_at, 0.01))
+            delay = rng.gauss(clock.at(replaced_at), 0.01)
         else:  # mostly while it writes (before that it only starts and unlocks)
-            delay = rng.uniform(started_at - 0.1, 1.1 * took)
+            delay = rng.uniform(clock.at(started_at) - 0.1, clock.at(1.1 * took))
         outcome = _run_and_kill(env, max(0.0, delay), "rekey")
+        clock.observe(outcome)
         if outcome.killed:
             tally.mid_write += bool(temp_leftovers(workspace_dir))
         _open_checked(workspace_dir, [PASSPHRASE], seed, round_no)
@@ -411,9 +458,11 @@ def test_kill_9_during_rekey(workspace_dir: Path, tmp_path: Path) -> None:
             _cli_verify(env, seed)  # records the verification in the evidence's custody
             with open_workspace(workspace_dir, PASSPHRASE) as ws:
                 state = state_digest(ws.conn)
+        round_no += 1
     _cli_verify(env, seed)
     print(
-        f"rekey: {tally.killed} killed ({tally.mid_write} with files left for the next"
+        f"rekey: {round_no} rounds, runs took {clock.factor:.2f}× the calibration at the end;"
+        f" {tally.killed} killed ({tally.mid_write} with files left for the next"
         f" unlock, {tally.landed} after the commit), {tally.finished} finished"
     )
     assert tally.killed >= rounds // 3, f"seed {seed}: too few kills landed ({tally.killed})"
