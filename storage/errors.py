@@ -56,11 +56,36 @@ class WeakPassphrase(StorageError):
 
 
 class WrongPassphrase(StorageError):
-    """The passphrase did not open the key file (the AEAD tag did not verify)."""
+    """The passphrase did not open the key file (the AEAD tag did not verify), or the
+    named user has no slot in it: the two are not told apart, as at any login."""
 
-    def __init__(self, failures: int = 0) -> None:
-        super().__init__("Wrong passphrase. The workspace is unchanged; try again.")
+    def __init__(self, failures: int = 0, *, named_user: bool = False) -> None:
+        what = "Wrong user name or passphrase" if named_user else "Wrong passphrase"
+        super().__init__(f"{what}. The workspace is unchanged; try again.")
         self.failures = failures
+        self.named_user = named_user
+
+
+class UserNeeded(StorageError):
+    """The key file holds several users' slots and no user was named."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This workspace has several users: give your user name with the passphrase"
+            " (VALISE_USER or --user on the command line). The workspace is unchanged."
+        )
+
+
+class DamagedUserSlot(StorageError):
+    """A user's passphrase opened their private key, but the database key sealed to it
+    does not open: that half of the slot was changed or damaged."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your passphrase is right, but the key file's copy of the workspace key for you"
+            " is damaged or was tampered with. Ask a supervisor to set your passphrase again"
+            " (valise user passwd), or restore the key file from a backup. Nothing changed."
+        )
 
 
 class WorkspaceFileError(StorageError):

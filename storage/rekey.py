@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from storage import audit, keyfile
 from storage.atomic import fsync_directory, fsync_path
 from storage.connection import export_copy, open_database, opens_with_key
-from storage.passphrase import encode_passphrase
+from storage.errors import WorkspaceFileError
 from storage.paths import WorkspacePaths
 
 if TYPE_CHECKING:  # storage.workspace calls finish_interrupted_rekey at every unlock
@@ -58,12 +58,17 @@ class RekeyResult:
     earlier_copies: list[Path]  # copies in backups/ that still open with the old key
 
 
-def sealed_with_passphrase(ws: Workspace, passphrase: str) -> Reseal:
-    """The `reseal` of a key file with one passphrase slot: the new key wrapped under
-    `passphrase` (the one that unlocked `ws`), with the key file's own Argon2id costs."""
-    kdf = keyfile.read(ws.paths.keyfile).kdf
-    secret = encode_passphrase(passphrase)
-    return lambda key: keyfile.seal(key, secret, ws.workspace_id, kdf)
+def sealed_for_every_user(ws: Workspace) -> Reseal:
+    """The `reseal` of a key file with user slots: the new key sealed to every user's
+    public key, so nobody's passphrase is needed and every user keeps theirs. The
+    recovery slot cannot be rewritten without its shares and is left out (the caller
+    says so). A key file from before named users is converted at its first unlock."""
+    current = keyfile.read(ws.paths.keyfile)
+    if current.workspace_id != ws.workspace_id:
+        raise WorkspaceFileError(
+            ws.paths.keyfile, "The key file belongs to another workspace; nothing changed"
+        )
+    return lambda key: keyfile.resealed(current, key)
 
 
 def _pending(path: Path) -> Path:

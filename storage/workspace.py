@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storage import audit, key_trust, keyfile, migrations, rekey, throttle
+from storage import audit, key_trust, keyfile, migrations, rekey, throttle, users
 from storage.apply import apply_changeset, current_op, waiting_ops
 from storage.atomic import TEMP_SUFFIX, remove_interrupted_copies
 from storage.blobs import BlobStore
@@ -47,6 +47,8 @@ from storage.text_rules import text_problem
 
 LOCK_WAIT_SECONDS = 10.0
 T = TypeVar("T")
+FIRST_USER = "Supervisor"  # the first user's name when none is given
+UPGRADE_AUTHOR = "Valise upgrade"  # created_by of the user a pre-users workspace becomes
 KEY_TRUST_SCHEMA = 10  # the migration after which revocations are derived (key_trust)
 
 
@@ -105,6 +107,7 @@ class Workspace:
         kdf: KdfParams,
         lock_fd: int,
         wall: WallClock = system_clock_ms,
+        slot_tag: str | None = None,
     ) -> None:
         self.paths = paths
         self.conn = conn
@@ -121,6 +124,9 @@ class Workspace:
         self._origin = self.keys.origin
         self.clock = HybridClock(Stamp.parse(self.meta("hlc")), wall)
         self.commit_check: CommitCheck | None = None
+        # Who unlocked: the user whose slot opened the key file (None before named users,
+        # or when opened by recovery). storage.roles decides from it.
+        self.user: users.User | None = users.user_for_slot(conn, slot_tag) if slot_tag else None
 
     # -- metadata -------------------------------------------------------------------------
 
@@ -154,8 +160,24 @@ class Workspace:
 
     @property
     def author(self) -> str:
-        """Who is named as author of local changesets."""
+        """Who is named as author of local changesets and audit entries: the user who
+        unlocked; before named users, the workspace's author setting."""
+        if self.user is not None:
+            return self.user.name
         return os.environ.get("VALISE_AUTHOR") or self.meta("author")
+
+    @property
+    def has_users(self) -> bool:
+        """True once the office has named users (every workspace after its first unlock)."""
+        return (
+            self.conn.execute("SELECT 1 FROM users WHERE removed_at = '' LIMIT 1").fetchone()
+            is not None
+        )
+
+    @property
+    def key_costs(self) -> KdfParams:
+        """The Argon2id costs new passphrase slots get (the key file's at unlock)."""
+        return self._kdf
 
     @property
     def epoch(self) -> int:
@@ -332,28 +354,37 @@ class Workspace:
     def change_passphrase(
         self, new_passphrase: str, *, audit_action: str = "passphrase changed"
     ) -> None:
-        """Rewrap the database key under a new passphrase; the database is not rewritten,
-        and the key file's other slots (a recovery slot) are kept as they are."""
+        """Rewrap the database key under a new passphrase for the user who unlocked (the
+        database is not rewritten; other users' and recovery slots are kept). A key file
+        from before named users becomes one supervisor's here (see `introduce_users`)."""
         check_new_passphrase(new_passphrase)
-        slot = keyfile.passphrase_slot(
-            self._key, self.workspace_id, encode_passphrase(new_passphrase), self._kdf
-        )
-        self.write_key_slot(slot, audit_action, "")
+        if self.user is not None:
+            users.set_passphrase(self, None, new_passphrase)
+            return
+        if self.has_users:
+            raise StorageError("Say whose passphrase to set: this workspace has named users.")
+        introduce_users(self, self.meta("author"), new_passphrase, audit_action)
 
-    def write_key_slot(self, slot: keyfile.Slot, audit_action: str, detail: object) -> None:
-        """Put `slot` in the key file in place of the one of its kind (atomically), and
-        record `audit_action` in the audit chain. The key file on disk is read again, so
-        slots written since the unlock are kept; one that is damaged stops the change."""
+    def write_key_file(self, change: Callable[[keyfile.KeyFile], keyfile.KeyFile]) -> None:
+        """Rewrite the key file as `change` makes it from the one on disk (read again, so
+        slots written since the unlock are kept; a damaged one stops the change), then note
+        its new generation. The caller records what it did in the audit chain."""
         current = keyfile.read(self.paths.keyfile)
         if current.workspace_id != self.workspace_id:
             raise WorkspaceFileError(
                 self.paths.keyfile, "The key file belongs to another workspace; nothing changed"
             )
-        updated = current.with_slot(slot)
+        updated = change(current)
         keyfile.write(self.paths.keyfile, updated)
         with self.transaction():
             self.set_meta("key_generation", updated.generation)
-            audit.append(self.conn, self.author, audit_action, "", detail)
+
+    def write_key_slot(self, slot: keyfile.Slot, audit_action: str, detail: object) -> None:
+        """Put `slot` in the key file in place of the one of its kind (atomically), and
+        record `audit_action` in the audit chain. The key file on disk is read again, so
+        slots written since the unlock are kept; one that is damaged stops the change."""
+        self.write_key_file(lambda current: current.with_slot(slot))
+        self.record(audit_action, "", detail)
 
     def seal_database_key(self, sealer: Callable[[bytes], T]) -> T:
         """Hand the database key to `sealer`, which wraps it for keeping elsewhere (a
@@ -494,10 +525,12 @@ def create_workspace(
     office_code: str | None = None,
     situation: str = "",
     author: str | None = None,
+    user: str | None = None,
     kdf: KdfParams = STANDARD_KDF,
     wall: WallClock = system_clock_ms,
 ) -> Workspace:
-    """Create a new workspace in `root` (empty or absent) and return it unlocked."""
+    """Create a new workspace in `root` (empty or absent) and return it unlocked by its
+    first user, a supervisor called `user` (else the author's name, else "Supervisor")."""
     paths = WorkspacePaths(root)
     office_name = office_name.strip()
     if not office_name or len(office_name) > 200:
@@ -514,6 +547,9 @@ def create_workspace(
     situation = situation.strip().upper()
     if situation and (not situation.isalnum() or len(situation) > 8 or not situation.isascii()):
         raise InvalidInput("The situation code must be up to 8 letters or digits, such as VAR.")
+    first_user = users.normal_name(user or author or FIRST_USER)
+    if problem := users.name_problem(first_user):
+        raise InvalidInput(problem)
     check_new_passphrase(passphrase)
     if root.exists() and not root.is_dir():
         raise WorkspaceFileError(root, "This path is a file, not a folder")
@@ -526,11 +562,13 @@ def create_workspace(
             raise WorkspaceExists(root)
         database_key = os.urandom(32)
         workspace_id = secrets.token_hex(16)
-        sealed = keyfile.seal(database_key, encode_passphrase(passphrase), workspace_id, kdf)
+        sealed = keyfile.seal_for_user(
+            database_key, first_user, encode_passphrase(passphrase), workspace_id, kdf
+        )
         conn = open_database(paths.database, database_key, create=True)
         try:
             migrations.migrate(conn, backup=lambda _v: None)
-            _initialize(conn, workspace_id, office_name, code, situation, author, sealed, wall)
+            _initialize(conn, workspace_id, office_name, code, situation, first_user, sealed, wall)
             seq, digest = audit.head(conn)  # anchored from the start, not only at close
             audit.write_anchor(paths.anchor, audit.anchor_key_for(database_key), seq, digest)
             keyfile.write(paths.keyfile, sealed)
@@ -545,7 +583,44 @@ def create_workspace(
     except BaseException:
         _release_lock(lock_fd)
         raise
-    return Workspace(paths, conn, database_key, kdf, lock_fd, wall)
+    tag = keyfile.user_tag(workspace_id, first_user)
+    return Workspace(paths, conn, database_key, kdf, lock_fd, wall, slot_tag=tag)
+
+
+def introduce_users(
+    ws: Workspace, name: str, passphrase: str, action: str = "named users introduced"
+) -> users.User:
+    """Make a workspace from before named users (one passphrase) one supervisor's, called
+    `name` (else "Supervisor"), whose passphrase is `passphrase`: the user is recorded first,
+    then the key file's passphrase slot becomes their user slot (the recovery slot is kept).
+    A crash between the two leaves the old key file, and the next unlock finishes the job
+    with the user already recorded."""
+    name = users.normal_name(name) or FIRST_USER
+    if users.name_problem(name):
+        name = FIRST_USER
+    existing = [u for u in users.all_users(ws.conn) if u.created_by == UPGRADE_AUTHOR]
+    if existing:
+        user = existing[0]
+    elif ws.has_users:
+        raise StorageError(
+            "This key file is from before named users, but the workspace has named users"
+            " now: it is an old copy. Put back the current workspace.key, or restore a"
+            " backup. Nothing changed."
+        )
+    else:
+        with ws.transaction() as conn:
+            user = users.insert_user(
+                conn, ws.workspace_id, new_id(), name, users.SUPERVISOR, UPGRADE_AUTHOR
+            )
+            audit.append(conn, name, action, name, {"role": user.role, "user": user.id})
+    slot = ws.seal_database_key(
+        lambda key: keyfile.user_slot(
+            key, ws.workspace_id, user.name, encode_passphrase(passphrase), ws.key_costs
+        )
+    )
+    ws.write_key_file(lambda current: current.with_slot(slot))
+    ws.user = user
+    return user
 
 
 def _initialize(
@@ -554,7 +629,7 @@ def _initialize(
     office_name: str,
     code: str,
     situation: str,
-    author: str | None,
+    first_user: str,
     sealed: keyfile.KeyFile,
     wall: WallClock,
 ) -> None:
@@ -567,14 +642,16 @@ def _initialize(
         "office_name": office_name,
         "office_code": code,
         "situation": situation,
-        "author": author or office_name,
+        "author": first_user,
         "epoch": "0",
         "created_at": now,
         "hlc": str(Stamp(wall(), 0)),
         "key_generation": sealed.generation,
     }
     conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", settings.items())
-    audit.append(conn, settings["author"], "workspace created", office_name, {"office": code})
+    user = users.insert_user(conn, workspace_id, new_id(), first_user, users.SUPERVISOR, first_user)
+    detail = {"office": code, "first user": first_user, "role": user.role, "user": user.id}
+    audit.append(conn, first_user, "workspace created", office_name, detail)
     conn.execute("COMMIT")
 
 
@@ -582,11 +659,15 @@ def open_workspace(
     root: Path,
     passphrase: str,
     *,
+    user: str | None = None,
     wall: WallClock = system_clock_ms,
     now: Callable[[], float] = time.time,
 ) -> Workspace:
-    """Unlock the workspace in `root`; wrong passphrases are counted and slowed down."""
+    """Unlock the workspace in `root` as `user` (a name; None when it has one user);
+    wrong passphrases are counted and slowed down. A workspace from before named users
+    becomes one supervisor's here (`introduce_users`, after the schema's backup)."""
     paths = WorkspacePaths(root)
+    opened: list[keyfile.KeyFile] = []
 
     def with_passphrase(sealed: keyfile.KeyFile) -> bytes:
         attempts = throttle.load(paths.attempts, now)
@@ -594,12 +675,40 @@ def open_workspace(
         if wait > 0:
             raise ThrottledUnlock(wait)
         try:
-            return keyfile.unseal(sealed, encode_passphrase(passphrase))
-        except WrongPassphrase:
+            key = keyfile.unseal(sealed, encode_passphrase(passphrase), user)
+        except WrongPassphrase as exc:
             failed = throttle.record_failure(paths.attempts, now)
-            raise WrongPassphrase(len(failed.failures)) from None
+            raise WrongPassphrase(len(failed.failures), named_user=exc.named_user) from None
+        opened.append(sealed)
+        return key
 
-    return open_workspace_with(root, with_passphrase, wall=wall, now=now)
+    def slot_tag() -> str | None:
+        found = keyfile.opening_slot(opened[0], user)
+        return found.tag if isinstance(found, keyfile.UserSlot) else None
+
+    ws = open_workspace_with(root, with_passphrase, wall=wall, now=now, opened_by=slot_tag)
+    try:
+        if opened[0].legacy:
+            introduce_users(ws, user or ws.meta("author"), passphrase)
+        else:
+            _check_user(ws)
+    except BaseException:
+        ws.close()
+        raise
+    return ws
+
+
+def _check_user(ws: Workspace) -> None:
+    """Refuse a slot whose user was removed, or that no user owns (a `user add` a crash
+    interrupted between writing the slot and recording the user)."""
+    if ws.user is None:
+        raise StorageError(
+            "This passphrase opens a slot of the key file that belongs to no user here (a"
+            " 'user add' was interrupted). Ask a supervisor to add the user again. Nothing"
+            " changed."
+        )
+    if not ws.user.active:
+        raise users.UserRemoved(ws.user)
 
 
 def open_workspace_with(
@@ -609,6 +718,7 @@ def open_workspace_with(
     wall: WallClock = system_clock_ms,
     now: Callable[[], float] = time.time,
     outside_key: Callable[[], StorageError] | None = None,
+    opened_by: Callable[[], str | None] | None = None,
 ) -> Workspace:
     """Unlock the workspace in `root` with the database key `unwrap` takes out of its key
     file (a passphrase, or storage.recovery's shares and escrow). The key is proved on the
@@ -617,7 +727,8 @@ def open_workspace_with(
     `outside_key` is given when the key does not come from the key file (an escrow): a
     database that does not open with it raises `outside_key()` rather than blaming the key
     file, and a rekey a crash interrupted is left for the next unlock with the key file
-    (storage.rekey decides from the key the key file holds, which this one may not be)."""
+    (storage.rekey decides from the key the key file holds, which this one may not be).
+    `opened_by`, called after `unwrap`, names the user slot that opened (the user)."""
     paths = WorkspacePaths(root)
     if not root.is_dir() or not paths.looks_like_workspace():
         raise NotAWorkspace(root)
@@ -644,7 +755,10 @@ def open_workspace_with(
             )
             if KEY_TRUST_SCHEMA in applied:  # revocations become derived: derive them now
                 _recompute_revocations(conn)
-            workspace = Workspace(paths, conn, database_key, sealed.kdf, lock_fd, wall)
+            tag = opened_by() if opened_by is not None else None
+            workspace = Workspace(
+                paths, conn, database_key, sealed.kdf, lock_fd, wall, slot_tag=tag
+            )
         except BaseException:
             conn.close()
             raise

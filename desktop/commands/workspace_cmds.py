@@ -187,12 +187,11 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
 
 def cmd_rekey(args: argparse.Namespace) -> int:
-    """A new database key; the passphrase is read once and used to wrap it."""
-    passphrase = read_passphrase()
-    with unlock(args, passphrase) as ws:
+    """A new database key, sealed to every user's slot (nobody's passphrase changes)."""
+    with unlock(args) as ws:
         shares = keyfile.read(ws.paths.keyfile).recovery_slots
         recipient = ws.meta(escrow.RECIPIENT_META, "")
-        result = rekey.rekey(ws, rekey.sealed_with_passphrase(ws, passphrase))
+        result = rekey.rekey(ws, rekey.sealed_for_every_user(ws))
     earlier = (
         f" So do the {len(result.earlier_copies)} copies kept in backups/ before schema upgrades."
         if result.earlier_copies

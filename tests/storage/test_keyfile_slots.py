@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from shamir_mnemonic import shamir
 from shamir_mnemonic.share import Share
 
-from storage import backup, keyfile, paper_shares
+from storage import audit, keyfile, paper_shares
 from storage.errors import RecoveryRefused, WorkspaceFileError, WrongPassphrase
 from storage.passphrase import encode_passphrase
 from storage.workspace import Workspace, open_workspace
@@ -43,31 +43,31 @@ def refused(document: object, why: str) -> None:
 # -- version 1 -------------------------------------------------------------------------------
 
 
-def test_a_version_1_key_file_keeps_its_wrapping_when_it_gains_a_recovery_slot(tmp_path: Path):
+def test_a_version_1_key_file_becomes_one_supervisors_slot_at_the_first_unlock(tmp_path: Path):
+    """Issue 13: a workspace from before named users upgrades to one supervisor (named as
+    its author was) in a migration with the automatic backup before it, and the same
+    passphrase keeps opening it; the backup still holds the version 1 key file."""
     root = tmp_path / "old"
     shutil.copytree(DATA / "schema-1", root)
     v1 = json.loads((root / "workspace.key").read_text())
     assert v1["version"] == 1
-    saved = tmp_path / "old.valise-backup"
     with open_workspace(root, OLD_PASSPHRASE) as ws:
-        backup.write_backup(ws, saved)  # holds the version 1 key file
-        ws.reanchor_audit()
+        author = ws.meta("author")
+        assert ws.user is not None
+        assert (ws.user.name, ws.user.role) == (author, "supervisor")
+        assert any(e.action == "named users introduced" for e in audit.entries(ws.conn))
         made = paper_shares.make_shares(ws, 2, 3, tmp_path / "shares")
     v2 = json.loads((root / "workspace.key").read_text())
-    assert v2["version"] == 2
-    [passphrase_slot, recovery_slot] = v2["slots"]
-    assert passphrase_slot["sealed_key"] == v1["sealed_key"]
-    assert passphrase_slot["generation"] == v1["generation"]
-    assert recovery_slot["kind"] == "recovery" and recovery_slot["set_id"] == made.set_id
-    open_workspace(root, OLD_PASSPHRASE).close()
+    assert [slot["kind"] for slot in v2["slots"]] == ["user", "recovery"]
+    assert v2["slots"][0]["tag"] == keyfile.user_tag(v1["workspace_id"], author)
+    assert author not in (root / "workspace.key").read_text()  # no names in the key file
+    with open_workspace(root, OLD_PASSPHRASE, user=author.upper()) as ws:
+        assert ws.user is not None and ws.user.name == author
     texts = [p for p in made.files if p.suffix == ".txt"]
     sealed = keyfile.read(root / "workspace.key")
     assert keyfile.unseal_recovery(sealed, paper_shares.recover_secret(texts[:2])) is not None
-    # The backup made before holds version 1 and still restores with the passphrase.
-    summary = backup.restore_backup(saved, tmp_path / "restored", OLD_PASSPHRASE)
-    assert summary.office
-    restored = json.loads((tmp_path / "restored" / "workspace.key").read_text())
-    assert restored["version"] == 1
+    [before_users] = (root / "backups").glob("before-schema-*")
+    assert before_users.stat().st_size > 0
 
 
 def test_passwd_keeps_the_recovery_slot(ws: Workspace, tmp_path: Path):
@@ -122,8 +122,15 @@ def test_damaged_version_2_files_are_refused_with_the_reason(ws: Workspace, tmp_
     refused(variant(lambda d: d["slots"][1].update(kind="fingerprint")), "unknown slot kind")
     refused(variant(lambda d: d.update(slots=[])), "1 to 32 slots")
     refused(variant(lambda d: d.update(slots=d["slots"] * 20)), "1 to 32 slots|too large")
-    refused(variant(lambda d: d.update(slots=[d["slots"][1]])), "exactly one passphrase slot")
-    refused(variant(lambda d: d["slots"].append(d["slots"][0])), "exactly one passphrase slot")
+    refused(variant(lambda d: d.update(slots=[d["slots"][1]])), "one passphrase slot or user slots")
+    refused(variant(lambda d: d["slots"].append(d["slots"][0])), "same tag")
+    legacy = {"kind": "passphrase", **{k: good["slots"][0][k] for k in ("generation", "kdf")}}
+    legacy |= {"salt": good["slots"][0]["salt"], "nonce": good["slots"][0]["nonce"]}
+    legacy["sealed_key"] = good["slots"][0]["sealed_key"]
+    refused(variant(lambda d: d["slots"].append(legacy)), "one passphrase slot or user slots")
+    for field in ("tag", "public", "ephemeral", "key_nonce", "sealed_private"):
+        refused(variant(lambda d, f=field: d["slots"][0].update({f: "AAAA"})), "malformed")
+        refused(variant(lambda d, f=field: d["slots"][0].pop(f)), "missing or malformed")
     refused(variant(lambda d: d["slots"].append(d["slots"][1])), "more than one recovery slot")
     refused(variant(lambda d: d.update(slots="none")), "1 to 32 slots")
     refused(variant(lambda d: d["slots"].__setitem__(1, [1, 2])), "not a set of fields")

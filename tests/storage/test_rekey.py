@@ -37,7 +37,7 @@ def _filled(root: Path, tmp_path: Path) -> str:
 def _rekey(root: Path) -> None:
     ws = open_workspace(root, PASSPHRASE)
     with ws:
-        rekey.rekey(ws, rekey.sealed_with_passphrase(ws, PASSPHRASE))
+        rekey.rekey(ws, rekey.sealed_for_every_user(ws))
 
 
 def _check_whole(root: Path, state: str) -> Workspace:

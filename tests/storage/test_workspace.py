@@ -14,6 +14,7 @@ from storage import cases, evidence, keyfile, migrations, queries
 from storage.errors import (
     NotAWorkspace,
     SchemaTooNew,
+    StorageError,
     ThrottledUnlock,
     WeakPassphrase,
     WorkspaceBusy,
@@ -123,11 +124,31 @@ def test_a_key_file_replaced_behind_our_back_is_noticed_in_the_audit(ws: Workspa
     """A passphrase change killed between the key file and the audit entry is still recorded."""
     root, key = ws.paths.root, ws._key
     workspace_id = ws.workspace_id
+    assert ws.user is not None
+    name = ws.user.name
     ws.close()
-    sealed = keyfile.seal(key, b"another long passphrase", workspace_id, FAST_INSECURE_KDF)
+    secret = b"another long passphrase"
+    sealed = keyfile.seal_for_user(key, name, secret, workspace_id, FAST_INSECURE_KDF)
     keyfile.write(root / "workspace.key", sealed)
     with open_workspace(root, "another long passphrase") as reopened:
         assert _audit_actions(reopened)[-1] == "passphrase changed"
+
+
+def test_an_old_key_file_from_before_named_users_is_refused_once_users_exist(
+    ws: Workspace,
+) -> None:
+    """Issue 13: a copy of a pre-users key file put back (with its old passphrase) must
+    not become a new supervisor of a workspace that has users now."""
+    root, key, workspace_id = ws.paths.root, ws._key, ws.workspace_id
+    ws.close()
+    before = (root / "workspace.db").read_bytes()[:4096]
+    old = keyfile.seal(key, b"an old and long passphrase", workspace_id, FAST_INSECURE_KDF)
+    keyfile.write(root / "workspace.key", old)
+    with pytest.raises(StorageError, match="from before named users") as refused:
+        open_workspace(root, "an old and long passphrase")
+    assert "Nothing changed" in str(refused.value)
+    assert keyfile.read(root / "workspace.key").legacy
+    assert (root / "workspace.db").read_bytes()[:4096] == before
 
 
 def test_key_file_problems_name_the_file(workspace_dir: Path) -> None:
