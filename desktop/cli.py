@@ -26,6 +26,7 @@ from sync.authority import check_own_commits
 from sync.peers import grant_shares_made_before_grants
 
 KDF_PROFILE_ENV = "VALISE_KDF_PROFILE"
+USER_ENV = "VALISE_USER"
 MAX_THROTTLE_WAIT = 300.0
 
 
@@ -110,14 +111,22 @@ def workspace_dir(args: argparse.Namespace) -> Path:
     return Path(args.workspace) if args.workspace else default_workspace_dir()
 
 
+def user_name(args: argparse.Namespace) -> str | None:
+    """`--user`, else VALISE_USER, else None (the workspace's only user). A name is not a
+    secret: it stays in the environment for the children that need it."""
+    given = getattr(args, "user", None) or os.environ.get(USER_ENV) or ""
+    return given.strip() or None
+
+
 def unlock(args: argparse.Namespace, passphrase: str | None = None) -> Workspace:
     """Open the workspace, waiting out the delay that earlier failed attempts imposed.
     The passphrase is read here unless the command read it already (to use it again)."""
     root = workspace_dir(args)
     if passphrase is None:
         passphrase = read_passphrase()
+    user = user_name(args)
     try:
-        ws = open_workspace(root, passphrase)
+        ws = open_workspace(root, passphrase, user=user)
     except ThrottledUnlock as exc:
         if exc.wait_seconds > MAX_THROTTLE_WAIT:
             raise
@@ -125,7 +134,7 @@ def unlock(args: argparse.Namespace, passphrase: str | None = None) -> Workspace
             f"valise: waiting {exc.wait_seconds:.0f} s after earlier failed unlocks…",
         )
         time.sleep(exc.wait_seconds + 0.05)
-        ws = open_workspace(root, passphrase)
+        ws = open_workspace(root, passphrase, user=user)
     grant_shares_made_before_grants(ws)  # once, after the upgrade to grants
     check_own_commits(ws)  # a change the offices would hold back is refused at once
     return ws
@@ -141,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         default=argparse.SUPPRESS,
         help="workspace folder (default: $VALISE_WORKSPACE or the platform data folder)",
+    )
+    common.add_argument(
+        "--user",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="who unlocks: your user name (default: $VALISE_USER; not needed in a workspace"
+        " with one user). With init: the first user's name, a supervisor",
     )
     parser = _Parser(
         prog="valise",
@@ -161,6 +177,8 @@ def run_cli(argv: list[str]) -> int:
         args = parser.parse_args(argv)
         if not hasattr(args, "workspace"):
             args.workspace = None
+        if not hasattr(args, "user"):
+            args.user = None
         handler: Callable[[argparse.Namespace], int | None] | None = getattr(args, "run", None)
         if handler is None and args.workspace:  # `valise --workspace DIR`: the window
             from desktop.gui import run_gui

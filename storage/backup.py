@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from storage import audit, keyfile, migrations
+from storage import audit, keyfile, migrations, users
 from storage.atomic import fsync_directory, temp_name_beside
 from storage.connection import Connection, open_database
 from storage.epochs import fresh_epoch
@@ -189,13 +189,19 @@ def _unpack(source: Path, staging: Path) -> dict[str, object]:
 
 
 def restore_backup(
-    source: Path, root: Path, passphrase: str = "", *, recovered: Recovered | None = None
+    source: Path,
+    root: Path,
+    passphrase: str = "",
+    *,
+    user: str | None = None,
+    recovered: Recovered | None = None,
 ) -> RestoreSummary:
     """Restore `source` into `root`, which must hold no workspace; returns what came back.
 
-    The backup's key is unwrapped with `passphrase`, or when the passphrase is lost with
-    `recovered` (storage.recovery: paper shares or an escrow), which also sets a new
-    passphrase in the restored key file, keeping its recovery slot."""
+    The backup's key is unwrapped with `passphrase` of `user` (None: its only user), or
+    when the passphrase is lost with `recovered` (storage.recovery: paper shares or an
+    escrow), which also sets a new passphrase in the restored key file (for the user it
+    names, or the only one), keeping its recovery slot."""
     if recovered is not None:
         check_new_passphrase(recovered.new_passphrase)
     paths = WorkspacePaths(root)
@@ -215,7 +221,7 @@ def restore_backup(
             raise WorkspaceFileError(
                 source, f"This is not a Valise backup, or it is damaged or incomplete: {exc}"
             ) from None
-        unwrap = keyfile.passphrase_unwrap(encode_passphrase(passphrase))
+        unwrap = keyfile.passphrase_unwrap(encode_passphrase(passphrase), user)
         summary = _reopen_as_new_epoch(
             WorkspacePaths(staging), recovered.unwrap if recovered else unwrap, manifest, recovered
         )
@@ -298,9 +304,18 @@ def _set_new_passphrase(
     author: str,
 ) -> None:
     """Write the restored key file's new passphrase slot (in the staging folder, so a
-    failure leaves nothing restored) inside the restore's transaction."""
+    failure leaves nothing restored) inside the restore's transaction: the user slot of
+    the user `recovered` names (or the only one), or a key file from before named users'
+    one passphrase slot (it becomes a user's at the first unlock)."""
     passphrase = encode_passphrase(recovered.new_passphrase)
-    slot = keyfile.passphrase_slot(key, sealed.workspace_id, passphrase, sealed.kdf)
+    if sealed.legacy:
+        slot: keyfile.Slot = keyfile.passphrase_slot(
+            key, sealed.workspace_id, passphrase, sealed.kdf
+        )
+    else:
+        target = users.recovering_user(conn, recovered.user)
+        author = target.name
+        slot = keyfile.user_slot(key, sealed.workspace_id, target.name, passphrase, sealed.kdf)
     updated = sealed.with_slot(slot)
     keyfile.write(paths.keyfile, updated)
     conn.execute(

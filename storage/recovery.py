@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage import keyfile
+from storage import keyfile, users
 from storage.errors import RecoveryRefused
-from storage.passphrase import check_new_passphrase
+from storage.passphrase import check_new_passphrase, encode_passphrase
 from storage.regular_files import FileTooLarge, NotARegularFile, read_regular
-from storage.workspace import Workspace, open_workspace_with
+from storage.workspace import Workspace, introduce_users, open_workspace_with
 
 SHARES = "paper shares"
 ESCROW = "escrow"
@@ -35,6 +35,7 @@ class Recovered:
     unwrap: keyfile.Unwrap
     way: str
     new_passphrase: str
+    user: str | None = None  # whose passphrase is set (None: the only user)
 
     def refuse_foreign_database(self, where: str) -> RecoveryRefused:
         """The sentence when the recovered key does not open the database."""
@@ -53,13 +54,34 @@ def recover_workspace(root: Path, recovered: Recovered) -> Workspace:
         root, recovered.unwrap, outside_key=(lambda: refusal) if recovered.way == ESCROW else None
     )
     try:
-        ws.change_passphrase(
-            recovered.new_passphrase, audit_action=f"workspace recovered with {recovered.way}"
-        )
+        _set_recovered_passphrase(ws, recovered)
     except BaseException:
         ws.close()
         raise
     return ws
+
+
+def _set_recovered_passphrase(ws: Workspace, recovered: Recovered) -> None:
+    """The new passphrase for the user the recovery names (or the only one), who is then
+    the one unlocked. No role is asked: holding the shares or the escrow key is the
+    permission. A workspace from before named users becomes that user's (a supervisor)."""
+    action = f"workspace recovered with {recovered.way}"
+    if not ws.has_users:
+        introduce_users(ws, recovered.user or ws.meta("author"), recovered.new_passphrase, action)
+        return
+    target = users.recovering_user(ws.conn, recovered.user)
+    slot = ws.seal_database_key(
+        lambda key: keyfile.user_slot(
+            key,
+            ws.workspace_id,
+            target.name,
+            encode_passphrase(recovered.new_passphrase),
+            ws.key_costs,
+        )
+    )
+    ws.write_key_file(lambda current: current.with_slot(slot))
+    ws.user = target
+    ws.record(action, target.name, {"user": target.id})
 
 
 def read_given_file(path: Path, limit: int, what: str) -> bytes:

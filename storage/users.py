@@ -215,6 +215,21 @@ def find_removed(conn: Connection, user_id: str) -> User:
     return _row_user(row)
 
 
+def require_may_manage(ws: Workspace, what: str) -> None:
+    """Refuse (audited) unless the user who unlocked may manage users; called before a
+    new passphrase is asked for, so nobody types one for nothing."""
+    from storage import roles
+
+    roles.require(ws, roles.MANAGE_USERS, what)
+
+
+def require_may_set_passphrase(ws: Workspace, name: str) -> None:
+    """Your own passphrase you may always set; another user's needs a supervisor."""
+    user = find_user(ws.conn, name)
+    if ws.user is None or user.id != ws.user.id:
+        require_may_manage(ws, f"set the passphrase of {user.name}")
+
+
 def set_passphrase(ws: Workspace, name: str | None, new_passphrase: str) -> User:
     """A new passphrase for `name` (None: the user who unlocked). Your own you may always
     change; another user's needs a supervisor (someone who forgot theirs)."""
@@ -244,3 +259,17 @@ def _active_supervisors(conn: Connection) -> int:
         "SELECT count(*) FROM users WHERE role = ? AND removed_at = ''", (SUPERVISOR,)
     ).fetchone()
     return int(row[0])
+
+
+def recovering_user(conn: Connection, name: str | None) -> User:
+    """Whose passphrase a recovery sets: the user named, or the only active user. Several
+    users and no name is refused with a sentence (a recovery resets one person's way in)."""
+    if name:
+        return find_user(conn, name)
+    active = all_users(conn)
+    if len(active) == 1:
+        return active[0]
+    raise InvalidInput(
+        "This workspace has several users: say whose passphrase the recovery sets"
+        " (--user NAME or VALISE_USER). Nothing changed."
+    )

@@ -15,6 +15,7 @@ from desktop.commands import (
     recovery_cmds,
     sync_cmds,
     trust_cmds,
+    user_cmds,
     workspace_cmds,
 )
 
@@ -23,6 +24,7 @@ def register_all(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add every subcommand to the parser."""
     modules = (
         workspace_cmds,
+        user_cmds,
         recovery_cmds,
         record_cmds,
         evidence_cmds,

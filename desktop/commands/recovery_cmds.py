@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from desktop.cli import UsageError, read_new_passphrase, unlock, workspace_dir
+from desktop.cli import UsageError, read_new_passphrase, unlock, user_name, workspace_dir
 from desktop.env_secrets import NEW_PASSPHRASE_ENV
 from desktop.output import say
 from storage import backup, escrow, keyfile, paper_shares
@@ -122,7 +122,7 @@ def cmd_open(args: argparse.Namespace) -> int:
         if not paths.looks_like_workspace():
             raise NotAWorkspace(root)
         unwrap(keyfile.read(paths.keyfile))  # fits this workspace? (proved again, locked)
-    recovered = Recovered(unwrap, way, read_new_passphrase(NEW_PASSPHRASE_ENV))
+    recovered = Recovered(unwrap, way, read_new_passphrase(NEW_PASSPHRASE_ENV), user_name(args))
     if args.backup is not None:
         result = backup.restore_backup(Path(args.backup), root, recovered=recovered)
         say(

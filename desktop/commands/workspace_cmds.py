@@ -12,6 +12,7 @@ from desktop.cli import (
     read_new_passphrase,
     read_passphrase,
     unlock,
+    user_name,
     workspace_dir,
 )
 from desktop.commands import sync_cmds
@@ -29,7 +30,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--office", required=True, help="the office's name, e.g. 'Kabora field office'")
     p.add_argument("--code", help="short office code used in references (default: from the name)")
     p.add_argument("--situation", default="", help="situation code used in references, e.g. VAR")
-    p.add_argument("--author", help="name recorded as author of changes (default: the office)")
+    p.add_argument(
+        "--author", help="the first user's name when --user is not given (older spelling)"
+    )
     p.add_argument(
         "--authority",
         action="append",
@@ -60,8 +63,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser(
         "passwd",
         parents=[common],
-        help="change the passphrase (the database key stays the same: see rekey)",
-        description="Change the passphrase. Only the key file changes: the database keeps its"
+        help="change your passphrase (the database key stays the same: see rekey)",
+        description="Change your own passphrase (a supervisor sets another user's with"
+        " `valise user passwd NAME`). Only the key file changes: the database keeps its"
         " key, so an older copy of the key file, or any backup, still opens the current"
         " database with the old passphrase. After a key file or a backup was lost or seen"
         " by someone who knows the old passphrase, run `valise rekey` as well.",
@@ -73,10 +77,10 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="re-encrypt the database under a new random key",
         description="Re-encrypt the database under a new random key and rewrite the key file"
-        " around it (the passphrase stays). Old key files, and the backups written before,"
-        " then no longer open the current database; they still open themselves (they are"
-        " copies of what was). An interruption (power cut, kill) leaves the old or the new"
-        " workspace whole; the next unlock finishes or forgets it.",
+        " around it (every user keeps their passphrase). Old key files, and the backups"
+        " written before, then no longer open the current database; they still open"
+        " themselves (they are copies of what was). An interruption (power cut, kill)"
+        " leaves the old or the new workspace whole; the next unlock finishes or forgets it.",
     )
     p.set_defaults(run=cmd_rekey)
 
@@ -109,6 +113,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         office_code=args.code,
         situation=args.situation,
         author=args.author,
+        user=user_name(args),
         kdf=kdf_for_new_workspace(),
     ) as ws:
         for card, digits in authorities:
@@ -117,6 +122,11 @@ def cmd_init(args: argparse.Namespace) -> int:
             escrow.write_escrow(ws, args.escrow_recipient, escrow_out)
         say(f"Created the workspace of {ws.office_name} in {root}")
         say(f"Fingerprint: {ws.fingerprint}")
+        if ws.user is not None:
+            say(
+                f"First user: {ws.user.name}, a supervisor (unlock with --user or VALISE_USER"
+                " once there are more; add them with `valise user add`)"
+            )
         for card, _ in authorities:
             say(f"Authority over revocation: {card.office_name} ({card.fingerprint})")
         if escrow_out is not None:
@@ -198,8 +208,8 @@ def cmd_rekey(args: argparse.Namespace) -> int:
         else ""
     )
     say(
-        "The database was re-encrypted under a new key; the passphrase is unchanged. Old"
-        " key files no longer open it. Backup files written before this still open with the"
+        "The database was re-encrypted under a new key; every user's passphrase is unchanged."
+        " Old key files no longer open it. Backup files written before this still open with the"
         f" old passphrase and hold the data as it was then.{earlier} Destroy them if the old"
         " key file or passphrase may be known to someone else."
     )
@@ -239,7 +249,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     root = workspace_dir(args)
     source = Path(args.backup)
     passphrase = read_passphrase("Passphrase of the backup: ")
-    result = backup.restore_backup(source, root, passphrase)
+    result = backup.restore_backup(source, root, passphrase, user=user_name(args))
     say(
         f"Restored {result.office} into {root} (new epoch {result.epoch}; "
         f"{result.evidence_files} evidence files).\n"

@@ -111,10 +111,11 @@ class Contents:
     audit_ok: bool
 
 
-def contents(root: Path, passphrase: str = PASSPHRASE) -> Contents:
-    """Unlock `root` in this process and digest every table (the audit chain is kept as its
-    list of actions, since a failed unlock is, by design, added to it at the next unlock)."""
-    with open_workspace(root, passphrase) as ws:
+def contents(root: Path, passphrase: str = PASSPHRASE, user: str | None = None) -> Contents:
+    """Unlock `root` in this process (as `user`) and digest every table (the audit chain is
+    kept as its list of actions, since a failed unlock is, by design, added to it at the
+    next unlock)."""
+    with open_workspace(root, passphrase, user=user) as ws:
         names = [
             row[0]
             for row in ws.conn.execute(

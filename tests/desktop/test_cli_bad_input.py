@@ -302,12 +302,13 @@ def _damage_key(root: Path, how: str, other: Path) -> None:
         key.write_bytes(b'{"format": "something-else", "version": 1}\n')
     elif how == "oversized":
         key.write_bytes(good + b" " * keyfile.MAX_KEYFILE_BYTES)
-    elif how == "flipped-ciphertext":
+    elif how in ("flipped-ciphertext", "flipped-private"):
         doc = json.loads(good)
-        slot = doc["slots"][0]  # the passphrase slot (key file version 2)
-        sealed = bytearray(base64.b64decode(slot["sealed_key"]))
+        slot = doc["slots"][0]  # the user's slot (key file version 2)
+        field = "sealed_key" if how == "flipped-ciphertext" else "sealed_private"
+        sealed = bytearray(base64.b64decode(slot[field]))
         sealed[0] ^= 1
-        slot["sealed_key"] = base64.b64encode(bytes(sealed)).decode()
+        slot[field] = base64.b64encode(bytes(sealed)).decode()
         key.write_text(json.dumps(doc))
     elif how == "missing":
         key.unlink()
@@ -367,11 +368,22 @@ def test_a_garbage_key_file_fails_every_command_the_same_way(
 def test_a_tampered_key_file_reads_as_a_wrong_passphrase(
     env: dict[str, str], pop: Populated, other_workspace: Path
 ) -> None:
-    """A flipped bit in the sealed key fails the AEAD tag exactly as a wrong passphrase does
-    (the two cannot be told apart); the message must still not claim success."""
-    _damage_key(pop.root, "flipped-ciphertext", other_workspace)
+    """A flipped bit in the user's sealed private key fails the AEAD tag exactly as a wrong
+    passphrase does (the two cannot be told apart); the message must not claim success."""
+    _damage_key(pop.root, "flipped-private", other_workspace)
     files = fingerprint(pop.root)
     assert_refused(valise(env, "identity"), 1, "wrong passphrase")
+    assert fingerprint(pop.root) == files
+
+
+def test_a_tampered_key_for_a_user_is_told_apart_from_a_wrong_passphrase(
+    env: dict[str, str], pop: Populated, other_workspace: Path
+) -> None:
+    """Issue 13: once the passphrase opened the user's private key, a flipped bit in the
+    database key sealed to them is damage, not a typing error: the sentence says so."""
+    _damage_key(pop.root, "flipped-ciphertext", other_workspace)
+    files = fingerprint(pop.root)
+    assert_refused(valise(env, "identity"), 1, "passphrase is right", "damaged or was tampered")
     assert fingerprint(pop.root) == files
 
 
