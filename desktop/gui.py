@@ -55,6 +55,7 @@ def ask_for_workspace(
     *,
     locked_reason: str = "",
     after_lock: bool = False,
+    user: str = "",
 ) -> Workspace | None:
     """Create the workspace on first run, else unlock it; None when the person quits.
 
@@ -62,7 +63,8 @@ def ask_for_workspace(
     unlock dialog follows. The folder of the workspace opened is remembered for the next
     start. `after_lock` is a start after the window locked: its unlock dialog reopens the
     workspace it showed, as the window's own did (no other folder is offered), and shows
-    `locked_reason`.
+    `locked_reason`. `user` is offered in the User field (the user who was unlocked before
+    the lock); else the field starts with `VALISE_USER`.
     """
     settings = settings or Settings()
     folder = Path(workspace_dir)
@@ -73,6 +75,7 @@ def ask_for_workspace(
                 folder,
                 choose_folder=None if after_lock else choose_workspace_folder,
                 locked_reason=locked_reason,
+                user=user or None,
             )
         else:
             dialog = CreateWorkspaceDialog(folder, kdf=_kdf_for_new_workspace())
@@ -130,8 +133,10 @@ def run_gui(
             folder = locked.folder
         else:
             folder = start_folder() if workspace_dir is None else Path(workspace_dir)
-        reason = locked.reason if locked is not None else ""
-        workspace = ask_for_workspace(folder, locked_reason=reason, after_lock=locked is not None)
+        reason, user = (locked.reason, locked.user) if locked is not None else ("", "")
+        workspace = ask_for_workspace(
+            folder, locked_reason=reason, after_lock=locked is not None, user=user
+        )
         if workspace is None:
             return 0
         window = MainWindow(workspace, relock=relock.ask)

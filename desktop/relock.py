@@ -8,8 +8,9 @@ keeping the process id. The new image shows the unlock dialog for that folder, w
 reason for the lock; nothing of the unlocked session is left in memory.
 
 What crosses the exec is only what this module puts in the environment: the folder, the
-reason line, the window's geometry and the case list's status and category filters and
-sort order (no case data, no secret).
+reason line, the name of the user who was unlocked (so the dialog offers it again; a name
+is not a secret), the window's geometry and the case list's status and category filters
+and sort order (no case data, no secret).
 """
 
 from __future__ import annotations
@@ -31,18 +32,22 @@ log = logging.getLogger(__name__)
 LOCKED_FOLDER_ENV = "VALISE_LOCKED_WORKSPACE"
 LOCK_REASON_ENV = "VALISE_LOCK_REASON"
 LOCKED_VIEW_ENV = "VALISE_LOCKED_VIEW"
+LOCKED_USER_ENV = "VALISE_LOCKED_USER"
 _MAX_REASON = 200
+_MAX_USER = 80  # storage.users.MAX_NAME
 _MAX_VIEW = 8192
 
 
 @dataclass(frozen=True)
 class LockedStart:
     """Where and why the process starts locked: the unlock dialog's folder and message,
-    and the window and case list as they were (`ui.main_window.ListView`)."""
+    the window and case list as they were (`ui.main_window.ListView`), and who was
+    unlocked ('' before named users), offered again in the User field."""
 
     folder: Path
     reason: str = ""
     view: ListView = field(default_factory=ListView)
+    user: str = ""
 
 
 class RelockRequest:
@@ -55,9 +60,9 @@ class RelockRequest:
         self._end_event_loop = end_event_loop
         self.start: LockedStart | None = None
 
-    def ask(self, folder: Path, reason: str, view: ListView) -> None:
+    def ask(self, folder: Path, reason: str, view: ListView, user: str = "") -> None:
         """The workspace is closed: end the event loop so the process can start again."""
-        self.start = LockedStart(Path(folder), reason, view)
+        self.start = LockedStart(Path(folder), reason, view, user)
         self._end_event_loop()
 
 
@@ -81,6 +86,7 @@ def environment_for(start: LockedStart) -> dict[str, str]:
     return {
         LOCKED_FOLDER_ENV: str(start.folder),
         LOCK_REASON_ENV: start.reason[:_MAX_REASON],
+        LOCKED_USER_ENV: start.user[:_MAX_USER],
         LOCKED_VIEW_ENV: json.dumps(
             {
                 "geometry": base64.b64encode(view.geometry).decode("ascii"),
@@ -100,10 +106,12 @@ def take_locked_start() -> LockedStart | None:
     folder = os.environ.pop(LOCKED_FOLDER_ENV, "")
     reason = os.environ.pop(LOCK_REASON_ENV, "")
     view_text = os.environ.pop(LOCKED_VIEW_ENV, "")
+    user = os.environ.pop(LOCKED_USER_ENV, "")
     if not folder:
         return None
     printable = "".join(ch for ch in reason[:_MAX_REASON] if ch.isprintable())
-    return LockedStart(Path(folder), printable, _parse_view(view_text[:_MAX_VIEW]))
+    name = "".join(ch for ch in user[:_MAX_USER] if ch.isprintable())
+    return LockedStart(Path(folder), printable, _parse_view(view_text[:_MAX_VIEW]), name)
 
 
 def _parse_view(text: str) -> ListView:

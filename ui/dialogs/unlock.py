@@ -1,4 +1,13 @@
-"""The unlock dialog: a passphrase in, an open `Workspace` out.
+"""The unlock dialog: a user name and a passphrase in, an open `Workspace` out.
+
+Each user of an office has a passphrase of their own (storage.users). The name may be left
+empty in a workspace with one user; with several, storage says a name is needed and the
+dialog shows that sentence with the focus on the User field. The field starts with the
+name in `VALISE_USER`, or after a lock with the name of the user who was unlocked.
+
+The name typed last is deliberately not remembered on disk (no QSettings entry): the key
+file does not list who may unlock the workspace (a slot is found by a keyed tag of the
+name), and a settings file beside it must not list them either.
 
 Key derivation (Argon2id, ~0.2 s) runs on a worker so the dialog keeps painting. A wrong
 passphrase keeps the dialog open with a plain message; after several, the storage layer
@@ -8,6 +17,7 @@ imposes a growing wait, which the dialog shows as a countdown with the button di
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from storage import throttle
-from storage.errors import StorageError, ThrottledUnlock, WrongPassphrase
+from storage import keyfile, throttle, users
+from storage.errors import StorageError, ThrottledUnlock, UserNeeded, WrongPassphrase
 from storage.paths import WorkspacePaths
 from storage.workspace import Workspace, open_workspace
 from sync.authority import check_own_commits
@@ -42,6 +52,22 @@ from ui.dialogs.busy import BusyKeys
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
 
+USER_ENV = "VALISE_USER"  # the user name to offer in the User field (not a secret)
+
+
+def user_from_environment() -> str:
+    """The user name `VALISE_USER` gives, trimmed; '' when unset."""
+    return " ".join(os.environ.get(USER_ENV, "").split())
+
+
+def user_slot_count(workspace_dir: Path) -> int | None:
+    """How many users' slots the key file holds (read without unlocking: the slots are
+    there to see, only their owners' names are not); None when it cannot be read."""
+    try:
+        return len(keyfile.read(WorkspacePaths(workspace_dir).keyfile).user_slots)
+    except (OSError, StorageError):
+        return None
+
 
 class UnlockDialog(QDialog):
     """Asks for the passphrase and opens the workspace in `workspace_dir`.
@@ -49,6 +75,7 @@ class UnlockDialog(QDialog):
     After `accepted`, `workspace` holds the open Workspace; the caller owns it and must
     close it. `unlocked(workspace)` is emitted just before. `clock` is the wall clock the
     storage layer times failed attempts with; the countdown follows the same clock.
+    `user` fills the User field (None: the name in `VALISE_USER`, if any).
     """
 
     unlocked = Signal(object)
@@ -63,6 +90,7 @@ class UnlockDialog(QDialog):
         clock: Callable[[], float] = time.time,
         choose_folder: FolderChooser | None = None,
         locked_reason: str = "",
+        user: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.workspace_dir = Path(workspace_dir)
@@ -75,6 +103,7 @@ class UnlockDialog(QDialog):
         self._task: Task | None = None
         self._reason = ""
         self._wait_until: float | None = None
+        self._focus_after: QLineEdit | None = None  # the field to type in after a failure
 
         self.setWindowTitle("Unlock workspace — Valise")
         self.setAccessibleName("Unlock workspace")
@@ -82,12 +111,23 @@ class UnlockDialog(QDialog):
 
         intro = message_label("About this dialog", self)
         intro.setText(
-            f"Type the passphrase of the workspace in\n{self.workspace_dir}\nto open its cases."
+            f"Type your user name and passphrase for the workspace in\n{self.workspace_dir}\n"
+            "to open its cases."
         )
+        self.user_edit = QLineEdit(self)
+        self.user_edit.setAccessibleName("User name")
+        self.user_edit.setAccessibleDescription("The name a supervisor gave you in this workspace")
+        self.user_edit.setMaxLength(users.MAX_NAME)
+        self.user_edit.setText(user_from_environment() if user is None else user)
+        slots = user_slot_count(self.workspace_dir)
+        if slots == 1:
+            self.user_edit.setPlaceholderText("may be left empty: this workspace has one user")
+        elif slots == 0:  # from before named users: the name given becomes its first user's
+            self.user_edit.setPlaceholderText("may be left empty")
         self.passphrase_edit = QLineEdit(self)
         self.passphrase_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.passphrase_edit.setAccessibleName("Passphrase")
-        self.passphrase_edit.setAccessibleDescription("The passphrase chosen for this workspace")
+        self.passphrase_edit.setAccessibleDescription("Your passphrase for this workspace")
         self.message_label = message_label("Unlock message", self)
         # Room for two lines, so the dialog does not jump when a message appears.
         self.message_label.setMinimumHeight(self.fontMetrics().lineSpacing() * 2 + 4)
@@ -110,8 +150,10 @@ class UnlockDialog(QDialog):
         self.unlock_button.clicked.connect(self._on_unlock_clicked)
         self.quit_button.clicked.connect(self.reject)
         self.passphrase_edit.returnPressed.connect(self._on_unlock_clicked)
+        self.user_edit.returnPressed.connect(self._on_user_entered)
 
         form = QFormLayout()
+        form.addRow("&User:", self.user_edit)
         form.addRow("&Passphrase:", self.passphrase_edit)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
@@ -128,6 +170,9 @@ class UnlockDialog(QDialog):
         self._check_throttle()
         if locked_reason and not self.message():
             self._show(locked_reason)  # why it asks again: e.g. locked after a time unused
+        # The passphrase comes next when the name is known or may be left out.
+        needs_name = not self.user_edit.text() and not self.user_edit.placeholderText()
+        (self.user_edit if needs_name else self.passphrase_edit).setFocus()
 
     # -- state ---------------------------------------------------------------------------
 
@@ -148,6 +193,7 @@ class UnlockDialog(QDialog):
     def _update_controls(self) -> None:
         self.unlock_button.setEnabled(not self.busy and not self.waiting)
         self.passphrase_edit.setEnabled(not self.busy)
+        self.user_edit.setEnabled(not self.busy)
         if self.open_other_button is not None:
             self.open_other_button.setEnabled(not self.busy)
 
@@ -174,10 +220,24 @@ class UnlockDialog(QDialog):
     def _on_unlock_clicked(self) -> None:
         self.try_passphrase(self.passphrase_edit.text())
 
+    @Slot()
+    def _on_user_entered(self) -> None:
+        """Enter in the User field: on to the passphrase, or unlock when it is typed."""
+        if self.passphrase_edit.text():
+            self._on_unlock_clicked()
+        else:
+            self.passphrase_edit.setFocus()
+
+    def user_name(self) -> str:
+        """The name in the User field, trimmed ('' when left empty)."""
+        return " ".join(self.user_edit.text().split())
+
     def try_passphrase(self, passphrase: str) -> None:
-        """Check `passphrase` on a worker; the outcome arrives as `accepted` or a message."""
+        """Check `passphrase` for the user named in the User field on a worker; the outcome
+        arrives as `accepted` or a message."""
         if self.busy or self.waiting:
             return
+        self._focus_after = self.passphrase_edit
         if not passphrase:
             self._show("Type the passphrase, then press Unlock.")
             self.passphrase_edit.setFocus()
@@ -187,10 +247,10 @@ class UnlockDialog(QDialog):
             self.passphrase_edit.selectAll()
             self.passphrase_edit.setFocus()
             return
-        root, clock = self.workspace_dir, self._clock
+        root, clock, user = self.workspace_dir, self._clock, self.user_name() or None
 
         def work(_token: CancelToken, _progress: ProgressSink) -> Workspace:
-            ws = open_workspace(root, passphrase, now=clock)
+            ws = open_workspace(root, passphrase, user=user, now=clock)
             try:
                 grant_shares_made_before_grants(ws)  # once, after the upgrade to grants
                 check_own_commits(ws)  # a change the offices would hold back is refused at once
@@ -211,7 +271,7 @@ class UnlockDialog(QDialog):
     def _on_done(self) -> None:
         self._task = None
         self._update_controls()
-        self._busy_keys.end(self.passphrase_edit)
+        self._busy_keys.end(self._focus_after)
 
     @Slot(object)
     def _on_opened(self, workspace: Workspace) -> None:
@@ -231,6 +291,9 @@ class UnlockDialog(QDialog):
             self._reason = str(error)
             self._show(self._reason)
             self._check_throttle()
+        elif isinstance(error, UserNeeded):
+            self._show(str(error))
+            self._focus_after = self.user_edit  # the name is what is missing
         elif isinstance(error, UnicodeError):
             self._show(UNUSABLE_CHARACTER_MESSAGE)
         elif isinstance(error, StorageError):
