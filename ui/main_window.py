@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from storage import roles
 from storage.cases import add_case, restore_case
 from storage.errors import StorageError
 from storage.queries import CaseFilter, get, lead_offices
@@ -79,13 +80,15 @@ from ui.slots import weakly
 from ui.sync_center import SyncCenter
 from ui.tasks import TaskRunner
 from ui.trust_view import TrustView, waiting_notice
+from ui.users_view import ONLY_SUPERVISORS, UsersView
 
 log = logging.getLogger(__name__)
 
 
-# Given the folder, the reason line and the list's view after a lock closed the workspace:
-# the application starts again, locked (desktop.relock); tests record the call.
-Relock = Callable[[Path, str, ListView], None]
+# Given the folder, the reason line, the list's view and the name of the user who was
+# unlocked, after a lock closed the workspace: the application starts again, locked
+# (desktop.relock); tests record the call.
+Relock = Callable[[Path, str, ListView, str], None]
 
 APP_NAME = "Valise"
 
@@ -205,6 +208,7 @@ class MainWindow(QMainWindow):
         self._lock_reason = ""  # the idle lock's sentence, for the unlock that follows
         self.workspace: Workspace | None = None
         self.workspace_dir: Path = workspace.paths.root
+        self._user_name = ""  # who was unlocked, offered again by the unlock after a lock
         self.model: CaseTableModel | None = None
         self.unlock_dialog: UnlockDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
@@ -269,12 +273,15 @@ class MainWindow(QMainWindow):
 
         self.office_label = QLabel(self)
         self.office_label.setAccessibleName("Office")
+        self.user_label = QLabel(self)
+        self.user_label.setAccessibleName("Signed in as")
+        self.user_label.setToolTip("Who unlocked this workspace, and their role here")
         self.count_label = QLabel(self)
         self.count_label.setAccessibleName("Number of cases")
         self.fingerprint_label = QLabel(self)
         self.fingerprint_label.setAccessibleName("Fingerprint")
         self.fingerprint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        for label in (self.office_label, self.count_label, self.fingerprint_label):
+        for label in (self.office_label, self.user_label, self.count_label, self.fingerprint_label):
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setContentsMargins(6, 0, 12, 0)
         # Shown while advisory revocations wait for a person: a click opens the Trust view.
@@ -290,6 +297,7 @@ class MainWindow(QMainWindow):
         self.revocation_notice.hide()
         self.revocation_notice.clicked.connect(self.show_trust)
         self.statusBar().addWidget(self.office_label)
+        self.statusBar().addWidget(self.user_label)
         self.statusBar().addWidget(self.count_label)
         self.statusBar().addWidget(self.revocation_notice)
         self.statusBar().addPermanentWidget(self.fingerprint_label)
@@ -384,8 +392,16 @@ class MainWindow(QMainWindow):
             "Who did what in this workspace, and whether the log is intact",
             self.show_audit,
         )
+        self.users_action = self._action(
+            "&Users…",
+            "Ctrl+Shift+U",
+            "Who may unlock this workspace, as what; add or remove users, set passphrases",
+            self.show_users,
+        )
         tools_menu = self.menuBar().addMenu("&Tools")
+        tools_menu.setToolTipsVisible(True)  # why Users… is disabled, for a non-supervisor
         tools_menu.addAction(self.audit_action)
+        tools_menu.addAction(self.users_action)
         tools_menu.addAction(self.settings_action)
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
@@ -425,6 +441,7 @@ class MainWindow(QMainWindow):
         self.trust_action.setEnabled(open_)
         self.sync_action.setEnabled(open_)
         self.audit_action.setEnabled(open_)
+        self._update_users_action()
         if self._busy:  # a worker task owns the database until it ends
             for action in (
                 self.new_case_action,
@@ -438,8 +455,19 @@ class MainWindow(QMainWindow):
                 self.trust_action,
                 self.sync_action,
                 self.audit_action,
+                self.users_action,
             ):
                 action.setEnabled(False)
+
+    def _update_users_action(self) -> None:
+        """Users… is for supervisors; anyone else sees it disabled, with the reason."""
+        if self.workspace is None:
+            self.users_action.setEnabled(False)
+            return
+        allowed = roles.permitted(self.workspace, roles.MANAGE_USERS)
+        self.users_action.setEnabled(allowed)
+        tip = self.users_action.statusTip() + " (Ctrl+Shift+U)"
+        self.users_action.setToolTip(tip if allowed else ONLY_SUPERVISORS)
 
     # -- workspace -----------------------------------------------------------------------
 
@@ -464,6 +492,7 @@ class MainWindow(QMainWindow):
         # to a window title that does not (on X11 the title read "Valise — office — Valise").
         self.setWindowTitle(f"{office} — {APP_NAME}")
         self.office_label.setText(office)
+        self._show_user(workspace)
         self.fingerprint_label.setText(f"Fingerprint: {workspace.fingerprint}")
         self._update_count()
         self._update_actions()
@@ -474,6 +503,13 @@ class MainWindow(QMainWindow):
         self.idle_watcher.start()
         settle_heap()  # now, while the person waits for the window anyway
         self.unlocked.emit()
+
+    def _show_user(self, workspace: Workspace) -> None:
+        """Who is signed in, as what ("Amina · supervisor"); nothing before named users."""
+        user = workspace.user
+        self._user_name = user.name if user is not None else ""
+        self.user_label.setText(f"{user.name} · {user.role_words}" if user is not None else "")
+        self.user_label.setVisible(user is not None)
 
     def _size_columns(self) -> None:
         """Each column as wide as a typical value in this font, and the title the rest: with
@@ -570,14 +606,21 @@ class MainWindow(QMainWindow):
         self._close_open_dialogs()
         self._close_workspace()
         self.fingerprint_label.setText("")
+        self.user_label.setText("")
         self.locked.emit()
         if self._relock is not None:
             self.setWindowTitle(APP_NAME)  # the office's name goes with its workspace
-            self._relock(self.workspace_dir, reason, self.list_view())
+            self._relock(self.workspace_dir, reason, self.list_view(), self._user_name)
             return
         if reason:
             self.statusBar().showMessage(reason)
-        dialog = UnlockDialog(self.workspace_dir, self, runner=self._runner, prompts=self._prompts)
+        dialog = UnlockDialog(
+            self.workspace_dir,
+            self,
+            runner=self._runner,
+            prompts=self._prompts,
+            user=self._user_name or None,
+        )
         dialog.unlocked.connect(self.set_workspace)
         dialog.rejected.connect(self.close)
         dialog.finished.connect(dialog.deleteLater)
@@ -797,6 +840,19 @@ class MainWindow(QMainWindow):
         view = AuditView(self.workspace, self._database_runner, self._prompts)
         view.busy.connect(weakly(self._set_busy, "audit"))
         self._dock("audit", "Audit log", view)
+
+    @Slot()
+    def show_users(self) -> None:
+        """The office's users, for a supervisor: add one, set a passphrase, remove one.
+        Adding and setting derive a key (Argon2id, about a second) on the worker."""
+        if self.workspace is None or self._busy:
+            return
+        if not roles.permitted(self.workspace, roles.MANAGE_USERS):
+            self.statusBar().showMessage(ONLY_SUPERVISORS, 5000)
+            return
+        view = UsersView(self.workspace, self._database_runner, self._prompts)
+        view.busy.connect(weakly(self._set_busy, "users"))
+        self._dock("users", "Users", view)
 
     @property
     def _busy(self) -> bool:

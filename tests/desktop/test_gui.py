@@ -230,3 +230,18 @@ def test_a_locked_start_asks_for_that_folder_and_says_why(qapp, workspace_dir: P
     locked = LockedStart(workspace_dir, "Locked after 10 minutes without use.")
     assert run_gui(locked=locked, relaunch=lambda _start: None) == 0
     assert seen == ["Locked after 10 minutes without use.", str(workspace_dir), "None"]
+
+
+def test_a_locked_start_offers_the_user_who_was_unlocked(qapp, workspace_dir: Path):
+    """The name crosses the restart (desktop.relock) and fills the User field again."""
+    seen: list[str] = []
+
+    def read_and_quit(dialog: UnlockDialog) -> None:
+        seen.append(dialog.user_edit.text())
+        dialog.reject()
+
+    person = Person([(UnlockDialog, read_and_quit)])
+    person.start()
+    locked = LockedStart(workspace_dir, "Locked after 10 minutes without use.", user="Supervisor")
+    assert run_gui(locked=locked, relaunch=lambda _start: None) == 0
+    assert seen == ["Supervisor"]

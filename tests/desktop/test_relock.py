@@ -12,6 +12,7 @@ from desktop import relock
 from desktop.relock import (
     LOCK_REASON_ENV,
     LOCKED_FOLDER_ENV,
+    LOCKED_USER_ENV,
     LOCKED_VIEW_ENV,
     LockedStart,
     environment_for,
@@ -23,7 +24,7 @@ from ui.list_view import ListView
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (LOCKED_FOLDER_ENV, LOCK_REASON_ENV, LOCKED_VIEW_ENV):
+    for name in (LOCKED_FOLDER_ENV, LOCK_REASON_ENV, LOCKED_VIEW_ENV, LOCKED_USER_ENV):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -46,11 +47,23 @@ def test_a_frozen_build_restarts_its_own_executable(monkeypatch: pytest.MonkeyPa
 
 def test_the_locked_start_crosses_the_exec_and_is_taken_once(tmp_path: Path) -> None:
     view = ListView(b"\x01\xd9\xd0\xcb", "open", "killing", 3, False)
-    start = LockedStart(tmp_path, "Locked after 1 minute without use.", view)
+    start = LockedStart(tmp_path, "Locked after 1 minute without use.", view, "Amina")
     os.environ.update(environment_for(start))
     assert take_locked_start() == start
     assert take_locked_start() is None  # nothing started later inherits it
     assert LOCKED_FOLDER_ENV not in os.environ
+    assert LOCKED_USER_ENV not in os.environ
+
+
+def test_the_user_name_crossing_the_exec_is_cleaned(tmp_path: Path) -> None:
+    """The environment is the user's to change: a name with control characters or of any
+    length only ever prefills the User field, printable and short."""
+    os.environ.update(
+        {LOCKED_FOLDER_ENV: str(tmp_path), LOCKED_USER_ENV: "Ami\x1b[2Jna" + "x" * 500}
+    )
+    start = take_locked_start()
+    assert start is not None
+    assert start.user == "Ami[2Jna" + "x" * 71  # the first 80 characters, the escape dropped
 
 
 @pytest.mark.parametrize(

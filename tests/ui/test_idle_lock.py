@@ -329,7 +329,7 @@ def test_an_idle_lock_in_the_application_restarts_locked_and_says_why(
     clock: FakeClock,
 ) -> None:
     """The reason goes with the restart: the new image shows it in its unlock dialog."""
-    restarts: list[tuple[Path, str, ListView]] = []
+    restarts: list[tuple[Path, str, ListView, str]] = []
     main = MainWindow(
         ws,
         prompts=ScriptedPrompts(),
@@ -342,7 +342,7 @@ def test_an_idle_lock_in_the_application_restarts_locked_and_says_why(
     main.show()
     clock.advance(10 * MINUTE)
     wait_for_idle_lock(qtbot, main)
-    assert [reason for _folder, reason, _view in restarts] == [
+    assert [reason for _folder, reason, _view, _user in restarts] == [
         "Locked after 10 minutes without use."
     ]
     assert main.workspace is None and main.unlock_dialog is None

@@ -328,7 +328,7 @@ def test_a_lock_in_the_application_closes_everything_then_restarts_locked(
     """With a relock step (the application's re-executes the program) Ctrl+L closes the
     workspace as before and hands over the folder and geometry instead of unlocking in
     this process, whose memory still holds the key's traces."""
-    restarts: list[tuple[object, str, ListView]] = []
+    restarts: list[tuple[object, str, ListView, str]] = []
     main = MainWindow(
         ws, prompts=prompts, runner=runner, relock=lambda *args: restarts.append(args)
     )
@@ -339,7 +339,9 @@ def test_a_lock_in_the_application_closes_everything_then_restarts_locked(
     with pytest.raises(sqlcipher.ProgrammingError):
         ws.conn.execute("SELECT 1")
     open_workspace(workspace_dir, PASSPHRASE).close()  # the folder lock was released
-    assert [(folder, reason) for folder, reason, _view in restarts] == [(workspace_dir, "")]
+    assert [(folder, reason, user) for folder, reason, _view, user in restarts] == [
+        (workspace_dir, "", "Supervisor")  # offered again in the next image's User field
+    ]
     assert main.restoreGeometry(restarts[0][2].geometry)  # Qt's own geometry bytes
     assert main.unlock_dialog is None  # the next process image asks for the passphrase
     assert main.windowTitle() == "Valise"  # no office name left on screen meanwhile
@@ -353,7 +355,7 @@ def test_the_list_filters_and_order_survive_a_lock_restart(
     add_case(ws, "Detention at the river camp")
     restarts: list[ListView] = []
     main = MainWindow(
-        ws, prompts=prompts, runner=runner, relock=lambda _f, _r, view: restarts.append(view)
+        ws, prompts=prompts, runner=runner, relock=lambda _f, _r, view, _u: restarts.append(view)
     )
     qtbot.addWidget(main)
     main.filter_bar.choose("closed", "killing")

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QLineEdit
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QDialog, QFormLayout, QLineEdit
 
+from storage import users
+from storage.errors import UserNeeded
 from storage.paths import WorkspacePaths
 from storage.workspace import Workspace, open_workspace
 from tests.conftest import PASSPHRASE
 from tests.ui.conftest import FakeClock
 from ui.dialogs._common import UNUSABLE_CHARACTER_MESSAGE
-from ui.dialogs.unlock import UnlockDialog
+from ui.dialogs.unlock import USER_ENV, UnlockDialog
 from ui.tasks import TaskRunner
 
 
@@ -179,3 +183,140 @@ def test_a_message_longer_than_two_lines_is_shown_whole(qtbot, tmp_path, runner)
     assert "not a Valise workspace" in dialog.message()
     assert label.heightForWidth(label.width()) > label.fontMetrics().lineSpacing() * 2.5
     qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()))
+
+
+# -- named users ---------------------------------------------------------------------------
+
+BASHIR_PASSPHRASE = "Bashir keeps his own long passphrase"
+
+
+@pytest.fixture
+def two_users(workspace_dir: Path) -> Path:
+    """The template workspace (its supervisor is "Supervisor") with an investigator added."""
+    with open_workspace(workspace_dir, PASSPHRASE) as ws:
+        users.add_user(ws, "Bashir", users.INVESTIGATOR, BASHIR_PASSPHRASE)
+    return workspace_dir
+
+
+def files_digest(root: Path) -> str:
+    """The database and the key file, byte for byte: a refused unlock changes neither."""
+    paths = WorkspacePaths(root)
+    digest = hashlib.sha256()
+    for path in (paths.database, paths.keyfile):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def show_active(qtbot, dialog: UnlockDialog) -> None:
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+
+
+def type_and_unlock(qtbot, dialog: UnlockDialog, user: str, passphrase: str) -> None:
+    """As a person does: the name, the passphrase, then a click on Unlock."""
+    dialog.user_edit.clear()
+    qtbot.keyClicks(dialog.user_edit, user)
+    dialog.passphrase_edit.clear()
+    qtbot.keyClicks(dialog.passphrase_edit, passphrase)
+    qtbot.mouseClick(dialog.unlock_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
+
+
+def test_the_user_field_is_above_the_passphrase_with_a_shortcut(qtbot, workspace_dir, runner):
+    dialog = make_dialog(qtbot, workspace_dir, runner)
+    form = dialog.findChild(QFormLayout)
+    label = form.labelForField(dialog.user_edit)
+    assert label.text() == "&User:" and label.buddy() is dialog.user_edit
+    assert (
+        form.getWidgetPosition(dialog.user_edit)[0]
+        < form.getWidgetPosition(dialog.passphrase_edit)[0]
+    )
+    assert dialog.user_edit.accessibleName() == "User name"
+    assert dialog.user_edit.echoMode() == QLineEdit.EchoMode.Normal  # a name is no secret
+    # One user: the name may be left out, and the passphrase is what to type first.
+    assert "one user" in dialog.user_edit.placeholderText()
+
+
+def test_unlocking_as_a_named_user_opens_the_workspace_as_them(qtbot, two_users, runner):
+    dialog = make_dialog(qtbot, two_users, runner)
+    assert dialog.user_edit.placeholderText() == ""  # several users: a name is needed
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        type_and_unlock(qtbot, dialog, "bashir", BASHIR_PASSPHRASE)  # any case
+    with dialog.workspace as ws:
+        assert ws.user is not None
+        assert (ws.user.name, ws.user.role) == ("Bashir", users.INVESTIGATOR)
+        assert ws.author == "Bashir"
+
+
+def test_a_wrong_user_name_is_refused_and_changes_nothing(qtbot, two_users, runner):
+    """The right passphrase under a name with no slot: the same sentence as a wrong
+    passphrase (which of the two was wrong is not told), and the files are as they were."""
+    before = files_digest(two_users)
+    dialog = make_dialog(qtbot, two_users, runner)
+    type_and_unlock(qtbot, dialog, "Nobody", PASSPHRASE)
+    assert (
+        dialog.message() == "Wrong user name or passphrase. The workspace is unchanged; try again."
+    )
+    assert dialog.workspace is None and dialog.isVisible()
+    assert files_digest(two_users) == before
+    # Bashir's own passphrase under the supervisor's name is just as wrong.
+    type_and_unlock(qtbot, dialog, "Supervisor", BASHIR_PASSPHRASE)
+    assert dialog.workspace is None
+    assert dialog.message().startswith("Wrong user name or passphrase.")
+    assert files_digest(two_users) == before
+
+
+def test_several_users_and_no_name_asks_for_the_name(qtbot, two_users, runner):
+    dialog = UnlockDialog(two_users, runner=runner, clock=FakeClock(), user="")
+    show_active(qtbot, dialog)
+    assert QApplication.focusWidget() is dialog.user_edit  # several users: the name first
+    dialog.passphrase_edit.setFocus()
+    qtbot.keyClicks(dialog.passphrase_edit, PASSPHRASE)
+    qtbot.keyClick(dialog.passphrase_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
+    assert dialog.message() == str(UserNeeded())
+    assert dialog.workspace is None and dialog.isVisible()
+    assert QApplication.focusWidget() is dialog.user_edit  # where the person types next
+    attempts = WorkspacePaths(two_users).attempts  # no failure counted: nothing was tried
+    assert not attempts.exists() or not json.loads(attempts.read_text()).get("failures")
+    # Typing the name and pressing Enter there unlocks (the passphrase is still typed).
+    qtbot.keyClicks(dialog.user_edit, "Supervisor")
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        qtbot.keyClick(dialog.user_edit, Qt.Key.Key_Return)
+    assert dialog.workspace.user.name == "Supervisor"
+    dialog.workspace.close()
+
+
+def test_the_user_field_starts_with_valise_user(qtbot, two_users, runner, monkeypatch):
+    monkeypatch.setenv(USER_ENV, "  Bashir ")
+    dialog = make_dialog(qtbot, two_users, runner)
+    assert dialog.user_edit.text() == "Bashir"
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        qtbot.keyClicks(dialog.passphrase_edit, BASHIR_PASSPHRASE)
+        qtbot.keyClick(dialog.passphrase_edit, Qt.Key.Key_Return)
+    assert dialog.workspace.user.name == "Bashir"
+    dialog.workspace.close()
+
+
+def test_a_name_given_by_the_caller_wins_over_valise_user(qtbot, two_users, runner, monkeypatch):
+    """After a lock the user who was unlocked is offered, whatever the environment says."""
+    monkeypatch.setenv(USER_ENV, "Supervisor")
+    dialog = UnlockDialog(two_users, runner=runner, user="Bashir")
+    qtbot.addWidget(dialog)
+    assert dialog.user_edit.text() == "Bashir"
+
+
+def test_no_user_name_is_written_to_the_settings(qtbot, two_users, runner):
+    """The key file does not list who may unlock; the settings must not either."""
+    settings = QSettings()
+    before = {key: settings.value(key) for key in settings.allKeys()}
+    dialog = make_dialog(qtbot, two_users, runner)
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        type_and_unlock(qtbot, dialog, "Bashir", BASHIR_PASSPHRASE)
+    dialog.workspace.close()
+    settings.sync()
+    after = {key: settings.value(key) for key in settings.allKeys()}
+    assert after == before
+    assert "Bashir" not in repr(after)
