@@ -73,10 +73,12 @@ class UsersView(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
+        rows = self.table.verticalHeader()
+        rows.hide()
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 10)  # as the case list
         header = self.table.horizontalHeader()
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.activated.connect(self.set_passphrase)  # Enter or a double click
@@ -94,6 +96,7 @@ class UsersView(QWidget):
         self.remove_button.setToolTip("The selected user can no longer unlock this workspace")
         self.remove_button.clicked.connect(self.remove_user)
         self.message_label = message_label("Users message", self)
+        self._fit_columns()
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
@@ -148,7 +151,16 @@ class UsersView(QWidget):
         name = select or (before.name if before is not None and before.active else "")
         if name:
             self.select(name)
+        self._fit_columns()
         self._update_buttons()
+
+    def _fit_columns(self) -> None:
+        """Each column as wide as its widest cell, with room to breathe (the cells touched
+        their neighbours when sized to their contents alone)."""
+        header = self.table.horizontalHeader()
+        for column in range(self.model.columnCount() - 1):  # the last one stretches
+            self.table.resizeColumnToContents(column)
+            header.resizeSection(column, header.sectionSize(column) + 16)
 
     # -- writes --------------------------------------------------------------------------
 

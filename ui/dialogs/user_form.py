@@ -191,7 +191,10 @@ class UserForm(QDialog):
     @Slot()
     def _on_passphrase_changed(self) -> None:
         first, second = self.passphrase_edit.text(), self.repeat_edit.text()
-        self.strength_label.setText(strength_feedback(first))
+        verdict = strength_feedback(first)
+        if verdict.startswith("✓"):  # unlike a workspace's first one, it can be set again
+            verdict = "✓ Strong enough. Should it be forgotten, a supervisor sets a new one."
+        self.strength_label.setText(verdict)
         if not second:
             self.match_label.setText("")
         elif first == second:
