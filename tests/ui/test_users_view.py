@@ -96,6 +96,29 @@ def add_through_the_form(qtbot: QtBot, view: UsersView, name: str, role_key: str
     submit(qtbot, view, form)
 
 
+def test_the_form_shows_progress_while_the_write_runs(
+    qtbot: QtBot, window: MainWindow, ws: Workspace
+):
+    """The key derivation runs on the worker: the form says so with a busy bar, its fields
+    wait, and the window keeps off the database until the outcome is back."""
+    view = users_view(qtbot, window)
+    click(qtbot, view.add_button)
+    form = view.form
+    assert form is not None
+    qtbot.keyClicks(form.name_edit, BASHIR)
+    fill_form(qtbot, form, BASHIR_PASSPHRASE)
+    click(qtbot, form.ok_button)
+    assert form.working and form.progress_bar.isVisible()  # the outcome is not back yet
+    assert form.message().startswith("Adding Bashir…")
+    assert not form.passphrase_edit.isEnabled() and not form.cancel_button.isEnabled()
+    assert window._busy and not window.table.isEnabled()
+    form.reject()  # Escape or the close button: ignored until the write ends
+    assert form.isVisible()
+    qtbot.waitUntil(lambda: view.form is None, timeout=10_000)
+    assert not window._busy and window.table.isEnabled()
+    assert [u.name for u in users.all_users(ws.conn)] == [BASHIR, "Supervisor"]
+
+
 @pytest.mark.qt_log_level_fail("WARNING")  # Qt's own tester reports through warnings
 @pytest.mark.parametrize("force_py", [False, True], ids=["qt-tester", "py-tester"])
 def test_model_passes_qtmodeltester(qtmodeltester: ModelTester, ws: Workspace, force_py: bool):
