@@ -18,7 +18,7 @@ from pathlib import Path
 from desktop import __version__
 from desktop.env_secrets import PASSPHRASE_ENV, passphrase_from_environment
 from desktop.output import error, say
-from storage.errors import InvalidInput, StorageError, ThrottledUnlock
+from storage.errors import InvalidInput, StorageError, ThrottledUnlock, UserNeeded
 from storage.keyfile import FAST_INSECURE_KDF, STANDARD_KDF, KdfParams
 from storage.paths import default_workspace_dir
 from storage.workspace import Workspace, open_workspace
@@ -127,6 +127,8 @@ def unlock(args: argparse.Namespace, passphrase: str | None = None) -> Workspace
     user = user_name(args)
     try:
         ws = open_workspace(root, passphrase, user=user)
+    except UserNeeded as exc:
+        raise StorageError(f"{exc} Say who you are with --user NAME or {USER_ENV}.") from None
     except ThrottledUnlock as exc:
         if exc.wait_seconds > MAX_THROTTLE_WAIT:
             raise

@@ -71,8 +71,8 @@ class UserNeeded(StorageError):
 
     def __init__(self) -> None:
         super().__init__(
-            "This workspace has several users: give your user name with the passphrase"
-            " (VALISE_USER or --user on the command line). The workspace is unchanged."
+            "This workspace has several users: give your user name with the passphrase."
+            " The workspace is unchanged."
         )
 
 
