@@ -88,6 +88,7 @@ def test_run_gui_creates_a_workspace_on_first_run(qapp, tmp_path: Path):
 
     def create(dialog: CreateWorkspaceDialog) -> None:
         dialog.office_name_edit.setText("Kabora field office")
+        dialog.user_name_edit.setText("Amina")
         dialog.passphrase_edit.setText(PASSPHRASE)
         dialog.repeat_edit.setText(PASSPHRASE)
         dialog.create_button.click()
@@ -96,7 +97,9 @@ def test_run_gui_creates_a_workspace_on_first_run(qapp, tmp_path: Path):
     person.start()
     assert run_gui(root) == 0
     assert person.seen == ["CreateWorkspaceDialog", "MainWindow"]
-    open_workspace(root, PASSPHRASE).close()
+    with open_workspace(root, PASSPHRASE) as ws:  # the first user is the one named
+        assert ws.user is not None
+        assert (ws.user.name, ws.user.role) == ("Amina", "supervisor")
 
 
 def test_quitting_the_first_dialog_exits_cleanly(qapp, workspace_dir: Path):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from storage import queries, throttle
+from storage import audit, queries, throttle
 from storage.keyfile import STANDARD_KDF
 from storage.paths import WorkspacePaths
 from storage.records import Case, Note
@@ -26,6 +26,7 @@ OFFICE = "Kabora field office"
 CASE_TITLE = "Shelling of the Kabora market"
 NOTE_TEXT = "Witness seen at the clinic on Tuesday"
 WRONG = "not the passphrase at all"
+FIRST_USER = "Amina"
 
 CREATE = r"^Create a workspace — Valise$"
 UNLOCK = r"^Unlock workspace — Valise$"
@@ -57,13 +58,15 @@ def test_first_run_unlock_with_enter_open_a_case_add_a_note_lock_and_unlock_agai
     x = x_session
     folder = tmp_path / "workspace"
 
-    # First run: the office, the passphrase twice, Enter.
+    # First run: the office, your name, the passphrase twice, Enter.
     app = start_valise(folder)
     app.wait_for_window(CREATE)
     assert_windows(app, CREATE)
     shot("first-run")
     x.type_text(OFFICE)
     x.key("Tab", "Tab")  # past the optional office code
+    x.type_text(FIRST_USER)
+    x.key("Tab")
     x.type_text(PASSPHRASE)
     x.key("Tab")
     x.type_text(PASSPHRASE)
@@ -137,6 +140,9 @@ def test_first_run_unlock_with_enter_open_a_case_add_a_note_lock_and_unlock_agai
         [note] = queries.in_case(ws.conn, Note, case.id)
         assert note.text == NOTE_TEXT
         assert queries.get(ws.conn, Case, case.id).title == CASE_TITLE
+        assert ws.user is not None  # the one user, named on the first run
+        assert (ws.user.name, ws.user.role) == (FIRST_USER, "supervisor")
+        assert {entry.actor for entry in audit.entries(ws.conn)} == {FIRST_USER}
 
 
 def test_a_wrong_passphrase_with_enter_keeps_the_unlock_dialog_and_valise_running(

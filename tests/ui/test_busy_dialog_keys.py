@@ -90,6 +90,10 @@ def create_dialog(qtbot: QtBot, root: Path, runner: TaskRunner) -> CreateWorkspa
     show_active(qtbot, dialog)
     assert focused() is dialog.office_name_edit
     qtbot.keyClicks(dialog.office_name_edit, "Kabora field office")
+    press(qtbot, Qt.Key.Key_Tab)  # to the office code, left empty
+    press(qtbot, Qt.Key.Key_Tab)
+    assert focused() is dialog.user_name_edit
+    qtbot.keyClicks(dialog.user_name_edit, "Amina")
     dialog.passphrase_edit.setFocus()
     qtbot.keyClicks(dialog.passphrase_edit, PASSPHRASE)
     dialog.repeat_edit.setFocus()
@@ -211,6 +215,7 @@ def test_escape_while_the_workspace_is_created_does_not_quit_half_way(
     press(qtbot, Qt.Key.Key_Return)
     assert dialog.busy
     assert_no_button_takes_enter(dialog)
+    assert not dialog.user_name_edit.isEnabled()  # the name is fixed with the rest
     for key in (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Space):
         press(qtbot, key)
     assert dialog.isVisible()

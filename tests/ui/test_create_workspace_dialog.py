@@ -1,17 +1,26 @@
-"""First run: the create dialog refuses weak or mismatched passphrases, then creates."""
+"""First run: the create dialog asks for the first user's name, refuses weak or mismatched
+passphrases, then creates."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
+from storage import audit
 from storage.keyfile import FAST_INSECURE_KDF
 from storage.paths import WorkspacePaths
+from storage.users import MAX_NAME
 from storage.workspace import Workspace, open_workspace
 from tests.conftest import PASSPHRASE
 from ui.dialogs._common import UNUSABLE_CHARACTER_MESSAGE
-from ui.dialogs.create_workspace import MISMATCH, CreateWorkspaceDialog, strength_feedback
+from ui.dialogs.create_workspace import (
+    MISMATCH,
+    YOUR_NAME_HINT,
+    CreateWorkspaceDialog,
+    strength_feedback,
+)
 from ui.tasks import TaskRunner
 
 
@@ -35,6 +44,7 @@ def test_weak_then_mismatched_passphrases_are_refused_then_it_creates(qtbot, tmp
     root = tmp_path / "office"
     dialog = make_dialog(qtbot, root, runner)
     type_into(qtbot, dialog.office_name_edit, "Kabora field office")
+    type_into(qtbot, dialog.user_name_edit, "Amina Diallo")
 
     type_into(qtbot, dialog.passphrase_edit, "password1234")
     assert dialog.strength_label.text() == (
@@ -64,7 +74,9 @@ def test_weak_then_mismatched_passphrases_are_refused_then_it_creates(qtbot, tmp
     assert workspace.office_name == "Kabora field office"
     assert workspace.office_code == "KAB"
     workspace.close()
-    open_workspace(root, PASSPHRASE).close()
+    again = open_workspace(root, PASSPHRASE)  # the only user: no name needed to unlock
+    assert again.user is not None and again.user.name == "Amina Diallo"
+    again.close()
 
 
 def test_a_short_passphrase_shows_why_while_typing(qtbot, tmp_path, runner):
@@ -76,6 +88,7 @@ def test_a_short_passphrase_shows_why_while_typing(qtbot, tmp_path, runner):
 
 def test_the_office_needs_a_name(qtbot, tmp_path, runner):
     dialog = make_dialog(qtbot, tmp_path / "office", runner)
+    type_into(qtbot, dialog.user_name_edit, "Amina Diallo")
     type_into(qtbot, dialog.passphrase_edit, PASSPHRASE)
     type_into(qtbot, dialog.repeat_edit, PASSPHRASE)
     click_create(qtbot, dialog)
@@ -87,6 +100,7 @@ def test_an_office_code_refused_by_storage_is_shown_as_its_sentence(qtbot, tmp_p
     dialog = make_dialog(qtbot, tmp_path / "office", runner)
     type_into(qtbot, dialog.office_name_edit, "Kabora field office")
     type_into(qtbot, dialog.office_code_edit, "K")
+    type_into(qtbot, dialog.user_name_edit, "Amina Diallo")
     type_into(qtbot, dialog.passphrase_edit, PASSPHRASE)
     type_into(qtbot, dialog.repeat_edit, PASSPHRASE)
     click_create(qtbot, dialog)
@@ -100,6 +114,7 @@ def test_the_chosen_office_code_is_kept(qtbot, tmp_path, runner):
     dialog = make_dialog(qtbot, tmp_path / "office", runner)
     type_into(qtbot, dialog.office_name_edit, "Bureau de Kabora")
     type_into(qtbot, dialog.office_code_edit, "kab2")
+    type_into(qtbot, dialog.user_name_edit, "Amina Diallo")
     type_into(qtbot, dialog.passphrase_edit, PASSPHRASE)
     type_into(qtbot, dialog.repeat_edit, PASSPHRASE)
     with qtbot.waitSignal(dialog.accepted, timeout=10_000):
@@ -111,12 +126,82 @@ def test_the_chosen_office_code_is_kept(qtbot, tmp_path, runner):
 def test_an_existing_workspace_is_not_overwritten(qtbot, workspace_dir, runner):
     dialog = make_dialog(qtbot, workspace_dir, runner)
     type_into(qtbot, dialog.office_name_edit, "Another office")
+    type_into(qtbot, dialog.user_name_edit, "Amina Diallo")
     type_into(qtbot, dialog.passphrase_edit, "another horse battery staple")
     type_into(qtbot, dialog.repeat_edit, "another horse battery staple")
     click_create(qtbot, dialog)
     qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
     assert "already exists" in dialog.message()
     open_workspace(workspace_dir, PASSPHRASE).close()
+
+
+def fill_all_but_the_name(qtbot, dialog: CreateWorkspaceDialog) -> None:
+    type_into(qtbot, dialog.office_name_edit, "Kabora field office")
+    type_into(qtbot, dialog.passphrase_edit, PASSPHRASE)
+    type_into(qtbot, dialog.repeat_edit, PASSPHRASE)
+
+
+def test_the_first_user_needs_a_name(qtbot, tmp_path, runner):
+    root = tmp_path / "office"
+    dialog = make_dialog(qtbot, root, runner)
+    fill_all_but_the_name(qtbot, dialog)
+    type_into(qtbot, dialog.user_name_edit, "   ")
+    click_create(qtbot, dialog)
+    assert dialog.message() == "Give the user a name (the one they will type to unlock)."
+    assert dialog.focusWidget() is dialog.user_name_edit
+    assert runner.active == 0
+    assert dialog.workspace is None
+    assert not root.exists()
+
+
+def test_a_name_with_a_control_character_is_refused(qtbot, tmp_path, runner):
+    root = tmp_path / "office"
+    dialog = make_dialog(qtbot, root, runner)
+    fill_all_but_the_name(qtbot, dialog)
+    dialog.user_name_edit.setText("Amina\x07")  # pasted from somewhere odd
+    click_create(qtbot, dialog)
+    assert dialog.message() == "The user's name contains a control character (U+0007); remove it."
+    assert dialog.focusWidget() is dialog.user_name_edit
+    assert runner.active == 0
+    assert not root.exists()
+
+
+def test_the_typed_name_is_the_first_user_a_supervisor_and_the_author(qtbot, tmp_path, runner):
+    dialog = make_dialog(qtbot, tmp_path / "office", runner)
+    fill_all_but_the_name(qtbot, dialog)
+    type_into(qtbot, dialog.user_name_edit, "  Amina   Diallo ")  # stored trimmed
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        click_create(qtbot, dialog)
+    ws = dialog.workspace
+    assert ws is not None and ws.user is not None
+    assert (ws.user.name, ws.user.role) == ("Amina Diallo", "supervisor")
+    assert ws.author == "Amina Diallo"
+    actors = {entry.actor for entry in audit.entries(ws.conn)}
+    assert actors == {"Amina Diallo"}
+    ws.close()
+
+
+def test_the_name_field_says_what_the_name_is_for_and_is_reached_by_keys(qtbot, tmp_path, runner):
+    dialog = make_dialog(qtbot, tmp_path / "office", runner)
+    assert dialog.user_name_edit.accessibleName() == "Your name"
+    assert dialog.user_name_edit.maxLength() == MAX_NAME
+    assert dialog.user_name_hint.text() == YOUR_NAME_HINT
+    assert dialog.user_name_hint.isVisible()
+    for words in ("first user", "supervisor", "audit log", "unlock"):
+        assert words in YOUR_NAME_HINT
+    # Tab follows the form: office code, your name, passphrase; Alt+Y goes to the name.
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    dialog.office_code_edit.setFocus()
+    qtbot.keyClick(dialog.office_code_edit, Qt.Key.Key_Tab)
+    assert dialog.focusWidget() is dialog.user_name_edit
+    qtbot.keyClick(dialog.user_name_edit, Qt.Key.Key_Tab)
+    assert dialog.focusWidget() is dialog.passphrase_edit
+    qtbot.keyClick(dialog.passphrase_edit, Qt.Key.Key_Y, Qt.KeyboardModifier.AltModifier)
+    assert dialog.focusWidget() is dialog.user_name_edit
+    # The captions of fields with a line under them reach their fields (Alt+P reached none).
+    qtbot.keyClick(dialog.user_name_edit, Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)
+    assert dialog.focusWidget() is dialog.passphrase_edit
 
 
 def test_broken_characters_in_a_new_passphrase_are_refused():

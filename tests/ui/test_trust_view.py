@@ -488,6 +488,7 @@ def first_run(
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.keyClicks(dialog.office_name_edit, "Mirani field office")
+    qtbot.keyClicks(dialog.user_name_edit, "Amina")
     qtbot.keyClicks(dialog.passphrase_edit, PASSPHRASE)
     qtbot.keyClicks(dialog.repeat_edit, PASSPHRASE)
     return dialog

@@ -1,4 +1,10 @@
-"""First run: name the office, choose a passphrase, and create the encrypted workspace.
+"""First run: name the office and yourself, choose a passphrase, and create the encrypted
+workspace.
+
+The person who creates the workspace is its first user, a supervisor (issue 13): their
+name is asked here, checked with the rule the storage layer enforces
+(`storage.users.name_problem`), and carried by their changes and audit entries. Without it
+every office's first user was called "Supervisor".
 
 The passphrase is judged as it is typed with the same rule the storage layer enforces
 (`storage.passphrase.weakness`), so the reason for a refusal is visible before pressing
@@ -32,6 +38,7 @@ from PySide6.QtWidgets import (
 from storage.errors import StorageError
 from storage.keyfile import STANDARD_KDF, KdfParams
 from storage.passphrase import weakness
+from storage.users import MAX_NAME, name_problem
 from storage.workspace import Workspace, create_workspace
 from sync import trust
 from sync.authority import check_own_commits
@@ -49,12 +56,17 @@ from ui.dialogs._common import (
     with_line_under,
 )
 from ui.dialogs.busy import BusyKeys
+from ui.dialogs.form_fields import caption
 from ui.dialogs.trust_dialogs import AuthorityDialog
 from ui.peers_view import OpenChooser, choose_card_file, load_card, shown_name
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
 
 MISMATCH = "The two passphrases differ. Type the same passphrase in both fields."
+YOUR_NAME_HINT = (
+    "You are this workspace's first user, a supervisor. Your changes and the audit log"
+    " carry this name, and you will type it to unlock once there are other users."
+)
 NO_AUTHORITY_YET = "None (optional): the tribunal's liaison, if it set up this office."
 
 # (parent, card, our fingerprint) -> the digits typed, matching its card, or None
@@ -129,6 +141,13 @@ class CreateWorkspaceDialog(QDialog):
         self.office_code_edit.setValidator(
             QRegularExpressionValidator(r"[A-Za-z0-9]{0,8}", self.office_code_edit)
         )
+        self.user_name_edit = QLineEdit(self)
+        self.user_name_edit.setAccessibleName("Your name")
+        self.user_name_edit.setAccessibleDescription(YOUR_NAME_HINT)
+        self.user_name_edit.setPlaceholderText("e.g. Amina Diallo")
+        self.user_name_edit.setMaxLength(MAX_NAME)
+        self.user_name_hint = message_label("About your name", self)
+        self.user_name_hint.setText(YOUR_NAME_HINT)
         self.passphrase_edit = QLineEdit(self)
         self.passphrase_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.passphrase_edit.setAccessibleName("Passphrase")
@@ -172,8 +191,14 @@ class CreateWorkspaceDialog(QDialog):
         form = QFormLayout()
         form.addRow("Office &name:", self.office_name_edit)
         form.addRow("Office &code:", self.office_code_edit)
-        form.addRow("&Passphrase:", with_line_under(self.passphrase_edit, self.strength_label))
-        form.addRow("&Repeat it:", with_line_under(self.repeat_edit, self.match_label))
+        # A field with a line under it gets its own caption: a caption made by addRow would
+        # name the box around both as its buddy, and its mnemonic would reach no field.
+        for text, field, line in (
+            ("&Your name:", self.user_name_edit, self.user_name_hint),
+            ("&Passphrase:", self.passphrase_edit, self.strength_label),
+            ("&Repeat it:", self.repeat_edit, self.match_label),
+        ):
+            form.addRow(caption(text, field, self), with_line_under(field, line))
         form.addRow("", self.show_check)
         authority_box = QWidget(self)
         authority_column = QVBoxLayout(authority_box)
@@ -222,6 +247,8 @@ class CreateWorkspaceDialog(QDialog):
         passphrase = self.passphrase_edit.text()
         if not self.office_name_edit.text().strip():
             return "Give the office a name, as it should appear on reports.", self.office_name_edit
+        if name_trouble := name_problem(self.user_name_edit.text()):
+            return name_trouble, self.user_name_edit
         if not passphrase_is_encodable(passphrase):
             return UNUSABLE_CHARACTER_MESSAGE, self.passphrase_edit
         reason = weakness(passphrase)
@@ -257,11 +284,12 @@ class CreateWorkspaceDialog(QDialog):
         root, kdf = self.workspace_dir, self._kdf
         office = self.office_name_edit.text().strip()
         code = self.office_code_edit.text().strip() or None
+        user = self.user_name_edit.text()
         passphrase = self.passphrase_edit.text()
         authority = self.authority
 
         def work(_token: CancelToken, _progress: ProgressSink) -> Workspace:
-            ws = create_workspace(root, office, passphrase, office_code=code, kdf=kdf)
+            ws = create_workspace(root, office, passphrase, office_code=code, user=user, kdf=kdf)
             try:
                 check_own_commits(ws)  # a change the offices would hold back is refused
                 if authority is not None:
@@ -283,6 +311,7 @@ class CreateWorkspaceDialog(QDialog):
         for widget in (
             self.office_name_edit,
             self.office_code_edit,
+            self.user_name_edit,
             self.passphrase_edit,
             self.repeat_edit,
             self.authority_button,
