@@ -223,6 +223,12 @@ def shoot_empty(folder: Path, width: int, height: int) -> None:
     window.close()
     first_run = CreateWorkspaceDialog(Path(tempfile.mkdtemp()) / "first", kdf=FAST_INSECURE_KDF)
     shoot_dialog(folder, "first-run", first_run)
+    first_run = CreateWorkspaceDialog(Path(tempfile.mkdtemp()) / "first", kdf=FAST_INSECURE_KDF)
+    first_run.office_name_edit.setText("Kabora field office")
+    first_run.passphrase_edit.setText(DEMO_PASSPHRASE)
+    first_run.repeat_edit.setText(DEMO_PASSPHRASE)
+    # No name yet: refused, and the name field has the focus.
+    shoot_dialog(folder, "first-run-no-name", first_run, then=first_run.try_create)
     unlock = UnlockDialog(root)
     shoot_dialog(folder, "unlock-dialog", unlock)
 

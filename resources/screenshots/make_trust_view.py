@@ -158,6 +158,7 @@ def main() -> None:
         ask_digits=lambda _parent, card, _ours: card.fingerprint,
     )
     first.office_name_edit.setText("Mirani field office")
+    first.user_name_edit.setText("Amina")
     first.choose_authority()
     shoot_dialog(out / "first-run-with-authority.png", first)
     window.shutdown()
