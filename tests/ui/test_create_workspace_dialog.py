@@ -147,7 +147,7 @@ def test_the_first_user_needs_a_name(qtbot, tmp_path, runner):
     fill_all_but_the_name(qtbot, dialog)
     type_into(qtbot, dialog.user_name_edit, "   ")
     click_create(qtbot, dialog)
-    assert dialog.message() == "Give the user a name (the one they will type to unlock)."
+    assert dialog.message() == "Give your name: the one you will type to unlock."
     assert dialog.focusWidget() is dialog.user_name_edit
     assert runner.active == 0
     assert dialog.workspace is None

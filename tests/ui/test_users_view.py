@@ -328,3 +328,26 @@ def test_the_users_entry_is_disabled_for_an_investigator(
 def test_the_users_entry_comes_back_for_a_supervisor_after_unlocking(window: MainWindow):
     assert window.users_action.isEnabled()
     assert window.users_action.toolTip().startswith("Who may unlock this workspace")
+
+
+def test_the_add_user_forms_captions_move_the_focus_to_their_fields(
+    qtbot: QtBot, window: MainWindow
+):
+    """Alt+R, Alt+P and Alt+E reach the role, the passphrase and its repetition (their
+    captions pointed at the box under each field before, and the keys did nothing)."""
+    view = users_view(qtbot, window)
+    click(qtbot, view.add_button)
+    form = view.form
+    assert isinstance(form, UserForm)
+    qtbot.waitExposed(form)
+    form.activateWindow()
+    form.name_edit.setFocus()
+    qtbot.waitUntil(form.name_edit.hasFocus, timeout=2_000)
+    for key, field in (
+        (Qt.Key.Key_R, form.role_box),
+        (Qt.Key.Key_P, form.passphrase_edit),
+        (Qt.Key.Key_E, form.repeat_edit),
+    ):
+        qtbot.keyClick(form.focusWidget(), key, Qt.KeyboardModifier.AltModifier)
+        qtbot.waitUntil(lambda f=field: f.hasFocus(), timeout=2_000)
+    form.reject()

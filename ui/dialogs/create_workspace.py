@@ -247,6 +247,8 @@ class CreateWorkspaceDialog(QDialog):
         passphrase = self.passphrase_edit.text()
         if not self.office_name_edit.text().strip():
             return "Give the office a name, as it should appear on reports.", self.office_name_edit
+        if not self.user_name_edit.text().strip():
+            return "Give your name: the one you will type to unlock.", self.user_name_edit
         if name_trouble := name_problem(self.user_name_edit.text()):
             return name_trouble, self.user_name_edit
         if not passphrase_is_encodable(passphrase):

@@ -39,6 +39,7 @@ from ui.dialogs._common import (
 )
 from ui.dialogs.busy import BusyKeys
 from ui.dialogs.create_workspace import MISMATCH, strength_feedback
+from ui.dialogs.form_fields import caption
 from ui.peers_view import sentence
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner
@@ -152,7 +153,12 @@ class UserForm(QDialog):
         form = QFormLayout()
         if user is None:
             form.addRow("&Name:", self.name_edit)
-            form.addRow("&Role:", with_line_under(self.role_box, self.role_hint))
+            # A field with a line under it gets its own caption: one made by addRow would
+            # point its mnemonic at the box holding both, which takes no focus.
+            form.addRow(
+                caption("&Role:", self.role_box, self),
+                with_line_under(self.role_box, self.role_hint),
+            )
         else:
             self.name_edit.setText(user.name)
             self.name_edit.hide()
@@ -161,8 +167,14 @@ class UserForm(QDialog):
             shown = QLabel(f"{visible(user.name)} ({user.role_words})", self)
             shown.setAccessibleName("User")
             form.addRow("User:", shown)
-        form.addRow("&Passphrase:", with_line_under(self.passphrase_edit, self.strength_label))
-        form.addRow("Rep&eat it:", with_line_under(self.repeat_edit, self.match_label))
+        form.addRow(
+            caption("&Passphrase:", self.passphrase_edit, self),
+            with_line_under(self.passphrase_edit, self.strength_label),
+        )
+        form.addRow(
+            caption("Rep&eat it:", self.repeat_edit, self),
+            with_line_under(self.repeat_edit, self.match_label),
+        )
         form.addRow("", self.show_check)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
