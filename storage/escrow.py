@@ -68,14 +68,26 @@ def parse_recipient(text: str) -> x25519.Recipient:
         raise InvalidInput(refusal) from None
 
 
-def write_escrow(ws: Workspace, recipient_text: str, out: Path) -> None:
-    """Seal the database key to `recipient_text` in the new file `out` (never replacing
-    one), keep the recipient for a later rekey, and record it in the audit chain."""
-    recipient = parse_recipient(recipient_text)
+def check_new_escrow(recipient_text: str, out: Path) -> None:
+    """Refuse, before anything is written, an escrow that could not be made: no recipient
+    recorded (a rekey's new escrow), a bad one, or a file name already taken."""
+    if not recipient_text:
+        raise InvalidInput(
+            "This office has recorded no escrow recipient: write the first escrow with"
+            " `valise recovery escrow --recipient age1… --out FILE`. Nothing was changed."
+        )
+    parse_recipient(recipient_text)
     if out.exists() or out.is_symlink():
         raise InvalidInput(f"{out} already exists; choose a new file name for the escrow.")
     if not out.parent.is_dir():
         raise InvalidInput(f"The folder {out.parent} does not exist.")
+
+
+def write_escrow(ws: Workspace, recipient_text: str, out: Path) -> None:
+    """Seal the database key to `recipient_text` in the new file `out` (never replacing
+    one), keep the recipient for a later rekey, and record it in the audit chain."""
+    recipient = parse_recipient(recipient_text)
+    check_new_escrow(recipient_text, out)
     created = datetime.now(UTC).isoformat(timespec="seconds")
 
     def seal(key: bytes) -> bytes:

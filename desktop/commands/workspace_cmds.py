@@ -19,6 +19,7 @@ from desktop.commands import sync_cmds
 from desktop.env_secrets import NEW_PASSPHRASE_ENV, PASSPHRASE_ENV
 from desktop.output import print_fields, print_json, say
 from storage import backup, escrow, keyfile, rekey
+from storage.errors import StorageError
 from storage.workspace import create_workspace
 from sync import trust
 from sync.cards import ContactCard, read_card
@@ -81,6 +82,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         " written before, then no longer open the current database; they still open"
         " themselves (they are copies of what was). An interruption (power cut, kill)"
         " leaves the old or the new workspace whole; the next unlock finishes or forgets it.",
+    )
+    p.add_argument(
+        "--escrow-out",
+        metavar="FILE",
+        help="also write a new escrow of the new key for the tribunal IT, to the recipient"
+        " recorded by `recovery escrow` (the old escrow no longer opens the workspace)",
     )
     p.set_defaults(run=cmd_rekey)
 
@@ -197,10 +204,15 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
 
 def cmd_rekey(args: argparse.Namespace) -> int:
-    """A new database key, sealed to every user's slot (nobody's passphrase changes)."""
-    with unlock(args) as ws:
+    """A new database key, sealed to every user's slot (nobody's passphrase changes); with
+    --escrow-out, a new escrow of it to the recipient the office recorded."""
+    escrow_out = Path(args.escrow_out) if args.escrow_out else None
+    passphrase = read_passphrase()
+    with unlock(args, passphrase) as ws:
         shares = keyfile.read(ws.paths.keyfile).recovery_slots
         recipient = ws.meta(escrow.RECIPIENT_META, "")
+        if escrow_out is not None:
+            escrow.check_new_escrow(recipient, escrow_out)  # before anything changes
         result = rekey.rekey(ws, rekey.sealed_for_every_user(ws))
     earlier = (
         f" So do the {len(result.earlier_copies)} copies kept in backups/ before schema upgrades."
@@ -213,8 +225,26 @@ def cmd_rekey(args: argparse.Namespace) -> int:
         f" old passphrase and hold the data as it was then.{earlier} Destroy them if the old"
         " key file or passphrase may be known to someone else."
     )
+    if escrow_out is not None:
+        _write_escrow_after_rekey(args, passphrase, recipient, escrow_out)
+        recipient = ""  # told below only when there is no new escrow
     _say_recovery_after_rekey(shares, recipient)
     return 0
+
+
+def _write_escrow_after_rekey(
+    args: argparse.Namespace, passphrase: str, recipient: str, out: Path
+) -> None:
+    """The rekey is done; a failure here leaves it done and says how to finish."""
+    try:
+        with unlock(args, passphrase) as ws:
+            escrow.write_escrow(ws, recipient, out)
+    except StorageError as exc:
+        raise StorageError(
+            f"The rekey is done, but the new escrow could not be written: {exc} Write it with"
+            f" `valise recovery escrow --recipient {recipient} --out FILE`."
+        ) from None
+    say(f"Wrote the new escrow {out} for the tribunal IT; the old escrow no longer opens it.")
 
 
 def _say_recovery_after_rekey(shares: tuple[keyfile.RecoverySlot, ...], recipient: str) -> None:

@@ -567,3 +567,49 @@ def test_rekey_says_the_shares_and_the_escrow_no_longer_open_the_workspace(
         )
     )
     assert opens_with(workspace_dir, NEW)
+
+
+def test_rekey_writes_a_new_escrow_when_asked_and_the_old_one_opens_nothing(
+    workspace_dir: Path, tmp_path: Path, age_identity: tuple[str, Path]
+):
+    """Issue 13: `rekey --escrow-out FILE` seals the new key to the recorded recipient in
+    one step, so IT's copy is never left holding a key that opens nothing current."""
+    recipient, identity = age_identity
+    assert_ok(escrow_cmd(workspace_dir, recipient, tmp_path / "old.age"))
+    rekeyed = cli(env_for(workspace_dir), "rekey", "--escrow-out", tmp_path / "new.age")
+    assert_ok(rekeyed)
+    assert "Wrote the new escrow" in rekeyed.stderr
+    assert f"--recipient {recipient}" not in rekeyed.stderr
+    escrow_refused(workspace_dir, tmp_path / "old.age", identity, "does not open the database")
+    assert_ok(
+        cli(
+            env_for(workspace_dir, None, NEW),
+            "recovery",
+            "open",
+            tmp_path / "new.age",
+            "--identity",
+            identity,
+        )
+    )
+    assert opens_with(workspace_dir, NEW)
+
+
+def test_rekey_with_an_escrow_out_that_cannot_be_written_changes_nothing(
+    workspace_dir: Path, tmp_path: Path, age_identity: tuple[str, Path]
+):
+    """No recipient recorded, a file already there, a folder missing: refused before the
+    rekey, so the database keeps its key."""
+    recipient, _ = age_identity
+    key = database_key(workspace_dir)
+    taken = tmp_path / "taken.age"
+    taken.write_bytes(b"something else")
+    refused = cli(env_for(workspace_dir), "rekey", "--escrow-out", tmp_path / "x.age")
+    assert_refused(refused, 1, "no escrow recipient")
+    assert_ok(escrow_cmd(workspace_dir, recipient, tmp_path / "first.age"))
+    assert_refused(cli(env_for(workspace_dir), "rekey", "--escrow-out", taken), 1, "already exists")
+    missing = tmp_path / "nowhere" / "x.age"
+    assert_refused(
+        cli(env_for(workspace_dir), "rekey", "--escrow-out", missing), 1, "does not exist"
+    )
+    assert database_key(workspace_dir) == key
+    assert taken.read_bytes() == b"something else"
