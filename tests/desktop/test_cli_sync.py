@@ -222,9 +222,9 @@ def test_two_offices_and_an_ngo_exchange_and_settle_conflicts_from_the_command_l
             "D",
         }
         assert all(c["status"] == "open" and c["case_id"] == case_id for c in found)
-        assert {title["shown_by"], title["other_by"]} == {
-            "Kabora field office",
-            "Dressa field office",
+        assert {title["shown_by"], title["other_by"]} == {  # each office's first user
+            "Supervisor (Kabora field office)",
+            "Supervisor (Dressa field office)",
         }
     shown = {o: {c["field"]: c["shown_value"] for c in f} for o, f in lists.items()}
     assert shown["Kabora field office"] == shown["Dressa field office"]  # the same everywhere

@@ -101,8 +101,8 @@ def test_a_real_conflict_shows_both_values_with_authors_and_times(
     assert row[ConflictModel.FIELD] == "Title"
     assert {row[ConflictModel.SHOWN], row[ConflictModel.OTHER]} == set(TITLES.values())
     assert {row[ConflictModel.SHOWN_BY], row[ConflictModel.OTHER_BY]} == {
-        "Kabora field office",
-        "Dressa field office",
+        "Supervisor (Kabora field office)",  # each office's first user, and the office
+        "Supervisor (Dressa field office)",
     }
     assert row[ConflictModel.SHOWN_AT].endswith(" UTC") and row[ConflictModel.OTHER_AT][4] == "-"
     assert model.index(0, 0).data(ConflictIdRole) == conflict.id
@@ -253,8 +253,10 @@ def test_an_edit_against_a_withdrawal_reads_as_withdraw_or_restore(
     assert row[ConflictModel.SHOWN] == "Withdrawn"
     assert row[ConflictModel.OTHER] == "Edited meanwhile: Title: Edited while apart"
     assert view.model.index(0, 0).data(IsWithdrawalRole) is True
-    assert "was withdrawn by Dressa field office" in view.explanation_label.text()
-    assert view.shown_side.author_label.text().startswith("Withdrawn by Dressa field office")
+    assert "was withdrawn by Supervisor (Dressa field office)" in view.explanation_label.text()
+    assert view.shown_side.author_label.text().startswith(
+        "Withdrawn by Supervisor (Dressa field office)"
+    )
     assert view.other_side.value_edit.toPlainText() == "Title: Edited while apart"
     assert view.shown_side.keep_button.text() == "Keep it withdrawn"
     assert view.other_side.keep_button.text() == "Restore the record"
