@@ -9,7 +9,9 @@ Selecting an item shows its register fields (editable, saved with
 Nothing is written in clear to disk for a preview: the plaintext comes from
 `storage.evidence.read_evidence` (which records an "evidence viewed" audit entry when it is
 called, before any byte is read) straight into memory, only as much as the preview needs,
-and is decoded there (`QImage.fromData`, a `QPdfDocument` reading a `QBuffer`, UTF-8 text).
+and goes through a pipe to a renderer process that holds no key (`ui.preview_process`):
+evidence comes from adversaries, and image decoders and PDFium are attack surface. A
+renderer that crashes or hangs leaves a sentence in the preview pane, not a broken window.
 The one way to get a plain file out is "Save a copy…", an explicit export that storage
 audits and records as a custody event.
 """
@@ -23,23 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QBuffer,
-    QByteArray,
-    QIODevice,
     QItemSelection,
-    QSize,
     Qt,
     QTimer,
     Signal,
     Slot,
 )
 from PySide6.QtGui import (
-    QColor,
     QDragEnterEvent,
     QDropEvent,
     QImage,
     QKeySequence,
-    QPainter,
     QPixmap,
     QShortcut,
 )
@@ -91,21 +87,21 @@ from storage.evidence import (
 )
 from storage.records import CaseId, CustodyEvent, Evidence, EvidenceId
 from storage.workspace import Workspace
+from ui import preview_process
 from ui.cancellable_work import CancellableJob, CancellableWork
 from ui.case_tabs.release_work import ReleaseOptions, ReleaseOutcome, read_release_options, release
 from ui.dialogs.release_form import ReleaseChoice, ReleaseDialog, ReleaseTarget
 from ui.models.bundle_model import size_text
 from ui.models.evidence_model import EvidenceIdRole, EvidenceModel
 from ui.peers_view import sentence
+from ui.preview_process import PreviewerFailed, failure_sentence
+from ui.preview_protocol import Kind, Status
+from ui.preview_worker import have_qtpdf
 from ui.prompts import Prompts
 from ui.tasks import ProgressSink, TaskRunner
 
-try:  # QtPdf ships in PySide6-Addons; without it PDFs get a sentence instead of a page
-    from PySide6.QtPdf import QPdfDocument
-
-    HAVE_QTPDF = True
-except ImportError:  # pragma: no cover - depends on the installation
-    HAVE_QTPDF = False
+# QtPdf ships in PySide6-Addons; without it PDFs get a sentence instead of a page.
+HAVE_QTPDF = have_qtpdf()
 
 TITLE = "Evidence"
 TEXT_PREVIEW_BYTES = 64 * 1024  # text previews read no more than this
@@ -254,50 +250,26 @@ def read_head(ws: Workspace, evidence_id: str, limit: int) -> bytes:
     return bytes(data)
 
 
-def _on_white(image: QImage) -> QImage:
-    """PDF pages render transparent: paint them on white so text is legible."""
-    page = QImage(image.size(), QImage.Format.Format_RGB32)
-    page.fill(QColor("white"))
-    painter = QPainter(page)
-    painter.drawImage(0, 0, image)
-    painter.end()
-    return page
-
-
-def _fit(image: QImage) -> QImage:
-    if max(image.width(), image.height()) <= PREVIEW_EDGE:
-        return image
-    return image.scaled(
-        PREVIEW_EDGE,
-        PREVIEW_EDGE,
-        Qt.AspectRatioMode.KeepAspectRatio,
-        Qt.TransformationMode.SmoothTransformation,
-    )
-
-
-def _render_pdf(data: bytes) -> Preview:
-    """The first page of a PDF held in memory (a `QBuffer`, never a file)."""
-    if not HAVE_QTPDF:
-        return Preview("none", "PDF previews are not available in this installation.")
-    buffer = QBuffer()
-    buffer.setData(QByteArray(data))
-    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    document = QPdfDocument()
+def _rendered(kind: Kind, data: bytes) -> Preview:
+    """A preview made from `data` by a renderer process (`ui.preview_process`): this
+    process decodes none of the evidence. A renderer that crashes, hangs or answers out
+    of protocol leaves a sentence, never a broken window."""
     try:
-        document.load(buffer)
-        if document.status() != QPdfDocument.Status.Ready or document.pageCount() < 1:
+        reply = preview_process.render(kind, PREVIEW_EDGE, data)
+    except PreviewerFailed as exc:
+        return Preview("none", failure_sentence(exc.failure))
+    if reply.status == Status.TEXT:
+        return Preview("text", text=reply.payload.decode("utf-8"))
+    if reply.status == Status.NO_PDF:
+        return Preview("none", "PDF previews are not available in this installation.")
+    if reply.status == Status.UNREADABLE:
+        if kind == Kind.PDF:
             return Preview("none", "This PDF could not be read for a preview.")
-        points = document.pagePointSize(0)
-        scale = PREVIEW_EDGE / max(points.width(), points.height(), 1.0)
-        size = QSize(max(1, round(points.width() * scale)), max(1, round(points.height() * scale)))
-        image = document.render(0, size)
-        if image.isNull():
-            return Preview("none", "This PDF could not be read for a preview.")
-        pages = document.pageCount()
-        return Preview("image", f"Page 1 of {pages}.", image=_on_white(image))
-    finally:
-        document.close()
-        buffer.close()
+        return Preview("none", "This image could not be decoded for a preview.")
+    image = preview_process.image_of(reply)
+    if kind == Kind.PDF:
+        return Preview("image", f"Page 1 of {reply.a}.", image=image)
+    return Preview("image", f"{reply.a:,} × {reply.b:,} pixels.", image=image)
 
 
 def make_preview(ws: Workspace, item: Evidence) -> Preview:
@@ -305,12 +277,10 @@ def make_preview(ws: Workspace, item: Evidence) -> Preview:
     media = item.media_type.lower()
     if media.startswith("text/") or media in TEXT_MEDIA_TYPES:
         data = read_head(ws, item.id, TEXT_PREVIEW_BYTES)
-        note = (
-            f"The first {size_text(TEXT_PREVIEW_BYTES)} of {size_text(item.size)}."
-            if item.size > TEXT_PREVIEW_BYTES
-            else ""
-        )
-        return Preview("text", note, text=data.decode("utf-8", errors="replace"))
+        preview = _rendered(Kind.TEXT, data)
+        if preview.kind == "text" and item.size > TEXT_PREVIEW_BYTES:
+            preview.note = f"The first {size_text(TEXT_PREVIEW_BYTES)} of {size_text(item.size)}."
+        return preview
     is_pdf = media == "application/pdf"
     if not (media.startswith("image/") or is_pdf):
         return Preview("none", NO_PREVIEW)
@@ -321,12 +291,7 @@ def make_preview(ws: Workspace, item: Evidence) -> Preview:
             f" previews are made for files up to {size_text(WHOLE_PREVIEW_LIMIT)}.",
         )
     data = read_head(ws, item.id, WHOLE_PREVIEW_LIMIT)
-    if is_pdf:
-        return _render_pdf(data)
-    image = QImage.fromData(data)
-    if image.isNull():
-        return Preview("none", "This image could not be decoded for a preview.")
-    return Preview("image", f"{image.width():,} × {image.height():,} pixels.", image=_fit(image))
+    return _rendered(Kind.PDF if is_pdf else Kind.IMAGE, data)
 
 
 def load_details(ws: Workspace, evidence_id: str, *, with_preview: bool) -> Details:
