@@ -141,6 +141,7 @@ def execute_locked(start: LockedStart) -> None:
     only if the exec fails, having said so on stderr: the process then ends, locked.
     """
     _shut_qt_down()
+    _stop_preview_spare()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError, AttributeError):
             stream.flush()  # buffered output would be lost with the old image
@@ -155,6 +156,14 @@ def execute_locked(start: LockedStart) -> None:
             f"({exc.strerror}). Start Valise again.",
             file=sys.stderr,
         )
+
+
+def _stop_preview_spare() -> None:
+    """End the preview renderer started ahead (it has seen no evidence; its pipes would
+    close with the exec, but the new image could not reap it)."""
+    from ui.preview_process import stop_spare
+
+    stop_spare()
 
 
 def _shut_qt_down() -> None:

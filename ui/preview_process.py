@@ -16,6 +16,7 @@ killed (with anything it started in its process group) and reaped, and `render` 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -126,14 +127,15 @@ def start(command: Command | None = None) -> subprocess.Popen[bytes]:
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
-    """End the renderer and its process group, and reap it (no zombie left)."""
-    with contextlib.suppress(OSError):
-        if sys.platform != "win32":
-            os.killpg(process.pid, signal.SIGKILL)
-        else:  # pragma: no cover
+    """End the renderer and its process group, and reap it (no zombie left). Only a
+    renderer not reaped yet is signalled: until then its pid (and group id) cannot be
+    another process's."""
+    if process.returncode is None:
+        with contextlib.suppress(OSError):
+            if sys.platform != "win32":
+                os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
             process.kill()
-    with contextlib.suppress(OSError):
-        process.kill()
     process.wait()
 
 
@@ -207,6 +209,46 @@ def exchange(
         raise PreviewerFailed(Failure.MALFORMED) from None
 
 
+# One renderer started ahead, waiting for its request with Qt already loaded: a preview
+# then costs no process start (about a quarter of a second here, bench/preview.py). It
+# holds nothing until it is used, and each is used once. `stop_spare` ends it (at exit,
+# and before the lock replaces this process: `desktop.relock`).
+_spare_lock = threading.Lock()
+_spare: tuple[Command, subprocess.Popen[bytes]] | None = None
+
+
+def _take_spare(command: Command) -> subprocess.Popen[bytes]:
+    """The spare renderer when it is one of `command` and still waiting, else a new one."""
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is not None:
+        if spare[0] == command and spare[1].poll() is None:
+            return spare[1]
+        _kill(spare[1])
+    return start(command)
+
+
+def _keep_one_ready(command: Command) -> None:
+    global _spare
+    with _spare_lock:
+        if _spare is None:
+            with contextlib.suppress(OSError):
+                _spare = (command, start(command))
+
+
+def stop_spare() -> None:
+    """End the renderer started ahead, if any (it has seen no evidence)."""
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is not None:
+        _kill(spare[1])
+
+
+atexit.register(stop_spare)
+
+
 def render(
     kind: Kind,
     edge: int,
@@ -215,10 +257,13 @@ def render(
     timeout: float | None = None,
     command: Command | None = None,
 ) -> Reply:
-    """One preview made by a fresh renderer (see the module docstring); PreviewerFailed
-    when it could not be started or gave no usable reply."""
+    """One preview made by a renderer used for nothing else (see the module docstring);
+    PreviewerFailed when it could not be started or gave no usable reply. With the
+    installation's own renderer (`command` None), the next one is started ahead."""
+    own = command is None
+    command = command or worker_command()
     try:
-        process = start(command)
+        process = _take_spare(command) if own else start(command)
     except OSError:
         raise PreviewerFailed(Failure.NOT_STARTED) from None
     try:
@@ -226,6 +271,8 @@ def render(
     finally:
         if process.returncode is None:  # an exception of our own on the way: no orphan
             _kill(process)
+        if own:
+            _keep_one_ready(command)
 
 
 def image_of(reply: Reply) -> QImage:

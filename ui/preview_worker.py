@@ -197,6 +197,12 @@ def render(kind: Kind, edge: int, data: bytes) -> bytes:
     )
 
 
+def _preload_qt() -> None:
+    import PySide6.QtGui  # noqa: F401
+
+    have_qtpdf()
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -212,6 +218,7 @@ def main() -> int:
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     os.close(null)
+    _preload_qt()  # while it waits (a renderer started ahead), not once the bytes are here
     try:
         kind, edge, data = read_request(0)
     except MalformedRequest:

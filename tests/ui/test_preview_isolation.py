@@ -37,8 +37,11 @@ EDGE = 1024
 
 
 @pytest.fixture(autouse=True)
-def _application(qapp: object) -> None:
-    """Making test PDFs (QPdfWriter draws text) needs the application object."""
+def _application(qapp: object) -> Iterator[None]:
+    """Making test PDFs (QPdfWriter draws text) needs the application object; no renderer
+    started ahead outlives a test (a rogue one may be, when worker_command is patched)."""
+    yield
+    preview_process.stop_spare()
 
 
 PYTHON = preview_process.worker_command().argv[:-2]  # this Python, as the renderer's
@@ -374,3 +377,30 @@ def test_image_of_makes_an_image_that_owns_its_pixels() -> None:
     del reply
     assert image.format() == QImage.Format.Format_ARGB32
     assert image.pixelColor(2, 1) == QColor("darkred")
+
+
+def test_the_renderer_started_ahead_is_used_once_and_stopped_on_request() -> None:
+    """Each preview leaves one renderer waiting (no evidence in it yet); the next preview
+    uses it, and leaves another. stop_spare (at exit, and before a lock) ends it."""
+    preview_process.render(Kind.TEXT, EDGE, b"first")
+    spare = preview_process._spare
+    assert spare is not None and spare[1].poll() is None
+    _wait_until_hardened(spare[1].pid)
+    assert preview_process.render(Kind.TEXT, EDGE, b"second").payload == b"second"
+    assert spare[1].returncode == 0 and gone(spare[1].pid)  # used, exited, reaped
+    following = preview_process._spare
+    assert following is not None and following[1].pid != spare[1].pid
+    preview_process.stop_spare()
+    assert preview_process._spare is None and gone(following[1].pid)
+
+
+def test_a_renderer_started_ahead_for_another_command_is_not_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    preview_process.render(Kind.TEXT, EDGE, b"first")
+    spare = preview_process._spare
+    assert spare is not None
+    monkeypatch.setattr(preview_process, "worker_command", lambda: rogue("good"))
+    reply = preview_process.render(Kind.IMAGE, 64, png_bytes(4, 3))
+    assert (reply.width, reply.height) == (1, 1)  # the rogue's answer, not the real one's
+    assert gone(spare[1].pid)
