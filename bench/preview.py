@@ -54,7 +54,7 @@ def jpeg_of_about(megabytes: float) -> bytes:
         array = QByteArray()
         buffer = QBuffer(array)
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        image.save(buffer, b"JPEG", 92)
+        image.save(buffer, "JPEG", 92)  # type: ignore[call-overload]  # str works
         buffer.close()
         data = bytes(array.data())
         if abs(len(data) - target) <= target / 10:
