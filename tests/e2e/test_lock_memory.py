@@ -107,6 +107,22 @@ def _open_files(pid: int) -> list[str]:
     return sorted(targets)
 
 
+def _children(pid: int) -> list[str]:
+    """The command lines of `pid`'s child processes (zombies included)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(cmdline.strip() or stat.split()[1])
+    return found
+
+
 def _open_the_case(x: XSession, app: ValiseApp, needles: dict[str, bytes]) -> list[Hit]:
     """Enter on the first case of the list; the scan once the title is in memory."""
     x.key("Down", "Return")
@@ -174,8 +190,13 @@ def test_after_a_preview_and_a_lock_no_evidence_text_is_left_in_the_process(
     x.key("alt+w")  # the Preview tab, to see it on the screenshot
     shot("evidence-previewed")
     assert app.window(MAIN) is not None
+    # The preview was made by a renderer process (ui.preview_process), which is gone;
+    # the next one waits, started ahead.
+    assert [c for c in _children(app.pid) if "preview" in c], _children(app.pid)
 
     _lock_and_wait_for_the_new_image(x, app)
     shot("locked")
     after = scan(app.pid, needles)
     assert not after, f"left in memory after the lock:\n{_describe(after)}"
+    # The lock ended the renderer started ahead; the new image has no child to reap.
+    assert not [c for c in _children(app.pid) if "preview" in c], _children(app.pid)
