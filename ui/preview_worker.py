@@ -59,12 +59,17 @@ def harden() -> None:
     ]
     if hasattr(resource, "RLIMIT_DATA"):
         limits.append((resource.RLIMIT_DATA, DATA_LIMIT, DATA_LIMIT))
+    linux = sys.platform.startswith("linux")
     for which, soft, hard in limits:
         _, current_hard = resource.getrlimit(which)
         if current_hard != resource.RLIM_INFINITY:  # only ever lower a limit
             soft, hard = min(soft, current_hard), min(hard, current_hard)
-        resource.setrlimit(which, (soft, hard))
-    if sys.platform.startswith("linux"):
+        try:
+            resource.setrlimit(which, (soft, hard))
+        except (OSError, ValueError):
+            if linux:  # where these are known to work, a renderer without them does not run
+                raise
+    if linux:
         import ctypes
 
         prctl = ctypes.CDLL(None, use_errno=True).prctl
