@@ -12,6 +12,9 @@ name), and a settings file beside it must not list them either.
 Key derivation (Argon2id, ~0.2 s) runs on a worker so the dialog keeps painting. A wrong
 passphrase keeps the dialog open with a plain message; after several, the storage layer
 imposes a growing wait, which the dialog shows as a countdown with the button disabled.
+
+"Forgot the passphrase…" opens ui.dialogs.recover (paper shares or the escrow, then a new
+passphrase); when that opens the workspace, this dialog accepts with it as if unlocked.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from ui.dialogs._common import (
     passphrase_is_encodable,
 )
 from ui.dialogs.busy import BusyKeys
+from ui.dialogs.recover import FileChoosers, RecoverDialog
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
 
@@ -91,6 +95,7 @@ class UnlockDialog(QDialog):
         choose_folder: FolderChooser | None = None,
         locked_reason: str = "",
         user: str | None = None,
+        recovery_choosers: FileChoosers | None = None,
     ) -> None:
         super().__init__(parent)
         self.workspace_dir = Path(workspace_dir)
@@ -104,6 +109,8 @@ class UnlockDialog(QDialog):
         self._reason = ""
         self._wait_until: float | None = None
         self._focus_after: QLineEdit | None = None  # the field to type in after a failure
+        self._recovery_choosers = recovery_choosers
+        self.recover_dialog: RecoverDialog | None = None  # open while recovering
 
         self.setWindowTitle("Unlock workspace — Valise")
         self.setAccessibleName("Unlock workspace")
@@ -147,6 +154,14 @@ class UnlockDialog(QDialog):
             self.open_other_button.setAccessibleName("Open another workspace")
             self.open_other_button.clicked.connect(self.open_other)
             buttons.addButton(self.open_other_button, QDialogButtonBox.ButtonRole.ResetRole)
+        self.forgot_button = QPushButton("&Forgot the passphrase…", self)
+        self.forgot_button.setAccessibleName("Forgot the passphrase")
+        self.forgot_button.setToolTip(
+            "Open the workspace with its paper shares or the tribunal IT's escrow,"
+            " and choose a new passphrase"
+        )
+        self.forgot_button.clicked.connect(self.forgot_passphrase)
+        buttons.addButton(self.forgot_button, QDialogButtonBox.ButtonRole.HelpRole)
         self.unlock_button.clicked.connect(self._on_unlock_clicked)
         self.quit_button.clicked.connect(self.reject)
         self.passphrase_edit.returnPressed.connect(self._on_unlock_clicked)
@@ -194,6 +209,7 @@ class UnlockDialog(QDialog):
         self.unlock_button.setEnabled(not self.busy and not self.waiting)
         self.passphrase_edit.setEnabled(not self.busy)
         self.user_edit.setEnabled(not self.busy)
+        self.forgot_button.setEnabled(not self.busy)
         if self.open_other_button is not None:
             self.open_other_button.setEnabled(not self.busy)
 
@@ -213,6 +229,30 @@ class UnlockDialog(QDialog):
 
     def _show(self, text: str) -> None:
         self.message_label.setText(text)
+
+    @Slot()
+    def forgot_passphrase(self) -> None:
+        """Open the recovery dialog (window-modal); the workspace it opens, with the new
+        passphrase set, is this dialog's outcome as if the passphrase had been typed."""
+        if self.busy or self.recover_dialog is not None:
+            return
+        dialog = RecoverDialog(
+            self.workspace_dir,
+            self,
+            runner=self._runner,
+            prompts=self._prompts,
+            user=self.user_name(),
+            choosers=self._recovery_choosers,
+        )
+        dialog.recovered.connect(self._on_opened)
+        dialog.finished.connect(self._forget_recover_dialog)
+        dialog.finished.connect(dialog.deleteLater)
+        self.recover_dialog = dialog
+        dialog.open()
+
+    @Slot()
+    def _forget_recover_dialog(self) -> None:
+        self.recover_dialog = None
 
     # -- unlocking -----------------------------------------------------------------------
 
