@@ -63,6 +63,13 @@ from ui.case_tabs.incidents import IncidentsTab
 from ui.case_view import CaseView
 from ui.cell_tips import FullTextTips
 from ui.conflicts_view import ConflictsView
+from ui.dialogs.rekey import (
+    REKEYED_REASON,
+    RekeyDialog,
+    RekeyOutcome,
+    SaveChooser,
+    choose_escrow_target,
+)
 from ui.dialogs.settings import SettingsDialog
 from ui.dialogs.unlock import UnlockDialog
 from ui.filled_grid import FilledGridTableView
@@ -81,6 +88,9 @@ from ui.sync_center import SyncCenter
 from ui.tasks import TaskRunner
 from ui.trust_view import TrustView, waiting_notice
 from ui.users_view import ONLY_SUPERVISORS, UsersView
+
+REKEY_TIP = "A new database key: old key files, paper shares and escrow stop opening it"
+ONLY_SUPERVISORS_REKEY = "Only a supervisor may change the database key."
 
 log = logging.getLogger(__name__)
 
@@ -202,9 +212,12 @@ class MainWindow(QMainWindow):
         settings: Settings | None = None,
         idle_watcher: IdleWatcher | None = None,
         relock: Relock | None = None,
+        choose_escrow_file: SaveChooser = choose_escrow_target,
     ) -> None:
         super().__init__(parent)
         self._relock = relock
+        self._choose_escrow_file = choose_escrow_file  # for the rekey's new escrow
+        self.rekey_dialog: RekeyDialog | None = None
         self._lock_reason = ""  # the idle lock's sentence, for the unlock that follows
         self.workspace: Workspace | None = None
         self.workspace_dir: Path = workspace.paths.root
@@ -398,10 +411,14 @@ class MainWindow(QMainWindow):
             "Who may unlock this workspace, as what; add or remove users, set passphrases",
             self.show_users,
         )
+        self.rekey_action = QAction("Change the database &key (rekey)…", self)
+        self.rekey_action.setStatusTip(REKEY_TIP)
+        self.rekey_action.triggered.connect(self.show_rekey)
         tools_menu = self.menuBar().addMenu("&Tools")
         tools_menu.setToolTipsVisible(True)  # why Users… is disabled, for a non-supervisor
         tools_menu.addAction(self.audit_action)
         tools_menu.addAction(self.users_action)
+        tools_menu.addAction(self.rekey_action)
         tools_menu.addAction(self.settings_action)
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
@@ -442,6 +459,7 @@ class MainWindow(QMainWindow):
         self.sync_action.setEnabled(open_)
         self.audit_action.setEnabled(open_)
         self._update_users_action()
+        self._update_rekey_action()
         if self._busy:  # a worker task owns the database until it ends
             for action in (
                 self.new_case_action,
@@ -456,6 +474,7 @@ class MainWindow(QMainWindow):
                 self.sync_action,
                 self.audit_action,
                 self.users_action,
+                self.rekey_action,
             ):
                 action.setEnabled(False)
 
@@ -468,6 +487,13 @@ class MainWindow(QMainWindow):
         self.users_action.setEnabled(allowed)
         tip = self.users_action.statusTip() + " (Ctrl+Shift+U)"
         self.users_action.setToolTip(tip if allowed else ONLY_SUPERVISORS)
+
+    def _update_rekey_action(self) -> None:
+        """A rekey is for supervisors (MANAGE_KEYS); anyone else sees it disabled, with
+        the reason."""
+        allowed = self.workspace is not None and roles.permitted(self.workspace, roles.MANAGE_KEYS)
+        self.rekey_action.setEnabled(allowed)
+        self.rekey_action.setToolTip(REKEY_TIP if allowed else ONLY_SUPERVISORS_REKEY)
 
     # -- workspace -----------------------------------------------------------------------
 
@@ -853,6 +879,44 @@ class MainWindow(QMainWindow):
         view = UsersView(self.workspace, self._database_runner, self._prompts)
         view.busy.connect(weakly(self._set_busy, "users"))
         self._dock("users", "Users", view)
+
+    @Slot()
+    def show_rekey(self) -> None:
+        """Ask a supervisor to confirm a rekey with their passphrase (ui.dialogs.rekey);
+        it runs on the database worker, and the window locks when it is done."""
+        if self.workspace is None or self._busy or self.rekey_dialog is not None:
+            return
+        if not roles.permitted(self.workspace, roles.MANAGE_KEYS):
+            self.statusBar().showMessage(ONLY_SUPERVISORS_REKEY, 5000)
+            return
+        dialog = RekeyDialog(
+            self.workspace,
+            self._database_runner,
+            self,
+            prompts=self._prompts,
+            choose_target=self._choose_escrow_file,
+        )
+        dialog.busy.connect(weakly(self._set_busy, "rekey"))
+        dialog.rekeyed.connect(self._after_rekey)
+        dialog.finished.connect(self._forget_rekey_dialog)
+        dialog.finished.connect(dialog.deleteLater)
+        self.rekey_dialog = dialog
+        dialog.open()
+
+    @Slot()
+    def _forget_rekey_dialog(self) -> None:
+        self.rekey_dialog = None
+
+    @Slot(object)
+    def _after_rekey(self, outcome: RekeyOutcome) -> None:
+        """The rekey closed the workspace: say what it did (still busy, so nothing reads
+        the closed database meanwhile), then lock as Ctrl+L does; the same passphrase
+        unlocks. The busy state ends here (the dialog leaves it to the window), just before
+        the lock drops the views, with no event handled in between."""
+        self._prompts.inform(self, "Database key changed", outcome.text)
+        self._set_busy(False, "rekey")
+        self._lock_reason = REKEYED_REASON
+        self.lock()
 
     @property
     def _busy(self) -> bool:
