@@ -178,7 +178,9 @@ class RecoverDialog(QDialog):
         shares_page = QWidget(self)
         self.share_list = QListWidget(shares_page)
         self.share_list.setAccessibleName("Share files")
-        self.share_list.setMinimumHeight(self.fontMetrics().lineSpacing() * 4 + 8)
+        lines = self.fontMetrics().lineSpacing()
+        self.share_list.setMinimumHeight(lines * 3 + 8)
+        self.share_list.setMaximumHeight(lines * 5 + 8)
         self.add_shares_button = QPushButton("&Add share files…", shares_page)
         self.add_shares_button.setAccessibleName("Add share files")
         self.add_shares_button.setToolTip(
@@ -227,6 +229,12 @@ class RecoverDialog(QDialog):
             row.addWidget(edit, 1)
             row.addWidget(button)
             escrow_form.addRow(caption(text, button, escrow_page), row)
+        escrow_hint = message_label("About the escrow", escrow_page)
+        escrow_hint.setText(
+            "The tribunal IT opens the escrow with its own key file: let them choose it"
+            " here, and take it back with them afterwards."
+        )
+        escrow_form.addRow(escrow_hint)
 
         self.pages = QStackedWidget(self)
         self.pages.addWidget(shares_page)
@@ -341,7 +349,8 @@ class RecoverDialog(QDialog):
         for path in self._choosers.shares(self, "Add the text files of the paper shares"):
             if path not in self.share_files:
                 self.share_files.append(path)
-                self.share_list.addItem(str(path))
+                self.share_list.addItem(path.name)
+                self.share_list.item(self.share_list.count() - 1).setToolTip(str(path))
         self._show("")
         self._update_controls()
 
@@ -380,7 +389,10 @@ class RecoverDialog(QDialog):
     @Slot()
     def _on_passphrase_changed(self) -> None:
         first, second = self.passphrase_edit.text(), self.repeat_edit.text()
-        self.strength_label.setText(strength_feedback(first))
+        verdict = strength_feedback(first)
+        if verdict.startswith("✓"):  # the first-run wording says it cannot be recovered
+            verdict = "✓ Strong enough. Write it down and keep it safe."
+        self.strength_label.setText(verdict)
         if not second:
             self.match_label.setText("")
         elif first == second:

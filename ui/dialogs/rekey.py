@@ -52,6 +52,7 @@ from ui.dialogs._common import (
     GrowForWrappedText,
     message_label,
     passphrase_is_encodable,
+    with_line_under,
 )
 from ui.dialogs.busy import BusyKeys
 from ui.dialogs.form_fields import caption
@@ -160,7 +161,7 @@ def explanation(has_shares: bool, has_escrow: bool) -> str:
     lines = [
         "This re-encrypts the workspace under a new random database key. Do it when a key"
         " file, a backup or a passphrase may be in the wrong hands, or when someone leaves"
-        " the office.",
+        " the office.\n",
         "• Every user keeps their passphrase.",
         "• Key files and backups written before still open the data as it was then, with"
         " the old passphrases: destroy them if they may be known to someone else.",
@@ -220,8 +221,15 @@ class RekeyDialog(QDialog):
         self.passphrase_edit.setAccessibleDescription(
             "Your passphrase, to confirm the rekey; it stays the same afterwards"
         )
+        passphrase_hint = message_label("About your passphrase", self)
+        passphrase_hint.setText(
+            "To confirm the rekey (and to write the new escrow); it stays the same."
+        )
         form = QFormLayout()
-        form.addRow(caption("Your &passphrase:", self.passphrase_edit, self), self.passphrase_edit)
+        form.addRow(
+            caption("Your &passphrase:", self.passphrase_edit, self),
+            with_line_under(self.passphrase_edit, passphrase_hint),
+        )
 
         self.escrow_check: QCheckBox | None = None
         self.escrow_edit: QLineEdit | None = None

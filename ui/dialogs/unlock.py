@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -155,13 +156,13 @@ class UnlockDialog(QDialog):
             self.open_other_button.clicked.connect(self.open_other)
             buttons.addButton(self.open_other_button, QDialogButtonBox.ButtonRole.ResetRole)
         self.forgot_button = QPushButton("&Forgot the passphrase…", self)
+        self.forgot_button.setAutoDefault(False)  # Enter in a field unlocks, never this
         self.forgot_button.setAccessibleName("Forgot the passphrase")
         self.forgot_button.setToolTip(
             "Open the workspace with its paper shares or the tribunal IT's escrow,"
             " and choose a new passphrase"
         )
         self.forgot_button.clicked.connect(self.forgot_passphrase)
-        buttons.addButton(self.forgot_button, QDialogButtonBox.ButtonRole.HelpRole)
         self.unlock_button.clicked.connect(self._on_unlock_clicked)
         self.quit_button.clicked.connect(self.reject)
         self.passphrase_edit.returnPressed.connect(self._on_unlock_clicked)
@@ -170,6 +171,10 @@ class UnlockDialog(QDialog):
         form = QFormLayout()
         form.addRow("&User:", self.user_edit)
         form.addRow("&Passphrase:", self.passphrase_edit)
+        forgot_row = QHBoxLayout()  # under the field, apart from Unlock and Quit
+        forgot_row.addWidget(self.forgot_button)
+        forgot_row.addStretch(1)
+        form.addRow("", forgot_row)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)
