@@ -13,18 +13,19 @@ import pytest
 from pyrage import x25519
 from PySide6.QtCore import Qt
 
-from storage import escrow, paper_shares
+from storage import escrow, paper_shares, users
 from storage.keyfile import FAST_INSECURE_KDF
 from storage.workspace import Workspace, create_workspace, open_workspace
 from tests.conftest import PASSPHRASE
 from tests.desktop.clitools import fingerprint
-from ui.dialogs.recover import FileChoosers, RecoverDialog
+from ui.dialogs.recover import NAME_NEEDED, FileChoosers, RecoverDialog
 from ui.dialogs.unlock import UnlockDialog
 from ui.main_window import MainWindow
 from ui.prompts import ScriptedPrompts
 from ui.tasks import TaskRunner
 
 NEW_PASSPHRASE = "a brand new passphrase for the office"
+BASHIR_PASSPHRASE = "Bashir keeps his own passphrase"
 
 
 class Files:
@@ -259,3 +260,33 @@ def test_nothing_chosen_or_passphrases_that_differ_are_said_before_any_work(
     qtbot.keyClicks(dialog.repeat_edit, "x")
     dialog.try_recover()
     assert "differ" in dialog.message() and not dialog.busy
+
+
+def test_with_several_users_the_name_is_asked_and_only_theirs_is_set(
+    qtbot, ws: Workspace, workspace_dir: Path, tmp_path: Path, runner: TaskRunner
+):
+    made = paper_shares.make_shares(ws, 2, 3, tmp_path / "shares")
+    shares = sorted(path for path in made.files if path.suffix == ".txt")
+    users.add_user(ws, "Bashir", "investigator", BASHIR_PASSPHRASE)
+    supervisor = ws.user.name if ws.user is not None else ""
+    ws.close()
+    files = Files()
+    files.shares = shares[:2]
+    unlock = UnlockDialog(workspace_dir, runner=runner, user="", recovery_choosers=files.choosers())
+    qtbot.addWidget(unlock)
+    unlock.show()
+    unlock.forgot_passphrase()
+    dialog = unlock.recover_dialog
+    assert dialog is not None and "several users" in dialog.user_edit.placeholderText()
+    dialog.add_shares()
+    type_new_passphrase(qtbot, dialog)
+    dialog.try_recover()
+    assert dialog.message() == NAME_NEEDED and not dialog.busy
+    qtbot.keyClicks(dialog.user_edit, "Bashir")
+    with qtbot.waitSignal(unlock.accepted, timeout=20_000):
+        qtbot.mouseClick(dialog.recover_button, Qt.MouseButton.LeftButton)
+    assert unlock.workspace is not None and unlock.workspace.user is not None
+    assert unlock.workspace.user.name == "Bashir"
+    unlock.workspace.close()
+    open_workspace(workspace_dir, NEW_PASSPHRASE, user="Bashir").close()
+    open_workspace(workspace_dir, PASSPHRASE, user=supervisor).close()  # hers is untouched

@@ -70,6 +70,19 @@ ManyChooser = Callable[[QWidget, str], list[Path]]
 OneChooser = Callable[[QWidget, str], Path | None]
 
 SHARE_FILTER = "Share text files (*.txt);;All files (*)"
+NAME_NEEDED = (
+    "This workspace has several users: type in the User field whose passphrase the"
+    " recovery sets. Nothing was changed."
+)
+
+
+def several_users(workspace_dir: Path) -> bool:
+    """True when the key file holds more than one user's slot (read without unlocking), so
+    the recovery must be told whose passphrase it sets."""
+    try:
+        return len(keyfile.read(WorkspacePaths(workspace_dir).keyfile).user_slots) > 1
+    except (OSError, StorageError):
+        return False  # an unreadable key file is told by the recovery itself
 
 
 def choose_share_files(parent: QWidget, caption_text: str) -> list[Path]:
@@ -245,7 +258,12 @@ class RecoverDialog(QDialog):
         self.user_edit.setAccessibleDescription("Whose passphrase the recovery sets")
         self.user_edit.setMaxLength(users.MAX_NAME)
         self.user_edit.setText(user)
-        self.user_edit.setPlaceholderText("may be left empty when the workspace has one user")
+        self._name_needed = several_users(self.workspace_dir)
+        self.user_edit.setPlaceholderText(
+            "needed: this workspace has several users"
+            if self._name_needed
+            else "may be left empty: this workspace has one user"
+        )
         self.passphrase_edit = QLineEdit(self)
         self.passphrase_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.passphrase_edit.setAccessibleName("New passphrase")
@@ -414,6 +432,8 @@ class RecoverDialog(QDialog):
             return "Choose the escrow file first.", self.escrow_button
         if self.way == ESCROW and self.identity_file is None:
             return "Choose the tribunal IT's key file first.", self.identity_button
+        if self._name_needed and not self.user_edit.text().strip():
+            return NAME_NEEDED, self.user_edit
         passphrase = self.passphrase_edit.text()
         if not passphrase_is_encodable(passphrase):
             return UNUSABLE_CHARACTER_MESSAGE, self.passphrase_edit
