@@ -15,7 +15,9 @@ workspace; backups written before keep the old slot and still open with the old 
 `recover_secret` reads share files (words typed from paper, or the files as written),
 checks each on its own (regular file, size, word list, checksum), then the set (one set,
 no share twice, at least K), and combines them. Every refusal names the file and never
-quotes its words.
+quotes its words. A share may also be given as a `TypedShare`, words typed into the
+window's recovery dialog, so that they never have to be written to a file; it is named
+by its label in the same sentences.
 """
 
 from __future__ import annotations
@@ -205,8 +207,23 @@ The {len(words)} words, in order (the QR code beside this file holds the same wo
 
 
 @dataclass(frozen=True)
+class TypedShare:
+    """The words of one share typed (or pasted) in a window, with the label that names it
+    in sentences ("typed share 2"); never written to disk, never quoted in a message."""
+
+    label: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.label
+
+
+ShareSource = Path | TypedShare
+
+
+@dataclass(frozen=True)
 class _ReadShare:
-    path: Path
+    path: ShareSource
     mnemonic: str
     share: Share
 
@@ -219,18 +236,32 @@ def _words_of(text: str) -> list[str]:
     return [token.lower() for token in text.split() if not _NUMBERING.match(token)]
 
 
-def read_share(path: Path) -> tuple[str, Share]:
-    """One share file checked on its own: its words and the share they encode."""
+def _share_text(path: ShareSource) -> str:
+    """The text of a share file, or of a typed share."""
+    if isinstance(path, TypedShare):
+        return path.text
     data = read_given_file(path, MAX_SHARE_FILE_BYTES, "share file")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise RecoveryRefused(
             f"{path} is not a text file of recovery words; give the share's text file."
         ) from None
-    words = _words_of(text)
+
+
+def _leading(path: ShareSource) -> str:
+    """The name of a share at the start of a sentence."""
+    name = str(path)
+    return name[:1].upper() + name[1:] if isinstance(path, TypedShare) else name
+
+
+def read_share(path: ShareSource) -> tuple[str, Share]:
+    """One share file (or typed share) checked on its own: its words and the share they
+    encode."""
+    words = _words_of(_share_text(path))
     if not words:
-        raise RecoveryRefused(f"The share file {path} holds no words.")
+        what = "The share" if isinstance(path, TypedShare) else "The share file"
+        raise RecoveryRefused(f"{what} {path} holds no words.")
     for position, word in enumerate(words, start=1):
         if word not in WORD_INDEX_MAP:
             raise RecoveryRefused(
@@ -239,7 +270,7 @@ def read_share(path: Path) -> tuple[str, Share]:
             )
     if len(words) != WORDS_PER_SHARE:
         raise RecoveryRefused(
-            f"{path} holds {len(words)} words; a Valise share has {WORDS_PER_SHARE}."
+            f"{_leading(path)} holds {len(words)} words; a Valise share has {WORDS_PER_SHARE}."
             " Compare it with the paper: a word is missing or one too many."
         )
     mnemonic = " ".join(words)
@@ -251,15 +282,15 @@ def read_share(path: Path) -> tuple[str, Share]:
             " Compare them with the paper, word by word."
         ) from None
     if share.group_count != 1 or share.group_threshold != 1:
-        raise RecoveryRefused(f"{path} is a share of a set Valise did not make.")
+        raise RecoveryRefused(f"{_leading(path)} is a share of a set Valise did not make.")
     return mnemonic, share
 
 
-def _names(paths: Sequence[Path]) -> str:
+def _names(paths: Sequence[ShareSource]) -> str:
     return ", ".join(str(path) for path in paths)
 
 
-def recover_secret(paths: Sequence[Path]) -> bytes:
+def recover_secret(paths: Sequence[ShareSource]) -> bytes:
     """The recovery secret from share files of one set, at least as many as its
     threshold; a sentence naming the files otherwise."""
     if not paths:
@@ -302,18 +333,18 @@ def recover_secret(paths: Sequence[Path]) -> bytes:
     return secret
 
 
-def _printed_sets(paths: Sequence[Path]) -> list[str]:
+def _printed_sets(paths: Sequence[ShareSource]) -> list[str]:
     """The set ids printed on share files as Valise wrote them (typed files have none)."""
     found = []
     for path in paths:
-        with contextlib.suppress(RecoveryRefused, UnicodeDecodeError):
-            text = read_given_file(path, MAX_SHARE_FILE_BYTES, "share file").decode("utf-8")
+        with contextlib.suppress(RecoveryRefused):
+            text = _share_text(path)
             if match := _PRINTED_SET.search(text):
                 found.append(match.group(1))
     return sorted(set(found))
 
 
-def shares_unwrap(paths: Sequence[Path]) -> keyfile.Unwrap:
+def shares_unwrap(paths: Sequence[ShareSource]) -> keyfile.Unwrap:
     """An Unwrap (storage.keyfile) that opens a key file's recovery slot with the shares."""
 
     def unwrap(sealed: keyfile.KeyFile) -> bytes:
