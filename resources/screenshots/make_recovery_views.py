@@ -1,7 +1,8 @@
 """Screenshots of recovery and rekey in the window: the unlock dialog with "Forgot the
-passphrase…", the recovery dialog with two paper shares added (and its escrow page), and
-the rekey confirmation (Tools › Change the database key) of a workspace whose escrow
-recipient is recorded. Run under Xvfb with a window manager, as make_every_view.py:
+passphrase…", the recovery dialog with two paper shares added (and its escrow page), the
+dialog to type a share's words, and the rekey confirmation (Tools › Change the database
+key…) of a workspace whose escrow recipient is recorded. Run under Xvfb with a window
+manager, as make_every_view.py:
 
     Xvfb :99 -screen 0 1600x1000x24 & DISPLAY=:99 openbox &
     DISPLAY=:99 python resources/screenshots/make_recovery_views.py [--out DIR]
@@ -25,7 +26,7 @@ from desktop.gui import _application
 from storage import escrow, paper_shares
 from storage.keyfile import FAST_INSECURE_KDF
 from storage.workspace import create_workspace, open_workspace
-from ui.dialogs.recover import FileChoosers
+from ui.dialogs.recover import FileChoosers, TypeShareDialog
 from ui.dialogs.rekey import RekeyDialog
 from ui.dialogs.unlock import UnlockDialog
 from ui.fonts import load_fonts
@@ -92,6 +93,15 @@ def main() -> None:
     save("recover-escrow.png", dialog)
     dialog.reject()
     unlock.reject()
+
+    typing = TypeShareDialog("typed share 1")
+    typing.show()
+    words = paper_shares._words_of(texts[0].read_text())
+    typing.words_edit.setPlainText(" ".join(words[:20]))
+    typing.check_and_accept()  # 20 of 33 words: it says so, without quoting them
+    settle()
+    save("recover-type-share.png", typing)
+    typing.reject()
 
     window = MainWindow(open_workspace(root, PASSPHRASE, user="Amina"))
     window.resize(1100, 620)

@@ -18,7 +18,7 @@ from storage.keyfile import FAST_INSECURE_KDF
 from storage.workspace import Workspace, create_workspace, open_workspace
 from tests.conftest import PASSPHRASE
 from tests.desktop.clitools import fingerprint
-from ui.dialogs.recover import NAME_NEEDED, FileChoosers, RecoverDialog
+from ui.dialogs.recover import NAME_NEEDED, FileChoosers, RecoverDialog, TypeShareDialog
 from ui.dialogs.unlock import UnlockDialog
 from ui.main_window import MainWindow
 from ui.prompts import ScriptedPrompts
@@ -34,11 +34,13 @@ class Files:
     def __init__(self) -> None:
         self.shares: list[Path] = []
         self.one: list[Path] = []  # answered in order: escrow file, then key file
+        self.words: list[str] = []  # shares typed, in order
 
     def choosers(self) -> FileChoosers:
         return FileChoosers(
             shares=lambda _parent, _caption: list(self.shares),
             one=lambda _parent, _caption: self.one.pop(0) if self.one else None,
+            words=lambda _parent, _label: self.words.pop(0) if self.words else None,
         )
 
 
@@ -255,7 +257,7 @@ def test_nothing_chosen_or_passphrases_that_differ_are_said_before_any_work(
     _unlock, dialog = open_recovery(qtbot, workspace_dir, runner, files)
     type_new_passphrase(qtbot, dialog)
     dialog.try_recover()
-    assert dialog.message() == "Add the share files first (Add share files…)."
+    assert dialog.message() == "Add the shares first (Add share files… or Type a share…)."
     dialog.add_shares()
     qtbot.keyClicks(dialog.repeat_edit, "x")
     dialog.try_recover()
@@ -290,3 +292,51 @@ def test_with_several_users_the_name_is_asked_and_only_theirs_is_set(
     unlock.workspace.close()
     open_workspace(workspace_dir, NEW_PASSPHRASE, user="Bashir").close()
     open_workspace(workspace_dir, PASSPHRASE, user=supervisor).close()  # hers is untouched
+
+
+def test_a_share_typed_from_paper_and_a_file_recover_together(
+    qtbot, workspace_dir: Path, tmp_path: Path, runner: TaskRunner
+):
+    shares = make_shares(workspace_dir, tmp_path / "shares")
+    words = paper_shares._words_of(shares[0].read_text())
+    files = Files()
+    files.shares = [shares[2]]
+    files.words = ["\n".join(f"{n}. {word}" for n, word in enumerate(words, start=1))]
+    unlock, dialog = open_recovery(qtbot, workspace_dir, runner, files)
+    qtbot.mouseClick(dialog.type_share_button, Qt.MouseButton.LeftButton)
+    dialog.add_shares()
+    assert dialog.share_list.item(0).text() == "Typed share 1 (words typed)"
+    type_new_passphrase(qtbot, dialog)
+    with qtbot.waitSignal(unlock.accepted, timeout=20_000):
+        qtbot.mouseClick(dialog.recover_button, Qt.MouseButton.LeftButton)
+    assert unlock.workspace is not None
+    unlock.workspace.close()
+    assert opens_with(workspace_dir, NEW_PASSPHRASE)
+
+
+def test_a_mistyped_share_is_refused_in_the_typing_dialog_without_its_words(qtbot):
+    dialog = TypeShareDialog("typed share 1")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.words_edit, "abandon zebra")
+    dialog.check_and_accept()
+    assert dialog.isVisible()
+    assert dialog.message_label.text().startswith("Word 1 in typed share 1 is not in the")
+    assert "abandon" not in dialog.message_label.text()
+
+
+def test_a_typed_share_with_swapped_words_is_named_and_nothing_changes(
+    qtbot, workspace_dir: Path, tmp_path: Path, runner: TaskRunner
+):
+    shares = make_shares(workspace_dir, tmp_path / "shares")
+    words = paper_shares._words_of(shares[1].read_text())
+    words[10], words[11] = words[11], words[10]
+    files = Files()
+    files.shares = [shares[0]]
+    files.words = [" ".join(words)]
+    _unlock, dialog = open_recovery(qtbot, workspace_dir, runner, files)
+    dialog.add_shares()
+    dialog.type_share()  # the stand-in does not check, as the real typing dialog would
+    type_new_passphrase(qtbot, dialog)
+    message = refused(qtbot, dialog, workspace_dir, "typed share 1", "do not check out")
+    assert words[10] not in message.split()

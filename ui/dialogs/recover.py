@@ -15,8 +15,9 @@ field is left empty). All of it, Argon2id included, runs on a worker. Every refu
 (storage.errors.RecoveryRefused: a damaged share, shares of two sets, too few, a wrong
 escrow key...) comes before anything is written, and is shown as its sentence here.
 
-Words pasted from paper are not taken here: the storage layer reads shares from files
-only, so a share typed from paper is saved as a text file first (as on the command line).
+A share may also be typed (or pasted) from its paper with "Type a share…": the words are
+checked at once (word list, count, checksum) and kept in memory only, as a
+storage.paper_shares.TypedShare; they are never written to a file or shown in a message.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QListWidget,
+    QPlainTextEdit,
     QPushButton,
     QRadioButton,
     QStackedWidget,
@@ -44,7 +46,8 @@ from PySide6.QtWidgets import (
 )
 
 from storage import escrow, keyfile, paper_shares, users
-from storage.errors import NotAWorkspace, StorageError
+from storage.errors import NotAWorkspace, RecoveryRefused, StorageError
+from storage.paper_shares import ShareSource, TypedShare
 from storage.passphrase import weakness
 from storage.paths import WorkspacePaths
 from storage.recovery import ESCROW, SHARES, Recovered, recover_workspace
@@ -68,6 +71,8 @@ from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
 ManyChooser = Callable[[QWidget, str], list[Path]]
 # (parent, caption) -> the file chosen, or None when cancelled
 OneChooser = Callable[[QWidget, str], Path | None]
+# (parent, label of the share) -> the words typed, checked, or None when cancelled
+WordsAsker = Callable[[QWidget, str], str | None]
 
 SHARE_FILTER = "Share text files (*.txt);;All files (*)"
 NAME_NEEDED = (
@@ -97,22 +102,92 @@ def choose_one_file(parent: QWidget, caption_text: str) -> Path | None:
     return Path(name) if name else None
 
 
+class TypeShareDialog(QDialog):
+    """Asks for the words of one share, typed from its paper; OK only when they check out
+    on their own (word list, count, checksum; storage.paper_shares.read_share)."""
+
+    def __init__(self, label: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = label
+        self.setWindowTitle("Type a share — Valise")
+        self.setAccessibleName("Type a share")
+        self.setMinimumWidth(460)
+        intro = message_label("About this dialog", self)
+        intro.setText(
+            f"Type the {paper_shares.WORDS_PER_SHARE} words of one paper share, in order,"
+            " separated by spaces or new lines (the numbers printed beside them may be left"
+            " out)."
+        )
+        self.words_edit = QPlainTextEdit(self)
+        self.words_edit.setAccessibleName("Words of the share")
+        self.words_edit.setTabChangesFocus(True)
+        self.message_label = message_label("Share message", self)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self.check_and_accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.words_edit)
+        layout.addWidget(self.message_label)
+        layout.addWidget(buttons)
+        self._grow = GrowForWrappedText(self)
+
+    def words(self) -> str:
+        """The text typed."""
+        return self.words_edit.toPlainText()
+
+    @Slot()
+    def check_and_accept(self) -> None:
+        """Accept when the words make a share; else say what is wrong (never the words)."""
+        try:
+            paper_shares.read_share(paper_shares.TypedShare(self.label, self.words()))
+        except RecoveryRefused as exc:
+            self.message_label.setText(str(exc))
+            return
+        self.accept()
+
+    def reject(self) -> None:
+        """Cancel forgets the words."""
+        self.words_edit.clear()
+        super().reject()
+
+    @classmethod
+    def ask(cls, parent: QWidget, label: str) -> str | None:
+        """The words of a share that checks out, or None when cancelled."""
+        dialog = cls(label, parent)
+        try:
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return None
+            return dialog.words()
+        finally:
+            dialog.words_edit.clear()
+            dialog.deleteLater()
+
+
 @dataclass(frozen=True)
 class FileChoosers:
-    """How the dialog asks for files; tests give their own."""
+    """How the dialog asks for files and typed shares; tests give their own."""
 
     shares: ManyChooser = choose_share_files
     one: OneChooser = choose_one_file
+    words: WordsAsker = TypeShareDialog.ask
 
 
 def recover(
-    root: Path, way: str, files: list[Path], identity: Path | None, new: str, user: str | None
+    root: Path,
+    way: str,
+    files: list[ShareSource],
+    identity: Path | None,
+    new: str,
+    user: str | None,
 ) -> Workspace:
     """The recovery itself, as `valise recovery open` does it: the files are checked first
     (a bad share is told before anything else), then the key must fit this workspace, and
     only then is the new passphrase written. Returns the workspace, open as that user."""
     if way == ESCROW:
-        if identity is None or len(files) != 1:
+        if identity is None or len(files) != 1 or not isinstance(files[0], Path):
             raise StorageError("Give the escrow file and the tribunal IT's key file.")
         escrow.read_escrow(files[0], identity)
         unwrap = escrow.escrow_unwrap(files[0], identity)
@@ -153,7 +228,7 @@ class RecoverDialog(QDialog):
         super().__init__(parent)
         self.workspace_dir = Path(workspace_dir)
         self.workspace: Workspace | None = None
-        self.share_files: list[Path] = []
+        self.share_files: list[ShareSource] = []  # files, and shares typed
         self.escrow_file: Path | None = None
         self.identity_file: Path | None = None
         self._runner = runner or shared_runner()
@@ -199,15 +274,19 @@ class RecoverDialog(QDialog):
         self.add_shares_button.setToolTip(
             "The text files of the shares, as Valise wrote them or typed from the papers"
         )
+        self.type_share_button = QPushButton("T&ype a share…", shares_page)
+        self.type_share_button.setAccessibleName("Type the words of a share")
+        self.type_share_button.setToolTip("Type or paste the words of a paper share")
         self.remove_share_button = QPushButton("Re&move", shares_page)
         self.remove_share_button.setAccessibleName("Remove the selected share file")
         shares_hint = message_label("About paper shares", shares_page)
         shares_hint.setText(
-            "Add as many share files as the papers say are needed (for example 2 of 3). A"
-            " share typed from paper goes in a text file: its 33 words, in order."
+            "Add as many shares as the papers say are needed (for example 2 of 3): their"
+            " text files, or the words typed from the papers."
         )
         share_buttons = QVBoxLayout()
         share_buttons.addWidget(self.add_shares_button)
+        share_buttons.addWidget(self.type_share_button)
         share_buttons.addWidget(self.remove_share_button)
         share_buttons.addStretch(1)
         share_row = QHBoxLayout()
@@ -308,6 +387,7 @@ class RecoverDialog(QDialog):
 
         self.shares_radio.toggled.connect(self._on_way_changed)
         self.add_shares_button.clicked.connect(self.add_shares)
+        self.type_share_button.clicked.connect(self.type_share)
         self.remove_share_button.clicked.connect(self.remove_share)
         self.escrow_button.clicked.connect(self.choose_escrow)
         self.identity_button.clicked.connect(self.choose_identity)
@@ -373,6 +453,19 @@ class RecoverDialog(QDialog):
         self._update_controls()
 
     @Slot()
+    def type_share(self) -> None:
+        """Add a share whose words are typed from its paper (checked as they are given)."""
+        typed = sum(isinstance(item, TypedShare) for item in self.share_files)
+        label = f"typed share {typed + 1}"
+        words = self._choosers.words(self, label)
+        if words is None:
+            return
+        self.share_files.append(TypedShare(label, words))
+        self.share_list.addItem(f"{label[:1].upper()}{label[1:]} (words typed)")
+        self._show("")
+        self._update_controls()
+
+    @Slot()
     def remove_share(self) -> None:
         """Take the selected share file (else the last) out of the list."""
         row = self.share_list.currentRow()
@@ -427,7 +520,10 @@ class RecoverDialog(QDialog):
     def problem(self) -> tuple[str, QWidget] | None:
         """The first reason not to start yet, with the control to fix; None when ready."""
         if self.way == SHARES and not self.share_files:
-            return "Add the share files first (Add share files…).", self.add_shares_button
+            return (
+                "Add the shares first (Add share files… or Type a share…).",
+                self.add_shares_button,
+            )
         if self.way == ESCROW and self.escrow_file is None:
             return "Choose the escrow file first.", self.escrow_button
         if self.way == ESCROW and self.identity_file is None:
@@ -464,10 +560,10 @@ class RecoverDialog(QDialog):
         identity = self.identity_file
         new = self.passphrase_edit.text()
         user = " ".join(self.user_edit.text().split()) or None
-        paths = [path for path in files if path is not None]
+        sources: list[ShareSource] = [item for item in files if item is not None]
 
         def work(_token: CancelToken, _progress: ProgressSink) -> Workspace:
-            return recover(root, way, paths, identity, new, user)
+            return recover(root, way, sources, identity, new, user)
 
         self._show(f"Opening the workspace with the {way}…")
         self._busy_keys.begin()
@@ -509,4 +605,5 @@ class RecoverDialog(QDialog):
             self._task.cancel()
         self.passphrase_edit.clear()
         self.repeat_edit.clear()
+        self.share_files.clear()  # typed words go with the dialog
         super().reject()
