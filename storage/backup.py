@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from storage import audit, keyfile, migrations, users
+from storage import audit, kdf_policy, keyfile, migrations, users
 from storage.atomic import fsync_directory, temp_name_beside
 from storage.connection import Connection, open_database
 from storage.epochs import fresh_epoch
@@ -308,14 +308,13 @@ def _set_new_passphrase(
     the user `recovered` names (or the only one), or a key file from before named users'
     one passphrase slot (it becomes a user's at the first unlock)."""
     passphrase = encode_passphrase(recovered.new_passphrase)
+    costs = kdf_policy.raised(sealed.kdf, kdf_policy.current_policy().standard)
     if sealed.legacy:
-        slot: keyfile.Slot = keyfile.passphrase_slot(
-            key, sealed.workspace_id, passphrase, sealed.kdf
-        )
+        slot: keyfile.Slot = keyfile.passphrase_slot(key, sealed.workspace_id, passphrase, costs)
     else:
         target = users.recovering_user(conn, recovered.user)
         author = target.name
-        slot = keyfile.user_slot(key, sealed.workspace_id, target.name, passphrase, sealed.kdf)
+        slot = keyfile.user_slot(key, sealed.workspace_id, target.name, passphrase, costs)
     updated = sealed.with_slot(slot)
     keyfile.write(paths.keyfile, updated)
     conn.execute(

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from storage import audit, keyfile
+from storage import audit, kdf_policy, keyfile
 from storage.connection import Connection
 from storage.errors import InvalidInput, NotFound, StorageError, WorkspaceFileError
+from storage.keyfile import KdfParams
 from storage.passphrase import check_new_passphrase, encode_passphrase
 from storage.text_rules import text_problem
 
@@ -241,17 +242,30 @@ def set_passphrase(ws: Workspace, name: str | None, new_passphrase: str) -> User
         raise InvalidInput("Say whose passphrase to set (--user NAME).")
     if ws.user is None or user.id != ws.user.id:
         roles.require(ws, roles.MANAGE_USERS, f"set the passphrase of {user.name}")
+    old = keyfile.read(ws.paths.keyfile).user_slot(user.slot_tag)
+    costs = ws.costs_for(old.kdf) if old is not None else ws.key_costs
+    rewrap_slot(ws, user, new_passphrase, costs)
+    action = "passphrase changed" if ws.user and user.id == ws.user.id else "passphrase set"
+    detail: dict[str, str] = {"user": user.id}
+    if old is not None and old.kdf != costs:
+        detail.update(
+            {"costs from": kdf_policy.describe(old.kdf), "costs to": kdf_policy.describe(costs)}
+        )
+    ws.record(action, user.name, detail)
+    return user
+
+
+def rewrap_slot(ws: Workspace, user: User, passphrase: str, costs: KdfParams) -> None:
+    """Write `user`'s slot afresh: `passphrase` (new, or the one just typed at unlock)
+    under Argon2id with `costs`, and the database key sealed to it. The caller audits."""
     slot = ws.seal_database_key(
         lambda key: keyfile.user_slot(
-            key, ws.workspace_id, user.name, encode_passphrase(new_passphrase), ws.key_costs
+            key, ws.workspace_id, user.name, encode_passphrase(passphrase), costs
         )
     )
     if slot.tag != user.slot_tag:
         raise WorkspaceFileError(ws.paths.keyfile, "The user's slot tag does not match")
     ws.write_key_file(lambda current: current.with_slot(slot))
-    action = "passphrase changed" if ws.user and user.id == ws.user.id else "passphrase set"
-    ws.record(action, user.name, {"user": user.id})
-    return user
 
 
 def _active_supervisors(conn: Connection) -> int:

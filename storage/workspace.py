@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storage import audit, key_trust, keyfile, migrations, rekey, throttle, users
+from storage import audit, kdf_policy, key_trust, keyfile, migrations, rekey, throttle, users
 from storage.apply import apply_changeset, current_op, waiting_ops
 from storage.atomic import TEMP_SUFFIX, remove_interrupted_copies
 from storage.blobs import BlobStore
@@ -176,8 +176,15 @@ class Workspace:
 
     @property
     def key_costs(self) -> KdfParams:
-        """The Argon2id costs new passphrase slots get (the key file's at unlock)."""
+        """The Argon2id costs new passphrase slots get: at unlock the key file's raised to
+        the standard (storage.kdf_policy), at creation the costs it was made with. A slot
+        being rewrapped gets the larger of its own and these (`costs_for`)."""
         return self._kdf
+
+    def costs_for(self, current: KdfParams) -> KdfParams:
+        """The costs a slot now at `current` is rewrapped with: never less than it has,
+        never less than `key_costs`."""
+        return kdf_policy.raised(current, self._kdf)
 
     @property
     def epoch(self) -> int:
@@ -662,11 +669,18 @@ def open_workspace(
     user: str | None = None,
     wall: WallClock = system_clock_ms,
     now: Callable[[], float] = time.time,
+    costs: kdf_policy.KdfPolicy | None = None,
 ) -> Workspace:
     """Unlock the workspace in `root` as `user` (a name; None when it has one user);
     wrong passphrases are counted and slowed down. A workspace from before named users
-    becomes one supervisor's here (`introduce_users`, after the schema's backup)."""
+    becomes one supervisor's here (`introduce_users`, after the schema's backup).
+
+    `costs` (default: `kdf_policy.current_policy()`) says which Argon2id costs a slot must
+    have: one below its floor is refused once the passphrase is proved (WeakKeySlot,
+    nothing changed, the failure not counted); the slot that opened is raised to its
+    standard right after the unlock (`raise_own_costs`)."""
     paths = WorkspacePaths(root)
+    policy = costs or kdf_policy.current_policy()
     opened: list[keyfile.KeyFile] = []
 
     def with_passphrase(sealed: keyfile.KeyFile) -> bytes:
@@ -679,6 +693,9 @@ def open_workspace(
         except WrongPassphrase as exc:
             failed = throttle.record_failure(paths.attempts, now)
             raise WrongPassphrase(len(failed.failures), named_user=exc.named_user) from None
+        slot = keyfile.opening_slot(sealed, user)
+        if slot is not None and kdf_policy.below_floor(slot.kdf, policy):
+            raise kdf_policy.WeakKeySlot(slot.kdf, policy)
         opened.append(sealed)
         return key
 
@@ -686,16 +703,46 @@ def open_workspace(
         found = keyfile.opening_slot(opened[0], user)
         return found.tag if isinstance(found, keyfile.UserSlot) else None
 
-    ws = open_workspace_with(root, with_passphrase, wall=wall, now=now, opened_by=slot_tag)
+    ws = open_workspace_with(
+        root, with_passphrase, wall=wall, now=now, opened_by=slot_tag, costs=policy
+    )
     try:
+        opening = keyfile.opening_slot(opened[0], user)
+        current = opening.kdf if opening is not None else ws.key_costs  # it did open
         if opened[0].legacy:
             introduce_users(ws, user or ws.meta("author"), passphrase)
+            _record_raised_costs(ws, current, ws.key_costs)
         else:
             _check_user(ws)
+            raise_own_costs(ws, current, passphrase)
     except BaseException:
         ws.close()
         raise
     return ws
+
+
+def raise_own_costs(ws: Workspace, current: KdfParams, passphrase: str) -> None:
+    """Rewrap the unlocked user's slot, now at `current` costs, with `ws.costs_for(current)`
+    when those are higher (storage.kdf_policy), and say so in the audit chain. Called
+    right after an unlock, the only moment the passphrase is at hand. The unlock stands if
+    the key file cannot be written (the next unlock tries again); that is audited too."""
+    user = ws.user
+    target = ws.costs_for(current)
+    if user is None or target == current:
+        return
+    try:
+        users.rewrap_slot(ws, user, passphrase, target)
+    except (OSError, WorkspaceFileError) as exc:
+        detail = {"from": kdf_policy.describe(current), "to": kdf_policy.describe(target)}
+        ws.record("passphrase costs not raised", user.name, {**detail, "why": str(exc)})
+        return
+    _record_raised_costs(ws, current, target)
+
+
+def _record_raised_costs(ws: Workspace, old: KdfParams, new: KdfParams) -> None:
+    if old != new and ws.user is not None:
+        detail = {"from": kdf_policy.describe(old), "to": kdf_policy.describe(new)}
+        ws.record("passphrase costs raised", ws.user.name, {**detail, "user": ws.user.id})
 
 
 def _check_user(ws: Workspace) -> None:
@@ -719,6 +766,7 @@ def open_workspace_with(
     now: Callable[[], float] = time.time,
     outside_key: Callable[[], StorageError] | None = None,
     opened_by: Callable[[], str | None] | None = None,
+    costs: kdf_policy.KdfPolicy | None = None,
 ) -> Workspace:
     """Unlock the workspace in `root` with the database key `unwrap` takes out of its key
     file (a passphrase, or storage.recovery's shares and escrow). The key is proved on the
@@ -728,7 +776,10 @@ def open_workspace_with(
     database that does not open with it raises `outside_key()` rather than blaming the key
     file, and a rekey a crash interrupted is left for the next unlock with the key file
     (storage.rekey decides from the key the key file holds, which this one may not be).
-    `opened_by`, called after `unwrap`, names the user slot that opened (the user)."""
+    `opened_by`, called after `unwrap`, names the user slot that opened (the user).
+    `costs` (default: `kdf_policy.current_policy()`) gives the standard Argon2id costs
+    new and rewrapped passphrase slots get (`Workspace.key_costs`)."""
+    standard = (costs or kdf_policy.current_policy()).standard
     paths = WorkspacePaths(root)
     if not root.is_dir() or not paths.looks_like_workspace():
         raise NotAWorkspace(root)
@@ -756,9 +807,8 @@ def open_workspace_with(
             if KEY_TRUST_SCHEMA in applied:  # revocations become derived: derive them now
                 _recompute_revocations(conn)
             tag = opened_by() if opened_by is not None else None
-            workspace = Workspace(
-                paths, conn, database_key, sealed.kdf, lock_fd, wall, slot_tag=tag
-            )
+            key_costs = kdf_policy.raised(sealed.kdf, standard)
+            workspace = Workspace(paths, conn, database_key, key_costs, lock_fd, wall, slot_tag=tag)
         except BaseException:
             conn.close()
             raise
