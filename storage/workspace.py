@@ -678,7 +678,7 @@ def open_workspace(
     `costs` (default: `kdf_policy.current_policy()`) says which Argon2id costs a slot must
     have: one below its floor is refused once the passphrase is proved (WeakKeySlot,
     nothing changed, the failure not counted); the slot that opened is raised to its
-    standard right after the unlock (`raise_own_costs`)."""
+    standard right after the unlock (`_raise_own_costs`)."""
     paths = WorkspacePaths(root)
     policy = costs or kdf_policy.current_policy()
     opened: list[keyfile.KeyFile] = []
@@ -714,14 +714,14 @@ def open_workspace(
             _record_raised_costs(ws, current, ws.key_costs)
         else:
             _check_user(ws)
-            raise_own_costs(ws, current, passphrase)
+            _raise_own_costs(ws, current, passphrase)
     except BaseException:
         ws.close()
         raise
     return ws
 
 
-def raise_own_costs(ws: Workspace, current: KdfParams, passphrase: str) -> None:
+def _raise_own_costs(ws: Workspace, current: KdfParams, passphrase: str) -> None:
     """Rewrap the unlocked user's slot, now at `current` costs, with `ws.costs_for(current)`
     when those are higher (storage.kdf_policy), and say so in the audit chain. Called
     right after an unlock, the only moment the passphrase is at hand. The unlock stands if

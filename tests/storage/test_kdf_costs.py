@@ -8,6 +8,7 @@ which costs get written and refused, not how long they take (bench/kdf.py measur
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -224,3 +225,46 @@ def test_real_costs_fit_within_the_limits(mib: int) -> None:
     for iterations in (1, 2, 3, 4):
         for lanes in (1, 2, 4):
             KdfParams(memory_kib=mib * 1024, iterations=iterations, lanes=lanes).check()
+
+
+def test_the_command_line_refuses_a_weak_slot_with_the_sentence(tmp_path: Path) -> None:
+    """Without the test profile (as in an office), the suite's fast workspace is below the
+    floor: `valise` says so and changes nothing."""
+    from tests.desktop.clitools import assert_refused, valise
+
+    root = tmp_path / "ws"
+    _make(root, FAST_INSECURE_KDF)
+    before = _files(root)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VALISE_")}
+    env |= {"VALISE_WORKSPACE": str(root), "VALISE_PASSPHRASE": PASSPHRASE}
+    env["VALISE_USER"] = "Amina"
+    assert_refused(
+        valise(env, "case", "list"),
+        1,
+        "below the least Valise accepts",
+        "64 KiB, 1 pass, 1 lane",
+        "Nothing changed",
+    )
+    assert _files(root) == before
+
+
+def test_an_unlock_stands_when_the_raise_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "ws"
+    _make(root)
+    before = (root / "workspace.key").read_bytes()
+
+    def disk_full(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(users, "rewrap_slot", disk_full)
+    with open_workspace(root, PASSPHRASE, user="Amina", costs=POLICY) as ws:
+        [entry] = _entries(ws, "passphrase costs not raised")
+        assert "No space left" in _detail(entry)["why"]
+        assert not _entries(ws, "passphrase costs raised")
+    assert (root / "workspace.key").read_bytes() == before
+    monkeypatch.undo()
+    with open_workspace(root, PASSPHRASE, user="Amina", costs=POLICY):
+        pass  # the next unlock tries again
+    assert _slot(root, "Amina").kdf == NEW
