@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from storage import grants, queries
+from storage import grants, queries, roles
 from storage.apply import current_op
 from storage.dates import end_before_start
 from storage.entities import clean_fields, entity
@@ -249,6 +249,13 @@ def update_record(ws: Workspace, record: type[Any], ident: str, **fields: Any) -
     kind = _kind_of(record)
     found = queries.get(ws.conn, record, ident)
     changes = _drop_none(fields)
+    if kind == "person" and changes.get("protection", found.protection) != found.protection:
+        roles.require(
+            ws,
+            roles.CHANGE_PROTECTION,
+            f"change the protection of {_person_words(found)} from {found.protection}"
+            f" to {changes['protection']}",
+        )
     if kind == "person" and ("pseudonym" in changes or "protection" in changes):
         protection = changes.get("protection", found.protection)
         if protection != "none":  # protected now, or still: the pseudonym must hide
@@ -275,6 +282,12 @@ def update_record(ws: Workspace, record: type[Any], ident: str, **fields: Any) -
     case_id = found.id if kind == "case" else found.case_id
     ws.commit(case_id, [Draft(kind, found.id, "update", changes)])
     return str(found.id)
+
+
+def _person_words(person: Person) -> str:
+    """A person as a refusal names them: by pseudonym when protected, else by id (the
+    audit chain keeps the sentence's words, and never an identity)."""
+    return person.pseudonym if person.is_protected else f"person {person.id}"
 
 
 _MUTABLE_KINDS: dict[type[Any], str] = {
@@ -390,10 +403,37 @@ def record_reveal(ws: Workspace, case: str, person_ids: list[str]) -> None:
     (to a person at the screen, or printed by the command line). Callers show them only
     after this returns; the entry names the persons by id, never their identities."""
     case_id = queries.resolve(ws.conn, Case, case)
+    if not roles.permitted(ws, roles.REVEAL_IDENTITY):
+        roles.require(ws, roles.REVEAL_IDENTITY, _reveal_words(ws, case_id, person_ids))
     detail: dict[str, object] = {"persons": len(person_ids)}
     if len(person_ids) == 1:
         detail["person"] = person_ids[0]
     ws.record(REVEAL_ACTION, case_id, detail)
+
+
+def _reveal_words(ws: Workspace, case_id: str, person_ids: list[str]) -> str:
+    """What a refused reveal tried: "reveal the identity of W-0003 in case VAR-…" (the
+    pseudonym only, never the identity)."""
+    reference = ws.conn.execute("SELECT reference FROM cases WHERE id = ?", (case_id,))
+    case = f"case {reference.fetchone()[0]}"
+    if len(person_ids) != 1:
+        return f"reveal the identities of protected persons in {case}"
+    row = ws.conn.execute("SELECT pseudonym FROM persons WHERE id = ?", (person_ids[0],))
+    found = row.fetchone()
+    who = found[0] if found else "a protected person"
+    return f"reveal the identity of {who} in {case}"
+
+
+def may_reveal(ws: Workspace) -> bool:
+    """Whether the user who unlocked may reveal protected identities (the window disables
+    its Reveal button otherwise; `record_reveal` refuses, audited, whoever calls it)."""
+    return roles.permitted(ws, roles.REVEAL_IDENTITY)
+
+
+def who_may_reveal() -> str:
+    """Who may reveal, as words for a tooltip: "Only a protection officer may reveal
+    identities"."""
+    return roles.who_may(roles.REVEAL_IDENTITY, "reveal identities")
 
 
 def note_text_class(ws: Workspace, note_id: str) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 import pyrage
 from pyrage import x25519
 
-from storage import keyfile
+from storage import keyfile, roles
 from storage.atomic import WholeNewFile
 from storage.errors import InvalidInput, RecoveryRefused
 from storage.recovery import read_given_file
@@ -87,6 +87,7 @@ def write_escrow(ws: Workspace, recipient_text: str, out: Path) -> None:
     """Seal the database key to `recipient_text` in the new file `out` (never replacing
     one), keep the recipient for a later rekey, and record it in the audit chain."""
     recipient = parse_recipient(recipient_text)
+    roles.require(ws, roles.MANAGE_KEYS, "seal the workspace's key in a recovery escrow")
     check_new_escrow(recipient_text, out)
     created = datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from storage import queries
+from storage import queries, roles
 from storage.atomic import WholeNewFile
 from storage.blobs import Cancelled, Progress
 from storage.entities import RELEASE_EVENTS
@@ -83,6 +83,9 @@ def add_evidence(
 ) -> EvidenceId:
     """Stream `file` into the encrypted store and register it in `case`."""
     case_id = CaseId(queries.resolve(ws.conn, Case, case))
+    if not roles.permitted(ws, roles.RECORD):  # refused before the file is read, not after
+        adding = [Draft("evidence", "", "create")]
+        roles.require(ws, roles.RECORD, roles.recording_words(ws.conn, case_id, adding))
     staged = ws.blobs.stage(file, progress, cancel)
     if cancel is not None and cancel.is_set():
         ws.blobs.discard(staged)

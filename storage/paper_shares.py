@@ -37,7 +37,7 @@ import shamir_mnemonic
 from shamir_mnemonic.share import Share
 from shamir_mnemonic.wordlist import WORD_INDEX_MAP
 
-from storage import keyfile
+from storage import keyfile, roles
 from storage.atomic import fsync_directory
 from storage.errors import InvalidInput, RecoveryRefused
 from storage.recovery import read_given_file
@@ -103,6 +103,7 @@ def make_shares(ws: Workspace, threshold: int, count: int, out: Path) -> ShareSe
     write them into `out`, and put the set's recovery slot in the key file. The files are
     written first: a failure before the slot is written leaves the old set working."""
     check_counts(threshold, count)
+    roles.require(ws, roles.MANAGE_KEYS, "make a new set of recovery shares")
     _prepare_folder(out)
     had_slot = bool(keyfile.read(ws.paths.keyfile).recovery_slots)
     secret = secrets.token_bytes(SECRET_BYTES)

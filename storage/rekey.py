@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storage import audit, keyfile
+from storage import audit, keyfile, roles
 from storage.atomic import fsync_directory, fsync_path
 from storage.connection import export_copy, open_database, opens_with_key
 from storage.errors import WorkspaceFileError
@@ -78,6 +78,7 @@ def _pending(path: Path) -> Path:
 def rekey(ws: Workspace, reseal: Reseal) -> RekeyResult:
     """Re-encrypt `ws` under a new random key and close it (the folder lock is released
     when the new files are in place). `reseal` wraps the new key into a key file."""
+    roles.require(ws, roles.MANAGE_KEYS, "re-encrypt the workspace under a new key")
     paths = ws.paths
     _remove_pending(paths)
     new_key = os.urandom(32)

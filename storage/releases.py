@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from storage import queries
+from storage import queries, roles
 from storage.connection import Connection
 from storage.consent import AUDIENCE_OF_ROLE, CaseConsent, consent_problem
 from storage.entities import RESTRICTED_ROLES
@@ -134,6 +134,7 @@ def release_evidence(
     when someone the item identifies has not consented to be identified to that audience."""
     item = queries.get(ws.conn, Evidence, evidence)
     label = grantee_words(grantee_origin, grantee_role, grantee_name)
+    roles.require(ws, roles.APPROVE_RELEASE, f"release {item.ern} to {label}")
     refuse_pointless(grantee_role, grantee_name)
     if item.withdrawn:
         raise InvalidInput(f"{item.ern} was withdrawn, so it cannot be released.")
@@ -199,10 +200,11 @@ def withdraw_release(
     """Withdraw the item's standing releases to this grantee; returns how many. What the
     grantee already received stays with it: only future sends stop."""
     item = queries.get(ws.conn, Evidence, evidence)
+    label = grantee_words(grantee_origin, grantee_role, "")
+    roles.require(ws, roles.APPROVE_RELEASE, f"withdraw the release of {item.ern} to {label}")
     with ws.transaction():
         standing = _standing(ws.conn, item.id, grantee_origin, grantee_role)
         if not standing:
-            label = grantee_words(grantee_origin, grantee_role, "")
             raise InvalidInput(f"{item.ern} is not released to {label}; nothing was changed.")
         label = standing[-1].grantee
         drafts = [Draft("release", release.id, "withdraw") for release in standing]

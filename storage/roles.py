@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from storage import audit
 from storage.errors import StorageError
 from storage.users import INVESTIGATOR, PROTECTION_OFFICER, ROLE_WORDS, SUPERVISOR
 
 if TYPE_CHECKING:
-    from storage.workspace import Workspace
+    from storage.connection import Connection
+    from storage.workspace import Draft, Workspace
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,13 @@ def _article(words: str) -> str:
     return "an" if words[:1] in "aeiouAEIOU" else "a"
 
 
+def who_may(action: Action, what: str) -> str:
+    """Who may do `action`, as a sentence for a disabled button's tooltip: "Only a
+    protection officer may reveal identities"."""
+    allowed = _allowed_words(action)
+    return f"Only {_article(allowed)} {allowed} may {what}."
+
+
 def refusal(ws: Workspace, action: Action, what: str) -> str:
     """The sentence a person reads when `what` (such as "reveal the identity of W-03") is
     refused to them."""
@@ -90,11 +97,43 @@ def refusal(ws: Workspace, action: Action, what: str) -> str:
 
 def require(ws: Workspace, action: Action, what: str) -> None:
     """Go on when the user may do `action`; otherwise record the attempt in the audit
-    chain (in a transaction of its own, so it stays when the caller's work is undone) and
-    raise NotPermitted with the sentence."""
+    chain (once any transaction of the caller's has ended, so it stays when the caller's
+    work is undone) and raise NotPermitted with the sentence."""
     if permitted(ws, action):
         return
     sentence = refusal(ws, action, what)
-    with ws.transaction() as conn:
-        audit.append(conn, ws.author, "refused", what, {"action": action.name})
+    ws.record_refusal(what, {"action": action.name})
     raise NotPermitted(sentence)
+
+
+# What each kind of record is called in a refusal ("add a custody event to case …").
+_NOUNS = {
+    "element": "legal element",
+    "evidence": "evidence item",
+    "custody": "custody event",
+    "consent": "consent statement",
+    "trust": "key statement",
+    "grant": "grant of a case",
+}
+
+
+def recording_words(conn: Connection, case_id: str, drafts: list[Draft]) -> str:
+    """What a refused changeset tried, as words after "may": "add a person to case
+    VAR-KAB-2027-0001" (its first change; the others are counted)."""
+    first = drafts[0]
+    row = conn.execute("SELECT reference FROM cases WHERE id = ?", (case_id,)).fetchone()
+    case = f"case {row[0]}" if row else "a case"
+    noun = _NOUNS.get(first.entity, first.entity)
+    if first.entity == "case":
+        words = "open a new case" if first.kind == "create" else f"{first.kind} {case}"
+        words = words.replace("update", "change")
+    elif not case_id:
+        words = f"sign {_article(noun)} {noun}"
+    elif first.kind == "create":
+        words = f"add {_article(noun)} {noun} to {case}"
+    elif first.kind == "withdraw":
+        words = f"withdraw {_article(noun)} {noun} from {case}"
+    else:
+        words = f"change {_article(noun)} {noun} in {case}"
+    more = len(drafts) - 1
+    return words if not more else f"{words} (and {more} more change{'s' * (more > 1)})"

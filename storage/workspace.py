@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storage import audit, kdf_policy, key_trust, keyfile, migrations, rekey, throttle, users
+from storage import audit, kdf_policy, key_trust, keyfile, migrations, rekey, roles, throttle, users
 from storage.apply import apply_changeset, current_op, waiting_ops
 from storage.atomic import TEMP_SUFFIX, remove_interrupted_copies
 from storage.blobs import BlobStore
@@ -127,6 +127,8 @@ class Workspace:
         # Who unlocked: the user whose slot opened the key file (None before named users,
         # or when opened by recovery). storage.roles decides from it.
         self.user: users.User | None = users.user_for_slot(conn, slot_tag) if slot_tag else None
+        # Refusals (storage.roles) made inside a transaction, audited once it has ended.
+        self._refusals: list[tuple[str, dict[str, str]]] = []
 
     # -- metadata -------------------------------------------------------------------------
 
@@ -238,6 +240,23 @@ class Workspace:
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._write_refusals()
+
+    def record_refusal(self, what: str, detail: dict[str, str]) -> None:
+        """Audit that `what` was refused to the user who unlocked (storage.roles). Inside
+        a transaction the entry waits for it to end: the refusal undoes the transaction's
+        work, but the attempt must stay in the audit chain."""
+        with self._write_lock:
+            if self.conn.in_transaction:
+                self._refusals.append((what, detail))
+                return
+            self.record("refused", what, detail)
+
+    def _write_refusals(self) -> None:
+        while self._refusals:
+            what, detail = self._refusals.pop(0)
+            self.record("refused", what, detail)
 
     def next_counter(self, name: str, *, above: int = 0) -> int:
         """Increment and return a named counter (case numbers, ERNs, pseudonyms) in the
@@ -254,10 +273,19 @@ class Workspace:
         *,
         audit_action: str = "edit",
         audit_detail: dict[str, Any] | None = None,
+        automatic: bool = False,
     ) -> ChangesetId:
-        """Stamp, sign, apply and audit one changeset about `case_id`, all or nothing."""
+        """Stamp, sign, apply and audit one changeset about `case_id`, all or nothing.
+
+        Only a role that records may write (storage.roles.RECORD), so the window and the
+        command line are refused alike; `automatic` is for what the application writes on
+        its own (custody events as a bundle leaves or arrives, an upgrade's grants), which
+        no person decides."""
         if not drafts:
             raise InvalidInput("Nothing to change.")
+        if not automatic and not roles.permitted(self, roles.RECORD):
+            what = roles.recording_words(self.conn, case_id, drafts)
+            roles.require(self, roles.RECORD, what)
         with self.transaction() as conn:
             stamped = [self._stamp_op(conn, draft) for draft in drafts]
             ops = tuple(op for op, _ in stamped)

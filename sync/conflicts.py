@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from storage import canonical, cases
+from storage import canonical, cases, roles
 from storage.apply import WITHDRAWAL
 from storage.entities import ENTITIES, PROTECTED
 from storage.errors import InvalidInput, NotFound
@@ -197,6 +197,9 @@ def resolve(
     chosen = value if value is not None else _pick(conflict, str(keep))
     if conflict.field not in ENTITIES[conflict.entity].fields:
         raise InvalidInput(f"A {conflict.entity} has no field {conflict.field!r}.")
+    if conflict.entity == "person" and conflict.field == "protection":
+        what = f"settle conflict {conflict.id} over a person's protection"
+        roles.require(ws, roles.CHANGE_PROTECTION, what)
     return _settle(ws, conflict, conflict.field, chosen)
 
 

@@ -772,7 +772,7 @@ def record_handoff(
         draft = _custody_draft(ws, case_id, evidence_id, sha, event, other_office)
         by_case.setdefault(case_id, []).append(draft)
     for case_id, drafts in by_case.items():
-        ws.commit(case_id, drafts, audit_action="custody")
+        ws.commit(case_id, drafts, audit_action="custody", automatic=True)
 
 
 def _custody_draft(

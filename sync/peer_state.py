@@ -20,7 +20,7 @@ Both rules are checked where bundles are written (sync.export) and read (sync.im
 
 from __future__ import annotations
 
-from storage import audit
+from storage import audit, roles
 from storage.apply import revoked_after
 from storage.text_rules import one_line
 from storage.workspace import Workspace
@@ -57,6 +57,12 @@ def accepts_unverified_peers(ws: Workspace) -> bool:
 def set_accept_unverified_peers(ws: Workspace, accept: bool) -> bool:
     """Turn the acceptance of unverified peers on or off, stated in the audit log; False
     (and nothing recorded) when it already was so."""
+    what = (
+        "accept peers whose fingerprint was never compared"
+        if accept
+        else ("stop accepting peers whose fingerprint was never compared")
+    )
+    roles.require(ws, roles.MANAGE_PEERS, what)
     with ws.transaction() as conn:
         before = accepts_unverified_peers(ws)
         if before == accept:

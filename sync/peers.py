@@ -10,10 +10,10 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from storage import audit, grants, queries
+from storage import audit, grants, queries, roles
 from storage.errors import InvalidInput
 from storage.records import Case
-from storage.text_rules import text_problem
+from storage.text_rules import one_line, text_problem
 from storage.workspace import Draft, Workspace, new_id
 from sync import takeback
 from sync.authority import may_grant
@@ -97,6 +97,7 @@ def add_peer(ws: Workspace, card: ContactCard, role: str) -> Peer:
         "The card's office name", card.office_name, advice="such a card is refused."
     ):
         raise InvalidInput(problem)
+    roles.require(ws, roles.MANAGE_PEERS, f"add {one_line(card.office_name, 80)} as a peer")
     raw = encode_card_for_storage(card)
     with ws.transaction() as conn:
         existing = conn.execute("SELECT role FROM peers WHERE origin = ?", (card.origin,))
@@ -196,6 +197,7 @@ def verify_peer(ws: Workspace, peer: Peer, digits: str) -> Peer:
     """Record that a person compared the peer's fingerprint: `digits` are the ones the
     other office read out, and must be all of the card's; anything else is refused and
     nothing changes (the card may be forged)."""
+    roles.require(ws, roles.MANAGE_PEERS, f"mark the card of {peer.office_name} as verified")
     given = fingerprint_digits(digits)
     if given != peer.fingerprint.replace(" ", ""):
         raise InvalidInput(
@@ -216,6 +218,19 @@ def share_case(ws: Workspace, case: str, peer: Peer) -> str:
     every member then sends it the case, and its changes there are accepted within what
     its role allows (sync.authority). Sharing again with the same role changes nothing."""
     case_id = queries.resolve(ws.conn, Case, case)
+    what = f"share {_case_words(ws, case_id)} with {peer.office_name}"
+    roles.require(ws, roles.MANAGE_PEERS, what)
+    return _grant(ws, case_id, peer)
+
+
+def _case_words(ws: Workspace, case_id: str) -> str:
+    row = ws.conn.execute("SELECT reference FROM cases WHERE id = ?", (case_id,)).fetchone()
+    return f"case {row[0]}" if row else "a case"
+
+
+def _grant(ws: Workspace, case_id: str, peer: Peer, *, automatic: bool = False) -> str:
+    """`share_case` once it is allowed; `automatic` for the upgrade's grants (no person
+    decides those: they write what a person decided before grants existed)."""
     current = grants.membership(ws.conn, case_id, peer.origin)
     if current is not None and current.cut is None and current.role in (grants.OWNER, peer.role):
         return case_id
@@ -235,6 +250,7 @@ def share_case(ws: Workspace, case: str, peer: Peer) -> str:
         [Draft("grant", new_id(), "create", statement)],
         audit_action="case shared",
         audit_detail={"peer": peer.peer_id, "role": peer.role},
+        automatic=automatic,
     )
     # What was held back for lack of this grant applies now. (Imported here: the importer
     # needs this module to know peers.)
@@ -248,6 +264,8 @@ def unshare_case(ws: Workspace, case: str, peer: Peer) -> str:
     """Stop sending a case to a peer and accepting its changes there after the newest of
     its changesets we hold (what it already received stays with it), by a signed ungrant."""
     case_id = queries.resolve(ws.conn, Case, case)
+    what = f"stop sharing {_case_words(ws, case_id)} with {peer.office_name}"
+    roles.require(ws, roles.MANAGE_PEERS, what)
     current = grants.membership(ws.conn, case_id, peer.origin)
     if current is None or current.cut is not None:
         return case_id
@@ -307,7 +325,7 @@ def grant_shares_made_before_grants(ws: Workspace) -> int:
                 continue
             if _last_share_decision(ws, str(case_id), peer) == "case shared":
                 before = grants.membership(conn, str(case_id), peer.origin)
-                share_case(ws, str(case_id), peer)
+                _grant(ws, str(case_id), peer, automatic=True)
                 made += before is None
         for case_id in {str(row[0]) for row in rows}:
             if grants.case_owner(conn, case_id) == ws.origin:

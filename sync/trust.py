@@ -27,7 +27,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from storage import audit, key_trust
+from storage import audit, key_trust, roles
 from storage.grants import cases_of, derive_shares
 from storage.identity import NodeKeys, fingerprint, generate, origin_of
 from storage.key_trust import RETIRED_KEYS_META, KeyStatement, KeyTrust
@@ -91,6 +91,7 @@ def revoke_peer(ws: Workspace, peer: Peer, after_seq: int, reason: str = "") -> 
     """Revoke `peer`'s key after its changeset `after_seq` (of its newest epoch we know);
     the statement goes to every peer in the next bundles, and counts wherever we are the
     key's holder or a named authority (an advisory elsewhere)."""
+    roles.require(ws, roles.MANAGE_PEERS, f"revoke the key of {peer.office_name}")
     epoch, _ = last_seq_of(ws, peer.origin)
     return _commit_revocation(
         ws, peer.origin, peer.office_name, epoch, after_seq, reason, "key revoked"
@@ -280,6 +281,8 @@ def confirm_advisory(ws: Workspace, text: str) -> str:
     """A person here agrees with an advisory revocation: we sign the same revocation
     ourselves, so it counts here (and wherever we are an authority). Returns our
     statement's changeset id."""
+    what = f"confirm the advisory revocation {one_line(text, 40)}"
+    roles.require(ws, roles.MANAGE_PEERS, what)
     advisory = _advisory(ws, text, "confirm")
     if advisory.subject in key_trust.own_origins(ws.conn):
         raise SyncError(
@@ -311,6 +314,7 @@ def confirm_advisory(ws: Workspace, text: str) -> str:
 def dismiss_advisory(ws: Workspace, text: str) -> KeyStatement:
     """A person here sets an advisory revocation aside: it stays held and listed, and
     changes nothing."""
+    roles.require(ws, roles.MANAGE_PEERS, f"dismiss the advisory revocation {one_line(text, 40)}")
     advisory = _advisory(ws, text, "dismiss")
     with ws.transaction() as conn:
         _decide(ws, advisory, "dismissed", "")
@@ -355,6 +359,7 @@ def _decide(ws: Workspace, advisory: KeyStatement, decision: str, ours: str) -> 
 def retract_revocation(ws: Workspace, text: str, reason: str = "") -> str:
     """Sign a retraction of a revocation: it counts here at once, and at every office that
     names us as an authority (an advisory elsewhere). Returns its changeset id."""
+    roles.require(ws, roles.MANAGE_PEERS, f"retract the revocation {one_line(text, 40)}")
     revocation = find_statement(ws, text)
     if revocation.kind != key_trust.REVOKE:
         raise SyncError(
@@ -417,6 +422,8 @@ def name_authority_card(ws: Workspace, card: ContactCard, digits: str) -> Author
     check_authority_fingerprint(card, digits)
     if card.origin in key_trust.own_origins(ws.conn):
         raise SyncError("That is this office's own key; it counts here already.")
+    what = f"name {one_line(card.office_name, 80)} as an authority over revocation"
+    roles.require(ws, roles.MANAGE_PEERS, what)
     with ws.transaction() as conn:
         conn.execute(
             "INSERT OR REPLACE INTO trust_authorities(origin, office_name, signing_public,"
@@ -478,6 +485,7 @@ def endorsement_bytes(new_keys: NodeKeys) -> bytes:
 
 def rotate_identity(ws: Workspace) -> str:
     """Replace this installation's keys. Returns the new fingerprint."""
+    roles.require(ws, roles.MANAGE_KEYS, f"replace the keys of {ws.office_name}")
     old_origin, old_public = ws.origin, ws.keys.signing_public
     new_keys = generate()
     with ws.transaction() as conn:
