@@ -134,7 +134,13 @@ class PersonsTab(QWidget):
         self.edit_button.clicked.connect(self.edit_selected)
         self.reveal_button = QPushButton("Re&veal identity…", self)
         self.reveal_button.setAccessibleName("Reveal the identity of the selected person")
-        self.reveal_button.setToolTip("Shows the protected identity; the reveal is audited")
+        # Who may reveal is decided by storage.roles; the button says so rather than fail.
+        self._may_reveal = cases.may_reveal(workspace)
+        self.reveal_button.setToolTip(
+            "Shows the protected identity; the reveal is audited"
+            if self._may_reveal
+            else cases.who_may_reveal()
+        )
         self.reveal_button.clicked.connect(self.reveal_selected)
         self.withdraw_button = QPushButton("&Withdraw…", self)
         self.withdraw_button.setAccessibleName("Withdraw the selected person")
@@ -199,9 +205,15 @@ class PersonsTab(QWidget):
         self.edit_button.setEnabled(not busy)
         self.withdraw_button.setEnabled(not busy)
         shown = self.model.identity_shown(person)
-        self.reveal_button.setEnabled(person.is_protected and not shown and not busy)
+        self.reveal_button.setEnabled(
+            self._may_reveal and person.is_protected and not shown and not busy
+        )
         if shown:
             self.identity_label.setText(identity_text(person))
+        elif not self._may_reveal:
+            self.identity_label.setText(
+                f"Withheld: {person.pseudonym} is protected. {cases.who_may_reveal()}"
+            )
         else:
             self.identity_label.setText(
                 f"Withheld: {person.pseudonym} is protected. Use Reveal identity… to see"
@@ -236,6 +248,9 @@ class PersonsTab(QWidget):
         try:
             # The same entry `valise person list --reveal` writes; no identity in it.
             cases.record_reveal(self._ws, self._case_id, [person.id])
+        except StorageError as exc:  # refused (storage.roles): said as its sentence
+            self._prompts.warn(self, title, sentence(str(exc)))
+            return
         except Exception as exc:  # not recorded, so not shown
             self._prompts.report_bug(self, title, exc)
             return

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QWidget
 
 from storage import cases
 from storage.errors import StorageError
+from storage.roles import NotPermitted
 from storage.workspace import Workspace
 from ui.peers_view import sentence
 from ui.prompts import Prompts
@@ -212,7 +213,9 @@ class WorkerWrites:
         if not self._ended():
             return
         if isinstance(error, StorageError):  # InvalidInput, NotFound: said for a person
-            self._prompts.warn(self._owner(), title, f"{sentence(str(error))} {self._ending}")
+            # A refusal by role already says that nothing changed, and that it was audited.
+            ending = "" if isinstance(error, NotPermitted) else f" {self._ending}"
+            self._prompts.warn(self._owner(), title, f"{sentence(str(error))}{ending}")
             try:
                 self._refresh()
             except Exception as exc:
