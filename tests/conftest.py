@@ -16,6 +16,7 @@ os.environ["VALISE_KDF_PROFILE"] = "fast-insecure-test"
 
 import pytest
 
+from storage import users
 from storage.keyfile import FAST_INSECURE_KDF
 from storage.workspace import Workspace, create_workspace, open_workspace
 from ui.paint_threads import paint_on_one_thread
@@ -25,6 +26,15 @@ from ui.paint_threads import paint_on_one_thread
 paint_on_one_thread()
 
 PASSPHRASE = "correct horse battery staple"
+# The template's one user is a supervisor, who may not reveal identities nor change a
+# person's protection (storage.roles); tests that do unlock as this protection officer.
+OFFICER = "Pia"
+OFFICER_PASSPHRASE = "a protection officer's own passphrase"
+
+
+def add_officer(ws: Workspace) -> None:
+    """Give the workspace (unlocked by its supervisor) the protection officer OFFICER."""
+    users.add_user(ws, OFFICER, users.PROTECTION_OFFICER, OFFICER_PASSPHRASE)
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +64,27 @@ def workspace_dir(template_workspace: Path, tmp_path: Path) -> Path:
 def ws(workspace_dir: Path) -> Iterator[Workspace]:
     """An unlocked workspace, closed after the test."""
     workspace = open_workspace(workspace_dir, PASSPHRASE)
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture(scope="session")
+def officer_template(template_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template workspace with a protection officer beside its supervisor."""
+    root = tmp_path_factory.mktemp("officer-template") / "ws"
+    shutil.copytree(template_workspace, root)
+    with open_workspace(root, PASSPHRASE) as ws:
+        add_officer(ws)
+    return root
+
+
+@pytest.fixture
+def officer_ws(officer_template: Path, tmp_path: Path) -> Iterator[Workspace]:
+    """A fresh workspace unlocked by its protection officer (who records, reveals
+    identities and changes protection), closed after the test."""
+    target = tmp_path / "ws"
+    shutil.copytree(officer_template, target)
+    workspace = open_workspace(target, OFFICER_PASSPHRASE, user=OFFICER)
     yield workspace
     workspace.close()
 

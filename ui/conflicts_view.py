@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from storage import cases
 from storage.errors import StorageError
 from storage.workspace import Workspace
 from sync.conflicts import Conflict, resolve
@@ -189,7 +190,13 @@ class ConflictsView(QWidget):
         self.write_button.clicked.connect(self.write_value)
         self.reveal_button = QPushButton("Re&veal identity…", self)
         self.reveal_button.setAccessibleName("Reveal the protected identity in this conflict")
-        self.reveal_button.setToolTip("Shows both protected values; the reveal is audited")
+        # Who may reveal is decided by storage.roles; the button says so rather than fail.
+        self._may_reveal = cases.may_reveal(workspace)
+        self.reveal_button.setToolTip(
+            "Shows both protected values; the reveal is audited"
+            if self._may_reveal
+            else cases.who_may_reveal()
+        )
         self.reveal_button.clicked.connect(self.reveal_selected)
 
         sides = QHBoxLayout()
@@ -259,6 +266,7 @@ class ConflictsView(QWidget):
         conflict = self.selected_conflict()
         self.detail.setEnabled(conflict is not None)
         self.reveal_button.setVisible(conflict is not None and conflict.withheld)
+        self.reveal_button.setEnabled(self._may_reveal)
         if conflict is None:
             self.explanation_label.setText(
                 "No conflict is selected." if self.model.rowCount() else "No conflicts wait."
@@ -388,6 +396,9 @@ class ConflictsView(QWidget):
             return  # declining shows nothing and records nothing
         try:
             self.model.reveal(conflict.id)
+        except StorageError as exc:  # refused (storage.roles): said as its sentence
+            self._prompts.warn(self, title, str(exc))
+            return
         except Exception as exc:  # not recorded, so not shown
             self._prompts.report_bug(self, title, exc)
             return

@@ -22,7 +22,7 @@ from sync import peers
 from sync.cards import ContactCard, parse_card
 from sync.export import ExportResult, export_bundle
 from sync.importer import ImportReport, import_paths
-from tests.conftest import PASSPHRASE
+from tests.conftest import OFFICER, OFFICER_PASSPHRASE, PASSPHRASE, add_officer
 
 # name -> (office name, the role others give it)
 INSTALLATIONS = {
@@ -63,6 +63,17 @@ class Network:
         """Share a case of `holder` with the other installations."""
         for other in others:
             peers.share_case(self.ws[holder], case_id, self.peer(holder, other))
+
+    def as_officer(self, name: str) -> Workspace:
+        """Unlock installation `name` again as a protection officer (added by its
+        supervisor), who may reveal identities and change protection but not manage
+        peers; returns the workspace, which replaces the supervisor's in `ws`."""
+        ws = self.ws[name]
+        add_officer(ws)
+        root = ws.paths.root
+        ws.close()
+        self.ws[name] = open_workspace(root, OFFICER_PASSPHRASE, user=OFFICER)
+        return self.ws[name]
 
     def new_stick(self) -> Path:
         """An empty folder standing for a USB stick."""

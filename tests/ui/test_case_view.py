@@ -289,8 +289,9 @@ def test_share_without_peers_says_where_to_add_them(
 
 
 def test_a_protected_witness_shows_pseudonym_and_shield_but_not_the_name(
-    qtbot: QtBot, ws: Workspace, runner: TaskRunner
+    qtbot: QtBot, officer_ws: Workspace, runner: TaskRunner
 ) -> None:
+    ws = officer_ws  # only a protection officer reveals and changes protection
     case_id = make_case(ws)
     add_person(ws, case_id, "witness", protected=True, name=WITNESS_NAME, pseudonym="W-0042")
     view = make_view(qtbot, ws, case_id, ScriptedPrompts(), runner)
@@ -307,8 +308,9 @@ def test_a_protected_witness_shows_pseudonym_and_shield_but_not_the_name(
 
 
 def test_reveal_shows_the_identity_only_when_confirmed_and_audits_it(
-    qtbot: QtBot, ws: Workspace, runner: TaskRunner
+    qtbot: QtBot, officer_ws: Workspace, runner: TaskRunner
 ) -> None:
+    ws = officer_ws  # only a protection officer reveals and changes protection
     case_id = make_case(ws)
     person_id = add_person(ws, case_id, "witness", protected=True, name=WITNESS_NAME)
     prompts = ScriptedPrompts([True])
@@ -330,8 +332,9 @@ def test_reveal_shows_the_identity_only_when_confirmed_and_audits_it(
 
 
 def test_declining_the_reveal_shows_nothing_and_records_nothing(
-    qtbot: QtBot, ws: Workspace, runner: TaskRunner
+    qtbot: QtBot, officer_ws: Workspace, runner: TaskRunner
 ) -> None:
+    ws = officer_ws  # only a protection officer reveals and changes protection
     case_id = make_case(ws)
     add_person(ws, case_id, "witness", protected=True, name=WITNESS_NAME)
     prompts = ScriptedPrompts([False])
@@ -345,8 +348,9 @@ def test_declining_the_reveal_shows_nothing_and_records_nothing(
 
 
 def test_a_reveal_is_hidden_again_on_selection_change_and_on_refresh(
-    qtbot: QtBot, ws: Workspace, runner: TaskRunner
+    qtbot: QtBot, officer_ws: Workspace, runner: TaskRunner
 ) -> None:
+    ws = officer_ws  # only a protection officer reveals and changes protection
     case_id = make_case(ws)
     add_person(ws, case_id, "witness", protected=True, name=WITNESS_NAME)
     other = add_person(ws, case_id, "expert", name="Dr Lena Marsh")

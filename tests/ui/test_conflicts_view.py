@@ -325,7 +325,7 @@ def test_a_protected_name_in_conflict_is_withheld_until_an_audited_reveal(
     qtbot: QtBot, network: Network
 ) -> None:
     _, person_id = name_conflict(network)
-    kabora = network.ws["kabora"]
+    kabora = network.as_officer("kabora")  # only a protection officer reveals
     prompts = ScriptedPrompts([False, True])
     view = make_view(qtbot, kabora, prompts)
     assert view.model.index(0, ConflictModel.RECORD).data().startswith(f"Person {PSEUDONYM}")
@@ -348,6 +348,17 @@ def test_a_protected_name_in_conflict_is_withheld_until_an_audited_reveal(
     view.refresh()  # an import rereads the queue: what was revealed here stays shown
     assert view.other_side.value_edit.toPlainText() in NAMES
     assert len(_reveal_entries(kabora)) == 1
+
+
+def test_a_supervisor_cannot_reveal_a_protected_name_in_conflict(
+    qtbot: QtBot, network: Network
+) -> None:
+    """Only a protection officer reveals (storage.roles): the button says so, disabled."""
+    name_conflict(network)
+    view = make_view(qtbot, network.ws["kabora"], ScriptedPrompts())
+    assert view.reveal_button.isVisible() and not view.reveal_button.isEnabled()
+    assert view.reveal_button.toolTip() == "Only a protection officer may reveal identities."
+    assert "Haddad" not in _all_text(view) and _reveal_entries(network.ws["kabora"]) == []
 
 
 def test_a_protected_name_conflict_is_settled_without_revealing_it(

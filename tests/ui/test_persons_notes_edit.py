@@ -255,8 +255,9 @@ def test_the_person_form_holds_no_identity_while_it_is_withheld(
 
 
 def test_a_revealed_identity_is_in_the_form_and_only_changed_fields_are_written(
-    qtbot: QtBot, ws: Workspace, runner: TaskRunner
+    qtbot: QtBot, officer_ws: Workspace, runner: TaskRunner
 ) -> None:
+    ws = officer_ws  # only a protection officer reveals and changes protection
     case_id = make_case(ws)
     person_id = protected_witness(ws, case_id)
     view = make_view(qtbot, ws, case_id, ScriptedPrompts([True]), runner)
@@ -359,8 +360,9 @@ def test_a_cancelled_form_changes_nothing(qtbot: QtBot, ws: Workspace, runner: T
 
 
 def test_removing_protection_is_asked_first_and_declining_changes_nothing(
-    qtbot: QtBot, ws: Workspace, runner: TaskRunner
+    qtbot: QtBot, officer_ws: Workspace, runner: TaskRunner
 ) -> None:
+    ws = officer_ws  # only a protection officer reveals and changes protection
     case_id = make_case(ws)
     person_id = protected_witness(ws, case_id)
     prompts = ScriptedPrompts([False, True])
@@ -398,11 +400,12 @@ def test_removing_protection_does_not_send_the_name_to_a_partner(
     kabora = network.ws["kabora"]
     case_id = make_case(kabora)
     person_id = protected_witness(kabora, case_id)
+    network.share("kabora", case_id, "ngo", "liaison")  # by its supervisor
+    kabora = network.as_officer("kabora")  # who may remove a protection
     view = make_view(qtbot, kabora, case_id, ScriptedPrompts([True]), runner)
     tab = persons(view)
     tab.ask_person_edit = PersonPlayer(qtbot, lambda form: form.set_protection("none"))
     edit_and_wait(qtbot, view, tab)
-    network.share("kabora", case_id, "ngo", "liaison")
     to_ngo = network.export("kabora", "ngo")
     assert leaks(open_bundle(to_ngo, network.ws["ngo"]).everything, [WITNESS_NAME]) == []
     assert network.receive("ngo", to_ngo.head)[0].status == "imported"
@@ -413,8 +416,9 @@ def test_removing_protection_does_not_send_the_name_to_a_partner(
 
 
 def test_raising_protection_needs_a_pseudonym_that_is_not_the_name(
-    qtbot: QtBot, ws: Workspace, runner: TaskRunner
+    qtbot: QtBot, officer_ws: Workspace, runner: TaskRunner
 ) -> None:
+    ws = officer_ws  # only a protection officer reveals and changes protection
     case_id = make_case(ws)
     person_id = add_person(ws, case_id, "victim", name="Joseph Tamba")  # pseudonym = name
     prompts = ScriptedPrompts([False, True])  # declined once, then protected anyway
@@ -499,8 +503,9 @@ def test_the_tab_never_writes_identity_fields_it_did_not_show(
     ],
 )
 def test_the_person_form_says_why_a_value_cannot_be_recorded(
-    qtbot: QtBot, ws: Workspace, runner: TaskRunner, field: str, value: str, said: str
+    qtbot: QtBot, officer_ws: Workspace, runner: TaskRunner, field: str, value: str, said: str
 ) -> None:
+    ws = officer_ws  # only a protection officer reveals and changes protection
     case_id = make_case(ws)
     protected_witness(ws, case_id)
     view = make_view(qtbot, ws, case_id, ScriptedPrompts([True]), runner)
