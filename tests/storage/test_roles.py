@@ -298,9 +298,7 @@ def test_only_a_supervisor_can_withdraw_a_release(
         ws,
         lambda: withdraw_release(ws, office.item, grantee_origin=ngo.origin, grantee_role="ngo"),
         allowed="a supervisor",
-        what=(
-            f"withdraw the release of VAR-KAB-0001-0001 to peer {ngo.origin[:16]} (ngo)"
-        ),
+        what=(f"withdraw the release of VAR-KAB-0001-0001 to peer {ngo.origin[:16]} (ngo)"),
         action=roles.APPROVE_RELEASE,
     )
 
