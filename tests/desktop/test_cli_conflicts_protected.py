@@ -18,7 +18,7 @@ from storage.cases import REVEAL_ACTION
 from storage.records import Person
 from storage.workspace import open_workspace
 from sync import conflicts
-from tests.conftest import PASSPHRASE
+from tests.conftest import OFFICER, OFFICER_PASSPHRASE, add_officer
 from tests.desktop.clitools import assert_ok, assert_refused, valise
 from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import Network
@@ -49,17 +49,23 @@ def name_conflict(net: Network) -> tuple[str, str]:
 
 @pytest.fixture
 def kabora_cli(network: Network) -> tuple[dict[str, str], str, str, Path]:
-    """The conflict, and the command line's environment for Kabora (its workspace closed,
-    so the command can open it)."""
+    """The conflict, and the command line's environment for Kabora's protection officer
+    (who may reveal; its workspace closed, so the command can open it)."""
     case_id, person_id = name_conflict(network)
+    add_officer(network.ws["kabora"])
     root = network.ws["kabora"].paths.root
     network.ws["kabora"].close()
-    env = {**os.environ, "VALISE_WORKSPACE": str(root), "VALISE_PASSPHRASE": PASSPHRASE}
+    env = {
+        **os.environ,
+        "VALISE_WORKSPACE": str(root),
+        "VALISE_USER": OFFICER,
+        "VALISE_PASSPHRASE": OFFICER_PASSPHRASE,
+    }
     return env, case_id, person_id, root
 
 
 def _reveals(root: Path) -> list[audit.AuditEntry]:
-    with open_workspace(root, PASSPHRASE) as ws:
+    with open_workspace(root, OFFICER_PASSPHRASE, user=OFFICER) as ws:
         return [e for e in audit.entries(ws.conn, limit=1000) if e.action == REVEAL_ACTION]
 
 
@@ -99,7 +105,7 @@ def test_keep_settles_a_protected_conflict_without_revealing_it(
     kabora_cli: tuple[dict[str, str], str, str, Path],
 ) -> None:
     env, _, person_id, root = kabora_cli
-    with open_workspace(root, PASSPHRASE) as ws:
+    with open_workspace(root, OFFICER_PASSPHRASE, user=OFFICER) as ws:
         shown = queries.get(ws.conn, Person, person_id).legal_name
     [other] = set(NAMES) - {shown}
     [listed] = json.loads(assert_ok(valise(env, "conflicts", "list", "--json")))
@@ -111,6 +117,6 @@ def test_keep_settles_a_protected_conflict_without_revealing_it(
     )
     assert_ok(valise(env, "conflicts", "resolve", str(listed["id"]), "--keep", "other"))
     assert json.loads(assert_ok(valise(env, "conflicts", "list", "--json"))) == []
-    with open_workspace(root, PASSPHRASE) as ws:
+    with open_workspace(root, OFFICER_PASSPHRASE, user=OFFICER) as ws:
         assert queries.get(ws.conn, Person, person_id).legal_name == other
     assert _reveals(root) == []

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from storage.grants import BOUND_CASE_ID_DIGITS
-from tests.conftest import PASSPHRASE
+from tests.conftest import OFFICER, OFFICER_PASSPHRASE, PASSPHRASE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,7 +77,15 @@ def test_init_then_the_documented_forms(tmp_path: Path) -> None:
     people = json.loads(valise(env, "person", "list", case_id, "--json").stdout)
     assert people[0]["id"] == person_id and people[0]["pseudonym"] == "W-0042"
     assert "Lea Morrow" not in json.dumps(people)  # withheld without --reveal
-    revealed = json.loads(valise(env, "person", "list", case_id, "--reveal", "--json").stdout)
+    # Only a protection officer reveals (storage.roles): the supervisor is refused, and adds one.
+    refused = valise(env, "person", "list", case_id, "--reveal", "--json", check=False)
+    assert refused.returncode != 0 and "Lea Morrow" not in refused.stdout + refused.stderr
+    assert "only a protection officer may reveal the identity of W-0042" in refused.stderr
+    adding = {**env, "VALISE_NEW_PASSPHRASE": OFFICER_PASSPHRASE}
+    valise(adding, "user", "add", OFFICER, "--role", "protection-officer")
+    env["VALISE_USER"] = "Supervisor"  # two users now: each command says who unlocks
+    officer = {**env, "VALISE_USER": OFFICER, "VALISE_PASSPHRASE": OFFICER_PASSPHRASE}
+    revealed = json.loads(valise(officer, "person", "list", case_id, "--reveal", "--json").stdout)
     assert revealed[0]["legal_name"] == "Lea Morrow"
 
     sample = tmp_path / "témoin statement 証言.pdf"

@@ -30,13 +30,13 @@ from pyrage import x25519
 
 from storage import cases, evidence, queries
 from storage.records import Person
-from storage.workspace import Workspace, open_workspace
+from storage.workspace import FIRST_USER, Workspace, open_workspace
 from sync import conflicts, peers
 from sync.bundle_format import BUNDLE_FOLDER, HEAD_SUFFIX, PART_SUFFIX
 from sync.cards import parse_card
 from sync.export import export_bundle
 from sync.importer import import_paths
-from tests.conftest import PASSPHRASE
+from tests.conftest import OFFICER, OFFICER_PASSPHRASE, PASSPHRASE
 from tests.desktop.clitools import (
     ROOT,
     assert_ok,
@@ -59,10 +59,24 @@ class Office:
 
     name: str
     root: Path
+    user: str = FIRST_USER  # `valise init`'s first user, a supervisor
+    passphrase: str = PASSPHRASE
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "VALISE_WORKSPACE": str(self.root), "VALISE_PASSPHRASE": PASSPHRASE}
+        return {
+            **os.environ,
+            "VALISE_WORKSPACE": str(self.root),
+            "VALISE_USER": self.user,
+            "VALISE_PASSPHRASE": self.passphrase,
+        }
+
+    def with_officer(self) -> Office:
+        """The office as a protection officer its supervisor adds here (only they reveal
+        identities)."""
+        adding = {**self.env, "VALISE_NEW_PASSPHRASE": OFFICER_PASSPHRASE}
+        assert_ok(valise(adding, "user", "add", OFFICER, "--role", "protection-officer"))
+        return Office(self.name, self.root, OFFICER, OFFICER_PASSPHRASE)
 
     def run(self, *args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
         return valise(self.env, *args)
@@ -199,7 +213,7 @@ def test_two_offices_and_an_ngo_exchange_and_settle_conflicts_from_the_command_l
     again = dressa.json("bundle", "import", head)
     assert [r["status"] for r in again] == ["already imported"]
     assert dressa.json("bundle", "inspect", head)["verification"] == "already imported"
-    person = dressa.json("person", "list", case_id, "--reveal")[0]
+    person = dressa.with_officer().json("person", "list", case_id, "--reveal")[0]
     assert person["legal_name"] == NAME  # offices see protected identities
 
     # Both offices change the same two fields without seeing each other's edit.
@@ -249,9 +263,10 @@ def test_two_offices_and_an_ngo_exchange_and_settle_conflicts_from_the_command_l
     kabora.ok("case", "share", case_id, ngo_id)
     head = Path(kabora.ok("bundle", "export", "--to", ngo_id, "--out", tmp_path / "stick-ngo"))
     assert ngo.json("bundle", "import", head)[0]["status"] == "imported"
-    witness = ngo.json("person", "list", case_id, "--reveal")[0]
+    ngo_officer = ngo.with_officer()  # even their protection officer has no name to reveal
+    witness = ngo_officer.json("person", "list", case_id, "--reveal")[0]
     assert witness["pseudonym"] == "W-0001" and witness["legal_name"] == ""
-    assert NAME not in ngo.ok("person", "list", case_id, "--reveal", "--json")
+    assert NAME not in ngo_officer.ok("person", "list", case_id, "--reveal", "--json")
     assert ngo.json("case", "show", case_id)["title"] == "Oru market shelling"
 
 
