@@ -6,6 +6,7 @@ suite can create hundreds of workspaces; production code always uses the standar
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -66,6 +67,22 @@ def ws(workspace_dir: Path) -> Iterator[Workspace]:
     workspace = open_workspace(workspace_dir, PASSPHRASE)
     yield workspace
     workspace.close()
+
+
+@contextlib.contextmanager
+def acting_as_officer(ws: Workspace) -> Iterator[Workspace]:
+    """Act in `ws` (unlocked by its supervisor) as its protection officer, added if
+    missing, for one step only they may take, in a test about something else whose
+    workspace must stay open (a network's). The user row, the author of what is signed and
+    the role are the officer's; unlocking as them is tested in tests/storage/test_roles.py."""
+    if not any(user.name == OFFICER for user in users.all_users(ws.conn)):
+        add_officer(ws)
+    before = ws.user
+    ws.user = users.find_user(ws.conn, OFFICER)
+    try:
+        yield ws
+    finally:
+        ws.user = before
 
 
 @pytest.fixture(scope="session")

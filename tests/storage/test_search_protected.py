@@ -39,7 +39,8 @@ def test_a_protected_person_is_found_by_name_but_shown_by_pseudonym(ws: Workspac
     assert expert.title == "Lena Marsh" and "[Marsh]" in expert.snippet  # not protected
 
 
-def test_protecting_a_person_takes_the_name_out_of_what_hits_show(ws: Workspace) -> None:
+def test_protecting_a_person_takes_the_name_out_of_what_hits_show(officer_ws: Workspace) -> None:
+    ws = officer_ws  # only a protection officer changes protection
     case_id = cases.add_case(ws, "Shelling of the market")
     person = cases.add_person(ws, case_id, "victim", name="Ben Okafor")
     assert [hit.title for hit in _hits(ws, "Okafor")] == ["Ben Okafor"]

@@ -49,7 +49,10 @@ def test_protected_persons_of_one_case_never_share_a_pseudonym(ws: Workspace) ->
     cases.update_record(ws, Person, numbered, pseudonym="W-0001")  # free again
 
 
-def test_protecting_a_person_checks_the_pseudonym_it_will_be_known_by(ws: Workspace) -> None:
+def test_protecting_a_person_checks_the_pseudonym_it_will_be_known_by(
+    officer_ws: Workspace,
+) -> None:
+    ws = officer_ws  # only a protection officer changes protection
     case_id = cases.add_case(ws, "Shelling of the market")
     cases.add_person(ws, case_id, "witness", name="A", protected=True, pseudonym="W-0001")
     plain = cases.add_person(ws, case_id, "witness", name="B", pseudonym="w-0001 ")

@@ -32,7 +32,7 @@ from sync.holdings import Holdings
 from sync.importer import import_paths
 from sync.peers import PEER_ID_LENGTH
 from sync.projection import projected_for, projection_author
-from tests.conftest import PASSPHRASE
+from tests.conftest import PASSPHRASE, acting_as_officer
 from tests.sync.conftest import Network
 from tests.sync.test_redaction import OpenedBundle, database_text, leaks, open_bundle
 
@@ -140,7 +140,8 @@ def test_early_name_never_reaches_a_partner(network: Network) -> None:
     case_id = cases.add_case(kabora, "Burning of the Teskal granary")
     person_id = cases.add_person(kabora, case_id, "witness", name=EARLY_NAME)
     assert queries.get(kabora.conn, Person, person_id).pseudonym == EARLY_NAME
-    cases.update_record(kabora, Person, person_id, protection="full", pseudonym="W-0500")
+    with acting_as_officer(kabora):  # only a protection officer changes protection
+        cases.update_record(kabora, Person, person_id, protection="full", pseudonym="W-0500")
 
     network.share("kabora", case_id, "ngo", "liaison")
     result = network.export("kabora", "ngo")

@@ -24,6 +24,7 @@ from sync import peers
 from sync.cards import ContactCard
 from sync.export import ExportResult, export_bundle, export_bundles, recipient_groups
 from sync.releases import release_to
+from tests.conftest import acting_as_officer
 from tests.sync.conftest import Network, add_verified
 from tests.sync.test_projection import (
     EARLY_NAME,
@@ -53,7 +54,8 @@ class TwoItems:
 def _case_with_two_items(ws: Workspace, tmp_path: Path) -> TwoItems:
     case_id = cases.add_case(ws, "Shelling of the Orvath market")
     person_id = cases.add_person(ws, case_id, "witness", name=EARLY_NAME)
-    cases.update_record(ws, Person, person_id, protection="full", pseudonym="W-0700")
+    with acting_as_officer(ws):  # only a protection officer changes protection
+        cases.update_record(ws, Person, person_id, protection="full", pseudonym="W-0700")
     contents = (b"drone footage Quenmarsh", b"intercept naming Pollendrake")
     paths = []
     for name, content in zip(("footage.mp4", "intercept.txt"), contents, strict=True):
