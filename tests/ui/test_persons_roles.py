@@ -20,6 +20,7 @@ from storage.cases import REVEAL_ACTION, add_case, add_person
 from storage.records import CaseId
 from storage.workspace import Workspace, open_workspace
 from tests.conftest import PASSPHRASE
+from tests.ui.test_persons_notes_edit import PersonPlayer
 from ui.case_tabs.persons import PersonsTab
 from ui.prompts import Asked, ScriptedPrompts
 from ui.tasks import TaskRunner
@@ -112,3 +113,28 @@ def test_a_protection_officer_may_reveal(
         assert [e.actor for e in audit.entries(ws.conn, action=REVEAL_ACTION)] == ["Pia"]
         tab.close()
         tab.deleteLater()
+
+
+def test_an_investigator_lifting_a_protection_in_the_edit_form_is_told_who_may(
+    qtbot: QtBot,
+    investigator: Workspace,
+    office: tuple[Path, CaseId],
+    runner: TaskRunner,
+) -> None:
+    """The real Edit person form, saved on the worker: storage refuses, and the window
+    says the sentence once (it already says that nothing changed)."""
+    prompts = ScriptedPrompts([True])  # yes, remove the protection
+    tab = make_tab(qtbot, investigator, office[1], prompts, runner)
+    tab.ask_person_edit = PersonPlayer(qtbot, lambda form: form.set_protection("none"))
+    changesets = investigator.conn.execute("SELECT count(*) FROM changesets").fetchone()[0]
+    qtbot.mouseClick(tab.edit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(prompts.asked) == 2 and tab.add_button.isEnabled())
+    assert prompts.asked[1] == Asked(
+        "warn",
+        "Edit person",
+        "Ines is an investigator here; only a protection officer may change the protection"
+        " of W-0001 from full to none. Nothing changed, and the attempt is recorded in the"
+        " audit log.",
+    )
+    assert investigator.conn.execute("SELECT count(*) FROM changesets").fetchone()[0] == changesets
+    assert tab.selected_person() is not None and tab.selected_person().is_protected
