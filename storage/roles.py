@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from storage.errors import StorageError
-from storage.users import INVESTIGATOR, PROTECTION_OFFICER, ROLE_WORDS, SUPERVISOR
+from storage.users import INVESTIGATOR, IT, PROTECTION_OFFICER, ROLE_WORDS, SUPERVISOR
 
 if TYPE_CHECKING:
     from storage.connection import Connection
@@ -73,6 +73,13 @@ def _article(words: str) -> str:
     return "an" if words[:1] in "aeiouAEIOU" else "a"
 
 
+def _as_role(role: str) -> str:
+    """A role after "is": "an investigator", "on the IT staff"."""
+    if role == IT:
+        return "on the IT staff"
+    return f"{_article(ROLE_WORDS[role])} {ROLE_WORDS[role]}"
+
+
 def who_may(action: Action, what: str) -> str:
     """Who may do `action`, as a sentence for a disabled button's tooltip: "Only a
     protection officer may reveal identities"."""
@@ -88,7 +95,7 @@ def refusal(ws: Workspace, action: Action, what: str) -> str:
     if user is None:
         who = "Nobody is signed in by name (the workspace was opened by recovery)"
     else:
-        who = f"{user.name} is {_article(user.role_words)} {user.role_words} here"
+        who = f"{user.name} is {_as_role(user.role)} here"
     return (
         f"{who}; only {_article(allowed)} {allowed} may {what}. Nothing changed, and the"
         " attempt is recorded in the audit log."

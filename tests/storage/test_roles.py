@@ -10,6 +10,7 @@ line are refused alike.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -36,7 +37,7 @@ USERS = {
     "Sam": (users.SUPERVISOR, "a supervisor", SUPERVISOR_PASSPHRASE),
     "Ines": (users.INVESTIGATOR, "an investigator", "ines keeps a passphrase of her own"),
     "Pia": (users.PROTECTION_OFFICER, "a protection officer", "pia keeps a passphrase too"),
-    "Ivo": (users.IT, "an IT staff", "ivo looks after the laptops"),
+    "Ivo": (users.IT, "on the IT staff", "ivo looks after the laptops"),
 }
 EVERYONE = tuple(USERS)
 REFERENCE = "VAR-KAB-2027-0001"
@@ -102,7 +103,7 @@ def office(office_template: Office, tmp_path: Path) -> Office:
     """A fresh copy of the seeded office per test."""
     root = tmp_path / "ws"
     shutil.copytree(office_template.root, root)
-    return Office(root, *[getattr(office_template, f) for f in Office.__dataclass_fields__][1:])
+    return dataclasses.replace(office_template, root=root)
 
 
 @pytest.fixture
@@ -167,9 +168,9 @@ def expect_refusal(
     before = state(ws, *also)
     with pytest.raises(roles.NotPermitted) as refused:
         attempt()
-    article = USERS[ws.user.name][1]
+    as_role = USERS[ws.user.name][1]
     assert str(refused.value) == (
-        f"{ws.user.name} is {article} here; only {allowed} may {what}. Nothing changed,"
+        f"{ws.user.name} is {as_role} here; only {allowed} may {what}. Nothing changed,"
         " and the attempt is recorded in the audit log."
     )
     after = state(ws, *also)
