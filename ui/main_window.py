@@ -84,6 +84,7 @@ from ui.prompts import Prompts
 from ui.read_ahead import ReadAhead
 from ui.settings import Settings
 from ui.slots import weakly
+from ui.suspend_lock import SleepWatcher
 from ui.sync_center import SyncCenter
 from ui.tasks import TaskRunner
 from ui.trust_view import TrustView, waiting_notice
@@ -211,6 +212,7 @@ class MainWindow(QMainWindow):
         runner: TaskRunner | None = None,
         settings: Settings | None = None,
         idle_watcher: IdleWatcher | None = None,
+        sleep_watcher: SleepWatcher | None = None,
         relock: Relock | None = None,
         choose_escrow_file: SaveChooser = choose_escrow_target,
     ) -> None:
@@ -238,6 +240,8 @@ class MainWindow(QMainWindow):
         if self.idle_watcher.parent() is None:
             self.idle_watcher.setParent(self)
         self.idle_watcher.idle.connect(self._lock_after_idle)
+        self.sleep_watcher = sleep_watcher if sleep_watcher is not None else SleepWatcher(self)
+        self.sleep_watcher.going_to_sleep.connect(self._lock_before_sleep)
         self.resize(1000, 640)
 
         self.table = FilledGridTableView(self)  # grid lines filled: a fifth of a repaint less
@@ -703,6 +707,14 @@ class MainWindow(QMainWindow):
         minutes = round(self.idle_watcher.limit_seconds / 60)
         unit = "minute" if minutes == 1 else "minutes"
         self._lock_reason = f"Locked after {minutes} {unit} without use."
+        self.lock()
+
+    @Slot()
+    def _lock_before_sleep(self) -> None:
+        """The computer is going to sleep: lock, and say why after waking."""
+        if self.workspace is None:
+            return
+        self._lock_reason = "Locked as the computer went to sleep."
         self.lock()
 
     # -- settings ------------------------------------------------------------------------
