@@ -15,12 +15,8 @@ from storage.users import MAX_NAME
 from storage.workspace import Workspace, open_workspace
 from tests.conftest import PASSPHRASE
 from ui.dialogs._common import UNUSABLE_CHARACTER_MESSAGE
-from ui.dialogs.create_workspace import (
-    MISMATCH,
-    YOUR_NAME_HINT,
-    CreateWorkspaceDialog,
-    strength_feedback,
-)
+from ui.dialogs.create_workspace import YOUR_NAME_HINT, CreateWorkspaceDialog
+from ui.dialogs.new_passphrase import MISMATCH, strength_feedback
 from ui.tasks import TaskRunner
 
 

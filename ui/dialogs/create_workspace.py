@@ -25,7 +25,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
-    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -37,7 +36,6 @@ from PySide6.QtWidgets import (
 
 from storage.errors import StorageError
 from storage.keyfile import STANDARD_KDF, KdfParams
-from storage.passphrase import weakness
 from storage.users import MAX_NAME, name_problem
 from storage.workspace import Workspace, create_workspace
 from sync import trust
@@ -52,17 +50,16 @@ from ui.dialogs._common import (
     ask_workspace_folder,
     choose_workspace_folder,
     message_label,
-    passphrase_is_encodable,
     with_line_under,
 )
 from ui.dialogs.busy import BusyKeys
 from ui.dialogs.form_fields import caption
+from ui.dialogs.new_passphrase import NewPassphraseFields
 from ui.dialogs.trust_dialogs import AuthorityDialog
 from ui.peers_view import OpenChooser, choose_card_file, load_card, shown_name
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
 
-MISMATCH = "The two passphrases differ. Type the same passphrase in both fields."
 YOUR_NAME_HINT = (
     "You are this workspace's first user, a supervisor. Your changes and the audit log"
     " carry this name, and you will type it to unlock once there are other users."
@@ -71,18 +68,6 @@ NO_AUTHORITY_YET = "None (optional): the tribunal's liaison, if it set up this o
 
 # (parent, card, our fingerprint) -> the digits typed, matching its card, or None
 AuthorityAsker = Callable[[QWidget, ContactCard, str], str | None]
-
-
-def strength_feedback(passphrase: str) -> str:
-    """The live verdict under the passphrase field (empty while nothing is typed)."""
-    if not passphrase:
-        return ""
-    if not passphrase_is_encodable(passphrase):
-        return f"✗ {UNUSABLE_CHARACTER_MESSAGE}"
-    reason = weakness(passphrase)
-    if reason:
-        return f"✗ Too weak: {reason}."
-    return "✓ Strong enough. Write it down and keep it safe: it cannot be recovered."
 
 
 class CreateWorkspaceDialog(QDialog):
@@ -148,16 +133,12 @@ class CreateWorkspaceDialog(QDialog):
         self.user_name_edit.setMaxLength(MAX_NAME)
         self.user_name_hint = message_label("About your name", self)
         self.user_name_hint.setText(YOUR_NAME_HINT)
-        self.passphrase_edit = QLineEdit(self)
-        self.passphrase_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase_edit.setAccessibleName("Passphrase")
-        self.strength_label = message_label("Passphrase strength", self)
-        self.repeat_edit = QLineEdit(self)
-        self.repeat_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.repeat_edit.setAccessibleName("Repeat the passphrase")
-        self.match_label = message_label("Passphrase match", self)
-        self.show_check = QCheckBox("Show the passphrase", self)
-        self.show_check.setAccessibleName("Show the passphrase")
+        self.new_passphrase = NewPassphraseFields(self)
+        self.passphrase_edit = self.new_passphrase.passphrase_edit
+        self.repeat_edit = self.new_passphrase.repeat_edit
+        self.strength_label = self.new_passphrase.strength_label
+        self.match_label = self.new_passphrase.match_label
+        self.show_check = self.new_passphrase.show_check
         self.authority_label = message_label("Authority over revocation", self)
         self.authority_label.setText(NO_AUTHORITY_YET)
         self.authority_button = QPushButton("Choose its contact c&ard…", self)
@@ -193,13 +174,11 @@ class CreateWorkspaceDialog(QDialog):
         form.addRow("Office &code:", self.office_code_edit)
         # A field with a line under it gets its own caption: a caption made by addRow would
         # name the box around both as its buddy, and its mnemonic would reach no field.
-        for text, field, line in (
-            ("&Your name:", self.user_name_edit, self.user_name_hint),
-            ("&Passphrase:", self.passphrase_edit, self.strength_label),
-            ("&Repeat it:", self.repeat_edit, self.match_label),
-        ):
-            form.addRow(caption(text, field, self), with_line_under(field, line))
-        form.addRow("", self.show_check)
+        form.addRow(
+            caption("&Your name:", self.user_name_edit, self),
+            with_line_under(self.user_name_edit, self.user_name_hint),
+        )
+        self.new_passphrase.add_rows(form, "&Passphrase:", "&Repeat it:")
         authority_box = QWidget(self)
         authority_column = QVBoxLayout(authority_box)
         authority_column.setContentsMargins(0, 0, 0, 0)
@@ -215,50 +194,20 @@ class CreateWorkspaceDialog(QDialog):
         layout.addStretch(1)
         layout.addWidget(buttons)
 
-        self.passphrase_edit.textChanged.connect(self._on_passphrase_changed)
-        self.repeat_edit.textChanged.connect(self._on_passphrase_changed)
-        self.show_check.toggled.connect(self._on_show_toggled)
         self.create_button.clicked.connect(self.try_create)
         self.cancel_button.clicked.connect(self.reject)
         self._busy_keys = BusyKeys(self)
         self._grow = GrowForWrappedText(self)  # a verdict that wraps is shown whole
 
-    # -- live feedback -------------------------------------------------------------------
-
-    @Slot()
-    def _on_passphrase_changed(self) -> None:
-        first, second = self.passphrase_edit.text(), self.repeat_edit.text()
-        self.strength_label.setText(strength_feedback(first))
-        if not second:
-            self.match_label.setText("")
-        elif first == second:
-            self.match_label.setText("✓ The passphrases match.")
-        else:
-            self.match_label.setText(f"✗ {MISMATCH}")
-
-    @Slot(bool)
-    def _on_show_toggled(self, shown: bool) -> None:
-        mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
-        self.passphrase_edit.setEchoMode(mode)
-        self.repeat_edit.setEchoMode(mode)
-
     def problem(self) -> tuple[str, QLineEdit] | None:
         """The first reason not to create yet, with the field to fix; None when all is well."""
-        passphrase = self.passphrase_edit.text()
         if not self.office_name_edit.text().strip():
             return "Give the office a name, as it should appear on reports.", self.office_name_edit
         if not self.user_name_edit.text().strip():
             return "Give your name: the one you will type to unlock.", self.user_name_edit
         if name_trouble := name_problem(self.user_name_edit.text()):
             return name_trouble, self.user_name_edit
-        if not passphrase_is_encodable(passphrase):
-            return UNUSABLE_CHARACTER_MESSAGE, self.passphrase_edit
-        reason = weakness(passphrase)
-        if reason:
-            return f"Choose a stronger passphrase: {reason}.", self.passphrase_edit
-        if passphrase != self.repeat_edit.text():
-            return MISMATCH, self.repeat_edit
-        return None
+        return self.new_passphrase.problem()
 
     def message(self) -> str:
         """The refusal or error now shown (for tests and screen readers)."""

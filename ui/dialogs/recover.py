@@ -29,7 +29,6 @@ from pathlib import Path
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -48,7 +47,6 @@ from PySide6.QtWidgets import (
 from storage import escrow, keyfile, paper_shares, users
 from storage.errors import NotAWorkspace, RecoveryRefused, StorageError
 from storage.paper_shares import ShareSource, TypedShare
-from storage.passphrase import weakness
 from storage.paths import WorkspacePaths
 from storage.recovery import ESCROW, SHARES, Recovered, recover_workspace
 from storage.workspace import Workspace
@@ -58,12 +56,10 @@ from ui.dialogs._common import (
     UNUSABLE_CHARACTER_MESSAGE,
     GrowForWrappedText,
     message_label,
-    passphrase_is_encodable,
-    with_line_under,
 )
 from ui.dialogs.busy import BusyKeys
-from ui.dialogs.create_workspace import MISMATCH, strength_feedback
 from ui.dialogs.form_fields import caption
+from ui.dialogs.new_passphrase import NewPassphraseFields
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner, shared_runner
 
@@ -343,16 +339,16 @@ class RecoverDialog(QDialog):
             if self._name_needed
             else "may be left empty: this workspace has one user"
         )
-        self.passphrase_edit = QLineEdit(self)
-        self.passphrase_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase_edit.setAccessibleName("New passphrase")
-        self.strength_label = message_label("Passphrase strength", self)
-        self.repeat_edit = QLineEdit(self)
-        self.repeat_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.repeat_edit.setAccessibleName("Repeat the new passphrase")
-        self.match_label = message_label("Passphrase match", self)
-        self.show_check = QCheckBox("Show the passphrase", self)
-        self.show_check.setAccessibleName("Show the passphrase")
+        self.new_passphrase = NewPassphraseFields(
+            self,
+            accessible_name="New passphrase",
+            strong="✓ Strong enough. Write it down and keep it safe.",
+        )
+        self.passphrase_edit = self.new_passphrase.passphrase_edit
+        self.repeat_edit = self.new_passphrase.repeat_edit
+        self.strength_label = self.new_passphrase.strength_label
+        self.match_label = self.new_passphrase.match_label
+        self.show_check = self.new_passphrase.show_check
         self.message_label = message_label("Recovery message", self)
         bold = self.message_label.font()
         bold.setBold(True)
@@ -369,12 +365,7 @@ class RecoverDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("&User:", self.user_edit)
-        for text, field, line in (
-            ("&New passphrase:", self.passphrase_edit, self.strength_label),
-            ("Repea&t it:", self.repeat_edit, self.match_label),
-        ):
-            form.addRow(caption(text, field, self), with_line_under(field, line))
-        form.addRow("", self.show_check)
+        self.new_passphrase.add_rows(form, "&New passphrase:", "Repea&t it:")
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(way_row)
@@ -391,9 +382,6 @@ class RecoverDialog(QDialog):
         self.remove_share_button.clicked.connect(self.remove_share)
         self.escrow_button.clicked.connect(self.choose_escrow)
         self.identity_button.clicked.connect(self.choose_identity)
-        self.passphrase_edit.textChanged.connect(self._on_passphrase_changed)
-        self.repeat_edit.textChanged.connect(self._on_passphrase_changed)
-        self.show_check.toggled.connect(self._on_show_toggled)
         self.recover_button.clicked.connect(self.try_recover)
         self.cancel_button.clicked.connect(self.reject)
         self._busy_keys = BusyKeys(self)
@@ -497,26 +485,6 @@ class RecoverDialog(QDialog):
 
     # -- the new passphrase --------------------------------------------------------------
 
-    @Slot()
-    def _on_passphrase_changed(self) -> None:
-        first, second = self.passphrase_edit.text(), self.repeat_edit.text()
-        verdict = strength_feedback(first)
-        if verdict.startswith("✓"):  # the first-run wording says it cannot be recovered
-            verdict = "✓ Strong enough. Write it down and keep it safe."
-        self.strength_label.setText(verdict)
-        if not second:
-            self.match_label.setText("")
-        elif first == second:
-            self.match_label.setText("✓ The passphrases match.")
-        else:
-            self.match_label.setText(f"✗ {MISMATCH}")
-
-    @Slot(bool)
-    def _on_show_toggled(self, shown: bool) -> None:
-        mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
-        self.passphrase_edit.setEchoMode(mode)
-        self.repeat_edit.setEchoMode(mode)
-
     def problem(self) -> tuple[str, QWidget] | None:
         """The first reason not to start yet, with the control to fix; None when ready."""
         if self.way == SHARES and not self.share_files:
@@ -530,15 +498,7 @@ class RecoverDialog(QDialog):
             return "Choose the tribunal IT's key file first.", self.identity_button
         if self._name_needed and not self.user_edit.text().strip():
             return NAME_NEEDED, self.user_edit
-        passphrase = self.passphrase_edit.text()
-        if not passphrase_is_encodable(passphrase):
-            return UNUSABLE_CHARACTER_MESSAGE, self.passphrase_edit
-        reason = weakness(passphrase)
-        if reason:
-            return f"Choose a stronger new passphrase: {reason}.", self.passphrase_edit
-        if passphrase != self.repeat_edit.text():
-            return MISMATCH, self.repeat_edit
-        return None
+        return self.new_passphrase.problem("Choose a stronger new passphrase")
 
     # -- recovering ----------------------------------------------------------------------
 

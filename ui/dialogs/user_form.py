@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -28,18 +27,15 @@ from PySide6.QtWidgets import (
 
 from storage import roles, users
 from storage.errors import StorageError
-from storage.passphrase import weakness
 from storage.text_rules import visible
 from ui.dialogs._common import (
-    UNUSABLE_CHARACTER_MESSAGE,
     GrowForWrappedText,
     message_label,
-    passphrase_is_encodable,
     with_line_under,
 )
 from ui.dialogs.busy import BusyKeys
-from ui.dialogs.create_workspace import MISMATCH, strength_feedback
 from ui.dialogs.form_fields import caption
+from ui.dialogs.new_passphrase import NewPassphraseFields
 from ui.peers_view import sentence
 from ui.prompts import Prompts
 from ui.tasks import CancelToken, ProgressSink, Task, TaskRunner
@@ -119,16 +115,16 @@ class UserForm(QDialog):
             self.role_box.addItem(users.ROLE_WORDS[role], role)
         self.role_box.setCurrentIndex(users.ROLES.index(users.INVESTIGATOR))
         self.role_hint = message_label("What the role may do", self)
-        self.passphrase_edit = QLineEdit(self)
-        self.passphrase_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase_edit.setAccessibleName("New passphrase")
-        self.strength_label = message_label("Passphrase strength", self)
-        self.repeat_edit = QLineEdit(self)
-        self.repeat_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.repeat_edit.setAccessibleName("Repeat the new passphrase")
-        self.match_label = message_label("Passphrase match", self)
-        self.show_check = QCheckBox("Show the passphrase", self)
-        self.show_check.setAccessibleName("Show the passphrase")
+        self.new_passphrase = NewPassphraseFields(
+            self,
+            accessible_name="New passphrase",
+            strong="✓ Strong enough. Should it be forgotten, a supervisor sets a new one.",
+        )
+        self.passphrase_edit = self.new_passphrase.passphrase_edit
+        self.repeat_edit = self.new_passphrase.repeat_edit
+        self.strength_label = self.new_passphrase.strength_label
+        self.match_label = self.new_passphrase.match_label
+        self.show_check = self.new_passphrase.show_check
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setRange(0, 0)  # a busy bar: key derivation reports no steps
         self.progress_bar.setAccessibleName("Working")
@@ -167,15 +163,7 @@ class UserForm(QDialog):
             shown = QLabel(f"{visible(user.name)} ({user.role_words})", self)
             shown.setAccessibleName("User")
             form.addRow("User:", shown)
-        form.addRow(
-            caption("&Passphrase:", self.passphrase_edit, self),
-            with_line_under(self.passphrase_edit, self.strength_label),
-        )
-        form.addRow(
-            caption("Rep&eat it:", self.repeat_edit, self),
-            with_line_under(self.repeat_edit, self.match_label),
-        )
-        form.addRow("", self.show_check)
+        self.new_passphrase.add_rows(form, "&Passphrase:", "Rep&eat it:")
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addSpacing(6)
@@ -185,9 +173,6 @@ class UserForm(QDialog):
         layout.addStretch(1)
         layout.addWidget(buttons)
 
-        self.passphrase_edit.textChanged.connect(self._on_passphrase_changed)
-        self.repeat_edit.textChanged.connect(self._on_passphrase_changed)
-        self.show_check.toggled.connect(self._on_show_toggled)
         self.role_box.currentIndexChanged.connect(self._on_role_changed)
         self._on_role_changed()
         self._busy_keys = BusyKeys(self)
@@ -200,40 +185,12 @@ class UserForm(QDialog):
     def _on_role_changed(self) -> None:
         self.role_hint.setText(role_hint(str(self.role_box.currentData())))
 
-    @Slot()
-    def _on_passphrase_changed(self) -> None:
-        first, second = self.passphrase_edit.text(), self.repeat_edit.text()
-        verdict = strength_feedback(first)
-        if verdict.startswith("✓"):  # unlike a workspace's first one, it can be set again
-            verdict = "✓ Strong enough. Should it be forgotten, a supervisor sets a new one."
-        self.strength_label.setText(verdict)
-        if not second:
-            self.match_label.setText("")
-        elif first == second:
-            self.match_label.setText("✓ The passphrases match.")
-        else:
-            self.match_label.setText(f"✗ {MISMATCH}")
-
-    @Slot(bool)
-    def _on_show_toggled(self, shown: bool) -> None:
-        mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
-        self.passphrase_edit.setEchoMode(mode)
-        self.repeat_edit.setEchoMode(mode)
-
     def problem(self) -> tuple[str, QLineEdit] | None:
         """The first reason not to write yet, with the field to fix; None when all is well.
         Storage checks the same again (the sentence it gives is shown as well)."""
-        passphrase = self.passphrase_edit.text()
         if self._user is None and (reason := users.name_problem(self.name_edit.text())):
             return reason, self.name_edit
-        if not passphrase_is_encodable(passphrase):
-            return UNUSABLE_CHARACTER_MESSAGE, self.passphrase_edit
-        weak = weakness(passphrase)
-        if weak:
-            return f"Choose a stronger passphrase: {weak}.", self.passphrase_edit
-        if passphrase != self.repeat_edit.text():
-            return MISMATCH, self.repeat_edit
-        return None
+        return self.new_passphrase.problem()
 
     def message(self) -> str:
         """The refusal or progress now shown (for tests and screen readers)."""
