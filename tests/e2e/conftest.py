@@ -83,13 +83,15 @@ def shot(x_session: XSession, artifacts: Path) -> Callable[[str], Path]:
 
 
 @pytest.fixture
-def start_valise(x_session: XSession, artifacts: Path) -> Iterator[Callable[[Path], ValiseApp]]:
-    """`start_valise(folder)` runs `valise` on the workspace in `folder`; every process
+def start_valise(x_session: XSession, artifacts: Path) -> Iterator[Callable[..., ValiseApp]]:
+    """`start_valise(folder[, extra_env])` runs `valise` on the workspace in `folder` (with
+    `extra_env` added to its environment); every process
     started is ended and reaped after the test, whatever happened."""
     started: list[ValiseApp] = []
 
-    def start(workspace: Path) -> ValiseApp:
-        app = ValiseApp(x_session, workspace, artifacts / f"valise-{len(started) + 1}.log")
+    def start(workspace: Path, extra_env: dict[str, str] | None = None) -> ValiseApp:
+        log = artifacts / f"valise-{len(started) + 1}.log"
+        app = ValiseApp(x_session, workspace, log, extra_env)
         started.append(app)
         return app
 

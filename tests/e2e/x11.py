@@ -303,7 +303,9 @@ class XSession:
 class ValiseApp:
     """One real `valise` process (no arguments: the desktop application) on `session`."""
 
-    def __init__(self, session: XSession, workspace: Path, log: Path) -> None:
+    def __init__(
+        self, session: XSession, workspace: Path, log: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.session = session
         self.workspace = workspace
         self.log_path = log
@@ -314,6 +316,7 @@ class ValiseApp:
                 "VALISE_WORKSPACE": str(workspace),
                 "VALISE_KDF_PROFILE": "fast-insecure-test",
                 "QT_QPA_PLATFORM": "xcb",
+                **(extra_env or {}),
             }
         )
         self.proc = subprocess.Popen(
