@@ -531,6 +531,7 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()
         self.idle_watcher.set_limit(self.settings.idle_lock_minutes * 60)
         self.idle_watcher.start()
+        self.sleep_watcher.hold()  # logind waits for the lock before sleeping
         settle_heap()  # now, while the person waits for the window anyway
         self.unlocked.emit()
 
@@ -605,6 +606,8 @@ class MainWindow(QMainWindow):
         """Drop the views and the model first (they hold the connection), then close the
         workspace."""
         self.idle_watcher.stop()
+        if self._relock is None:  # with one, the exec closes logind's inhibitor for us
+            self.sleep_watcher.release()
         self._close_docks()
         model, self.model = self.model, None
         self.table.setModel(None)
