@@ -123,20 +123,22 @@ def open_scratch_database(path: Path) -> Connection:
 
 
 def opens_with_key(path: Path, key: bytes) -> bool:
-    """True when the database file at `path` exists and decrypts with `key`. For a file in
-    rollback-journal mode (an export): reading it leaves no file beside it."""
-    if not path.is_file():
+    """True when the database file at `path` exists, decrypts with `key` and holds tables.
+    An empty file (an export killed as it began) is not one: SQLite takes it for a new
+    database that "opens" with any key. For a file in rollback-journal mode (an export):
+    reading it leaves no file beside it."""
+    if not path.is_file() or path.stat().st_size == 0:
         return False
     conn = sqlcipher.connect(str(path), isolation_level=None)
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")
         _apply_key(conn, key)
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        tables = int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
     except DatabaseError:
         return False
     finally:
         conn.close()
-    return True
+    return tables > 0
 
 
 def _check_database_file(path: Path) -> None:

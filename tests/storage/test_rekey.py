@@ -138,6 +138,24 @@ def test_an_interrupted_rekey_is_finished_or_forgotten_at_the_next_unlock(
         assert ("database key changed" in actions) == committed
 
 
+@pytest.mark.parametrize("size", [0, 4096])
+def test_a_rekey_killed_as_its_export_began_leaves_the_old_database(
+    workspace_dir: Path, tmp_path: Path, size: int
+) -> None:
+    """Found by the kill -9 loop: a rekey killed right after it created its export, before
+    any page was written, left an empty `workspace.db.rekey`. An empty file "opens" with any
+    key (SQLite takes it for a new database), so the next unlock took it for a committed
+    rekey and put it in place of the database. It must be forgotten, the database kept."""
+    state = _filled(workspace_dir, tmp_path)
+    old_key = _key_in(workspace_dir / "workspace.key")
+    (workspace_dir / "workspace.db.rekey").write_bytes(b"\0" * size)
+    assert not opens_with_key(workspace_dir / "workspace.db.rekey", old_key)
+    with _check_whole(workspace_dir, state):
+        pass
+    assert not (workspace_dir / "workspace.db.rekey").exists()
+    assert _key_in(workspace_dir / "workspace.key") == old_key
+
+
 def test_a_planted_rekey_file_is_removed_and_opens_nothing(
     workspace_dir: Path, tmp_path: Path
 ) -> None:
