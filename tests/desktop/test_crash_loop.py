@@ -437,6 +437,8 @@ def test_kill_9_during_rekey(workspace_dir: Path, tmp_path: Path) -> None:
         before = _database_key(workspace_dir)
         if round_no % 3 == 2:  # aimed at the commit, a window the spread rarely hits
             delay = rng.gauss(clock.at(replaced_at), 0.01)
+        elif round_no % 6 == 1:  # aimed at the export's first bytes (an empty file once
+            delay = rng.gauss(clock.at(started_at), 0.01)  # replaced the database)
         else:  # mostly while it writes (before that it only starts and unlocks)
             delay = rng.uniform(clock.at(started_at) - 0.1, clock.at(1.1 * took))
         outcome = _run_and_kill(env, max(0.0, delay), "rekey")
